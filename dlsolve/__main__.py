@@ -1,0 +1,5 @@
+"""``python -m dlsolve``."""
+
+from dlsolve.cli import run
+
+run()

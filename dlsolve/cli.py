@@ -1,0 +1,202 @@
+"""The command line: parse options, call one solver, render. No maths here.
+
+Every command is a function returning a :class:`~dlsolve.solution.Solution`, registered with
+:func:`solver_command`, which adds the shared output options (``--json``, ``-q``, ``--latex``,
+``--markdown``), renders the result, and records the function in :data:`COMMANDS` so that
+``dlsolve solve`` can call it without going through the shell. Errors are mapped to exit statuses
+in one place, :func:`main`.
+
+Conventions for command functions: options that carry numbers, matrices or layers are ``str`` and
+are parsed by :mod:`dlsolve.parsing` (exact arithmetic, one-line errors naming the option); flags
+are ``bool``; defaults are plain Python values (``Annotated`` style), so a command can be called
+directly with keyword arguments. Solver modules are imported inside the command body, so that
+``dlsolve --help`` and ``conv-shape`` import neither NumPy nor SymPy.
+"""
+
+import functools
+import inspect
+import os
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+import click
+import typer
+
+from dlsolve import __version__
+from dlsolve.errors import BadInput, DlsolveError, ExitStatus
+from dlsolve.solution import Solution
+
+app = typer.Typer(
+    name="dlsolve",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+
+OUTPUT_MODES = ("json", "quiet", "latex", "markdown")
+
+
+@dataclass(frozen=True)
+class Command:
+    """A registered command: its full name (``"filter apply"``) and the function that solves it."""
+
+    name: str
+    function: Callable[..., Solution]
+    #: Long option name (``"in"``, ``"output-padding"``) -> parameter name of ``function``.
+    options: dict[str, str]
+
+
+#: Every solver command by full name, for ``dlsolve solve`` and batch mode.
+COMMANDS: dict[str, Command] = {}
+
+
+def _output_parameters() -> list[tuple[str, Any]]:
+    return [
+        ("json", Annotated[bool, typer.Option("--json", help="Print the solution as JSON (schema in README).")]),
+        ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print the answer only, plain.")]),
+        ("latex", Annotated[bool, typer.Option("--latex", help="Print the working as LaTeX.")]),
+        ("markdown", Annotated[bool, typer.Option("--markdown", help="Print the working as Markdown.")]),
+    ]
+
+
+def output_mode(**flags: bool) -> str:
+    """The one output mode chosen by the flags (``rich`` when none)."""
+    chosen = [mode for mode in OUTPUT_MODES if flags.get(mode)]
+    if len(chosen) > 1:
+        raise BadInput(f"choose one output mode, got {', '.join('--' + m for m in chosen)}", option="--" + chosen[0])
+    return chosen[0] if chosen else "rich"
+
+
+def _long_options(function: Callable[..., Any]) -> dict[str, str]:
+    """Map each long option name of a Typer command function to its parameter name."""
+    options = {}
+    for name, parameter in inspect.signature(function).parameters.items():
+        declared = [
+            decl
+            for meta in getattr(parameter.annotation, "__metadata__", ())
+            for decl in getattr(meta, "param_decls", None) or ()
+            if decl.startswith("--")
+        ]
+        for decl in declared or ["--" + name.strip("_").replace("_", "-")]:
+            options[decl.split("/")[0][2:]] = name
+    return options
+
+
+def solver_command(
+    name: str, group: typer.Typer | None = None, *, full_name: str | None = None, **settings: Any
+) -> Callable[[Callable[..., Solution]], Callable[..., None]]:
+    """Register ``function`` as command ``name`` of ``group`` (the main app by default).
+
+    The registered Typer command gets the shared output options appended; it calls ``function``
+    and renders the Solution it returns in the chosen mode.
+    """
+
+    def decorate(function: Callable[..., Solution]) -> Callable[..., None]:
+        signature = inspect.signature(function)
+        extra = _output_parameters()
+
+        @functools.wraps(function)
+        def command(*args: Any, **kwargs: Any) -> None:
+            mode = output_mode(**{key: kwargs.pop(key) for key, _ in extra})
+            solution = function(*args, **kwargs)
+            from dlsolve.render import render
+
+            render(solution, mode)
+
+        parameters = [
+            *signature.parameters.values(),
+            *(
+                inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
+                for key, hint in extra
+            ),
+        ]
+        command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {**function.__annotations__, **dict(extra)}
+        COMMANDS[full_name or name] = Command(full_name or name, function, _long_options(function))
+        (group or app).command(name, **settings)(command)
+        return command
+
+    return decorate
+
+
+def _version(value: bool) -> None:
+    if value:
+        typer.echo(f"dlsolve {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main_options(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Show the version and exit.")
+    ] = False,
+) -> None:
+    """Solve deep-learning exam problems and show the working, step by step.
+
+    Every command prints the working (default), or --json, -q (answer only), --latex, --markdown.
+    Exit status: 0 solved, 1 the problem has no valid answer, 2 bad input or usage.
+    """
+
+
+# --------------------------------------------------------------------------- error reporting
+
+
+def report_error(error: DlsolveError, *, json_errors: bool) -> int:
+    """Print ``error`` (JSON on stdout with --json, else one line on stderr); its exit status."""
+    if json_errors:
+        from dlsolve.render.json_view import dumps
+
+        sys.stdout.write(dumps({"error": error.to_dict()}) + "\n")
+    else:
+        sys.stderr.write(f"error: {error}\n")
+    return int(error.exit_status)
+
+
+def _usage_error(error: click.UsageError) -> DlsolveError:
+    message = " ".join(error.format_message().split())
+    command = error.ctx.command_path if error.ctx else "dlsolve"
+    return BadInput(f"{message} (see '{command} --help')")
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the CLI on ``argv``; return the exit status. The one place errors become statuses."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    json_errors = any(arg in ("--json", "--jsonl") for arg in args)
+    try:
+        result = app(args=args, prog_name="dlsolve", standalone_mode=False)
+        return result if isinstance(result, int) else int(ExitStatus.SOLVED)
+    except DlsolveError as error:
+        return report_error(error, json_errors=json_errors)
+    except click.exceptions.NoArgsIsHelpError:
+        return int(ExitStatus.BAD_INPUT)  # Typer has already printed the help
+    except click.UsageError as error:
+        return report_error(_usage_error(error), json_errors=json_errors)
+    except click.exceptions.Exit as error:
+        return int(error.exit_code)
+    except (click.exceptions.Abort, KeyboardInterrupt):
+        sys.stderr.write("error: interrupted\n")
+        return 130
+    except BrokenPipeError:
+        sys.stderr.close()
+        return int(ExitStatus.SOLVED)
+    except click.ClickException as error:
+        return report_error(BadInput(" ".join(error.format_message().split())), json_errors=json_errors)
+    except Exception as error:  # a bug: say so in one line, never a traceback unless asked
+        if os.environ.get("DLSOLVE_TRACEBACK"):
+            raise
+        internal = DlsolveError(f"internal error ({type(error).__name__}: {error}); please report it")
+        internal.kind = "internal"
+        internal.exit_status = ExitStatus.INTERNAL_ERROR
+        return report_error(internal, json_errors=json_errors)
+
+
+def run() -> None:
+    """Console-script entry point."""
+    sys.exit(main())
+
+
+# --------------------------------------------------------------------------- commands
+# Each command module registers itself on import; keep these imports light (no NumPy/SymPy).

@@ -1,0 +1,117 @@
+"""Formatting of exact and floating-point numbers, vectors and matrices as text and LaTeX.
+
+Pure functions used by solvers to write step text; no terminal styling here (that is the
+renderers' job). Exact values are :class:`fractions.Fraction` (or ``int``); a non-integer exact
+value is shown with its decimal beside it, e.g. ``1/3 ≈ 0.333333``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from fractions import Fraction
+
+Number = int | float | Fraction
+
+DECIMAL_DIGITS = 6
+
+
+def is_exact(value: object) -> bool:
+    """True for ints and Fractions (not bools, not floats)."""
+    return isinstance(value, int | Fraction) and not isinstance(value, bool)
+
+
+def decimal(value: Number, digits: int = DECIMAL_DIGITS) -> str:
+    """``value`` as a short decimal: up to ``digits`` significant digits, no trailing zeros."""
+    number = float(value)
+    if number == 0:
+        return "0"
+    if number != number or number in (float("inf"), float("-inf")):
+        return str(number)
+    text = f"{number:.{digits}g}"
+    if "e" in text:
+        mantissa, exponent = text.split("e")
+        return f"{mantissa}e{int(exponent)}"
+    return text
+
+
+def _terminates(value: Fraction) -> bool:
+    denominator = value.denominator
+    for prime in (2, 5):
+        while denominator % prime == 0:
+            denominator //= prime
+    return denominator == 1
+
+
+def exact(value: Number) -> str:
+    """The exact form: ``3``, ``-1/3``, ``0.25`` (a short terminating decimal) or a float's repr."""
+    if isinstance(value, float):
+        return decimal(value, 12)
+    value = Fraction(value)
+    if value.denominator == 1:
+        return str(value.numerator)
+    if _terminates(value):
+        text = decimal(value, 15)
+        if Fraction(text) == value and len(text) <= 10:
+            return text
+    return f"{value.numerator}/{value.denominator}"
+
+
+def number(value: Number) -> str:
+    """Exact and decimal together where they differ: ``1/3 ≈ 0.333333``, ``0.25``, ``7``."""
+    shown = exact(value)
+    if isinstance(value, float) or "/" not in shown:
+        return shown
+    return f"{shown} ≈ {decimal(value)}"
+
+
+def latex_number(value: Number) -> str:
+    """LaTeX of an exact value: ``\\frac{1}{3}``, ``-\\frac{2}{5}``, ``0.25``, ``7``."""
+    if isinstance(value, float):
+        return decimal(value, 12)
+    value = Fraction(value)
+    shown = exact(value)
+    if "/" not in shown:
+        return shown
+    sign = "-" if value < 0 else ""
+    return f"{sign}\\frac{{{abs(value.numerator)}}}{{{value.denominator}}}"
+
+
+def shape(dims: Iterable[int]) -> str:
+    """``[32, 128, 26, 26]``."""
+    return "[" + ", ".join(str(d) for d in dims) + "]"
+
+
+def vector(values: Sequence[Number], *, with_decimal: bool = False) -> str:
+    """``[1, 1/10, 1/100]``; with ``with_decimal`` each entry as ``number`` does."""
+    show = number if with_decimal else exact
+    return "[" + ", ".join(show(v) for v in values) + "]"
+
+
+def matrix(rows: Sequence[Sequence[Number]], *, indent: str = "") -> str:
+    """Rows of right-aligned exact entries, one line per row."""
+    cells = [[exact(v) for v in row] for row in rows]
+    if not cells:
+        return indent + "[]"
+    widths = [max(len(row[j]) for row in cells) for j in range(max(map(len, cells)))]
+    lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=False)) for row in cells]
+    return "\n".join(indent + "[ " + line + " ]" for line in lines)
+
+
+def latex_matrix(rows: Sequence[Sequence[Number]], environment: str = "bmatrix") -> str:
+    """``\\begin{bmatrix} 1 & 2 \\\\ 3 & 4 \\end{bmatrix}``."""
+    body = r" \\ ".join(" & ".join(latex_number(v) for v in row) for row in rows)
+    return f"\\begin{{{environment}}} {body} \\end{{{environment}}}"
+
+
+def latex_vector(values: Sequence[Number]) -> str:
+    """A column vector in LaTeX."""
+    return latex_matrix([[v] for v in values])
+
+
+def json_number(value: Number) -> int | float:
+    """An exact or float value as JSON: ints stay ints, everything else becomes a float."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return value
+    if isinstance(value, Fraction) and value.denominator == 1:
+        return value.numerator
+    return float(value)

@@ -1,0 +1,473 @@
+"""The only place where user text becomes numbers, matrices and layers.
+
+Nothing here calls ``eval``, ``exec`` or SymPy's string parsers: arithmetic and PyTorch layer
+expressions are parsed with :mod:`ast` and walked through a whitelist of node types, so text such
+as ``__import__('os').system('...')`` is refused without running anything.
+
+Conventions:
+
+* A scalar is an int, a decimal (``0.1`` is exactly 1/10), a fraction (``3/7``), scientific
+  notation (``1e-3``) or simple arithmetic of these (``1/(4*3)``, ``2**-3``). Values are
+  :class:`fractions.Fraction`, so they stay exact.
+* A matrix is typed as rows separated by ``;`` (or newlines) with entries separated by ``,`` or
+  spaces (``"1,2;3,4"``), or as a nested list (``"[[1,2],[3,4]]"``), or read from ``@path``
+  (``.csv``, ``.txt``, ``.npy``), or ``-`` for standard input. Large inputs become float64.
+"""
+
+from __future__ import annotations
+
+import ast
+import math
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dlsolve.errors import BadInput
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Scalar = Fraction | float
+
+#: Longest text accepted for one option (a larger input belongs in a file).
+MAX_TEXT = 2_000_000
+#: Matrices with more entries than this are read as float64 NumPy arrays (the "large" path).
+LARGE_ENTRIES = 10_000
+#: Bound on the size of exact intermediate values, in bits, so that ``9**9**9`` is refused.
+MAX_BITS = 4096
+
+_ARITHMETIC_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.Div: lambda a, b: a / b,
+}
+
+
+# --------------------------------------------------------------------------- text sources
+
+
+def read_source(value: str, option: str) -> str:
+    """The text an option refers to: ``@path`` reads a file, ``-`` reads standard input."""
+    if value == "-":
+        text = sys.stdin.read()
+        if not text.strip():
+            raise BadInput("expected input on standard input, got nothing", option=option)
+        return text
+    if value.startswith("@"):
+        path = Path(value[1:])
+        try:
+            return path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as error:
+            raise BadInput(f"cannot read file {str(path)!r}: {_os_reason(error)}", option=option) from None
+    return value
+
+
+def _os_reason(error: Exception) -> str:
+    if isinstance(error, OSError) and error.strerror:
+        return error.strerror
+    return str(error).splitlines()[0] if str(error) else type(error).__name__
+
+
+def _check_length(text: str, option: str) -> None:
+    if len(text) > MAX_TEXT:
+        raise BadInput(f"input of {len(text)} characters is too long; put it in a file", option=option)
+    if "\x00" in text:
+        raise BadInput("input contains a NUL character", option=option)
+
+
+# --------------------------------------------------------------------------- scalars
+
+
+def _parse_expression(text: str, option: str, what: str) -> ast.expr:
+    _check_length(text, option)
+    stripped = text.strip()
+    if not stripped:
+        raise BadInput(f"expected {what}, got an empty value", option=option)
+    try:
+        tree = ast.parse(stripped, mode="eval")
+    except (SyntaxError, ValueError, MemoryError, RecursionError):
+        raise BadInput(f"expected {what}, got {_quote(text)}", option=option) from None
+    return tree.body
+
+
+def _quote(text: str, limit: int = 40) -> str:
+    text = text.strip()
+    return repr(text if len(text) <= limit else text[: limit - 1] + "…")
+
+
+def _check_size(value: Fraction, text: str, option: str) -> Fraction:
+    if value.numerator.bit_length() > MAX_BITS or value.denominator.bit_length() > MAX_BITS:
+        raise BadInput(f"the number {_quote(text)} is too large to handle exactly", option=option)
+    return value
+
+
+def _literal_number(node: ast.Constant, source: str) -> Fraction:
+    value = node.value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ValueError("not a number")
+    if isinstance(value, int):
+        return Fraction(value)
+    segment = ast.get_source_segment(source, node) or repr(value)
+    try:
+        return Fraction(segment.replace("_", ""))
+    except (ValueError, ZeroDivisionError):
+        if math.isfinite(value):
+            return Fraction(value)
+        raise ValueError("not a finite number") from None
+
+
+def _evaluate_scalar(node: ast.expr, source: str, option: str, allow_inf: bool) -> Scalar:
+    """Evaluate whitelisted arithmetic exactly; ``inf`` only where ``allow_inf``."""
+    if isinstance(node, ast.Constant):
+        return _check_size(_literal_number(node, source), source, option)
+    if isinstance(node, ast.Name) and allow_inf and node.id in ("inf", "Infinity"):
+        return math.inf
+    if isinstance(node, ast.UnaryOp) and isinstance(node.op, ast.USub | ast.UAdd):
+        operand = _evaluate_scalar(node.operand, source, option, allow_inf)
+        return -operand if isinstance(node.op, ast.USub) else operand
+    if isinstance(node, ast.BinOp):
+        left = _evaluate_scalar(node.left, source, option, allow_inf)
+        right = _evaluate_scalar(node.right, source, option, allow_inf)
+        if isinstance(left, float) or isinstance(right, float):
+            raise ValueError("arithmetic with inf")
+        if isinstance(node.op, ast.Pow):
+            if right.denominator != 1 or abs(right) > 256:
+                raise ValueError("only small whole-number powers are exact")
+            if left == 0 and right < 0:
+                raise ZeroDivisionError
+            return _check_size(left ** int(right), source, option)
+        operation = _ARITHMETIC_OPS.get(type(node.op))
+        if operation is None:
+            raise ValueError("operator not allowed")
+        return _check_size(operation(left, right), source, option)
+    raise ValueError("not arithmetic")
+
+
+def parse_scalar(text: str, option: str, *, allow_inf: bool = False) -> Scalar:
+    """An exact number from ``text``: ``3``, ``-0.25``, ``3/7``, ``1e-3``, ``1/(4*3)``.
+
+    Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``.
+    """
+    node = _parse_expression(text, option, "a number")
+    try:
+        return _evaluate_scalar(node, text.strip(), option, allow_inf)
+    except ZeroDivisionError:
+        raise BadInput(f"division by zero in {_quote(text)}", option=option) from None
+    except (ValueError, TypeError, OverflowError, RecursionError):
+        raise BadInput(f"expected a number such as 3, 0.5 or 1/3, got {_quote(text)}", option=option) from None
+
+
+def parse_positive(text: str, option: str) -> Fraction:
+    """A number > 0."""
+    value = parse_scalar(text, option)
+    if value <= 0:
+        raise BadInput(f"expected a positive number, got {_quote(text)}", option=option)
+    return Fraction(value)
+
+
+def parse_int(text: str, option: str, *, minimum: int | None = None) -> int:
+    """A whole number, at least ``minimum`` when given."""
+    value = parse_scalar(text, option)
+    if value != int(value):
+        raise BadInput(f"expected a whole number, got {_quote(text)}", option=option)
+    result = int(value)
+    if minimum is not None and result < minimum:
+        raise BadInput(f"expected a whole number >= {minimum}, got {result}", option=option)
+    return result
+
+
+def split_items(text: str) -> list[str]:
+    """Split ``"28,32"``, ``"28 32"``, ``"28x32"`` or ``"(28, 32)"`` into items."""
+    inner = text.strip()
+    if len(inner) >= 2 and inner[0] + inner[-1] in ("()", "[]"):
+        inner = inner[1:-1]
+    for separator in (",", "x", "X", "×"):
+        inner = inner.replace(separator, " ")
+    return inner.split()
+
+
+def parse_int_list(text: str, option: str, *, minimum: int | None = None) -> list[int]:
+    """One or more whole numbers: ``28``, ``28,32``, ``28x32``."""
+    _check_length(text, option)
+    items = split_items(text)
+    if not items:
+        raise BadInput(f"expected one or more whole numbers, got {_quote(text)}", option=option)
+    return [parse_int(item, option, minimum=minimum) for item in items]
+
+
+# --------------------------------------------------------------------------- vectors and matrices
+
+
+@dataclass(frozen=True)
+class Matrix:
+    """A 2-D array of numbers.
+
+    Small inputs keep exact entries in ``rows`` (Fractions; floats where the input was floats).
+    Large inputs (more than ``LARGE_ENTRIES`` entries, or float ``.npy`` files) keep a float64
+    NumPy array in ``array`` instead, and ``rows`` is empty.
+    """
+
+    rows: tuple[tuple[Scalar, ...], ...] = ()
+    array: np.ndarray | None = field(default=None, compare=False)
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        if self.array is not None:
+            return (int(self.array.shape[0]), int(self.array.shape[1]))
+        return (len(self.rows), len(self.rows[0]) if self.rows else 0)
+
+    @property
+    def is_large(self) -> bool:
+        return self.array is not None
+
+    @property
+    def is_exact(self) -> bool:
+        """True when every entry is an exact Fraction."""
+        return self.array is None and all(isinstance(v, Fraction) for row in self.rows for v in row)
+
+    def tolist(self) -> list[list[Scalar]]:
+        """Entries as nested Python lists (floats for a large matrix)."""
+        if self.array is not None:
+            return self.array.tolist()
+        return [list(row) for row in self.rows]
+
+    def to_numpy(self) -> np.ndarray:
+        """A float64 copy."""
+        import numpy as np
+
+        if self.array is not None:
+            return self.array.astype(np.float64, copy=True)
+        return np.array([[float(v) for v in row] for row in self.rows], dtype=np.float64).reshape(self.shape)
+
+
+def _parse_entry(text: str, option: str, allow_inf: bool) -> Scalar:
+    try:
+        return parse_scalar(text, option, allow_inf=allow_inf)
+    except BadInput:
+        raise BadInput(f"cannot read matrix entry {_quote(text)} as a number", option=option) from None
+
+
+def _rows_from_nested(text: str, option: str, allow_inf: bool) -> list[list[Scalar]]:
+    node = _parse_expression(text, option, "a matrix")
+    items = node.elts if isinstance(node, ast.List | ast.Tuple) else None
+    if items is None:
+        raise BadInput(f"expected a matrix such as [[1,2],[3,4]], got {_quote(text)}", option=option)
+    rows: list[list[Scalar]] = []
+    nested = all(isinstance(item, ast.List | ast.Tuple) for item in items)
+    for item in items if nested else [node]:
+        entries = item.elts if isinstance(item, ast.List | ast.Tuple) else []
+        row = []
+        for entry in entries:
+            segment = ast.get_source_segment(text.strip(), entry) or ""
+            row.append(_parse_entry(segment, option, allow_inf))
+        rows.append(row)
+    return rows
+
+
+def _rows_from_text(text: str, option: str, allow_inf: bool) -> list[list[Scalar]]:
+    stripped = text.strip()
+    if stripped.startswith("["):
+        return _rows_from_nested(stripped, option, allow_inf)
+    lines = [line.split("#", 1)[0] for line in stripped.replace(";", "\n").splitlines()]
+    rows = []
+    for line in lines:
+        items = line.replace(",", " ").replace("\t", " ").split()
+        if items:
+            rows.append([_parse_entry(item, option, allow_inf) for item in items])
+    return rows
+
+
+def _matrix_from_rows(rows: list[list[Scalar]], option: str) -> Matrix:
+    if not rows or not rows[0]:
+        raise BadInput("expected a matrix such as 1,2;3,4, got an empty one", option=option)
+    width = len(rows[0])
+    for index, row in enumerate(rows):
+        if len(row) != width:
+            raise BadInput(
+                f"ragged matrix: row 1 has {width} entries but row {index + 1} has {len(row)}",
+                option=option,
+            )
+    return Matrix(rows=tuple(tuple(row) for row in rows))
+
+
+def _matrix_from_array(array: Any, option: str) -> Matrix:
+    import numpy as np
+
+    if array.ndim == 1:
+        array = array.reshape(1, -1)
+    if array.ndim != 2 or array.size == 0:
+        raise BadInput(f"expected a non-empty 2-D array, got shape {list(array.shape)}", option=option)
+    if array.dtype.kind not in "biuf":
+        raise BadInput(f"expected numbers, got an array of dtype {array.dtype}", option=option)
+    if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+        raise BadInput("the array contains NaN or infinite entries", option=option)
+    if array.dtype.kind in "biu" and array.size <= LARGE_ENTRIES:
+        return Matrix(rows=tuple(tuple(Fraction(int(v)) for v in row) for row in array.tolist()))
+    if array.size <= LARGE_ENTRIES:
+        return Matrix(rows=tuple(tuple(float(v) for v in row) for row in array.tolist()))
+    return Matrix(array=np.ascontiguousarray(array, dtype=np.float64))
+
+
+def load_array(path_text: str, option: str) -> np.ndarray:
+    """A NumPy array from a ``.npy`` file (never unpickles)."""
+    import numpy as np
+
+    try:
+        return np.load(path_text, allow_pickle=False)
+    except (OSError, ValueError, EOFError) as error:
+        raise BadInput(f"cannot read array file {path_text!r}: {_os_reason(error)}", option=option) from None
+
+
+def parse_matrix(text: str, option: str, *, allow_inf: bool = False) -> Matrix:
+    """A matrix from typed text, ``@file`` (.csv/.txt/.npy) or ``-`` (stdin)."""
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        return _matrix_from_array(load_array(text[1:], option), option)
+    source = read_source(text, option)
+    _check_length(source, option)
+    if text.startswith("@") and len(source) > 20 * LARGE_ENTRIES:
+        import numpy as np
+
+        try:
+            array = np.loadtxt(text[1:], delimiter="," if text.lower().endswith(".csv") else None, ndmin=2)
+        except ValueError as error:
+            raise BadInput(f"cannot read {text[1:]!r} as numbers: {error}", option=option) from None
+        return _matrix_from_array(array, option)
+    return _matrix_from_rows(_rows_from_text(source, option, allow_inf), option)
+
+
+def parse_vector(text: str, option: str) -> list[Scalar]:
+    """A vector: one row or one column of a matrix (``1,0.1,0.01`` or ``1;2;3``)."""
+    matrix = parse_matrix(text, option)
+    rows, cols = matrix.shape
+    if rows != 1 and cols != 1:
+        raise BadInput(f"expected a vector, got a {rows}x{cols} matrix", option=option)
+    values = [v for row in matrix.tolist() for v in row]
+    return values
+
+
+# --------------------------------------------------------------------------- layer expressions
+
+
+@dataclass(frozen=True)
+class LayerCall:
+    """One PyTorch layer constructor call as written, e.g. ``nn.Conv2d(1, 16, 3, padding=1)``.
+
+    ``args`` and ``kwargs`` hold Python literals (ints, floats, bools, None, strings, tuples).
+    Binding them to the constructor's parameters is the layer catalogue's job.
+    """
+
+    name: str
+    args: tuple[Any, ...]
+    kwargs: dict[str, Any]
+    source: str
+    line: int
+
+
+def _literal(node: ast.expr, source: str) -> Any:
+    """A whitelisted literal: numbers (with arithmetic), strings, bools, None, tuples, lists."""
+    if isinstance(node, ast.Constant):
+        if isinstance(node.value, bool | str | type(None)):
+            return node.value
+        if isinstance(node.value, int):
+            return node.value
+        if isinstance(node.value, float):
+            return node.value
+        raise ValueError("unsupported constant")
+    if isinstance(node, ast.Tuple | ast.List):
+        return tuple(_literal(item, source) for item in node.elts)
+    if isinstance(node, ast.UnaryOp | ast.BinOp):
+        value = _evaluate_scalar(node, source, "layer", False)
+        if value.denominator == 1 and not _has_float(node):
+            return int(value)
+        return float(value)
+    raise ValueError("not a literal")
+
+
+def _has_float(node: ast.expr) -> bool:
+    return any(isinstance(n, ast.Constant) and isinstance(n.value, float) for n in ast.walk(node)) or any(
+        isinstance(n, ast.BinOp) and isinstance(n.op, ast.Div) for n in ast.walk(node)
+    )
+
+
+def _callee_name(node: ast.expr) -> str | None:
+    """``Conv2d``, ``nn.Conv2d`` or ``torch.nn.Conv2d`` -> ``Conv2d``; anything else -> None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        base = node.value
+        if isinstance(base, ast.Name) and base.id in ("nn", "torch"):
+            return node.attr
+        is_torch_nn = isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name)
+        if is_torch_nn and (base.value.id, base.attr) == ("torch", "nn"):  # type: ignore[union-attr]
+            return node.attr
+    return None
+
+
+def _layer_calls(node: ast.expr, source: str, option: str) -> list[LayerCall]:
+    if isinstance(node, ast.Tuple | ast.List):
+        return [call for item in node.elts for call in _layer_calls(item, source, option)]
+    segment = ast.get_source_segment(source, node) or ""
+    name = _callee_name(node.func) if isinstance(node, ast.Call) else None
+    if not isinstance(node, ast.Call) or name is None:
+        raise BadInput(
+            f"line {node.lineno}: expected a layer such as Conv2d(1, 16, 3), got {_quote(segment)}",
+            option=option,
+        )
+    if name == "Sequential":
+        if node.keywords:
+            raise BadInput(f"line {node.lineno}: Sequential takes layers only", option=option)
+        return [call for item in node.args for call in _layer_calls(item, source, option)]
+    try:
+        args = tuple(_literal(arg, source) for arg in node.args)
+        kwargs = {}
+        for keyword in node.keywords:
+            if keyword.arg is None:
+                raise ValueError("**kwargs")
+            kwargs[keyword.arg] = _literal(keyword.value, source)
+    except (ValueError, TypeError, ZeroDivisionError, BadInput):
+        raise BadInput(
+            f"line {node.lineno}: arguments of {name} must be literal numbers, strings, booleans, "
+            f"None or tuples; got {_quote(segment, 60)}",
+            option=option,
+        ) from None
+    return [LayerCall(name=name, args=args, kwargs=kwargs, source=segment, line=node.lineno)]
+
+
+def parse_layers(text: str, option: str = "--net") -> list[LayerCall]:
+    """Layer calls from ``"Conv2d(1, 16, 3, padding=1); ReLU(); MaxPool2d(2)"`` or a file's text.
+
+    Accepts one layer per line or ``;``-separated, ``#`` comments, an ``nn.``/``torch.nn.`` prefix,
+    trailing commas, an ``nn.Sequential(...)`` wrapper and ``model = nn.Sequential(...)``.
+    """
+    _check_length(text, option)
+    source = text.strip()
+    if not source:
+        raise BadInput("expected one or more layers such as Conv2d(1, 16, 3), got nothing", option=option)
+    try:
+        module = ast.parse(source, mode="exec")
+    except SyntaxError as error:
+        raise BadInput(f"line {error.lineno}: cannot parse layers: {error.msg}", option=option) from None
+    except (ValueError, MemoryError, RecursionError):
+        raise BadInput("cannot parse layers", option=option) from None
+    calls: list[LayerCall] = []
+    for statement in module.body:
+        if isinstance(statement, ast.Expr) or (isinstance(statement, ast.Assign) and len(statement.targets) == 1):
+            value = statement.value
+        else:
+            raise BadInput(f"line {statement.lineno}: expected a layer such as Conv2d(1, 16, 3)", option=option)
+        calls.extend(_layer_calls(value, source, option))
+    if not calls:
+        raise BadInput("expected one or more layers", option=option)
+    return calls
+
+
+def parse_choice(text: str, option: str, choices: Sequence[str]) -> str:
+    """One of ``choices`` (case-insensitive, ``_`` and ``-`` interchangeable)."""
+    normalized = text.strip().lower().replace("_", "-")
+    if normalized not in choices:
+        raise BadInput(f"expected one of {', '.join(choices)}; got {_quote(text)}", option=option)
+    return normalized

@@ -1,0 +1,121 @@
+"""The default view: the working in a terminal, with Rich (the only module that imports it)."""
+
+from __future__ import annotations
+
+import os
+from typing import TextIO
+
+from rich.console import Console, Group, RenderableType
+from rich.panel import Panel
+from rich.table import Table as RichTable
+from rich.text import Text
+
+from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
+
+
+def make_console(stream: TextIO) -> Console:
+    """A console on ``stream``; the width follows the terminal, or ``COLUMNS``, or 100."""
+    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "100") or 100)
+    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+
+
+def _table(block: Table) -> RichTable:
+    table = RichTable(title=block.title or None, title_justify="left", show_lines=False)
+    for index, column in enumerate(block.columns):
+        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+    for row in block.rows:
+        table.add_row(*row)
+    return table
+
+
+def _colour(value: float, low: float, high: float) -> str:
+    """Background colour for ``value``: diverging blue-white-red around 0 if signs are mixed."""
+    if low < 0 < high:
+        scale = max(-low, high)
+        t = value / scale if scale else 0.0
+        strength = int(200 * min(abs(t), 1.0))
+        if t >= 0:
+            return f"rgb(255,{255 - strength},{255 - strength})"
+        return f"rgb({255 - strength},{255 - strength},255)"
+    span = high - low
+    t = (value - low) / span if span else 0.0
+    strength = int(200 * min(max(t, 0.0), 1.0))
+    if high <= 0:
+        strength = 200 - strength
+    return f"rgb({255 - strength},{255 - strength // 3},255)"
+
+
+def _heatmap(block: Heatmap) -> RichTable:
+    finite = [v for row in block.values for v in row if v == v and abs(v) != float("inf")]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    table = RichTable(title=block.title or None, title_justify="left", show_lines=False, pad_edge=True)
+    width = len(block.cells[0]) if block.cells else 0
+    table.add_column("")
+    for j in range(width):
+        table.add_column(block.col_labels[j] if block.col_labels else str(j), justify="right")
+    labels = block.row_labels or [str(i) for i in range(len(block.cells))]
+    for label, cells, values in zip(labels, block.cells, block.values, strict=False):
+        styled = []
+        for cell, value in zip(cells, values, strict=False):
+            style = "black on " + _colour(value, low, high) if value == value and abs(value) != float("inf") else "dim"
+            styled.append(Text(f" {cell} ", style=style))
+        table.add_row(Text(label, style="bold"), *styled)
+    return table
+
+
+def _plot(block: Plot, width: int) -> RenderableType:
+    import uniplot
+
+    text = uniplot.plot_to_string(
+        [series.y for series in block.series],
+        [series.x for series in block.series],
+        legend_labels=[series.label for series in block.series],
+        title=block.title or None,
+        width=max(20, min(width - 20, 90)),
+        height=14,
+        lines=True,
+        y_as_log=block.logy,
+        color=True,
+    )
+    caption = f"x: {block.xlabel}   y: {block.ylabel}" if block.xlabel or block.ylabel else ""
+    lines = text if isinstance(text, list) else [text]
+    return Group(Text.from_ansi("\n".join(lines)), Text(caption, style="dim"))
+
+
+def renderable(block: Block, width: int = 100) -> RenderableType:
+    """A display block as a Rich renderable."""
+    if isinstance(block, Table):
+        return _table(block)
+    if isinstance(block, Heatmap):
+        return _heatmap(block)
+    return _plot(block, width)
+
+
+def _step(step: Step, number: str, width: int) -> RenderableType:
+    parts: list[RenderableType] = [Text(f"{number} {step.title}", style="bold cyan")]
+    if step.text.strip():
+        parts.append(Text(step.text.rstrip(), style=""))
+    parts.extend(renderable(block, width) for block in step.blocks)
+    for index, substep in enumerate(step.substeps, 1):
+        parts.append(_step(substep, f"{number}{index}.", width))
+    return Group(*parts)
+
+
+def solution_renderable(solution: Solution, width: int = 100, *, heading: str | None = None) -> RenderableType:
+    """The whole solution: inputs, numbered steps, answer box, warnings."""
+    parts: list[RenderableType] = []
+    if solution.inputs:
+        shown = "  ".join(f"{key}={value}" for key, value in solution.inputs.items() if value is not None)
+        parts.append(Text(shown, style="dim"))
+    for index, step in enumerate(solution.steps, 1):
+        parts += [Text(""), _step(step, f"{index}.", width)]
+    parts.extend(renderable(block, width) for block in solution.blocks)
+    parts += [Text(""), Panel(Text(solution.summary, style="bold"), title="Answer", border_style="green", expand=False)]
+    for warning in solution.warnings:
+        parts.append(Text(f"warning: {warning}", style="yellow"))
+    return Panel(Group(*parts), title=heading or f"dlsolve {solution.command}", title_align="left", border_style="blue")
+
+
+def render(solution: Solution, stream: TextIO) -> None:
+    console = make_console(stream)
+    console.print(solution_renderable(solution, console.width))
