@@ -199,4 +199,110 @@ def run() -> None:
 
 
 # --------------------------------------------------------------------------- commands
-# Each command module registers itself on import; keep these imports light (no NumPy/SymPy).
+# Commands. Import solver modules inside the function bodies (startup cost: no NumPy/SymPy here).
+
+
+solve_app_help = """Solve problem files as one answer sheet, check them, or run a JSON Lines batch.
+
+Examples:
+
+  dlsolve solve problems/midterm.toml
+
+  dlsolve solve problems/*.toml --check -q
+
+  dlsolve solve problems/midterm.toml --only 1a-i --markdown -o key.md
+
+  echo '{"command": "conv-shape", "args": {"in": 28, "k": 3}}' | dlsolve solve -
+
+Problem files are TOML ([[problem]] with id, title, question, command, args, expected, source,
+note; see problems/README.md). --check compares each answer with `expected` (numbers within a
+relative tolerance of 1e-6), prints a pass/fail table and exits 1 on any mismatch. With `-`,
+each input line {"command": ..., "args": {...}} gives one JSON answer line, in order; a bad line
+gives an {"error": ...} line and the batch goes on; exit 1 if any line failed.
+"""
+
+
+@app.command("solve", help=solve_app_help)
+def solve(
+    files: Annotated[list[str], typer.Argument(help="Problem files (TOML), or - for JSON Lines on stdin.")],
+    only: Annotated[list[str] | None, typer.Option("--only", help="Solve only this problem id (repeatable).")] = None,
+    check: Annotated[
+        bool, typer.Option("--check", help="Compare answers with `expected`; exit 1 on a mismatch.")
+    ] = False,
+    json_output: Annotated[bool, typer.Option("--json", help="All problems as one JSON document.")] = False,
+    jsonl: Annotated[bool, typer.Option("--jsonl", help="One JSON object per problem per line.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One line per problem: id: answer.")] = False,
+    latex: Annotated[bool, typer.Option("--latex", help="A standalone LaTeX answer key.")] = False,
+    markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown answer key.")] = False,
+    output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+) -> int:
+    from pathlib import Path
+
+    from dlsolve import problems
+
+    if files == ["-"]:
+        return _solve_batch()
+    if "-" in files:
+        raise BadInput("'-' (JSON Lines on stdin) cannot be mixed with problem files", option="FILE")
+    flags = {"json": json_output, "quiet": quiet, "latex": latex, "markdown": markdown, "jsonl": jsonl}
+    mode = output_mode(**{key: value for key, value in flags.items() if key != "jsonl"})
+    if jsonl and mode != "rich":
+        raise BadInput(f"choose one output mode, got --jsonl and --{mode}", option="--jsonl")
+    loaded = problems.load_problems([Path(name) for name in files], only)
+    stream = _open_output(output)
+    try:
+        outcomes = []
+        for problem in loaded:
+            outcome = problems.solve_problem(problem, COMMANDS, check=check)
+            outcomes.append(outcome)
+            if jsonl:
+                from dlsolve.render.json_view import dumps
+
+                stream.write(dumps(outcome.to_dict(), indent=None) + "\n")
+        if not jsonl:
+            from dlsolve.render import render_sheet
+
+            render_sheet(outcomes, mode, stream, check=check)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    return int(ExitStatus.SOLVED if all(o.passed for o in outcomes) else ExitStatus.NO_VALID_ANSWER)
+
+
+def _open_output(path: str | None) -> Any:
+    if path is None or path == "-":
+        return sys.stdout
+    try:
+        return open(path, "w", encoding="utf-8")
+    except OSError as error:
+        raise BadInput(f"cannot write {path!r}: {error.strerror or error}", option="--output") from None
+
+
+def _solve_batch() -> int:
+    """JSON Lines in, one JSON answer line out per input line, in order; exit 1 if any failed."""
+    import json
+
+    from dlsolve.problems import run_command
+    from dlsolve.render.json_view import dumps
+
+    failed = False
+    for number, line in enumerate(sys.stdin, 1):
+        if not line.strip():
+            continue
+        where = f"line {number}"
+        try:
+            try:
+                request = json.loads(line)
+            except (json.JSONDecodeError, RecursionError) as error:
+                raise BadInput(f"{where}: not valid JSON ({error})") from None
+            if not isinstance(request, dict) or not isinstance(request.get("command"), str):
+                raise BadInput(f'{where}: expected {{"command": str, "args": {{...}}}}')
+            args = request.get("args", {})
+            if not isinstance(args, dict):
+                raise BadInput(f"{where}: 'args' must be an object")
+            reply = run_command(COMMANDS, request["command"], args, where).to_dict()
+        except DlsolveError as error:
+            failed = True
+            reply = {"error": {**error.to_dict(), "line": number}}
+        sys.stdout.write(dumps(reply, indent=None) + "\n")
+    return int(ExitStatus.NO_VALID_ANSWER if failed else ExitStatus.SOLVED)

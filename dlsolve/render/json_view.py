@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from typing import Any, TextIO
 
+from dlsolve.problems import Outcome
 from dlsolve.solution import Solution
 
 
@@ -15,3 +16,15 @@ def dumps(data: Any, *, indent: int | None = 2) -> str:
 
 def render(solution: Solution, stream: TextIO) -> None:
     stream.write(dumps(solution.to_dict()) + "\n")
+
+
+def sheet_summary(outcomes: list[Outcome]) -> dict[str, int]:
+    """Counts of problems solved/passed."""
+    passed = sum(outcome.passed for outcome in outcomes)
+    return {"total": len(outcomes), "passed": passed, "failed": len(outcomes) - passed}
+
+
+def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False) -> None:
+    """``{"problems": [...], "summary": {...}}``; each problem as ``Outcome.to_dict``."""
+    payload = {"problems": [outcome.to_dict() for outcome in outcomes], "summary": sheet_summary(outcomes)}
+    stream.write(dumps(payload) + "\n")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TextIO
 
+from dlsolve.problems import Outcome
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 _SPECIAL = {
@@ -98,3 +99,23 @@ def document(body: str, title: str = "dlsolve answer key") -> str:
 
 def render(solution: Solution, stream: TextIO) -> None:
     stream.write(fragment(solution))
+
+
+def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False) -> None:
+    """A standalone LaTeX answer key: one section per problem."""
+    parts = []
+    for outcome in outcomes:
+        problem = outcome.problem
+        parts.append(f"\\section*{{{escape(problem.id)}: {escape(problem.title)}}}")
+        if problem.question:
+            parts.append("\\textit{" + escape(problem.question.strip()) + "}\\par")
+        if outcome.solution is not None:
+            parts.append(fragment(outcome.solution))
+        else:
+            parts.append("\\textbf{No valid answer:} " + escape(str(outcome.error)) + "\\par")
+        if problem.note:
+            parts.append("\\textbf{Note:} " + escape(problem.note) + "\\par")
+        if check:
+            verdict = outcome.verdict
+            parts.append("\\textbf{Check:} " + escape(verdict) + "\\par")
+    stream.write(document("\n".join(parts) + "\n"))

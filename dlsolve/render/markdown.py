@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from dlsolve.problems import Outcome
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 
@@ -64,3 +65,25 @@ def body(solution: Solution) -> str:
 
 def render(solution: Solution, stream: TextIO) -> None:
     stream.write(f"## dlsolve {solution.command}\n\n" + body(solution))
+
+
+def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False) -> None:
+    """An answer key: one section per problem (question, working, answer, note)."""
+    lines = ["# Answer key", ""]
+    for outcome in outcomes:
+        problem = outcome.problem
+        lines += [f"## {problem.id}: {problem.title}".rstrip(": "), ""]
+        if problem.question:
+            lines += ["> " + line for line in problem.question.strip().splitlines()] + [""]
+        if outcome.solution is not None:
+            lines += [body(outcome.solution)]
+        else:
+            lines += [f"**No valid answer:** {outcome.error}", ""]
+        if problem.note:
+            lines += [f"*Note:* {problem.note}", ""]
+        if check:
+            lines += [
+                "**Check:** " + outcome.verdict,
+                "",
+            ]
+    stream.write("\n".join(lines).rstrip() + "\n")

@@ -4,8 +4,20 @@ from __future__ import annotations
 
 from typing import TextIO
 
+from dlsolve.problems import Outcome
 from dlsolve.solution import Solution
 
 
 def render(solution: Solution, stream: TextIO) -> None:
     stream.write(solution.quiet.rstrip("\n") + "\n")
+
+
+def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False) -> None:
+    """One line per problem: ``id: answer`` (``id: PASS|FAIL ...`` when checking)."""
+    for outcome in outcomes:
+        if check:
+            stream.write(f"{outcome.problem.id}: {outcome.verdict}\n")
+        elif outcome.solution is not None:
+            stream.write(f"{outcome.problem.id}: {' '.join(outcome.solution.quiet.split())}\n")
+        else:
+            stream.write(f"{outcome.problem.id}: error: {outcome.error}\n")

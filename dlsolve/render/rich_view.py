@@ -6,10 +6,12 @@ import os
 from typing import TextIO
 
 from rich.console import Console, Group, RenderableType
+from rich.padding import Padding
 from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from dlsolve.problems import Outcome
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 
@@ -92,18 +94,19 @@ def renderable(block: Block, width: int = 100) -> RenderableType:
 
 
 def _step(step: Step, number: str, width: int) -> RenderableType:
-    parts: list[RenderableType] = [Text(f"{number} {step.title}", style="bold cyan")]
+    body: list[RenderableType] = []
     if step.text.strip():
-        parts.append(Text(step.text.rstrip(), style=""))
-    parts.extend(renderable(block, width) for block in step.blocks)
-    for index, substep in enumerate(step.substeps, 1):
-        parts.append(_step(substep, f"{number}{index}.", width))
-    return Group(*parts)
+        body.append(Text(step.text.rstrip()))
+    body.extend(renderable(block, width - 4) for block in step.blocks)
+    body.extend(_step(substep, f"{number}{index}.", width - 4) for index, substep in enumerate(step.substeps, 1))
+    return Group(Text(f"{number} {step.title}", style="bold cyan"), Padding(Group(*body), (0, 0, 0, 3)))
 
 
-def solution_renderable(solution: Solution, width: int = 100, *, heading: str | None = None) -> RenderableType:
-    """The whole solution: inputs, numbered steps, answer box, warnings."""
-    parts: list[RenderableType] = []
+def solution_renderable(
+    solution: Solution, width: int = 100, *, heading: str | None = None, preface: list[RenderableType] | None = None
+) -> RenderableType:
+    """The whole solution: inputs, numbered steps, answer box, warnings (``preface`` goes first)."""
+    parts: list[RenderableType] = list(preface or [])
     if solution.inputs:
         shown = "  ".join(f"{key}={value}" for key, value in solution.inputs.items() if value is not None)
         parts.append(Text(shown, style="dim"))
@@ -114,6 +117,47 @@ def solution_renderable(solution: Solution, width: int = 100, *, heading: str | 
     for warning in solution.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     return Panel(Group(*parts), title=heading or f"dlsolve {solution.command}", title_align="left", border_style="blue")
+
+
+def _outcome(outcome: Outcome, width: int, check: bool) -> RenderableType:
+    problem = outcome.problem
+    heading = f"{problem.id}: {problem.title}" if problem.title else problem.id
+    preface: list[RenderableType] = []
+    if problem.question:
+        preface.append(Text(problem.question.strip(), style="italic"))
+    after: list[RenderableType] = []
+    if problem.note:
+        after.append(Text(f"Note: {problem.note}", style="dim"))
+    if check:
+        after.append(Text(f"Check: {outcome.verdict}", style="green" if outcome.passed else "bold red"))
+    if outcome.solution is None:
+        body = Text(f"No valid answer: {outcome.error}", style="red")
+        return Panel(Group(*preface, body, *after), title=heading, title_align="left", border_style="red")
+    panel = solution_renderable(outcome.solution, width, heading=heading, preface=preface)
+    return Group(panel, *after) if after else panel
+
+
+def _check_table(outcomes: list[Outcome]) -> RichTable:
+    table = RichTable(title="Check against expected answers", title_justify="left")
+    table.add_column("problem")
+    table.add_column("result")
+    table.add_column("details", overflow="fold")
+    for outcome in outcomes:
+        result = Text("pass", style="green") if outcome.passed else Text("FAIL", style="bold red")
+        details = "; ".join(outcome.mismatches or []) if not outcome.passed else ""
+        table.add_row(outcome.problem.id, result, details)
+    passed = sum(outcome.passed for outcome in outcomes)
+    table.caption = f"{passed}/{len(outcomes)} passed"
+    return table
+
+
+def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False) -> None:
+    """One panel per problem (question, working, boxed answer), then the check table."""
+    console = make_console(stream)
+    for outcome in outcomes:
+        console.print(_outcome(outcome, console.width, check))
+    if check:
+        console.print(_check_table(outcomes))
 
 
 def render(solution: Solution, stream: TextIO) -> None:

@@ -1,0 +1,323 @@
+"""Problem files (TOML) and JSON-Lines batches: load, solve with the registered commands, check.
+
+A problem file holds ``[[problem]]`` tables::
+
+    [[problem]]
+    id = "1a-i"                       # unique within the files solved together
+    title = "Conv output shape"
+    question = "128 filters 3x3, stride 1, padding 0 on 32 images 28x28. Output shape?"
+    command = "conv-shape"            # a command name, "filter apply" for a subcommand
+    args = { in = 28, k = 3, batch = 32, filters = 128 }   # long option names, without "--"
+    expected = { shape = [32, 128, 26, 26] }                # a subset of the JSON answer
+    source = "midterm 1(a)(i)"
+    note = "The sheet agrees."
+
+Argument values may be strings, numbers, booleans (flags), lists (joined with ``,``; lists of lists
+become matrices ``a,b;c,d``). Paths (``@file`` values and options named ``file`` or ``*-file``) are
+relative to the problem file.
+
+Checking: every key of ``expected`` must match the answer. Numbers match within
+``rel_tol=1e-6, abs_tol=1e-9`` (or the problem's ``tolerance``), strings and booleans exactly,
+lists element-wise with equal lengths, tables key by key (extra answer keys are ignored).
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+import math
+import tomllib
+import types
+import typing
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from dlsolve.errors import BadInput, DlsolveError
+
+if TYPE_CHECKING:
+    from dlsolve.solution import Solution
+
+REL_TOL = 1e-6
+ABS_TOL = 1e-9
+
+PROBLEM_KEYS = {"id", "title", "question", "command", "args", "expected", "source", "note", "tolerance"}
+
+
+class CommandSpec(typing.Protocol):
+    """What :mod:`dlsolve.cli` registers for each command (see ``cli.Command``)."""
+
+    name: str
+    function: Callable[..., Solution]
+    options: dict[str, str]
+
+
+@dataclass
+class Problem:
+    """One problem: which command to run with which arguments, and what answer to expect."""
+
+    id: str
+    command: str
+    args: dict[str, Any]
+    title: str = ""
+    question: str = ""
+    expected: dict[str, Any] = field(default_factory=dict)
+    source: str = ""
+    note: str = ""
+    tolerance: float = REL_TOL
+    origin: str = ""
+    base_dir: Path = field(default_factory=Path)
+
+
+@dataclass
+class Outcome:
+    """A problem with its solution or error, and the mismatches when checked."""
+
+    problem: Problem
+    solution: Solution | None = None
+    error: DlsolveError | None = None
+    mismatches: list[str] | None = None
+
+    @property
+    def verdict(self) -> str:
+        """``pass`` or ``FAIL: mismatch; mismatch``."""
+        return "pass" if self.passed else "FAIL: " + "; ".join(self.mismatches or [str(self.error)])
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON form used by ``solve --json`` and ``--jsonl``."""
+        problem = self.problem
+        return {
+            "id": problem.id,
+            "title": problem.title,
+            "question": problem.question,
+            "source": problem.source,
+            "note": problem.note,
+            "solution": self.solution.to_dict() if self.solution else None,
+            "error": self.error.to_dict() if self.error else None,
+            "check": None if self.mismatches is None else {"passed": self.passed, "mismatches": self.mismatches},
+        }
+
+    @property
+    def expected_refusal(self) -> bool:
+        """The problem expects this error (``expected = { error = "invalid-problem" }``)."""
+        return self.error is not None and self.problem.expected.get("error") == self.error.kind
+
+    @property
+    def passed(self) -> bool:
+        """Solved (or refused as expected) and, if checked, matching ``expected``."""
+        return (self.error is None or self.expected_refusal) and not self.mismatches
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_problem_file(path: Path) -> list[Problem]:
+    """Problems of one TOML file, validated; errors name the file and the problem."""
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise BadInput(f"cannot read problem file {str(path)!r}: {error.strerror or error}") from None
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text") from None
+    except tomllib.TOMLDecodeError as error:
+        raise BadInput(f"{path}: malformed TOML: {error}") from None
+    tables = data.get("problem")
+    if not isinstance(tables, list) or not tables:
+        raise BadInput(f"{path}: expected one or more [[problem]] tables")
+    return [_problem(table, path, index) for index, table in enumerate(tables, 1)]
+
+
+def _problem(table: Any, path: Path, index: int) -> Problem:
+    where = f"{path}: problem {index}"
+    if not isinstance(table, dict):
+        raise BadInput(f"{where}: expected a table")
+    if "id" in table:
+        where = f"{path}: problem {table['id']!r}"
+    unknown = set(table) - PROBLEM_KEYS
+    if unknown:
+        raise BadInput(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")
+    for key in ("id", "command"):
+        if not isinstance(table.get(key), str) or not table[key].strip():
+            raise BadInput(f"{where}: '{key}' must be a non-empty string")
+    for key in ("args", "expected"):
+        if not isinstance(table.get(key, {}), dict):
+            raise BadInput(f"{where}: '{key}' must be a table")
+    for key in ("title", "question", "source", "note"):
+        if not isinstance(table.get(key, ""), str):
+            raise BadInput(f"{where}: '{key}' must be a string")
+    tolerance = table.get("tolerance", REL_TOL)
+    if isinstance(tolerance, bool) or not isinstance(tolerance, int | float) or not 0 <= tolerance < 1:
+        raise BadInput(f"{where}: 'tolerance' must be a number in [0, 1)")
+    return Problem(
+        id=table["id"],
+        command=table["command"],
+        args=table.get("args", {}),
+        title=table.get("title", ""),
+        question=table.get("question", ""),
+        expected=table.get("expected", {}),
+        source=table.get("source", ""),
+        note=table.get("note", ""),
+        tolerance=float(tolerance),
+        origin=where,
+        base_dir=path.parent,
+    )
+
+
+def load_problems(paths: list[Path], only: list[str] | None = None) -> list[Problem]:
+    """Problems of several files, in order; ``only`` keeps the given ids (all must exist)."""
+    problems = [problem for path in paths for problem in load_problem_file(path)]
+    seen: dict[str, str] = {}
+    for problem in problems:
+        if problem.id in seen:
+            raise BadInput(f"{problem.origin}: duplicate id (also in {seen[problem.id]})")
+        seen[problem.id] = problem.origin
+    if only:
+        missing = [wanted for wanted in only if wanted not in seen]
+        if missing:
+            raise BadInput(f"no problem with id {', '.join(map(repr, missing))}", option="--only")
+        problems = [problem for problem in problems if problem.id in only]
+    return problems
+
+
+# --------------------------------------------------------------------------- calling commands
+
+
+def _scalar_text(value: Any, where: str, key: str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str):
+        return str(value)
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise BadInput(f"{where}: argument '{key}' must be finite")
+        return repr(value)
+    if isinstance(value, list):
+        if value and all(isinstance(item, list) for item in value):
+            return ";".join(",".join(_scalar_text(v, where, key) for v in row) for row in value)
+        return ",".join(_scalar_text(item, where, key) for item in value)
+    raise BadInput(f"{where}: argument '{key}' has an unsupported value {value!r}")
+
+
+def _annotation_base(annotation: Any) -> Any:
+    if typing.get_origin(annotation) is typing.Annotated:
+        annotation = typing.get_args(annotation)[0]
+    return annotation
+
+
+def _is_list(annotation: Any) -> bool:
+    base = _annotation_base(annotation)
+    union = isinstance(base, types.UnionType) or typing.get_origin(base) is typing.Union
+    return any(typing.get_origin(c) is list or c is list for c in (typing.get_args(base) if union else (base,)))
+
+
+@functools.cache
+def _parameters(function: Callable[..., Any]) -> tuple[dict[str, str], list[str]]:
+    """Each parameter's kind (``flag``, ``list`` or ``text``) and the required parameters."""
+    hints = typing.get_type_hints(function, include_extras=True)
+    kinds = {}
+    for name in inspect.signature(function).parameters:
+        hint = hints.get(name)
+        kinds[name] = "flag" if _annotation_base(hint) is bool else "list" if _is_list(hint) else "text"
+    required = [
+        name
+        for name, parameter in inspect.signature(function).parameters.items()
+        if parameter.default is inspect.Parameter.empty
+    ]
+    return kinds, required
+
+
+def _resolve_path(text: str, key: str, base_dir: Path) -> str:
+    if text.startswith("@") and not Path(text[1:]).is_absolute():
+        return "@" + str(base_dir / text[1:])
+    if (key == "file" or key.endswith("-file")) and text != "-" and not Path(text).is_absolute():
+        return str(base_dir / text)
+    return text
+
+
+def call_kwargs(spec: CommandSpec, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> dict[str, Any]:
+    """Keyword arguments for ``spec.function`` from option-name ``args`` (``{"in": 28}``)."""
+    kinds, required = _parameters(spec.function)
+    kwargs: dict[str, Any] = {}
+    for key, value in args.items():
+        name = spec.options.get(str(key).lstrip("-"))
+        if name is None:
+            known = ", ".join(sorted(spec.options))
+            raise BadInput(f"{where}: '{spec.name}' has no option '{key}' (options: {known})")
+        if kinds[name] == "flag":
+            if not isinstance(value, bool):
+                raise BadInput(f"{where}: option '{key}' is a flag: write true or false")
+            kwargs[name] = value
+        elif kinds[name] == "list":
+            items = value if isinstance(value, list) else [value]
+            kwargs[name] = [_resolve_path(_scalar_text(item, where, key), key, base_dir) for item in items]
+        else:
+            kwargs[name] = _resolve_path(_scalar_text(value, where, key), key, base_dir)
+    missing = [name for name in required if name not in kwargs]
+    if missing:
+        names = [next((o for o, n in spec.options.items() if n == m), m) for m in missing]
+        raise BadInput(f"{where}: '{spec.name}' needs {', '.join(names)}")
+    return kwargs
+
+
+def run_command(
+    commands: Mapping[str, CommandSpec], command: str, args: Mapping[str, Any], where: str, base_dir: Path = Path()
+) -> Solution:
+    """Solve one problem given by command name and option-name arguments."""
+    spec = commands.get(command)
+    if spec is None:
+        raise BadInput(f"{where}: unknown command {command!r} (known: {', '.join(sorted(commands))})")
+    return spec.function(**call_kwargs(spec, args, where, base_dir))
+
+
+def solve_problem(problem: Problem, commands: Mapping[str, CommandSpec], *, check: bool = False) -> Outcome:
+    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``."""
+    try:
+        solution = run_command(commands, problem.command, problem.args, problem.origin, problem.base_dir)
+    except DlsolveError as error:
+        outcome = Outcome(problem, error=error)
+        if check and not outcome.expected_refusal:
+            outcome.mismatches = [f"no answer: {error}"]
+        elif check:
+            outcome.mismatches = []
+        return outcome
+    outcome = Outcome(problem, solution=solution)
+    if check:
+        outcome.mismatches = compare(problem.expected, solution.answer, problem.tolerance)
+    return outcome
+
+
+# --------------------------------------------------------------------------- checking
+
+
+def _numbers_match(expected: float, actual: float, rel_tol: float) -> bool:
+    return math.isclose(expected, actual, rel_tol=rel_tol, abs_tol=ABS_TOL)
+
+
+def compare(expected: Any, actual: Any, rel_tol: float = REL_TOL, path: str = "answer") -> list[str]:
+    """Mismatches between ``expected`` and ``actual`` (empty when they match)."""
+    if isinstance(expected, dict):
+        if not isinstance(actual, dict):
+            return [f"{path}: expected a table, got {actual!r}"]
+        problems = []
+        for key, value in expected.items():
+            if key not in actual:
+                problems.append(f"{path}.{key}: missing from the answer")
+            else:
+                problems += compare(value, actual[key], rel_tol, f"{path}.{key}")
+        return problems
+    if isinstance(expected, list):
+        if not isinstance(actual, list | tuple) or len(actual) != len(expected):
+            return [f"{path}: expected {expected!r}, got {actual!r}"]
+        return [
+            m
+            for i, (e, a) in enumerate(zip(expected, actual, strict=True))
+            for m in compare(e, a, rel_tol, f"{path}[{i}]")
+        ]
+    if isinstance(expected, bool) or isinstance(actual, bool) or expected is None:
+        return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
+    if isinstance(expected, int | float):
+        if isinstance(actual, int | float) and _numbers_match(float(expected), float(actual), rel_tol):
+            return []
+        return [f"{path}: expected {expected!r}, got {actual!r}"]
+    return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
