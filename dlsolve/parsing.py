@@ -471,3 +471,64 @@ def parse_choice(text: str, option: str, choices: Sequence[str]) -> str:
     if normalized not in choices:
         raise BadInput(f"expected one of {', '.join(choices)}; got {_quote(text)}", option=option)
     return normalized
+
+
+# --------------------------------------------------------------------------- multi-channel arrays (filter)
+
+
+def _channels_from_array(array: Any, option: str) -> list[Matrix]:
+    if array.ndim == 3:
+        if 0 in array.shape:
+            raise BadInput(f"expected a non-empty C x H x W array, got shape {list(array.shape)}", option=option)
+        return [_matrix_from_array(array[index], option) for index in range(array.shape[0])]
+    if array.ndim in (1, 2):
+        return [_matrix_from_array(array, option)]
+    raise BadInput(f"expected a 2-D (H x W) or 3-D (C x H x W) array, got shape {list(array.shape)}", option=option)
+
+
+def _nested_channel_texts(text: str, option: str) -> list[str] | None:
+    """The channel texts of a 3-level nested list ``[[[1,2],[3,4]], [[5,6],[7,8]]]``, else None."""
+    node = _parse_expression(text, option, "a matrix")
+    if not isinstance(node, ast.List | ast.Tuple) or not node.elts:
+        return None
+    if not all(
+        isinstance(item, ast.List | ast.Tuple) and item.elts and all(isinstance(r, ast.List | ast.Tuple) for r in item.elts)
+        for item in node.elts
+    ):
+        return None
+    return [ast.get_source_segment(text, item) or "" for item in node.elts]
+
+
+def parse_channels(text: str, option: str) -> list[Matrix]:
+    """A C x H x W stack of equally shaped matrices (C >= 1), one :class:`Matrix` per channel.
+
+    Channels are typed as matrices separated by ``;;`` (``"1,2;3,4;;5,6;7,8"``), or as a 3-level
+    nested list (``"[[[1,2],[3,4]],[[5,6],[7,8]]]"``), or read from ``@file.npy`` holding a 2-D or
+    3-D array (``@file.txt``/``.csv`` and ``-`` may also use ``;;``). One plain matrix is one channel.
+    """
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        channels = _channels_from_array(load_array(text[1:], option), option)
+    else:
+        source = read_source(text, option)
+        _check_length(source, option)
+        stripped = source.strip()
+        pieces = stripped.split(";;") if ";;" in stripped else None
+        if pieces is None and stripped.startswith("[[["):
+            pieces = _nested_channel_texts(stripped, option)
+        if pieces is None:
+            channels = [parse_matrix(text, option)]
+        else:
+            channels = []
+            for index, piece in enumerate(pieces, 1):
+                if not piece.strip():
+                    raise BadInput(f"channel {index} is empty (channels are separated by ';;')", option=option)
+                channels.append(_matrix_from_rows(_rows_from_text(piece, option, False), option))
+    first = channels[0].shape
+    for index, channel in enumerate(channels[1:], 2):
+        if channel.shape != first:
+            raise BadInput(
+                f"channel 1 is {first[0]}x{first[1]} but channel {index} is {channel.shape[0]}x{channel.shape[1]}; "
+                "all channels must have the same shape",
+                option=option,
+            )
+    return channels
