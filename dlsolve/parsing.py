@@ -532,3 +532,18 @@ def parse_channels(text: str, option: str) -> list[Matrix]:
                 option=option,
             )
     return channels
+
+
+def parse_labels(text: str, option: str, *, count: int | None = None) -> list[str]:
+    """Labels such as token names: ``"This,exam,is"`` (comma-separated; spaces if there is no comma).
+
+    Each label is stripped and must be non-empty; with ``count`` there must be exactly that many.
+    """
+    _check_length(text, option)
+    stripped = text.strip()
+    items = [item.strip() for item in stripped.split(",")] if "," in stripped else stripped.split()
+    if not items or any(not item for item in items):
+        raise BadInput(f"expected comma-separated labels such as This,exam,is, got {_quote(text)}", option=option)
+    if count is not None and len(items) != count:
+        raise BadInput(f"expected {count} labels, got {len(items)} ({_quote(text)})", option=option)
+    return items
