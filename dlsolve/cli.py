@@ -86,25 +86,33 @@ def _long_options(function: Callable[..., Any]) -> dict[str, str]:
 
 
 def solver_command(
-    name: str, group: typer.Typer | None = None, *, full_name: str | None = None, **settings: Any
-) -> Callable[[Callable[..., Solution]], Callable[..., None]]:
+    name: str,
+    group: typer.Typer | None = None,
+    *,
+    full_name: str | None = None,
+    exit_status: Callable[[Solution], ExitStatus] | None = None,
+    **settings: Any,
+) -> Callable[[Callable[..., Solution]], Callable[..., int | None]]:
     """Register ``function`` as command ``name`` of ``group`` (the main app by default).
 
     The registered Typer command gets the shared output options appended; it calls ``function``
-    and renders the Solution it returns in the chosen mode.
+    and renders the Solution it returns in the chosen mode. ``exit_status`` (optional) maps the
+    rendered Solution to the process exit status, for commands whose answer itself is a verdict
+    (``train-loop`` exits 1 when it has findings); without it a rendered Solution exits 0.
     """
 
-    def decorate(function: Callable[..., Solution]) -> Callable[..., None]:
+    def decorate(function: Callable[..., Solution]) -> Callable[..., int | None]:
         signature = inspect.signature(function)
         extra = _output_parameters()
 
         @functools.wraps(function)
-        def command(*args: Any, **kwargs: Any) -> None:
+        def command(*args: Any, **kwargs: Any) -> int | None:
             mode = output_mode(**{key: kwargs.pop(key) for key, _ in extra})
             solution = function(*args, **kwargs)
             from dlsolve.render import render
 
             render(solution, mode)
+            return int(exit_status(solution)) if exit_status is not None else None
 
         parameters = [
             *signature.parameters.values(),
