@@ -91,6 +91,7 @@ def solver_command(
     *,
     full_name: str | None = None,
     exit_status: Callable[[Solution], ExitStatus] | None = None,
+    callback: bool = False,
     **settings: Any,
 ) -> Callable[[Callable[..., Solution]], Callable[..., int | None]]:
     """Register ``function`` as command ``name`` of ``group`` (the main app by default).
@@ -99,6 +100,9 @@ def solver_command(
     and renders the Solution it returns in the chosen mode. ``exit_status`` (optional) maps the
     rendered Solution to the process exit status, for commands whose answer itself is a verdict
     (``train-loop`` exits 1 when it has findings); without it a rendered Solution exits 0.
+    With ``callback=True`` the function becomes the callback of ``group`` (``invoke_without_command``):
+    ``dlsolve NAME --opt ...`` solves, and ``dlsolve NAME SUB ...`` runs subcommand SUB without
+    rendering anything for NAME.
     """
 
     def decorate(function: Callable[..., Solution]) -> Callable[..., int | None]:
@@ -108,6 +112,8 @@ def solver_command(
         @functools.wraps(function)
         def command(*args: Any, **kwargs: Any) -> int | None:
             mode = output_mode(**{key: kwargs.pop(key) for key, _ in extra})
+            if callback and click.get_current_context().invoked_subcommand:
+                return None
             solution = function(*args, **kwargs)
             from dlsolve.render import render
 
@@ -124,7 +130,10 @@ def solver_command(
         command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {**function.__annotations__, **dict(extra)}
         COMMANDS[full_name or name] = Command(full_name or name, function, _long_options(function))
-        (group or app).command(name, **settings)(command)
+        if callback:
+            (group or app).callback(invoke_without_command=True, **settings)(command)
+        else:
+            (group or app).command(name, **settings)(command)
         return command
 
     return decorate
@@ -314,3 +323,131 @@ def _solve_batch() -> int:
             reply = {"error": {**error.to_dict(), "line": number}}
         sys.stdout.write(dumps(reply, indent=None) + "\n")
     return int(ExitStatus.NO_VALID_ANSWER if failed else ExitStatus.SOLVED)
+
+
+# --- begin attention ---
+attention_app = typer.Typer(
+    no_args_is_help=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(attention_app, name="attention")
+
+_MATRIX_HELP = "matrix: rows ';', entries ',' (1,0;0,1), [[1,0],[0,1]], @file or -"
+
+
+@solver_command("attention", attention_app, callback=True)
+def attention_command(
+    q: Annotated[
+        str | None, typer.Option("--q", help=f"Queries Q, T x d_k, one row per token ({_MATRIX_HELP}).")
+    ] = None,
+    k: Annotated[str | None, typer.Option("--k", help="Keys K, S x d_k.")] = None,
+    v: Annotated[str | None, typer.Option("--v", help="Values V, S x d_v.")] = None,
+    x: Annotated[str | None, typer.Option("--x", help="Embeddings X, T x d_model (instead of --q/--k/--v).")] = None,
+    wq: Annotated[str | None, typer.Option("--wq", help="Wq, d_model x d_k: Q = X Wq.")] = None,
+    wk: Annotated[str | None, typer.Option("--wk", help="Wk, d_model x d_k: K = X Wk.")] = None,
+    wv: Annotated[str | None, typer.Option("--wv", help="Wv, d_model x d_v: V = X Wv.")] = None,
+    wo: Annotated[str | None, typer.Option("--wo", help="Output projection Wo, (h d_v) x d_out.")] = None,
+    heads: Annotated[str, typer.Option("--heads", help="Heads (with --x): columns of Q, K, V split in h.")] = "1",
+    scale: Annotated[str | None, typer.Option("--scale", help="Score scale (default 1/sqrt(d_k)).")] = None,
+    no_scale: Annotated[bool, typer.Option("--no-scale", help="Do not scale the scores (scale 1).")] = False,
+    causal: Annotated[bool, typer.Option("--causal", help="Causal mask: query i sees keys j <= i.")] = False,
+    mask: Annotated[
+        str | None, typer.Option("--mask", help="T x S mask: 0/1 (1 = may attend) or additive (-inf blocks).")
+    ] = None,
+    mask_type: Annotated[str, typer.Option("--mask-type", help="auto, bool or additive.")] = "auto",
+    key_padding: Annotated[
+        str | None, typer.Option("--key-padding", help="S flags, 1 = ignore the key (key_padding_mask).")
+    ] = None,
+    temperature: Annotated[str, typer.Option("--temperature", help="Softmax temperature T > 0.")] = "1",
+    hard: Annotated[bool, typer.Option("--hard", help="Hard attention: argmax (T -> 0 limit).")] = False,
+    exact: Annotated[bool, typer.Option("--exact", help="Exact SymPy weights (small exact inputs).")] = False,
+    tokens: Annotated[str | None, typer.Option("--tokens", help="Query (and key) labels: This,exam,is.")] = None,
+    key_tokens: Annotated[str | None, typer.Option("--key-tokens", help="Key labels, if not --tokens.")] = None,
+    masked_rows: Annotated[
+        str, typer.Option("--masked-rows", help="Fully masked rows: zero (SDPA) or nan (MHA).")
+    ] = "zero",
+) -> Solution:
+    """Scaled dot-product attention softmax(Q K^T / sqrt(d_k)) V, step by step.
+
+    Rows are tokens. Give Q, K, V, or embeddings X with Wq, Wk, Wv (Q = X Wq). Masks follow PyTorch:
+    --causal is is_causal, --mask 0/1 has 1 = may attend, --key-padding has 1 = ignore.
+    Subcommand 'shapes' gives multi-head shapes, parameters and multiply-adds.
+
+    Example: dlsolve attention --q "1,0;0,1" --k "1,0;0,1" --v "1,2;3,4" --exact
+
+    Example: dlsolve attention --x "1,0;0,1;1,1" --wq "1,0;0,1" --wk "1,0;0,1" --wv "1,0;0,1" --tokens "a,b,c" --hard
+    """
+    from dlsolve import parsing
+    from dlsolve.solvers.attention import MASK_TYPES, MASKED_ROW_MODES, attention
+
+    def matrix(text: str | None, option: str, *, allow_inf: bool = False) -> parsing.Matrix | None:
+        return None if text is None else parsing.parse_matrix(text, option, allow_inf=allow_inf)
+
+    return attention(
+        matrix(q, "--q"),
+        matrix(k, "--k"),
+        matrix(v, "--v"),
+        x=matrix(x, "--x"),
+        wq=matrix(wq, "--wq"),
+        wk=matrix(wk, "--wk"),
+        wv=matrix(wv, "--wv"),
+        wo=matrix(wo, "--wo"),
+        heads=parsing.parse_int(heads, "--heads", minimum=1),
+        scale=None if scale is None else parsing.parse_positive(scale, "--scale"),
+        no_scale=no_scale,
+        causal=causal,
+        mask=matrix(mask, "--mask", allow_inf=True),
+        mask_type=parsing.parse_choice(mask_type, "--mask-type", MASK_TYPES),
+        key_padding=None if key_padding is None else parsing.parse_vector(key_padding, "--key-padding"),
+        temperature=parsing.parse_positive(temperature, "--temperature"),
+        hard=hard,
+        exact=exact,
+        tokens=None if tokens is None else parsing.parse_labels(tokens, "--tokens"),
+        key_tokens=None if key_tokens is None else parsing.parse_labels(key_tokens, "--key-tokens"),
+        masked_rows=parsing.parse_choice(masked_rows, "--masked-rows", MASKED_ROW_MODES),
+    )
+
+
+@solver_command("shapes", attention_app, full_name="attention shapes")
+def attention_shapes_command(
+    batch: Annotated[str, typer.Option("--batch", "-b", help="Batch size B.")] = "1",
+    seq: Annotated[str | None, typer.Option("--seq", help="Query sequence length T.")] = None,
+    d_model: Annotated[str | None, typer.Option("--d-model", help="Model width d_model (embed_dim).")] = None,
+    heads: Annotated[str | None, typer.Option("--heads", help="Number of heads h.")] = None,
+    seq_kv: Annotated[str | None, typer.Option("--seq-kv", help="Key/value length S (default T).")] = None,
+    d_k: Annotated[str | None, typer.Option("--d-k", help="Per-head query/key width (default d_model/h).")] = None,
+    d_v: Annotated[str | None, typer.Option("--d-v", help="Per-head value width (default d_k).")] = None,
+    kdim: Annotated[str | None, typer.Option("--kdim", help="Key input width (default d_model).")] = None,
+    vdim: Annotated[str | None, typer.Option("--vdim", help="Value input width (default d_model).")] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False (no projection biases).")] = False,
+    add_bias_kv: Annotated[bool, typer.Option("--add-bias-kv", help="add_bias_kv=True.")] = False,
+) -> Solution:
+    """Multi-head attention: every tensor shape, parameters (as nn.MultiheadAttention), multiply-adds.
+
+    Example: dlsolve attention shapes --batch 32 --seq 10 --d-model 512 --heads 8
+    """
+    from dlsolve import parsing
+    from dlsolve.solvers.attention_shapes import attention_shapes
+
+    def size(text: str | None, option: str) -> int | None:
+        return None if text is None else parsing.parse_int(text, option, minimum=1)
+
+    for text, option in ((seq, "--seq"), (d_model, "--d-model"), (heads, "--heads")):
+        if text is None:
+            raise BadInput(f"{option} is required (see 'dlsolve attention shapes --help')", option=option)
+    return attention_shapes(
+        batch=parsing.parse_int(batch, "--batch", minimum=1),
+        seq=parsing.parse_int(seq, "--seq", minimum=1),  # type: ignore[arg-type]
+        d_model=parsing.parse_int(d_model, "--d-model", minimum=1),  # type: ignore[arg-type]
+        heads=parsing.parse_int(heads, "--heads", minimum=1),  # type: ignore[arg-type]
+        seq_kv=size(seq_kv, "--seq-kv"),
+        d_k=size(d_k, "--d-k"),
+        d_v=size(d_v, "--d-v"),
+        kdim=size(kdim, "--kdim"),
+        vdim=size(vdim, "--vdim"),
+        bias=not no_bias,
+        add_bias_kv=add_bias_kv,
+    )
+
+
+# --- end attention ---

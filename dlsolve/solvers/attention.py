@@ -1,0 +1,1072 @@
+"""Scaled dot-product attention (and multi-head attention from embeddings), step by step.
+
+Conventions (those of ``torch.nn.functional.scaled_dot_product_attention`` and "Attention is all
+you need"):
+
+* Rows are tokens. ``Q`` is T x d_k (queries), ``K`` is S x d_k (keys), ``V`` is S x d_v (values).
+* From embeddings ``X`` (T x d_model): ``Q = X Wq``, ``K = X Wk``, ``V = X Wv`` with ``Wq`` of shape
+  d_model x d_k (the paper's convention; ``nn.Linear``/``nn.MultiheadAttention`` store the transpose,
+  ``in_proj_weight = [Wq^T; Wk^T; Wv^T]``). With ``h`` heads the columns of Q, K, V are split into
+  ``h`` equal blocks, each head attends on its own, the head outputs are concatenated and multiplied
+  by ``Wo`` (``out_proj.weight = Wo^T``). No projection biases.
+* ``scores = scale * Q K^T + additive mask``, ``scale = 1/sqrt(d_k)`` (d_k per head) unless
+  overridden; masked entries are ``-inf``. ``weights = softmax(scores / temperature)`` row by row
+  (``--hard``: the temperature -> 0 limit, i.e. weight 1 on the row's maximum, shared equally among
+  ties). ``output = weights V`` (then ``Wo``).
+* Masks: ``causal`` is PyTorch's ``is_causal`` (top-left aligned: query i may attend to keys
+  j <= i); a boolean mask has 1 = may attend (``attn_mask`` of ``scaled_dot_product_attention``); an
+  additive mask is added to the scaled scores (``-inf`` blocks); ``key_padding`` flags keys with
+  1 = ignore (``key_padding_mask`` of ``nn.MultiheadAttention``: the opposite convention).
+* A row whose keys are all masked: ``F.scaled_dot_product_attention`` (PyTorch >= 2.5, and
+  ``nn.MultiheadAttention`` with ``need_weights=False``) returns weights and output 0 for it
+  (``masked_rows="zero"``, the default); ``nn.MultiheadAttention`` with ``need_weights=True`` returns
+  NaN (``masked_rows="nan"``; NaN is ``null`` in JSON). Either way a warning says so.
+* Entropy of a row of weights ``H = -sum_j w_j ln w_j`` in nats (0 ln 0 = 0).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from dlsolve import fmt
+from dlsolve.errors import BadInput
+from dlsolve.parsing import Matrix, Scalar
+from dlsolve.solution import Heatmap, Solution, Step, Table
+
+if TYPE_CHECKING:
+    import numpy as np
+
+#: Largest number of query or key rows whose matrices are drawn as heatmaps and written in steps.
+SHOW_ROWS = 16
+#: Largest query/key count for which each row's exponentials and sum are written out.
+SHOW_SOFTMAX_ROWS = 6
+#: Largest T x S for which ``scores`` and ``weights`` are listed in the JSON answer.
+JSON_MAX_ENTRIES = 250_000
+#: Largest T, S and width accepted with ``--exact`` (beyond it the expressions are unreadable).
+EXACT_MAX_SIZE = 8
+#: Largest T, S, d for which exact (Fraction) matrix products are shown.
+EXACT_PRODUCT_SIZE = 16
+MASKED_ROW_MODES = ("zero", "nan")
+MASK_TYPES = ("auto", "bool", "additive")
+
+
+# --------------------------------------------------------------------------- small helpers
+
+
+def _exact_rows(matrix: Matrix | None) -> list[list[Fraction]] | None:
+    """The entries as Fractions when every entry is exact and the matrix is small, else None."""
+    if matrix is None or not matrix.is_exact:
+        return None
+    rows, cols = matrix.shape
+    if max(rows, cols) > EXACT_PRODUCT_SIZE * 4:
+        return None
+    return [[Fraction(value) for value in row] for row in matrix.rows]
+
+
+def _matmul_exact(left: list[list[Fraction]], right: list[list[Fraction]]) -> list[list[Fraction]]:
+    """``left @ right`` in exact arithmetic."""
+    columns = list(zip(*right, strict=True))
+    return [[sum((a * b for a, b in zip(row, col, strict=True)), Fraction(0)) for col in columns] for row in left]
+
+
+def _transpose(rows: list[list[Any]]) -> list[list[Any]]:
+    return [list(col) for col in zip(*rows, strict=True)]
+
+
+def _rounded(array: np.ndarray) -> list[list[float]]:
+    """Entries rounded to the displayed digits (so ``fmt.matrix`` prints them short)."""
+    return [[float(fmt.decimal(value)) for value in row] for row in array.tolist()]
+
+
+def _json_matrix(array: np.ndarray) -> list[list[float | None]]:
+    """Floats with NaN and infinities as ``None`` (JSON has neither)."""
+    return [[value if math.isfinite(value) else None for value in row] for row in array.tolist()]
+
+
+def _json_vector(values: np.ndarray) -> list[float | None]:
+    return [value if math.isfinite(value) else None for value in values.tolist()]
+
+
+def _cell(value: float | Fraction) -> str:
+    if isinstance(value, Fraction):
+        return fmt.exact(value)
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "-∞" if value < 0 else "∞"
+    return fmt.decimal(value, 4)
+
+
+def _heatmap(
+    title: str, rows: list[list[float | Fraction]], row_labels: list[str], col_labels: list[str] | None
+) -> Heatmap:
+    """A heatmap whose colour follows the values; NaN/inf cells are coloured as 0 and labelled."""
+    values = [[float(v) if math.isfinite(float(v)) else 0.0 for v in row] for row in rows]
+    cells = [[_cell(v) for v in row] for row in rows]
+    return Heatmap(values=values, cells=cells, title=title, row_labels=row_labels, col_labels=col_labels)
+
+
+def _matrix_text(name: str, rows: list[list[Any]] | None, array: np.ndarray) -> str:
+    """``name =`` and the matrix on the next lines (exact entries when known)."""
+    shown = rows if rows is not None else _rounded(array)
+    return f"{name} =\n{fmt.matrix(shown, indent='  ')}"
+
+
+def _unique_labels(labels: list[str]) -> list[str]:
+    """Repeated labels get their 1-based position: ``exam(2)``, ``exam(6)``."""
+    counts: dict[str, int] = {}
+    for label in labels:
+        counts[label] = counts.get(label, 0) + 1
+    return [f"{label}({index})" if counts[label] > 1 else label for index, label in enumerate(labels, 1)]
+
+
+def _shape_text(shape: tuple[int, ...]) -> str:
+    return "x".join(str(n) for n in shape)
+
+
+# --------------------------------------------------------------------------- numeric core
+
+
+@dataclass
+class HeadResult:
+    """One head's attention. Arrays are float64; masked scores are ``-inf``."""
+
+    raw_scores: np.ndarray | None  #: Q K^T (None for large inputs, where it is not kept)
+    scores: np.ndarray | None  #: scale * Q K^T + additive mask, masked -> -inf (None when large)
+    weights: np.ndarray  #: rows sum to 1 (0 or NaN rows when fully masked)
+    output: np.ndarray  #: weights @ V
+    argmax: np.ndarray  #: most-attended key per query (-1 when fully masked)
+    entropy: np.ndarray  #: nats (NaN when fully masked)
+    fully_masked: np.ndarray  #: bool per query
+
+
+def softmax_rows(
+    logits: np.ndarray, *, hard: bool = False, masked_rows: str = "zero", in_place: bool = False
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Row-wise softmax ``w_ij = exp(l_ij - m_i) / sum_k exp(l_ik - m_i)`` (m_i the row maximum).
+
+    ``hard`` gives the limit of softmax(l / T) as T -> 0: ``1/c`` on each of the ``c`` tied maxima.
+    Returns ``(weights, entropy_nats, argmax, fully_masked)``; a row of only ``-inf`` is fully masked
+    and gets weights 0 (``masked_rows="zero"``) or NaN (``"nan"``), entropy NaN and argmax -1.
+    With ``in_place`` ``logits`` is overwritten (used for large inputs).
+    """
+    import numpy as np
+
+    row_max = logits.max(axis=1)
+    fully_masked = np.isneginf(row_max)
+    any_masked = bool(fully_masked.any())
+    safe_max = np.where(fully_masked, 0.0, row_max)
+    argmax = logits.argmax(axis=1)
+    if hard:
+        ties = logits == row_max[:, None]
+        ties &= ~fully_masked[:, None]
+        counts = np.maximum(ties.sum(axis=1), 1)
+        weights = ties / counts[:, None]
+        entropy = np.log(counts.astype(np.float64))
+    else:
+        shifted = np.subtract(logits, safe_max[:, None], out=logits if in_place else None)
+        weights = np.exp(shifted)
+        total = weights.sum(axis=1)
+        total[fully_masked] = 1.0
+        weights /= total[:, None]
+        has_neg_inf = bool(np.isneginf(shifted).any())
+        if has_neg_inf:
+            shifted = np.where(np.isneginf(shifted), 0.0, shifted)
+        entropy = np.log(total) - np.einsum("ij,ij->i", weights, shifted)
+    if any_masked:
+        weights[fully_masked] = np.nan if masked_rows == "nan" else 0.0
+        entropy[fully_masked] = np.nan
+        argmax[fully_masked] = -1
+    return weights, entropy, argmax, fully_masked
+
+
+def attend(
+    q: np.ndarray,
+    k: np.ndarray,
+    v: np.ndarray,
+    *,
+    scale: float,
+    allowed: np.ndarray | None = None,
+    additive: np.ndarray | None = None,
+    temperature: float = 1.0,
+    hard: bool = False,
+    masked_rows: str = "zero",
+    keep_scores: bool = True,
+) -> HeadResult:
+    """Scaled dot-product attention of one head: ``softmax((scale Q K^T + M) / temperature) V``.
+
+    ``allowed`` (T x S bool, True = may attend) sets blocked scores to ``-inf``; ``additive`` (T x S)
+    is added to the scaled scores. ``keep_scores=False`` works in place (no copies) for large inputs.
+    """
+    import numpy as np
+
+    raw = q @ k.T
+    scores = raw * scale if keep_scores else np.multiply(raw, scale, out=raw)
+    if additive is not None:
+        scores += additive
+    if allowed is not None:
+        scores[~allowed] = -np.inf
+    divide = temperature != 1.0 and not hard
+    if keep_scores:
+        logits = scores / temperature if divide else scores.copy()
+    else:
+        logits = np.divide(scores, temperature, out=scores) if divide else scores
+    weights, entropy, argmax, fully_masked = softmax_rows(logits, hard=hard, masked_rows=masked_rows, in_place=True)
+    output = weights @ v
+    return HeadResult(
+        raw_scores=raw if keep_scores else None,
+        scores=scores if keep_scores else None,
+        weights=weights,
+        output=output,
+        argmax=argmax,
+        entropy=entropy,
+        fully_masked=fully_masked,
+    )
+
+
+# --------------------------------------------------------------------------- validation
+
+
+@dataclass
+class _Operands:
+    """Q, K, V as float64 arrays (and exact rows when small and exact), plus how they were made."""
+
+    q: np.ndarray
+    k: np.ndarray
+    v: np.ndarray
+    q_exact: list[list[Fraction]] | None
+    k_exact: list[list[Fraction]] | None
+    v_exact: list[list[Fraction]] | None
+    projection_steps: list[Step]
+    from_embeddings: bool
+
+
+def _mismatch(message: str, option: str) -> BadInput:
+    return BadInput(message, option=option)
+
+
+def _operands(
+    q: Matrix | None,
+    k: Matrix | None,
+    v: Matrix | None,
+    x: Matrix | None,
+    wq: Matrix | None,
+    wk: Matrix | None,
+    wv: Matrix | None,
+) -> _Operands:
+    """Check the shapes and build Q, K, V (from X and the projections when given)."""
+    direct = {"--q": q, "--k": k, "--v": v}
+    embedded = {"--x": x, "--wq": wq, "--wk": wk, "--wv": wv}
+    given_direct = [name for name, value in direct.items() if value is not None]
+    given_embedded = [name for name, value in embedded.items() if value is not None]
+    if given_direct and given_embedded:
+        raise BadInput(
+            f"give either --q/--k/--v or --x/--wq/--wk/--wv, not both (got {', '.join(given_direct + given_embedded)})",
+            option=given_embedded[0],
+        )
+    if given_embedded:
+        missing = [name for name, value in embedded.items() if value is None]
+        if missing:
+            raise BadInput(
+                f"from embeddings, --x, --wq, --wk and --wv are all needed; missing {', '.join(missing)}",
+                option=missing[0],
+            )
+        return _project(x, wq, wk, wv)  # type: ignore[arg-type]
+    missing = [name for name, value in direct.items() if value is None]
+    if missing:
+        raise BadInput(
+            "expected the matrices --q, --k, --v (rows are tokens) or --x, --wq, --wk, --wv; "
+            f"missing {', '.join(missing)}",
+            option=missing[0],
+        )
+    assert q is not None and k is not None and v is not None
+    if q.shape[1] != k.shape[1]:
+        raise _mismatch(
+            f"Q is {_shape_text(q.shape)} and K is {_shape_text(k.shape)}: "
+            "Q and K need the same number of columns (d_k)",
+            "--k",
+        )
+    if k.shape[0] != v.shape[0]:
+        raise _mismatch(
+            f"K is {_shape_text(k.shape)} and V is {_shape_text(v.shape)}: K and V need the same number of rows "
+            "(one per key)",
+            "--v",
+        )
+    return _Operands(
+        q=q.to_numpy(),
+        k=k.to_numpy(),
+        v=v.to_numpy(),
+        q_exact=_exact_rows(q),
+        k_exact=_exact_rows(k),
+        v_exact=_exact_rows(v),
+        projection_steps=[],
+        from_embeddings=False,
+    )
+
+
+def _project(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix) -> _Operands:
+    """``Q = X Wq``, ``K = X Wk``, ``V = X Wv`` with the step that shows them."""
+    for name, weight in (("--wq", wq), ("--wk", wk), ("--wv", wv)):
+        if weight.shape[0] != x.shape[1]:
+            raise _mismatch(
+                f"X is {_shape_text(x.shape)} and {name[2:].capitalize()} is {_shape_text(weight.shape)}: "
+                f"the projection needs {x.shape[1]} rows (one per embedding dimension of X)",
+                name,
+            )
+    if wq.shape[1] != wk.shape[1]:
+        raise _mismatch(
+            f"Wq is {_shape_text(wq.shape)} and Wk is {_shape_text(wk.shape)}: they need the same number of "
+            "columns (d_k)",
+            "--wk",
+        )
+    x_array = x.to_numpy()
+    arrays = {name: x_array @ weight.to_numpy() for name, weight in (("Q", wq), ("K", wk), ("V", wv))}
+    x_exact = _exact_rows(x)
+    exact: dict[str, list[list[Fraction]] | None] = {}
+    for name, weight in (("Q", wq), ("K", wk), ("V", wv)):
+        weight_exact = _exact_rows(weight)
+        small = x_exact is not None and weight_exact is not None and max(*x.shape, *weight.shape) <= EXACT_PRODUCT_SIZE
+        exact[name] = _matmul_exact(x_exact, weight_exact) if small else None  # type: ignore[arg-type]
+    lines = [
+        f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected: Q = X Wq, K = X Wk, V = X Wv.",
+    ]
+    shown = max(x.shape[0], *wq.shape, *wk.shape, *wv.shape) <= SHOW_ROWS
+    if shown:
+        for name in ("Q", "K", "V"):
+            lines.append(_matrix_text(f"{name} = X W{name.lower()}", exact[name], arrays[name]))
+    else:
+        lines.append(", ".join(f"{name}: {_shape_text(arrays[name].shape)}" for name in ("Q", "K", "V")))
+    step = Step(
+        title="Project the embeddings to queries, keys and values",
+        text="\n".join(lines),
+        latex=r"Q = X W_Q,\quad K = X W_K,\quad V = X W_V",
+    )
+    return _Operands(
+        q=arrays["Q"],
+        k=arrays["K"],
+        v=arrays["V"],
+        q_exact=exact["Q"],
+        k_exact=exact["K"],
+        v_exact=exact["V"],
+        projection_steps=[step],
+        from_embeddings=True,
+    )
+
+
+@dataclass
+class _Masks:
+    allowed: np.ndarray | None  #: T x S bool, True = may attend
+    additive: np.ndarray | None  #: T x S float added to the scaled scores
+    additive_exact: list[list[Fraction | float]] | None
+    description: list[str]
+
+
+def _masks(
+    queries: int,
+    keys: int,
+    *,
+    causal: bool,
+    mask: Matrix | None,
+    mask_type: str,
+    key_padding: list[Scalar] | None,
+) -> _Masks:
+    """Combine ``causal``, the boolean or additive ``mask`` and ``key_padding`` into one allowed/additive pair."""
+    import numpy as np
+
+    allowed = None
+    additive = None
+    additive_exact = None
+    description = []
+    if causal:
+        allowed = np.tril(np.ones((queries, keys), dtype=bool))
+        description.append("causal (is_causal, top-left aligned): query i may attend to keys j <= i")
+    if mask is not None:
+        if mask.shape != (queries, keys):
+            raise BadInput(
+                f"the mask is {_shape_text(mask.shape)} but the scores are {queries}x{keys} (queries x keys)",
+                option="--mask",
+            )
+        entries = [value for row in mask.tolist() for value in row]
+        is_boolean = all(value in (0, 1) for value in entries)
+        kind = ("bool" if is_boolean else "additive") if mask_type == "auto" else mask_type
+        if kind == "bool":
+            if not is_boolean:
+                raise BadInput("a boolean mask holds only 0 and 1 (1 = may attend)", option="--mask")
+            given = np.array([[value == 1 for value in row] for row in mask.tolist()], dtype=bool)
+            allowed = given if allowed is None else allowed & given
+            description.append("boolean mask (1 = may attend, as attn_mask of scaled_dot_product_attention)")
+        else:
+            if any(isinstance(value, float) and value > 0 and math.isinf(value) for value in entries):
+                raise BadInput("an additive mask may hold -inf but not +inf", option="--mask")
+            additive = mask.to_numpy() if not mask.is_large else mask.array
+            additive_exact = None if mask.is_large else mask.tolist()
+            description.append("additive mask (added to the scaled scores; -inf blocks)")
+    if key_padding is not None:
+        if len(key_padding) != keys:
+            raise BadInput(f"got {len(key_padding)} key-padding flags for {keys} keys", option="--key-padding")
+        if any(flag not in (0, 1) for flag in key_padding):
+            raise BadInput("key-padding flags are 0 or 1 (1 = ignore this key)", option="--key-padding")
+        keep = np.array([flag == 0 for flag in key_padding], dtype=bool)
+        padded = np.broadcast_to(keep, (queries, keys))
+        allowed = padded.copy() if allowed is None else allowed & padded
+        ignored = [str(j + 1) for j, flag in enumerate(key_padding) if flag == 1]
+        description.append(
+            "key padding (1 = ignore the key, as key_padding_mask of nn.MultiheadAttention): "
+            f"ignored keys {', '.join(ignored) or 'none'}"
+        )
+    return _Masks(allowed, additive, additive_exact, description)
+
+
+# --------------------------------------------------------------------------- exact (SymPy) weights
+
+
+def _exact_weights(
+    raw_exact: list[list[Fraction]],
+    v_exact: list[list[Fraction]] | None,
+    *,
+    scale: Any,
+    masks: _Masks,
+    temperature: Fraction,
+    hard: bool,
+    masked_rows: str,
+) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]] | None]:
+    """SymPy scores, weights ``exp(l_ij) / sum_k exp(l_ik)`` and output (None without exact V)."""
+    import sympy as sp
+
+    scores: list[list[Any]] = []
+    weights: list[list[Any]] = []
+    for i, row in enumerate(raw_exact):
+        score_row: list[Any] = []
+        for j, value in enumerate(row):
+            blocked = masks.allowed is not None and not masks.allowed[i, j]
+            extra = masks.additive_exact[i][j] if masks.additive_exact is not None else 0
+            if blocked or (isinstance(extra, float) and math.isinf(extra)):  # printed as -inf
+                score_row.append(-sp.oo)
+            else:
+                score_row.append(sp.nsimplify(sp.Rational(value) * scale + sp.Rational(extra)))
+        scores.append(score_row)
+        finite = [s for s in score_row if s != -sp.oo]
+        if not finite:
+            fill = sp.nan if masked_rows == "nan" else sp.Integer(0)
+            weights.append([fill] * len(score_row))
+            continue
+        if hard:
+            best = finite[0]
+            for s in finite[1:]:
+                if (s - best).is_positive:
+                    best = s
+            tied = [s != -sp.oo and (s - best).is_zero for s in score_row]
+            count = sum(tied)
+            weights.append([sp.Rational(1, count) if t else sp.Integer(0) for t in tied])
+            continue
+        logits = [s / sp.Rational(temperature) if s != -sp.oo else s for s in score_row]
+        exps = [sp.exp(s) if s != -sp.oo else sp.Integer(0) for s in logits]
+        total = sp.Add(*exps)
+        weights.append([e / total for e in exps])
+    output = None
+    if v_exact is not None:
+        output = []
+        for weight_row in weights:
+            output.append(
+                [
+                    sp.together(
+                        sp.Add(*(w * sp.Rational(v_row[c]) for w, v_row in zip(weight_row, v_exact, strict=True)))
+                    )
+                    for c in range(len(v_exact[0]))
+                ]
+            )
+    return scores, weights, output
+
+
+# --------------------------------------------------------------------------- the solver
+
+
+def _scale_of(d_k: int, scale: Fraction | None, no_scale: bool) -> tuple[float, Fraction | None, str, str]:
+    """``(value, exact Fraction or None, text, latex)`` of the score scale."""
+    if no_scale:
+        return 1.0, Fraction(1), "1 (no scaling)", "1"
+    if scale is not None:
+        return float(scale), Fraction(scale), fmt.number(scale), fmt.latex_number(scale)
+    root = math.isqrt(d_k)
+    if root * root == d_k:
+        return (
+            1.0 / root,
+            Fraction(1, root),
+            f"1/sqrt({d_k}) = {fmt.number(Fraction(1, root))}",
+            (f"\\frac{{1}}{{\\sqrt{{{d_k}}}}} = {fmt.latex_number(Fraction(1, root))}"),
+        )
+    value = 1.0 / math.sqrt(d_k)
+    return (
+        value,
+        None,
+        f"1/sqrt({d_k}) ≈ {fmt.decimal(value)}",
+        f"\\frac{{1}}{{\\sqrt{{{d_k}}}}} \\approx {fmt.decimal(value)}",
+    )
+
+
+def _sympy_text(expression: Any) -> str:
+    """SymPy's text, with ``-inf`` for a masked score and ``NaN`` for an undefined weight."""
+    text = str(expression)
+    return {"-oo": "-inf", "nan": "NaN"}.get(text, text)
+
+
+def _sympy_scale(d_k: int, scale_exact: Fraction | None) -> Any:
+    import sympy as sp
+
+    if scale_exact is not None:
+        return sp.Rational(scale_exact)
+    return 1 / sp.sqrt(d_k)
+
+
+def attention(
+    q: Matrix | None = None,
+    k: Matrix | None = None,
+    v: Matrix | None = None,
+    *,
+    x: Matrix | None = None,
+    wq: Matrix | None = None,
+    wk: Matrix | None = None,
+    wv: Matrix | None = None,
+    wo: Matrix | None = None,
+    heads: int = 1,
+    scale: Fraction | None = None,
+    no_scale: bool = False,
+    causal: bool = False,
+    mask: Matrix | None = None,
+    mask_type: str = "auto",
+    key_padding: list[Scalar] | None = None,
+    temperature: Fraction = Fraction(1),
+    hard: bool = False,
+    exact: bool = False,
+    tokens: list[str] | None = None,
+    key_tokens: list[str] | None = None,
+    masked_rows: str = "zero",
+) -> Solution:
+    """Attention weights and output, ``softmax((scale Q K^T + M) / temperature) V`` (module docstring).
+
+    Raises BadInput for inconsistent shapes (naming both), bad masks, or ``exact`` on inputs too large
+    or not exact.
+    """
+    import numpy as np
+
+    if scale is not None and no_scale:
+        raise BadInput("give --scale or --no-scale, not both", option="--scale")
+    if temperature <= 0:
+        raise BadInput(f"the temperature must be positive, got {fmt.exact(temperature)}", option="--temperature")
+    if heads < 1:
+        raise BadInput(f"expected at least 1 head, got {heads}", option="--heads")
+    if masked_rows not in MASKED_ROW_MODES:
+        raise BadInput(f"expected one of {', '.join(MASKED_ROW_MODES)}", option="--masked-rows")
+    if mask_type not in MASK_TYPES:
+        raise BadInput(f"expected one of {', '.join(MASK_TYPES)}", option="--mask-type")
+    if heads > 1 and x is None:
+        raise BadInput("several heads need the embeddings and projections (--x, --wq, --wk, --wv)", option="--heads")
+    if wo is not None and x is None:
+        raise BadInput("--wo (output projection) needs --x, --wq, --wk, --wv", option="--wo")
+    operands = _operands(q, k, v, x, wq, wk, wv)
+    queries, d_k_total = operands.q.shape
+    keys, d_v_total = operands.v.shape
+    for name, width in (("Q/K", d_k_total), ("V", d_v_total)):
+        if width % heads:
+            raise BadInput(f"{name} has {width} columns, which do not split into {heads} heads", option="--heads")
+    if wo is not None and wo.shape[0] != d_v_total:
+        raise BadInput(
+            f"the concatenated heads are {queries}x{d_v_total} and Wo is {_shape_text(wo.shape)}: "
+            f"Wo needs {d_v_total} rows",
+            option="--wo",
+        )
+    d_k, d_v = d_k_total // heads, d_v_total // heads
+    if tokens is not None and len(tokens) != queries:
+        raise BadInput(f"got {len(tokens)} token labels for {queries} queries (rows of Q)", option="--tokens")
+    if key_tokens is not None and len(key_tokens) != keys:
+        raise BadInput(f"got {len(key_tokens)} key labels for {keys} keys (rows of K)", option="--key-tokens")
+    query_labels = _unique_labels(tokens) if tokens else [f"q{i}" for i in range(1, queries + 1)]
+    if key_tokens:
+        key_labels = _unique_labels(key_tokens)
+    elif tokens and keys == queries:
+        key_labels = query_labels
+    else:
+        key_labels = [f"k{j}" for j in range(1, keys + 1)]
+    masks = _masks(queries, keys, causal=causal, mask=mask, mask_type=mask_type, key_padding=key_padding)
+    if exact:
+        if heads > 1:
+            raise BadInput("--exact works with one head; drop --heads or --exact", option="--exact")
+        if operands.q_exact is None or operands.k_exact is None:
+            raise BadInput("--exact needs exact (integer, decimal or fraction) inputs", option="--exact")
+        if max(queries, keys, d_k, d_v) > EXACT_MAX_SIZE:
+            raise BadInput(
+                f"--exact is limited to {EXACT_MAX_SIZE} tokens and {EXACT_MAX_SIZE} columns (got {queries} queries, "
+                f"{keys} keys, d_k={d_k}, d_v={d_v}); symbolic weights beyond that are unreadable, drop --exact",
+                option="--exact",
+            )
+    scale_value, scale_exact, scale_text, scale_latex = _scale_of(d_k, scale, no_scale)
+    large = queries * keys > JSON_MAX_ENTRIES
+    shown = max(queries, keys) <= SHOW_ROWS
+    temperature_value = float(temperature)
+    results = []
+    for head in range(heads):
+        columns_k = slice(head * d_k, (head + 1) * d_k)
+        columns_v = slice(head * d_v, (head + 1) * d_v)
+        results.append(
+            attend(
+                operands.q[:, columns_k],
+                operands.k[:, columns_k],
+                operands.v[:, columns_v],
+                scale=scale_value,
+                allowed=masks.allowed,
+                additive=masks.additive,
+                temperature=temperature_value,
+                hard=hard,
+                masked_rows=masked_rows,
+                keep_scores=not large,
+            )
+        )
+    concat = results[0].output if heads == 1 else np.concatenate([r.output for r in results], axis=1)
+    final = concat @ wo.to_numpy() if wo is not None else concat
+    weights = results[0].weights if heads == 1 else np.mean([r.weights for r in results], axis=0)
+
+    context = _Context(
+        operands=operands,
+        results=results,
+        masks=masks,
+        query_labels=query_labels,
+        key_labels=key_labels,
+        scale_text=scale_text,
+        scale_latex=scale_latex,
+        scale_exact=scale_exact,
+        scale_value=scale_value,
+        d_k=d_k,
+        temperature=temperature,
+        hard=hard,
+        shown=shown,
+        masked_rows=masked_rows,
+    )
+    steps = list(operands.projection_steps)
+    exact_answer = None
+    if exact:
+        raw_exact = _matmul_exact(operands.q_exact, _transpose(operands.k_exact))  # type: ignore[arg-type]
+        exact_scores, exact_weights, exact_output = _exact_weights(
+            raw_exact,
+            operands.v_exact,
+            scale=_sympy_scale(d_k, scale_exact),
+            masks=masks,
+            temperature=temperature,
+            hard=hard,
+            masked_rows=masked_rows,
+        )
+        exact_answer = {
+            "scores": [[_sympy_text(s) for s in row] for row in exact_scores],
+            "weights": [[_sympy_text(w) for w in row] for row in exact_weights],
+            "output": [[_sympy_text(o) for o in row] for row in exact_output] if exact_output is not None else None,
+        }
+        context.exact_weights = exact_weights
+        context.exact_output = exact_output
+    for head, result in enumerate(results):
+        head_steps = _head_steps(context, result, head if heads > 1 else None)
+        if heads > 1:
+            steps.append(
+                Step(
+                    title=f"Head {head + 1} (columns {head * d_k + 1}..{(head + 1) * d_k} of Q and K)",
+                    substeps=head_steps,
+                )
+            )
+        else:
+            steps.extend(head_steps)
+    if heads > 1:
+        steps.append(_concat_step(context, concat, weights, heads))
+    if wo is not None:
+        steps.append(
+            Step(
+                title="Output projection",
+                text=(
+                    f"output = concat(heads) Wo ({_shape_text(concat.shape)} times {_shape_text(wo.shape)})\n"
+                    + (
+                        _matrix_text("output", None, final)
+                        if shown and final.shape[1] <= SHOW_ROWS
+                        else f"shape {_shape_text(final.shape)}"
+                    )
+                ),
+                latex=r"\mathrm{output} = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h) W_O",
+            )
+        )
+    fully_masked = np.any([r.fully_masked for r in results], axis=0)
+    warnings = _warnings(fully_masked, masked_rows, query_labels, hard, temperature)
+    argmax = results[0].argmax if heads == 1 else _argmax_of(weights, fully_masked)
+    entropy = results[0].entropy if heads == 1 else _entropy_of(weights)
+    answer: dict[str, Any] = {
+        "weights": None if large else _json_matrix(weights),
+        "output": _json_matrix(final),
+        "scores": None if large or heads > 1 else _json_matrix(results[0].scores),  # type: ignore[arg-type]
+        "raw_scores": None if large or heads > 1 else _json_matrix(results[0].raw_scores),  # type: ignore[arg-type]
+        "scale": scale_value,
+        "d_k": d_k,
+        "heads": heads,
+        "argmax": [int(a) if a >= 0 else None for a in argmax.tolist()],
+        "entropy": _json_vector(entropy),
+        "fully_masked_rows": [int(i) for i in np.flatnonzero(fully_masked)],
+    }
+    if tokens or key_tokens:
+        answer["argmax_tokens"] = [key_labels[a] if a >= 0 else None for a in argmax.tolist()]
+    if operands.from_embeddings:
+        answer.update(
+            {name: _json_matrix(array) for name, array in (("q", operands.q), ("k", operands.k), ("v", operands.v))}
+        )
+    if heads > 1:
+        answer["head_weights"] = None if large else [_json_matrix(r.weights) for r in results]
+        answer["head_scores"] = None if large else [_json_matrix(r.scores) for r in results]  # type: ignore[arg-type]
+    if exact_answer is not None:
+        answer["exact"] = exact_answer
+    if large:
+        warnings.append(
+            f"the {queries}x{keys} scores and weights are too large to list in the answer (more than "
+            f"{JSON_MAX_ENTRIES} entries); the output, argmax and entropy are complete"
+        )
+    summary, quiet = _summary(context, weights, final, argmax, large)
+    return Solution(
+        command="attention",
+        inputs=_inputs(operands, heads, scale_text, masks, temperature, hard, wo),
+        answer=answer,
+        summary=summary,
+        quiet=quiet,
+        steps=steps,
+        warnings=warnings,
+        answer_latex=_answer_latex(context, weights, final, large),
+    )
+
+
+def _argmax_of(weights: np.ndarray, fully_masked: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    argmax = np.nan_to_num(weights, nan=-1.0).argmax(axis=1)
+    argmax[fully_masked] = -1
+    return argmax
+
+
+def _entropy_of(weights: np.ndarray) -> np.ndarray:
+    import numpy as np
+
+    with np.errstate(divide="ignore", invalid="ignore"):
+        logs = np.where(weights > 0, np.log(np.where(weights > 0, weights, 1.0)), 0.0)
+    entropy = -(weights * logs).sum(axis=1)
+    entropy[np.isnan(weights).any(axis=1) | (weights.sum(axis=1) == 0)] = np.nan
+    return entropy
+
+
+# --------------------------------------------------------------------------- steps and text
+
+
+@dataclass
+class _Context:
+    operands: _Operands
+    results: list[HeadResult]
+    masks: _Masks
+    query_labels: list[str]
+    key_labels: list[str]
+    scale_text: str
+    scale_latex: str
+    scale_exact: Fraction | None
+    scale_value: float
+    d_k: int
+    temperature: Fraction
+    hard: bool
+    shown: bool
+    masked_rows: str
+    exact_weights: list[list[Any]] | None = None
+    exact_output: list[list[Any]] | None = None
+
+
+def _head_steps(context: _Context, result: HeadResult, head: int | None) -> list[Step]:
+    """Scores, scaling, mask, softmax, weights table, output for one head."""
+    steps = [_scores_step(context, result, head)]
+    if context.masks.description:
+        steps.append(_mask_step(context, result))
+    steps.append(_softmax_step(context, result))
+    steps.append(_pattern_step(context, result))
+    steps.append(_output_step(context, result, head))
+    return steps
+
+
+def _raw_exact(context: _Context, head: int | None) -> list[list[Fraction]] | None:
+    operands = context.operands
+    if operands.q_exact is None or operands.k_exact is None or head is not None:
+        return None
+    if max(len(operands.q_exact), len(operands.k_exact), len(operands.q_exact[0])) > EXACT_PRODUCT_SIZE:
+        return None
+    return _matmul_exact(operands.q_exact, _transpose(operands.k_exact))
+
+
+def _scores_step(context: _Context, result: HeadResult, head: int | None) -> Step:
+    labels = (context.query_labels, context.key_labels)
+    rows, keys = result.weights.shape
+    if result.raw_scores is None or result.scores is None:
+        return Step(
+            title="Scores and scaling",
+            text=f"scores = Q K^T times {context.scale_text}: a {rows}x{keys} matrix (too large to show)",
+            latex=rf"S = {context.scale_latex}\, Q K^\top",
+        )
+    raw_exact = _raw_exact(context, head)
+    scaled_exact = None
+    if raw_exact is not None and context.scale_exact is not None and context.masks.additive is None:
+        scaled_exact = [[value * context.scale_exact for value in row] for row in raw_exact]
+    text = [f"Dot product of every query with every key (d_k = {context.d_k}): Q K^T is {rows}x{keys}."]
+    blocks = []
+    if context.shown:
+        text.append(_matrix_text("Q K^T", raw_exact, result.raw_scores))
+        scaled = result.raw_scores * context.scale_value
+        text.append(f"Scale by {context.scale_text}:")
+        text.append(_matrix_text(f"scores = Q K^T * {context.scale_text.split(' ')[0]}", scaled_exact, scaled))
+        blocks.append(_heatmap("scaled scores (queries x keys)", scaled_exact or scaled.tolist(), *labels))
+    else:
+        text.append(f"Scale by {context.scale_text}.")
+    return Step(
+        title="Scores Q K^T and scaling" + (f" (head {head + 1})" if head is not None else ""),
+        text="\n".join(text),
+        latex=rf"S = \frac{{Q K^\top}}{{\sqrt{{d_k}}}},\quad \text{{scale}} = {context.scale_latex}",
+        blocks=blocks,
+    )
+
+
+def _mask_step(context: _Context, result: HeadResult) -> Step:
+    assert result.scores is not None or not context.shown
+    text = ["Masks applied (a blocked score becomes -inf, so its weight is exp(-inf) = 0):"]
+    text += [f"- {line}" for line in context.masks.description]
+    blocks = []
+    if context.shown and result.scores is not None:
+        text.append(_matrix_text("masked scores", None, result.scores))
+        blocks.append(_heatmap("masked scores", result.scores.tolist(), context.query_labels, context.key_labels))
+    return Step(
+        title="Mask",
+        text="\n".join(text),
+        latex=r"S_{ij} \leftarrow -\infty \text{ where query } i \text{ may not attend to key } j",
+        blocks=blocks,
+    )
+
+
+def _softmax_step(context: _Context, result: HeadResult) -> Step:
+    rows, keys = result.weights.shape
+    temperature = context.temperature
+    if context.hard:
+        text = [
+            "Hard attention (the limit of softmax(scores / T) as T -> 0): each query puts weight 1 on its "
+            "highest-scoring key; k tied maxima get 1/k each."
+        ]
+        return Step(
+            title="Hard attention (argmax)",
+            text="\n".join(text),
+            latex=r"w_{ij} = \lim_{T\to 0} \mathrm{softmax}_j(S_{ij}/T)",
+        )
+    lead = "Row-wise softmax: w_ij = exp(s_ij) / sum_k exp(s_ik)"
+    if temperature != 1:
+        lead = f"Row-wise softmax at temperature T = {fmt.number(temperature)}: w_ij = exp(s_ij/T) / sum_k exp(s_ik/T)"
+    substeps = []
+    if max(rows, keys) <= SHOW_SOFTMAX_ROWS and result.scores is not None:
+        logits = result.scores / float(temperature)
+        for i in range(rows):
+            substeps.append(_softmax_row_step(context, result, logits[i], i))
+    latex = (
+        r"w_{ij} = \frac{e^{s_{ij}/T}}{\sum_k e^{s_{ik}/T}}"
+        if temperature != 1
+        else (r"w_{ij} = \frac{e^{s_{ij}}}{\sum_k e^{s_{ik}}}")
+    )
+    return Step(title="Softmax of each row", text=lead, latex=latex, substeps=substeps)
+
+
+def _softmax_row_step(context: _Context, result: HeadResult, logits: np.ndarray, i: int) -> Step:
+    """One query's exponentials, their sum and its weights."""
+    label = context.query_labels[i]
+    finite = [value for value in logits.tolist() if math.isfinite(value)]
+    if not finite:
+        what = "NaN (nn.MultiheadAttention)" if context.masked_rows == "nan" else "0 (F.scaled_dot_product_attention)"
+        return Step(title=f"Query {label}", text=f"every key is masked: no softmax is defined; weights are {what}")
+    shift = max(finite) if max(abs(v) for v in finite) > 30 else 0.0
+    name = "exp(s - max)" if shift else "exp(s)"
+    exps = [math.exp(value - shift) if math.isfinite(value) else 0.0 for value in logits.tolist()]
+    total = sum(exps)
+    parts = [f"{key}: {fmt.decimal(e)}" for key, e in zip(context.key_labels, exps, strict=True)]
+    weights = ", ".join(fmt.decimal(w) for w in result.weights[i].tolist())
+    text = f"{name}: {'; '.join(parts)}\nsum = {fmt.decimal(total)}\nweights = [{weights}]"
+    if context.exact_weights is not None:
+        text += "\nexact: [" + ", ".join(_sympy_text(w) for w in context.exact_weights[i]) + "]"
+    return Step(title=f"Query {label}", text=text)
+
+
+def _pattern_step(context: _Context, result: HeadResult) -> Step:
+    """The weights heatmap (labelled) and, per query, the most-attended key and the entropy."""
+    rows, keys = result.weights.shape
+    blocks: list[Any] = []
+    text = [f"Attention weights ({rows} queries x {keys} keys); each row sums to 1."]
+    if context.shown:
+        cells: list[list[Any]]
+        if context.hard:
+            cells = [
+                [Fraction(w).limit_denominator(keys) if math.isfinite(w) else w for w in row]
+                for row in result.weights.tolist()
+            ]
+        else:
+            cells = result.weights.tolist()
+        blocks.append(_heatmap("weights (query x key)", cells, context.query_labels, context.key_labels))
+        text.append(_matrix_text("weights", [list(row) for row in cells] if context.hard else None, result.weights))
+    table_rows = []
+    for i in range(min(rows, 64)):
+        target = int(result.argmax[i])
+        entropy = float(result.entropy[i])
+        if target < 0:
+            table_rows.append([context.query_labels[i], "(all masked)", "-", "-"])
+            continue
+        row_weights = result.weights[i]
+        tied = [j for j in range(keys) if row_weights[j] == row_weights[target]]
+        table_rows.append(
+            [
+                context.query_labels[i],
+                " / ".join(context.key_labels[j] for j in tied),
+                fmt.decimal(float(result.weights[i, target])),
+                fmt.decimal(entropy) if math.isfinite(entropy) else "-",
+            ]
+        )
+    blocks.append(
+        Table(
+            columns=["query", "attends most to", "weight", "entropy (nats)"],
+            rows=table_rows,
+            title="most-attended key per query" + (" (first 64 rows)" if rows > 64 else ""),
+        )
+    )
+    lines = [f"{row[0]} -> {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
+    text += lines
+    text.append(f"(entropy is 0 for one-hot attention and ln {keys} ≈ {fmt.decimal(math.log(keys))} for uniform)")
+    exact_in_rows = not context.hard and max(rows, keys) <= SHOW_SOFTMAX_ROWS
+    if context.exact_weights is not None and context.shown and not exact_in_rows:
+        text.append("Exact weights:")
+        text += [
+            "  " + context.query_labels[i] + ": [" + ", ".join(_sympy_text(w) for w in row) + "]"
+            for i, row in enumerate(context.exact_weights)
+        ]
+    return Step(
+        title="Attention weights: who attends to whom",
+        text="\n".join(text),
+        latex=r"A = \mathrm{softmax}(S),\quad H_i = -\sum_j w_{ij} \ln w_{ij}",
+        blocks=blocks,
+    )
+
+
+def _output_step(context: _Context, result: HeadResult, head: int | None) -> Step:
+    rows, width = result.output.shape
+    text = [f"Each output row is the weighted average of the value rows: output = weights V ({rows}x{width})."]
+    blocks = []
+    if context.shown and width <= SHOW_ROWS:
+        text.append(_matrix_text("weights V", None, result.output))
+        blocks.append(
+            _heatmap(
+                "output (row: query)",
+                result.output.tolist(),
+                context.query_labels,
+                [f"d{c}" for c in range(1, width + 1)],
+            )
+        )
+    if context.exact_output is not None and head is None:
+        text.append("Exact:")
+        text += [
+            "  " + context.query_labels[i] + ": [" + ", ".join(_sympy_text(o) for o in row) + "]"
+            for i, row in enumerate(context.exact_output)
+        ]
+    return Step(
+        title="Output = weights V" + (f" (head {head + 1})" if head is not None else ""),
+        text="\n".join(text),
+        latex=r"\mathrm{output} = A V",
+        blocks=blocks,
+    )
+
+
+def _concat_step(context: _Context, concat: np.ndarray, weights: np.ndarray, heads: int) -> Step:
+    text = [
+        f"Concatenate the {heads} head outputs side by side: {_shape_text(concat.shape)}.",
+        "nn.MultiheadAttention returns the weights averaged over heads (average_attn_weights=True):",
+    ]
+    blocks = []
+    if context.shown:
+        text.append(_matrix_text("mean weights", None, weights))
+        blocks.append(
+            _heatmap("weights averaged over heads", weights.tolist(), context.query_labels, context.key_labels)
+        )
+    return Step(
+        title="Concatenate the heads",
+        text="\n".join(text),
+        latex=r"\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)",
+        blocks=blocks,
+    )
+
+
+def _warnings(
+    fully_masked: np.ndarray, masked_rows: str, labels: list[str], hard: bool, temperature: Fraction
+) -> list[str]:
+    warnings = []
+    if fully_masked.any():
+        names = ", ".join(labels[i] for i in fully_masked.nonzero()[0].tolist())
+        if masked_rows == "nan":
+            warnings.append(
+                f"every key is masked for query {names}: softmax of all -inf is undefined; as "
+                "nn.MultiheadAttention (need_weights=True) does, its weights and output are NaN (null in JSON)"
+            )
+        else:
+            warnings.append(
+                f"every key is masked for query {names}: softmax of all -inf is undefined; as "
+                "F.scaled_dot_product_attention (PyTorch >= 2.5) does, its weights and output are 0 "
+                "(nn.MultiheadAttention with need_weights=True gives NaN: --masked-rows nan)"
+            )
+    if hard and temperature != 1:
+        warnings.append("--hard is the temperature -> 0 limit; --temperature is ignored")
+    return warnings
+
+
+def _summary(
+    context: _Context, weights: np.ndarray, output: np.ndarray, argmax: np.ndarray, large: bool
+) -> tuple[str, str]:
+    pattern = ", ".join(
+        f"{context.query_labels[i]}->{context.key_labels[a] if a >= 0 else '(masked)'}"
+        for i, a in enumerate(argmax.tolist()[:SHOW_ROWS])
+    )
+    if len(argmax) > SHOW_ROWS:
+        pattern += ", ..."
+    summary = f"weights {_shape_text(weights.shape)}, output {_shape_text(output.shape)}; most attended: {pattern}"
+    if large or not context.shown:
+        return summary, summary
+    rows = "; ".join(", ".join(_cell(w) if not math.isnan(w) else "NaN" for w in row) for row in (_rounded(weights)))
+    out = "; ".join(", ".join(_cell(o) for o in row) for row in _rounded(output))
+    return summary, f"weights = {rows}\noutput = {out}"
+
+
+def _answer_latex(context: _Context, weights: np.ndarray, output: np.ndarray, large: bool) -> str:
+    if large or not context.shown:
+        return ""
+    return rf"A = {fmt.latex_matrix(_rounded(weights))},\quad \mathrm{{output}} = {fmt.latex_matrix(_rounded(output))}"
+
+
+def _inputs(
+    operands: _Operands,
+    heads: int,
+    scale_text: str,
+    masks: _Masks,
+    temperature: Fraction,
+    hard: bool,
+    wo: Matrix | None,
+) -> dict[str, Any]:
+    inputs: dict[str, Any] = {
+        "Q": _shape_text(operands.q.shape),
+        "K": _shape_text(operands.k.shape),
+        "V": _shape_text(operands.v.shape),
+        "heads": heads,
+        "scale": scale_text,
+    }
+    if operands.from_embeddings:
+        inputs["from"] = "embeddings"
+    if wo is not None:
+        inputs["Wo"] = _shape_text(wo.shape)
+    if masks.description:
+        inputs["masks"] = "; ".join(line.split(" (")[0] for line in masks.description)
+    if temperature != 1:
+        inputs["temperature"] = fmt.exact(temperature)
+    if hard:
+        inputs["hard"] = True
+    return inputs

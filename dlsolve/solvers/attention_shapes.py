@@ -1,0 +1,302 @@
+"""Multi-head attention bookkeeping: every tensor shape, the parameter count and the multiply-adds.
+
+Conventions:
+
+* Shapes are batch-first, ``[B, T, D]`` (``nn.MultiheadAttention(batch_first=True)``; its default
+  ``batch_first=False`` puts the sequence first, ``[T, B, D]``). T query tokens, S key/value tokens.
+* ``h`` heads of width ``d_k`` (queries/keys) and ``d_v`` (values); by default ``d_k = d_v = D/h``,
+  which is what ``nn.MultiheadAttention`` does (it refuses D not divisible by h). Other ``d_k``/``d_v``
+  follow "Attention is all you need" (W_i^Q: D x d_k per head) and have no ``nn.MultiheadAttention``
+  equivalent.
+* Parameters: ``W_Q`` (D x h d_k), ``W_K`` (kdim x h d_k), ``W_V`` (vdim x h d_v), ``W_O`` (h d_v x D),
+  each with a bias when ``bias``; ``add_bias_kv`` adds the learned vectors ``bias_k``, ``bias_v``
+  (D each) appended to the keys and values as one extra token (S + 1 keys).
+* Multiply-adds (MACs): one multiplication plus one addition of a matrix product; an m x n by n x p
+  product costs m n p. FLOPs are about 2 x MACs. Biases, the 1/sqrt(d_k) scaling and the softmax's
+  exponentials are listed but not counted as MACs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dlsolve import fmt
+from dlsolve.errors import BadInput, InvalidProblem
+from dlsolve.solution import Solution, Step, Table
+
+
+@dataclass(frozen=True)
+class MhaSizes:
+    """The sizes of one multi-head attention problem (see the module docstring)."""
+
+    batch: int
+    seq: int
+    seq_kv: int
+    d_model: int
+    heads: int
+    d_k: int
+    d_v: int
+    kdim: int
+    vdim: int
+    bias: bool
+    add_bias_kv: bool
+
+    @property
+    def keys(self) -> int:
+        """Number of keys attended to (one more with ``add_bias_kv``)."""
+        return self.seq_kv + (1 if self.add_bias_kv else 0)
+
+    @property
+    def torch_equivalent(self) -> bool:
+        """True when ``nn.MultiheadAttention(d_model, heads, ...)`` computes exactly this."""
+        return self.d_k * self.heads == self.d_model and self.d_v == self.d_k
+
+
+def parameter_counts(sizes: MhaSizes) -> dict[str, int]:
+    """Parameters by tensor, named as in ``nn.MultiheadAttention`` where it has them."""
+    h, d_model = sizes.heads, sizes.d_model
+    counts = {
+        "W_Q": d_model * h * sizes.d_k,
+        "W_K": sizes.kdim * h * sizes.d_k,
+        "W_V": sizes.vdim * h * sizes.d_v,
+    }
+    if sizes.bias:
+        counts["in_proj_bias"] = 2 * h * sizes.d_k + h * sizes.d_v
+    counts["W_O (out_proj.weight)"] = h * sizes.d_v * d_model
+    if sizes.bias:
+        counts["out_proj.bias"] = d_model
+    if sizes.add_bias_kv:
+        counts["bias_k"] = d_model
+        counts["bias_v"] = d_model
+    return counts
+
+
+def tensor_shapes(sizes: MhaSizes) -> list[tuple[str, list[int], str]]:
+    """``(name, shape, how it is made)`` for every tensor, in order."""
+    b, t, s, h = sizes.batch, sizes.seq, sizes.keys, sizes.heads
+    hdk, hdv = h * sizes.d_k, h * sizes.d_v
+    return [
+        ("query input", [b, t, sizes.d_model], "given"),
+        ("key input", [b, sizes.seq_kv, sizes.kdim], "given"),
+        ("value input", [b, sizes.seq_kv, sizes.vdim], "given"),
+        ("Q = query W_Q", [b, t, hdk], f"[{t}x{sizes.d_model}] x [{sizes.d_model}x{hdk}] per batch item"),
+        ("K = key W_K", [b, sizes.seq_kv, hdk], f"[{sizes.seq_kv}x{sizes.kdim}] x [{sizes.kdim}x{hdk}]"),
+        ("V = value W_V", [b, sizes.seq_kv, hdv], f"[{sizes.seq_kv}x{sizes.vdim}] x [{sizes.vdim}x{hdv}]"),
+        *(
+            [("K, V with bias_k, bias_v appended", [b, s, hdk], "one extra key/value token")]
+            if sizes.add_bias_kv
+            else []
+        ),
+        ("Q split into heads", [b, h, t, sizes.d_k], f"reshape {hdk} = {h} x {sizes.d_k}, move heads forward"),
+        ("K split into heads", [b, h, s, sizes.d_k], f"reshape {hdk} = {h} x {sizes.d_k}"),
+        ("V split into heads", [b, h, s, sizes.d_v], f"reshape {hdv} = {h} x {sizes.d_v}"),
+        ("scores Q K^T / sqrt(d_k)", [b, h, t, s], f"[{t}x{sizes.d_k}] x [{sizes.d_k}x{s}] per head"),
+        ("weights softmax(scores)", [b, h, t, s], "softmax over the last axis (keys)"),
+        ("head outputs weights V", [b, h, t, sizes.d_v], f"[{t}x{s}] x [{s}x{sizes.d_v}] per head"),
+        ("concat heads", [b, t, hdv], f"{h} heads x {sizes.d_v}"),
+        ("output = concat W_O", [b, t, sizes.d_model], f"[{t}x{hdv}] x [{hdv}x{sizes.d_model}]"),
+        ("returned weights (mean over heads)", [b, t, s], "nn.MultiheadAttention, average_attn_weights=True"),
+    ]
+
+
+def multiply_adds(sizes: MhaSizes) -> dict[str, int]:
+    """Multiply-adds of each matrix product (module docstring convention)."""
+    b, t, s, h = sizes.batch, sizes.seq, sizes.keys, sizes.heads
+    return {
+        "Q projection": b * t * sizes.d_model * h * sizes.d_k,
+        "K projection": b * sizes.seq_kv * sizes.kdim * h * sizes.d_k,
+        "V projection": b * sizes.seq_kv * sizes.vdim * h * sizes.d_v,
+        "scores Q K^T": b * h * t * s * sizes.d_k,
+        "weights V": b * h * t * s * sizes.d_v,
+        "output projection": b * t * h * sizes.d_v * sizes.d_model,
+    }
+
+
+def attention_shapes(
+    *,
+    batch: int,
+    seq: int,
+    d_model: int,
+    heads: int,
+    seq_kv: int | None = None,
+    d_k: int | None = None,
+    d_v: int | None = None,
+    kdim: int | None = None,
+    vdim: int | None = None,
+    bias: bool = True,
+    add_bias_kv: bool = False,
+) -> Solution:
+    """Shapes, parameters (as ``nn.MultiheadAttention``) and multiply-adds of multi-head attention.
+
+    Raises InvalidProblem when ``d_model`` is not divisible by ``heads`` and no ``d_k`` is given (as
+    PyTorch refuses), BadInput for sizes below 1.
+    """
+    for option, value in (
+        ("--batch", batch),
+        ("--seq", seq),
+        ("--d-model", d_model),
+        ("--heads", heads),
+        ("--seq-kv", seq_kv),
+        ("--d-k", d_k),
+        ("--d-v", d_v),
+        ("--kdim", kdim),
+        ("--vdim", vdim),
+    ):
+        if value is not None and value < 1:
+            raise BadInput(f"expected a whole number >= 1, got {value}", option=option)
+    if d_k is None and d_model % heads:
+        raise InvalidProblem(
+            f"d_model = {d_model} is not divisible by {heads} heads (nn.MultiheadAttention requires "
+            "embed_dim % num_heads == 0); give --d-k for a general per-head width",
+            option="--heads",
+        )
+    head_k = d_k if d_k is not None else d_model // heads
+    sizes = MhaSizes(
+        batch=batch,
+        seq=seq,
+        seq_kv=seq_kv if seq_kv is not None else seq,
+        d_model=d_model,
+        heads=heads,
+        d_k=head_k,
+        d_v=d_v if d_v is not None else head_k,
+        kdim=kdim if kdim is not None else d_model,
+        vdim=vdim if vdim is not None else d_model,
+        bias=bias,
+        add_bias_kv=add_bias_kv,
+    )
+    shapes = tensor_shapes(sizes)
+    params = parameter_counts(sizes)
+    macs = multiply_adds(sizes)
+    total_params = sum(params.values())
+    total_macs = sum(macs.values())
+    steps = [
+        _sizes_step(sizes),
+        Step(
+            title="Tensor shapes (batch first)",
+            text="\n".join(f"{name}: {fmt.shape(shape)}  ({how})" for name, shape, how in shapes),
+            blocks=[Table(columns=["tensor", "shape", "how"], rows=[[n, fmt.shape(s), how] for n, s, how in shapes])],
+        ),
+        _params_step(sizes, params, total_params),
+        _macs_step(sizes, macs, total_macs),
+    ]
+    warnings = []
+    if not sizes.torch_equivalent:
+        warnings.append(
+            f"h d_k = {sizes.heads * sizes.d_k}, d_v = {sizes.d_v} vs d_model = {d_model}: nn.MultiheadAttention "
+            "always uses d_k = d_v = d_model / h, so it has no equivalent of these sizes"
+        )
+    output_shape = [batch, seq, d_model]
+    summary = (
+        f"output {fmt.shape(output_shape)}, weights {fmt.shape([batch, heads, seq, sizes.keys])} per head; "
+        f"{total_params:,} parameters; {total_macs:,} multiply-adds"
+    )
+    answer: dict[str, Any] = {
+        "output_shape": output_shape,
+        "scores_shape": [batch, heads, seq, sizes.keys],
+        "weights_shape": [batch, seq, sizes.keys],
+        "shapes": {name: shape for name, shape, _ in shapes},
+        "head_dim": sizes.d_k,
+        "d_v": sizes.d_v,
+        "params": total_params,
+        "params_by_tensor": params,
+        "macs": total_macs,
+        "macs_by_step": macs,
+        "torch_equivalent": sizes.torch_equivalent,
+    }
+    return Solution(
+        command="attention shapes",
+        inputs={
+            "batch": batch,
+            "seq": seq,
+            "seq_kv": sizes.seq_kv,
+            "d_model": d_model,
+            "heads": heads,
+            "d_k": sizes.d_k,
+            "d_v": sizes.d_v,
+            "kdim": sizes.kdim,
+            "vdim": sizes.vdim,
+            "bias": bias,
+            "add_bias_kv": add_bias_kv,
+        },
+        answer=answer,
+        summary=summary,
+        quiet=f"output {fmt.shape(output_shape)}; params {total_params}; macs {total_macs}",
+        steps=steps,
+        warnings=warnings,
+        answer_latex=rf"\text{{params}} = {total_params},\quad \text{{MACs}} = {total_macs}",
+    )
+
+
+def _sizes_step(sizes: MhaSizes) -> Step:
+    if sizes.torch_equivalent:
+        text = f"d_k = d_v = d_model / h = {sizes.d_model} / {sizes.heads} = {sizes.d_k} per head."
+    else:
+        text = f"d_k = {sizes.d_k}, d_v = {sizes.d_v} per head (given), h d_k = {sizes.heads * sizes.d_k}."
+    if sizes.add_bias_kv:
+        text += f"\nadd_bias_kv appends one learned key/value token: {sizes.seq_kv} + 1 = {sizes.keys} keys."
+    return Step(
+        title="Head width",
+        text=text,
+        latex=rf"d_k = \frac{{d_{{model}}}}{{h}} = {sizes.d_k}"
+        if sizes.torch_equivalent
+        else rf"d_k = {sizes.d_k},\ d_v = {sizes.d_v}",
+    )
+
+
+def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
+    h, d = sizes.heads, sizes.d_model
+    formulas = {
+        "W_Q": f"{d} x {h * sizes.d_k}",
+        "W_K": f"{sizes.kdim} x {h * sizes.d_k}",
+        "W_V": f"{sizes.vdim} x {h * sizes.d_v}",
+        "in_proj_bias": f"{h * sizes.d_k} + {h * sizes.d_k} + {h * sizes.d_v}",
+        "W_O (out_proj.weight)": f"{h * sizes.d_v} x {d}",
+        "out_proj.bias": f"{d}",
+        "bias_k": f"{d}",
+        "bias_v": f"{d}",
+    }
+    rows = [[name, formulas[name], f"{count:,}"] for name, count in params.items()]
+    rows.append(["total", "", f"{total:,}"])
+    same_dims = sizes.kdim == d and sizes.vdim == d
+    layout = (
+        f"nn.MultiheadAttention stores W_Q, W_K, W_V stacked (transposed) in in_proj_weight [{3 * d}, {d}]"
+        if same_dims
+        else "kdim/vdim differ from d_model, so nn.MultiheadAttention stores q_proj_weight, k_proj_weight, "
+        "v_proj_weight separately"
+    )
+    lines = [f"{row[0]}: {row[1]} = {row[2]}" for row in rows[:-1]]
+    lines.append(f"total = {total:,}" + ("" if sizes.bias else " (bias=False)"))
+    lines.append(layout + ".")
+    return Step(
+        title="Parameters",
+        text="\n".join(lines),
+        latex=rf"\#\text{{params}} = {total}",
+        blocks=[Table(columns=["tensor", "size", "parameters"], rows=rows)],
+    )
+
+
+def _macs_step(sizes: MhaSizes, macs: dict[str, int], total: int) -> Step:
+    b, t, s, h = sizes.batch, sizes.seq, sizes.keys, sizes.heads
+    formulas = {
+        "Q projection": f"B T D h d_k = {b}·{t}·{sizes.d_model}·{h}·{sizes.d_k}",
+        "K projection": f"B S kdim h d_k = {b}·{sizes.seq_kv}·{sizes.kdim}·{h}·{sizes.d_k}",
+        "V projection": f"B S vdim h d_v = {b}·{sizes.seq_kv}·{sizes.vdim}·{h}·{sizes.d_v}",
+        "scores Q K^T": f"B h T S d_k = {b}·{h}·{t}·{s}·{sizes.d_k}",
+        "weights V": f"B h T S d_v = {b}·{h}·{t}·{s}·{sizes.d_v}",
+        "output projection": f"B T h d_v D = {b}·{t}·{h}·{sizes.d_v}·{sizes.d_model}",
+    }
+    rows = [[name, formulas[name], f"{count:,}"] for name, count in macs.items()]
+    rows.append(["total", "", f"{total:,}"])
+    lines = [f"{name}: {formulas[name]} = {count:,}" for name, count in macs.items()]
+    lines.append(f"total = {total:,} multiply-adds (≈ {2 * total:,} FLOPs)")
+    lines.append(
+        f"Not counted: scaling by 1/sqrt(d_k) ({b * h * t * s:,} multiplications), softmax "
+        f"({b * h * t * s:,} exponentials), bias additions."
+    )
+    return Step(
+        title="Multiply-adds (one multiplication + one addition of a matrix product)",
+        text="\n".join(lines),
+        latex=rf"\text{{MACs}} = {total}",
+        blocks=[Table(columns=["step", "formula", "multiply-adds"], rows=rows)],
+    )
