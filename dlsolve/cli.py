@@ -451,3 +451,173 @@ def attention_shapes_command(
 
 
 # --- end attention ---
+
+
+# --- begin conv-shape ---
+_SIZE = "One value for every spatial dimension, or one per dimension (28,32); ? for the unknown."
+
+
+@solver_command("conv-shape")
+def conv_shape_command(
+    in_: Annotated[str | None, typer.Option("--in", help="Input size per spatial dimension: 28 or 28,32. " + _SIZE)] = None,
+    kernel: Annotated[str | None, typer.Option("--k", "--kernel", help="Kernel size k. " + _SIZE)] = None,
+    stride: Annotated[str | None, typer.Option("--s", "--stride", help="Stride s (default 1; pools: k).")] = None,
+    padding: Annotated[
+        str | None, typer.Option("--p", "--padding", help="Padding p on each side, or same / valid (conv); ? unknown.")
+    ] = None,
+    dilation: Annotated[str | None, typer.Option("--d", "--dilation", help="Dilation d (default 1).")] = None,
+    dims: Annotated[str | None, typer.Option("--dims", help="Spatial dimensions 1, 2 or 3 (default from --in, else 2).")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="conv (default), transposed, maxpool or avgpool.")] = None,
+    output_padding: Annotated[
+        str | None, typer.Option("--output-padding", help="Transposed conv output_padding (default 0).")
+    ] = None,
+    ceil: Annotated[bool, typer.Option("--ceil", help="Pooling with ceil_mode=True.")] = False,
+    groups: Annotated[str | None, typer.Option("--groups", help="Conv groups (default 1).")] = None,
+    batch: Annotated[str | None, typer.Option("--batch", help="Batch size N (for the full shape).")] = None,
+    channels: Annotated[str | None, typer.Option("--channels", help="Input channels C_in.")] = None,
+    filters: Annotated[str | None, typer.Option("--filters", help="Output channels C_out (number of filters).")] = None,
+    no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False (for the parameter count).")] = False,
+    out: Annotated[str | None, typer.Option("--out", help="Output size, to solve for the one option given as ?.")] = None,
+    input_shape: Annotated[
+        str | None, typer.Option("--input", help="Network mode: input tensor shape, e.g. 10,1,32,32.")
+    ] = None,
+    net: Annotated[
+        str | None, typer.Option("--net", help="Network mode: layers such as 'Conv2d(1, 16, 3); ReLU()' or @file.")
+    ] = None,
+    net_file: Annotated[str | None, typer.Option("--net-file", help="Network mode: a file with one layer per line.")] = None,
+) -> Solution:
+    """Output shape of a conv / transposed conv / pooling layer, or of a whole network (PyTorch rules).
+
+    Examples:
+
+      dlsolve conv-shape --in 28 --k 3 --batch 32 --filters 128
+
+      dlsolve conv-shape --in 28 --k 4 --s 2 --p ? --out 14
+
+      dlsolve conv-shape --in 7 --k 3 --layer maxpool --s 2 --ceil
+
+      dlsolve conv-shape --input 10,1,32,32 --net "Conv2d(1, 16, 3, padding=1); ReLU(); MaxPool2d(2)"
+
+    Exit 1 when PyTorch would refuse the layer (with its reason) or no value of the unknown fits.
+    """
+    from dlsolve import parsing
+
+    if net is not None or net_file is not None or input_shape is not None:
+        from dlsolve.solvers.layers import network_shape
+
+        single = {"--in": in_, "--k": kernel, "--s": stride, "--p": padding, "--d": dilation, "--dims": dims,
+                  "--layer": layer, "--output-padding": output_padding, "--groups": groups, "--batch": batch,
+                  "--channels": channels, "--filters": filters, "--out": out}  # fmt: skip
+        flags = {"--ceil": ceil, "--no-bias": no_bias}
+        mixed = [name for name, value in {**single, **flags}.items() if value not in (None, False)]
+        if mixed:
+            raise BadInput(f"{mixed[0]} is a single-layer option; in network mode give the layers only", option=mixed[0])
+        if net is not None and net_file is not None:
+            raise BadInput("give the layers with --net or --net-file, not both", option="--net-file")
+        if input_shape is None:
+            raise BadInput("network mode needs the input shape, e.g. --input 10,1,32,32", option="--input")
+        if net is None and net_file is None:
+            raise BadInput("network mode needs the layers: --net '...' or --net-file FILE", option="--net")
+        shape = parsing.parse_int_list(input_shape, "--input", minimum=1)
+        if len(shape) > 6 or max(shape) > _MAX_SIZE:
+            raise BadInput(f"expected at most 6 sizes, each at most {_MAX_SIZE}; got {shape}", option="--input")
+        text = parsing.read_source(net if net is not None else "@" + str(net_file), "--net" if net else "--net-file")
+        return network_shape(shape, parsing.parse_layers(text, "--net" if net is not None else "--net-file"))
+
+    from dlsolve.solvers.conv import KINDS, conv_shape
+
+    kind = parsing.parse_choice(layer, "--layer", KINDS) if layer is not None else "conv"
+    fields = {"size": (in_, "--in", 1), "kernel": (kernel, "--k", 1), "stride": (stride, "--s", 1),
+              "padding": (padding, "--p", 0), "dilation": (dilation, "--d", 1),
+              "output_padding": (output_padding, "--output-padding", 0)}  # fmt: skip
+    values: dict[str, list[int] | str | None] = {}
+    unknowns = []
+    for field_name, (text, option, minimum) in fields.items():
+        if text is None:
+            values[field_name] = None
+            continue
+        words = ("same", "valid") if field_name == "padding" else ()
+        value = parsing.parse_int_list_or_unknown(text, option, minimum=minimum, words=words)
+        if value is None:
+            unknowns.append(field_name)
+        elif isinstance(value, list) and (len(value) > 3 or max(value) > _MAX_SIZE):
+            raise BadInput(f"expected at most 3 values, each at most {_MAX_SIZE}; got {value}", option=option)
+        values[field_name] = value
+    if len(unknowns) > 1:
+        raise BadInput(f"only one option may be ?, got {len(unknowns)}", option=fields[unknowns[1]][1])
+
+    def count(text: str | None, option: str, minimum: int = 1) -> int | None:
+        if text is None:
+            return None
+        value = parsing.parse_int(text, option, minimum=minimum)
+        if value > _MAX_SIZE:
+            raise BadInput(f"expected at most {_MAX_SIZE}, got {value}", option=option)
+        return value
+
+    out_sizes = None
+    if out is not None:
+        out_sizes = parsing.parse_int_list(out, "--out", minimum=1)
+        if len(out_sizes) > 3 or max(out_sizes) > _MAX_SIZE:
+            raise BadInput(f"expected at most 3 values, each at most {_MAX_SIZE}; got {out_sizes}", option="--out")
+    return conv_shape(
+        values["size"],  # type: ignore[arg-type]
+        values["kernel"],  # type: ignore[arg-type]
+        stride=values["stride"],  # type: ignore[arg-type]
+        padding=values["padding"],
+        dilation=values["dilation"],  # type: ignore[arg-type]
+        dims=count(dims, "--dims"),
+        layer=kind,
+        output_padding=values["output_padding"],  # type: ignore[arg-type]
+        ceil=ceil,
+        groups=count(groups, "--groups") or 1,
+        batch=count(batch, "--batch"),
+        channels=count(channels, "--channels"),
+        filters=count(filters, "--filters"),
+        bias=not no_bias,
+        out=out_sizes,
+        unknown=unknowns[0] if unknowns else None,
+    )
+
+
+#: Largest size accepted for one dimension, channel count or batch (keeps the arithmetic in range).
+_MAX_SIZE = 10**9
+
+
+# --- end conv-shape ---
+
+
+# --- begin train-loop ---
+@solver_command("train-loop", exit_status=lambda s: ExitStatus(int(not s.answer["clean"])))
+def train_loop(
+    file: Annotated[str, typer.Argument(help="A Python file of PyTorch training code, or - for stdin.")],
+    diff: Annotated[
+        bool, typer.Option("--diff", help="Also print a corrected version (unified diff) of the mechanical fixes.")
+    ] = False,
+) -> Solution:
+    """Find the classic bugs of a PyTorch training loop by static analysis (the code is never run).
+
+    Rules (stable codes): DL001 zero_grad missing, DL002 zero_grad between backward and step, DL003
+    step before backward, DL004 zero_grad outside the loop, DL005 backward missing, DL010 loss
+    arguments (targets, predictions) instead of (input, target), DL020 softmax before
+    CrossEntropyLoss, DL021 sigmoid before BCEWithLogitsLoss, DL022 NLLLoss without log-softmax,
+    DL023 BCELoss on logits, DL030 evaluation without model.eval(), DL031 evaluation without
+    torch.no_grad(), DL032 training after eval() without model.train(), DL040 loss tensor
+    accumulated, DL041 backward() under no_grad, DL042 scheduler.step() before optimizer.step().
+    Exit status 1 when there are findings, 0 when clean.
+
+    Examples:
+
+      dlsolve train-loop tests/data/train_loops/exam_2b.py
+
+      dlsolve train-loop tests/data/train_loops/exam_2b.py --diff -q > fix.patch
+
+      cat train.py | dlsolve train-loop - --json
+    """
+    from dlsolve import parsing
+    from dlsolve.solvers import train_loop as solver
+
+    source = parsing.read_source(file if file == "-" else "@" + file, "FILE")
+    return solver.solve(source, "<stdin>" if file == "-" else file, diff=diff)
+
+
+# --- end train-loop ---

@@ -1,0 +1,1290 @@
+"""Static analysis of PyTorch training code (``dlsolve train-loop``): find the classic loop bugs.
+
+The code is parsed with :mod:`ast` and never imported or run. The analysis is heuristic but
+conservative: a rule fires only on a pattern it recognises (names bound to ``nn.*Loss()``,
+``torch.optim.*``, ``lr_scheduler.*`` or conventional names such as ``criterion``, ``optimizer``,
+``model``; data flow from the loader's ``(inputs, targets)`` tuple through ``.to(device)`` and
+friends). Calls to functions defined in the same file are followed (inlined, three levels deep),
+so ``for epoch ...: train(...); test(...)`` is analysed as one loop.
+
+Rule codes are stable (see :data:`RULES`):
+
+* DL001 ``zero_grad()`` missing from a loop that calls ``backward()`` and ``step()``.
+* DL002 ``zero_grad()`` between ``backward()`` and ``step()``: the step sees zero gradients.
+* DL003 ``step()`` before ``backward()`` in the loop body.
+* DL004 ``zero_grad()`` only outside the loop: gradients accumulate over iterations.
+* DL005 ``step()`` in a loop with no ``backward()``.
+* DL010 loss arguments in the wrong order: PyTorch losses take ``(input, target)``.
+* DL020 softmax before ``CrossEntropyLoss`` (it applies log-softmax itself).
+* DL021 sigmoid before ``BCEWithLogitsLoss`` (it applies the sigmoid itself).
+* DL022 ``NLLLoss`` on outputs that are not log-probabilities (log-softmax missing).
+* DL023 ``BCELoss`` on raw logits (sigmoid missing).
+* DL030 evaluation loop without ``model.eval()``.
+* DL031 evaluation loop without ``torch.no_grad()`` / ``torch.inference_mode()``.
+* DL032 training resumes after ``model.eval()`` without ``model.train()``.
+* DL040 the loss tensor accumulated (``total += loss``) instead of ``loss.item()``.
+* DL041 ``backward()`` under ``torch.no_grad()``.
+* DL042 ``scheduler.step()`` before ``optimizer.step()`` in the same iteration.
+"""
+
+from __future__ import annotations
+
+import ast
+import difflib
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlsolve.errors import BadInput
+from dlsolve.solution import Solution, Step, Table
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A rule: stable code, short name, why it matters, how to fix it."""
+
+    code: str
+    name: str
+    why: str
+    fix: str
+
+
+RULES: dict[str, Rule] = {
+    rule.code: rule
+    for rule in (
+        Rule(
+            "DL001",
+            "zero-grad-missing",
+            "backward() adds to .grad; without zero_grad() each step uses the sum of all past gradients.",
+            "call optimizer.zero_grad() once per iteration, before loss.backward().",
+        ),
+        Rule(
+            "DL002",
+            "zero-grad-between-backward-and-step",
+            "zero_grad() after backward() erases the gradients just computed, so step() updates with zeros.",
+            "move optimizer.zero_grad() before loss.backward() (or after optimizer.step()).",
+        ),
+        Rule(
+            "DL003",
+            "step-before-backward",
+            "step() uses the gradients present when it is called: before backward() they are stale or zero.",
+            "call optimizer.step() after loss.backward().",
+        ),
+        Rule(
+            "DL004",
+            "zero-grad-outside-loop",
+            "zero_grad() runs once, so gradients accumulate over every iteration of the loop "
+            "(gradient accumulation needs zero_grad() inside the loop, after each conditional step()).",
+            "move optimizer.zero_grad() into the loop, before loss.backward().",
+        ),
+        Rule(
+            "DL005",
+            "backward-missing",
+            "without loss.backward() no gradient is computed and step() changes nothing.",
+            "call loss.backward() before optimizer.step().",
+        ),
+        Rule(
+            "DL010",
+            "loss-argument-order",
+            "PyTorch losses take (input, target): predictions first, targets second; "
+            "swapped, CrossEntropyLoss/NLLLoss/BCE fail or compute a different quantity.",
+            "call loss_fn(predictions, targets).",
+        ),
+        Rule(
+            "DL020",
+            "softmax-before-cross-entropy",
+            "CrossEntropyLoss applies log-softmax to raw logits itself; a softmax before it squashes the "
+            "logits, shrinks the gradients and slows or stalls training.",
+            "pass the raw logits to CrossEntropyLoss (remove the softmax).",
+        ),
+        Rule(
+            "DL021",
+            "sigmoid-before-bce-with-logits",
+            "BCEWithLogitsLoss applies the sigmoid itself; a sigmoid before it applies it twice.",
+            "pass the raw logits to BCEWithLogitsLoss (remove the sigmoid), or use BCELoss on probabilities.",
+        ),
+        Rule(
+            "DL022",
+            "nll-without-log-softmax",
+            "NLLLoss expects log-probabilities; on logits or probabilities it is not the cross-entropy.",
+            "apply F.log_softmax(outputs, dim=1) before NLLLoss, or use CrossEntropyLoss on the logits.",
+        ),
+        Rule(
+            "DL023",
+            "bce-without-sigmoid",
+            "BCELoss expects probabilities in [0, 1]; raw logits make it fail or be wrong.",
+            "use BCEWithLogitsLoss on the logits (numerically stable) or apply torch.sigmoid first.",
+        ),
+        Rule(
+            "DL030",
+            "eval-without-model-eval",
+            "in training mode dropout stays active and batch norm uses and updates batch statistics, "
+            "so evaluation metrics are noisy and the running statistics change.",
+            "call model.eval() before the evaluation loop.",
+        ),
+        Rule(
+            "DL031",
+            "eval-without-no-grad",
+            "without torch.no_grad() autograd records every operation: memory and time are wasted.",
+            "wrap the evaluation loop in `with torch.no_grad():` (or torch.inference_mode()).",
+        ),
+        Rule(
+            "DL032",
+            "train-after-eval-without-model-train",
+            "after model.eval() the next epoch trains with dropout off and frozen batch-norm statistics.",
+            "call model.train() at the start of each training epoch.",
+        ),
+        Rule(
+            "DL040",
+            "loss-tensor-accumulated",
+            "adding the loss tensor keeps every iteration's autograd graph alive (memory grows each step).",
+            "accumulate loss.item() (a Python float) instead.",
+        ),
+        Rule(
+            "DL041",
+            "backward-under-no-grad",
+            "under torch.no_grad() the loss has no grad_fn: backward() raises or computes nothing.",
+            "compute the loss and call backward() outside torch.no_grad().",
+        ),
+        Rule(
+            "DL042",
+            "scheduler-step-before-optimizer-step",
+            "since PyTorch 1.1 scheduler.step() must follow optimizer.step(); before it, the first "
+            "learning rate of the schedule is skipped (PyTorch warns).",
+            "call scheduler.step() after optimizer.step().",
+        ),
+    )
+}
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem found: where, which rule, and a message specific to this code."""
+
+    file: str
+    line: int
+    col: int
+    rule: str
+    message: str
+
+    def to_dict(self) -> dict[str, Any]:
+        """The JSON form: file, line, col (1-based), rule, message, why, fix."""
+        rule = RULES[self.rule]
+        return {
+            "file": self.file,
+            "line": self.line,
+            "col": self.col,
+            "rule": self.rule,
+            "message": self.message,
+            "why": rule.why,
+            "fix": rule.fix,
+        }
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace source characters ``[start, end)`` by ``text`` (absolute offsets)."""
+
+    start: int
+    end: int
+    text: str
+
+
+# --------------------------------------------------------------------------- vocabulary
+
+LOSS_FUNCTIONS = {
+    "cross_entropy": "CrossEntropyLoss",
+    "nll_loss": "NLLLoss",
+    "binary_cross_entropy_with_logits": "BCEWithLogitsLoss",
+    "binary_cross_entropy": "BCELoss",
+    "mse_loss": "MSELoss",
+    "l1_loss": "L1Loss",
+    "smooth_l1_loss": "SmoothL1Loss",
+    "huber_loss": "HuberLoss",
+    "kl_div": "KLDivLoss",
+    "cosine_embedding_loss": "CosineEmbeddingLoss",
+    "margin_ranking_loss": "MarginRankingLoss",
+    "multi_margin_loss": "MultiMarginLoss",
+    "poisson_nll_loss": "PoissonNLLLoss",
+    "gaussian_nll_loss": "GaussianNLLLoss",
+}
+FUNCTIONAL_MODULES = {"F", "functional", "torch.nn.functional", "nn.functional", "torch"}
+LOSS_NAME = re.compile(r"^(criterion|crit|loss_?fn|loss_?func(tion)?|lossfunc|loss_f|objective|loss_?module)\w*$", re.I)
+OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)(_|$|\d)|^opt[a-z]?$", re.I)
+SCHEDULER_NAME = re.compile(r"sched", re.I)
+SCALER_NAME = re.compile(r"scaler", re.I)
+MODEL_NAME = re.compile(
+    r"^(model|net|network|classifier|encoder|decoder|backbone|cnn|mlp|generator|discriminator|"
+    r"student|teacher|ddp_model|module)\w*$|_(model|net)$",
+    re.I,
+)
+TARGET_NAME = re.compile(
+    r"^(y|yb|y_?true|y_?batch|y_?train|y_?test|y_?val|labels?|targets?|tgts?|lbls?|gt|ground_?truth|"
+    r"true_?labels?|batch_?labels?|batch_?targets?|\w+_labels?|\w+_targets?)$",
+    re.I,
+)
+PRED_NAME = re.compile(
+    r"^(preds?|predictions?|predicted|outputs?|out|logits|y_?hat|yhat|y_?pred|scores|y_?logits)$", re.I
+)
+LOADER_NAME = re.compile(r"loader|(^|_)dl($|_)|batches|data|dataset|iter|train|test|val|valid|eval|dev", re.I)
+EVAL_NAME = re.compile(r"test|val|valid|eval|dev|infer|predict|score|accuracy", re.I)
+PASS_THROUGH = {
+    "to",
+    "cuda",
+    "cpu",
+    "float",
+    "double",
+    "half",
+    "long",
+    "int",
+    "bfloat16",
+    "view",
+    "reshape",
+    "squeeze",
+    "unsqueeze",
+    "flatten",
+    "contiguous",
+    "type",
+    "clone",
+    "permute",
+    "transpose",
+    "view_as",
+    "reshape_as",
+    "requires_grad_",
+    "type_as",
+    "pin_memory",
+}
+TARGET_KEYS = {"label", "labels", "target", "targets", "y", "tgt", "class", "classes"}
+INPUT_KEYS = {"input", "inputs", "x", "image", "images", "img", "imgs", "data", "input_ids", "pixel_values"}
+MODEL_WRAPPERS = {"DataParallel", "DistributedDataParallel", "compile"}
+GRAD_OFF = {"no_grad", "inference_mode"}
+#: Kinds of value that are network outputs (activation known or not).
+PRED_KINDS = {"pred", "logits", "softmax", "logsoftmax", "sigmoid"}
+
+# Event kinds of the linearised loop bodies.
+ZERO_GRAD, BACKWARD, STEP, SCHED, EVAL, TRAIN = "zero_grad", "backward", "step", "sched", "eval", "train"
+
+
+def dotted(node: ast.AST | None) -> str | None:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, ast.Attribute):
+        parts.append(node.attr)
+        node = node.value
+    if isinstance(node, ast.Name):
+        parts.append(node.id)
+        return ".".join(reversed(parts))
+    return None
+
+
+def last_part(name: str | None) -> str:
+    return name.rsplit(".", 1)[-1] if name else ""
+
+
+def strip_pass_through(node: ast.expr) -> ast.expr:
+    """``Net().to(device)`` -> ``Net()``; ``nn.DataParallel(Net())`` -> ``Net()``."""
+    while isinstance(node, ast.Call):
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in PASS_THROUGH:
+            node = func.value
+        elif last_part(dotted(func)) in MODEL_WRAPPERS and node.args:
+            node = node.args[0]
+        else:
+            break
+    return node
+
+
+# --------------------------------------------------------------------------- module facts
+
+
+@dataclass
+class Event:
+    """A training-relevant call in a linearised loop body."""
+
+    kind: str
+    node: ast.AST
+    order: int
+    nested: bool = False  # inside a loop nested in the loop analysed
+    conditional: bool = False
+    grad_off: bool = False  # under torch.no_grad()/inference_mode()
+    receiver: str = ""
+
+
+@dataclass
+class ModuleFacts:
+    """What the whole file tells us: constructor bindings, functions, classes, parents."""
+
+    tree: ast.Module
+    source: str
+    bindings: dict[str, ast.Call] = field(default_factory=dict)
+    functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
+    classes: dict[str, ast.ClassDef] = field(default_factory=dict)
+    parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
+    call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
+
+    @classmethod
+    def collect(cls, tree: ast.Module, source: str) -> ModuleFacts:
+        facts = cls(tree, source)
+        for node in ast.walk(tree):
+            for child in ast.iter_child_nodes(node):
+                facts.parents[child] = node
+            if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                for target in targets:
+                    name = dotted(target)
+                    if name:
+                        facts.bindings[name] = strip_pass_through(node.value)  # type: ignore[assignment]
+                        if name.startswith("self."):
+                            facts.bindings.setdefault(name[5:], facts.bindings[name])  # type: ignore[arg-type]
+            elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
+                source_name = dotted(node.value)
+                for target in node.targets:
+                    name = dotted(target)
+                    if name and source_name in facts.bindings:  # alias: opt = optimizer
+                        facts.bindings.setdefault(name, facts.bindings[source_name])
+            elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                facts.functions.setdefault(node.name, node)
+            elif isinstance(node, ast.ClassDef):
+                facts.classes[node.name] = node
+            if isinstance(node, ast.Call):
+                callee = last_part(dotted(node.func))
+                if callee:
+                    facts.call_sites.setdefault(callee, []).append(node)
+        return facts
+
+    def constructor(self, name: str | None) -> str:
+        """The constructor a name is bound to (``nn.CrossEntropyLoss``), or ``""``."""
+        if not name:
+            return ""
+        call = self.bindings.get(name) or self.bindings.get(name.removeprefix("self."))
+        return dotted(call.func) or "" if call is not None else ""
+
+    def is_optimizer(self, name: str | None) -> bool:
+        ctor = self.constructor(name)
+        if ctor:
+            return ("optim" in ctor or last_part(ctor) in OPTIMIZERS) and "lr_scheduler" not in ctor
+        return bool(OPTIMIZER_NAME.search(last_part(name)))
+
+    def is_scheduler(self, name: str | None) -> bool:
+        ctor = self.constructor(name)
+        if ctor:
+            return "lr_scheduler" in ctor or "schedule" in ctor.lower() or last_part(ctor).endswith("LR")
+        return bool(SCHEDULER_NAME.search(last_part(name)))
+
+    def loss_type(self, func: ast.expr) -> str | None:
+        """The loss class a callee computes (``"CrossEntropyLoss"``), ``""`` if unknown, None if not a loss."""
+        if isinstance(func, ast.Call):  # nn.CrossEntropyLoss()(outputs, labels)
+            name = last_part(dotted(func.func))
+            return name if name.endswith("Loss") else None
+        name = dotted(func)
+        if name is None:
+            return None
+        head, _, attr = name.rpartition(".")
+        if head in FUNCTIONAL_MODULES and attr in LOSS_FUNCTIONS:
+            return LOSS_FUNCTIONS[attr]
+        if not head and name in LOSS_FUNCTIONS and name not in ("kl_div",):
+            return LOSS_FUNCTIONS[name]  # from torch.nn.functional import cross_entropy
+        ctor = last_part(self.constructor(name))
+        if ctor.endswith("Loss"):
+            return ctor
+        if ctor:
+            return None
+        return "" if LOSS_NAME.match(last_part(name)) else None
+
+    def model_output_kind(self, func: ast.expr, depth: int = 0) -> str | None:
+        """For a callee that is a model: the kind of its output (``logits``, ``softmax``, ...)."""
+        name = dotted(func)
+        if isinstance(func, ast.Attribute) and func.attr == "forward":
+            name = dotted(func.value)
+        if name is None:
+            return None
+        ctor_call = self.bindings.get(name) or self.bindings.get(name.removeprefix("self."))
+        ctor = last_part(dotted(ctor_call.func)) if ctor_call is not None else ""
+        if ctor in ACTIVATION_MODULES:
+            return ACTIVATION_MODULES[ctor]
+        if ctor == "Sequential" and ctor_call is not None:
+            layers = [strip_pass_through(arg) for arg in ctor_call.args]
+            last = last_part(dotted(layers[-1].func)) if layers and isinstance(layers[-1], ast.Call) else ""
+            return ACTIVATION_MODULES.get(last, "logits")
+        if ctor in self.classes and depth < 3:
+            return self.forward_kind(self.classes[ctor], depth + 1)
+        if ctor.endswith("Loss") or self.loss_type(func) is not None:
+            return None
+        if MODEL_NAME.match(last_part(name)):
+            return "pred"
+        return None
+
+    def forward_kind(self, cls: ast.ClassDef, depth: int) -> str:
+        """The kind of value ``cls.forward`` returns (``logits`` unless it ends in an activation)."""
+        forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
+        if forward is None:
+            return "pred"
+        kinds = set()
+        scope = Scope(self, forward)
+        for node in scope.statements():
+            if isinstance(node, ast.Return) and node.value is not None:
+                kind = scope.kind(node.value, depth)
+                kinds.add(kind if kind in ("softmax", "logsoftmax", "sigmoid") else "logits")
+            scope.update(node)
+        return kinds.pop() if len(kinds) == 1 else "pred"
+
+
+OPTIMIZERS = {
+    "SGD",
+    "Adam",
+    "AdamW",
+    "RMSprop",
+    "Adagrad",
+    "Adadelta",
+    "Adamax",
+    "NAdam",
+    "RAdam",
+    "LBFGS",
+    "ASGD",
+    "Rprop",
+    "SparseAdam",
+}
+ACTIVATION_MODULES = {"Softmax": "softmax", "LogSoftmax": "logsoftmax", "Sigmoid": "sigmoid"}
+ACTIVATION_CALLS = {"softmax": "softmax", "log_softmax": "logsoftmax", "sigmoid": "sigmoid"}
+
+
+# --------------------------------------------------------------------------- data flow within a function
+
+
+class Scope:
+    """Kinds of values (input, target, pred, loss, ...) flowing through one function body, in order."""
+
+    def __init__(self, facts: ModuleFacts, owner: ast.AST) -> None:
+        self.facts = facts
+        self.owner = owner
+        self.env: dict[str, str] = {}
+
+    def statements(self) -> Iterator[ast.stmt]:
+        """Statements of the owner in source order, not entering nested functions or classes."""
+
+        def walk(body: list[ast.stmt]) -> Iterator[ast.stmt]:
+            for statement in body:
+                yield statement
+                if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                    continue
+                for name in ("body", "orelse", "finalbody", "handlers"):
+                    inner = getattr(statement, name, None)
+                    if isinstance(inner, list):
+                        yield from walk([s for s in inner if isinstance(s, ast.stmt)] + _handler_bodies(inner))
+
+        body = self.owner.body if isinstance(self.owner, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) else []
+        yield from walk(body)
+
+    def kind(self, node: ast.expr | None, depth: int = 0) -> str | None:
+        """The kind of value ``node`` holds, or None when unknown."""
+        if isinstance(node, ast.Name):
+            if node.id in self.env:
+                return self.env[node.id]
+            if TARGET_NAME.match(node.id):
+                return "target"
+            if PRED_NAME.match(node.id):
+                return "pred"
+            return None
+        if isinstance(node, ast.Attribute):
+            name = dotted(node)
+            if name in self.env:
+                return self.env[name]
+            if node.attr in ("data",):
+                return self.kind(node.value, depth)
+            return "target" if TARGET_NAME.match(node.attr) and node.attr not in ("y",) else None
+        if isinstance(node, ast.Subscript):
+            base = self.kind(node.value, depth)
+            key = node.slice.value if isinstance(node.slice, ast.Constant) else None
+            if base == "batch":
+                if key in (0,) or (isinstance(key, str) and key.lower() in INPUT_KEYS):
+                    return "input"
+                if key in (1, -1) or (isinstance(key, str) and key.lower() in TARGET_KEYS):
+                    return "target"
+                return None
+            return base if base in ("input", "target") else None
+        if isinstance(node, ast.BinOp):
+            kinds = {self.kind(node.left, depth), self.kind(node.right, depth)}
+            return "loss" if "loss" in kinds else None
+        if isinstance(node, ast.Call):
+            return self._call_kind(node, depth)
+        return None
+
+    def _call_kind(self, node: ast.Call, depth: int) -> str | None:
+        func = node.func
+        attr = func.attr if isinstance(func, ast.Attribute) else dotted(func) or ""
+        if isinstance(func, ast.Attribute) and attr in PASS_THROUGH:
+            return self.kind(func.value, depth)
+        if isinstance(func, ast.Attribute) and attr in ACTIVATION_CALLS and not node.args and self.kind(func.value):
+            return ACTIVATION_CALLS[attr]  # outputs.softmax(dim=1)
+        if last_part(attr) in ACTIVATION_CALLS and (node.args or node.keywords):
+            return ACTIVATION_CALLS[last_part(attr)]  # F.softmax(x, 1), torch.sigmoid(x)
+        if isinstance(func, ast.Call) and last_part(dotted(func.func)) in ACTIVATION_MODULES:
+            return ACTIVATION_MODULES[last_part(dotted(func.func))]  # nn.Softmax(dim=1)(x)
+        if self.facts.loss_type(func) is not None:
+            return "loss"
+        output = self.facts.model_output_kind(func, depth)
+        if output is not None:
+            return output
+        if node.args and self.kind(node.args[0], depth) == "input" and dotted(func) not in ("len", "print"):
+            return "pred"  # net(images): a call on the inputs is the forward pass
+        return None
+
+    def update(self, statement: ast.stmt) -> None:
+        """Record the kinds assigned by ``statement`` (assignments and loader loops)."""
+        if isinstance(statement, ast.Assign):
+            for target in statement.targets:
+                self._assign(target, statement.value)
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            self._assign(statement.target, statement.value)
+        elif isinstance(statement, ast.For | ast.AsyncFor):
+            self._bind_loop_target(statement.target, statement.iter)
+        elif isinstance(statement, ast.With | ast.AsyncWith):
+            for item in statement.items:
+                if item.optional_vars is not None:
+                    self._assign(item.optional_vars, item.context_expr)
+
+    def _assign(self, target: ast.expr, value: ast.expr) -> None:
+        if isinstance(target, ast.Tuple | ast.List):
+            if isinstance(value, ast.Tuple | ast.List) and len(value.elts) == len(target.elts):
+                for sub_target, sub_value in zip(target.elts, value.elts, strict=True):
+                    self._assign(sub_target, sub_value)
+            elif self.kind(value) == "batch":
+                self._bind_tuple(target)
+            return
+        name = dotted(target)
+        if name is None:
+            return
+        kind = self.kind(value)
+        if kind is None:
+            self.env.pop(name, None)
+        else:
+            self.env[name] = kind
+
+    def _bind_tuple(self, target: ast.Tuple | ast.List) -> None:
+        elements = target.elts
+        for index, element in enumerate(elements):
+            name = dotted(element)
+            if name is None:
+                continue
+            if TARGET_NAME.match(last_part(name)):
+                self.env[name] = "target"
+            elif index == 0:
+                self.env[name] = "input"
+            elif index == 1 or index == len(elements) - 1:
+                self.env[name] = "target"
+
+    def _bind_loop_target(self, target: ast.expr, iterable: ast.expr) -> None:
+        while isinstance(iterable, ast.Call) and last_part(dotted(iterable.func)) in ("enumerate", "tqdm", "iter"):
+            if last_part(dotted(iterable.func)) == "enumerate":
+                if not (isinstance(target, ast.Tuple) and len(target.elts) == 2):
+                    return
+                target = target.elts[1]
+            if not iterable.args:
+                return
+            iterable = iterable.args[0]
+        if not self.is_loader(iterable):
+            return
+        if isinstance(target, ast.Tuple | ast.List):
+            self._bind_tuple(target)
+        elif isinstance(target, ast.Name):
+            self.env[target.id] = "batch"
+
+    def is_loader(self, iterable: ast.expr) -> bool:
+        name = dotted(iterable)
+        if name is None:
+            return False
+        ctor = last_part(self.facts.constructor(name))
+        return ctor == "DataLoader" or bool(LOADER_NAME.search(last_part(name)))
+
+
+def _handler_bodies(items: list[Any]) -> list[ast.stmt]:
+    return [s for handler in items if isinstance(handler, ast.ExceptHandler) for s in handler.body]
+
+
+# --------------------------------------------------------------------------- the analysis
+
+
+class Analyzer:
+    """Runs every rule over one file; collects findings and mechanical edits."""
+
+    def __init__(self, source: str, filename: str) -> None:
+        self.source = source
+        self.filename = filename
+        self.tree = ast.parse(source, filename=filename)
+        self.facts = ModuleFacts.collect(self.tree, source)
+        self.findings: dict[tuple[str, int, int], Finding] = {}
+        self.edits: list[Edit] = []
+        self.line_starts = [0]
+        for line in source.splitlines(keepends=True):
+            self.line_starts.append(self.line_starts[-1] + len(line))
+
+    # ---- reporting and edits
+
+    def report(self, rule: str, node: ast.AST, message: str, edits: list[Edit] | None = None) -> None:
+        key = (rule, node.lineno, node.col_offset + 1)  # type: ignore[attr-defined]
+        if key in self.findings:
+            return
+        self.findings[key] = Finding(self.filename, key[1], key[2], rule, message)
+        self.edits.extend(edits or [])
+
+    def offset(self, line: int, col: int) -> int:
+        return self.line_starts[line - 1] + col
+
+    def segment(self, node: ast.AST) -> str:
+        return ast.get_source_segment(self.source, node) or ""
+
+    def owns_lines(self, statement: ast.stmt) -> bool:
+        """True when ``statement`` alone fills its lines (so it can be moved or deleted line-wise)."""
+        end_line = statement.end_lineno or statement.lineno
+        first = self.source[self.offset(statement.lineno, 0) : self.offset(statement.lineno, statement.col_offset)]
+        rest = self.source[self.offset(end_line, statement.end_col_offset or 0) : self.line_starts[end_line]]
+        return not first.strip() and (not rest.strip() or rest.strip().startswith("#"))
+
+    def indent(self, statement: ast.stmt) -> str:
+        return self.source[self.offset(statement.lineno, 0) : self.offset(statement.lineno, statement.col_offset)]
+
+    def delete_statement(self, statement: ast.stmt) -> Edit:
+        end_line = statement.end_lineno or statement.lineno
+        return Edit(self.offset(statement.lineno, 0), self.line_starts[end_line], "")
+
+    def insert_before(self, anchor: ast.stmt, text: str) -> Edit:
+        at = self.offset(anchor.lineno, 0)
+        return Edit(at, at, self.indent(anchor) + text + "\n")
+
+    def insert_after(self, anchor: ast.stmt, text: str, indent: str) -> Edit:
+        at = self.line_starts[anchor.end_lineno or anchor.lineno]
+        newline = "" if self.source[:at].endswith("\n") else "\n"
+        return Edit(at, at, newline + indent + text + "\n")
+
+    def statement_of(self, node: ast.AST) -> ast.stmt | None:
+        """The statement containing ``node`` if it is a plain expression statement filling its lines."""
+        parent = self.facts.parents.get(node)
+        if isinstance(parent, ast.Expr) and self.owns_lines(parent):
+            return parent
+        return None
+
+    def enclosing_statement(self, node: ast.AST) -> ast.stmt | None:
+        while node is not None and not isinstance(node, ast.stmt):
+            node = self.facts.parents.get(node)  # type: ignore[assignment]
+        return node
+
+    def ancestor_in(self, node: ast.AST, body: list[ast.stmt]) -> ast.stmt | None:
+        """The statement of ``body`` that contains ``node``."""
+        current: ast.AST | None = node
+        while current is not None:
+            if current in body:
+                return current  # type: ignore[return-value]
+            current = self.facts.parents.get(current)
+        return None
+
+    def body_of(self, statement: ast.stmt) -> list[ast.stmt] | None:
+        parent = self.facts.parents.get(statement)
+        for name in ("body", "orelse", "finalbody"):
+            body = getattr(parent, name, None)
+            if isinstance(body, list) and statement in body:
+                return body
+        return None
+
+    # ---- linearised events
+
+    def events(self, body: list[ast.stmt], depth: int = 0) -> list[Event]:
+        """Training events of ``body`` in execution order (calls to local functions inlined)."""
+        found: list[Event] = []
+        self._collect(body, found, nested=False, conditional=False, grad_off=False, depth=depth)
+        for order, event in enumerate(found):
+            event.order = order
+        return found
+
+    def _collect(
+        self, body: list[ast.stmt], out: list[Event], *, nested: bool, conditional: bool, grad_off: bool, depth: int
+    ) -> None:
+        for statement in body:
+            if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                continue
+            flags = {"nested": nested, "conditional": conditional, "grad_off": grad_off, "depth": depth}
+            if isinstance(statement, ast.For | ast.AsyncFor | ast.While):
+                self._expression_events(
+                    statement.iter if not isinstance(statement, ast.While) else statement.test, out, **flags
+                )
+                self._collect(statement.body, out, **{**flags, "nested": True})
+                self._collect(statement.orelse, out, **{**flags, "nested": True})
+            elif isinstance(statement, ast.If):
+                self._expression_events(statement.test, out, **flags)
+                self._collect(statement.body, out, **{**flags, "conditional": True})
+                self._collect(statement.orelse, out, **{**flags, "conditional": True})
+            elif isinstance(statement, ast.With | ast.AsyncWith):
+                off = grad_off or any(_disables_grad(item.context_expr) for item in statement.items)
+                for item in statement.items:
+                    self._expression_events(item.context_expr, out, **flags)
+                self._collect(statement.body, out, **{**flags, "grad_off": off})
+            elif isinstance(statement, ast.Try):
+                for part in (
+                    statement.body,
+                    _handler_bodies(statement.handlers),
+                    statement.orelse,
+                    statement.finalbody,
+                ):
+                    self._collect(part, out, **flags)
+            else:
+                if isinstance(statement, ast.Assign) and _sets_grad_none(statement):
+                    out.append(Event(ZERO_GRAD, statement, 0, nested, conditional, grad_off))
+                self._expression_events(statement, out, **flags)
+
+    def _expression_events(
+        self, node: ast.AST, out: list[Event], *, nested: bool, conditional: bool, grad_off: bool, depth: int
+    ) -> None:
+        calls = sorted(
+            (n for n in ast.walk(node) if isinstance(n, ast.Call)),
+            key=lambda n: (n.end_lineno or 0, n.end_col_offset or 0),  # inner calls run first
+        )
+        for call in calls:
+            func = call.func
+            receiver = dotted(func.value) if isinstance(func, ast.Attribute) else None
+            attr = func.attr if isinstance(func, ast.Attribute) else dotted(func) or ""
+            kind = None
+            if attr == "zero_grad" or (attr == "zero_" and receiver and receiver.endswith(".grad")):
+                kind = ZERO_GRAD
+            elif attr == "backward" or dotted(func) == "torch.autograd.backward":
+                kind = BACKWARD
+            elif attr == "step" and (self.facts.is_scheduler(receiver)):
+                kind = SCHED
+            elif attr == "step" and (self.facts.is_optimizer(receiver) or SCALER_NAME.search(last_part(receiver))):
+                for arg in call.args:  # optimizer.step(closure): the closure runs inside step
+                    closure = self.facts.functions.get(dotted(arg) or "")
+                    if closure is not None and depth < 3:
+                        self._collect(
+                            closure.body,
+                            out,
+                            nested=nested,
+                            conditional=conditional,
+                            grad_off=grad_off,
+                            depth=depth + 1,
+                        )
+                kind = STEP
+                if SCALER_NAME.search(last_part(receiver)) and call.args:
+                    receiver = dotted(call.args[0]) or receiver
+            elif attr == "optimizer_step":
+                kind, receiver = STEP, dotted(call.args[0]) if call.args else receiver
+            elif attr == "eval" and not call.args and receiver:
+                kind = EVAL
+            elif attr == "train" and receiver and _train_mode(call) is not None:
+                kind = TRAIN if _train_mode(call) else EVAL
+            elif depth < 3 and (not isinstance(func, ast.Attribute) or receiver == "self"):
+                callee = self.facts.functions.get(last_part(dotted(func)))
+                if callee is not None and callee.name != "forward" and not _is_decorated_grad_off(callee):
+                    self._collect(
+                        callee.body, out, nested=nested, conditional=conditional, grad_off=grad_off, depth=depth + 1
+                    )
+                elif callee is not None:
+                    self._collect(
+                        callee.body, out, nested=nested, conditional=conditional, grad_off=True, depth=depth + 1
+                    )
+            if kind is not None:
+                out.append(Event(kind, call, 0, nested, conditional, grad_off, receiver or ""))
+
+    # ---- rules
+
+    def run(self) -> list[Finding]:
+        scopes: list[ast.Module | ast.FunctionDef | ast.AsyncFunctionDef] = [self.tree]
+        scopes += [n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
+        for owner in scopes:
+            self.check_scope(owner)
+        return sorted(self.findings.values(), key=lambda f: (f.line, f.col, f.rule))
+
+    def check_scope(self, owner: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
+        scope = Scope(self.facts, owner)
+        for statement in scope.statements():
+            if isinstance(statement, ast.For | ast.AsyncFor | ast.While):
+                loop_events = self.events(statement.body)
+                self.check_training_loop(owner, statement, loop_events)
+                self.check_scheduler(statement, loop_events)
+                self.check_mode_switch(statement, loop_events)
+                self.check_evaluation_loop(owner, statement, loop_events, scope)
+            self.check_expressions(statement, scope)
+            scope.update(statement)
+        if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef) and _is_decorated_grad_off(owner):
+            for node in ast.walk(owner):
+                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "backward":
+                    self.report("DL041", node, "backward() in a function decorated with no_grad/inference_mode")
+
+    def check_training_loop(self, owner: ast.AST, loop: ast.stmt, events: list[Event]) -> None:
+        direct = [e for e in events if not e.nested]
+        backwards = [e for e in direct if e.kind == BACKWARD]
+        steps = [e for e in direct if e.kind == STEP]
+        zeros = [e for e in direct if e.kind == ZERO_GRAD]
+        for event in backwards:
+            if event.grad_off:
+                self.report("DL041", event.node, "loss.backward() is called inside torch.no_grad()/inference_mode()")
+        if not steps and not backwards:
+            return
+        if steps and not any(e.kind == BACKWARD for e in events):
+            self.report("DL005", steps[0].node, f"{self.segment(steps[0].node)} in a loop with no backward() call")
+            return
+        if not steps or not backwards:
+            return
+        optimizer = steps[0].receiver or "optimizer"
+        first_backward = backwards[0]
+        backward_statement = self.statement_of(first_backward.node)
+        if not zeros and not any(e.kind == ZERO_GRAD for e in events):
+            before = self.zero_grads_before(owner, loop)
+            if before:
+                outside = before[-1]
+                edits = []
+                statement = self.statement_of(outside.node)
+                if statement is not None and backward_statement is not None:
+                    edits = [
+                        self.delete_statement(statement),
+                        self.insert_before(backward_statement, self.segment(statement)),
+                    ]
+                self.report(
+                    "DL004",
+                    outside.node,
+                    f"{self.segment(outside.node)} runs once before the loop at line {loop.lineno}; "
+                    "gradients accumulate over all its iterations",
+                    edits,
+                )
+            else:
+                edits = []
+                if backward_statement is not None:
+                    edits = [self.insert_before(backward_statement, f"{optimizer}.zero_grad()")]
+                self.report(
+                    "DL001",
+                    loop,
+                    f"the loop at line {loop.lineno} calls backward() and {optimizer}.step() "
+                    "but never zero_grad(): gradients accumulate",
+                    edits,
+                )
+        for zero in zeros:
+            before_zero = [b for b in backwards if b.order < zero.order]
+            after = [s for s in steps if s.order > zero.order]
+            if before_zero and after and not any(zero.order < b.order < after[0].order for b in backwards):
+                statement = self.statement_of(zero.node)
+                anchor = self.statement_of(before_zero[-1].node)
+                edits = []
+                if statement is not None and anchor is not None:
+                    edits = [self.delete_statement(statement), self.insert_before(anchor, self.segment(statement))]
+                self.report(
+                    "DL002",
+                    zero.node,
+                    f"{self.segment(zero.node)} (line {zero.node.lineno}) comes after backward() "  # type: ignore[attr-defined]
+                    f"(line {before_zero[-1].node.lineno}) and before step() (line {after[0].node.lineno}): "  # type: ignore[attr-defined]
+                    "step() sees zero gradients",
+                    edits,
+                )
+        if steps[0].order < backwards[0].order and steps[-1].order < backwards[-1].order:
+            statement = self.statement_of(steps[0].node)
+            anchor = self.statement_of(backwards[-1].node)
+            edits = []
+            if statement is not None and anchor is not None and len(steps) == 1:
+                edits = [
+                    self.delete_statement(statement),
+                    self.insert_after(anchor, self.segment(statement), self.indent(anchor)),
+                ]
+            self.report(
+                "DL003",
+                steps[0].node,
+                f"{self.segment(steps[0].node)} (line {steps[0].node.lineno}) runs before backward() "  # type: ignore[attr-defined]
+                f"(line {backwards[0].node.lineno}) in each iteration",  # type: ignore[attr-defined]
+                edits,
+            )
+
+    def zero_grads_before(self, owner: ast.AST, loop: ast.stmt) -> list[Event]:
+        """zero_grad() calls of ``owner`` that run before ``loop`` starts (outside it)."""
+        body = owner.body  # type: ignore[attr-defined]
+        events = self.events(body)
+        inside = {id(n) for n in ast.walk(loop)}
+        return [
+            e
+            for e in events
+            if e.kind == ZERO_GRAD and id(e.node) not in inside and e.node.lineno < loop.lineno  # type: ignore[attr-defined]
+        ]
+
+    def check_scheduler(self, loop: ast.stmt, events: list[Event]) -> None:
+        steps = [e for e in events if e.kind == STEP]
+        direct_schedulers = [e for e in events if e.kind == SCHED and not e.nested]
+        if not steps:
+            return
+        for scheduler in direct_schedulers:
+            if scheduler.order < steps[0].order:
+                statement = self.statement_of(scheduler.node)
+                body = self.body_of(statement) if statement is not None else None
+                anchor = self.ancestor_in(steps[-1].node, body) if body is not None else None
+                edits = []
+                if statement is not None and anchor is not None and anchor is not statement:
+                    edits = [
+                        self.delete_statement(statement),
+                        self.insert_after(anchor, self.segment(statement), self.indent(statement)),
+                    ]
+                self.report(
+                    "DL042",
+                    scheduler.node,
+                    f"{self.segment(scheduler.node)} (line {scheduler.node.lineno}) runs before "  # type: ignore[attr-defined]
+                    f"{self.segment(steps[0].node)} (line {steps[0].node.lineno}) in the same iteration",  # type: ignore[attr-defined]
+                    edits,
+                )
+
+    def check_mode_switch(self, loop: ast.For | ast.AsyncFor | ast.While, events: list[Event]) -> None:
+        evals = [e for e in events if e.kind == EVAL]
+        trains = [e for e in events if e.kind == TRAIN]
+        trains_model = any(e.kind in (BACKWARD, STEP) for e in events)
+        if not evals or trains or not trains_model:
+            return
+        model = evals[0].receiver or "model"
+        first = loop.body[0]
+        edits = []
+        if first.lineno > loop.lineno:
+            edits = [self.insert_before(first, f"{model}.train()")]
+        self.report(
+            "DL032",
+            loop,
+            f"the loop at line {loop.lineno} trains and calls {self.segment(evals[0].node)} "
+            f"(line {evals[0].node.lineno}) but never {model}.train(): "  # type: ignore[attr-defined]
+            "from the second iteration on it trains in evaluation mode",
+            edits,
+        )
+
+    def check_evaluation_loop(self, owner: ast.AST, loop: ast.stmt, events: list[Event], scope: Scope) -> None:
+        if any(e.kind in (BACKWARD, STEP, ZERO_GRAD) for e in events):
+            return
+        iterable = dotted(getattr(loop, "iter", None)) or ""
+        if isinstance(getattr(loop, "iter", None), ast.Call):
+            call = loop.iter  # type: ignore[attr-defined]
+            iterable = dotted(call.args[0]) if call.args else dotted(call.func) or ""
+        function_name = getattr(owner, "name", "")
+        if not (EVAL_NAME.search(iterable or "") or EVAL_NAME.search(function_name)):
+            return
+        model_call = self.first_model_call(loop, scope)
+        if model_call is None:
+            return
+        model = dotted(model_call.func) or "model"
+        if isinstance(model_call.func, ast.Attribute) and model_call.func.attr == "forward":
+            model = dotted(model_call.func.value) or "model"
+        grad_off = self.under_grad_off(loop) or (
+            isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef)
+            and (_is_decorated_grad_off(owner) or self.all_calls_grad_off(owner.name))
+        )
+        loop_events = [e for e in events if e.node.lineno < model_call.lineno]  # type: ignore[attr-defined]
+        eval_before = self.mode_before(owner, loop) or any(e.kind == EVAL for e in loop_events)
+        if not eval_before and isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
+            eval_before = self.all_calls_after_eval(owner.name)
+        statement = loop if self.owns_lines(loop) else None  # type: ignore[arg-type]
+        if not eval_before:
+            edits = [self.insert_before(statement, f"{model}.eval()")] if statement is not None else []
+            self.report(
+                "DL030",
+                loop,
+                f"evaluation loop over {iterable or 'the data'} (line {loop.lineno}) calls {model}(...) "
+                f"without {model}.eval() before it",
+                edits,
+            )
+        if not grad_off:
+            edits = [self.wrap_no_grad(statement)] if statement is not None else []
+            self.report(
+                "DL031",
+                loop,
+                f"evaluation loop over {iterable or 'the data'} (line {loop.lineno}) runs with autograd on "
+                "(no torch.no_grad() or torch.inference_mode())",
+                edits,
+            )
+
+    def wrap_no_grad(self, statement: ast.stmt) -> Edit:
+        start = self.offset(statement.lineno, 0)
+        end = self.line_starts[statement.end_lineno or statement.lineno]
+        lines = self.source[start:end].splitlines(keepends=True)
+        indented = "".join("    " + line if line.strip() else line for line in lines)
+        if not indented.endswith("\n"):
+            indented += "\n"
+        return Edit(start, end, self.indent(statement) + "with torch.no_grad():\n" + indented)
+
+    def first_model_call(self, loop: ast.stmt, scope: Scope) -> ast.Call | None:
+        for node in ast.walk(loop):
+            is_call = isinstance(node, ast.Call) and not isinstance(node.func, ast.Call)
+            if is_call and self.facts.model_output_kind(node.func) is not None:  # type: ignore[attr-defined]
+                return node  # type: ignore[return-value]
+        return None
+
+    def under_grad_off(self, node: ast.AST) -> bool:
+        current = self.facts.parents.get(node)
+        while current is not None:
+            if isinstance(current, ast.With | ast.AsyncWith) and any(
+                _disables_grad(item.context_expr) for item in current.items
+            ):
+                return True
+            if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+                return _is_decorated_grad_off(current)
+            current = self.facts.parents.get(current)
+        return False
+
+    def all_calls_grad_off(self, name: str) -> bool:
+        sites = self.facts.call_sites.get(name, [])
+        return bool(sites) and all(self.under_grad_off(site) for site in sites)
+
+    def mode_before(self, owner: ast.AST, loop: ast.stmt) -> bool:
+        """True when ``model.eval()`` (or ``train(False)``) runs in ``owner`` before ``loop``."""
+        body = owner.body  # type: ignore[attr-defined]
+        modes = [
+            e
+            for e in self.events(body)
+            if e.kind in (EVAL, TRAIN) and e.node.lineno < loop.lineno  # type: ignore[attr-defined]
+        ]
+        return bool(modes) and modes[-1].kind == EVAL
+
+    def all_calls_after_eval(self, name: str) -> bool:
+        sites = self.facts.call_sites.get(name, [])
+        if not sites:
+            return False
+        for site in sites:
+            statement = self.enclosing_statement(site)
+            body = self.body_of(statement) if statement is not None else None
+            if body is None or statement is None:
+                return False
+            previous = body[: body.index(statement)]
+            modes = [e for e in self.events(previous) if e.kind in (EVAL, TRAIN)]
+            if not modes or modes[-1].kind != EVAL:
+                return False
+        return True
+
+    def check_expressions(self, statement: ast.stmt, scope: Scope) -> None:
+        """Loss-call rules (argument order, activations) and loss accumulation, on one statement."""
+        if isinstance(statement, ast.For | ast.AsyncFor | ast.While | ast.If | ast.With | ast.AsyncWith | ast.Try):
+            roots: list[ast.AST] = [getattr(statement, "iter", None) or getattr(statement, "test", None) or statement]
+            if isinstance(statement, ast.With | ast.AsyncWith):
+                roots = [item.context_expr for item in statement.items]
+            if isinstance(statement, ast.Try):
+                roots = []
+        elif isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            roots = []
+        else:
+            roots = [statement]
+        for root in roots:
+            for node in ast.walk(root):
+                if isinstance(node, ast.Call):
+                    self.check_loss_call(node, scope)
+        self.check_accumulation(statement, scope)
+
+    def check_loss_call(self, call: ast.Call, scope: Scope) -> None:
+        loss = self.facts.loss_type(call.func)
+        if loss is None or len(call.args) < 1:
+            return
+        name = self.segment(call.func)
+        inputs = call.args[0] if call.args else None
+        keyword_input = next((k.value for k in call.keywords if k.arg == "input"), None)
+        if len(call.args) >= 2:
+            first, second = scope.kind(call.args[0]), scope.kind(call.args[1])
+            if first == "target" and second not in ("target", "input"):
+                seg0, seg1 = self.segment(call.args[0]), self.segment(call.args[1])
+                start = self.offset(call.args[0].lineno, call.args[0].col_offset)
+                end = self.offset(call.args[1].end_lineno or 0, call.args[1].end_col_offset or 0)
+                middle = self.source[
+                    self.offset(call.args[0].end_lineno or 0, call.args[0].end_col_offset or 0) : self.offset(
+                        call.args[1].lineno, call.args[1].col_offset
+                    )
+                ]
+                self.report(
+                    "DL010",
+                    call,
+                    f"{name}({seg0}, {seg1}) passes the targets first; expected {name}({seg1}, {seg0})",
+                    [Edit(start, end, seg1 + middle + seg0)],
+                )
+                inputs = call.args[1]
+        if keyword_input is not None:
+            inputs = keyword_input
+        kind = scope.kind(inputs)
+        shown = self.segment(inputs) if inputs is not None else ""
+        if loss == "CrossEntropyLoss" and kind == "softmax":
+            self.report("DL020", call, f"{name}({shown}, ...) receives softmax probabilities, not logits")
+        elif loss == "BCEWithLogitsLoss" and kind == "sigmoid":
+            self.report("DL021", call, f"{name}({shown}, ...) receives sigmoid probabilities, not logits")
+        elif loss == "NLLLoss" and kind in ("logits", "softmax", "sigmoid"):
+            what = {"logits": "raw logits", "softmax": "softmax probabilities", "sigmoid": "sigmoid outputs"}[kind]
+            self.report("DL022", call, f"{name}({shown}, ...) receives {what}, not log-probabilities")
+        elif loss == "BCELoss" and kind == "logits":
+            self.report("DL023", call, f"{name}({shown}, ...) receives raw logits, not probabilities")
+
+    def check_accumulation(self, statement: ast.stmt, scope: Scope) -> None:
+        if self.under_grad_off(statement):
+            return
+        value: ast.expr | None = None
+        if isinstance(statement, ast.AugAssign) and isinstance(statement.op, ast.Add):
+            value = statement.value
+        elif (
+            isinstance(statement, ast.Assign)
+            and isinstance(statement.value, ast.BinOp)
+            and isinstance(statement.value.op, ast.Add)
+            and dotted(statement.targets[0]) is not None
+            and dotted(statement.targets[0]) == dotted(statement.value.left)
+        ):
+            value = statement.value.right
+        elif (
+            isinstance(statement, ast.Expr)
+            and isinstance(statement.value, ast.Call)
+            and isinstance(statement.value.func, ast.Attribute)
+            and statement.value.func.attr == "append"
+            and len(statement.value.args) == 1
+        ):
+            value = statement.value.args[0]
+        if value is None or not isinstance(value, ast.Name | ast.Attribute) or scope.kind(value) != "loss":
+            return
+        if not self.inside_loop(statement):
+            return
+        shown = self.segment(value)
+        self.report(
+            "DL040",
+            value,
+            f"{self.segment(statement).splitlines()[0]} accumulates the loss tensor; use {shown}.item()",
+            [
+                Edit(
+                    self.offset(value.lineno, value.col_offset),
+                    self.offset(value.end_lineno or 0, value.end_col_offset or 0),
+                    f"{shown}.item()",
+                )
+            ],
+        )
+
+    def inside_loop(self, node: ast.AST) -> bool:
+        current = self.facts.parents.get(node)
+        while current is not None and not isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+            if isinstance(current, ast.For | ast.AsyncFor | ast.While):
+                return True
+            current = self.facts.parents.get(current)
+        return False
+
+    def corrected(self) -> str:
+        """The source with every non-overlapping mechanical edit applied."""
+        chosen: list[Edit] = []
+        for edit in sorted(set(self.edits), key=lambda e: (e.start, e.end)):
+            overlaps = any(
+                (e.start < edit.end and edit.start < e.end) or (e.start == e.end == edit.start == edit.end)
+                for e in chosen
+            )
+            if not overlaps:
+                chosen.append(edit)
+        text = self.source
+        for edit in sorted(chosen, key=lambda e: (-e.start, -e.end)):
+            text = text[: edit.start] + edit.text + text[edit.end :]
+        return text
+
+
+def _disables_grad(node: ast.expr) -> bool:
+    name = last_part(dotted(node.func) if isinstance(node, ast.Call) else dotted(node))
+    if name in GRAD_OFF:
+        return True
+    if name == "set_grad_enabled" and isinstance(node, ast.Call) and node.args:
+        arg = node.args[0]
+        return isinstance(arg, ast.Constant) and arg.value is False
+    return False
+
+
+def _is_decorated_grad_off(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+    return any(_disables_grad(decorator) for decorator in function.decorator_list)
+
+
+def _train_mode(call: ast.Call) -> bool | None:
+    """``m.train()``/``m.train(True)`` -> True, ``m.train(False)`` -> False, other -> None."""
+    values = [*call.args, *(k.value for k in call.keywords if k.arg == "mode")]
+    if not values:
+        return True
+    if isinstance(values[0], ast.Constant) and isinstance(values[0].value, bool):
+        return values[0].value
+    return None
+
+
+def _sets_grad_none(statement: ast.Assign) -> bool:
+    return (
+        isinstance(statement.value, ast.Constant)
+        and statement.value.value is None
+        and any(isinstance(t, ast.Attribute) and t.attr == "grad" for t in statement.targets)
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+def parse_source(source: str, filename: str) -> ast.Module:
+    """Parse Python text; a syntax error is bad input with its location (exit 2)."""
+    try:
+        return ast.parse(source, filename=filename)
+    except SyntaxError as error:
+        where = f"{filename}:{error.lineno}:{error.offset}" if error.lineno else filename
+        raise BadInput(f"{where}: cannot parse Python: {error.msg}", option="FILE") from None
+    except (ValueError, MemoryError, RecursionError) as error:
+        raise BadInput(f"{filename}: cannot parse Python: {error}", option="FILE") from None
+
+
+def analyze(source: str, filename: str = "<stdin>") -> tuple[list[Finding], str]:
+    """Findings for ``source`` and the corrected source (mechanical fixes applied)."""
+    parse_source(source, filename)
+    try:
+        analyzer = Analyzer(source, filename)
+        findings = analyzer.run()
+    except RecursionError:
+        raise BadInput(f"{filename}: the code is nested too deeply to analyse", option="FILE") from None
+    return findings, analyzer.corrected()
+
+
+def unified_diff(original: str, corrected: str, filename: str) -> str:
+    """A ``patch -p1``-style unified diff from ``original`` to ``corrected`` (empty when equal)."""
+    name = filename.lstrip("/") if filename != "<stdin>" else "stdin"
+    lines = difflib.unified_diff(
+        original.splitlines(keepends=True), corrected.splitlines(keepends=True), f"a/{name}", f"b/{name}"
+    )
+    return "".join(line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines)
+
+
+def solve(source: str, filename: str = "<stdin>", *, diff: bool = False) -> Solution:
+    """Analyse PyTorch training code ``source`` and explain each finding (rules DL001-DL042)."""
+    findings, corrected = analyze(source, filename)
+    rows = [[f"{f.line}:{f.col}", f.rule, RULES[f.rule].name, f.message] for f in findings]
+    steps = [
+        Step(
+            "Parse the code (never run it)",
+            f"{filename}: {len(source.splitlines())} lines parsed with Python's ast; "
+            f"{len(RULES)} rules checked ({', '.join(RULES)}).",
+        )
+    ]
+    if findings:
+        steps.append(
+            Step(
+                f"Findings ({len(findings)})",
+                "\n".join(f"{filename}:{f.line}:{f.col}: {f.rule} {f.message}" for f in findings),
+                blocks=[Table(["line:col", "rule", "name", "message"], rows, title="Findings")],
+                substeps=[
+                    Step(
+                        f"{f.rule} {RULES[f.rule].name} (line {f.line})",
+                        f"why: {RULES[f.rule].why}\nfix: {RULES[f.rule].fix}",
+                    )
+                    for f in findings
+                ],
+            )
+        )
+    else:
+        steps.append(Step("Findings", "no rule fired: the training loop follows the checked conventions."))
+    patch = ""
+    if diff:
+        patch = unified_diff(source, corrected, filename)
+        steps.append(
+            Step(
+                "Corrected version (mechanical fixes, unified diff)",
+                patch or "no mechanical fix applies (see each finding's fix).",
+            )
+        )
+    codes = sorted({f.rule for f in findings})
+    answer: dict[str, Any] = {
+        "findings": [f.to_dict() for f in findings],
+        "clean": not findings,
+        "rules": codes,
+        "count": len(findings),
+    }
+    if diff:
+        answer["diff"] = patch
+    summary = f"{len(findings)} finding(s) in {filename}: {', '.join(codes)}" if findings else f"{filename}: clean"
+    quiet = patch if diff else "\n".join(f"{filename}:{f.line}:{f.col}: {f.rule} {f.message}" for f in findings)
+    return Solution(
+        command="train-loop",
+        inputs={"file": filename, "diff": diff},
+        answer=answer,
+        summary=summary,
+        quiet=quiet or ("clean" if not diff else ""),
+        steps=steps,
+    )
