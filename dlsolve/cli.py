@@ -459,15 +459,15 @@ _SIZE = "One value for every spatial dimension, or one per dimension (28,32); ? 
 
 @solver_command("conv-shape")
 def conv_shape_command(
-    in_: Annotated[str | None, typer.Option("--in", help="Input size per spatial dimension: 28 or 28,32. " + _SIZE)] = None,
+    in_: Annotated[str | None, typer.Option("--in", help="Input size per spatial dimension. " + _SIZE)] = None,
     kernel: Annotated[str | None, typer.Option("--k", "--kernel", help="Kernel size k. " + _SIZE)] = None,
     stride: Annotated[str | None, typer.Option("--s", "--stride", help="Stride s (default 1; pools: k).")] = None,
     padding: Annotated[
         str | None, typer.Option("--p", "--padding", help="Padding p on each side, or same / valid (conv); ? unknown.")
     ] = None,
     dilation: Annotated[str | None, typer.Option("--d", "--dilation", help="Dilation d (default 1).")] = None,
-    dims: Annotated[str | None, typer.Option("--dims", help="Spatial dimensions 1, 2 or 3 (default from --in, else 2).")] = None,
-    layer: Annotated[str | None, typer.Option("--layer", help="conv (default), transposed, maxpool or avgpool.")] = None,
+    dims: Annotated[str | None, typer.Option("--dims", help="Spatial dimensions: 1, 2 or 3.")] = None,
+    layer: Annotated[str | None, typer.Option("--layer", help="conv (default), transposed, maxpool, avgpool.")] = None,
     output_padding: Annotated[
         str | None, typer.Option("--output-padding", help="Transposed conv output_padding (default 0).")
     ] = None,
@@ -477,14 +477,14 @@ def conv_shape_command(
     channels: Annotated[str | None, typer.Option("--channels", help="Input channels C_in.")] = None,
     filters: Annotated[str | None, typer.Option("--filters", help="Output channels C_out (number of filters).")] = None,
     no_bias: Annotated[bool, typer.Option("--no-bias", help="bias=False (for the parameter count).")] = False,
-    out: Annotated[str | None, typer.Option("--out", help="Output size, to solve for the one option given as ?.")] = None,
+    out: Annotated[str | None, typer.Option("--out", help="Output size, to solve for the option given as ?.")] = None,
     input_shape: Annotated[
         str | None, typer.Option("--input", help="Network mode: input tensor shape, e.g. 10,1,32,32.")
     ] = None,
     net: Annotated[
         str | None, typer.Option("--net", help="Network mode: layers such as 'Conv2d(1, 16, 3); ReLU()' or @file.")
     ] = None,
-    net_file: Annotated[str | None, typer.Option("--net-file", help="Network mode: a file with one layer per line.")] = None,
+    net_file: Annotated[str | None, typer.Option("--net-file", help="Network mode: a file, one layer a line.")] = None,
 ) -> Solution:
     """Output shape of a conv / transposed conv / pooling layer, or of a whole network (PyTorch rules).
 
@@ -511,7 +511,8 @@ def conv_shape_command(
         flags = {"--ceil": ceil, "--no-bias": no_bias}
         mixed = [name for name, value in {**single, **flags}.items() if value not in (None, False)]
         if mixed:
-            raise BadInput(f"{mixed[0]} is a single-layer option; in network mode give the layers only", option=mixed[0])
+            message = f"{mixed[0]} is a single-layer option; in network mode give the layers only"
+            raise BadInput(message, option=mixed[0])
         if net is not None and net_file is not None:
             raise BadInput("give the layers with --net or --net-file, not both", option="--net-file")
         if input_shape is None:
@@ -621,3 +622,224 @@ def train_loop(
 
 
 # --- end train-loop ---
+
+
+# --- begin filter ---
+filter_app = typer.Typer(
+    help="Apply, pool, design and explain convolution filters, with the arithmetic shown.",
+    no_args_is_help=True,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(filter_app, name="filter")
+
+_IMAGE_HELP = (
+    "Image: rows ';', entries ',' (1,2;3,4), [[1,2],[3,4]], @file (.csv/.txt/.npy C x H x W) or -; "
+    "channels separated by ';;'."
+)
+
+
+def _axis_pair(text: str, option: str, minimum: int) -> tuple[int, int]:
+    from dlsolve.parsing import parse_int_list
+    from dlsolve.solvers.filters import axis_pair
+
+    return axis_pair(parse_int_list(text, option, minimum=minimum), option)
+
+
+@solver_command("apply", filter_app, full_name="filter apply")
+def filter_apply(
+    image: Annotated[str, typer.Option("--image", "-i", help=_IMAGE_HELP)],
+    kernel: Annotated[
+        str,
+        typer.Option(
+            "--kernel",
+            "-k",
+            help="Kernel matrix (one slice per channel, ';;'), or a name: sobel-x, box-blur:5, gaussian-blur:5:1.5.",
+        ),
+    ],
+    stride: Annotated[str, typer.Option("--stride", "-s", help="Stride: 2, or rows,cols (2,1).")] = "1",
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Zero padding: 1, or rows,cols (1,0).")] = "0",
+    mode: Annotated[str, typer.Option("--mode", help="xcorr (conv layer) or conv (flipped kernel).")] = "xcorr",
+    cell: Annotated[str | None, typer.Option("--cell", help="Output cell i,j to write out in full.")] = None,
+) -> Solution:
+    """The output of a filter on an image, as a conv layer computes it, with every window's sum.
+
+    xcorr (default) is PyTorch's conv2d (cross-correlation); conv flips the kernel (true convolution,
+    scipy.signal.convolve2d). Several channels are summed, one kernel slice per channel.
+
+    Example: dlsolve filter apply --image "1,2,3,0;0,1,2,3;3,0,1,2;2,3,0,1" --kernel "2,0,1;0,1,2;1,0,2"
+
+    Example: dlsolve filter apply -i "0,0,9,9;0,0,9,9;0,0,9,9" -k sobel-x --padding 1 --cell 1,1
+    """
+    from dlsolve.parsing import parse_channels, parse_choice, parse_int_list
+    from dlsolve.solvers.filter_kernels import kernel_from_text
+    from dlsolve.solvers.filters import apply_filter
+
+    image_channels = parse_channels(image, "--image")
+    kernel_slices, name = kernel_from_text(kernel, "--kernel")
+    cell_index = None
+    if cell is not None:
+        values = parse_int_list(cell, "--cell", minimum=0)
+        if len(values) != 2:
+            raise BadInput(f"expected a row and a column such as 1,2; got {len(values)} number(s)", option="--cell")
+        cell_index = (values[0], values[1])
+    return apply_filter(
+        image_channels,
+        kernel_slices,
+        stride=_axis_pair(stride, "--stride", 1),
+        padding=_axis_pair(padding, "--padding", 0),
+        mode=parse_choice(mode, "--mode", ("xcorr", "conv")),
+        cell=cell_index,
+        kernel_name=name,
+    )
+
+
+@solver_command("pool", filter_app, full_name="filter pool")
+def filter_pool(
+    image: Annotated[str, typer.Option("--image", "-i", help=_IMAGE_HELP)],
+    size: Annotated[str, typer.Option("--size", "-k", help="Window size: 2, or rows,cols (2,3).")] = "2",
+    stride: Annotated[str | None, typer.Option("--stride", "-s", help="Stride (default: the window size).")] = None,
+    padding: Annotated[str, typer.Option("--padding", "-p", help="Padding (at most size/2): 1 or rows,cols.")] = "0",
+    op: Annotated[str, typer.Option("--op", help="max (default) or avg.")] = "max",
+    ceil: Annotated[bool, typer.Option("--ceil", help="ceil_mode: round the output size up.")] = False,
+    exclude_pad: Annotated[
+        bool, typer.Option("--exclude-pad", help="avg: divide by real cells only (count_include_pad=False).")
+    ] = False,
+) -> Solution:
+    """Max or average pooling with PyTorch's rules (max_pool2d, avg_pool2d), showing every window.
+
+    Padding is -inf for max; avg divides by the window size including padding zeros unless --exclude-pad.
+
+    Example: dlsolve filter pool --image "1,3,2,4;5,6,7,8;3,2,1,0;1,2,3,4" --size 2
+
+    Example: dlsolve filter pool -i "1,2,3;4,5,6;7,8,9" --size 2 --stride 2 --padding 1 --op avg --exclude-pad
+    """
+    from dlsolve.parsing import parse_channels, parse_choice
+    from dlsolve.solvers.filters import pool
+
+    return pool(
+        parse_channels(image, "--image"),
+        size=_axis_pair(size, "--size", 1),
+        stride=None if stride is None else _axis_pair(stride, "--stride", 1),
+        padding=_axis_pair(padding, "--padding", 0),
+        op=parse_choice(op, "--op", ("max", "avg")),
+        ceil=ceil,
+        exclude_pad=exclude_pad,
+    )
+
+
+@solver_command("design", filter_app, full_name="filter design")
+def filter_design(
+    what: Annotated[
+        str,
+        typer.Argument(
+            help="vertical-edge, horizontal-edge, diagonal-edge-45/-135, sobel-x/-y, prewitt-x/-y, scharr-x/-y, "
+            "laplacian-4/-8, box-blur, gaussian-blur, sharpen, identity, emboss."
+        ),
+    ],
+    size: Annotated[str | None, typer.Option("--size", help="Size n (n x n) of box-blur/gaussian-blur.")] = None,
+    sigma: Annotated[str | None, typer.Option("--sigma", help="Gaussian sigma (float weights).")] = None,
+) -> Solution:
+    """A standard kernel for a purpose, with the reasoning (sums, signs, brightness) and a check.
+
+    Example: dlsolve filter design horizontal-edge
+
+    Example: dlsolve filter design gaussian-blur --size 5
+    """
+    from dlsolve.parsing import parse_int, parse_positive
+    from dlsolve.solvers.filter_kernels import design_filter
+
+    return design_filter(
+        what,
+        size=None if size is None else parse_int(size, "--size", minimum=1),
+        sigma=None if sigma is None else parse_positive(sigma, "--sigma"),
+    )
+
+
+@solver_command("explain", filter_app, full_name="filter explain")
+def filter_explain(
+    kernel: Annotated[str, typer.Option("--kernel", "-k", help="Kernel matrix (1,0,-1;2,0,-2;1,0,-1) or a name.")],
+) -> Solution:
+    """Say what a kernel does: edge detector (orientation, polarity), blur, sharpen, Laplacian, identity.
+
+    Evidence: sum of weights, symmetry, separability, first moments, responses to step edges.
+
+    Example: dlsolve filter explain --kernel "1,1,1;0,0,0;-1,-1,-1"
+
+    Example: dlsolve filter explain --kernel "0,-1,0;-1,5,-1;0,-1,0"
+    """
+    from dlsolve.solvers.filter_kernels import explain_kernel, kernel_from_text
+
+    slices, name = kernel_from_text(kernel, "--kernel")
+    return explain_kernel(slices, name)
+
+
+# --- end filter ---
+
+
+# --- begin sgd-limit ---
+@solver_command("sgd-limit")
+def sgd_limit(
+    x: Annotated[str, typer.Option("--x", help="Data rows x_i of X: '1,0.1,0.01' (one point), '1,0,1;0,1,1', @X.npy.")],
+    y: Annotated[str | None, typer.Option("--y", help="Targets y_i (default: all ones, stated as a warning).")] = None,
+    theta0: Annotated[str | None, typer.Option("--theta0", help="Starting point theta_0 (default 0).")] = None,
+    p: Annotated[str | None, typer.Option("--p", help="Sampling probabilities p_i, summing to 1 (default uniform).")] = None,
+    reweight: Annotated[bool, typer.Option("--reweight", help="Scale the step of point i by 1/(n p_i).")] = False,
+    precond: Annotated[
+        str,
+        typer.Option(
+            "--precond",
+            help="identity | diag:a,b,c | an SPD matrix '2,1;1,2' | adagrad | rmsprop | adam | epoch-rms.",
+        ),
+    ] = "identity",
+    weight_decay: Annotated[
+        str, typer.Option("--weight-decay", help="lambda >= 0 added to the gradient as lambda*theta (ridge).")
+    ] = "0",
+    full_batch: Annotated[bool, typer.Option("--full-batch", help="Gradient of the mean loss at every step (GD).")] = False,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Also run the optimizer (NumPy) and plot it.")] = False,
+    steps: Annotated[str | None, typer.Option("--steps", help="Simulation steps (default 2000).")] = None,
+    lr: Annotated[str | None, typer.Option("--lr", help="Simulation step size eta (default: a stable one).")] = None,
+    seed: Annotated[str, typer.Option("--seed", help="Random seed of the sampling.")] = "0",
+    schedule: Annotated[
+        str, typer.Option("--schedule", help="Simulation steps: auto | constant | decay (eta*tau/(tau+t)).")
+    ] = "auto",
+) -> Solution:
+    """Where GD/SGD/preconditioned SGD converge on least squares (implicit bias), with the derivation.
+
+    f_i(theta) = (y_i - x_i^T theta)^2; update theta <- theta - eta M grad f_i(theta), point i drawn
+    with probability p_i. Fixed SPD M, consistent system: the interpolating solution nearest theta_0 in
+    the M^{-1} norm, theta_0 + M X^T (X M X^T)^+ (y - X theta_0). Inconsistent: constant steps do not
+    converge; decaying steps give p-weighted least squares (OLS with --reweight or --full-batch).
+    Weight decay: ridge. Adaptive M_t: closed form when all rows are parallel (one data point),
+    otherwise a labelled simulation. Exact inputs give exact fractions.
+
+    Examples:
+
+      dlsolve sgd-limit --x "1,0.1,0.01" --y 1
+
+      dlsolve sgd-limit --x "1,0.1,0.01" --y 1 --precond epoch-rms --simulate
+
+      dlsolve sgd-limit --x "1,1,0;0,1,1" --y "1,2" --p "0.9,0.1" --precond "diag:1,2,3"
+
+      dlsolve sgd-limit --x "1;1;1" --y "1,2,4" --full-batch --weight-decay 0.5
+    """
+    from dlsolve import parsing
+    from dlsolve.solvers.sgd_limit import SCHEDULES, solve_sgd_limit
+
+    return solve_sgd_limit(
+        parsing.parse_matrix(x, "--x"),
+        y=None if y is None else parsing.parse_vector(y, "--y"),
+        theta0=None if theta0 is None else parsing.parse_vector(theta0, "--theta0"),
+        p=None if p is None else parsing.parse_vector(p, "--p"),
+        reweight=reweight,
+        precond=parsing.parse_preconditioner(precond, "--precond"),
+        weight_decay=parsing.parse_scalar(weight_decay, "--weight-decay"),
+        full_batch=full_batch,
+        simulate=simulate,
+        steps=None if steps is None else parsing.parse_int(steps, "--steps", minimum=1),
+        lr=None if lr is None else parsing.parse_positive(lr, "--lr"),
+        seed=parsing.parse_int(seed, "--seed", minimum=0),
+        schedule=parsing.parse_choice(schedule, "--schedule", SCHEDULES),
+    )
+
+
+# --- end sgd-limit ---
