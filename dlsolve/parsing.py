@@ -547,3 +547,24 @@ def parse_labels(text: str, option: str, *, count: int | None = None) -> list[st
     if count is not None and len(items) != count:
         raise BadInput(f"expected {count} labels, got {len(items)} ({_quote(text)})", option=option)
     return items
+
+
+def parse_int_list_or_unknown(
+    text: str, option: str, *, minimum: int | None = None, words: Sequence[str] = ()
+) -> list[int] | str | None:
+    """Whole numbers (``3`` or ``3,5``, one per dimension), ``?`` for the unknown (returns None),
+    or one of ``words`` such as ``same`` (returned lower-cased).
+    """
+    _check_length(text, option)
+    stripped = text.strip()
+    if stripped == "?":
+        return None
+    if stripped.lower() in words:
+        return stripped.lower()
+    try:
+        return parse_int_list(text, option, minimum=minimum)
+    except BadInput:
+        if not words or any(ch.isdigit() for ch in stripped):
+            raise
+        expected = f"expected whole numbers, ?, or one of {', '.join(words)}"
+        raise BadInput(f"{expected}; got {_quote(text)}", option=option) from None
