@@ -782,7 +782,7 @@ def sgd_limit(
     x: Annotated[str, typer.Option("--x", help="Data rows x_i of X: '1,0.1,0.01' (one point), '1,0,1;0,1,1', @X.npy.")],
     y: Annotated[str | None, typer.Option("--y", help="Targets y_i (default: all ones, stated as a warning).")] = None,
     theta0: Annotated[str | None, typer.Option("--theta0", help="Starting point theta_0 (default 0).")] = None,
-    p: Annotated[str | None, typer.Option("--p", help="Sampling probabilities p_i, summing to 1 (default uniform).")] = None,
+    p: Annotated[str | None, typer.Option("--p", help="Sampling probabilities p_i, sum 1 (default uniform).")] = None,
     reweight: Annotated[bool, typer.Option("--reweight", help="Scale the step of point i by 1/(n p_i).")] = False,
     precond: Annotated[
         str,
@@ -794,7 +794,7 @@ def sgd_limit(
     weight_decay: Annotated[
         str, typer.Option("--weight-decay", help="lambda >= 0 added to the gradient as lambda*theta (ridge).")
     ] = "0",
-    full_batch: Annotated[bool, typer.Option("--full-batch", help="Gradient of the mean loss at every step (GD).")] = False,
+    full_batch: Annotated[bool, typer.Option("--full-batch", help="Mean-loss gradient every step (GD).")] = False,
     simulate: Annotated[bool, typer.Option("--simulate", help="Also run the optimizer (NumPy) and plot it.")] = False,
     steps: Annotated[str | None, typer.Option("--steps", help="Simulation steps (default 2000).")] = None,
     lr: Annotated[str | None, typer.Option("--lr", help="Simulation step size eta (default: a stable one).")] = None,

@@ -568,3 +568,53 @@ def parse_int_list_or_unknown(
             raise
         expected = f"expected whole numbers, ?, or one of {', '.join(words)}"
         raise BadInput(f"{expected}; got {_quote(text)}", option=option) from None
+
+
+# --------------------------------------------------------------------------- preconditioners (sgd-limit)
+
+#: Adaptive preconditioners of ``--precond``: the matrix changes with the gradients seen.
+ADAPTIVE_PRECONDITIONERS = ("adagrad", "rmsprop", "adam", "epoch-rms")
+
+
+@dataclass(frozen=True)
+class Preconditioner:
+    """A ``--precond`` value: ``kind`` is ``identity``, ``diag``, ``matrix`` or an adaptive name.
+
+    ``diagonal`` holds the entries of ``diag:a,b,c``; ``matrix`` the rows of a full matrix. Whether
+    the matrix is symmetric positive definite and of the right size is the solver's check.
+    """
+
+    kind: str = "identity"
+    diagonal: tuple[Scalar, ...] = ()
+    matrix: Matrix | None = None
+
+    @property
+    def is_adaptive(self) -> bool:
+        return self.kind in ADAPTIVE_PRECONDITIONERS
+
+
+def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner:
+    """``identity``, ``diag:1,100,10000``, a matrix (``"2,1;1,2"``, ``@M.npy``) or an adaptive name.
+
+    Adaptive names: ``adagrad``, ``rmsprop``, ``adam``, ``epoch-rms`` (``_`` and ``-`` alike).
+    """
+    _check_length(text, option)
+    stripped = text.strip()
+    name = stripped.lower().replace("_", "-")
+    if name in ("identity", "i", "eye", "none", "sgd"):
+        return Preconditioner("identity")
+    if name in ADAPTIVE_PRECONDITIONERS:
+        return Preconditioner(name)
+    if name.startswith("diag:"):
+        return Preconditioner("diag", diagonal=tuple(parse_vector(stripped[5:], option)))
+    if not stripped or not (stripped[0].isdigit() or stripped[0] in "-+.[(@"):
+        raise BadInput(
+            "expected identity, diag:a,b,c, a symmetric positive definite matrix such as 2,1;1,2, "
+            f"or one of {', '.join(ADAPTIVE_PRECONDITIONERS)}; got {_quote(text)}",
+            option=option,
+        )
+    matrix = parse_matrix(stripped, option)
+    rows, cols = matrix.shape
+    if rows != cols:
+        raise BadInput(f"expected a square matrix, got {rows}x{cols}", option=option)
+    return Preconditioner("matrix", matrix=matrix)
