@@ -1,0 +1,452 @@
+"""Tests of `dlsolve attention` and `dlsolve attention shapes`.
+
+Oracles: PyTorch goldens (tests/data/make_attention_goldens.py -> attention_goldens.json), a live
+PyTorch check, hand computations, a brute-force argmax, and NumPy references; Hypothesis properties.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+GOLDENS = json.loads((Path(__file__).parent / "data" / "attention_goldens.json").read_text(encoding="utf-8"))
+
+
+def cli_args(args: dict[str, str | bool]) -> list[str]:
+    """Problem-style args -> command-line arguments."""
+    argv = []
+    for name, value in args.items():
+        if value is True:
+            argv.append(f"--{name}")
+        else:
+            argv += [f"--{name}", str(value)]
+    return argv
+
+
+def assert_close_matrix(actual, expected, tol: float = 1e-12) -> None:
+    assert len(actual) == len(expected)
+    for row_a, row_e in zip(actual, expected, strict=True):
+        assert len(row_a) == len(row_e)
+        for a, e in zip(row_a, row_e, strict=True):
+            if e is None:
+                assert a is None
+            else:
+                assert a is not None and math.isclose(a, e, rel_tol=tol, abs_tol=tol), (a, e)
+
+
+def solve(cli, *argv: str) -> dict:
+    result = cli("attention", *argv, "--json")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    return result.json()
+
+
+# --------------------------------------------------------------------------- PyTorch goldens
+
+
+@pytest.mark.parametrize("case", GOLDENS["sdpa"], ids=lambda c: c["kind"])
+def test_sdpa_goldens(cli, case):
+    answer = solve(cli, *cli_args(case["args"]))["answer"]
+    assert_close_matrix(answer["weights"], case["weights"])
+    assert_close_matrix(answer["output"], case["output"])
+
+
+def test_goldens_cover_fully_masked_rows():
+    """At least one golden has a fully masked row (F.scaled_dot_product_attention gives 0 there)."""
+    rows = [row for case in GOLDENS["sdpa"] for row in case["weights"]]
+    assert any(all(w == 0 for w in row) for row in rows)
+
+
+@pytest.mark.parametrize("case", GOLDENS["mha"], ids=lambda c: c["kind"])
+def test_multihead_goldens(cli, case):
+    answer = solve(cli, *cli_args(case["args"]))["answer"]
+    assert_close_matrix(answer["weights"], case["weights"])
+    assert_close_matrix(answer["output"], case["output"], tol=1e-11)
+
+
+@pytest.mark.parametrize("case", GOLDENS["params"], ids=lambda c: f"{c['config']['d_model']}x{c['config']['heads']}")
+def test_parameter_count_shapes_and_flops_match_torch(case):
+    from dlsolve.solvers.attention_shapes import attention_shapes
+
+    config = dict(case["config"])
+    answer = attention_shapes(**config).answer
+    assert answer["params"] == case["params"]
+    assert answer["output_shape"] == case["output_shape"]
+    assert answer["weights_shape"] == case["weights_shape"]
+    assert 2 * answer["macs"] == case["flops"]  # FlopCounterMode counts 2 FLOPs per multiply-add
+
+
+@pytest.mark.torch
+def test_live_torch_random_cases_and_masked_rows():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+
+    from dlsolve.parsing import parse_matrix
+    from dlsolve.solvers.attention import attention
+
+    rng = random.Random(7)
+    for _ in range(10):
+        t, s, d = rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 3)
+        rows = {name: [[rng.randint(-4, 4) for _ in range(d)] for _ in range(n)] for name, n in (("q", t), ("k", s))}
+        rows["v"] = [[rng.randint(-4, 4)] for _ in range(s)]
+        allowed = [[rng.random() < 0.5 for _ in range(s)] for _ in range(t)]
+        text = {name: ";".join(",".join(map(str, r)) for r in m) for name, m in rows.items()}
+        mask_text = ";".join(",".join(str(int(a)) for a in r) for r in allowed)
+        solution = attention(
+            *(parse_matrix(text[n], "--" + n) for n in ("q", "k", "v")),
+            mask=parse_matrix(mask_text, "--mask"),
+            mask_type="bool",
+        )
+        q, k, v = (torch.tensor(rows[n], dtype=torch.float64)[None] for n in ("q", "k", "v"))
+        expected = F.scaled_dot_product_attention(q, k, v, attn_mask=torch.tensor(allowed))[0]
+        assert_close_matrix(solution.answer["output"], expected.tolist())
+        if not all(any(r) for r in allowed):
+            assert solution.warnings and "F.scaled_dot_product_attention" in solution.warnings[0]
+
+
+# --------------------------------------------------------------------------- hand computations
+
+
+def test_exact_weights_of_a_hand_example(cli):
+    """Scores [2, 0, 0] unscaled: weights e^2/(e^2+2), 1/(e^2+2), 1/(e^2+2)."""
+    answer = solve(cli, "--q", "2", "--k", "1;0;0", "--v", "1;0;0", "--no-scale", "--exact")["answer"]
+    e2 = math.exp(2)
+    assert_close_matrix(answer["weights"], [[e2 / (e2 + 2), 1 / (e2 + 2), 1 / (e2 + 2)]])
+    assert answer["exact"]["weights"][0][0] in ("exp(2)/(2 + exp(2))", "exp(2)/(exp(2) + 2)")
+    assert answer["exact"]["weights"][0][1] == "1/(2 + exp(2))"
+    assert answer["exact"]["scores"] == [["2", "0", "0"]]
+
+
+def test_scale_is_one_over_sqrt_dk_exactly_for_square_dk(cli):
+    """d_k = 4: scale 1/2; Q K^T = [[4, 0]] -> scores [2, 0] -> weights e^2/(e^2+1)."""
+    answer = solve(cli, "--q", "1,1,1,1", "--k", "1,1,1,1;1,-1,1,-1", "--v", "1;0", "--exact")["answer"]
+    assert answer["scale"] == 0.5
+    assert answer["raw_scores"] == [[4, 0]]
+    assert answer["scores"] == [[2, 0]]
+    assert answer["exact"]["weights"][0] == ["exp(2)/(1 + exp(2))", "1/(1 + exp(2))"]
+    assert math.isclose(answer["output"][0][0], math.exp(2) / (1 + math.exp(2)), rel_tol=1e-12)
+
+
+def test_causal_first_query_sees_only_first_key(cli):
+    answer = solve(cli, "--q", "1;1;1", "--k", "1;1;1", "--v", "3;6;9", "--causal")["answer"]
+    assert_close_matrix(answer["weights"], [[1, 0, 0], [0.5, 0.5, 0], [1 / 3, 1 / 3, 1 / 3]])
+    assert_close_matrix(answer["output"], [[3], [4.5], [6]])
+    assert answer["scores"][0][1] is None  # masked scores are null in JSON
+
+
+def test_key_padding_is_the_opposite_convention_of_the_bool_mask(cli):
+    padded = solve(cli, "--q", "1", "--k", "1;2", "--v", "1;2", "--key-padding", "0,1")["answer"]
+    masked = solve(cli, "--q", "1", "--k", "1;2", "--v", "1;2", "--mask", "1,0")["answer"]
+    assert padded["weights"] == masked["weights"] == [[1.0, 0.0]]
+
+
+def test_fully_masked_row_zero_by_default_nan_as_multihead(cli):
+    zero = solve(cli, "--q", "1;1", "--k", "1;1", "--v", "1;2", "--mask", "1,1;0,0")
+    assert zero["answer"]["weights"][1] == [0.0, 0.0]
+    assert zero["answer"]["output"][1] == [0.0]
+    assert zero["answer"]["fully_masked_rows"] == [1]
+    assert "every key is masked" in zero["warnings"][0]
+    nan = solve(cli, "--q", "1;1", "--k", "1;1", "--v", "1;2", "--mask", "1,1;0,0", "--masked-rows", "nan")
+    assert nan["answer"]["weights"][1] == [None, None]
+    assert nan["answer"]["output"][1] == [None]
+    assert nan["answer"]["entropy"][1] is None
+    assert "NaN" in nan["warnings"][0]
+
+
+def test_additive_mask_with_minus_inf(cli):
+    answer = solve(cli, "--q", "0", "--k", "0;0;0", "--v", "1;2;4", "--mask", "0,-inf,1")["answer"]
+    e = math.e
+    assert_close_matrix(answer["weights"], [[1 / (1 + e), 0, e / (1 + e)]])
+
+
+def test_temperature_and_hard_limit(cli):
+    base = ["--q", "1", "--k", "2;1;2", "--v", "1;2;3", "--no-scale"]
+    hot = solve(cli, *base, "--temperature", "100")["answer"]["weights"][0]
+    cold = solve(cli, *base, "--temperature", "0.01")["answer"]["weights"][0]
+    hard = solve(cli, *base, "--hard")["answer"]
+    assert max(hot) - min(hot) < 0.01  # near uniform
+    assert_close_matrix([cold], [[0.5, 0, 0.5]], tol=1e-9)
+    assert hard["weights"] == [[0.5, 0.0, 0.5]]  # tied maxima share the weight
+    assert hard["argmax"] == [0]
+    assert math.isclose(hard["entropy"][0], math.log(2))
+
+
+def test_entropy_matches_definition(cli):
+    answer = solve(cli, "--q", "1,2;0,1", "--k", "1,0;0,1;1,1", "--v", "1;2;3")["answer"]
+    for row, entropy in zip(answer["weights"], answer["entropy"], strict=True):
+        assert math.isclose(entropy, -sum(w * math.log(w) for w in row if w > 0), rel_tol=1e-12)
+
+
+def test_projections_from_embeddings(cli):
+    result = solve(cli, "--x", "1,2;3,4", "--wq", "1,0;0,1", "--wk", "0,1;1,0", "--wv", "2,0;0,2")
+    answer = result["answer"]
+    assert answer["q"] == [[1, 2], [3, 4]]
+    assert answer["k"] == [[2, 1], [4, 3]]
+    assert answer["v"] == [[2, 4], [6, 8]]
+    x = np.array([[1.0, 2], [3, 4]])
+    scores = x @ np.array([[2.0, 4], [1, 3]]) / math.sqrt(2)
+    weights = np.exp(scores - scores.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    assert_close_matrix(answer["output"], (weights @ np.array([[2.0, 4], [6, 8]])).tolist())
+
+
+def test_exam_question_3_reconstruction_labelled_table(cli):
+    """One-hot embeddings of This, exam, is, the, midterm, exam; identity projections; --hard."""
+    eye = ";".join(",".join("1" if i == j else "0" for j in range(5)) for i in range(5))
+    x = eye + ";0,1,0,0,0"
+    result = cli(
+        "attention",
+        "--x",
+        x,
+        "--wq",
+        eye,
+        "--wk",
+        eye,
+        "--wv",
+        eye,
+        "--tokens",
+        "This,exam,is,the,midterm,exam",
+        "--hard",
+        "--json",
+    )
+    assert result.exit_code == 0
+    data = result.json()
+    assert data["answer"]["weights"][1] == [0, 0.5, 0, 0, 0, 0.5]
+    assert data["answer"]["argmax_tokens"] == ["This", "exam(2)", "is", "the", "midterm", "exam(2)"]
+    heatmaps = [b for s in data["steps"] for b in s["blocks"] if b["type"] == "heatmap" and "weights" in b["title"]]
+    assert heatmaps[0]["row_labels"] == ["This", "exam(2)", "is", "the", "midterm", "exam(6)"]
+    assert heatmaps[0]["cells"][5] == ["0", "0.5", "0", "0", "0", "0.5"]
+    tables = [b for s in data["steps"] for b in s["blocks"] if b["type"] == "table"]
+    assert tables[0]["rows"][5][1] == "exam(2) / exam(6)"
+
+
+def test_hard_matches_brute_force_argmax():
+    from dlsolve.parsing import parse_matrix
+    from dlsolve.solvers.attention import attention
+
+    rng = random.Random(3)
+    for _ in range(20):
+        t, s = rng.randint(1, 5), rng.randint(1, 5)
+        q = [[rng.randint(-2, 2) for _ in range(2)] for _ in range(t)]
+        k = [[rng.randint(-2, 2) for _ in range(2)] for _ in range(s)]
+        text = {n: ";".join(",".join(map(str, r)) for r in m) for n, m in (("q", q), ("k", k))}
+        v_text = ";".join(str(j) for j in range(s))
+        answer = attention(
+            parse_matrix(text["q"], "q"), parse_matrix(text["k"], "k"), parse_matrix(v_text, "v"), hard=True
+        ).answer
+        for i in range(t):
+            dots = [sum(a * b for a, b in zip(q[i], k[j], strict=True)) for j in range(s)]
+            best = [j for j in range(s) if dots[j] == max(dots)]
+            assert answer["weights"][i] == [1 / len(best) if j in best else 0 for j in range(s)]
+            assert answer["argmax"][i] == best[0]
+
+
+# --------------------------------------------------------------------------- large inputs
+
+
+def test_large_input_matches_numpy_reference(tmp_path):
+    from dlsolve.parsing import parse_matrix
+    from dlsolve.solvers.attention import attention
+
+    rng = np.random.default_rng(0)
+    q, k, v = rng.normal(size=(600, 8)), rng.normal(size=(600, 8)), rng.normal(size=(600, 3))
+    paths = {}
+    for name, array in (("q", q), ("k", k), ("v", v)):
+        paths[name] = tmp_path / f"{name}.npy"
+        np.save(paths[name], array)
+    solution = attention(*(parse_matrix(f"@{paths[n]}", "--" + n) for n in ("q", "k", "v")))
+    scores = q @ k.T / math.sqrt(8)
+    weights = np.exp(scores - scores.max(1, keepdims=True))
+    weights /= weights.sum(1, keepdims=True)
+    assert solution.answer["weights"] is None  # 360,000 entries are not listed
+    assert np.allclose(np.array(solution.answer["output"]), weights @ v, rtol=1e-12, atol=1e-12)
+    assert solution.answer["argmax"] == weights.argmax(1).tolist()
+    entropy = -(weights * np.log(weights)).sum(1)
+    assert np.allclose(solution.answer["entropy"], entropy, rtol=1e-10)
+
+
+# --------------------------------------------------------------------------- properties
+
+small_int = st.integers(-3, 3)
+
+
+@st.composite
+def attention_inputs(draw):
+    t, s, d = draw(st.integers(1, 4)), draw(st.integers(1, 4)), draw(st.integers(1, 3))
+    q = draw(st.lists(st.lists(small_int, min_size=d, max_size=d), min_size=t, max_size=t))
+    k = draw(st.lists(st.lists(small_int, min_size=d, max_size=d), min_size=s, max_size=s))
+    v = draw(st.lists(st.lists(small_int, min_size=2, max_size=2), min_size=s, max_size=s))
+    return q, k, v
+
+
+def _solve(q, k, v, **options):
+    from dlsolve.parsing import parse_matrix
+    from dlsolve.solvers.attention import attention
+
+    def text(m):
+        return ";".join(",".join(str(x) for x in row) for row in m)
+
+    return attention(parse_matrix(text(q), "q"), parse_matrix(text(k), "k"), parse_matrix(text(v), "v"), **options)
+
+
+@given(attention_inputs())
+def test_rows_of_weights_sum_to_one(inputs):
+    answer = _solve(*inputs).answer
+    for row in answer["weights"]:
+        assert math.isclose(sum(row), 1.0, rel_tol=1e-12)
+        assert all(w >= 0 for w in row)
+
+
+@given(attention_inputs(), st.randoms(use_true_random=False))
+def test_permuting_keys_and_values_together_leaves_output_unchanged(inputs, rnd):
+    q, k, v = inputs
+    order = list(range(len(k)))
+    rnd.shuffle(order)
+    before = _solve(q, k, v).answer
+    after = _solve(q, [k[j] for j in order], [v[j] for j in order]).answer
+    assert np.allclose(before["output"], after["output"], rtol=1e-12, atol=1e-12)
+    assert np.allclose(np.array(after["weights"]), np.array(before["weights"])[:, order], rtol=1e-12, atol=1e-12)
+
+
+@given(attention_inputs(), st.lists(st.integers(-5, 5), min_size=4, max_size=4))
+def test_adding_a_constant_to_a_row_of_scores_changes_nothing(inputs, shifts):
+    q, k, v = inputs
+    rows, cols = len(q), len(k)
+    additive = ";".join(",".join([str(shifts[i])] * cols) for i in range(rows))
+    from dlsolve.parsing import parse_matrix
+
+    before = _solve(q, k, v).answer
+    after = _solve(q, k, v, mask=parse_matrix(additive, "--mask"), mask_type="additive").answer
+    assert np.allclose(before["weights"], after["weights"], rtol=1e-12, atol=1e-12)
+    assert np.allclose(before["output"], after["output"], rtol=1e-12, atol=1e-12)
+
+
+@given(attention_inputs(), st.sampled_from(["1/2", "2", "3/7"]))
+def test_temperature_equals_dividing_the_scale(inputs, temperature):
+    from fractions import Fraction
+
+    q, k, v = inputs
+    hot = _solve(q, k, v, temperature=Fraction(temperature), scale=Fraction(1)).answer
+    scaled = _solve(q, k, v, scale=1 / Fraction(temperature)).answer
+    assert np.allclose(hot["weights"], scaled["weights"], rtol=1e-12, atol=1e-14)
+
+
+# --------------------------------------------------------------------------- shapes
+
+
+def test_attention_is_all_you_need_base_model(cli):
+    result = cli("attention", "shapes", "--batch", "32", "--seq", "10", "--d-model", "512", "--heads", "8", "--json")
+    assert result.exit_code == 0
+    answer = result.json()["answer"]
+    assert answer["head_dim"] == 64
+    assert answer["params"] == 4 * 512 * 512 + 4 * 512
+    assert answer["shapes"]["Q split into heads"] == [32, 8, 10, 64]
+    assert answer["scores_shape"] == [32, 8, 10, 10]
+    assert answer["macs_by_step"]["scores Q K^T"] == 32 * 8 * 10 * 10 * 64
+
+
+def test_shapes_general_dk_is_not_torch_equivalent(cli):
+    result = cli("attention", "shapes", "--seq", "4", "--d-model", "10", "--heads", "3", "--d-k", "4", "--json")
+    assert result.exit_code == 0
+    answer = result.json()["answer"]
+    assert answer["params"] == 10 * 12 * 3 + 12 * 2 + 12 + 12 * 10 + 10
+    assert answer["torch_equivalent"] is False
+    assert result.json()["warnings"]
+
+
+def test_shapes_indivisible_heads_is_exit_1(cli):
+    result = cli("attention", "shapes", "--seq", "4", "--d-model", "10", "--heads", "3")
+    assert result.exit_code == 1
+    assert "divisible" in result.stderr
+
+
+# --------------------------------------------------------------------------- CLI and bad input
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "shapes"),
+    [
+        (["--q", "1,2", "--k", "1,2,3", "--v", "1"], "--k", ("1x2", "1x3")),
+        (["--q", "1,2", "--k", "1,2;3,4", "--v", "1"], "--v", ("2x2", "1x1")),
+        (["--q", "1;2", "--k", "1;2;3", "--v", "1;2;3", "--mask", "1,1;1,1"], "--mask", ("2x2", "2x3")),
+        (["--x", "1,2", "--wq", "1;2;3", "--wk", "1;2", "--wv", "1;2"], "--wq", ("1x2", "3x1")),
+    ],
+)
+def test_shape_mismatch_is_exit_2_naming_both_shapes(cli, argv, option, shapes):
+    result = cli("attention", *argv)
+    assert result.exit_code == 2
+    assert option in result.stderr
+    assert all(shape in result.stderr for shape in shapes)
+
+
+def test_exact_refuses_large_inputs(cli):
+    q = ";".join(["1"] * 9)
+    result = cli("attention", "--q", q, "--k", q, "--v", q, "--exact")
+    assert result.exit_code == 2
+    assert "--exact" in result.stderr and "unreadable" in result.stderr
+
+
+@pytest.mark.parametrize("mode", ["-q", "--latex", "--markdown", None])
+def test_every_output_mode_renders(cli, mode):
+    argv = ["attention", "--q", "1,0;0,1", "--k", "1,0;0,1", "--v", "1;2", "--tokens", "a,b", "--exact"]
+    result = cli(*argv, *([mode] if mode else []))
+    assert result.exit_code == 0, result.stderr
+    assert result.stdout.strip()
+
+
+def test_help_has_runnable_examples(cli):
+    result = cli("attention", "--help")
+    assert result.exit_code == 0
+    examples = [line.split("Example:")[1].strip() for line in result.stdout.splitlines() if "Example:" in line]
+    assert examples
+    shapes = cli("attention", "shapes", "--help")
+    assert "Example: dlsolve attention shapes" in shapes.stdout
+
+
+def test_help_example_runs(cli):
+    result = cli("attention", "--q", "1,0;0,1", "--k", "1,0;0,1", "--v", "1,2;3,4", "--exact", "-q")
+    assert result.exit_code == 0
+
+
+OPTIONS = [
+    "--q",
+    "--k",
+    "--v",
+    "--mask",
+    "--key-padding",
+    "--temperature",
+    "--scale",
+    "--tokens",
+    "--heads",
+    "--masked-rows",
+    "--mask-type",
+]
+
+
+@given(st.sampled_from(OPTIONS), st.text(max_size=30))
+def test_fuzz_any_option_text_exits_0_1_2_and_json_parses(option, text):
+    from tests.conftest import run_cli
+
+    base = {"--q": "1,0;0,1", "--k": "1,0;0,1", "--v": "1;2"}
+    base[option] = text
+    argv = [item for pair in base.items() for item in pair]
+    result = run_cli("attention", *argv, "--json")
+    assert result.exit_code in (0, 1, 2), result.stdout
+    json.loads(result.stdout)
+
+
+@given(st.sampled_from(["--batch", "--seq", "--d-model", "--heads", "--d-k", "--kdim"]), st.text(max_size=20))
+def test_fuzz_shapes_options(option, text):
+    from tests.conftest import run_cli
+
+    base = {"--batch": "2", "--seq": "3", "--d-model": "8", "--heads": "2"}
+    base[option] = text
+    result = run_cli("attention", "shapes", *[item for pair in base.items() for item in pair], "--json")
+    assert result.exit_code in (0, 1, 2), result.stdout
+    json.loads(result.stdout)
