@@ -11,7 +11,9 @@ Conventions (PyTorch's, per spatial dimension; ``in`` is the input size, ``k`` t
 
 ``padding='same'`` (stride 1 only) pads d(k-1) in total, the extra one on the right when it is odd,
 so out = in. Pooling has no dilation for avg pools, its stride defaults to the kernel size, and its
-padding may be at most half the kernel (p <= k // 2).
+padding may be at most half the kernel (p <= k // 2); AvgPool3d also refuses an input smaller than
+the kernel in any dimension, padding aside. A transposed convolution's output must be >= 1 (PyTorch's
+oneDNN CPU path returns an empty tensor for some outputs of exactly 0; we follow the documented rule).
 
 Refusals: the configurations PyTorch refuses raise :class:`~dlsolve.errors.InvalidProblem` with
 PyTorch's reason (kernel larger than the padded input, output size < 1, pool padding over half the
@@ -145,6 +147,10 @@ def refusal(geometry: Geometry, sizes: Sequence[int]) -> str | None:
                 f"output_padding {list(g.output_padding)}, stride {list(g.stride)}, dilation {list(g.dilation)}"
             )
     else:
+        if kind == "avgpool" and g.dims == 3 and any(n < k for n, k in zip(sizes, g.kernel, strict=True)):
+            image = " ".join(f"{axis}: {n}" for axis, n in zip("THW", sizes, strict=True))
+            kernel = " ".join(f"k{axis}: {k}" for axis, k in zip("THW", g.kernel, strict=True))
+            return f"input image ({image}) smaller than kernel size ({kernel})"
         for p, k in zip(g.padding, g.kernel, strict=True):
             if 2 * p > k:
                 return (
