@@ -1093,14 +1093,33 @@ class Analyzer:
         kind = scope.kind(inputs)
         shown = self.segment(inputs) if inputs is not None else ""
         if loss == "CrossEntropyLoss" and kind == "softmax":
-            self.report("DL020", call, f"{name}({shown}, ...) receives softmax probabilities, not logits")
+            message = f"{name}({shown}, ...) receives softmax probabilities, not logits"
+            self.report("DL020", call, message, self.unwrap_activation(inputs))
         elif loss == "BCEWithLogitsLoss" and kind == "sigmoid":
-            self.report("DL021", call, f"{name}({shown}, ...) receives sigmoid probabilities, not logits")
+            message = f"{name}({shown}, ...) receives sigmoid probabilities, not logits"
+            self.report("DL021", call, message, self.unwrap_activation(inputs))
         elif loss == "NLLLoss" and kind in ("logits", "softmax", "sigmoid"):
             what = {"logits": "raw logits", "softmax": "softmax probabilities", "sigmoid": "sigmoid outputs"}[kind]
             self.report("DL022", call, f"{name}({shown}, ...) receives {what}, not log-probabilities")
         elif loss == "BCELoss" and kind == "logits":
             self.report("DL023", call, f"{name}({shown}, ...) receives raw logits, not probabilities")
+
+    def unwrap_activation(self, node: ast.expr | None) -> list[Edit]:
+        """Edit replacing an inline ``F.softmax(x, dim=1)`` / ``torch.sigmoid(x)`` / ``x.softmax(1)`` by ``x``."""
+        if not isinstance(node, ast.Call):
+            return []
+        func = node.func
+        inner: ast.expr | None = None
+        if isinstance(func, ast.Attribute) and func.attr in ACTIVATION_CALLS:
+            is_function = dotted(func.value) in FUNCTIONAL_MODULES
+            inner = (node.args[0] if node.args else None) if is_function else func.value
+        elif isinstance(func, ast.Name) and func.id in ACTIVATION_CALLS and node.args:
+            inner = node.args[0]
+        if inner is None:
+            return []
+        start = self.offset(node.lineno, node.col_offset)
+        end = self.offset(node.end_lineno or 0, node.end_col_offset or 0)
+        return [Edit(start, end, self.segment(inner))]
 
     def check_accumulation(self, statement: ast.stmt, scope: Scope) -> None:
         if self.under_grad_off(statement):

@@ -1,3 +1,4 @@
+# expect: DL001, DL010
 """Exam part 2(b), reconstructed from the answer sheet's OCR: the buggy training loop.
 
 The sheet's fix says "place optimizer.zero_grad() before backward pass", so the loop in the question

@@ -1,3 +1,4 @@
+# expect: DL010
 """Exam part 2(b): the answer sheet's rewrite (OCR). zero_grad() is now first in the loop, but the
 loss still takes (labels, preds): PyTorch losses take (input, target). Expected findings: DL010 only.
 """

@@ -1,0 +1,13 @@
+# expect: DL005
+import torch
+from torch import nn
+
+model = nn.Linear(3, 2)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.01)
+train_loader = [(torch.randn(5, 3), torch.randint(0, 2, (5,)))]
+
+for inputs, labels in train_loader:
+    optimizer.zero_grad()
+    loss = criterion(model(inputs), labels)
+    optimizer.step()
