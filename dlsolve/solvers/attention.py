@@ -83,6 +83,10 @@ def _rounded(array: np.ndarray) -> list[list[float]]:
 
 def _json_matrix(array: np.ndarray) -> list[list[float | None]]:
     """Floats with NaN and infinities as ``None`` (JSON has neither)."""
+    import numpy as np
+
+    if np.isfinite(array).all():
+        return array.tolist()
     return [[value if math.isfinite(value) else None for value in row] for row in array.tolist()]
 
 
@@ -144,14 +148,20 @@ class HeadResult:
 
 
 def softmax_rows(
-    logits: np.ndarray, *, hard: bool = False, masked_rows: str = "zero", in_place: bool = False
+    logits: np.ndarray,
+    *,
+    hard: bool = False,
+    masked_rows: str = "zero",
+    in_place: bool = False,
+    masked: bool = True,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Row-wise softmax ``w_ij = exp(l_ij - m_i) / sum_k exp(l_ik - m_i)`` (m_i the row maximum).
 
     ``hard`` gives the limit of softmax(l / T) as T -> 0: ``1/c`` on each of the ``c`` tied maxima.
     Returns ``(weights, entropy_nats, argmax, fully_masked)``; a row of only ``-inf`` is fully masked
     and gets weights 0 (``masked_rows="zero"``) or NaN (``"nan"``), entropy NaN and argmax -1.
-    With ``in_place`` ``logits`` is overwritten (used for large inputs).
+    With ``in_place`` ``logits`` is overwritten (used for large inputs); ``masked=False`` promises
+    that ``logits`` holds no ``-inf`` (skips a scan).
     """
     import numpy as np
 
@@ -172,8 +182,7 @@ def softmax_rows(
         total = weights.sum(axis=1)
         total[fully_masked] = 1.0
         weights /= total[:, None]
-        has_neg_inf = bool(np.isneginf(shifted).any())
-        if has_neg_inf:
+        if masked and np.isneginf(shifted).any():
             shifted = np.where(np.isneginf(shifted), 0.0, shifted)
         entropy = np.log(total) - np.einsum("ij,ij->i", weights, shifted)
     if any_masked:
@@ -214,7 +223,13 @@ def attend(
         logits = scores / temperature if divide else scores.copy()
     else:
         logits = np.divide(scores, temperature, out=scores) if divide else scores
-    weights, entropy, argmax, fully_masked = softmax_rows(logits, hard=hard, masked_rows=masked_rows, in_place=True)
+    weights, entropy, argmax, fully_masked = softmax_rows(
+        logits,
+        hard=hard,
+        masked_rows=masked_rows,
+        in_place=True,
+        masked=allowed is not None or additive is not None,
+    )
     output = weights @ v
     return HeadResult(
         raw_scores=raw if keep_scores else None,
@@ -895,6 +910,8 @@ def _softmax_row_step(context: _Context, result: HeadResult, logits: np.ndarray,
 
 def _pattern_step(context: _Context, result: HeadResult) -> Step:
     """The weights heatmap (labelled) and, per query, the most-attended key and the entropy."""
+    import numpy as np
+
     rows, keys = result.weights.shape
     blocks: list[Any] = []
     text = [f"Attention weights ({rows} queries x {keys} keys); each row sums to 1."]
@@ -917,7 +934,7 @@ def _pattern_step(context: _Context, result: HeadResult) -> Step:
             table_rows.append([context.query_labels[i], "(all masked)", "-", "-"])
             continue
         row_weights = result.weights[i]
-        tied = [j for j in range(keys) if row_weights[j] == row_weights[target]]
+        tied = np.flatnonzero(row_weights == row_weights[target]).tolist()
         table_rows.append(
             [
                 context.query_labels[i],
