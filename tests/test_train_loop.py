@@ -1,0 +1,255 @@
+"""Tests of ``dlsolve train-loop``: a hand-labelled corpus, an independent simulation of the
+gradient buffer for every ordering of zero_grad/backward/step, --diff, the exam's loop, the CLI.
+"""
+
+from __future__ import annotations
+
+import ast
+import itertools
+import json
+import re
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlsolve.solvers.train_loop import RULES, analyze, solve
+
+CORPUS = Path(__file__).parent / "data" / "train_loops"
+CORPUS_FILES = sorted(CORPUS.glob("*.py"))
+
+
+def expected_rules(path: Path) -> set[str]:
+    """The ``# expect: DL001, DL010`` (or ``clean``) label written on the first line of a corpus file."""
+    first = path.read_text().splitlines()[0]
+    match = re.fullmatch(r"# expect: (.*)", first)
+    assert match, f"{path.name} has no '# expect:' label"
+    labels = match.group(1).strip()
+    return set() if labels == "clean" else {code.strip() for code in labels.split(",")}
+
+
+# --------------------------------------------------------------------------- the corpus
+
+
+def test_corpus_covers_every_rule_and_has_correct_loops():
+    labelled = set().union(*(expected_rules(path) for path in CORPUS_FILES))
+    assert labelled == set(RULES)
+    assert sum(1 for path in CORPUS_FILES if not expected_rules(path)) >= 6
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem)
+def test_corpus_findings_match_labels(path):
+    findings, _ = analyze(path.read_text(), path.name)
+    assert {f.rule for f in findings} == expected_rules(path)
+
+
+@pytest.mark.parametrize("path", CORPUS_FILES, ids=lambda p: p.stem)
+def test_diff_output_parses_and_removes_the_mechanical_findings(path):
+    source = path.read_text()
+    findings, corrected = analyze(source, path.name)
+    ast.parse(corrected)
+    after, _ = analyze(corrected, path.name)
+    not_mechanical = {"DL005", "DL022", "DL023", "DL041"}
+    assert {f.rule for f in after} <= {f.rule for f in findings} & (not_mechanical | {"DL020"})
+    if not findings:
+        assert corrected == source
+
+
+# --------------------------------------------------------------------------- the exam, part 2(b)
+
+
+def test_exam_2b_buggy_loop():
+    path = CORPUS / "exam_2b.py"
+    findings, corrected = analyze(path.read_text(), "exam_2b.py")
+    assert [(f.line, f.col, f.rule) for f in findings] == [(19, 1, "DL001"), (21, 12, "DL010")]
+    assert "loss = loss_fn(preds, labels)" in corrected
+    lines = corrected.splitlines()
+    assert lines.index("    optimizer.zero_grad()") < lines.index("    loss.backward()")
+
+
+def test_exam_2b_sheet_rewrite_still_has_the_argument_order_bug():
+    findings, _ = analyze((CORPUS / "exam_2b_sheet_rewrite.py").read_text(), "sheet")
+    assert [f.rule for f in findings] == ["DL010"]
+    assert "loss_fn(labels, preds)" in findings[0].message
+
+
+# --------------------------------------------------------------------------- an independent oracle
+
+
+def simulate_is_correct(body: tuple[str, ...], iterations: int = 4) -> bool:
+    """Run ``body`` (Z=zero_grad, B=backward, S=step) on a gradient buffer: correct when every step
+    from the second iteration on applies exactly the current iteration's gradient, once."""
+    grad: Counter[int] = Counter()
+    for t in range(iterations):
+        for op in body:
+            if op == "Z":
+                grad.clear()
+            elif op == "B":
+                grad[t] += 1
+            elif t >= 1 and grad != Counter({t: 1}):
+                return False
+    return True
+
+
+ORDERINGS = sorted({order for zeros in range(3) for order in itertools.permutations("B" + "S" + "Z" * zeros)})
+STATEMENTS = {"Z": "optimizer.zero_grad()", "B": "loss.backward()", "S": "optimizer.step()"}
+PRELUDE = """import torch
+from torch import nn
+model = nn.Linear(4, 2)
+criterion = nn.CrossEntropyLoss()
+optimizer = torch.optim.SGD(model.parameters(), lr=0.1)
+for inputs, labels in train_loader:
+    outputs = model(inputs)
+    loss = criterion(outputs, labels)
+"""
+
+
+@pytest.mark.parametrize("order", ORDERINGS, ids="".join)
+def test_ordering_rules_agree_with_gradient_buffer_simulation(order):
+    source = PRELUDE + "".join(f"    {STATEMENTS[op]}\n" for op in order)
+    findings, corrected = analyze(source)
+    ordering_rules = {f.rule for f in findings} & {"DL001", "DL002", "DL003"}
+    assert bool(ordering_rules) == (not simulate_is_correct(order))
+    if ordering_rules:  # the mechanical fix gives a loop the simulation accepts
+        body = [line.strip() for line in corrected.splitlines()[8:]]
+        fixed = tuple(next(op for op, text in STATEMENTS.items() if text == line) for line in body)
+        assert simulate_is_correct(fixed), (order, fixed)
+
+
+# --------------------------------------------------------------------------- spellings (Hypothesis)
+
+identifiers = st.sampled_from(["model", "net", "classifier", "my_model", "encoder"])
+optimizers = st.sampled_from(["optimizer", "opt", "optim", "optimizer_g"])
+pairs = st.sampled_from([("x", "y"), ("images", "labels"), ("data", "target"), ("inputs", "targets"), ("xb", "yb")])
+criteria = st.sampled_from(["criterion", "loss_fn", "loss_func", "crit"])
+
+
+@given(identifiers, optimizers, pairs, criteria, st.booleans(), st.booleans())
+def test_argument_order_and_zero_grad_across_spellings(model, opt, pair, crit, swapped, with_zero_grad):
+    inputs, targets = pair
+    args = f"{targets}, out" if swapped else f"out, {targets}"
+    zero = f"        {opt}.zero_grad()\n" if with_zero_grad else ""
+    source = (
+        f"{model} = Net()\n{crit} = nn.CrossEntropyLoss()\n{opt} = torch.optim.Adam({model}.parameters())\n"
+        f"for epoch in range(3):\n    for i, ({inputs}, {targets}) in enumerate(tqdm(train_loader)):\n"
+        f"        {inputs}, {targets} = {inputs}.to(device), {targets}.to(device)\n{zero}"
+        f"        out = {model}({inputs})\n        loss = {crit}({args})\n"
+        f"        loss.backward()\n        {opt}.step()\n"
+    )
+    rules = {f.rule for f in analyze(source)[0]}
+    expected = ({"DL010"} if swapped else set()) | (set() if with_zero_grad else {"DL001"})
+    assert rules == expected
+
+
+# --------------------------------------------------------------------------- live PyTorch
+
+
+@pytest.mark.torch
+def test_pytorch_confirms_the_exam_bugs_and_the_fix(tmp_path):
+    torch = pytest.importorskip("torch")
+    import runpy
+
+    source = (CORPUS / "exam_2b.py").read_text()
+    # The argument order is a real error: CrossEntropyLoss(labels, preds) is refused by PyTorch.
+    with pytest.raises(RuntimeError):
+        runpy.run_path(str(CORPUS / "exam_2b.py"))
+    # Without zero_grad the gradient after two identical backward passes is twice one gradient.
+    model = torch.nn.Linear(3, 2)
+    x, y = torch.randn(4, 3), torch.tensor([0, 1, 1, 0])
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    once = model.weight.grad.clone()
+    torch.nn.functional.cross_entropy(model(x), y).backward()
+    assert torch.allclose(model.weight.grad, 2 * once)
+    # The corrected file (from --diff) runs and its loop trains.
+    _, corrected = analyze(source, "exam_2b.py")
+    fixed = tmp_path / "fixed.py"
+    fixed.write_text(corrected + "\nfinal_loss = loss.item()\n")
+    torch.manual_seed(0)
+    namespace = runpy.run_path(str(fixed))
+    assert namespace["final_loss"] == pytest.approx(namespace["final_loss"])  # finite
+    assert analyze(corrected)[0] == []
+
+
+# --------------------------------------------------------------------------- the Solution and the CLI
+
+
+def test_solution_fields():
+    solution = solve((CORPUS / "exam_2b.py").read_text(), "exam_2b.py", diff=True)
+    assert solution.answer["clean"] is False
+    assert solution.answer["rules"] == ["DL001", "DL010"]
+    finding = solution.answer["findings"][0]
+    assert set(finding) == {"file", "line", "col", "rule", "message", "why", "fix"}
+    assert solution.answer["diff"].startswith("--- a/exam_2b.py\n+++ b/exam_2b.py\n")
+    assert solution.quiet == solution.answer["diff"]
+
+
+def test_cli_exit_status_and_json(cli):
+    clean = cli("train-loop", str(CORPUS / "clean_mnist_example.py"), "--json")
+    assert clean.exit_code == 0
+    assert clean.json()["answer"]["clean"] is True
+    buggy = cli("train-loop", str(CORPUS / "exam_2b.py"), "--json")
+    assert buggy.exit_code == 1
+    assert [f["rule"] for f in buggy.json()["answer"]["findings"]] == ["DL001", "DL010"]
+    quiet = cli("train-loop", str(CORPUS / "exam_2b.py"), "-q")
+    assert quiet.exit_code == 1
+    assert quiet.stdout.splitlines()[0].endswith(
+        "exam_2b.py:19:1: DL001 " + buggy.json()["answer"]["findings"][0]["message"]
+    )
+    rich = cli("train-loop", str(CORPUS / "exam_2b.py"))
+    assert rich.exit_code == 1 and "DL010" in rich.stdout
+
+
+def test_cli_stdin_and_diff(cli):
+    source = (CORPUS / "dl002_zero_grad_between.py").read_text()
+    result = cli("train-loop", "-", "--diff", "-q", stdin=source)
+    assert result.exit_code == 1
+    assert result.stdout.startswith("--- a/stdin\n+++ b/stdin\n")
+    assert "-    optimizer.zero_grad()" in result.stdout and "+    optimizer.zero_grad()" in result.stdout
+
+
+def test_cli_bad_input(cli):
+    syntax = cli("train-loop", "-", "--json", stdin="for x in loader\n    pass\n")
+    assert syntax.exit_code == 2
+    assert "<stdin>:1:" in syntax.json()["error"]["message"]
+    missing = cli("train-loop", "/no/such/file.py")
+    assert missing.exit_code == 2 and "cannot read file" in missing.stderr
+    empty = cli("train-loop", "-", stdin="")
+    assert empty.exit_code == 2
+
+
+def test_cli_help_has_an_example(cli):
+    result = cli("train-loop", "--help")
+    assert "dlsolve train-loop tests/data/train_loops/exam_2b.py" in result.stdout
+
+
+@given(st.text(max_size=200))
+def test_fuzz_any_text_gives_a_clean_exit(text):
+    from tests.conftest import run_cli
+
+    result = run_cli("train-loop", "-", "--json", stdin=text)
+    assert result.exit_code in (0, 1, 2)
+    json.loads(result.stdout)
+
+
+@given(
+    st.lists(
+        st.sampled_from(
+            [
+                *STATEMENTS.values(),
+                "if i % 4 == 0:",
+                "with torch.no_grad():",
+                "total += loss",
+                "model.eval()",
+                "scheduler.step()",
+            ]
+        ),
+        max_size=8,
+    )
+)
+def test_fuzz_generated_loops_never_crash(lines):
+    body = "".join(f"    {line}\n" + ("        pass\n" if line.endswith(":") else "") for line in lines)
+    findings, corrected = analyze(PRELUDE + body)
+    ast.parse(corrected)
+    assert all(f.rule in RULES for f in findings)
