@@ -843,3 +843,62 @@ def sgd_limit(
 
 
 # --- end sgd-limit ---
+
+
+# --- begin convergence-bound ---
+@solver_command("convergence-bound")
+def convergence_bound_command(
+    x: Annotated[
+        str | None, typer.Option("--x", help="Data X, n x d, one point per row (1,0;0,2 or @file.csv/.npy).")
+    ] = None,
+    p: Annotated[
+        str, typer.Option("--p", help="Sampling: uniform, importance (p_i ∝ ||x_i||^2) or probabilities 0.2,0.8.")
+    ] = "uniform",
+    eta: Annotated[
+        str | None, typer.Option("--eta", help="Step size > 0 (default: the best of the textbook bound).")
+    ] = None,
+    y: Annotated[str | None, typer.Option("--y", help="Targets y (checked: X theta = y must be solvable).")] = None,
+    half: Annotated[bool, typer.Option("--half", help="Use f_i = 1/2 (y_i - x_i^T theta)^2.")] = False,
+    eps: Annotated[str | None, typer.Option("--eps", help="Steps to reduce the loss by this factor (0<eps<1).")] = None,
+    simulate: Annotated[bool, typer.Option("--simulate", help="Monte Carlo SGD runs versus the bound.")] = False,
+    runs: Annotated[str, typer.Option("--runs", help="Monte Carlo runs (with --simulate).")] = "200",
+    steps: Annotated[str, typer.Option("--steps", help="SGD steps per run (with --simulate).")] = "50",
+    seed: Annotated[str, typer.Option("--seed", help="Random seed (with --simulate).")] = "0",
+    symbolic: Annotated[bool, typer.Option("--symbolic", help="Only the SymPy derivation, no data.")] = False,
+) -> Solution:
+    """SGD on interpolating least squares: E[L(theta_t+1) | theta_t] <= (1 - rho) L(theta_t), derived and checked.
+
+    f_i = (y_i - x_i^T theta)^2 (--half: 1/2 of it), L = sum_i p_i f_i, H = sum_i p_i x_i x_i^T,
+    R^2 = max ||x_i||^2, lambda_min = smallest NONZERO eigenvalue of H. Shows the derivation, the
+    textbook rho(eta) = 4 eta lambda_min - 4 eta^2 lambda_max R^2 and its best eta, the tighter
+    beta = max_i x_i^T H x_i, the exact worst-case factor (a generalised eigenvalue), uniform versus
+    importance sampling and the randomized Kaczmarz rate.
+
+    Example: dlsolve convergence-bound --x "1,0,0;0,2,0" --eps 1e-3
+
+    Example: dlsolve convergence-bound --x "1,1,0;0,1,1" --p importance --simulate --runs 100
+
+    Example: dlsolve convergence-bound --symbolic --half
+    """
+    from dlsolve import parsing
+    from dlsolve.solvers import convergence
+
+    if symbolic:
+        return convergence.solve_symbolic(half)
+    if x is None:
+        raise BadInput("expected the data matrix X (or --symbolic for the derivation alone)", option="--x")
+    choice = p.strip().lower()
+    return convergence.solve_convergence_bound(
+        parsing.parse_matrix(x, "--x"),
+        p=choice if choice in convergence.SCHEMES else parsing.parse_vector(p, "--p"),
+        eta=None if eta is None else parsing.parse_positive(eta, "--eta"),
+        y=None if y is None else parsing.parse_vector(y, "--y"),
+        half=half,
+        eps=None if eps is None else parsing.parse_positive(eps, "--eps"),
+        simulate_runs=parsing.parse_int(runs, "--runs", minimum=1) if simulate else None,
+        simulate_steps=parsing.parse_int(steps, "--steps", minimum=1),
+        seed=parsing.parse_int(seed, "--seed", minimum=0),
+    )
+
+
+# --- end convergence-bound ---

@@ -1,0 +1,403 @@
+"""The mathematics behind ``convergence-bound``: SGD's one-step contraction on interpolating least squares.
+
+Conventions (exam part 5): rows ``x_i`` of ``X`` (n x d), sampling probabilities ``p_i > 0``
+(sum 1), ``f_i(theta) = (c/2) (y_i - x_i^T theta)^2`` with ``c = 2`` by default (the exam's
+``(y_i - x_i^T theta)^2``) and ``c = 1`` with ``--half``; ``L = sum_i p_i f_i``;
+SGD ``theta <- theta - eta grad f_i(theta)`` with ``i ~ p``. Interpolation: ``X theta* = y``.
+
+With ``e = theta - theta*`` and ``r_i = x_i^T e``: ``grad f_i = c r_i x_i``,
+``L = (c/2) e^T H e`` with ``H = sum_i p_i x_i x_i^T``, and exactly
+
+    E[L(theta_{t+1}) | theta_t] = (c/2) e^T M e,   M = H - 2 eta c H^2 + eta^2 c^2 K,
+    K = sum_i p_i h_i x_i x_i^T,   h_i = x_i^T H x_i,   beta = max_i h_i <= lambda_max R^2.
+
+So the worst one-step factor over errors in the row space is the largest generalised eigenvalue of
+``(M, H)`` there. In an orthonormal basis of the H-metric on the row space it is the largest
+eigenvalue of ``T(eta) = I - 2 eta c A + eta^2 c^2 Q`` (a *reduced pencil* ``(A, Q)``).
+
+Exact inputs stay exact where cheap (:class:`fractions.Fraction`, SymPy for characteristic
+polynomials); otherwise NumPy float64.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import numpy as np
+
+Value = Fraction | float
+
+#: Largest min(n, d) (and n * d) handled with exact SymPy characteristic polynomials.
+EXACT_MAX_RANK = 6
+EXACT_MAX_ENTRIES = 120
+#: Reduced pencils up to this size use a dense eigensolver; larger ones use Lanczos.
+DENSE_MAX = 400
+
+
+# --------------------------------------------------------------------------- loss constants
+
+
+def loss_constant(half: bool) -> int:
+    """``c`` in ``f_i = (c/2) r_i^2``: 2 for the exam's ``(y - x^T theta)^2``, 1 for ``1/2 (...)^2``."""
+    return 1 if half else 2
+
+
+def rho_of(eta: Value, lambda_min: Value, curvature: Value, c: int) -> Value:
+    """``rho(eta) = 2 c eta lambda_min - c^2 eta^2 curvature`` (curvature = lambda_max R^2 or beta)."""
+    return 2 * c * eta * lambda_min - c * c * eta * eta * curvature
+
+
+def best_eta(lambda_min: Value, curvature: Value, c: int) -> Value:
+    """The maximiser of :func:`rho_of`: ``eta* = lambda_min / (c curvature)``."""
+    return lambda_min / (c * curvature)
+
+
+def best_rho(lambda_min: Value, curvature: Value) -> Value:
+    """``rho(eta*) = lambda_min^2 / curvature`` (the same for both loss conventions)."""
+    return lambda_min * lambda_min / curvature
+
+
+def eta_limit(lambda_min: Value, curvature: Value, c: int) -> Value:
+    """``rho(eta) > 0`` exactly for ``0 < eta < 2 lambda_min / (c curvature)``."""
+    return 2 * lambda_min / (c * curvature)
+
+
+def steps_to_reduce(factor: Value, eps: Value) -> int | None:
+    """Smallest ``t`` with ``factor^t <= eps`` (None when ``factor >= 1``, i.e. no guarantee)."""
+    if factor <= 0 or eps >= 1:
+        return 1 if eps < 1 else 0
+    if factor >= 1:
+        return None
+    steps = max(1, math.ceil(math.log(float(eps)) / math.log(float(factor)) - 1e-12))
+    if isinstance(factor, Fraction) and isinstance(eps, Fraction) and steps < 2000:
+        while steps > 1 and factor ** (steps - 1) <= eps:
+            steps -= 1
+        while factor**steps > eps:
+            steps += 1
+    return steps
+
+
+# --------------------------------------------------------------------------- sampling
+
+
+def sampling_probabilities(rows: list[list[Value]], scheme: str) -> list[Value]:
+    """``uniform``: ``1/n``; ``importance``: ``p_i = ||x_i||^2 / ||X||_F^2``."""
+    n = len(rows)
+    if scheme == "uniform":
+        return [Fraction(1, n) if _all_exact(rows) else 1.0 / n for _ in rows]
+    norms = [sum(v * v for v in row) for row in rows]
+    total = sum(norms)
+    return [norm / total for norm in norms]
+
+
+def _all_exact(rows: list[list[Value]]) -> bool:
+    return all(isinstance(v, Fraction) for row in rows for v in row)
+
+
+# --------------------------------------------------------------------------- the analysis
+
+
+@dataclass
+class Analysis:
+    """Everything ``convergence-bound`` computes for one sampling scheme ``p``.
+
+    Exact values are Fractions; values that are not rational (or come from the float path) are
+    floats. ``exact_path`` says whether the exact (SymPy) path was used.
+    """
+
+    p: list[Value]
+    lambda_min: Value
+    lambda_max: Value
+    rank: int
+    R2: Value
+    beta: Value
+    h: list[Value]
+    eigenvalues: list[Value]
+    exact_path: bool
+    pencil: tuple[Any, Any]  # (A, Q) float64 reduced pencil
+
+
+def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value]) -> Analysis:
+    """Spectrum of ``H``, ``R^2``, ``h_i = x_i^T H x_i``, ``beta`` and the reduced pencil for ``(X, p)``.
+
+    ``rows`` holds the exact entries when the input is small and exact (else None).
+    """
+    exact = rows is not None and _exact_feasible(rows) and all(isinstance(v, Fraction) for v in p)
+    pencil, float_eigenvalues, float_h = reduced_pencil(x, p)
+    if exact:
+        assert rows is not None
+        h_exact = exact_leverages(rows, p)
+        eigenvalues = exact_nonzero_eigenvalues(rows, p)
+        r2: Value = max(sum(v * v for v in row) for row in rows)
+        return Analysis(
+            p=list(p),
+            lambda_min=min(eigenvalues),
+            lambda_max=max(eigenvalues),
+            rank=len(eigenvalues),
+            R2=r2,
+            beta=max(h_exact),
+            h=list(h_exact),
+            eigenvalues=sorted(eigenvalues),
+            exact_path=True,
+            pencil=pencil,
+        )
+    eigenvalues = sorted(float(v) for v in float_eigenvalues)
+    return Analysis(
+        p=list(p),
+        lambda_min=eigenvalues[0],
+        lambda_max=eigenvalues[-1],
+        rank=len(eigenvalues),
+        R2=float((x * x).sum(axis=1).max()),
+        beta=float(max(float_h)),
+        h=[float(v) for v in float_h],
+        eigenvalues=eigenvalues,
+        exact_path=False,
+        pencil=pencil,
+    )
+
+
+def _exact_feasible(rows: list[list[Value]]) -> bool:
+    n, d = len(rows), len(rows[0])
+    return _all_exact(rows) and min(n, d) <= EXACT_MAX_RANK and n * d <= EXACT_MAX_ENTRIES
+
+
+def exact_leverages(rows: list[list[Value]], p: list[Value]) -> list[Value]:
+    """``h_i = x_i^T H x_i = sum_j p_j (x_i . x_j)^2``, exactly."""
+    gram = [[sum(a * b for a, b in zip(u, v, strict=True)) for v in rows] for u in rows]
+    return [sum(pj * g * g for pj, g in zip(p, gram_row, strict=True)) for gram_row in gram]
+
+
+def _sympy_value(root: Any) -> Value:
+    import sympy
+
+    if isinstance(root, sympy.Rational):
+        return Fraction(int(root.p), int(root.q))
+    return float(root.evalf(30))
+
+
+def exact_nonzero_eigenvalues(rows: list[list[Value]], p: list[Value]) -> list[Value]:
+    """Nonzero eigenvalues of ``H = X^T P X`` with multiplicity: rational ones exact, others float.
+
+    They are the eigenvalues of the smaller of ``X^T P X`` (d x d) and ``X X^T P`` (n x n, similar
+    to ``P^1/2 X X^T P^1/2``), whichever is smaller, without the zero roots.
+    """
+    import sympy
+
+    n, d = len(rows), len(rows[0])
+    xs = sympy.Matrix(n, d, lambda i, j: sympy.Rational(rows[i][j].numerator, rows[i][j].denominator))
+    ps = sympy.diag(*[sympy.Rational(v.numerator, v.denominator) for v in p])
+    small = xs.T * ps * xs if d <= n else xs * xs.T * ps
+    return _nonzero_roots(small)
+
+
+def _nonzero_roots(matrix: Any) -> list[Value]:
+    import sympy
+
+    lam = sympy.Symbol("lambda")
+    poly = sympy.Poly(matrix.charpoly(lam).as_expr(), lam)
+    zero_multiplicity = min(monomial[0] for monomial in poly.monoms())
+    reduced = sympy.Poly(sympy.cancel(poly.as_expr() / lam**zero_multiplicity), lam)
+    if reduced.degree() <= 0:
+        return []
+    return [_sympy_value(root) for root in sympy.real_roots(reduced)]
+
+
+def exact_factor_rational(rows: list[list[Value]], p: list[Value], eta: Fraction, c: int) -> Value:
+    """The worst one-step factor, exactly: largest root of ``det(M_r - mu H_r)`` on the row space.
+
+    ``B`` (rows: a rational basis of the row space of ``X``), ``H_r = B H B^T``,
+    ``M_r = B M B^T``, ``M = H - 2 eta c H^2 + eta^2 c^2 K``; returns a Fraction when rational.
+    """
+    import sympy
+
+    n, d = len(rows), len(rows[0])
+
+    def rational(value: Fraction) -> Any:
+        return sympy.Rational(value.numerator, value.denominator)
+
+    xs = sympy.Matrix(n, d, lambda i, j: rational(rows[i][j]))
+    weights = [rational(v) for v in p]
+    leverages = [rational(v) for v in exact_leverages(rows, p)]
+    h_matrix = xs.T * sympy.diag(*weights) * xs
+    k_matrix = xs.T * sympy.diag(*[w * h for w, h in zip(weights, leverages, strict=True)]) * xs
+    eta_s, c_s = rational(eta), sympy.Integer(c)
+    m_matrix = h_matrix - 2 * eta_s * c_s * h_matrix * h_matrix + eta_s**2 * c_s**2 * k_matrix
+    basis = sympy.Matrix.vstack(*xs.rowspace())
+    h_reduced = basis * h_matrix * basis.T
+    m_reduced = basis * m_matrix * basis.T
+    roots = _nonzero_roots(h_reduced.inv() * m_reduced) if m_reduced.rank() else [Fraction(0)]
+    return max(roots) if roots else Fraction(0)
+
+
+# --------------------------------------------------------------------------- float path
+
+
+def reduced_pencil(x: np.ndarray, p: list[Value]) -> tuple[tuple[Any, Any], Any, Any]:
+    """``((A, Q), nonzero eigenvalues of H, h)`` in float64.
+
+    ``T(eta) = I - 2 eta c A + eta^2 c^2 Q`` has, as its largest eigenvalue, the worst ratio
+    ``E[L_{t+1}] / L_t`` over errors in the row space. Coordinates: if ``d < n``, the eigenbasis
+    of ``H = V diag(lambda) V^T`` scaled by the H-metric, ``e = V lambda^{-1/2} w`` (nonzero
+    eigenvalues only): ``A = diag(lambda)``, ``Q = Y^T diag(p h) Y`` with ``Y = X V lambda^{-1/2}``.
+    Otherwise the residual side ``s = P^{1/2} X e`` (n-dim): ``A = G_p = P^{1/2} X X^T P^{1/2}``,
+    ``Q = diag(h)``, restricted to the range of ``G_p`` when ``G_p`` is singular.
+    """
+    import numpy as np
+
+    weights = np.array([float(v) for v in p])
+    n, d = x.shape
+    xp = x * np.sqrt(weights)[:, None]
+    if d < n:
+        values, vectors = np.linalg.eigh(xp.T @ xp)
+        keep = values > _zero_tolerance(values, n, d)
+        projected = x @ vectors[:, keep]
+        leverages = (projected * projected) @ values[keep]
+        scaled = projected * (np.sqrt(weights * leverages)[:, None] / np.sqrt(values[keep]))
+        return (np.diag(values[keep]), scaled.T @ scaled), values[keep], leverages
+    gram_p = xp @ xp.T
+    root = np.sqrt(weights)
+    gram = gram_p / root[:, None] / root[None, :]
+    leverages = (gram * gram) @ weights
+    values = np.linalg.eigvalsh(gram_p)
+    keep = values > _zero_tolerance(values, n, d)
+    if keep.all():
+        return (gram_p, np.diag(leverages)), values, leverages
+    values, vectors = np.linalg.eigh(gram_p)
+    keep = values > _zero_tolerance(values, n, d)
+    basis = vectors[:, keep]
+    return (np.diag(values[keep]), (basis * leverages[:, None]).T @ basis), values[keep], leverages
+
+
+def _zero_tolerance(eigenvalues: np.ndarray, n: int, d: int) -> float:
+    """Eigenvalues of a Gram matrix below this count as zero (rounding level, as in matrix_rank)."""
+    import numpy as np
+
+    return float(max(eigenvalues.max(), 0.0) * max(n, d) * np.finfo(float).eps * 10)
+
+
+def top_eigenpair(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[float, np.ndarray]:
+    """Largest eigenvalue and a unit eigenvector of a symmetric matrix (dense or Lanczos)."""
+    import numpy as np
+
+    size = matrix.shape[0]
+    if size <= DENSE_MAX:
+        values, vectors = np.linalg.eigh(matrix)
+        return float(values[-1]), vectors[:, -1]
+    return _lanczos_top(matrix, start if start is not None else np.ones(size))
+
+
+def _lanczos_top(
+    matrix: np.ndarray, start: np.ndarray, steps: int = 60, restarts: int = 40
+) -> tuple[float, np.ndarray]:
+    """Lanczos with full reorthogonalisation and explicit restarts from the best Ritz vector."""
+    import numpy as np
+
+    size = matrix.shape[0]
+    vector = start / np.linalg.norm(start)
+    value = float(vector @ matrix @ vector)
+    for _ in range(restarts):
+        basis = np.zeros((size, steps + 1))
+        alphas, betas = [], []
+        basis[:, 0] = vector
+        for k in range(steps):
+            w = matrix @ basis[:, k]
+            alphas.append(float(basis[:, k] @ w))
+            w -= basis[:, : k + 1] @ (basis[:, : k + 1].T @ w)
+            w -= basis[:, : k + 1] @ (basis[:, : k + 1].T @ w)
+            beta = float(np.linalg.norm(w))
+            betas.append(beta)
+            if beta <= 1e-14 * max(1.0, abs(alphas[-1])):
+                break
+            basis[:, k + 1] = w / beta
+        m = len(alphas)
+        tri = np.diag(alphas) + np.diag(betas[: m - 1], 1) + np.diag(betas[: m - 1], -1)
+        ritz_values, ritz_vectors = np.linalg.eigh(tri)
+        value = float(ritz_values[-1])
+        vector = basis[:, :m] @ ritz_vectors[:, -1]
+        vector /= np.linalg.norm(vector)
+        residual = float(np.linalg.norm(matrix @ vector - value * vector))
+        if residual <= 1e-10 * max(1.0, abs(value)):
+            break
+    return value, vector
+
+
+def pencil_matrix(pencil: tuple[Any, Any], eta: float, c: int) -> np.ndarray:
+    """``T(eta) = I - 2 eta c A + eta^2 c^2 Q``."""
+    import numpy as np
+
+    a_matrix, q_matrix = pencil
+    return np.eye(a_matrix.shape[0]) - 2 * eta * c * a_matrix + (eta * c) ** 2 * q_matrix
+
+
+def worst_factor(pencil: tuple[Any, Any], eta: float, c: int) -> float:
+    """``max E[L_{t+1}] / L_t`` over errors in the row space, at step size ``eta`` (float)."""
+    return top_eigenpair(pencil_matrix(pencil, eta, c))[0]
+
+
+def minimise_worst_factor(pencil: tuple[Any, Any], c: int, guesses: list[float]) -> tuple[float, float]:
+    """``(eta, factor)`` minimising the worst one-step factor ``F(eta) = lambda_max(T(eta))``.
+
+    ``F`` is convex (a maximum of convex quadratics ``q_w(eta) = 1 - 2 eta c a_w + eta^2 c^2 b_w``
+    over unit ``w``). Cutting planes: each evaluation adds its top eigenvector's quadratic, a lower
+    bound touching ``F`` there; the next ``eta`` minimises the maximum of the quadratics so far.
+    Stops when the best value is within 1e-12 (relative) of that lower bound.
+    """
+    a_matrix, q_matrix = pencil
+    pieces: list[tuple[float, float]] = []
+    best_eta, best_value = 0.0, 1.0
+    start = None
+    etas = [g for g in guesses if g > 0]
+    for _ in range(200):
+        eta = etas.pop(0) if etas else _model_minimum(pieces, c)[0]
+        value, vector = top_eigenpair(pencil_matrix(pencil, eta, c), start)
+        start = vector
+        pieces.append((float(vector @ a_matrix @ vector), float(vector @ q_matrix @ vector)))
+        if value < best_value:
+            best_eta, best_value = eta, value
+        if not etas:
+            lower = _model_minimum(pieces, c)[1]
+            if best_value - lower <= 1e-12 * max(1.0, abs(best_value)):
+                break
+    return best_eta, best_value
+
+
+def _model_minimum(pieces: list[tuple[float, float]], c: int) -> tuple[float, float]:
+    """Minimiser over ``eta >= 0`` of ``max_k 1 - 2 eta c a_k + eta^2 c^2 b_k`` (a convex function)."""
+
+    def model(eta: float) -> float:
+        return max(1 - 2 * eta * c * a + (eta * c) ** 2 * b for a, b in pieces)
+
+    candidates = [0.0]
+    for index, (a, b) in enumerate(pieces):
+        if b > 0:
+            candidates.append(a / (c * b))
+        for a2, b2 in pieces[:index]:
+            if b != b2:
+                crossing = 2 * (a - a2) / (c * (b - b2))
+                if crossing > 0:
+                    candidates.append(crossing)
+    eta = min(candidates, key=model)
+    return eta, model(eta)
+
+
+# --------------------------------------------------------------------------- consistency of y
+
+
+def check_interpolation(x: np.ndarray, rows: list[list[Value]] | None, y: list[Value]) -> float:
+    """Relative residual ``||X theta_ls - y|| / ||y||`` (0 exactly when exact input is consistent)."""
+    import numpy as np
+
+    if rows is not None and _all_exact(rows) and all(isinstance(v, Fraction) for v in y) and len(rows) <= 40:
+        import sympy
+
+        xs = sympy.Matrix([[sympy.Rational(v.numerator, v.denominator) for v in row] for row in rows])
+        ys = sympy.Matrix([sympy.Rational(v.numerator, v.denominator) for v in y])
+        return 0.0 if xs.rank() == xs.row_join(ys).rank() else 1.0
+    target = np.array([float(v) for v in y])
+    solution = np.linalg.lstsq(x, target, rcond=None)[0]
+    scale = max(float(np.linalg.norm(target)), 1e-300)
+    return float(np.linalg.norm(x @ solution - target) / scale)

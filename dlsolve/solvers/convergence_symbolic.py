@@ -1,0 +1,218 @@
+"""The SymPy derivation of SGD's expected-loss contraction (exam part 5), with no data.
+
+Convention: ``f_i = (c/2)(y_i - x_i^T theta)^2`` (``c = 2``: the exam's ``(y - x^T theta)^2``;
+``c = 1``: ``--half``), ``L = sum_i p_i f_i = (c/2) e^T H e``, ``e = theta - theta*``,
+``r_i = x_i^T e``, ``h_i = x_i^T H x_i``. One SGD step on point ``i``: ``e <- e - eta c r_i x_i``, so
+
+    L(theta_{t+1}) = L(theta_t) + A + B,  A = -c^2 eta r_i x_i^T H e,  B = (c^3/2) eta^2 r_i^2 h_i,
+    E[A | theta_t] = -c^2 eta e^T H^2 e  <= -2 c eta lambda_min L,
+    E[B | theta_t] = (c^3/2) eta^2 sum_i p_i r_i^2 h_i  <= c^2 eta^2 beta L <= c^2 eta^2 lambda_max R^2 L,
+    rho(eta) = 2 c lambda_min eta - c^2 lambda_max R^2 eta^2.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from dlsolve.solution import Step
+
+
+@dataclass
+class Derivation:
+    """The derived formulas as SymPy expressions (in ``eta``, ``lambda_min``, ``lambda_max``, ``R2``, ``beta``)."""
+
+    c: int
+    symbols: dict[str, Any]
+    rho: Any
+    eta_best: Any
+    rho_best: Any
+    eta_max: Any
+    rho_tight: Any
+    eta_tight_best: Any
+    rho_tight_best: Any
+    coefficient_a: Any
+    coefficient_b: Any
+    identity_checked: bool
+
+
+def derive(c: int) -> Derivation:
+    """Derive rho(eta), its maximiser, its maximum and the contraction range with SymPy."""
+    import sympy as sp
+
+    eta, lmin, lmax, r2, beta = sp.symbols("eta lambda_min lambda_max R^2 beta", positive=True)
+    rho = sp.expand(2 * c * lmin * eta - c**2 * lmax * r2 * eta**2)
+    eta_best = sp.solve(sp.diff(rho, eta), eta)[0]
+    positive = sp.solve_univariate_inequality(rho > 0, eta, relational=False)
+    rho_tight = sp.expand(2 * c * lmin * eta - c**2 * beta * eta**2)
+    eta_tight_best = sp.solve(sp.diff(rho_tight, eta), eta)[0]
+    return Derivation(
+        c=c,
+        symbols={"eta": eta, "lambda_min": lmin, "lambda_max": lmax, "R2": r2, "beta": beta},
+        rho=rho,
+        eta_best=eta_best,
+        rho_best=sp.factor(rho.subs(eta, eta_best)),
+        eta_max=positive.sup,
+        rho_tight=rho_tight,
+        eta_tight_best=eta_tight_best,
+        rho_tight_best=sp.factor(rho_tight.subs(eta, eta_tight_best)),
+        coefficient_a=sp.Integer(c) ** 2,
+        coefficient_b=sp.Rational(c**3, 2),
+        identity_checked=check_identity(c),
+    )
+
+
+def check_identity(c: int) -> bool:
+    """Check E[L(theta_{t+1})] = L + E[A] + E[B] with E[A], E[B] as above, for generic 2 points in 2-D.
+
+    Every quantity is a SymPy symbol (``x_ij``, ``p_1`` with ``p_2 = 1 - p_1``, ``e``, ``eta``);
+    returns True when the difference expands to zero.
+    """
+    import sympy as sp
+
+    x = sp.Matrix(2, 2, sp.symbols("x11 x12 x21 x22"))
+    p1, eta = sp.symbols("p1 eta")
+    weights = [p1, 1 - p1]
+    error = sp.Matrix(sp.symbols("e1 e2"))
+    h_matrix = sum((w * x.row(i).T * x.row(i) for i, w in enumerate(weights)), sp.zeros(2, 2))
+
+    def loss(e: Any) -> Any:
+        return sp.Rational(c, 2) * (e.T * h_matrix * e)[0]
+
+    expected_next = sum(w * loss(error - eta * c * (x.row(i) * error)[0] * x.row(i).T) for i, w in enumerate(weights))
+    residuals = [(x.row(i) * error)[0] for i in range(2)]
+    leverages = [(x.row(i) * h_matrix * x.row(i).T)[0] for i in range(2)]
+    expected_a = -(c**2) * eta * (error.T * h_matrix * h_matrix * error)[0]
+    expected_b = (
+        sp.Rational(c**3, 2) * eta**2 * sum(w * r**2 * h for w, r, h in zip(weights, residuals, leverages, strict=True))
+    )
+    return sp.expand(expected_next - loss(error) - expected_a - expected_b) == 0
+
+
+def _coefficient(value: int | Any, symbol: str = "") -> str:
+    """``4η`` / ``η`` / ``(1/2)η`` style coefficient text."""
+    text = str(value)
+    if text == "1":
+        return symbol
+    if "/" in text:
+        return f"({text}){symbol}"
+    return f"{text}{symbol}"
+
+
+def _latex_coefficient(value: int | Any) -> str:
+    """LaTeX of a coefficient, empty for 1."""
+    import sympy as sp
+
+    return "" if value == 1 else sp.latex(value)
+
+
+def derivation_steps(derivation: Derivation) -> list[Step]:
+    """The derivation as Steps, in the exam's shape (no data)."""
+    import sympy as sp
+
+    c = derivation.c
+    scale = "" if c == 2 else "1/2 "
+    latex_scale = "" if c == 2 else r"\tfrac12 "
+    grad = "2" if c == 2 else ""
+    a_coef = _coefficient(derivation.coefficient_a, "η")
+    b_coef = _coefficient(derivation.coefficient_b, "η²")
+    two_c = _coefficient(2 * c, "η")
+    c_sq = _coefficient(c * c, "η²")
+    half_b = _latex_coefficient(derivation.coefficient_b)
+    a_latex = _latex_coefficient(derivation.coefficient_a)
+    c_sq_latex = _latex_coefficient(c * c)
+    steps = [
+        Step(
+            title="Set-up: the loss is a quadratic form in the error",
+            text=(
+                f"f_i(θ) = {scale}(y_i − x_iᵀθ)², L(θ) = Σ p_i f_i(θ). Interpolation: y_i = x_iᵀθ* for every i.\n"
+                f"With e = θ − θ* and r_i = x_iᵀe: f_i = {scale}r_i², so L(θ) = {scale}eᵀHe with "
+                "H = Σ p_i x_i x_iᵀ = X_pᵀX_p (rows of X_p: √p_i x_iᵀ).\n"
+                f"∇f_i(θ) = −{grad}(y_i − x_iᵀθ) x_i = {grad}r_i x_i, so one SGD step on point i is "
+                f"e ← e − {_coefficient(c, 'η')} r_i x_i."
+            ),
+            latex=(
+                rf"L(\theta) = \sum_i p_i f_i(\theta) = {latex_scale}e^\top H e,\quad H = \sum_i p_i x_i x_i^\top,"
+                rf"\quad e_{{t+1}} = e_t - {c if c != 1 else ''}\eta\, r_i x_i"
+            ),
+        ),
+        Step(
+            title="One step: L(θ_{t+1}) = L(θ_t) + A + B",
+            text=(
+                f"Expanding {scale}(e − {_coefficient(c, 'η')} r_i x_i)ᵀH(e − {_coefficient(c, 'η')} r_i x_i):\n"
+                f"A = −{a_coef} r_i x_iᵀHe (cross term), B = {b_coef} r_i² x_iᵀHx_i (quadratic term)."
+            ),
+            latex=(
+                rf"A = -{a_latex}\eta\, r_i\, x_i^\top H e,\qquad "
+                rf"B = {half_b}\eta^2 r_i^2\, x_i^\top H x_i"
+            ),
+        ),
+        Step(
+            title="Conditional expectation of A, and its bound",
+            text=(
+                f"E[A | θ_t] = −{a_coef} Σ p_i r_i x_iᵀHe = −{a_coef} eᵀ(Σ p_i x_i x_iᵀ)He = −{a_coef} eᵀH²e (exact).\n"
+                "e lies in the row space of X (θ_0 = 0 and every step adds a multiple of some x_i; θ* is the "
+                "min-norm solution), which is the range of H, so eᵀH²e ≥ λ_min eᵀHe with λ_min the smallest "
+                "NONZERO eigenvalue of H (H is singular when d > n).\n"
+                f"E[A | θ_t] ≤ −{a_coef} λ_min eᵀHe = −{two_c} λ_min L(θ_t)."
+            ),
+            latex=(
+                rf"\mathbb{{E}}[A\mid\theta_t] = -{a_latex}\eta\, e^\top H^2 e"
+                rf"\le -{2 * c}\eta\,\lambda_{{\min}} L(\theta_t)"
+            ),
+        ),
+        Step(
+            title="Conditional expectation of B, and its bounds",
+            text=(
+                f"E[B | θ_t] = {b_coef} Σ p_i r_i² x_iᵀHx_i (exact).\n"
+                f"x_iᵀHx_i ≤ β = max_i x_iᵀHx_i ≤ λ_max ||x_i||² ≤ λ_max R², R² = max_i ||x_i||², so\n"
+                f"E[B | θ_t] ≤ {c_sq} β L(θ_t) ≤ {c_sq} λ_max R² L(θ_t)."
+            ),
+            latex=(
+                rf"\mathbb{{E}}[B\mid\theta_t] = {half_b}\eta^2\sum_i p_i r_i^2 x_i^\top H x_i"
+                rf"\le {c_sq_latex}\eta^2 \beta\, L \le {c_sq_latex}\eta^2\lambda_{{\max}} R^2 L"
+            ),
+        ),
+        Step(
+            title="ρ(η), the best step size and the contraction range",
+            text=(
+                f"E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ(η)) L(θ_t) with ρ(η) = {sp.sstr(derivation.rho)}.\n"
+                f"dρ/dη = 0 at η* = {sp.sstr(derivation.eta_best)}, giving ρ* = {sp.sstr(derivation.rho_best)}.\n"
+                f"Any contraction (ρ > 0) needs 0 < η < {sp.sstr(derivation.eta_max)}.\n"
+                f"With the tighter β: ρ_β(η) = {sp.sstr(derivation.rho_tight)}, best η = "
+                f"{sp.sstr(derivation.eta_tight_best)}, ρ_β* = {sp.sstr(derivation.rho_tight_best)}."
+            ),
+            latex=(
+                rf"\rho(\eta) = {sp.latex(derivation.rho)},\quad \eta^* = {sp.latex(derivation.eta_best)},"
+                rf"\quad \rho^* = {sp.latex(derivation.rho_best)},\quad 0 < \eta < {sp.latex(derivation.eta_max)}"
+            ),
+        ),
+    ]
+    verdict = "holds" if derivation.identity_checked else "FAILS"
+    steps.append(
+        Step(
+            title="SymPy check of the exact expectations",
+            text=(
+                "For a generic problem with 2 points in 2-D (every entry, p_1, e and η a symbol), SymPy expands "
+                f"Σ_i p_i L(e − {_coefficient(c, 'η')} r_i x_i) − L(e) − E[A] − E[B]: the identity {verdict}."
+            ),
+        )
+    )
+    return steps
+
+
+def formulas(derivation: Derivation) -> dict[str, str]:
+    """The formulas as plain SymPy strings (the JSON answer of ``--symbolic``)."""
+    import sympy as sp
+
+    return {
+        "rho": sp.sstr(derivation.rho),
+        "eta_best": sp.sstr(derivation.eta_best),
+        "rho_best": sp.sstr(derivation.rho_best),
+        "eta_max": sp.sstr(derivation.eta_max),
+        "rho_tight": sp.sstr(derivation.rho_tight),
+        "eta_tight_best": sp.sstr(derivation.eta_tight_best),
+        "rho_tight_best": sp.sstr(derivation.rho_tight_best),
+        "E_A": sp.sstr(-derivation.coefficient_a * sp.Symbol("eta")) + "*e^T H^2 e",
+        "E_B": sp.sstr(derivation.coefficient_b * sp.Symbol("eta") ** 2) + "*sum_i p_i r_i**2 x_i^T H x_i",
+    }
