@@ -31,7 +31,15 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.parsing import Matrix, Scalar, parse_channels, parse_int, parse_positive
 from dlsolve.solution import Solution, Step, Table
-from dlsolve.solvers.filters import correlate, grid_from_rows, heatmap, json_matrix, matrix_quiet, short_matrix
+from dlsolve.solvers.filters import (
+    check_magnitude,
+    correlate,
+    grid_from_rows,
+    heatmap,
+    json_matrix,
+    matrix_quiet,
+    short_matrix,
+)
 
 Rows = list[list[Scalar]]
 
@@ -304,17 +312,21 @@ def design_name(text: str, option: str) -> str:
     return name
 
 
-def design_kernel(name: str, size: int | None, sigma: Fraction | None, option: str) -> Rows:
+def design_kernel(
+    name: str, size: int | None, sigma: Fraction | None, option: str, sigma_option: str | None = None
+) -> Rows:
     """The kernel of design ``name`` (checked ``size`` for box/Gaussian, ``sigma`` for Gaussian)."""
     design = DESIGNS[name]
     if size is not None and not design.sizable:
         raise BadInput(f"{name} has a fixed size; a size applies to box-blur and gaussian-blur", option=option)
     if sigma is not None and name != "gaussian-blur":
-        raise BadInput("a sigma applies to gaussian-blur only", option=option)
+        raise BadInput("a sigma applies to gaussian-blur only", option=sigma_option or option)
     if size is not None and not 1 <= size <= MAX_DESIGN_SIZE:
         raise BadInput(f"expected a size from 1 to {MAX_DESIGN_SIZE}, got {size}", option=option)
-    if sigma is not None and float(sigma) > MAX_DESIGN_SIZE:
-        raise BadInput(f"expected a sigma up to {MAX_DESIGN_SIZE}, got {fmt.exact(sigma)}", option=option)
+    if sigma is not None and not Fraction(1, 1000) <= sigma <= MAX_DESIGN_SIZE:
+        raise BadInput(
+            f"expected a sigma from 0.001 to {MAX_DESIGN_SIZE}, got {fmt.number(sigma)}", option=sigma_option or option
+        )
     return design.kernel(size, sigma)
 
 
@@ -637,6 +649,7 @@ def explain_kernel(kernel: Sequence[Matrix], name: str | None = None) -> Solutio
     matrix = kernel[0]
     if matrix.is_large:
         raise BadInput(f"the kernel is {matrix.shape[0]}x{matrix.shape[1]}; too large to explain", option="--kernel")
+    check_magnitude(kernel, "--kernel")
     rows: Rows = matrix.tolist()
     if len(rows) * len(rows[0]) > 1024:
         raise BadInput("expected a kernel of at most 1024 entries", option="--kernel")
@@ -704,8 +717,7 @@ def _verdict_summary(verdict: Classification) -> str:
 def design_filter(what: str, *, size: int | None = None, sigma: Fraction | None = None) -> Solution:
     """A standard kernel for ``what`` (a design name), with the reasoning and a check by ``explain``."""
     name = design_name(what, "WHAT")
-    option = "--sigma" if sigma is not None and name != "gaussian-blur" else "--size"
-    rows = design_kernel(name, size, sigma, option)
+    rows = design_kernel(name, size, sigma, "--size", "--sigma")
     design = DESIGNS[name]
     facts = evidence(rows)
     verdict = classify(rows, facts)

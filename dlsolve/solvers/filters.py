@@ -42,6 +42,8 @@ MAX_TERMS = 36
 #: Bound on the padded image (entries per channel) and on the work (products), to stay fast.
 MAX_PADDED_ENTRIES = 4_000_000
 MAX_PRODUCTS = 50_000_000
+#: Largest entry accepted: products and sums stay far inside float range (JSON has no inf).
+MAX_MAGNITUDE = 10**100
 
 Pair = tuple[int, int]
 
@@ -90,6 +92,16 @@ class Grid:
 
     def channel(self, index: int) -> list[list[Scalar]]:
         return [[self.value(v) for v in row] for row in self.data[index].tolist()]
+
+
+def check_magnitude(channels: Sequence[Matrix], option: str) -> None:
+    """Refuse entries above :data:`MAX_MAGNITUDE` (their products would not fit a JSON float)."""
+    import numpy as np
+
+    for m in channels:
+        biggest = float(np.max(np.abs(m.array))) if m.array is not None else max(abs(v) for r in m.rows for v in r)
+        if biggest > MAX_MAGNITUDE:
+            raise BadInput(f"entries must be at most 1e100 in size, got {fmt.decimal(biggest)}", option=option)
 
 
 def grid_from_channels(channels: Sequence[Matrix], force_float: bool = False) -> Grid:
@@ -342,6 +354,8 @@ def apply_filter(
         raise BadInput(f"expected a stride >= 1, got {pair_text(stride)}", option="--stride")
     if min(padding) < 0:
         raise BadInput(f"expected a padding >= 0, got {pair_text(padding)}", option="--padding")
+    check_magnitude(image, "--image")
+    check_magnitude(kernel, "--kernel")
     warnings = []
     if len(kernel) != len(image):
         if len(kernel) != 1:
@@ -514,6 +528,7 @@ def pool(
                 f"padding {p} is more than half the window size {k} (PyTorch requires padding <= size/2)",
                 option="--padding",
             )
+    check_magnitude(image, "--image")
     x = grid_from_channels(image)
     channels, height, width = x.shape
     _check_geometry(height, width, size, padding, "--size")
