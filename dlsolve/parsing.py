@@ -491,10 +491,15 @@ def _nested_channel_texts(text: str, option: str) -> list[str] | None:
     node = _parse_expression(text, option, "a matrix")
     if not isinstance(node, ast.List | ast.Tuple) or not node.elts:
         return None
-    if not all(
-        isinstance(item, ast.List | ast.Tuple) and item.elts and all(isinstance(r, ast.List | ast.Tuple) for r in item.elts)
-        for item in node.elts
-    ):
+
+    def is_matrix(item: ast.expr) -> bool:
+        return (
+            isinstance(item, ast.List | ast.Tuple)
+            and bool(item.elts)
+            and all(isinstance(row, ast.List | ast.Tuple) for row in item.elts)
+        )
+
+    if not all(is_matrix(item) for item in node.elts):
         return None
     return [ast.get_source_segment(text, item) or "" for item in node.elts]
 
