@@ -43,6 +43,8 @@ if TYPE_CHECKING:
 SHOW_ROWS = 16
 #: Largest query/key count for which each row's exponentials and sum are written out.
 SHOW_SOFTMAX_ROWS = 6
+#: Rows of the score matrix turned into weights at a time (the working buffer stays in cache).
+SOFTMAX_CHUNK_ROWS = 128
 #: Largest T x S for which ``scores`` and ``weights`` are listed in the JSON answer.
 JSON_MAX_ENTRIES = 250_000
 #: Largest T, S and width accepted with ``--exact`` (beyond it the expressions are unreadable).
@@ -177,14 +179,20 @@ def softmax_rows(
         weights = ties / counts[:, None]
         entropy = np.log(counts.astype(np.float64))
     else:
-        shifted = np.subtract(logits, safe_max[:, None], out=logits if in_place else None)
-        weights = np.exp(shifted)
-        total = weights.sum(axis=1)
-        total[fully_masked] = 1.0
-        weights /= total[:, None]
-        if masked and np.isneginf(shifted).any():
-            shifted = np.where(np.isneginf(shifted), 0.0, shifted)
-        entropy = np.log(total) - np.einsum("ij,ij->i", weights, shifted)
+        weights = logits if in_place else logits.copy()
+        entropy = np.empty(len(weights))
+        buffer = np.empty((min(SOFTMAX_CHUNK_ROWS, len(weights)), weights.shape[1]))
+        for start in range(0, len(weights), SOFTMAX_CHUNK_ROWS):
+            shifted = weights[start : start + SOFTMAX_CHUNK_ROWS]  # a view: overwritten by its weights
+            shifted -= safe_max[start : start + SOFTMAX_CHUNK_ROWS, None]
+            exps = np.exp(shifted, out=buffer[: len(shifted)])
+            total = exps.sum(axis=1)
+            total[total == 0] = 1.0  # fully masked rows (fixed below)
+            if masked and np.isneginf(shifted).any():
+                shifted[np.isneginf(shifted)] = 0.0  # 0 * ln 0 = 0 in the entropy
+            # H = -sum w ln w with ln w = shifted - ln Z:  H = ln Z - sum(e * shifted) / Z
+            entropy[start : start + len(shifted)] = np.log(total) - np.einsum("ij,ij->i", exps, shifted) / total
+            np.divide(exps, total[:, None], out=shifted)
     if any_masked:
         weights[fully_masked] = np.nan if masked_rows == "nan" else 0.0
         entropy[fully_masked] = np.nan
