@@ -450,3 +450,10 @@ def test_fuzz_shapes_options(option, text):
     result = run_cli("attention", "shapes", *[item for pair in base.items() for item in pair], "--json")
     assert result.exit_code in (0, 1, 2), result.stdout
     json.loads(result.stdout)
+
+
+def test_problem_file_checks(cli):
+    path = Path(__file__).parent.parent / "problems" / "attention.toml"
+    result = cli("solve", str(path), "--check", "-q")
+    assert result.exit_code == 0, result.stdout + result.stderr
+    assert result.stdout.count(": pass") >= 8
