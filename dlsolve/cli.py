@@ -621,6 +621,65 @@ def train_loop(
     return solver.solve(source, "<stdin>" if file == "-" else file, diff=diff)
 
 
+@solver_command("lr-curve")
+def lr_curve(
+    loss: Annotated[
+        list[str] | None,
+        typer.Option("--loss", help="One run's losses '2.3,1.9,...' (repeat per run), or @file.csv (a column per run)."),
+    ] = None,
+    label: Annotated[
+        list[str] | None, typer.Option("--label", help="Label of the typed runs, in order (default A, B, C, ...).")
+    ] = None,
+) -> Solution:
+    """Say from loss curves whether each run's learning rate is too high, too low or fine.
+
+    Each curve is diverging (NaN/inf or growing: learning rate too high), oscillating without
+    progress (too high), too slow (still falling almost linearly, far from a plateau: too low) or
+    healthy; the evidence (growth, direction changes, swing/drop, final speed) and the thresholds
+    are shown, with a plot of all curves. A CSV file has one column per run, labels in the header.
+
+    Examples:
+
+      dlsolve lr-curve --loss 2.3,2.8,4.1,7.9,15 --label A --loss 2.3,1.2,0.7,0.5,0.45,0.43 --label B
+
+      dlsolve lr-curve --loss 2.3,2.25,2.2,2.15,2.1,2.05 --loss 2.3,1.5,2.1,1.4,2.2,1.6,2.0 -q
+
+      dlsolve lr-curve --loss @tests/data/lr_curve_exam.csv
+    """
+    from dlsolve import parsing
+    from dlsolve.solvers import lr_curve as solver
+
+    values = [loss] if isinstance(loss, str) else list(loss or [])
+    names = [label] if isinstance(label, str) else list(label or [])
+    names = [name for text in names for name in parsing.parse_labels(text, "--label")]
+    runs: list[tuple[str | None, list[float]]] = []
+    typed = 0
+    for text in values:
+        if text.startswith("@") or text == "-":
+            runs.extend(parsing.parse_series_table(parsing.read_source(text, "--loss"), "--loss"))
+        else:
+            runs.append((names[typed] if typed < len(names) else None, parsing.parse_float_series(text, "--loss")))
+            typed += 1
+    if len(names) > typed:
+        raise BadInput(f"{len(names)} labels for {typed} typed run(s); give one --label per --loss", option="--label")
+    defaults = iter(_default_labels({name for name, _ in runs if name is not None}, len(runs)))
+    labelled = [(name if name is not None else next(defaults), series) for name, series in runs]
+    seen = [name for name, _ in labelled]
+    duplicate = next((name for name in seen if seen.count(name) > 1), None)
+    if duplicate is not None:
+        raise BadInput(f"two runs are labelled {duplicate!r}; labels must be unique", option="--label")
+    return solver.solve(labelled)
+
+
+def _default_labels(taken: set[str], count: int) -> list[str]:
+    """``count`` run labels A, B, ..., Z, AA, AB, ... (as on exam plots), skipping those ``taken``."""
+    import itertools
+    import string
+
+    names = ("".join(p) for size in itertools.count(1) for p in itertools.product(string.ascii_uppercase, repeat=size))
+    return list(itertools.islice((name for name in names if name not in taken), count))
+
+
 # --- end train-loop ---
 
 

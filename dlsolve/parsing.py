@@ -623,3 +623,77 @@ def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner
     if rows != cols:
         raise BadInput(f"expected a square matrix, got {rows}x{cols}", option=option)
     return Preconditioner("matrix", matrix=matrix)
+
+
+# --------------------------------------------------------------------------- loss series (lr-curve)
+
+def parse_float_token(text: str, option: str) -> float:
+    """One float of a series: a decimal, ``1e-3``, ``nan``, ``inf`` (or arithmetic such as ``1/3``)."""
+    token = text.strip()
+    if _is_float_token(token):
+        return float(token)
+    try:
+        return float(parse_scalar(token, option))
+    except BadInput:
+        raise BadInput(f"expected a number (or nan/inf), got {_quote(text)}", option=option) from None
+
+
+def parse_float_series(text: str, option: str) -> list[float]:
+    """A series of floats separated by commas or whitespace, e.g. a loss curve ``"2.3, 1.9, 1.7"``.
+
+    ``nan`` and ``inf`` are accepted (a diverging run logs them); at least one value is required.
+    """
+    _check_length(text, option)
+    items = text.replace(",", " ").replace(";", " ").split()
+    if not items:
+        raise BadInput(f"expected numbers such as 2.3,1.9,1.7, got {_quote(text)}", option=option)
+    return [parse_float_token(item, option) for item in items]
+
+
+def parse_series_table(text: str, option: str) -> list[tuple[str | None, list[float]]]:
+    """Columns of a CSV text, one series per column: ``[(label or None, values), ...]``.
+
+    The first row is a header of labels when any of its cells is not a number. Columns may have
+    different lengths (empty cells at the end of a shorter column are skipped); a gap in the middle
+    of a column is refused.
+    """
+    import csv
+
+    _check_length(text, option)
+    rows = [row for row in csv.reader(text.splitlines()) if any(cell.strip() for cell in row)]
+    if not rows:
+        raise BadInput("expected CSV columns of numbers (one run per column), got nothing", option=option)
+    header: list[str | None] = [None] * len(rows[0])
+    has_header = any(cell.strip() and not _is_float_token(cell) for cell in rows[0])
+    if has_header:
+        header = [cell.strip() or None for cell in rows[0]]
+        rows = rows[1:]
+    width = len(header)
+    columns: list[list[float]] = [[] for _ in range(width)]
+    ended = [False] * width
+    for number, row in enumerate(rows, start=2 if has_header else 1):
+        if len(row) > width:
+            raise BadInput(f"CSV row {number} has {len(row)} cells, the header {width}", option=option)
+        for index in range(width):
+            cell = row[index].strip() if index < len(row) else ""
+            if not cell:
+                ended[index] = True
+                continue
+            if ended[index]:
+                raise BadInput(f"CSV row {number}, column {index + 1}: a value after an empty cell", option=option)
+            try:
+                columns[index].append(parse_float_token(cell, option))
+            except BadInput:
+                raise BadInput(
+                    f"CSV row {number}, column {index + 1}: expected a number, got {_quote(cell)}", option=option
+                ) from None
+    return list(zip(header, columns, strict=True))
+
+
+def _is_float_token(cell: str) -> bool:
+    """True when Python's ``float`` reads ``cell`` (digits, exponent, nan, inf; no evaluation)."""
+    try:
+        float(cell)
+    except ValueError:
+        return False
+    return True
