@@ -102,7 +102,7 @@ def _cell(value: float | Fraction) -> str:
     if math.isnan(value):
         return "NaN"
     if math.isinf(value):
-        return "-∞" if value < 0 else "∞"
+        return "-inf" if value < 0 else "inf"
     return fmt.decimal(value, 4)
 
 
@@ -847,7 +847,7 @@ def _scores_step(context: _Context, result: HeadResult, head: int | None) -> Ste
     return Step(
         title="Scores Q K^T and scaling" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
-        latex=rf"S = \frac{{Q K^\top}}{{\sqrt{{d_k}}}},\quad \text{{scale}} = {context.scale_latex}",
+        latex=rf"S = s\, Q K^\top,\quad s = {context.scale_latex}",
         blocks=blocks,
     )
 
@@ -1057,9 +1057,13 @@ def _summary(
     summary = f"weights {_shape_text(weights.shape)}, output {_shape_text(output.shape)}; most attended: {pattern}"
     if large or not context.shown:
         return summary, summary
-    rows = "; ".join(", ".join(_cell(w) if not math.isnan(w) else "NaN" for w in row) for row in (_rounded(weights)))
-    out = "; ".join(", ".join(_cell(o) for o in row) for row in _rounded(output))
-    return summary, f"weights = {rows}\noutput = {out}"
+    rows = "; ".join(", ".join(fmt.decimal(w) if math.isfinite(w) else "NaN" for w in row) for row in weights.tolist())
+    out = "; ".join(", ".join(fmt.decimal(o) if math.isfinite(o) else "NaN" for o in row) for row in output.tolist())
+    quiet = f"weights = {rows}\noutput = {out}"
+    if context.exact_weights is not None:
+        exact_rows = "; ".join(", ".join(_sympy_text(w) for w in row) for row in context.exact_weights)
+        quiet += f"\nexact weights = {exact_rows}"
+    return summary, quiet
 
 
 def _answer_latex(context: _Context, weights: np.ndarray, output: np.ndarray, large: bool) -> str:
