@@ -514,9 +514,9 @@ def classify(rows: Rows, facts: Evidence) -> Classification:
             "laplacian",
             None,
             None,
-            "weights sum to 0 and the first moments vanish (symmetric): a second-derivative (Laplacian-like) "
+            "weights sum to 0 and the first moments vanish: a second-derivative (Laplacian-like) "
             "filter; flat regions and linear ramps give 0, edges give a zero crossing"
-            + (", the same in every direction" if isotropic else ", stronger along one axis"),
+            + (", the same in every direction" if isotropic else ", not the same in every direction"),
         )
     if all(v >= 0 or _close(v, 0, tol) for v in flat) and len(nonzero) > 1:
         effect = (

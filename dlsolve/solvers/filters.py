@@ -558,19 +558,8 @@ def pool(
             bound = int(np.max(np.abs(x.data))) * size[0] * size[1]
             data = data if bound < 2**62 else data.astype(object)
     xp = Grid(data, x.denominator, x.exact)
-    outputs, windows = [], []
-    for c in range(channels):
-        rows, details = [], []
-        for i in range(out[0]):
-            row = []
-            for j in range(out[1]):
-                value, detail = _pool_cell(xp, inside, c, i, j, size, stride, padding, (height, width), op, exclude_pad)
-                row.append(value)
-                details.append(detail)
-            rows.append(row)
-        outputs.append(rows)
-        windows.append(details)
-    steps = _pool_steps(x, xp, inside, outputs, windows, size, stride, padding, out, op, ceil, exclude_pad)
+    outputs = _pool_values(xp, inside, size, stride, padding, (height, width), out, op, exclude_pad)
+    steps = _pool_steps(x, xp, inside, outputs, size, stride, padding, out, op, ceil, exclude_pad)
     single = channels == 1
     output_json: Any = json_matrix(outputs[0]) if single else [json_matrix(o) for o in outputs]
     answer: dict[str, Any] = {
@@ -608,6 +597,57 @@ def pool(
     )
 
 
+def _pool_values(
+    xp: Grid,
+    inside: np.ndarray,
+    size: Pair,
+    stride: Pair,
+    padding: Pair,
+    hw: Pair,
+    out: Pair,
+    op: str,
+    exclude_pad: bool,
+) -> list[list[list[Scalar]]]:
+    """Every channel's pooled output, vectorised over the windows (one array operation per window offset)."""
+    import numpy as np
+
+    def window(array: np.ndarray, a: int, b: int) -> np.ndarray:
+        return array[
+            ..., a : a + stride[0] * (out[0] - 1) + 1 : stride[0], b : b + stride[1] * (out[1] - 1) + 1 : stride[1]
+        ]
+
+    offsets = [(a, b) for a in range(size[0]) for b in range(size[1])]
+    if op == "max":
+        best = window(xp.data, 0, 0).copy()
+        for a, b in offsets[1:]:
+            best = np.maximum(best, window(xp.data, a, b))
+        return [[[xp.value(v) for v in row] for row in channel] for channel in best.tolist()]
+    total = np.zeros((xp.shape[0], *out), dtype=xp.data.dtype)
+    real = np.zeros(out, dtype=np.int64)
+    for a, b in offsets:
+        total += window(xp.data, a, b)
+        real += window(inside, a, b)
+    if exclude_pad:
+        divisor = real
+    else:  # PyTorch: the window clipped to the padded image [−p, n + p)
+        starts = [np.arange(out[axis]) * stride[axis] - padding[axis] for axis in (0, 1)]
+        spans = [np.minimum(starts[axis] + size[axis], hw[axis] + padding[axis]) - starts[axis] for axis in (0, 1)]
+        divisor = np.outer(spans[0], spans[1])
+    divisors = divisor.tolist()
+    if xp.exact:
+        return [
+            [
+                [Fraction(int(v), xp.denominator * d) for v, d in zip(row, drow, strict=True)]
+                for row, drow in zip(ch, divisors, strict=True)
+            ]
+            for ch in total.tolist()
+        ]
+    return [
+        [[v / d for v, d in zip(row, drow, strict=True)] for row, drow in zip(ch, divisors, strict=True)]
+        for ch in total.tolist()
+    ]
+
+
 def _pool_cell(
     xp: Grid,
     inside: np.ndarray,
@@ -620,7 +660,8 @@ def _pool_cell(
     hw: Pair,
     op: str,
     exclude_pad: bool,
-) -> tuple[Scalar, str]:
+) -> str:
+    """The window of output cell (c, i, j) written out: its values (padding shown), the max or sum / divisor."""
     r0, c0 = i * stride[0], j * stride[1]
     padded_h, padded_w = hw[0] + 2 * padding[0], hw[1] + 2 * padding[1]
     real: list[Scalar] = []
@@ -638,7 +679,7 @@ def _pool_cell(
     )
     if op == "max":
         best = max(real)
-        return best, f"{window_text}: max({', '.join(shown)}) = {fmt.number(best)}"
+        return f"{window_text}: max({', '.join(shown)}) = {fmt.number(best)}"
     # PyTorch: the divisor counts the window clipped to the padded image (H + 2p), or only real cells
     h_start, w_start = r0 - padding[0], c0 - padding[1]
     h_end = min(h_start + size[0], hw[0] + padding[0])
@@ -650,7 +691,7 @@ def _pool_cell(
     result = fmt.number(average)
     quotient = f"{fmt.exact(total)}/{divisor}"
     middle = "" if quotient == fmt.exact(average) else f" = {quotient}"
-    return average, f"{window_text}: ({terms}) / {divisor}{middle} = {result}"
+    return f"{window_text}: ({terms}) / {divisor}{middle} = {result}"
 
 
 def _pool_steps(
@@ -658,7 +699,6 @@ def _pool_steps(
     xp: Grid,
     inside: np.ndarray,
     outputs: list[list[list[Scalar]]],
-    windows: list[list[str]],
     size: Pair,
     stride: Pair,
     padding: Pair,
@@ -727,18 +767,18 @@ def _pool_steps(
             else "window size clipped to the padded image (padding zeros count)"
         )
     )
-    substeps = []
-    for c in range(channels):
-        limit = len(windows[c]) if len(windows[c]) <= MAX_CELLS_SHOWN else 4
-        for index, text in enumerate(windows[c][:limit]):
-            i, j = divmod(index, out[1])
-            title = f"y[{c},{i},{j}]" if channels > 1 else f"y[{i},{j}]"
-            substeps.append(Step(title, text))
-        if channels > 2 and c == 0 and len(windows[c]) > MAX_CELLS_SHOWN:
-            break
+    cells = [(c, i, j) for c in range(channels) for i in range(out[0]) for j in range(out[1])]
+    shown = cells if len(cells) <= MAX_CELLS_SHOWN else cells[:4]
+    substeps = [
+        Step(
+            f"y[{c},{i},{j}]" if channels > 1 else f"y[{i},{j}]",
+            _pool_cell(xp, inside, c, i, j, size, stride, padding, (height, width), op, exclude_pad),
+        )
+        for c, i, j in shown
+    ]
     text = formula
-    if sum(len(w) for w in windows) > len(substeps):
-        text += f"\n(showing {len(substeps)} of {sum(len(w) for w in windows)} windows)"
+    if len(shown) < len(cells):
+        text += f"\n(showing {len(shown)} of {len(cells)} windows)"
     steps.append(Step("Each window", text, substeps=substeps))
     steps.append(
         Step(
