@@ -270,7 +270,7 @@ def _rows_from_nested(text: str, option: str, allow_inf: bool) -> list[list[Scal
 
 def _rows_from_text(text: str, option: str, allow_inf: bool) -> list[list[Scalar]]:
     stripped = text.strip()
-    if stripped.startswith("["):
+    if stripped.startswith(("[", "((")):
         return _rows_from_nested(stripped, option, allow_inf)
     lines = [line.split("#", 1)[0] for line in stripped.replace(";", "\n").splitlines()]
     rows = []
@@ -412,7 +412,7 @@ def _layer_calls(node: ast.expr, source: str, option: str) -> list[LayerCall]:
         return [call for item in node.elts for call in _layer_calls(item, source, option)]
     segment = ast.get_source_segment(source, node) or ""
     name = _callee_name(node.func) if isinstance(node, ast.Call) else None
-    if not isinstance(node, ast.Call) or name is None:
+    if not isinstance(node, ast.Call) or name is None or not name[:1].isupper():
         raise BadInput(
             f"line {node.lineno}: expected a layer such as Conv2d(1, 16, 3), got {_quote(segment)}",
             option=option,

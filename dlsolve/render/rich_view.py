@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from typing import TextIO
 
@@ -12,7 +13,7 @@ from rich.table import Table as RichTable
 from rich.text import Text
 
 from dlsolve.problems import Outcome
-from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
+from dlsolve.solution import Block, Heatmap, Plot, Series, Solution, Step, Table
 
 
 def make_console(stream: TextIO) -> Console:
@@ -65,20 +66,36 @@ def _heatmap(block: Heatmap) -> RichTable:
     return table
 
 
+def _finite_points(series: Series, logy: bool) -> tuple[list[float], list[float]]:
+    points = [
+        (x, y)
+        for x, y in zip(series.x, series.y, strict=False)
+        if math.isfinite(x) and math.isfinite(y) and (y > 0 or not logy)
+    ]
+    return [x for x, _ in points], [y for _, y in points]
+
+
 def _plot(block: Plot, width: int) -> RenderableType:
     import uniplot
 
-    text = uniplot.plot_to_string(
-        [series.y for series in block.series],
-        [series.x for series in block.series],
-        legend_labels=[series.label for series in block.series],
-        title=block.title or None,
-        width=max(20, min(width - 20, 90)),
-        height=14,
-        lines=True,
-        y_as_log=block.logy,
-        color=True,
-    )
+    curves = [(series.label, *_finite_points(series, block.logy)) for series in block.series]
+    curves = [curve for curve in curves if curve[1]]
+    if not curves:
+        return Text(f"({block.title or 'plot'}: no finite points to draw)", style="dim")
+    try:
+        text = uniplot.plot_to_string(
+            [ys for _, _, ys in curves],
+            [xs for _, xs, _ in curves],
+            legend_labels=[label for label, _, _ in curves] if any(label for label, _, _ in curves) else None,
+            title=block.title or None,
+            width=max(20, min(width - 20, 90)),
+            height=14,
+            lines=True,
+            y_as_log=block.logy,
+            color=True,
+        )
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return Text(f"({block.title or 'plot'}: values cannot be drawn)", style="dim")
     caption = f"x: {block.xlabel}   y: {block.ylabel}" if block.xlabel or block.ylabel else ""
     lines = text if isinstance(text, list) else [text]
     return Group(Text.from_ansi("\n".join(lines)), Text(caption, style="dim"))

@@ -1,0 +1,400 @@
+"""convergence-bound: hand-worked tables, torch/SciPy goldens, live torch, Hypothesis properties, CLI, fuzz."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
+
+from dlsolve.errors import BadInput
+from dlsolve.parsing import Matrix, parse_matrix
+from dlsolve.solvers.convergence import solve_convergence_bound, solve_symbolic
+
+GOLDENS = json.loads((Path(__file__).parent / "data" / "convergence_goldens.json").read_text())["cases"]
+
+
+def solve(x: str, **options):
+    return solve_convergence_bound(parse_matrix(x, "--x"), **options)
+
+
+def matrix_text(rows) -> str:
+    return ";".join(",".join(str(v) for v in row) for row in rows)
+
+
+# --------------------------------------------------------------------------- worked by hand
+
+# X = [[1,0,0],[0,2,0]], p uniform: H = diag(1/2, 2, 0); eta* = (1/2)/(2*2*4) = 1/32, rho* = (1/4)/8.
+# Exact: point 1 scales e1 by 1 - 2 eta, point 2 scales e2 by 1 - 8 eta; factor = (1 + (1 - 2 eta)^2)/2
+# = 481/512 at 1/32; min over eta where |1 - 2 eta| = |1 - 8 eta|: eta = 1/5, factor 0.68.
+# X = [[1,1,0],[0,1,1]]: X X^T = [[2,1],[1,2]] (eigenvalues 3, 1) so H has 3/2, 1/2; R^2 = 2.
+# One point x = [3, 4]: lambda = R^2 = 25, eta* = 1/50, rho* = 1: one step solves exactly.
+HAND = [
+    (
+        "1,0,0;0,2,0",
+        {},
+        {
+            "lambda_min": 0.5,
+            "lambda_max": 2,
+            "R2": 4,
+            "beta": 8,
+            "eta": 1 / 32,
+            "rho": 1 / 32,
+            "bound_factor": 31 / 32,
+            "exact_factor": 481 / 512,
+            "eta_exact_best": 0.2,
+            "exact_factor_best": 0.68,
+            "kaczmarz_rate": 0.8,
+        },
+    ),
+    ("1,1,0;0,1,1", {}, {"lambda_min": 0.5, "lambda_max": 1.5, "R2": 2, "eta": 1 / 12, "rho": 1 / 12}),
+    ("1,1,0;0,1,1", {"half": True}, {"eta": 1 / 6, "rho": 1 / 12, "eta_max": 1 / 3}),
+    ("1,1,0;0,1,1", {"eta": Fraction(1, 10)}, {"rho": 4 / 10 * 0.5 - 4 / 100 * 3, "eta": 0.1}),
+    ("3,4", {}, {"lambda_min": 25, "R2": 25, "eta": 1 / 50, "rho": 1, "bound_factor": 0, "exact_factor": 0}),
+    ("3,4", {"eps": Fraction(1, 1000)}, {"steps_to_eps": 1, "steps_to_eps_exact": 1}),
+    ("1,0,0;0,2,0", {"eps": Fraction(1, 1000)}, {"steps_to_eps": 218, "steps_to_eps_exact": 111}),
+    # importance: p = (1/5, 4/5), H = diag(1/5, 16/5)
+    ("1,0,0;0,2,0", {"p": "importance"}, {"lambda_min": 0.2, "lambda_max": 3.2, "beta": 12.8}),
+]
+
+
+@pytest.mark.parametrize(("x", "options", "expected"), HAND)
+def test_hand_worked(x, options, expected):
+    answer = solve(x, **options).answer
+    for key, value in expected.items():
+        assert answer[key] == pytest.approx(value, rel=1e-9, abs=1e-12), key
+
+
+def test_exact_values_stay_exact():
+    answer = solve("1,0,0;0,2,0").answer
+    assert answer["exact"]["exact_factor"] == "481/512"
+    assert answer["exact"]["bound_factor"] == "0.96875"
+    assert answer["exact"]["lambda_min"] == "0.5"
+
+
+def test_irrational_eigenvalues_fall_back_to_float():
+    answer = solve("2,1;1,3;0,1;1,1").answer
+    assert "lambda_min" not in answer["exact"]
+    assert answer["exact"]["R2"] == "10"
+
+
+def test_lambda_min_is_smallest_nonzero_eigenvalue_when_d_exceeds_n():
+    # d = 3 > n = 2: H is singular, 0 is an eigenvalue but lambda_min must be 1/2
+    answer = solve("1,1,0;0,1,1").answer
+    assert answer["rank"] == 2
+    assert answer["lambda_min"] == pytest.approx(0.5)
+
+
+def test_comparison_has_both_schemes_and_given_p():
+    answer = solve("1,0,0;0,2,0", p=[Fraction(1, 4), Fraction(3, 4)]).answer
+    assert set(answer["comparison"]) == {"given", "uniform", "importance"}
+    assert answer["comparison"]["given"]["lambda_min"] == pytest.approx(0.25)
+
+
+def test_unnormalised_probabilities_are_normalised_with_a_warning():
+    solution = solve("1,0,0;0,2,0", p=[Fraction(1), Fraction(3)])
+    assert solution.answer["p"] == [0.25, 0.75]
+    assert any("normalised" in w for w in solution.warnings)
+
+
+# --------------------------------------------------------------------------- goldens (torch autograd + SciPy)
+
+
+@pytest.mark.parametrize("case", GOLDENS, ids=[f"golden{i}" for i in range(len(GOLDENS))])
+def test_goldens(case):
+    p = case["p"] if isinstance(case["p"], str) else [Fraction(v) for v in case["p"]]
+    eta = Fraction(case["eta"]) if case["eta"] else None
+    answer = solve(matrix_text(case["x"]), p=p, eta=eta, half=case["half"]).answer
+    for key in ("lambda_min", "lambda_max", "R2", "beta", "exact_factor"):
+        assert answer[key] == pytest.approx(case[key], rel=1e-7, abs=1e-12), key
+    assert answer["eta"] == pytest.approx(case["eta_value"], rel=1e-9)
+    # the golden minimum (SciPy, bounded Brent) is an upper bound of the true minimum
+    assert answer["exact_factor_best"] <= case["exact_factor_best"] + 1e-9
+    assert answer["exact_factor_best"] == pytest.approx(case["exact_factor_best"], rel=1e-6, abs=1e-12)
+
+
+@pytest.mark.torch
+def test_live_torch_one_step_expectation():
+    """One real SGD step per point with autograd, averaged with p: equals factor * L in the worst direction."""
+    torch = pytest.importorskip("torch")
+    x_rows = [[1, 2, 0], [0, 1, 1]]
+    solution = solve(matrix_text(x_rows), eta=Fraction(1, 20))
+    x = torch.tensor(x_rows, dtype=torch.float64)
+    p = torch.full((2,), 0.5, dtype=torch.float64)
+    y = x @ torch.tensor([1.0, -1.0, 2.0], dtype=torch.float64)
+    rng = np.random.default_rng(1)
+    worst = 0.0
+    for _ in range(200):
+        theta = torch.tensor(rng.standard_normal(3), dtype=torch.float64, requires_grad=True)
+        loss = (p * (y - x @ theta) ** 2).sum()
+        expected = 0.0
+        for i in range(2):
+            (grad,) = torch.autograd.grad((y[i] - x[i] @ theta) ** 2, theta)
+            after = theta.detach() - 0.05 * grad
+            expected += float(p[i] * (p * (y - x @ after) ** 2).sum())
+        ratio = expected / float(loss.detach())
+        assert ratio <= solution.answer["exact_factor"] + 1e-12
+        assert ratio <= solution.answer["bound_factor"] + 1e-12
+        worst = max(worst, ratio)
+    assert worst > solution.answer["exact_factor"] - 0.05
+
+
+# --------------------------------------------------------------------------- properties
+
+
+def exact_next_loss(rows, p, e, eta, c):
+    """Sum over i of p_i L(e - eta c r_i x_i): the exact expectation, straight from the update rule."""
+
+    def loss(err):
+        return Fraction(c, 2) * sum(
+            pi * sum(a * b for a, b in zip(row, err, strict=True)) ** 2 for pi, row in zip(p, rows, strict=True)
+        )
+
+    total = Fraction(0)
+    for pi, row in zip(p, rows, strict=True):
+        residual = sum(a * b for a, b in zip(row, e, strict=True))
+        total += pi * loss([ei - eta * c * residual * xi for ei, xi in zip(e, row, strict=True)])
+    return total, loss(e)
+
+
+small_ints = st.integers(-3, 3)
+
+
+@st.composite
+def problems(draw):
+    n = draw(st.integers(1, 3))
+    d = draw(st.integers(1, 4))
+    rows = [[draw(small_ints) for _ in range(d)] for _ in range(n)]
+    assume(all(any(row) for row in rows))
+    weights = [draw(st.integers(1, 5)) for _ in range(n)]
+    p = [Fraction(w, sum(weights)) for w in weights]
+    eta = Fraction(draw(st.integers(1, 40)), draw(st.sampled_from([100, 400, 1000])))
+    z = [Fraction(draw(small_ints)) for _ in range(n)]
+    half = draw(st.booleans())
+    return rows, p, eta, z, half
+
+
+@given(problems())
+def test_expected_next_loss_never_exceeds_the_claimed_bounds(problem):
+    rows, p, eta, z, half = problem
+    c = 1 if half else 2
+    answer = solve(matrix_text(rows), p=[Fraction(v) for v in p], eta=eta, half=half).answer
+    e = [sum(zi * row[j] for zi, row in zip(z, rows, strict=True)) for j in range(len(rows[0]))]  # row space
+    expected, loss = exact_next_loss([[Fraction(v) for v in row] for row in rows], p, e, eta, c)
+    bound = Fraction(answer["exact"]["bound_factor"]) if "bound_factor" in answer["exact"] else answer["bound_factor"]
+    assert expected <= bound * loss + Fraction(1, 10**9) * loss
+    factor = Fraction(answer["exact"]["exact_factor"]) if "exact_factor" in answer["exact"] else answer["exact_factor"]
+    assert expected <= factor * loss + Fraction(1, 10**9) * loss
+    assert answer["exact_factor"] <= answer["bound_factor"] + 1e-12
+
+
+@given(
+    st.lists(
+        st.lists(st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 2)), min_size=3, max_size=3),
+        min_size=2,
+        max_size=4,
+    ),
+    st.sampled_from(["uniform", "importance"]),
+    st.floats(0.001, 0.2),
+)
+def test_exact_factor_equals_the_maximum_ratio_found_by_optimisation(rows, scheme, eta):
+    scipy_optimize = pytest.importorskip("scipy.optimize")
+    x = np.array(rows)
+    assume(np.all(np.abs(x).sum(axis=1) > 0.1))
+    answer = solve_convergence_bound(
+        Matrix(rows=tuple(tuple(float(v) for v in row) for row in rows)), p=scheme, eta=eta
+    ).answer
+    p = np.array(answer["p"])
+    hmat = x.T @ np.diag(p) @ x
+
+    def ratio(z):
+        e = x.T @ z
+        loss = e @ hmat @ e
+        if loss <= 1e-300:
+            return 0.0
+        after = [e - eta * 2 * (x[i] @ e) * x[i] for i in range(len(p))]
+        return float(sum(p[i] * (a @ hmat @ a) for i, a in enumerate(after)) / loss)
+
+    rng = np.random.default_rng(0)
+    best = max(
+        -scipy_optimize.minimize(
+            lambda z: -ratio(z),
+            rng.standard_normal(len(p)),
+            method="Nelder-Mead",
+            options={"xatol": 1e-12, "fatol": 1e-14, "maxiter": 4000},
+        ).fun
+        for _ in range(4)
+    )
+    assert best <= answer["exact_factor"] + 1e-9 * max(1, answer["exact_factor"])
+    assert best == pytest.approx(answer["exact_factor"], rel=1e-6, abs=1e-9)
+
+
+@given(problems())
+def test_symbolic_and_numeric_paths_agree(problem):
+    import sympy
+
+    rows, p, _eta, _z, half = problem
+    numeric = solve(matrix_text(rows), p=[Fraction(v) for v in p], half=half).answer
+    formulas = solve_symbolic(half).answer["symbolic"]
+    names = {"lambda_min": numeric["lambda_min"], "lambda_max": numeric["lambda_max"], "R^2": numeric["R2"]}
+    values = {sympy.Symbol(k, positive=True): v for k, v in names.items()}
+    for key in ("eta_best", "rho_best", "eta_max"):
+        symbolic = float(
+            sympy.sympify(formulas[key], locals={k: sympy.Symbol(k, positive=True) for k in names}).subs(values)
+        )
+        assert symbolic == pytest.approx(numeric[key], rel=1e-9), key
+    rho = sympy.sympify(
+        formulas["rho"],
+        locals={**{k: sympy.Symbol(k, positive=True) for k in names}, "eta": sympy.Symbol("eta", positive=True)},
+    )
+    at_eta = float(rho.subs(values).subs(sympy.Symbol("eta", positive=True), numeric["eta"]))
+    assert at_eta == pytest.approx(numeric["rho"], rel=1e-9, abs=1e-12)
+
+
+@given(problems(), st.floats(0.2, 5))
+def test_best_exact_step_beats_other_step_sizes(problem, scale):
+    rows, p, _eta, _z, half = problem
+    answer = solve(matrix_text(rows), p=[Fraction(v) for v in p], half=half).answer
+    other = solve(
+        matrix_text(rows), p=[Fraction(v) for v in p], half=half, eta=Fraction(answer["eta_exact_best"] * scale)
+    ).answer
+    assert answer["exact_factor_best"] <= other["exact_factor"] + 1e-9
+
+
+# --------------------------------------------------------------------------- simulation
+
+
+def test_simulation_mean_loss_tracks_the_exact_factor():
+    solution = solve("1,0,0;0,2,0", simulate_runs=400, simulate_steps=30, seed=3)
+    simulation = solution.answer["simulation"]
+    means = simulation["mean_loss"]
+    assert len(means) == 31
+    assert means[0] == pytest.approx(2.5)  # y = X 1 = (1, 2): L_0 = (1 + 4)/2
+    factor = solution.answer["exact_factor"]
+    # E[L_t] <= factor^t L_0; the Monte Carlo mean may exceed it only by sampling noise
+    assert all(m <= 1.15 * factor**t * means[0] for t, m in enumerate(means))
+    assert simulation["empirical_ratio"] <= factor * 1.02
+    plots = [b for step in solution.steps for b in step.blocks if b.type == "plot"]
+    assert plots and len(plots[0].series) == 3
+
+
+def test_simulation_uses_given_y_and_is_seeded():
+    one = solve("1,1,0;0,1,1", y=[Fraction(2), Fraction(0)], simulate_runs=20, simulate_steps=5, seed=7).answer
+    two = solve("1,1,0;0,1,1", y=[Fraction(2), Fraction(0)], simulate_runs=20, simulate_steps=5, seed=7).answer
+    assert one["simulation"]["mean_loss"] == two["simulation"]["mean_loss"]
+    assert one["simulation"]["mean_loss"][0] == pytest.approx(2.0)  # (4 + 0)/2
+
+
+# --------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("x", "options", "option"),
+    [
+        ("1,0;0,0", {}, "--x"),
+        ("1,0;0,1", {"p": [Fraction(1)]}, "--p"),
+        ("1,0;0,1", {"p": [Fraction(1), Fraction(0)]}, "--p"),
+        ("1,0;0,1", {"p": [Fraction(1), Fraction(-1)]}, "--p"),
+        ("1,0;2,0", {"y": [Fraction(1), Fraction(1)]}, "--y"),
+        ("1,0;0,1", {"y": [Fraction(1)]}, "--y"),
+        ("1,0;0,1", {"eps": Fraction(2)}, "--eps"),
+        ("1,0;0,1", {"simulate_runs": 10**6, "simulate_steps": 10**3}, "--runs"),
+    ],
+)
+def test_bad_input(x, options, option):
+    with pytest.raises(BadInput) as error:
+        solve(x, **options)
+    assert error.value.option == option
+
+
+def test_consistent_y_is_accepted():
+    solve("1,0;2,0", y=[Fraction(1), Fraction(2)])
+
+
+def test_large_step_warns_and_reports_no_guarantee():
+    solution = solve("1,0,0;0,2,0", eta=Fraction(1, 2), eps=Fraction(1, 10))
+    assert solution.answer["rho"] < 0
+    assert solution.answer["steps_to_eps"] is None
+    assert solution.warnings
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_json_and_quiet(cli):
+    result = cli("convergence-bound", "--x", "1,0,0;0,2,0", "--json")
+    assert result.exit_code == 0
+    assert result.json()["answer"]["exact"]["exact_factor"] == "481/512"
+    quiet = cli("convergence-bound", "--x", "1,0,0;0,2,0", "-q")
+    assert "exact_factor=481/512" in quiet.stdout
+
+
+def test_cli_symbolic_needs_no_data(cli):
+    result = cli("convergence-bound", "--symbolic", "--json")
+    assert result.exit_code == 0
+    answer = result.json()["answer"]
+    assert answer["symbolic"]["eta_best"] == "lambda_min/(2*R^2*lambda_max)"
+    assert answer["symbolic"]["rho_best"] == "lambda_min**2/(R^2*lambda_max)"
+    assert answer["identity_checked"] is True
+    half = cli("convergence-bound", "--symbolic", "--half", "--json").json()["answer"]["symbolic"]
+    assert half["eta_best"] == "lambda_min/(R^2*lambda_max)"
+
+
+def test_cli_options_and_output_modes(cli):
+    args = ["convergence-bound", "--x", "1,1,0;0,1,1", "--p", "importance", "--eta", "1/20", "--eps", "0.01"]
+    for mode in ("--latex", "--markdown"):
+        assert cli(*args, mode).exit_code == 0
+    result = cli(*args, "--simulate", "--runs", "30", "--steps", "10", "--json")
+    assert result.exit_code == 0
+    assert len(result.json()["answer"]["simulation"]["mean_loss"]) == 11
+    assert cli(*args, "--half").exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        [],
+        ["--x", "1,0;0,0"],
+        ["--x", "1,0;0,1", "--p", "0.5"],
+        ["--x", "1,0;0,1", "--eta", "0"],
+        ["--x", "1,0;0,1", "--eta", "-1"],
+        ["--x", "1,0;2,0", "--y", "1,1"],
+        ["--x", "1,0;0,1", "--p", "sometimes"],
+    ],
+)
+def test_cli_bad_input_exits_2(cli, args):
+    result = cli("convergence-bound", *args, "--json")
+    assert result.exit_code == 2
+    assert "error" in result.json()
+
+
+def test_cli_large_npy_input(cli, tmp_path):
+    rng = np.random.default_rng(0)
+    path = tmp_path / "x.npy"
+    np.save(path, rng.standard_normal((150, 80)))
+    result = cli("convergence-bound", "--x", f"@{path}", "--json")
+    assert result.exit_code == 0
+    answer = result.json()["answer"]
+    x = np.load(path)
+    eigenvalues = np.linalg.eigvalsh(x.T @ x / 150)
+    assert answer["lambda_min"] == pytest.approx(eigenvalues[0], rel=1e-9)
+    assert answer["exact_factor"] <= answer["bound_factor"]
+
+
+OPTIONS = ["--x", "--p", "--eta", "--y", "--eps", "--runs", "--steps", "--seed"]
+
+
+@given(st.sampled_from(OPTIONS), st.text(max_size=25))
+def test_fuzz_any_text_gives_a_clean_exit(option, text):
+    from tests.conftest import run_cli
+
+    args = ["convergence-bound", "--x", "1,2;3,4;0,1", option, text, "--json"]
+    if option in ("--runs", "--steps", "--seed"):
+        args.append("--simulate")
+    result = run_cli(*args)
+    assert result.exit_code in (0, 1, 2), result.stdout + result.stderr
+    json.loads(result.stdout)

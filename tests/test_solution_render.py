@@ -1,0 +1,122 @@
+"""Solution model round-trips and every renderer's output (snapshots of a fixed solution)."""
+
+from __future__ import annotations
+
+import io
+import json
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from dlsolve.render import RENDERERS, render
+from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
+
+text = st.text(max_size=20)
+floats = st.floats(allow_nan=False, allow_infinity=False, width=32)
+tables = st.builds(Table, columns=st.lists(text, max_size=3), rows=st.lists(st.lists(text, max_size=3), max_size=3))
+heatmaps = st.builds(
+    Heatmap,
+    values=st.lists(st.lists(floats, min_size=2, max_size=2), min_size=1, max_size=2),
+    cells=st.lists(st.lists(text, min_size=2, max_size=2), min_size=1, max_size=2),
+    title=text,
+)
+plots = st.builds(Plot, series=st.lists(st.builds(Series, label=text, x=st.lists(floats), y=st.lists(floats))))
+blocks = st.lists(st.one_of(tables, heatmaps, plots), max_size=2)
+steps = st.recursive(
+    st.builds(Step, title=text, text=text, latex=text, blocks=blocks),
+    lambda inner: st.builds(Step, title=text, text=text, substeps=st.lists(inner, max_size=2)),
+    max_leaves=4,
+)
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers() | floats | text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(text, inner, max_size=3),
+    max_leaves=6,
+)
+solutions = st.builds(
+    Solution,
+    command=text,
+    inputs=st.dictionaries(text, json_values, max_size=3),
+    answer=st.dictionaries(text, json_values, max_size=3),
+    summary=text,
+    quiet=text,
+    steps=st.lists(steps, max_size=3),
+    warnings=st.lists(text, max_size=2),
+    answer_latex=text,
+    blocks=blocks,
+)
+
+
+@given(solutions)
+def test_solution_json_round_trips(solution: Solution) -> None:
+    data = json.loads(json.dumps(solution.to_dict()))
+    assert Solution.from_dict(data) == solution
+
+
+@given(solutions)
+def test_every_renderer_accepts_any_solution(solution: Solution) -> None:
+    for mode in RENDERERS:
+        stream = io.StringIO()
+        render(solution, mode, stream)
+        assert stream.getvalue().endswith("\n")
+    stream = io.StringIO()
+    render(solution, "json", stream)
+    assert json.loads(stream.getvalue())["command"] == solution.command
+
+
+def sample() -> Solution:
+    return Solution(
+        command="demo",
+        inputs={"x": "1,0.1"},
+        answer={"theta": [0.5, 0.25], "exact": ["1/2", "1/4"]},
+        summary="theta = [1/2, 1/4]",
+        quiet="0.5 0.25",
+        steps=[
+            Step(
+                "Constraint",
+                "x^T theta = 1  (50% of the mass & $1 in #1)",
+                r"x^\top \theta = 1",
+                blocks=[Table(["i", "x_i"], [["1", "1"], ["2", "0.1"]], title="data")],
+                substeps=[Step("Detail", "a substep")],
+            ),
+            Step("Weights", blocks=[Heatmap([[0.5, -0.5]], [["1/2", "-1/2"]], row_labels=["q"], col_labels=["a", "b"])]),
+            Step("Loss", blocks=[Plot([Series("loss", [0, 1, 2], [1.0, 0.5, 0.25])], title="loss", logy=True)]),
+        ],
+        warnings=["y assumed to be all ones"],
+        answer_latex=r"\theta = \begin{bmatrix} \frac{1}{2} \\ \frac{1}{4} \end{bmatrix}",
+    )
+
+
+@pytest.mark.parametrize("mode", sorted(RENDERERS))
+def test_renderer_snapshot(mode: str, snapshot, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("COLUMNS", "100")
+    stream = io.StringIO()
+    render(sample(), mode, stream)
+    assert stream.getvalue() == snapshot
+
+
+def test_latex_escapes_plain_text_and_boxes_the_answer() -> None:
+    from dlsolve.render.latex import escape
+
+    assert escape("50% & $1 #1 a_b {x} ~^\\") == (
+        r"50\% \& \$1 \#1 a\_b \{x\} \textasciitilde{}\textasciicircum{}\textbackslash{}"
+    )
+    stream = io.StringIO()
+    render(sample(), "latex", stream)
+    assert r"\boxed{\theta" in stream.getvalue()
+
+
+def test_quiet_is_the_answer_only() -> None:
+    stream = io.StringIO()
+    render(sample(), "quiet", stream)
+    assert stream.getvalue() == "0.5 0.25\n"
+
+
+def test_rich_output_has_steps_answer_and_warning(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("COLUMNS", "100")
+    stream = io.StringIO()
+    render(sample(), "rich", stream)
+    out = stream.getvalue()
+    for expected in ("1. Constraint", "1.1. Detail", "theta = [1/2, 1/4]", "warning: y assumed", "Answer"):
+        assert expected in out
+    assert "\x1b[" not in out  # no colour codes when not writing to a terminal
