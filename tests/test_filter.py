@@ -118,7 +118,6 @@ def test_padding_stride_hand_example():
     # 3x3 ones, 3x3 ones kernel, padding 1, stride 2: corners see 4 ones -> [[4,4],[4,4]]
     solution = apply_filter(matrix([[1] * 3] * 3), matrix([[1] * 3] * 3), stride=(2, 2), padding=(1, 1))
     assert solution.answer["output"] == [[4, 4], [4, 4]]
-    assert any("⌊(3 + 2·1 − 3)/2⌋ + 1 = ⌊1/1⌋" not in s.text for s in solution.steps)
     size_step = next(s for s in solution.steps if s.title == "Output size")
     assert "⌊(3 + 2·1 − 3)/2⌋ + 1 = ⌊2/2⌋ + 1 = 2" in size_step.text
 
@@ -159,19 +158,17 @@ def test_single_kernel_slice_is_used_for_every_channel_with_a_warning():
 
 
 def test_npy_channels(tmp_path):
-    torch = pytest.importorskip("torch")
+    from scipy.signal import correlate2d
+
     rng = np.random.default_rng(3)
     x = rng.integers(-5, 6, size=(3, 6, 5))
     k = rng.integers(-2, 3, size=(3, 3, 2))
     np.save(tmp_path / "x.npy", x)
     np.save(tmp_path / "k.npy", k)
-    solution = apply_filter(
-        parse_channels(f"@{tmp_path / 'x.npy'}", "--image"), parse_channels(f"@{tmp_path / 'k.npy'}", "-k")
-    )
-    expected = torch.nn.functional.conv2d(
-        torch.tensor(x[None], dtype=torch.float64), torch.tensor(k[None], dtype=torch.float64)
-    )
-    assert solution.answer["output"] == expected[0, 0].to(torch.int64).tolist()
+    image = parse_channels(f"@{tmp_path / 'x.npy'}", "--image")
+    solution = apply_filter(image, parse_channels(f"@{tmp_path / 'k.npy'}", "--kernel"))
+    expected = sum(correlate2d(x[c], k[c], mode="valid") for c in range(3))
+    assert solution.answer["output"] == expected.tolist()
 
 
 def test_cell_expands_one_cell_with_heatmaps():
