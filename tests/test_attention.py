@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "attention_goldens.json").read_text(encoding="utf-8"))
@@ -457,3 +457,37 @@ def test_problem_file_checks(cli):
     result = cli("solve", str(path), "--check", "-q")
     assert result.exit_code == 0, result.stdout + result.stderr
     assert result.stdout.count(": pass") >= 8
+
+
+@settings(max_examples=15)
+@given(attention_inputs(), st.sampled_from([None, "1/2", "3"]), st.booleans())
+def test_exact_weights_evaluate_to_the_float_weights(inputs, temperature, causal):
+    from fractions import Fraction
+
+    import sympy
+
+    q, k, v = inputs
+    options = {"exact": True, "causal": causal}
+    if temperature:
+        options["temperature"] = Fraction(temperature)
+    answer = _solve(q, k, v, **options).answer
+    for exact_row, float_row in zip(answer["exact"]["weights"], answer["weights"], strict=True):
+        for text, value in zip(exact_row, float_row, strict=True):
+            if value is None:
+                continue
+            # sympify on our own output (never on user text), as an independent evaluation
+            assert math.isclose(float(sympy.sympify(text).evalf(30)), value, rel_tol=1e-12, abs_tol=1e-15)
+
+
+EMBEDDING_OPTIONS = ["--x", "--wq", "--wk", "--wv", "--wo", "--heads", "--key-tokens", "--key-padding"]
+
+
+@given(st.sampled_from(EMBEDDING_OPTIONS), st.text(max_size=30))
+def test_fuzz_embedding_path_options(option, text):
+    from tests.conftest import run_cli
+
+    base = {"--x": "1,0;0,1", "--wq": "1,0;0,1", "--wk": "1,0;0,1", "--wv": "1,0;0,1", "--heads": "2"}
+    base[option] = text
+    result = run_cli("attention", *[item for pair in base.items() for item in pair], "--json")
+    assert result.exit_code in (0, 1, 2), result.stdout
+    json.loads(result.stdout)

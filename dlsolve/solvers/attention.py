@@ -617,14 +617,14 @@ def attention(
     if exact:
         if heads > 1:
             raise BadInput("--exact works with one head; drop --heads or --exact", option="--exact")
-        if operands.q_exact is None or operands.k_exact is None:
-            raise BadInput("--exact needs exact (integer, decimal or fraction) inputs", option="--exact")
         if max(queries, keys, d_k, d_v) > EXACT_MAX_SIZE:
             raise BadInput(
                 f"--exact is limited to {EXACT_MAX_SIZE} tokens and {EXACT_MAX_SIZE} columns (got {queries} queries, "
                 f"{keys} keys, d_k={d_k}, d_v={d_v}); symbolic weights beyond that are unreadable, drop --exact",
                 option="--exact",
             )
+        if operands.q_exact is None or operands.k_exact is None:
+            raise BadInput("--exact needs exact (integer, decimal or fraction) inputs", option="--exact")
     scale_value, scale_exact, scale_text, scale_latex = _scale_of(d_k, scale, no_scale)
     large = queries * keys > JSON_MAX_ENTRIES
     shown = max(queries, keys) <= SHOW_ROWS

@@ -244,6 +244,13 @@ def _sizes_step(sizes: MhaSizes) -> Step:
     )
 
 
+def _itemized(counts: dict[str, int], formulas: dict[str, str], total: int) -> tuple[list[str], list[list[str]]]:
+    """``name: formula = count`` lines and the table rows (with a total row) of an itemized count."""
+    rows = [[name, formulas[name], f"{count:,}"] for name, count in counts.items()]
+    lines = [f"{name}: {formula} = {count}" for name, formula, count in rows]
+    return lines, [*rows, ["total", "", f"{total:,}"]]
+
+
 def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
     h, d = sizes.heads, sizes.d_model
     formulas = {
@@ -256,8 +263,7 @@ def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
         "bias_k": f"{d}",
         "bias_v": f"{d}",
     }
-    rows = [[name, formulas[name], f"{count:,}"] for name, count in params.items()]
-    rows.append(["total", "", f"{total:,}"])
+    lines, rows = _itemized(params, formulas, total)
     same_dims = sizes.kdim == d and sizes.vdim == d
     layout = (
         f"nn.MultiheadAttention stores W_Q, W_K, W_V stacked (transposed) in in_proj_weight [{3 * d}, {d}]"
@@ -265,7 +271,6 @@ def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
         else "kdim/vdim differ from d_model, so nn.MultiheadAttention stores q_proj_weight, k_proj_weight, "
         "v_proj_weight separately"
     )
-    lines = [f"{row[0]}: {row[1]} = {row[2]}" for row in rows[:-1]]
     lines.append(f"total = {total:,}" + ("" if sizes.bias else " (bias=False)"))
     lines.append(layout + ".")
     return Step(
@@ -286,9 +291,7 @@ def _macs_step(sizes: MhaSizes, macs: dict[str, int], total: int) -> Step:
         "weights V": f"B h T S d_v = {b}·{h}·{t}·{s}·{sizes.d_v}",
         "output projection": f"B T h d_v D = {b}·{t}·{h}·{sizes.d_v}·{sizes.d_model}",
     }
-    rows = [[name, formulas[name], f"{count:,}"] for name, count in macs.items()]
-    rows.append(["total", "", f"{total:,}"])
-    lines = [f"{name}: {formulas[name]} = {count:,}" for name, count in macs.items()]
+    lines, rows = _itemized(macs, formulas, total)
     lines.append(f"total = {total:,} multiply-adds (≈ {2 * total:,} FLOPs)")
     lines.append(
         f"Not counted: scaling by 1/sqrt(d_k) ({b * h * t * s:,} multiplications), softmax "
