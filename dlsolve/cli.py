@@ -17,6 +17,7 @@ import functools
 import inspect
 import os
 import sys
+import typing
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
@@ -73,12 +74,14 @@ def output_mode(**flags: bool) -> str:
 def _long_options(function: Callable[..., Any]) -> dict[str, str]:
     """Map each long option name of a Typer command function to its parameter name."""
     options = {}
-    for name, parameter in inspect.signature(function).parameters.items():
+    hints = typing.get_type_hints(function, include_extras=True)
+    for name in inspect.signature(function).parameters:
         declared = [
             decl
-            for meta in getattr(parameter.annotation, "__metadata__", ())
-            for decl in getattr(meta, "param_decls", None) or ()
-            if decl.startswith("--")
+            for meta in getattr(hints.get(name), "__metadata__", ())
+            # In Annotated style Typer keeps the first declaration in ``default``.
+            for decl in (getattr(meta, "default", None), *(getattr(meta, "param_decls", None) or ()))
+            if isinstance(decl, str) and decl.startswith("--")
         ]
         for decl in declared or ["--" + name.strip("_").replace("_", "-")]:
             options[decl.split("/")[0][2:]] = name

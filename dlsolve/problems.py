@@ -315,7 +315,11 @@ def compare(expected: Any, actual: Any, rel_tol: float = REL_TOL, path: str = "a
             for m in compare(e, a, rel_tol, f"{path}[{i}]")
         ]
     if isinstance(expected, bool) or isinstance(actual, bool) or expected is None:
-        return [] if expected == actual else [f"{path}: expected {expected!r}, got {actual!r}"]
+        return (
+            []
+            if type(expected) is type(actual) and expected == actual
+            else [f"{path}: expected {expected!r}, got {actual!r}"]
+        )
     if isinstance(expected, int | float):
         if isinstance(actual, int | float) and _numbers_match(float(expected), float(actual), rel_tol):
             return []

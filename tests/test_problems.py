@@ -1,0 +1,237 @@
+"""Problem files, checking, argument conversion and JSON Lines batch mode (with a stand-in command)."""
+
+from __future__ import annotations
+
+import json
+from fractions import Fraction
+from pathlib import Path
+from typing import Annotated
+
+import pytest
+import typer
+
+from dlsolve import cli, fmt
+from dlsolve.cli import Command
+from dlsolve.errors import BadInput, InvalidProblem
+from dlsolve.parsing import parse_matrix, parse_scalar
+from dlsolve.problems import call_kwargs, compare, load_problem_file, load_problems, solve_problem
+from dlsolve.solution import Solution
+
+
+def scaled_sum(
+    matrix: Annotated[str, typer.Option("--matrix", "--m")],
+    scale: Annotated[str, typer.Option("--scale")] = "1",
+    negate: Annotated[bool, typer.Option("--negate")] = False,
+    labels: Annotated[list[str] | None, typer.Option("--label")] = None,
+) -> Solution:
+    """Stand-in command: the sum of a matrix's entries times a scale."""
+    rows = parse_matrix(matrix, "--matrix").tolist()
+    total = sum((v for row in rows for v in row), Fraction(0)) * parse_scalar(scale, "--scale")
+    if total == 0:
+        raise InvalidProblem("the sum is zero", option="--matrix")
+    total = -total if negate else total
+    answer = {"sum": fmt.json_number(total), "exact": fmt.exact(total), "labels": labels or []}
+    return Solution("scaled-sum", {"matrix": matrix}, answer, f"sum = {fmt.number(total)}", fmt.exact(total))
+
+
+FAKE = {"scaled-sum": Command("scaled-sum", scaled_sum, cli._long_options(scaled_sum))}
+
+
+def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
+    path = tmp_path / name
+    path.write_text(text)
+    return path
+
+
+def test_options_map_long_names_and_aliases() -> None:
+    assert FAKE["scaled-sum"].options == {
+        "matrix": "matrix",
+        "m": "matrix",
+        "scale": "scale",
+        "negate": "negate",
+        "label": "labels",
+    }
+
+
+def test_call_kwargs_converts_toml_values(tmp_path: Path) -> None:
+    kwargs = call_kwargs(
+        FAKE["scaled-sum"],
+        {"m": [[1, 2], [3, 0.5]], "scale": 0.1, "negate": True, "label": ["a", 3]},
+        "here",
+        tmp_path,
+    )
+    assert kwargs == {"matrix": "1,2;3,0.5", "scale": "0.1", "negate": True, "labels": ["a", "3"]}
+    assert call_kwargs(FAKE["scaled-sum"], {"matrix": "@m.csv"}, "here", tmp_path) == {
+        "matrix": f"@{tmp_path / 'm.csv'}"
+    }
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        ({"scale": 2}, "needs matrix"),
+        ({"matrix": "1", "bogus": 1}, "no option 'bogus'"),
+        ({"matrix": "1", "negate": "yes"}, "is a flag"),
+        ({"matrix": {"a": 1}}, "unsupported value"),
+        ({"matrix": float("nan")}, "finite"),
+    ],
+)
+def test_call_kwargs_errors(args: dict, message: str) -> None:
+    with pytest.raises(BadInput, match=message) as caught:
+        call_kwargs(FAKE["scaled-sum"], args, "f.toml: problem 'x'")
+    assert "f.toml: problem 'x'" in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("expected", "actual", "ok"),
+    [
+        ({"a": 1}, {"a": 1.0000000001, "b": 2}, True),
+        ({"a": 1}, {"a": 1.001}, False),
+        ({"a": [1, 2]}, {"a": [1, 2, 3]}, False),
+        ({"a": [[1, 2]]}, {"a": [[1, 2]]}, True),
+        ({"a": "3/7"}, {"a": "3/7"}, True),
+        ({"a": "3/7"}, {"a": 3 / 7}, False),
+        ({"a": True}, {"a": 1}, False),
+        ({"a": None}, {"a": None}, True),
+        ({"a": {"b": 1}}, {"a": {"b": 1, "c": 2}}, True),
+        ({"a": 0}, {"a": 1e-12}, True),
+        ({"missing": 1}, {}, False),
+    ],
+)
+def test_compare(expected: dict, actual: dict, ok: bool) -> None:
+    assert (compare(expected, actual) == []) is ok
+
+
+def test_load_solve_and_check(tmp_path: Path) -> None:
+    path = write(
+        tmp_path,
+        """
+[[problem]]
+id = "ok"
+title = "Sum"
+command = "scaled-sum"
+args = { m = "1,2;3,4", scale = "1/10" }
+expected = { sum = 1, exact = "1" }
+
+[[problem]]
+id = "wrong"
+command = "scaled-sum"
+args = { m = "1,2;3,4" }
+expected = { sum = 11 }
+
+[[problem]]
+id = "refused"
+command = "scaled-sum"
+args = { m = "1,-1" }
+expected = { error = "invalid-problem" }
+""",
+    )
+    outcomes = [solve_problem(p, FAKE, check=True) for p in load_problem_file(path)]
+    assert [o.passed for o in outcomes] == [True, False, True]
+    assert outcomes[1].mismatches == ["answer.sum: expected 11, got 10"]
+    assert outcomes[2].error is not None and outcomes[2].verdict == "pass"
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[[problem]]\nid = 'a'\ncommand = \n", "malformed TOML.*line 3"),
+        ("title = 'x'\n", r"\[\[problem\]\]"),
+        ("[[problem]]\nid = 'a'\ncommand = 'x'\nbogus = 1\n", "problem 'a': unknown key"),
+        ("[[problem]]\nid = 'a'\n", "problem 'a': 'command'"),
+        ("[[problem]]\nid = 'a'\ncommand = 'x'\nargs = 3\n", "'args' must be a table"),
+    ],
+)
+def test_bad_problem_files_name_file_and_problem(tmp_path: Path, text: str, message: str) -> None:
+    path = write(tmp_path, text)
+    with pytest.raises(BadInput, match=message) as caught:
+        load_problem_file(path)
+    assert str(path) in str(caught.value)
+
+
+def test_duplicate_ids_and_only(tmp_path: Path) -> None:
+    one = write(tmp_path, "[[problem]]\nid = 'a'\ncommand = 'x'\n", "one.toml")
+    two = write(tmp_path, "[[problem]]\nid = 'a'\ncommand = 'x'\n", "two.toml")
+    with pytest.raises(BadInput, match="duplicate id"):
+        load_problems([one, two])
+    assert [p.id for p in load_problems([one], only=["a"])] == ["a"]
+    with pytest.raises(BadInput, match="no problem with id 'b'"):
+        load_problems([one], only=["b"])
+
+
+@pytest.fixture
+def fake_commands(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(cli.COMMANDS, "scaled-sum", FAKE["scaled-sum"])
+
+
+def test_batch_streams_answers_and_errors_in_order(cli, fake_commands) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        json.dumps({"command": "scaled-sum", "args": {"m": "1,2", "scale": 2}}),
+        "{not json",
+        json.dumps({"command": "nope", "args": {}}),
+        "",
+        json.dumps({"command": "scaled-sum", "args": {"m": "1,-1"}}),
+        json.dumps(["a list"]),
+        json.dumps({"command": "scaled-sum", "args": {"m": [[1, 1]]}}),
+    ]
+    result = cli("solve", "-", stdin="\n".join(lines) + "\n")
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 1
+    assert len(replies) == 6
+    assert replies[0]["answer"]["sum"] == 6
+    assert replies[1]["error"]["line"] == 2 and "not valid JSON" in replies[1]["error"]["message"]
+    assert replies[2]["error"]["line"] == 3 and "unknown command 'nope'" in replies[2]["error"]["message"]
+    assert replies[3]["error"]["kind"] == "invalid-problem" and replies[3]["error"]["line"] == 5
+    assert replies[4]["error"]["line"] == 6
+    assert replies[5]["answer"]["sum"] == 2
+
+
+def test_batch_all_good_exits_zero(cli, fake_commands) -> None:  # type: ignore[no-untyped-def]
+    result = cli("solve", "-", stdin='{"command": "scaled-sum", "args": {"m": "1"}}\n')
+    assert result.exit_code == 0 and json.loads(result.stdout)["answer"]["sum"] == 1
+
+
+@pytest.mark.parametrize("mode", [[], ["--json"], ["--jsonl"], ["-q"], ["--markdown"], ["--latex"]])
+def test_solve_sheet_modes(cli, fake_commands, tmp_path: Path, mode: list[str]) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        tmp_path,
+        "[[problem]]\nid = 'p1'\ntitle = 'Sum'\nquestion = 'What is the sum?'\ncommand = 'scaled-sum'\n"
+        "args = { m = '1,2' }\nexpected = { sum = 3 }\nnote = 'The sheet agrees.'\n",
+    )
+    result = cli("solve", str(path), "--check", *mode)
+    assert result.exit_code == 0, result.stderr
+    assert "p1" in result.stdout
+    if mode == ["--json"]:
+        data = result.json()
+        assert data["summary"] == {"total": 1, "passed": 1, "failed": 0}
+        assert data["problems"][0]["check"] == {"passed": True, "mismatches": []}
+    if mode == ["--jsonl"]:
+        assert json.loads(result.stdout)["solution"]["answer"]["sum"] == 3
+    if mode == ["--latex"]:
+        assert result.stdout.startswith("\\documentclass") and "\\end{document}" in result.stdout
+    if mode == ["-q"]:
+        assert result.stdout == "p1: pass\n"
+
+
+def test_solve_check_fails_with_exit_1_and_output_file(cli, fake_commands, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write(
+        tmp_path, "[[problem]]\nid = 'p1'\ncommand = 'scaled-sum'\nargs = { m = '1,2' }\nexpected = { sum = 4 }\n"
+    )
+    out = tmp_path / "key.md"
+    result = cli("solve", str(path), "--check", "--markdown", "-o", str(out))
+    assert result.exit_code == 1
+    assert "FAIL: answer.sum: expected 4, got 3" in out.read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["missing.toml"], "cannot read problem file"),
+        (["-", "x.toml"], "cannot be mixed"),
+        (["--json", "--jsonl", "x.toml"], "one output mode"),
+    ],
+)
+def test_solve_usage_errors(cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("solve", *args)
+    assert result.exit_code == 2
+    assert message in (result.stderr + result.stdout)
