@@ -63,6 +63,12 @@ def test_goldens_cover_fully_masked_rows():
     assert any(all(w == 0 for w in row) for row in rows)
 
 
+def test_goldens_cover_multihead_nan_rows():
+    """nn.MultiheadAttention (need_weights=True) gives NaN (null) rows when every key is masked."""
+    rows = [row for case in GOLDENS["mha"] for row in case["weights"]]
+    assert any(all(w is None for w in row) for row in rows)
+
+
 @pytest.mark.parametrize("case", GOLDENS["mha"], ids=lambda c: c["kind"])
 def test_multihead_goldens(cli, case):
     answer = solve(cli, *cli_args(case["args"]))["answer"]
