@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import os
 import sys
@@ -70,7 +71,7 @@ def test_inf_only_where_allowed() -> None:
         "open('{marker}', 'w')",
         "(lambda: __import__('os').system('touch {marker}'))()",
         "[c for c in ().__class__.__base__.__subclasses__()]",
-        "exec('open(\"{marker}\", \"w\")')",
+        'exec(\'open("{marker}", "w")\')',
     ],
 )
 def test_user_text_is_never_executed(payload: str, tmp_path: Path) -> None:
@@ -214,7 +215,5 @@ def test_arbitrary_text_is_refused_or_parsed_never_crashes(text: str) -> None:
             parse(text, "--x")
         except BadInput as error:
             assert error.option == "--x"
-    try:
+    with contextlib.suppress(BadInput):
         parse_layers(text)
-    except BadInput:
-        pass

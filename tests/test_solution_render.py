@@ -79,7 +79,9 @@ def sample() -> Solution:
                 blocks=[Table(["i", "x_i"], [["1", "1"], ["2", "0.1"]], title="data")],
                 substeps=[Step("Detail", "a substep")],
             ),
-            Step("Weights", blocks=[Heatmap([[0.5, -0.5]], [["1/2", "-1/2"]], row_labels=["q"], col_labels=["a", "b"])]),
+            Step(
+                "Weights", blocks=[Heatmap([[0.5, -0.5]], [["1/2", "-1/2"]], row_labels=["q"], col_labels=["a", "b"])]
+            ),
             Step("Loss", blocks=[Plot([Series("loss", [0, 1, 2], [1.0, 0.5, 0.25])], title="loss", logy=True)]),
         ],
         warnings=["y assumed to be all ones"],
