@@ -15,10 +15,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from conftest import run_cli
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from conftest import run_cli
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import parse_layers
 from dlsolve.solvers.conv import Geometry, conv_shape, raw_output, refusal
@@ -86,7 +86,8 @@ SINGLE_CASES = [
     (dict(size=[5], kernel=[2], stride=[2], padding=[1], layer="maxpool", ceil=True), [3, 3], None, 0),
     (dict(size=[4], kernel=[2], stride=[2], padding=[1], layer="avgpool", ceil=True), [3, 3], None, 0),
     (dict(size=[4], kernel=[4], stride=[2], padding=[1], layer="transposed", channels=8, filters=4), [8, 8], None, 516),
-    (dict(size=[14], kernel=[3], stride=[2], padding=[1], layer="transposed", output_padding=[1]), [28, 28], None, None),
+    (dict(size=[14], kernel=[3], stride=[2], padding=[1], layer="transposed", output_padding=[1]), [28, 28], None,
+     None),
     (dict(size=[8, 8, 8], kernel=[3], dims=3, groups=2, channels=4, filters=6, bias=False, batch=2), [6, 6, 6],
      [2, 6, 6, 6, 6], 6 * 2 * 27),
     (dict(size=[9], kernel=[3], stride=[2], dims=1, layer="maxpool", channels=3, batch=1), [4], [1, 3, 4], 0),
@@ -434,7 +435,9 @@ def test_cli_network_mode(cli, tmp_path):
     assert mixed.exit_code == 2
     mismatch = cli("conv-shape", "--input", "1,3,32,32", "--net", "Conv2d(1, 4, 3)")
     assert mismatch.exit_code == 1
-    assert "layer 1" in mismatch.stderr and "in_channels is 1" in mismatch.stderr and "has 3 channels" in mismatch.stderr
+    assert (
+        "layer 1" in mismatch.stderr and "in_channels is 1" in mismatch.stderr and "has 3 channels" in mismatch.stderr
+    )
 
 
 @pytest.mark.parametrize("mode", ["--latex", "--markdown", None])
@@ -443,7 +446,9 @@ def test_cli_every_output_mode(cli, mode):
     result = cli(*args, *([mode] if mode else []))
     assert result.exit_code == 0
     assert "26" in result.stdout
-    network = cli("conv-shape", "--input", "1,1,32,32", "--net", "Conv2d(1, 6, 5); MaxPool2d(2)", *([mode] if mode else []))
+    network = cli(
+        "conv-shape", "--input", "1,1,32,32", "--net", "Conv2d(1, 6, 5); MaxPool2d(2)", *([mode] if mode else [])
+    )
     assert network.exit_code == 0
     assert "14" in network.stdout
 
@@ -495,7 +500,7 @@ LAYER_TEXT = st.one_of(
     st.text(max_size=40),
     st.builds(
         lambda name, args: f"{name}({', '.join(args)})",
-        st.sampled_from(sorted(CATALOGUE) + ["Sequential", "nn.Conv2d", "eval", "__import__"]),
+        st.sampled_from([*sorted(CATALOGUE), "Sequential", "nn.Conv2d", "eval", "__import__"]),
         st.lists(
             st.one_of(
                 st.integers(-2, 40).map(str),
