@@ -44,7 +44,7 @@ def test_exam_part_2a_learning_rate_a_is_too_high():
 @pytest.mark.parametrize(
     ("values", "regime"),
     [
-        ([2.3, 1.5, 2.1, 1.4, 2.2, 1.6, 2.0, 1.5], "oscillating"),  # big swings, no progress
+        ([2.3, 1.5, 2.1, 1.4, 2.2, 1.5, 2.1, 1.5, 2.2, 1.4], "oscillating"),  # big swings, no progress
         ([1.0, 1.1, 1.3, 1.6, 2.0], "diverging"),  # steady rise
         ([1.0, 0.9, 0.95, 1.2, 1.6, 2.1], "diverging"),  # dips, then blows up
         ([1.0, math.inf, 2.0, 3.0], "diverging"),
@@ -89,7 +89,7 @@ def test_geometric_growth_is_diverging(start, ratio, count):
 def test_any_curve_gives_json_safe_evidence(values):
     from dlsolve.render.json_view import dumps
 
-    values[0] = 1.0 if not math.isfinite(values[0]) else values[0]
+    values[0] = 1.0 if not (math.isfinite(values[0]) and abs(values[0]) <= 1e100) else values[0]
     solution = solve([("A", values)])
     json.loads(dumps(solution.to_dict()))
     assert solution.answer["runs"][0]["regime"] in ("diverging", "oscillating", "too slow", "healthy")
@@ -106,7 +106,8 @@ def test_torch_sgd_logistic_regression_regimes_follow_theory():
     torch.manual_seed(0)
     generator = np.random.default_rng(1)
     features = torch.tensor(generator.normal(size=(300, 2)) * np.array([2.0, 1.0]), dtype=torch.float64)
-    labels = (torch.rand(300, dtype=torch.float64) < torch.sigmoid(features @ torch.tensor([1.5, -1.0]))).double()
+    true_weights = torch.tensor([1.5, -1.0], dtype=torch.float64)
+    labels = (torch.rand(300, dtype=torch.float64) < torch.sigmoid(features @ true_weights)).double()
     smooth = torch.linalg.eigvalsh(features.T @ features / (4 * 300)).max().item()
 
     def run(lr: float, steps: int) -> list[float]:

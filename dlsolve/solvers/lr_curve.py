@@ -3,10 +3,10 @@
 Each curve ``y_0, ..., y_{n-1}`` (one loss value per step or epoch) is put in one regime, checked
 in this order, with documented thresholds:
 
-1. **diverging** (learning rate too high): a NaN/inf value; or the final level is at least
-   ``DIVERGE_GROWTH`` = 1.5 times the first value; or the loss rises steadily at the end (at least
-   ``RISE_FRACTION`` = 75% of the steps of the last half go up) and the last value is more than
-   ``RISE_ABOVE_MIN`` = 5% above the minimum.
+1. **diverging** (learning rate too high): a NaN/inf value (or beyond ``BLOW_UP`` = 1e100); or the
+   final level is at least ``DIVERGE_GROWTH`` = 1.5 times the first value; or the loss rises
+   steadily at the end (at least ``RISE_FRACTION`` = 75% of the steps of the last half go up) and
+   the last value is more than ``RISE_ABOVE_MIN`` = 5% above the minimum.
 2. **oscillating** without progress (learning rate too high): in the last half the loss changes
    direction at least ``ZIGZAG`` = 50% of the time, its least-squares trend over the last half is
    smaller than its mean step size (no progress), and the swings are large: the mean step is at
@@ -18,7 +18,7 @@ in this order, with documented thresholds:
    ``STILL_MOVING`` = 50% of the decrease so far again in as many steps.
 4. **healthy** otherwise: it fell and flattened out.
 
-The final level is the median of the last ``max(1, n // 5)`` values. Theory behind the tests: for
+The final level is the median of the last ``max(2, n // 5)`` values. Theory behind the tests: for
 gradient descent on an L-smooth loss, a step ``eta > 2/L`` diverges on a quadratic; ``eta < 2/L``
 decreases the loss at every step (the descent lemma), so the loss curve cannot oscillate there
 (the iterates can); it oscillates when ``eta > 2/lambda_max`` of the Hessian at the minimum but
@@ -46,6 +46,8 @@ SWING_OF_DROP = 0.25
 STRICT_ZIGZAG = 0.9
 STRICT_SWING = 0.02
 STILL_MOVING = 0.5
+#: A loss larger than this (in absolute value) has blown up, like inf.
+BLOW_UP = 1e100
 #: A curve needs this many values to be classified.
 MIN_POINTS = 4
 
@@ -98,17 +100,22 @@ def _zigzag(values: list[float]) -> float:
     return sum(1 for a, b in pairs if (a > 0) != (b > 0)) / len(pairs)
 
 
+def _usable(value: float) -> bool:
+    """A finite loss below ``BLOW_UP`` (larger values count as a blow-up, like inf)."""
+    return math.isfinite(value) and abs(value) <= BLOW_UP
+
+
 def _finite(value: float) -> float | None:
     return value if math.isfinite(value) else None
 
 
 def classify(label: str, values: list[float]) -> Diagnosis:
     """Put one loss curve in its regime (see the module docstring for the rules and thresholds)."""
-    bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), None)
+    bad = next((i for i, v in enumerate(values) if not _usable(v)), None)
     finite = values if bad is None else values[:bad]
     count = len(finite)
     first = finite[0] if finite else math.nan
-    final = statistics.median(finite[-max(1, count // 5) :]) if finite else math.nan
+    final = statistics.median(finite[-max(2, count // 5) :]) if finite else math.nan
     lowest = min(finite) if finite else math.nan
     late = finite[count // 2 :]
     late_steps = [b - a for a, b in itertools.pairwise(late)]
@@ -194,7 +201,7 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
                 f"run {label!r} has {len(values)} value(s); at least {MIN_POINTS} are needed to see a trend",
                 option="--loss",
             )
-        if not math.isfinite(values[0]):
+        if not _usable(values[0]):
             raise BadInput(f"run {label!r} starts with {values[0]}: the first loss must be finite", option="--loss")
     diagnoses = [classify(label, values) for label, values in runs]
     too_high = [d.label for d in diagnoses if d.verdict == "too high"]
@@ -286,7 +293,7 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
 
 
 def _finite_prefix(values: list[float]) -> list[float]:
-    bad = next((i for i, v in enumerate(values) if not math.isfinite(v)), len(values))
+    bad = next((i for i, v in enumerate(values) if not _usable(v)), len(values))
     return values[:bad]
 
 
