@@ -325,6 +325,14 @@ def test_explain_kinds(text, kind):
     assert explain_kernel(kernel_from_text(text)[0]).answer["kind"] == kind
 
 
+def test_float_kernels_are_classified_with_a_tolerance(tmp_path):
+    noisy = np.array([[-1, 0, 1], [-2, 0, 2], [-1, 0, 1]], dtype=float) / 3 + 1e-15
+    noisy -= noisy.mean()
+    np.save(tmp_path / "k.npy", noisy)
+    answer = explain_kernel(kernel_from_text(f"@{tmp_path / 'k.npy'}")[0]).answer
+    assert (answer["kind"], answer["orientation"], answer["polarity"]) == ("edge", "vertical", "right-brighter")
+
+
 def test_roberts_cross_orientation():
     answer = explain_kernel(kernel_from_text("1,0;0,-1")[0]).answer
     assert (answer["orientation"], answer["polarity"]) == ("diagonal-45", "top-left-brighter")

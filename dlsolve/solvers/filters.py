@@ -592,7 +592,12 @@ def pool(
         summary=summary,
         quiet=quiet,
         steps=steps,
-        warnings=[] if x.exact else ["float inputs: the output is computed in float64"],
+        warnings=([] if x.exact else ["float inputs: the output is computed in float64"])
+        + (
+            ["--exclude-pad only changes average pooling; max pooling ignores padding anyway"]
+            if exclude_pad and op == "max"
+            else []
+        ),
         answer_latex=fmt.latex_matrix(shown) if single and out[0] * out[1] <= 64 else "",
     )
 
