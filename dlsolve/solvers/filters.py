@@ -392,7 +392,7 @@ def apply_filter(
         input_blocks.append(heatmap(x.channel(c), f"image{suffix}"))
     for c in range(channels):
         suffix = f" slice {c}" if channels > 1 else ""
-        input_blocks.append(heatmap(k.channel(c), f"kernel {kernel_label}{suffix}".replace("  ", " ").strip()))
+        input_blocks.append(heatmap(k.channel(c), " ".join(filter(None, ["kernel", kernel_name, suffix.strip()]))))
     steps.append(
         Step(
             "Image and kernel",
