@@ -35,6 +35,7 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Heatmap, Solution, Step, Table
+from dlsolve.solvers import linalg_exact as la
 
 if TYPE_CHECKING:
     import numpy as np
@@ -66,16 +67,6 @@ def _exact_rows(matrix: Matrix | None) -> list[list[Fraction]] | None:
     if max(rows, cols) > EXACT_PRODUCT_SIZE * 4:
         return None
     return [[Fraction(value) for value in row] for row in matrix.rows]
-
-
-def _matmul_exact(left: list[list[Fraction]], right: list[list[Fraction]]) -> list[list[Fraction]]:
-    """``left @ right`` in exact arithmetic."""
-    columns = list(zip(*right, strict=True))
-    return [[sum((a * b for a, b in zip(row, col, strict=True)), Fraction(0)) for col in columns] for row in left]
-
-
-def _transpose(rows: list[list[Any]]) -> list[list[Any]]:
-    return [list(col) for col in zip(*rows, strict=True)]
 
 
 def _rounded(array: np.ndarray) -> list[list[float]]:
@@ -267,10 +258,6 @@ class _Operands:
     from_embeddings: bool
 
 
-def _mismatch(message: str, option: str) -> BadInput:
-    return BadInput(message, option=option)
-
-
 def _operands(
     q: Matrix | None,
     k: Matrix | None,
@@ -307,16 +294,16 @@ def _operands(
         )
     assert q is not None and k is not None and v is not None
     if q.shape[1] != k.shape[1]:
-        raise _mismatch(
+        raise BadInput(
             f"Q is {_shape_text(q.shape)} and K is {_shape_text(k.shape)}: "
             "Q and K need the same number of columns (d_k)",
-            "--k",
+            option="--k",
         )
     if k.shape[0] != v.shape[0]:
-        raise _mismatch(
+        raise BadInput(
             f"K is {_shape_text(k.shape)} and V is {_shape_text(v.shape)}: K and V need the same number of rows "
             "(one per key)",
-            "--v",
+            option="--v",
         )
     return _Operands(
         q=q.to_numpy(),
@@ -334,16 +321,16 @@ def _project(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix) -> _Operands:
     """``Q = X Wq``, ``K = X Wk``, ``V = X Wv`` with the step that shows them."""
     for name, weight in (("--wq", wq), ("--wk", wk), ("--wv", wv)):
         if weight.shape[0] != x.shape[1]:
-            raise _mismatch(
+            raise BadInput(
                 f"X is {_shape_text(x.shape)} and {name[2:].capitalize()} is {_shape_text(weight.shape)}: "
                 f"the projection needs {x.shape[1]} rows (one per embedding dimension of X)",
-                name,
+                option=name,
             )
     if wq.shape[1] != wk.shape[1]:
-        raise _mismatch(
+        raise BadInput(
             f"Wq is {_shape_text(wq.shape)} and Wk is {_shape_text(wk.shape)}: they need the same number of "
             "columns (d_k)",
-            "--wk",
+            option="--wk",
         )
     x_array = x.to_numpy()
     arrays = {name: x_array @ weight.to_numpy() for name, weight in (("Q", wq), ("K", wk), ("V", wv))}
@@ -352,7 +339,7 @@ def _project(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix) -> _Operands:
     for name, weight in (("Q", wq), ("K", wk), ("V", wv)):
         weight_exact = _exact_rows(weight)
         small = x_exact is not None and weight_exact is not None and max(*x.shape, *weight.shape) <= EXACT_PRODUCT_SIZE
-        exact[name] = _matmul_exact(x_exact, weight_exact) if small else None  # type: ignore[arg-type]
+        exact[name] = la.matmul(x_exact, weight_exact) if small else None  # type: ignore[arg-type]
     lines = [
         f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected: Q = X Wq, K = X Wk, V = X Wv.",
     ]
@@ -670,7 +657,7 @@ def attention(
     steps = list(operands.projection_steps)
     exact_answer = None
     if exact:
-        raw_exact = _matmul_exact(operands.q_exact, _transpose(operands.k_exact))  # type: ignore[arg-type]
+        raw_exact = la.matmul(operands.q_exact, la.transpose(operands.k_exact))  # type: ignore[arg-type]
         exact_scores, exact_weights, exact_output = _exact_weights(
             raw_exact,
             operands.v_exact,
@@ -818,7 +805,7 @@ def _raw_exact(context: _Context, head: int | None) -> list[list[Fraction]] | No
         return None
     if max(len(operands.q_exact), len(operands.k_exact), len(operands.q_exact[0])) > EXACT_PRODUCT_SIZE:
         return None
-    return _matmul_exact(operands.q_exact, _transpose(operands.k_exact))
+    return la.matmul(operands.q_exact, la.transpose(operands.k_exact))
 
 
 def _scores_step(context: _Context, result: HeadResult, head: int | None) -> Step:
