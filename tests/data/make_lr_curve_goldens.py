@@ -1,5 +1,6 @@
-"""Make tests/data/lr_curve_goldens.json: loss curves of real gradient descent whose regime is known
-from theory, not from dlsolve. Run: python tests/data/make_lr_curve_goldens.py (NumPy + SciPy, < 1 s).
+"""Make tests/data/lr_curve_goldens.json (and lr_curve_logistic.csv): loss curves of real gradient
+descent whose regime is known from theory, not from dlsolve.
+Run: python tests/data/make_lr_curve_goldens.py (NumPy + SciPy, < 1 s).
 
 Quadratic f(x) = 1/2 sum_i lambda_i x_i^2 (L = max lambda_i), x_0 = (1, 1, 1), GD x <- x - eta grad:
 each mode is multiplied by (1 - eta lambda_i) per step, so
@@ -102,9 +103,20 @@ def main() -> None:
         else:
             theory = None
         cases.append({"name": name, "eta_times_L": eta * smooth, "theory": theory, "values": values})
+    write_logistic_csv([c for c in cases if c["name"].startswith("logistic")])
     path = Path(__file__).with_name("lr_curve_goldens.json")
     path.write_text(json.dumps({"cases": cases}, indent=1) + "\n")
     print(f"wrote {path} ({len(cases)} cases):", [(c["name"], c["theory"]) for c in cases])
+
+
+def write_logistic_csv(cases: list[dict]) -> None:
+    """tests/data/lr_curve_logistic.csv: the logistic-regression runs, one column each (for problems/)."""
+    labels = ["tiny", "one_over_L", "beyond_2_over_lambda", "far_beyond"]
+    length = max(len(c["values"]) for c in cases)
+    rows = [",".join(labels)]
+    for i in range(length):
+        rows.append(",".join(repr(c["values"][i]) if i < len(c["values"]) else "" for c in cases))
+    Path(__file__).with_name("lr_curve_logistic.csv").write_text("\n".join(rows) + "\n")
 
 
 if __name__ == "__main__":
