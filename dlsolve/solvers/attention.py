@@ -456,7 +456,7 @@ def _exact_weights(
             if blocked or (isinstance(extra, float) and math.isinf(extra)):  # printed as -inf
                 score_row.append(-sp.oo)
             else:
-                score_row.append(sp.nsimplify(sp.Rational(value) * scale + sp.Rational(extra)))
+                score_row.append(sp.Rational(value) * scale + sp.Rational(extra))
         scores.append(score_row)
         finite = [s for s in score_row if s != -sp.oo]
         if not finite:
@@ -1056,7 +1056,14 @@ def _summary(
 def _answer_latex(context: _Context, weights: np.ndarray, output: np.ndarray, large: bool) -> str:
     if large or not context.shown:
         return ""
-    return rf"A = {fmt.latex_matrix(_rounded(weights))},\quad \mathrm{{output}} = {fmt.latex_matrix(_rounded(output))}"
+    decimal_weights = fmt.latex_matrix(_rounded(weights))
+    output_latex = rf"\mathrm{{output}} = {fmt.latex_matrix(_rounded(output))}"
+    if context.exact_weights is None:
+        return rf"A = {decimal_weights},\quad {output_latex}"
+    import sympy as sp
+
+    body = r" \\ ".join(" & ".join(sp.latex(w) for w in row) for row in context.exact_weights)
+    return rf"A = \begin{{bmatrix}} {body} \end{{bmatrix}} \approx {decimal_weights},\quad {output_latex}"
 
 
 def _inputs(
