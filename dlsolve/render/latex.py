@@ -61,10 +61,9 @@ def step_lines(step: Step, depth: int = 0) -> list[str]:
     """One step (and its substeps) as LaTeX lines."""
     heading = "\\paragraph" if depth == 0 else "\\subparagraph"
     lines = [f"{heading}{{{escape(step.title)}}}"]
+    lines += _verbatim(step.text)
     if step.latex:
         lines += ["\\[", step.latex, "\\]"]
-    else:
-        lines += _verbatim(step.text)
     for block in step.blocks:
         lines += block_lines(block)
     for substep in step.substeps:

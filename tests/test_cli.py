@@ -1,0 +1,176 @@
+"""The CLI as a whole: help and examples, errors and exit codes, start-up imports, fuzzing."""
+
+from __future__ import annotations
+
+import json
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from dlsolve.cli import COMMANDS, app
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def help_examples(text: str) -> list[str]:
+    """Runnable examples in a help text: ``dlsolve ...`` or ``Example: dlsolve ...``, no pipe or redirect."""
+    found = (re.match(r"(?:Example:\s*|\$\s*)?(dlsolve .*)", line.strip()) for line in text.splitlines())
+    return [match.group(1) for match in found if match and not set("|<>") & set(match.group(1))]
+
+
+def test_version(cli) -> None:  # type: ignore[no-untyped-def]
+    from dlsolve import __version__
+
+    result = cli("--version")
+    assert result.exit_code == 0 and result.stdout.strip() == f"dlsolve {__version__}"
+
+
+def test_every_command_has_help_with_a_runnable_example(cli) -> None:  # type: ignore[no-untyped-def]
+    names = {"solve", *COMMANDS}
+    for name in sorted(names):
+        result = cli(*name.split(), "--help")
+        assert result.exit_code == 0, name
+        assert "Traceback" not in result.stdout + result.stderr
+    for name, command in COMMANDS.items():
+        examples = help_examples(command.function.__doc__ or "")
+        assert examples, f"{name}: no example in its help text"
+
+
+@pytest.mark.parametrize("name", sorted(COMMANDS))
+def test_help_examples_run(cli, name: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.chdir(ROOT)
+    for example in help_examples(COMMANDS[name].function.__doc__ or ""):
+        args = shlex.split(example)[1:]
+        result = cli(*args)
+        assert result.exit_code in (0, 1), f"{example}: {result.stderr}{result.stdout[:300]}"
+        assert result.stdout.strip()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["nope"], "No such command 'nope'"),
+        (["solve"], "Missing argument"),
+        (["solve", "x.toml", "--bogus"], "No such option"),
+    ],
+)
+def test_usage_errors_are_one_line_exit_2(cli, args: list[str], message: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr
+    assert result.stderr.count("\n") == 1
+    result = cli(*args, "--json")
+    assert result.exit_code == 2
+    assert message in json.loads(result.stdout)["error"]["message"]
+
+
+def test_installed_entry_point_runs() -> None:
+    exe = shutil.which("dlsolve")
+    command = [exe] if exe else [sys.executable, "-m", "dlsolve"]
+    result = subprocess.run([*command, "--version"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and result.stdout.startswith("dlsolve ")
+    result = subprocess.run([sys.executable, "-m", "dlsolve", "nope"], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["--help"], ["conv-shape", "--in", "28", "--k", "3", "-q"], ["conv-shape", "--help"]],
+)
+def test_startup_imports_neither_numpy_nor_sympy(args: list[str]) -> None:
+    if args[0] == "conv-shape" and "conv-shape" not in COMMANDS:
+        pytest.skip("conv-shape not registered")
+    result = subprocess.run(
+        [sys.executable, "-X", "importtime", "-m", "dlsolve", *args], capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == 0, result.stderr[-500:]
+    imported = {line.rsplit("|", 1)[-1].strip() for line in result.stderr.splitlines() if "|" in line}
+    assert not imported & {"numpy", "sympy", "scipy", "torch"}
+    if args[-1] == "-q":
+        assert "rich" not in imported
+
+
+def readme_examples() -> list[str]:
+    """Shell lines of README code blocks that run dlsolve (set-up lines excluded)."""
+    text = (ROOT / "README.md").read_text()
+    lines = []
+    for block in re.findall(r"```(?:bash|console|sh)\n(.*?)```", text, flags=re.S):
+        for line in block.splitlines():
+            line = line.removeprefix("$ ").strip()
+            if "dlsolve" in line and not line.startswith(("pip ", "#")):
+                lines.append(line)
+    return lines
+
+
+@pytest.mark.parametrize("line", readme_examples())
+def test_readme_examples_run(line: str) -> None:
+    """Every README example runs as written (exit 0, or the status its comment states)."""
+    expected = int(m.group(1)) if (m := re.search(r"#\s*exit (\d)", line)) else 0
+    command = line.split(" #")[0]
+    exe_dir = str(Path(sys.executable).parent)
+    result = subprocess.run(
+        ["bash", "-o", "pipefail", "-c", command],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={"PATH": f"{exe_dir}:/usr/bin:/bin", "COLUMNS": "100", "HOME": str(ROOT)},
+    )
+    assert result.returncode == expected, f"{command}\n{result.stdout[-800:]}\n{result.stderr[-800:]}"
+    assert "Traceback" not in result.stderr
+
+
+# --------------------------------------------------------------------------- fuzz: every command
+
+option_text = st.one_of(
+    st.text(max_size=30),
+    st.sampled_from(["0", "-1", "1e9", "3/0", "1,2;3", "nan", "inf", "?", "same", "@missing.npy", "", "1;;2", "[[1]]"]),
+    st.integers(-5, 300).map(str),
+    st.lists(st.integers(-3, 9), min_size=1, max_size=4).map(lambda xs: ",".join(map(str, xs))),
+)
+
+
+def _fuzz_args(draw: st.DrawFn, name: str) -> list[str]:
+    command = COMMANDS[name]
+    options = sorted(command.options)
+    chosen = draw(st.lists(st.sampled_from(options), max_size=5, unique=True)) if options else []
+    args = list(name.split())
+    for option in chosen:
+        if option in ("file",):
+            args.append(draw(option_text))
+            continue
+        args += [f"--{option}", draw(option_text)]
+    return args
+
+
+@st.composite
+def fuzz_calls(draw: st.DrawFn) -> list[str]:
+    name = draw(st.sampled_from(sorted(COMMANDS)))
+    return _fuzz_args(draw, name)
+
+
+@settings(max_examples=150)
+@given(fuzz_calls())
+def test_fuzz_every_command_survives_bad_input(args: list[str]) -> None:
+    from tests.conftest import run_cli
+
+    result = run_cli(*args, "--json")
+    assert result.exit_code in (0, 1, 2), (args, result.stdout[-500:], result.stderr[-500:])
+    payload = json.loads(result.stdout)
+    if result.exit_code == 0:
+        assert {"command", "inputs", "answer", "steps", "warnings"} <= set(payload)
+    else:
+        assert payload["error"]["kind"] in ("bad-input", "invalid-problem") or "findings" in payload.get("answer", {})
+
+
+def test_app_has_all_brief_commands() -> None:
+    registered = {command.name for command in app.registered_commands} | {group.name for group in app.registered_groups}
+    for name in ("conv-shape", "filter", "attention", "sgd-limit", "convergence-bound", "solve", "train-loop"):
+        assert name in registered
