@@ -80,11 +80,14 @@ def simulate(
     schedule: str = "constant",
     seed: int = 0,
     target: np.ndarray | None = None,
+    stop_after: int | None = None,
 ) -> Trajectory:
     """Run ``steps`` updates from ``theta0`` and record loss and distance to ``target``.
 
     ``precond`` is ``fixed`` (use ``matrix``; None means the identity) or an adaptive name;
     ``sample_weights`` are the ``w_i``; ``objective_weights`` the ``c_i`` of the recorded loss.
+    ``stop_after`` ends the run early (the schedule still uses ``steps``). A diverging run stops
+    at the first non-finite value.
     """
     import numpy as np
 
@@ -112,34 +115,37 @@ def simulate(
         row = x[index]
         return -2.0 * sample_weights[index] * (y[index] - row @ theta) * row + weight_decay * theta
 
-    for step in range(steps):
-        if step % record_every == 0:
-            record(step)
-        eta = lr * (decay_factor(step, steps) if schedule == "decay" else 1.0)
-        if precond == "epoch-rms" and step % epoch_length == 0:
-            point_weights = np.ones(n) if full_batch else sample_weights
-            per_point = -2.0 * (point_weights * (y - x @ theta))[:, None] * x + weight_decay * theta
-            root_mean_square = np.sqrt(np.mean(per_point**2, axis=0))
-            epoch_scale = np.divide(1.0, root_mean_square, out=np.zeros(d), where=root_mean_square > 0)
-        grad = gradient(int(draws[step]))
-        if precond == "fixed":
-            theta -= eta * (grad if matrix is None else matrix @ grad)
-        elif precond == "adagrad":
-            second += grad**2
-            theta -= eta * grad / (np.sqrt(second) + ADAGRAD_EPS)
-        elif precond == "rmsprop":
-            second = RMSPROP_ALPHA * second + (1 - RMSPROP_ALPHA) * grad**2
-            theta -= eta * grad / (np.sqrt(second) + RMSPROP_EPS)
-        elif precond == "adam":
-            first = ADAM_BETA1 * first + (1 - ADAM_BETA1) * grad
-            second = ADAM_BETA2 * second + (1 - ADAM_BETA2) * grad**2
-            corrected_second = np.sqrt(second / (1 - ADAM_BETA2 ** (step + 1)))
-            theta -= eta * (first / (1 - ADAM_BETA1 ** (step + 1))) / (corrected_second + ADAM_EPS)
-        elif precond == "epoch-rms":
-            theta -= eta * epoch_scale * grad
-        else:
-            raise ValueError(f"unknown preconditioner {precond!r}")
-        if not np.all(np.isfinite(theta)):
-            break
-    record(steps)
+    last = steps if stop_after is None else min(steps, stop_after)
+    with np.errstate(over="ignore", invalid="ignore"):
+        for step in range(last):
+            if step % record_every == 0:
+                record(step)
+            eta = lr * (decay_factor(step, steps) if schedule == "decay" else 1.0)
+            if precond == "epoch-rms" and step % epoch_length == 0:
+                point_weights = np.ones(n) if full_batch else sample_weights
+                per_point = -2.0 * (point_weights * (y - x @ theta))[:, None] * x + weight_decay * theta
+                root_mean_square = np.sqrt(np.mean(per_point**2, axis=0))
+                epoch_scale = np.divide(1.0, root_mean_square, out=np.zeros(d), where=root_mean_square > 0)
+            grad = gradient(int(draws[step]))
+            if precond == "fixed":
+                theta -= eta * (grad if matrix is None else matrix @ grad)
+            elif precond == "adagrad":
+                second += grad**2
+                theta -= eta * grad / (np.sqrt(second) + ADAGRAD_EPS)
+            elif precond == "rmsprop":
+                second = RMSPROP_ALPHA * second + (1 - RMSPROP_ALPHA) * grad**2
+                theta -= eta * grad / (np.sqrt(second) + RMSPROP_EPS)
+            elif precond == "adam":
+                first = ADAM_BETA1 * first + (1 - ADAM_BETA1) * grad
+                second = ADAM_BETA2 * second + (1 - ADAM_BETA2) * grad**2
+                corrected_second = np.sqrt(second / (1 - ADAM_BETA2 ** (step + 1)))
+                theta -= eta * (first / (1 - ADAM_BETA1 ** (step + 1))) / (corrected_second + ADAM_EPS)
+            elif precond == "epoch-rms":
+                theta -= eta * epoch_scale * grad
+            else:
+                raise ValueError(f"unknown preconditioner {precond!r}")
+            if not np.all(np.isfinite(theta)):
+                break
+    with np.errstate(over="ignore", invalid="ignore"):
+        record(last)
     return Trajectory(theta, recorded_steps, losses, distances)

@@ -79,16 +79,61 @@ def cases() -> list[dict]:
     rng = np.random.default_rng(2026)
     out = [
         # the exam, part 4: x = [1, 0.1, 0.01], y = 1, theta_0 = 0
-        {"id": "exam-4i-sgd", "x": [[1, 0.1, 0.01]], "y": [1], "theta0": [0, 0, 0], "optimizer": "sgd",
-         "lr": 0.25, "steps": 200, "schedule": "constant", "precond": "identity"},
-        {"id": "exam-4ii-epoch-rms", "x": [[1, 0.1, 0.01]], "y": [1], "theta0": [0, 0, 0],
-         "optimizer": "epoch-rms", "lr": 0.09, "steps": 4000, "schedule": "decay", "precond": "epoch-rms"},
-        {"id": "exam-4ii-adagrad", "x": [[1, 0.1, 0.01]], "y": [1], "theta0": [0, 0, 0], "optimizer": "adagrad",
-         "lr": 0.45, "steps": 2000, "schedule": "constant", "precond": "adagrad"},
-        {"id": "exam-4ii-rmsprop", "x": [[1, 0.1, 0.01]], "y": [1], "theta0": [0, 0, 0], "optimizer": "rmsprop",
-         "lr": 0.09, "steps": 4000, "schedule": "decay", "precond": "rmsprop"},
-        {"id": "exam-4ii-adam", "x": [[1, 0.1, 0.01]], "y": [1], "theta0": [0, 0, 0], "optimizer": "adam",
-         "lr": 0.09, "steps": 4000, "schedule": "decay", "precond": "adam"},
+        {
+            "id": "exam-4i-sgd",
+            "x": [[1, 0.1, 0.01]],
+            "y": [1],
+            "theta0": [0, 0, 0],
+            "optimizer": "sgd",
+            "lr": 0.25,
+            "steps": 200,
+            "schedule": "constant",
+            "precond": "identity",
+        },
+        {
+            "id": "exam-4ii-epoch-rms",
+            "x": [[1, 0.1, 0.01]],
+            "y": [1],
+            "theta0": [0, 0, 0],
+            "optimizer": "epoch-rms",
+            "lr": 0.09,
+            "steps": 4000,
+            "schedule": "decay",
+            "precond": "epoch-rms",
+        },
+        {
+            "id": "exam-4ii-adagrad",
+            "x": [[1, 0.1, 0.01]],
+            "y": [1],
+            "theta0": [0, 0, 0],
+            "optimizer": "adagrad",
+            "lr": 0.45,
+            "steps": 2000,
+            "schedule": "constant",
+            "precond": "adagrad",
+        },
+        {
+            "id": "exam-4ii-rmsprop",
+            "x": [[1, 0.1, 0.01]],
+            "y": [1],
+            "theta0": [0, 0, 0],
+            "optimizer": "rmsprop",
+            "lr": 0.09,
+            "steps": 4000,
+            "schedule": "decay",
+            "precond": "rmsprop",
+        },
+        {
+            "id": "exam-4ii-adam",
+            "x": [[1, 0.1, 0.01]],
+            "y": [1],
+            "theta0": [0, 0, 0],
+            "optimizer": "adam",
+            "lr": 0.09,
+            "steps": 4000,
+            "schedule": "decay",
+            "precond": "adam",
+        },
     ]
     for k in range(3):  # random single points, random theta_0, every adaptive optimizer
         d = 4
@@ -97,10 +142,25 @@ def cases() -> list[dict]:
         y = float(rng.integers(-3, 4))
         theta0 = rng.integers(-2, 3, size=d).astype(float)
         scale = abs(y - x @ theta0) / np.abs(x).sum() or 0.1
-        for name, lr, schedule in [("adagrad", 0.5 * scale, "constant"), ("rmsprop", 0.1 * scale, "decay"),
-                                   ("adam", 0.1 * scale, "decay"), ("epoch-rms", 0.1 * scale, "decay")]:
-            out.append({"id": f"single-{k}-{name}", "x": [x.tolist()], "y": [y], "theta0": theta0.tolist(),
-                        "optimizer": name, "lr": lr, "steps": 4000, "schedule": schedule, "precond": name})
+        for name, lr, schedule in [
+            ("adagrad", 0.5 * scale, "constant"),
+            ("rmsprop", 0.1 * scale, "decay"),
+            ("adam", 0.1 * scale, "decay"),
+            ("epoch-rms", 0.1 * scale, "decay"),
+        ]:
+            out.append(
+                {
+                    "id": f"single-{k}-{name}",
+                    "x": [x.tolist()],
+                    "y": [y],
+                    "theta0": theta0.tolist(),
+                    "optimizer": name,
+                    "lr": lr,
+                    "steps": 4000,
+                    "schedule": schedule,
+                    "precond": name,
+                }
+            )
     for k in range(3):  # random underdetermined systems, non-uniform p, plain SGD (torch.optim.SGD)
         n, d = 3, 5
         x = rng.integers(-3, 4, size=(n, d)).astype(float)
@@ -109,9 +169,21 @@ def cases() -> list[dict]:
         p = rng.dirichlet(np.ones(n)).round(2)
         p[-1] = round(1 - p[:-1].sum(), 2)
         lr = 0.5 / float(np.max(np.einsum("ij,ij->i", x, x)))
-        out.append({"id": f"underdetermined-{k}-sgd", "x": x.tolist(), "y": y.tolist(), "theta0": theta0.tolist(),
-                    "p": p.tolist(), "optimizer": "sgd", "lr": lr, "steps": 3000, "schedule": "constant",
-                    "precond": "identity", "seed": k})
+        out.append(
+            {
+                "id": f"underdetermined-{k}-sgd",
+                "x": x.tolist(),
+                "y": y.tolist(),
+                "theta0": theta0.tolist(),
+                "p": p.tolist(),
+                "optimizer": "sgd",
+                "lr": lr,
+                "steps": 3000,
+                "schedule": "constant",
+                "precond": "identity",
+                "seed": k,
+            }
+        )
     return out
 
 
