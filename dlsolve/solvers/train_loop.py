@@ -216,7 +216,7 @@ SCHEDULER_NAME = re.compile(r"sched", re.I)
 SCALER_NAME = re.compile(r"scaler", re.I)
 MODEL_NAME = re.compile(
     r"^(model|net|network|classifier|encoder|decoder|backbone|cnn|mlp|generator|discriminator|"
-    r"student|teacher|ddp_model|module)\w*$|_(model|net)$",
+    r"student|teacher|ddp_model)\w*$|_(model|net)$",
     re.I,
 )
 TARGET_NAME = re.compile(
@@ -331,12 +331,13 @@ class ModuleFacts:
                 facts.parents[child] = node
             if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
-                for target in targets:
+                constructed = strip_pass_through(node.value)
+                for target in targets if isinstance(constructed, ast.Call) else []:
                     name = dotted(target)
                     if name:
-                        facts.bindings[name] = strip_pass_through(node.value)  # type: ignore[assignment]
+                        facts.bindings[name] = constructed  # type: ignore[assignment]
                         if name.startswith("self."):
-                            facts.bindings.setdefault(name[5:], facts.bindings[name])  # type: ignore[arg-type]
+                            facts.bindings.setdefault(name[5:], constructed)  # type: ignore[arg-type]
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
                 source_name = dotted(node.value)
                 for target in node.targets:
@@ -408,7 +409,7 @@ class ModuleFacts:
             last = last_part(dotted(layers[-1].func)) if layers and isinstance(layers[-1], ast.Call) else ""
             return ACTIVATION_MODULES.get(last, "logits")
         if ctor in self.classes and depth < 3:
-            return self.forward_kind(self.classes[ctor], depth + 1)
+            return self.forward_kind(self.classes[ctor], depth + 1) if _is_module(self.classes[ctor]) else None
         if ctor.endswith("Loss") or self.loss_type(func) is not None:
             return None
         if MODEL_NAME.match(last_part(name)):
@@ -818,7 +819,7 @@ class Analyzer:
                 self.report("DL041", event.node, "loss.backward() is called inside torch.no_grad()/inference_mode()")
         if not steps and not backwards:
             return
-        if steps and not any(e.kind == BACKWARD for e in events):
+        if steps and not any(e.kind == BACKWARD for e in events) and self.computes_loss(loop):
             self.report("DL005", steps[0].node, f"{self.segment(steps[0].node)} in a loop with no backward() call")
             return
         if not steps or not backwards:
@@ -888,6 +889,15 @@ class Analyzer:
                 f"(line {backwards[0].node.lineno}) in each iteration",  # type: ignore[attr-defined]
                 edits,
             )
+
+    def computes_loss(self, loop: ast.stmt) -> bool:
+        """True when the body of ``loop`` calls a loss function (so it is a training loop)."""
+        body = [*getattr(loop, "body", []), *getattr(loop, "orelse", [])]
+        return any(
+            isinstance(node, ast.Call) and self.facts.loss_type(node.func) is not None
+            for statement in body
+            for node in ast.walk(statement)
+        )
 
     def zero_grads_before(self, owner: ast.AST, loop: ast.stmt) -> list[Event]:
         """zero_grad() calls of ``owner`` that run before ``loop`` starts (outside it)."""
@@ -998,7 +1008,9 @@ class Analyzer:
         return Edit(start, end, self.indent(statement) + "with torch.no_grad():\n" + indented)
 
     def first_model_call(self, loop: ast.stmt, scope: Scope) -> ast.Call | None:
-        for node in ast.walk(loop):
+        """The first call of a model in the body of ``loop`` (not in its iterable)."""
+        body = [*getattr(loop, "body", []), *getattr(loop, "orelse", [])]
+        for node in (n for statement in body for n in ast.walk(statement)):
             is_call = isinstance(node, ast.Call) and not isinstance(node.func, ast.Call)
             if is_call and self.facts.model_output_kind(node.func) is not None:  # type: ignore[attr-defined]
                 return node  # type: ignore[return-value]
@@ -1193,6 +1205,12 @@ def _disables_grad(node: ast.expr) -> bool:
         arg = node.args[0]
         return isinstance(arg, ast.Constant) and arg.value is False
     return False
+
+
+def _is_module(cls: ast.ClassDef) -> bool:
+    """A class that looks like an ``nn.Module``: a ``forward`` method or a base named ``*Module``."""
+    has_forward = any(isinstance(n, ast.FunctionDef) and n.name == "forward" for n in cls.body)
+    return has_forward or any(last_part(dotted(base)).endswith("Module") for base in cls.bases)
 
 
 def _is_decorated_grad_off(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
