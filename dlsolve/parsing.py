@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import ast
 import math
+import re
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,11 @@ MAX_TEXT = 2_000_000
 LARGE_ENTRIES = 10_000
 #: Bound on the size of exact intermediate values, in bits, so that ``9**9**9`` is refused.
 MAX_BITS = 4096
+
+#: Fast path: a plain integer or decimal needs no syntax tree.
+_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
+_PLAIN_INTEGER = re.compile(r"[+-]?[0-9]+")
+_EXPONENT = re.compile(r"[eE]([+-]?\d+)")
 
 _ARITHMETIC_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -112,6 +118,9 @@ def _literal_number(node: ast.Constant, source: str) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     segment = ast.get_source_segment(source, node) or repr(value)
+    exponent = _EXPONENT.search(segment)
+    if exponent and abs(int(exponent.group(1))) > 1000:
+        raise ValueError("exponent too large")
     try:
         return Fraction(segment.replace("_", ""))
     except (ValueError, ZeroDivisionError):
@@ -152,9 +161,12 @@ def parse_scalar(text: str, option: str, *, allow_inf: bool = False) -> Scalar:
 
     Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``.
     """
+    plain = text.strip()
+    if _PLAIN_NUMBER.fullmatch(plain) and len(plain) < 100:
+        return Fraction(plain)
     node = _parse_expression(text, option, "a number")
     try:
-        return _evaluate_scalar(node, text.strip(), option, allow_inf)
+        return _evaluate_scalar(node, plain, option, allow_inf)
     except ZeroDivisionError:
         raise BadInput(f"division by zero in {_quote(text)}", option=option) from None
     except (ValueError, TypeError, OverflowError, RecursionError):
@@ -171,10 +183,14 @@ def parse_positive(text: str, option: str) -> Fraction:
 
 def parse_int(text: str, option: str, *, minimum: int | None = None) -> int:
     """A whole number, at least ``minimum`` when given."""
-    value = parse_scalar(text, option)
-    if value != int(value):
-        raise BadInput(f"expected a whole number, got {_quote(text)}", option=option)
-    result = int(value)
+    plain = text.strip()
+    if _PLAIN_INTEGER.fullmatch(plain) and len(plain) < 100:
+        result = int(plain)
+    else:
+        value = parse_scalar(text, option)
+        if value != int(value):
+            raise BadInput(f"expected a whole number, got {_quote(text)}", option=option)
+        result = int(value)
     if minimum is not None and result < minimum:
         raise BadInput(f"expected a whole number >= {minimum}, got {result}", option=option)
     return result
@@ -626,6 +642,7 @@ def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner
 
 
 # --------------------------------------------------------------------------- loss series (lr-curve)
+
 
 def parse_float_token(text: str, option: str) -> float:
     """One float of a series: a decimal, ``1e-3``, ``nan``, ``inf`` (or arithmetic such as ``1/3``)."""
