@@ -253,3 +253,17 @@ def test_fuzz_generated_loops_never_crash(lines):
     findings, corrected = analyze(PRELUDE + body)
     ast.parse(corrected)
     assert all(f.rule in RULES for f in findings)
+
+
+@pytest.mark.parametrize(
+    "source",
+    [
+        "model = nn.DataParallel(net)\nfor x, y in test_loader:\n    out = model(x)\n",
+        "model = Net().to(device)\nclass Net:\n    pass\nfor x, y in val_loader:\n    out = model(x)\n",
+        "for m in model.modules():\n    m.eval()\n",
+        "def f():\n    return f()\nfor x in loader:\n    f()\n",
+    ],
+)
+def test_regressions_never_crash(source):
+    findings, corrected = analyze(source)
+    ast.parse(corrected)

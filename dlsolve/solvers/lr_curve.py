@@ -239,7 +239,7 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
             "Read the curves",
             "\n".join(
                 f"{d.label}: {len(d.values)} values, first {cell(d.evidence['first'])}, final level (median of the "
-                f"last fifth) {cell(d.evidence['final'])}, min {cell(d.evidence['min'])}"
+                f"last max(2, n/5) values) {cell(d.evidence['final'])}, min {cell(d.evidence['min'])}"
                 for d in diagnoses
             ),
             blocks=[plot],
