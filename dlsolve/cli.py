@@ -13,6 +13,7 @@ directly with keyword arguments. Solver modules are imported inside the command 
 ``dlsolve --help`` and ``conv-shape`` import neither NumPy nor SymPy.
 """
 
+import copy
 import functools
 import inspect
 import os
@@ -181,12 +182,30 @@ def _usage_error(error: click.UsageError) -> DlsolveError:
     return BadInput(f"{message} (see '{command} --help')")
 
 
+def _app_for(args: list[str]) -> typer.Typer:
+    """``app`` narrowed to the one command (or group) named by ``args[0]``, when there is one.
+
+    Start-up cost: Typer builds the Click command of every registered command on every start, and a
+    run needs only the invoked one. ``--help``, ``--version`` and unknown names use the whole app.
+    """
+    if not args or args[0].startswith("-"):
+        return app
+    commands = [info for info in app.registered_commands if info.name == args[0]]
+    groups = [info for info in app.registered_groups if (info.name or info.typer_instance.info.name) == args[0]]
+    if len(commands) + len(groups) != 1:
+        return app
+    narrowed = copy.copy(app)
+    narrowed.registered_commands = commands
+    narrowed.registered_groups = groups
+    return narrowed
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv``; return the exit status. The one place errors become statuses."""
     args = list(sys.argv[1:] if argv is None else argv)
     json_errors = any(arg in ("--json", "--jsonl") for arg in args)
     try:
-        result = app(args=args, prog_name="dlsolve", standalone_mode=False)
+        result = _app_for(args)(args=args, prog_name="dlsolve", standalone_mode=False)
         return result if isinstance(result, int) else int(ExitStatus.SOLVED)
     except DlsolveError as error:
         return report_error(error, json_errors=json_errors)

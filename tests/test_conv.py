@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import run_cli
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
@@ -23,6 +22,7 @@ from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import parse_layers
 from dlsolve.solvers.conv import Geometry, conv_shape, raw_output, refusal
 from dlsolve.solvers.layers import CATALOGUE, REQUIRED, network_shape
+from tests.conftest import run_cli
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "conv_goldens.json").read_text(encoding="utf-8"))
 EXAM_NET = (

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from dlsolve.problems import Outcome
 from dlsolve.solution import Solution
+
+if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
+    from dlsolve.problems import Outcome
 
 
 def dumps(data: Any, *, indent: int | None = 2) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from dlsolve.problems import Outcome
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
+
+if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
+    from dlsolve.problems import Outcome
 
 _SPECIAL = {
     "\\": r"\textbackslash{}",

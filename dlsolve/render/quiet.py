@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from dlsolve.problems import Outcome
 from dlsolve.solution import Solution
+
+if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
+    from dlsolve.problems import Outcome
 
 
 def render(solution: Solution, stream: TextIO) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import math
 import os
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -12,8 +12,10 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from dlsolve.problems import Outcome
 from dlsolve.solution import Block, Heatmap, Plot, Series, Solution, Step, Table
+
+if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
+    from dlsolve.problems import Outcome
 
 
 def make_console(stream: TextIO) -> Console:

@@ -28,7 +28,7 @@ network mode (:func:`network_shape`).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
@@ -80,8 +80,7 @@ def pool_output_size(size: int, kernel: int, stride: int, padding: int, dilation
 # --------------------------------------------------------------------------- a layer's geometry
 
 
-@dataclass(frozen=True)
-class Geometry:
+class Geometry(NamedTuple):
     """The spatial settings of one conv/pool layer, one value per spatial dimension.
 
     ``padding`` is a tuple of ints, or ``"same"`` (conv only). ``dilation`` is all ones for avg
@@ -397,8 +396,7 @@ def _geometry(
     )
 
 
-@dataclass(frozen=True)
-class _Unknown:
+class _Unknown(NamedTuple):
     """The solution set for one unknown: finite values and, maybe, every value from a bound on."""
 
     values: list[int]
