@@ -265,5 +265,23 @@ def test_fuzz_generated_loops_never_crash(lines):
     ],
 )
 def test_regressions_never_crash(source):
+    _, corrected = analyze(source)
+    ast.parse(corrected)
+
+
+@given(st.sampled_from(CORPUS_FILES), st.sets(st.integers(0, 120), max_size=6), st.integers(0, 120))
+def test_fuzz_mutated_corpus_never_crashes_and_diff_parses(path, dropped, duplicated):
+    from hypothesis import assume
+
+    lines = path.read_text().splitlines(keepends=True)
+    mutated = [line for index, line in enumerate(lines) if index not in dropped]
+    if duplicated < len(mutated):
+        mutated.insert(duplicated, mutated[duplicated])
+    source = "".join(mutated)
+    try:
+        ast.parse(source)
+    except SyntaxError:
+        assume(False)
     findings, corrected = analyze(source)
     ast.parse(corrected)
+    assert all(f.rule in RULES for f in findings)
