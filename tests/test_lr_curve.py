@@ -161,6 +161,12 @@ def test_cli_csv_file_and_default_labels(cli):
     assert typed.stdout.strip() == "A: diverging; B: healthy"
 
 
+def test_cli_csv_on_stdin(cli):
+    result = cli("lr-curve", "--loss", "-", "-q", stdin="lr=1,lr=0.001\n1,1\n4,0.999\n9,0.998\n30,0.997\n")
+    assert result.exit_code == 0
+    assert result.stdout.strip() == "lr=1: diverging; lr=0.001: too slow"
+
+
 def test_cli_rich_output_has_the_plot(cli):
     result = cli("lr-curve", "--loss", f"@{DATA / 'lr_curve_exam.csv'}")
     assert result.exit_code == 0 and "loss curves" in result.stdout and "Verdict" in result.stdout

@@ -249,7 +249,12 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
             f"Thresholds: diverging if NaN/inf, final >= {DIVERGE_GROWTH} x first, or >= {RISE_FRACTION:.0%} "
             f"of the last half's steps rising; oscillating if >= {ZIGZAG:.0%} direction changes in the last "
             f"half with no trend and swings >= {SWING_OF_DROP} x the total decrease (or strict alternation); "
-            f"too slow if no decrease or still moving >= {STILL_MOVING:.0%} of the decrease so far.",
+            f"too slow if no decrease or still moving >= {STILL_MOVING:.0%} of the decrease so far.\n"
+            "growth = final / first;  swing/drop = mean |y_{t+1} - y_t| (last half) / (first - final);  "
+            "still moving = -slope(last third) * (n - 1) / (first - final).",
+            latex=r"\text{growth} = \frac{\bar y_{\text{final}}}{y_0},\quad "
+            r"\text{swing/drop} = \frac{\operatorname{mean}_{t \ge n/2} |y_{t+1} - y_t|}{y_0 - \bar y_{\text{final}}},"
+            r"\quad \text{still moving} = \frac{-s_{\text{last third}}\,(n-1)}{y_0 - \bar y_{\text{final}}}",
             blocks=[
                 Table(
                     [
