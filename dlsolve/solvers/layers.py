@@ -83,6 +83,10 @@ class Context:
     def invalid(self, message: str) -> InvalidProblem:
         return InvalidProblem(self.where() + message, option="--net")
 
+    def mismatch(self, argument: str, expected: int, shape: Shape, found: int, noun: str) -> InvalidProblem:
+        """The layer expects ``expected`` (its ``argument``) but the incoming tensor has ``found``."""
+        return self.invalid(f"{argument} is {expected} but the incoming tensor {fmt.shape(shape)} has {found} {noun}")
+
 
 # --------------------------------------------------------------------------- argument checks
 
@@ -173,9 +177,7 @@ def _conv_apply(n: int, transposed: bool) -> Callable[[Context, dict[str, Any], 
         _spatial_ndim(ctx, shape, n)
         axis = _channel_axis(shape, n)
         if shape[axis] != in_channels:
-            raise ctx.invalid(
-                f"in_channels is {in_channels} but the incoming tensor {fmt.shape(shape)} has {shape[axis]} channels"
-            )
+            raise ctx.mismatch("in_channels", in_channels, shape, shape[axis], "channels")
         geometry = Geometry("transposed" if transposed else "conv", kernel, stride, padding, dilation, output_padding)
         sizes = shape[axis + 1 :]
         spatial = spatial_output(geometry, sizes, where=ctx.where(), option="--net")
@@ -250,6 +252,11 @@ def _adaptive_apply(n: int) -> Callable[[Context, dict[str, Any], Shape], Applie
 # --------------------------------------------------------------------------- normalization
 
 
+def _affine_params(count: int, affine: bool, bias: bool) -> int:
+    """Trainable parameters of a normalization layer: a weight (and a bias) per ``count`` entries."""
+    return count * (2 if bias else 1) if affine else 0
+
+
 def _batchnorm_apply(n: int) -> Callable[[Context, dict[str, Any], Shape], Applied]:
     allowed = {1: (2, 3), 2: (4,), 3: (5,)}[n]
 
@@ -260,10 +267,8 @@ def _batchnorm_apply(n: int) -> Callable[[Context, dict[str, Any], Shape], Appli
         bias = _bool(ctx, a["bias"], "bias")
         _expect_ndim(ctx, shape, allowed)
         if (affine or track) and shape[1] != features:
-            raise ctx.invalid(
-                f"num_features is {features} but the incoming tensor {fmt.shape(shape)} has {shape[1]} channels"
-            )
-        params = (features * (2 if bias else 1)) if affine else 0
+            raise ctx.mismatch("num_features", features, shape, shape[1], "channels")
+        params = _affine_params(features, affine, bias)
         lines = [f"shape unchanged; params = {'2·C' if bias else 'C'} (γ{', β' if bias else ''}) = {params}"]
         if not affine:
             lines = ["shape unchanged; affine=False: no parameters"]
@@ -281,10 +286,8 @@ def _instancenorm_apply(n: int) -> Callable[[Context, dict[str, Any], Shape], Ap
         _spatial_ndim(ctx, shape, n)
         axis = _channel_axis(shape, n)
         if affine and shape[axis] != features:
-            raise ctx.invalid(
-                f"num_features is {features} but the incoming tensor {fmt.shape(shape)} has {shape[axis]} channels"
-            )
-        params = features * (2 if bias else 1) if affine else 0
+            raise ctx.mismatch("num_features", features, shape, shape[axis], "channels")
+        params = _affine_params(features, affine, bias)
         return Applied(shape, params, [f"shape unchanged; params = {params}"])
 
     return apply
@@ -305,7 +308,7 @@ def _layernorm_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
             f"ends in {list(shape[-len(normalized) :])}"
         )
     size = math.prod(normalized)
-    params = size * (2 if bias else 1) if affine else 0
+    params = _affine_params(size, affine, bias)
     return Applied(shape, params, [f"shape unchanged; params = {'2' if bias else '1'}·∏normalized_shape = {params}"])
 
 
@@ -319,10 +322,8 @@ def _groupnorm_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     if len(shape) < 2:
         raise ctx.invalid(f"expected at least 2 dimensions for input tensor, got {fmt.shape(shape)}")
     if affine and shape[1] != channels:
-        raise ctx.invalid(
-            f"num_channels is {channels} but the incoming tensor {fmt.shape(shape)} has {shape[1]} channels"
-        )
-    params = channels * (2 if bias else 1) if affine else 0
+        raise ctx.mismatch("num_channels", channels, shape, shape[1], "channels")
+    params = _affine_params(channels, affine, bias)
     return Applied(shape, params, [f"shape unchanged; params = {params}"])
 
 
@@ -336,9 +337,7 @@ def _linear_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     if in_features < 0 or out_features < 0:
         raise ctx.invalid("in_features and out_features must be non-negative")
     if shape[-1] != in_features:
-        raise ctx.invalid(
-            f"in_features is {in_features} but the incoming tensor {fmt.shape(shape)} has {shape[-1]} features"
-        )
+        raise ctx.mismatch("in_features", in_features, shape, shape[-1], "features")
     params = in_features * out_features + (out_features if bias else 0)
     lines = [
         f"last dimension {in_features} -> {out_features}; params = in·out{' + out' if bias else ''} "
