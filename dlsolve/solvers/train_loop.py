@@ -255,6 +255,8 @@ PASS_THROUGH = {
     "type_as",
     "pin_memory",
 }
+#: Names of batch objects whose ``.x``/``.y`` are inputs/targets (PyTorch Geometric style).
+BATCH_NAMES = {"batch", "data", "sample", "graph", "minibatch"}
 TARGET_KEYS = {"label", "labels", "target", "targets", "y", "tgt", "class", "classes"}
 INPUT_KEYS = {"input", "inputs", "x", "image", "images", "img", "imgs", "data", "input_ids", "pixel_values"}
 MODEL_WRAPPERS = {"DataParallel", "DistributedDataParallel", "compile"}
@@ -493,7 +495,12 @@ class Scope:
                 return self.env[name]
             if node.attr in ("data",):
                 return self.kind(node.value, depth)
-            return "target" if TARGET_NAME.match(node.attr) and node.attr not in ("y",) else None
+            batch_like = self.kind(node.value, depth) == "batch" or dotted(node.value) in BATCH_NAMES
+            if node.attr == "y":
+                return "target" if batch_like else None
+            if node.attr == "x" and batch_like:
+                return "input"
+            return "target" if TARGET_NAME.match(node.attr) else None
         if isinstance(node, ast.Subscript):
             base = self.kind(node.value, depth)
             key = node.slice.value if isinstance(node.slice, ast.Constant) else None
@@ -503,7 +510,7 @@ class Scope:
                 if key in (1, -1) or (isinstance(key, str) and key.lower() in TARGET_KEYS):
                     return "target"
                 return None
-            return base if base in ("input", "target") else None
+            return base if base in ("input", "target") or base in PRED_KINDS else None
         if isinstance(node, ast.BinOp):
             kinds = {self.kind(node.left, depth), self.kind(node.right, depth)}
             return "loss" if "loss" in kinds else None
