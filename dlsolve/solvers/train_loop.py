@@ -977,7 +977,7 @@ class Analyzer:
         model = dotted(model_call.func) or "model"
         if isinstance(model_call.func, ast.Attribute) and model_call.func.attr == "forward":
             model = dotted(model_call.func.value) or "model"
-        grad_off = self.under_grad_off(loop) or (
+        grad_off = self.under_grad_off(model_call) or (
             isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef)
             and (_is_decorated_grad_off(owner) or self.all_calls_grad_off(owner.name))
         )
