@@ -13,6 +13,7 @@ Convention: ``f_i = (c/2)(y_i - x_i^T theta)^2`` (``c = 2``: the exam's ``(y - x
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from dlsolve.solution import Step
@@ -36,8 +37,9 @@ class Derivation:
     identity_checked: bool
 
 
+@lru_cache(maxsize=2)
 def derive(c: int) -> Derivation:
-    """Derive rho(eta), its maximiser, its maximum and the contraction range with SymPy."""
+    """Derive rho(eta), its maximiser, its maximum and the contraction range with SymPy (cached per ``c``)."""
     import sympy as sp
 
     eta, lmin, lmax, r2, beta = sp.symbols("eta lambda_min lambda_max R^2 beta", positive=True)
