@@ -424,10 +424,10 @@ class ModuleFacts:
         if forward is None:
             return "pred"
         kinds = set()
-        scope = Scope(self, forward)
+        scope = Scope(self, forward, depth)
         for node in scope.statements():
             if isinstance(node, ast.Return) and node.value is not None:
-                kind = scope.kind(node.value, depth)
+                kind = scope.kind(node.value)
                 kinds.add(kind if kind in ("softmax", "logsoftmax", "sigmoid") else "logits")
             scope.update(node)
         return kinds.pop() if len(kinds) == 1 else "pred"
@@ -458,9 +458,11 @@ ACTIVATION_CALLS = {"softmax": "softmax", "log_softmax": "logsoftmax", "sigmoid"
 class Scope:
     """Kinds of values (input, target, pred, loss, ...) flowing through one function body, in order."""
 
-    def __init__(self, facts: ModuleFacts, owner: ast.AST) -> None:
+    def __init__(self, facts: ModuleFacts, owner: ast.AST, depth: int = 0) -> None:
         self.facts = facts
         self.owner = owner
+        #: How many ``forward`` methods deep this scope is (bounds the analysis of nested models).
+        self.depth = depth
         self.env: dict[str, str] = {}
 
     def statements(self) -> Iterator[ast.stmt]:
@@ -479,8 +481,9 @@ class Scope:
         body = self.owner.body if isinstance(self.owner, ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) else []
         yield from walk(body)
 
-    def kind(self, node: ast.expr | None, depth: int = 0) -> str | None:
+    def kind(self, node: ast.expr | None, depth: int | None = None) -> str | None:
         """The kind of value ``node`` holds, or None when unknown."""
+        depth = self.depth if depth is None else depth
         if isinstance(node, ast.Name):
             if node.id in self.env:
                 return self.env[node.id]
