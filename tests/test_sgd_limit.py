@@ -457,3 +457,24 @@ def test_cli_fuzz_never_crashes(option, value):
     result = run_cli("sgd-limit", *args, "--json")
     assert result.exit_code in (0, 1, 2), result.stdout
     json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(("n", "d"), [(20, 30), (30, 6), (16, 16)])
+def test_many_rows_exact_basis_path_matches_lstsq(n, d):
+    rng = np.random.default_rng(n + d)
+    rows = rng.integers(-3, 4, size=(n, d))
+    rows[rows.sum(axis=1) == 0, 0] += 1  # no zero rows
+    rows[np.all(rows == 0, axis=1), 0] = 1
+    y = rng.integers(-3, 4, size=n)
+    answer = solve_sgd_limit(exact_matrix(rows.tolist()), y=fr(y.tolist())).answer
+    assert answer["exact"] is not None
+    expected = np.linalg.lstsq(rows.astype(float), y.astype(float), rcond=None)[0]
+    np.testing.assert_allclose(answer["theta"], expected, atol=1e-9)
+    assert answer["case"] == ("min-norm" if n <= d else "least-squares")  # random square X is invertible
+
+
+def test_big_exact_input_falls_back_to_float64_with_a_warning():
+    rows = [[(i * j) % 7 + 1 for j in range(80)] for i in range(60)]
+    solution = solve_sgd_limit(exact_matrix(rows), y=fr([1] * 60))
+    assert solution.answer["exact"] is None
+    assert any("float64" in warning for warning in solution.warnings)

@@ -114,15 +114,23 @@ def rank(a: Rows) -> int:
 
 def solve(a: Rows, b: Sequence[Fraction]) -> Vector | None:
     """One solution ``v`` of ``A v = b`` (free variables set to 0), or None when there is none."""
+    return solve_with_rank(a, b)[0]
+
+
+def solve_with_rank(a: Rows, b: Sequence[Fraction]) -> tuple[Vector | None, int]:
+    """``(v, rank(A))``: one solution of ``A v = b`` (free variables 0, None when inconsistent).
+
+    One Gauss-Jordan elimination of ``[A | b]`` gives both.
+    """
     augmented = [[*row, value] for row, value in zip(a, b, strict=True)]
     reduced, pivots = rref(augmented)
     columns = len(a[0]) if a else 0
     if columns in pivots:
-        return None
+        return None, len(pivots) - 1
     solution = [Fraction(0)] * columns
     for row, column in enumerate(pivots):
         solution[column] = reduced[row][columns]
-    return solution
+    return solution, len(pivots)
 
 
 def inverse(a: Rows) -> Rows:

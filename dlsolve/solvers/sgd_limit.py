@@ -44,9 +44,13 @@ Number = Fraction | float
 SHOWN_ENTRIES = 12
 #: Relative tolerance of the float path for "X theta = y" and for symmetry of M.
 FLOAT_TOLERANCE = 1e-8
+#: Exact inputs with more entries in X than this are solved in float64 (Fraction elimination is slow).
+EXACT_MAX_ENTRIES = 4000
 DEFAULT_STEPS = 2000
 MAX_STEPS = 1_000_000
 SCHEDULES = ("auto", "constant", "decay")
+#: Smallest value drawn on the log-scale plots (exact zeros would stretch the axis).
+PLOT_FLOOR = 1e-16
 
 
 @dataclass
@@ -216,6 +220,11 @@ def build_problem(
     scalars = [*y, *theta0, *(p or []), weight_decay, *precond.diagonal]
     matrix_exact = precond.matrix is None or precond.matrix.is_exact
     exact = x.is_exact and matrix_exact and _all_fractions(scalars)
+    if exact and n * d > EXACT_MAX_ENTRIES:
+        exact = False
+        warnings.append(
+            f"X has {n * d} entries: solved in float64 (exact arithmetic is used up to {EXACT_MAX_ENTRIES} entries)"
+        )
     if x.is_large:
         import numpy as np
 
@@ -300,19 +309,28 @@ def _exact_limit(problem: Problem) -> Limit:
     if problem.weight_decay:
         return _exact_ridge(problem, rows, y, weights)
     m_rows = [_apply_m(problem, row) for row in rows]  # M x_i
+    if len(rows) > SHOWN_ENTRIES:
+        return _exact_basis_limit(problem, rows, m_rows, weights, start_residual, direction)
     gram = [[la.dot(a, b) for b in m_rows] for a in rows]  # K = X M X^T
-    singular = la.rank(gram) < len(gram)
-    coefficients = la.matvec(la.pinv(gram) if singular else la.inverse(gram), start_residual)
-    theta = _combine(theta0, m_rows, coefficients)
-    consistent = all(la.dot(row, theta) == t for row, t in zip(rows, y, strict=True))
+    # K a = r_0 is solvable exactly when X theta = y is (col K = col X); when K is singular every
+    # solution a gives the same M X^T a (K delta = 0 implies X^T delta = 0).
+    found, gram_rank = la.solve_with_rank(gram, start_residual)  # type: ignore[arg-type]
+    singular = gram_rank < len(gram)
+    consistent = found is not None
+    coefficients: list[Number] = list(found) if found is not None else []
+    theta = _combine(theta0, m_rows, coefficients) if found is not None else list(theta0)
+    if consistent and any(la.dot(row, theta) != t for row, t in zip(rows, y, strict=True)):
+        raise AssertionError("the min-norm solution does not interpolate")
     if not consistent:
         if direction is not None:
             return Limit("simulation", None, consistent=False, converges_constant=False)
         weighted = [[w * v for v in row] for w, row in zip(weights, gram, strict=True)]  # C K
         normal = la.matmul(gram, weighted)  # K C K
-        found = la.solve(normal, la.matvec(gram, [w * r for w, r in zip(weights, start_residual, strict=True)]))
-        assert found is not None  # the normal equations are always solvable
-        coefficients = found
+        normal_solution = la.solve(
+            normal, la.matvec(gram, [w * r for w, r in zip(weights, start_residual, strict=True)])
+        )
+        assert normal_solution is not None  # the normal equations are always solvable
+        coefficients = normal_solution
         theta = _combine(theta0, m_rows, coefficients)
     limit = Limit(
         "min-norm" if consistent else _least_squares_case(problem),
@@ -324,6 +342,49 @@ def _exact_limit(problem: Problem) -> Limit:
         start_residual=start_residual,
         coefficients=coefficients,
         singular=singular,
+    )
+    limit.noise = _noise(problem, theta) if not consistent and not problem.full_batch else Fraction(0)
+    limit.step_bound = _step_bound(problem, m_rows, rows)
+    return limit
+
+
+def _exact_basis_limit(
+    problem: Problem,
+    rows: list[list[Number]],
+    m_rows: list[list[Number]],
+    weights: list[Number],
+    start_residual: list[Number],
+    direction: list[Number] | None,
+) -> Limit:
+    """The same limit for many rows, in a basis of rowspace(X): ``theta = theta_0 + M F^T b``.
+
+    ``F`` holds the non-zero rows of ``rref(X)`` (``r`` rows), ``G = X M F^T`` (``n x r``, full column
+    rank). Consistent: ``G b = r_0``; otherwise the normal equations ``G^T C G b = G^T C r_0``. The
+    eliminations are ``r x r`` instead of ``n x n``.
+    """
+    reduced, pivots = la.rref(rows)  # type: ignore[arg-type]
+    basis = reduced[: len(pivots)]
+    m_basis = [_apply_m(problem, row) for row in basis]  # M f_k
+    g = [[la.dot(row, m_f) for m_f in m_basis] for row in rows]  # type: ignore[arg-type]
+    found = la.solve(g, start_residual)  # type: ignore[arg-type]
+    consistent = found is not None
+    if found is None:
+        if direction is not None:
+            return Limit("simulation", None, consistent=False, converges_constant=False)
+        g_t = la.transpose(g)
+        weighted_g = [[w * v for v in row] for w, row in zip(weights, g, strict=True)]  # C G
+        found = la.solve(
+            la.matmul(g_t, weighted_g), la.matvec(g_t, [w * r for w, r in zip(weights, start_residual, strict=True)])
+        )  # type: ignore[arg-type]
+        assert found is not None  # G has full column rank
+    theta = _combine(problem.theta0, m_basis, found)  # type: ignore[arg-type]
+    limit = Limit(
+        "min-norm" if consistent else _least_squares_case(problem),
+        theta,
+        consistent=consistent,
+        converges_constant=consistent or problem.full_batch,
+        direction=direction,
+        singular=len(pivots) < len(rows),
     )
     limit.noise = _noise(problem, theta) if not consistent and not problem.full_batch else Fraction(0)
     limit.step_bound = _step_bound(problem, m_rows, rows)
@@ -344,19 +405,31 @@ def _least_squares_case(problem: Problem) -> str:
 
 
 def _exact_ridge(problem: Problem, rows: list[list[Number]], y: list[Number], weights: list[Number]) -> Limit:
-    d = problem.d
+    """``(X^T C X + (lambda/2) I) theta = X^T C y``; for ``n < d`` the equivalent ``n x n`` form
+    ``theta = X^T C b`` with ``(X X^T C + (lambda/2) I) b = y`` (push-through identity)."""
+    n, d = len(rows), problem.d
     half = Fraction(problem.weight_decay) / 2
-    system = [
-        [sum((w * r[j] * r[k] for w, r in zip(weights, rows, strict=True)), Fraction(0)) for k in range(d)]
-        for j in range(d)
-    ]
-    for j in range(d):
-        system[j][j] += half
-    rhs = [sum((w * t * r[j] for w, t, r in zip(weights, y, rows, strict=True)), Fraction(0)) for j in range(d)]
-    theta = la.solve(system, rhs)  # type: ignore[arg-type]
-    assert theta is not None  # positive definite
-    limit = Limit("ridge", theta, consistent=False, converges_constant=problem.full_batch, gram=system)
-    limit.noise = Fraction(0) if problem.full_batch else _noise(problem, theta)
+    if n < d:
+        system = [[la.dot(a, b) * w for b, w in zip(rows, weights, strict=True)] for a in rows]  # X X^T C
+        for i in range(n):
+            system[i][i] += half
+        dual = la.solve(system, y)  # type: ignore[arg-type]
+        assert dual is not None  # X X^T C + (lambda/2) I is invertible (similar to an SPD matrix)
+        theta = _combine([Fraction(0)] * d, [[w * v for v in row] for w, row in zip(weights, rows, strict=True)], dual)
+        limit = Limit("ridge", theta, consistent=False, converges_constant=problem.full_batch)
+    else:
+        system = [
+            [sum((w * r[j] * r[k] for w, r in zip(weights, rows, strict=True)), Fraction(0)) for k in range(d)]
+            for j in range(d)
+        ]
+        for j in range(d):
+            system[j][j] += half
+        rhs = [sum((w * t * r[j] for w, t, r in zip(weights, y, rows, strict=True)), Fraction(0)) for j in range(d)]
+        solved = la.solve(system, rhs)  # type: ignore[arg-type]
+        assert solved is not None  # positive definite
+        limit = Limit("ridge", solved, consistent=False, converges_constant=problem.full_batch, gram=system)
+    assert limit.theta is not None
+    limit.noise = Fraction(0) if problem.full_batch else _noise(problem, limit.theta)
     limit.converges_constant = limit.noise == 0
     return limit
 
@@ -590,7 +663,8 @@ def _precond_text(problem: Problem) -> str:
         "adagrad": "Adagrad: M_t = diag(1/(sqrt(sum_{s<=t} g_s^2) + eps))",
         "rmsprop": "RMSprop: M_t = diag(1/(sqrt(v_t) + eps)), v_t = 0.99 v_{t-1} + 0.01 g_t^2",
         "adam": "Adam: step m̂_t/(sqrt(v̂_t) + eps) with m, v moving averages of g and g^2",
-        "epoch-rms": "epoch-rms: M diagonal, recomputed every epoch, M_jj = 1/sqrt(mean of g_j^2 over the epoch)",
+        "epoch-rms": "epoch-rms: M diagonal, recomputed at the start of every epoch (n steps), "
+        "M_jj = 1/sqrt(mean over the n points of g_ij^2)",
     }
     return descriptions[kind] + " (adaptive)"
 
@@ -645,6 +719,12 @@ def _span_step(problem: Problem, limit: Limit) -> Step:
 def _min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
     assert limit.theta is not None
     inverse = "K^+ (pseudo-inverse: K is singular, X is rank deficient)" if limit.singular else "K^{-1}"
+    solved = (
+        "a = one solution of K a = r_0 (K is singular, X is rank deficient; every solution gives the same "
+        "M X^T a as the pseudo-inverse choice a = K^+ r_0)"
+        if limit.singular
+        else "a = K^{-1} r_0"
+    )
     steps = []
     if limit.gram is not None and limit.start_residual is not None and limit.coefficients is not None:
         steps.append(
@@ -654,7 +734,7 @@ def _min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
                 "vanishes, so X θ* = y. With θ* = θ_0 + M X^T a:\n"
                 f"(X M X^T) a = y - X θ_0, K = X M X^T =\n{_mat(limit.gram)}\n"
                 f"r_0 = y - X θ_0 = {_vec(limit.start_residual)}\n"
-                f"a = {inverse} r_0 = {_vec(limit.coefficients)}",
+                f"{solved} = {_vec(limit.coefficients)}",
                 r"K a = y - X\theta_0,\quad K = X M X^\top",
             )
         )
@@ -747,6 +827,9 @@ def _least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
                 f"With θ = θ_0 + M X^T a the normal equations X^T C (X θ - y) = 0 become K C K a = K C r_0, "
                 f"a = {_vec(limit.coefficients)}."
                 if limit.coefficients is not None and not problem.large
+                else "Solved exactly in a basis F of rowspace(X) (the rows of rref(X)): θ = θ_0 + M F^T b with "
+                "G^T C G b = G^T C r_0, G = X M F^T."
+                if problem.exact
                 else "Solved with numpy.linalg.lstsq on C^{1/2} X M^{1/2} (float64)."
             ),
             r"X^\top C (X\theta^* - y) = 0,\quad \theta^* \in \theta_0 + M X^\top \mathbb{R}^n",
@@ -796,12 +879,14 @@ def _simulation_step(problem: Problem, limit: Limit, settings: SimulationSetting
     )
     series = [
         Series(
-            "loss F(θ_t)", [float(s) for s in trajectory.recorded_steps], [max(v, 1e-300) for v in trajectory.losses]
+            "loss F(θ_t)",
+            [float(s) for s in trajectory.recorded_steps],
+            [max(v, PLOT_FLOOR) for v in trajectory.losses],
         )
     ]
     if limit.theta is not None:
         text += f"\nDistance to the {label}: ||θ_T - θ*|| = {fmt.decimal(trajectory.distances[-1])}."
-        series.append(Series("||θ_t - θ*||", series[0].x, [max(v, 1e-300) for v in trajectory.distances]))
+        series.append(Series("||θ_t - θ*||", series[0].x, [max(v, PLOT_FLOOR) for v in trajectory.distances]))
     else:
         text += (
             "\nNo closed form applies here (the adaptive preconditioner's direction changes from step to step, "
