@@ -262,7 +262,8 @@ def test_fuzz_generated_loops_never_crash(lines):
         "model = Net().to(device)\nclass Net:\n    pass\nfor x, y in val_loader:\n    out = model(x)\n",
         "for m in model.modules():\n    m.eval()\n",
         "def f():\n    return f()\nfor x in loader:\n    f()\n",
-        "class Net(nn.Module):\n    def forward(self, x):\n        inner = Net()\n        return inner(x)\n"
+        "class Net(nn.Module):\n    def forward(self, x):\n        inner = Net()\n"
+        "        y = inner(x)\n        return y\n"
         "net = Net()\nfor x, y in test_loader:\n    out = net(x)\n",
     ],
 )
