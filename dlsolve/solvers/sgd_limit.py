@@ -678,8 +678,13 @@ def _setup_step(problem: Problem) -> Step:
         if problem.reweight:
             sampling += "; gradient scaled by w_i = 1/(n p_i) (--reweight)"
     decay = f" + λ θ with λ = {fmt.number(problem.weight_decay)}" if problem.weight_decay else ""
+    arithmetic = (
+        "Exact rational arithmetic."
+        if problem.exact
+        else "Float64 arithmetic (float or large input): NumPy lstsq (SVD) / solve."
+    )
     text = (
-        f"f_i(θ) = (y_i - x_i^T θ)^2, ∇f_i(θ) = -2 (y_i - x_i^T θ) x_i.\n"
+        f"f_i(θ) = (y_i - x_i^T θ)^2, ∇f_i(θ) = -2 (y_i - x_i^T θ) x_i. {arithmetic}\n"
         f"Update: θ ← θ - η M (w_i ∇f_i(θ){decay}), {sampling}.\n"
         f"X ({problem.n}x{problem.d}) =\n{rows_text}\n"
         f"y = {_vec(problem.y)}, θ_0 = {_vec(problem.theta0)}\n"
@@ -920,6 +925,8 @@ def solve_sgd_limit(
         x, y=y, theta0=theta0, p=p, reweight=reweight, precond=precond, weight_decay=weight_decay, full_batch=full_batch
     )
     limit = _exact_limit(problem) if problem.exact else _float_limit(problem)
+    if limit.direction is not None and problem.precond.kind != "adagrad":
+        limit.converges_constant = False  # normalised steps of size ~eta: they hover within O(eta) of the limit
     steps_out = [_setup_step(problem)]
     if limit.case != "ridge" and limit.case != "simulation":
         steps_out.append(_span_step(problem, limit))
