@@ -195,6 +195,65 @@ def test_unknown_padding_contains_the_truth_and_only_solutions(size, kernel, str
         assert brute == out
 
 
+@given(
+    layer=st.sampled_from(["conv", "transposed", "maxpool", "avgpool"]),
+    unknown=st.sampled_from(["size", "kernel", "stride", "padding", "dilation", "output_padding"]),
+    setting=st.fixed_dictionaries(
+        {
+            "size": st.integers(1, 30),
+            "kernel": st.integers(1, 6),
+            "stride": st.integers(1, 4),
+            "padding": st.integers(0, 3),
+            "dilation": st.integers(1, 3),
+            "output_padding": st.integers(0, 2),
+        }
+    ),
+    ceil=st.booleans(),
+)
+def test_unknown_search_equals_a_wide_brute_force(layer, unknown, setting, ceil):
+    """Every value of the unknown up to 150 that PyTorch's rules accept and that gives the output."""
+    if (layer == "avgpool" and unknown == "dilation") or (layer != "transposed" and unknown == "output_padding"):
+        return
+    setting = dict(setting)
+    if layer == "avgpool":
+        setting["dilation"] = 1
+    if layer != "transposed":
+        setting["output_padding"] = 0
+    ceil = ceil and layer in ("maxpool", "avgpool")
+
+    def output(values: dict[str, int]) -> int | None:
+        geometry = Geometry(layer, (values["kernel"],), (values["stride"],), (values["padding"],),
+                            (values["dilation"],), (values["output_padding"],), ceil)  # fmt: skip
+        return None if refusal(geometry, [values["size"]]) else raw_output(geometry, [values["size"]])[0]
+
+    out = output(setting)
+    assume(out is not None)
+    low = 0 if unknown in ("padding", "output_padding") else 1  # sizes, kernels, strides, dilations are >= 1
+    truth = [v for v in range(low, 151) if output({**setting, unknown: v}) == out]
+    given_values = {name: [value] for name, value in setting.items() if name != unknown}
+    if layer == "avgpool":
+        del given_values["dilation"]
+    if layer != "transposed":
+        del given_values["output_padding"]
+    answer = conv_shape(
+        given_values.get("size"),
+        given_values.get("kernel"),
+        stride=given_values.get("stride"),
+        padding=given_values.get("padding"),
+        dilation=given_values.get("dilation"),
+        output_padding=given_values.get("output_padding"),
+        dims=1,
+        layer=layer,
+        ceil=ceil,
+        out=[out],
+        unknown=unknown,
+    ).answer
+    found = list(answer["solutions"])
+    if answer["solutions_from"] is not None:
+        found += list(range(answer["solutions_from"], 151))
+    assert found == truth
+
+
 # --------------------------------------------------------------------------- brute force and receptive field
 
 

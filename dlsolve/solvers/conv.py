@@ -403,17 +403,37 @@ class _Unknown(NamedTuple):
     from_value: int | None
 
 
-def _search_bound(unknown: str, known: dict[str, Sequence[int]], outs: Sequence[int]) -> tuple[int, int]:
-    """Candidate range [low, high] for the unknown, beyond which the output cannot change its trend."""
-    low = 0 if unknown in ("padding", "output_padding") else 1
-    scale = 1
-    for name in ("size", "kernel", "stride", "padding", "dilation", "output_padding"):
+def _search_bound(layer: str, unknown: str, known: dict[str, Sequence[int]], outs: Sequence[int]) -> tuple[int, int]:
+    """Candidate range [low, high] for the unknown; past ``high`` the output cannot reach ``outs``
+    again, or stays what it is at ``high`` (which the caller reports as "every value from ...").
+
+    Bounds from the formulas with p, s, d >= 0 or 1: a conv output grows by about 2p/s, so the
+    padding is at most (out·s + d·k)/2; an input at most out·s + d·k; a kernel, stride or dilation
+    beyond the padded input plus a stride (ceil mode's overhang) changes nothing (output 1, or
+    refused); a transposed output grows with
+    the input, kernel, stride and dilation, so each is at most out + 2p + output_padding.
+    """
+
+    def largest(name: str, default: int) -> int:
         values = known.get(name)
-        if values:
-            scale += max(abs(v) for v in values)
-    high = 2 * (max(outs) + 2) * scale + 4
-    if unknown in ("stride", "output_padding"):
-        high = min(high, 2 * scale + max(outs) + 4)
+        return max(values) if values else default
+
+    out = max(outs)
+    size, kernel, padding = largest("size", 1), largest("kernel", 1), largest("padding", 0)
+    dilation, output_padding = largest("dilation", 1), largest("output_padding", 0)
+    stride = largest("stride", kernel if layer in ("maxpool", "avgpool") else 1)
+    low = 0 if unknown in ("padding", "output_padding") else 1
+    if layer == "transposed":
+        high = {
+            "padding": ((size - 1) * stride + dilation * kernel + output_padding) // 2,
+            "output_padding": max(stride, dilation),
+        }.get(unknown, out + 2 * padding + output_padding)
+    else:
+        high = {
+            "padding": (out * stride + dilation * kernel) // 2,
+            "size": out * stride + dilation * kernel,
+        }.get(unknown, size + 2 * padding + stride)
+    high += 2
     if high - low > MAX_CANDIDATES:
         raise BadInput(
             f"the sizes are too large to search for the unknown {UNKNOWNS[unknown][1]} "
@@ -433,7 +453,7 @@ def _solve_unknown(
 ) -> tuple[_Unknown, list[list[int]]]:
     """Every value of ``unknown`` (shared by all dimensions) that gives ``outs``; also per dimension."""
     known = {k: v for k, v in values.items() if isinstance(v, list | tuple)}
-    low, high = _search_bound(unknown, known, outs)
+    low, high = _search_bound(layer, unknown, known, outs)
     per_dim: list[list[int]] = []
     for index in range(dims):
 

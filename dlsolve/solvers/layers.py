@@ -110,7 +110,13 @@ def _bool(ctx: Context, value: Any, what: str) -> bool:
 def _float(ctx: Context, value: Any, what: str) -> float:
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ctx.bad(f"{what} must be a number, got {value!r}")
-    return float(value)
+    try:
+        number = float(value)
+    except OverflowError:
+        number = math.inf
+    if not math.isfinite(number):
+        raise ctx.bad(f"{what} must be a finite number, got {value!r}")
+    return number
 
 
 def _ints(ctx: Context, value: Any, n: int, what: str) -> tuple[int, ...]:
@@ -441,7 +447,10 @@ def _upsample_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
             factors = [_float(ctx, v, "scale_factor") for v in scale]
         else:
             factors = [_float(ctx, scale, "scale_factor")] * n
-        spatial = [math.floor(float(s) * f) for s, f in zip(sizes, factors, strict=True)]
+        products = [float(s) * f for s, f in zip(sizes, factors, strict=True)]
+        if not all(math.isfinite(v) and v < 2**62 for v in products):
+            raise ctx.invalid(f"scale_factor {scale} makes the output too large to compute")
+        spatial = [math.floor(v) for v in products]
         lines = [
             "out = ⌊in·scale_factor⌋: "
             + ", ".join(f"⌊{s}·{fmt.decimal(f)}⌋ = {o}" for s, f, o in zip(sizes, factors, spatial, strict=True))
