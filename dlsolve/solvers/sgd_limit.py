@@ -907,23 +907,20 @@ def _simulation_step(problem: Problem, limit: Limit, settings: SimulationSetting
 def solve_sgd_limit(
     x: Matrix,
     *,
-    y: list[Scalar] | None = None,
-    theta0: list[Scalar] | None = None,
-    p: list[Scalar] | None = None,
-    reweight: bool = False,
-    precond: Preconditioner | None = None,
-    weight_decay: Scalar = Fraction(0),
-    full_batch: bool = False,
     simulate: bool = False,
     steps: int | None = None,
     lr: Scalar | None = None,
     seed: int = 0,
     schedule: str = "auto",
+    **options: Any,
 ) -> Solution:
-    """Where (preconditioned) SGD started at ``theta0`` converges on least squares; see the module docstring."""
-    problem = build_problem(
-        x, y=y, theta0=theta0, p=p, reweight=reweight, precond=precond, weight_decay=weight_decay, full_batch=full_batch
-    )
+    """Where (preconditioned) SGD started at ``theta0`` converges on least squares (module docstring).
+
+    ``options`` are those of :func:`build_problem` (``y``, ``theta0``, ``p``, ``reweight``, ``precond``,
+    ``weight_decay``, ``full_batch``); ``simulate`` with ``steps``, ``lr``, ``seed``, ``schedule`` runs
+    the optimizer too.
+    """
+    problem = build_problem(x, **options)
     limit = _exact_limit(problem) if problem.exact else _float_limit(problem)
     if limit.direction is not None and problem.precond.kind != "adagrad":
         limit.converges_constant = False  # normalised steps of size ~eta: they hover within O(eta) of the limit

@@ -77,64 +77,16 @@ def run(case: dict, steps: int | None = None) -> list[float]:
 
 def cases() -> list[dict]:
     rng = np.random.default_rng(2026)
-    out = [
-        # the exam, part 4: x = [1, 0.1, 0.01], y = 1, theta_0 = 0
-        {
-            "id": "exam-4i-sgd",
-            "x": [[1, 0.1, 0.01]],
-            "y": [1],
-            "theta0": [0, 0, 0],
-            "optimizer": "sgd",
-            "lr": 0.25,
-            "steps": 200,
-            "schedule": "constant",
-            "precond": "identity",
-        },
-        {
-            "id": "exam-4ii-epoch-rms",
-            "x": [[1, 0.1, 0.01]],
-            "y": [1],
-            "theta0": [0, 0, 0],
-            "optimizer": "epoch-rms",
-            "lr": 0.09,
-            "steps": 4000,
-            "schedule": "decay",
-            "precond": "epoch-rms",
-        },
-        {
-            "id": "exam-4ii-adagrad",
-            "x": [[1, 0.1, 0.01]],
-            "y": [1],
-            "theta0": [0, 0, 0],
-            "optimizer": "adagrad",
-            "lr": 0.45,
-            "steps": 2000,
-            "schedule": "constant",
-            "precond": "adagrad",
-        },
-        {
-            "id": "exam-4ii-rmsprop",
-            "x": [[1, 0.1, 0.01]],
-            "y": [1],
-            "theta0": [0, 0, 0],
-            "optimizer": "rmsprop",
-            "lr": 0.09,
-            "steps": 4000,
-            "schedule": "decay",
-            "precond": "rmsprop",
-        },
-        {
-            "id": "exam-4ii-adam",
-            "x": [[1, 0.1, 0.01]],
-            "y": [1],
-            "theta0": [0, 0, 0],
-            "optimizer": "adam",
-            "lr": 0.09,
-            "steps": 4000,
-            "schedule": "decay",
-            "precond": "adam",
-        },
+    # the exam, part 4: x = [1, 0.1, 0.01], y = 1, theta_0 = 0
+    exam = [
+        ("exam-4i-sgd", "sgd", 0.25, 200, "constant", "identity"),
+        ("exam-4ii-epoch-rms", "epoch-rms", 0.09, 4000, "decay", "epoch-rms"),
+        ("exam-4ii-adagrad", "adagrad", 0.45, 2000, "constant", "adagrad"),
+        ("exam-4ii-rmsprop", "rmsprop", 0.09, 4000, "decay", "rmsprop"),
+        ("exam-4ii-adam", "adam", 0.09, 4000, "decay", "adam"),
     ]
+    keys = ("id", "optimizer", "lr", "steps", "schedule", "precond")
+    out = [{**dict(zip(keys, row, strict=True)), "x": [[1, 0.1, 0.01]], "y": [1], "theta0": [0, 0, 0]} for row in exam]
     for k in range(3):  # random single points, random theta_0, every adaptive optimizer
         d = 4
         x = rng.integers(-5, 6, size=d).astype(float)
