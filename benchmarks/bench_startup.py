@@ -1,5 +1,8 @@
 """Cold-start cost of ``dlsolve conv-shape --in 28 --k 3 -q`` against two baselines, in one run.
 
+``dlsolve`` is the installed console script next to this Python (run with this Python, not
+through a shell shim such as pyenv's), or ``python -m dlsolve`` when it is not installed.
+
 Targets (issue 2): at most 6x ``python -c pass`` and at most 1.15x a minimal two-command Typer app
 (same Python, same Typer). Each command is started ``--repeat`` times, interleaved so that machine
 load hits all three alike; the medians and their ratios are printed. Also checks with
@@ -65,6 +68,14 @@ def time_once(command: list[str]) -> tuple[float, float]:
     return wall, usage.ru_utime + usage.ru_stime
 
 
+def dlsolve_command() -> list[str]:
+    """The installed console script next to this Python (what users run), else ``python -m dlsolve``."""
+    script = Path(sys.executable).parent / "dlsolve"
+    if script.is_file():
+        return [sys.executable, str(script)]
+    return [sys.executable, "-m", "dlsolve"]
+
+
 def imported_modules(command: list[str]) -> set[str]:
     """Top-level packages imported by ``command`` (a Python module invocation), via -X importtime."""
     run = subprocess.run(
@@ -84,7 +95,7 @@ def main() -> int:
         commands = {
             "python -c pass": [sys.executable, "-c", "pass"],
             "minimal Typer app": [sys.executable, str(app_path), "hello", "--name", "x"],
-            "dlsolve conv-shape -q": [sys.executable, "-m", "dlsolve", "conv-shape", "--in", "28", "--k", "3", "-q"],
+            "dlsolve conv-shape -q": [*dlsolve_command(), "conv-shape", "--in", "28", "--k", "3", "-q"],
         }
         for command in commands.values():  # warm the file cache and .pyc files
             time_once(command)
