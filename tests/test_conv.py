@@ -383,6 +383,8 @@ def test_exam_encoder_decoder_shapes():
         ("BatchNorm1d(1)", InvalidProblem, "expected a 2-D or 3-D input"),
         ("Conv1d(1, 4, 3)", InvalidProblem, "expected a 2-D .* or 3-D"),
         ("Upsample(size=3, scale_factor=2)", InvalidProblem, "only one of size or scale_factor"),
+        ("Upsample(scale_factor=1e308)", InvalidProblem, "too large"),
+        ("Upsample(scale_factor=1e400)", BadInput, "finite"),
     ],
 )
 def test_network_errors(text: str, error: type[Exception], message: str):
@@ -512,6 +514,13 @@ def test_cli_every_output_mode(cli, mode):
     assert "14" in network.stdout
 
 
+def test_main_help_lists_the_command_and_narrowed_runs_match(cli):
+    assert "conv-shape" in cli("--help").stdout
+    unknown = cli("conv-shap", "--in", "28")
+    assert unknown.exit_code == 2
+    assert "conv-shape" in unknown.stderr  # the whole app answers for names it does not know
+
+
 def test_help_has_runnable_example(cli):
     result = cli("conv-shape", "--help")
     assert "dlsolve conv-shape --in 28 --k 3" in result.stdout
@@ -563,7 +572,20 @@ LAYER_TEXT = st.one_of(
         st.lists(
             st.one_of(
                 st.integers(-2, 40).map(str),
-                st.sampled_from(["'same'", "True", "None", "(2, 3)", "padding=1", "stride=2", "2.5", "x", "1e400"]),
+                st.sampled_from(
+                    [
+                        "'same'",
+                        "True",
+                        "None",
+                        "(2, 3)",
+                        "padding=1",
+                        "stride=2",
+                        "2.5",
+                        "x",
+                        "1e400",
+                        "scale_factor=1e308",
+                    ]
+                ),
             ),
             max_size=5,
         ),
