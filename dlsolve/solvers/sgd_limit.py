@@ -324,24 +324,48 @@ def _exact_limit(problem: Problem) -> Limit:
     if not consistent:
         if direction is not None:
             return Limit("simulation", None, consistent=False, converges_constant=False)
-        weighted = [[w * v for v in row] for w, row in zip(weights, gram, strict=True)]  # C K
-        normal = la.matmul(gram, weighted)  # K C K
-        normal_solution = la.solve(
-            normal, la.matvec(gram, [w * r for w, r in zip(weights, start_residual, strict=True)])
-        )
-        assert normal_solution is not None  # the normal equations are always solvable
-        coefficients = normal_solution
+        coefficients = _weighted_normal_solution(gram, weights, start_residual)  # K C K a = K C r_0 (K = K^T)
         theta = _combine(theta0, m_rows, coefficients)
+    return _limit(
+        problem,
+        theta,
+        consistent,
+        direction,
+        rows,
+        m_rows,
+        singular=singular,
+        gram=gram,
+        start_residual=start_residual,
+        coefficients=coefficients,
+    )
+
+
+def _weighted_normal_solution(a: list[list[Number]], weights: list[Number], rhs: list[Number]) -> list[Number]:
+    """One solution ``z`` of the weighted normal equations ``A^T C A z = A^T C rhs`` (``C = diag(weights)``)."""
+    a_t = la.transpose(a)  # type: ignore[arg-type]
+    weighted = [[w * v for v in row] for w, row in zip(weights, a, strict=True)]  # C A
+    found = la.solve(la.matmul(a_t, weighted), la.matvec(a_t, [w * r for w, r in zip(weights, rhs, strict=True)]))  # type: ignore[arg-type]
+    assert found is not None  # the normal equations are always solvable
+    return found  # type: ignore[return-value]
+
+
+def _limit(
+    problem: Problem,
+    theta: list[Number],
+    consistent: bool,
+    direction: list[Number] | None,
+    rows: list[list[Number]],
+    m_rows: list[list[Number]],
+    **display: Any,
+) -> Limit:
+    """The ``min-norm`` or least-squares Limit with its noise at ``theta`` and the stable step bound."""
     limit = Limit(
         "min-norm" if consistent else _least_squares_case(problem),
         theta,
         consistent=consistent,
         converges_constant=consistent or problem.full_batch,
         direction=direction,
-        gram=gram,
-        start_residual=start_residual,
-        coefficients=coefficients,
-        singular=singular,
+        **display,
     )
     limit.noise = _noise(problem, theta) if not consistent and not problem.full_batch else Fraction(0)
     limit.step_bound = _step_bound(problem, m_rows, rows)
@@ -371,24 +395,9 @@ def _exact_basis_limit(
     if found is None:
         if direction is not None:
             return Limit("simulation", None, consistent=False, converges_constant=False)
-        g_t = la.transpose(g)
-        weighted_g = [[w * v for v in row] for w, row in zip(weights, g, strict=True)]  # C G
-        found = la.solve(
-            la.matmul(g_t, weighted_g), la.matvec(g_t, [w * r for w, r in zip(weights, start_residual, strict=True)])
-        )  # type: ignore[arg-type]
-        assert found is not None  # G has full column rank
+        found = _weighted_normal_solution(g, weights, start_residual)  # G^T C G b = G^T C r_0
     theta = _combine(problem.theta0, m_basis, found)  # type: ignore[arg-type]
-    limit = Limit(
-        "min-norm" if consistent else _least_squares_case(problem),
-        theta,
-        consistent=consistent,
-        converges_constant=consistent or problem.full_batch,
-        direction=direction,
-        singular=len(pivots) < len(rows),
-    )
-    limit.noise = _noise(problem, theta) if not consistent and not problem.full_batch else Fraction(0)
-    limit.step_bound = _step_bound(problem, m_rows, rows)
-    return limit
+    return _limit(problem, theta, consistent, direction, rows, m_rows, singular=len(pivots) < len(rows))
 
 
 def _combine(theta0: list[Number], m_rows: list[list[Number]], coefficients: list[Number]) -> list[Number]:
