@@ -386,15 +386,18 @@ def test_cli_large_npy_input(cli, tmp_path):
 
 
 OPTIONS = ["--x", "--p", "--eta", "--y", "--eps", "--runs", "--steps", "--seed"]
+numbers = st.builds(lambda m, e: f"{m}e{e}", st.integers(-99, 99), st.integers(-999, 999)) | st.integers(-5, 5).map(str)
+number_lists = st.lists(numbers, min_size=1, max_size=4).map(",".join)
+option_text = st.text(max_size=25) | numbers | number_lists | st.sampled_from(["uniform", "importance", "0", "-1", ""])
 
 
-@given(st.sampled_from(OPTIONS), st.text(max_size=25))
+@given(st.sampled_from(OPTIONS), option_text)
 def test_fuzz_any_text_gives_a_clean_exit(option, text):
     from tests.conftest import run_cli
 
     args = ["convergence-bound", "--x", "1,2;3,4;0,1", option, text, "--json"]
     if option in ("--runs", "--steps", "--seed"):
-        args.append("--simulate")
+        args += ["--simulate", "--runs", "3", "--steps", "3"] if option == "--seed" else ["--simulate"]
     result = run_cli(*args)
     assert result.exit_code in (0, 1, 2), result.stdout + result.stderr
     json.loads(result.stdout)

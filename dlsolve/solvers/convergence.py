@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from dlsolve import fmt
-from dlsolve.errors import BadInput
+from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import Matrix
 from dlsolve.solution import Plot, Series, Solution, Step, Table
 from dlsolve.solvers import convergence_math as cm
@@ -28,6 +28,8 @@ Value = Fraction | float
 SCHEMES = ("uniform", "importance")
 #: Largest runs * steps * n for ``--simulate`` (about a second of NumPy work).
 MAX_SIMULATION_WORK = 20_000_000
+#: Smallest ratio of nonzero entries (min/max), so that h_i ~ x^4 p stays in float64's range.
+MAX_RANGE = 1e-60
 #: Entries above this size (in absolute value) would overflow float64 squares of squares.
 MAX_ENTRY = 1e60
 
@@ -63,16 +65,34 @@ def _exact_text(value: Value | None) -> str | None:
 
 
 def _check_rows(x: Matrix) -> tuple[Any, list[list[Value]] | None]:
-    """``(float64 array, exact rows or None)``; refuses zero rows and absurdly large entries."""
-    array = x.to_numpy()
+    """``(float64 array, exact rows or None)``; refuses zero rows and entries float64 cannot carry."""
     import numpy as np
 
-    if not np.all(np.isfinite(array)) or np.abs(array).max() > MAX_ENTRY:
-        raise BadInput(f"entries must be finite and at most {MAX_ENTRY:g} in size", option="--x")
-    norms = (array != 0).any(axis=1)
-    if not norms.all():
-        row = int(np.argmin(norms)) + 1
+    if not x.is_large:
+        for index, row in enumerate(x.rows):
+            if not any(row):
+                raise BadInput(
+                    f"row {index + 1} of X is all zeros (f_{index + 1} is constant and never moves θ); remove it",
+                    option="--x",
+                )
+        if any(abs(v) > MAX_ENTRY for row in x.rows for v in row):
+            raise BadInput(f"entries must be at most {MAX_ENTRY:g} in size (rescale X)", option="--x")
+    array = x.to_numpy()
+    nonzero_rows = (array != 0).any(axis=1)
+    if not nonzero_rows.all():
+        row = int(np.argmin(nonzero_rows)) + 1
         raise BadInput(f"row {row} of X is all zeros (f_{row} is constant and never moves θ); remove it", option="--x")
+    magnitudes = np.abs(array[array != 0])
+    if not np.all(np.isfinite(magnitudes)) or not 1 / MAX_ENTRY <= magnitudes.max() <= MAX_ENTRY:
+        raise BadInput(
+            f"the largest entry must be between {1 / MAX_ENTRY:g} and {MAX_ENTRY:g} (rescale X)", option="--x"
+        )
+    if magnitudes.min() < MAX_RANGE * magnitudes.max():
+        raise BadInput(
+            f"the nonzero entries span more than {-math.log10(MAX_RANGE):.0f} orders of magnitude "
+            "(their fourth powers would leave float64's range)",
+            option="--x",
+        )
     rows = None if x.is_large else [list(row) for row in x.rows]
     return array, rows
 
@@ -81,7 +101,7 @@ def resolve_probabilities(
     rows: list[list[Value]] | None, array: Any, p: str | list[Value]
 ) -> tuple[str, list[Value], list[str]]:
     """``(scheme name, p, warnings)`` for ``uniform``, ``importance`` or a vector of probabilities."""
-    source = rows if rows is not None else array.tolist()
+    source = rows if not _float_rows(rows) else _normalised(array).tolist()
     if isinstance(p, str):
         return p, cm.sampling_probabilities(source, p), []
     n = len(source)
@@ -89,6 +109,8 @@ def resolve_probabilities(
         raise BadInput(f"expected {n} probabilities (one per row of X), got {len(p)}", option="--p")
     if any(v <= 0 for v in p):
         raise BadInput("every p_i must be > 0 (a point never sampled is not part of the problem)", option="--p")
+    if min(p) < Fraction(1, 10**30) * max(p) or max(p) > MAX_ENTRY:
+        raise BadInput("the probabilities span more than 30 orders of magnitude (or are huge)", option="--p")
     total = sum(p)
     warnings = []
     if abs(total - 1) > (0 if isinstance(total, Fraction) else 1e-12):
@@ -97,24 +119,30 @@ def resolve_probabilities(
     return "given", list(p), warnings
 
 
+def _normalised(array: Any) -> Any:
+    """``X / max|x_ij|`` (scale-free quantities such as importance weights do not underflow)."""
+    import numpy as np
+
+    return array / float(np.abs(array).max())
+
+
+def _check_finite(answer: dict[str, Any]) -> None:
+    """Refuse (exit 1) answers that left float64's range: tiny or huge inputs, not a dlsolve bug."""
+    values = [v for v in answer.values() if isinstance(v, float)]
+    if not all(math.isfinite(v) for v in values):
+        raise InvalidProblem("the numbers leave float64's range; rescale X (the factors are scale-free)", option="--x")
+
+
 def _float_rows(rows: list[list[Value]] | None) -> bool:
     return rows is None or not all(isinstance(v, Fraction) for row in rows for v in row)
 
 
 def analyse_scheme(name: str, array: Any, rows: list[list[Value]] | None, p: list[Value], c: int) -> Scheme:
-    """Analyse ``(X, p)``: exact when small and exact, else float64 on ``X / scale`` (reported unscaled)."""
+    """Analyse ``(X, p)``: exact when small and exact; float64 work on ``X / scale`` (reported unscaled)."""
     import numpy as np
 
-    scale = 1.0 if not _float_rows(rows) else float(2.0 ** round(math.log2(float(np.abs(array).max()))))
-    scaled = array / scale
-    analysis = cm.analyse(scaled, rows if scale == 1.0 else None, p)
-    if scale != 1.0:
-        analysis.lambda_min *= scale**2
-        analysis.lambda_max *= scale**2
-        analysis.R2 *= scale**2
-        analysis.beta *= scale**4
-        analysis.h = [v * scale**4 for v in analysis.h]
-        analysis.eigenvalues = [v * scale**2 for v in analysis.eigenvalues]
+    scale = float(2.0 ** round(math.log2(float(np.abs(array).max()))))
+    analysis = cm.analyse(array / scale, rows, p, scale)
     curvature = analysis.lambda_max * analysis.R2
     return Scheme(
         name=name,
@@ -211,11 +239,15 @@ def solve_convergence_bound(
     array, rows = _check_rows(x)
     n, d = array.shape
     name, weights, warnings = resolve_probabilities(rows, array, p)
-    if eps is not None and not 0 < eps < 1:
-        raise BadInput(f"expected 0 < eps < 1, got {fmt.number(eps)}", option="--eps")
+    if eps is not None and not 1e-300 <= eps < 1:
+        raise BadInput("expected 1e-300 <= eps < 1", option="--eps")
+    if eta is not None and not 1e-200 <= eta <= 1e200:
+        raise BadInput("expected a step size between 1e-200 and 1e200", option="--eta")
     if y is not None:
         if len(y) != n:
             raise BadInput(f"expected {n} targets (one per row of X), got {len(y)}", option="--y")
+        if any(abs(v) > MAX_ENTRY for v in y):
+            raise BadInput(f"targets must be at most {MAX_ENTRY:g} in size", option="--y")
         residual = cm.check_interpolation(array, rows, y)
         if residual > 1e-9:
             raise BadInput(
@@ -233,7 +265,7 @@ def solve_convergence_bound(
     schemes = {name: analyse_scheme(name, array, rows, weights, c)}
     for other in SCHEMES:
         if other not in schemes:
-            other_p = cm.sampling_probabilities(rows if rows is not None else array.tolist(), other)
+            other_p = cm.sampling_probabilities(rows if not _float_rows(rows) else _normalised(array).tolist(), other)
             schemes[other] = analyse_scheme(other, array, rows, other_p, c)
     chosen = schemes[name]
     result = chosen.analysis
@@ -348,6 +380,7 @@ def solve_convergence_bound(
         )
         if (text := _exact_text(value)) is not None
     }
+    _check_finite(answer)
     if simulate_runs is not None:
         targets = y if y is not None else [float(v) for v in array.sum(axis=1)]
         means = simulate(array, weights, targets, c, float(step_size), simulate_runs, simulate_steps, seed)

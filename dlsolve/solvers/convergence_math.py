@@ -121,10 +121,12 @@ class Analysis:
     pencil: tuple[Any, Any]  # (A, Q) float64 reduced pencil
 
 
-def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value]) -> Analysis:
+def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale: float = 1.0) -> Analysis:
     """Spectrum of ``H``, ``R^2``, ``h_i = x_i^T H x_i``, ``beta`` and the reduced pencil for ``(X, p)``.
 
-    ``rows`` holds the exact entries when the input is small and exact (else None).
+    ``x`` is the float64 data divided by ``scale`` (a power of two, so that squares of squares stay
+    in range); ``rows`` holds the unscaled exact entries when the input is exact (else None).
+    Reported values are unscaled; the pencil stays in scaled units (use ``eta * scale**2`` with it).
     """
     exact = rows is not None and _exact_feasible(rows) and all(isinstance(v, Fraction) for v in p)
     pencil, float_eigenvalues, float_h = reduced_pencil(x, p)
@@ -145,15 +147,15 @@ def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value]) -> An
             exact_path=True,
             pencil=pencil,
         )
-    eigenvalues = sorted(float(v) for v in float_eigenvalues)
+    eigenvalues = sorted(float(v) * scale**2 for v in float_eigenvalues)
     return Analysis(
         p=list(p),
         lambda_min=eigenvalues[0],
         lambda_max=eigenvalues[-1],
         rank=len(eigenvalues),
-        R2=float((x * x).sum(axis=1).max()),
-        beta=float(max(float_h)),
-        h=[float(v) for v in float_h],
+        R2=float((x * x).sum(axis=1).max()) * scale**2,
+        beta=float(max(float_h)) * scale**4,
+        h=[float(v) * scale**4 for v in float_h],
         eigenvalues=eigenvalues,
         exact_path=False,
         pencil=pencil,
