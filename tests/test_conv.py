@@ -149,6 +149,16 @@ def test_floor_warning_names_the_dropped_rows():
     assert conv_shape([28], [3]).warnings == []
 
 
+def test_floor_warning_in_network_mode_names_the_layer():
+    # 56 + 0 - 2 - 1 = 53 = 2·26 + 1: the last row and column are in no window
+    warnings = network_shape([1, 1, 56, 56], parse_layers("ReLU(); MaxPool2d(3, 2)")).warnings
+    assert warnings == [
+        "layer 2 (MaxPool2d(3, 2)): the floor drops the last 1 input rows along H: no window covers them",
+        "layer 2 (MaxPool2d(3, 2)): the floor drops the last 1 input columns along W: no window covers them",
+    ]
+    assert network_shape([1, 1, 32, 32], parse_layers(EXAM_NET)).warnings == []
+
+
 # --------------------------------------------------------------------------- unknowns
 
 

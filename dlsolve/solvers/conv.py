@@ -195,6 +195,16 @@ def spatial_output(
     return raw_output(geometry, sizes)
 
 
+def floor_warnings(geometry: Geometry, sizes: Sequence[int], outs: Sequence[int]) -> list[str]:
+    """One warning per dimension where the floor drops input lines that no window covers."""
+    names = DIM_NAMES[len(sizes)]
+    return [
+        f"the floor drops the last {count} input {DIM_NOUNS[name]} along {name}: no window covers them"
+        for name, count in zip(names, dropped_inputs(geometry, sizes, outs), strict=True)
+        if count
+    ]
+
+
 def dropped_inputs(geometry: Geometry, sizes: Sequence[int], outs: Sequence[int]) -> list[int]:
     """Per dimension, how many real input lines at the end no window covers (the floor's loss)."""
     if geometry.kind == "transposed":
@@ -628,11 +638,7 @@ def conv_shape(
     )
     spatial = spatial_output(geometry, sizes, where=f"{name}: ")
     steps.extend(dimension_steps(geometry, sizes))
-    for dim_name, count in zip(dim_names, dropped_inputs(geometry, sizes, spatial), strict=True):
-        if count:
-            warnings.append(
-                f"the floor drops the last {count} input {DIM_NOUNS[dim_name]} along {dim_name}: no window covers them"
-            )
+    warnings.extend(floor_warnings(geometry, sizes, spatial))
     if out_given is not None and unknown is None and list(out_given) != spatial:
         raise InvalidProblem(f"{name} gives spatial size {spatial}, not the --out {list(out_given)}", option="--out")
 

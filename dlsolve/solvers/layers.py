@@ -30,7 +30,7 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import LayerCall
 from dlsolve.solution import Solution, Step, Table
-from dlsolve.solvers.conv import Geometry, dimension_steps, spatial_output
+from dlsolve.solvers.conv import Geometry, dimension_steps, floor_warnings, spatial_output
 
 Shape = tuple[int, ...]
 
@@ -53,6 +53,7 @@ class Applied:
     latex: list[str] = field(default_factory=list)
     #: ``"keep"`` (pointwise), ``"end"`` (not a local window) or the Geometry of a conv/pool window.
     receptive: str | Geometry = "keep"
+    warnings: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -198,7 +199,9 @@ def _conv_apply(n: int, transposed: bool) -> Callable[[Context, dict[str, Any], 
         params = weights + (out_channels if bias else 0)
         lines.append(f"params = {formula}{f' + {out_channels} (bias)' if bias else ''} = {params}")
         latex.append(f"\\text{{params}} = {params}")
-        return Applied((*shape[:axis], out_channels, *spatial), params, lines, latex, "end" if transposed else geometry)
+        receptive = "end" if transposed else geometry
+        warnings = floor_warnings(geometry, sizes, spatial)
+        return Applied((*shape[:axis], out_channels, *spatial), params, lines, latex, receptive, warnings)
 
     return apply
 
@@ -227,7 +230,8 @@ def _pool_apply(n: int, kind: str) -> Callable[[Context, dict[str, Any], Shape],
         sizes = shape[axis + 1 :]
         spatial = spatial_output(geometry, sizes, where=ctx.where(), option="--net")
         lines, latex = _dimension_lines(geometry, sizes, n)
-        return Applied((*shape[: axis + 1], *spatial), 0, lines, latex, geometry)
+        warnings = floor_warnings(geometry, sizes, spatial)
+        return Applied((*shape[: axis + 1], *spatial), 0, lines, latex, geometry, warnings)
 
     return apply
 
@@ -701,6 +705,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
     started = False  # a conv/pool window has been seen (receptive field defined)
     ended = False  # a non-local layer ended the receptive field
     rows: list[LayerRow] = []
+    warnings: list[str] = []
     for index, call in enumerate(calls, 1):
         name = _short(call.source)
         ctx = Context(index, call.name, name)
@@ -712,6 +717,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
                 option="--net",
             )
         applied = spec.apply(ctx, bind(call, spec, ctx), shape)
+        warnings.extend(f"layer {index} ({name}): {warning}" for warning in applied.warnings)
         if isinstance(applied.receptive, Geometry) and not ended:
             g = applied.receptive
             if not started or rf is None or jump is None or len(rf) != g.dims:
@@ -771,5 +777,6 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         summary=f"output shape {fmt.shape(shape)}, {total:,} parameters",
         quiet=" ".join(str(v) for v in shape),
         steps=steps,
+        warnings=warnings,
         answer_latex=fmt.shape(shape),
     )
