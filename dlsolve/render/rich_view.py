@@ -122,9 +122,14 @@ def _step(step: Step, number: str, width: int) -> RenderableType:
 
 
 def solution_renderable(
-    solution: Solution, width: int = 100, *, heading: str | None = None, preface: list[RenderableType] | None = None
+    solution: Solution,
+    width: int = 100,
+    *,
+    heading: str | None = None,
+    preface: list[RenderableType] | None = None,
+    epilogue: list[RenderableType] | None = None,
 ) -> RenderableType:
-    """The whole solution: inputs, numbered steps, answer box, warnings (``preface`` goes first)."""
+    """The whole solution: inputs, numbered steps, answer box, warnings (between preface and epilogue)."""
     parts: list[RenderableType] = list(preface or [])
     if solution.inputs:
         shown = "  ".join(f"{key}={value}" for key, value in solution.inputs.items() if value is not None)
@@ -135,6 +140,7 @@ def solution_renderable(
     parts += [Text(""), Panel(Text(solution.summary, style="bold"), title="Answer", border_style="green", expand=False)]
     for warning in solution.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
+    parts.extend(epilogue or [])
     return Panel(Group(*parts), title=heading or f"dlsolve {solution.command}", title_align="left", border_style="blue")
 
 
@@ -152,8 +158,7 @@ def _outcome(outcome: Outcome, width: int, check: bool) -> RenderableType:
     if outcome.solution is None:
         body = Text(f"No valid answer: {outcome.error}", style="red")
         return Panel(Group(*preface, body, *after), title=heading, title_align="left", border_style="red")
-    panel = solution_renderable(outcome.solution, width, heading=heading, preface=preface)
-    return Group(panel, *after) if after else panel
+    return solution_renderable(outcome.solution, width, heading=heading, preface=preface, epilogue=after)
 
 
 def _check_table(outcomes: list[Outcome]) -> RichTable:
