@@ -420,6 +420,9 @@ def test_cli_default_y_is_a_warning_and_simulate_plots(cli):
         (["--x", "1,2", "--precond", "nonsense"], 2),
         (["--x", "1,2", "--steps", "0", "--simulate"], 2),
         (["--x", "1,2", "--simulate", "--lr", "100", "--schedule", "constant"], 1),
+        (["--x", "1e999,1"], 2),
+        (["--x", "1e-140,1e-140", "--y", "1e140", "--weight-decay", "1e-149"], 0),
+        (["--x", "1,2", "--simulate", "--steps", "1e9"], 2),
     ],
 )
 def test_cli_exit_codes(cli, args, code):
@@ -439,11 +442,13 @@ def test_cli_all_output_modes(cli):
         assert result.exit_code == 0 and result.stdout.strip()
 
 
-text = st.text(alphabet=st.sampled_from(list("0123456789,;.-/ e[]abdgi:x")), max_size=16)
+text = st.text(alphabet=st.sampled_from(list("0123456789,;.-/* e[]abdgi:x")), max_size=16)
 
 
 @given(
-    st.sampled_from(["--x", "--y", "--theta0", "--p", "--precond", "--weight-decay", "--steps", "--lr", "--seed"]),
+    st.sampled_from(
+        ["--x", "--y", "--theta0", "--p", "--precond", "--weight-decay", "--steps", "--lr", "--seed", "--schedule"]
+    ),
     text,
 )
 def test_cli_fuzz_never_crashes(option, value):
@@ -452,7 +457,7 @@ def test_cli_fuzz_never_crashes(option, value):
     base = {"--x": "1,0.5;0,1", "--y": "1,2"}
     base[option] = value
     args = [item for pair in base.items() for item in pair]
-    if option in ("--steps", "--lr", "--seed"):
+    if option in ("--steps", "--lr", "--seed", "--schedule"):
         args += ["--simulate"] + (["--steps", "50"] if option != "--steps" else [])
     result = run_cli("sgd-limit", *args, "--json")
     assert result.exit_code in (0, 1, 2), result.stdout

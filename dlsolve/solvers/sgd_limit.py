@@ -44,6 +44,8 @@ Number = Fraction | float
 SHOWN_ENTRIES = 12
 #: Relative tolerance of the float path for "X theta = y" and for symmetry of M.
 FLOAT_TOLERANCE = 1e-8
+#: Largest magnitude of an input number (the JSON answer holds floats).
+MAX_MAGNITUDE = 1e150
 #: Exact inputs with more entries in X than this are solved in float64 (Fraction elimination is slow).
 EXACT_MAX_ENTRIES = 4000
 DEFAULT_STEPS = 2000
@@ -217,6 +219,18 @@ def build_problem(
     _check_length(theta0, d, "--theta0", "one entry per column of X")
     if weight_decay < 0:
         raise BadInput("weight decay must be >= 0", option="--weight-decay")
+    matrix_values = (
+        [] if precond.matrix is None or precond.matrix.is_large else [v for r in precond.matrix.rows for v in r]
+    )
+    for option, values in (
+        ("--x", [] if x.is_large else [v for row in x.rows for v in row]),
+        ("--y", y),
+        ("--theta0", theta0),
+        ("--weight-decay", [weight_decay]),
+        ("--precond", [*precond.diagonal, *matrix_values]),
+    ):
+        if any(abs(v) > MAX_MAGNITUDE for v in values):
+            raise BadInput(f"values beyond ±{MAX_MAGNITUDE:g} are out of float64 range for the answer", option=option)
     scalars = [*y, *theta0, *(p or []), weight_decay, *precond.diagonal]
     matrix_exact = precond.matrix is None or precond.matrix.is_exact
     exact = x.is_exact and matrix_exact and _all_fractions(scalars)
@@ -929,6 +943,17 @@ def solve_sgd_limit(
     ``weight_decay``, ``full_batch``); ``simulate`` with ``steps``, ``lr``, ``seed``, ``schedule`` runs
     the optimizer too.
     """
+    try:
+        return _solve(x, simulate=simulate, steps=steps, lr=lr, seed=seed, schedule=schedule, **options)
+    except OverflowError:
+        raise InvalidProblem("the answer (or a simulated value) is beyond float64 range") from None
+
+
+def _solve(
+    x: Matrix, *, simulate: bool, steps: int | None, lr: Scalar | None, seed: int, schedule: str, **options: Any
+) -> Solution:
+    if steps is not None and steps > MAX_STEPS:
+        raise BadInput(f"at most {MAX_STEPS} simulation steps, got {steps}", option="--steps")
     problem = build_problem(x, **options)
     limit = _exact_limit(problem) if problem.exact else _float_limit(problem)
     if limit.direction is not None and problem.precond.kind != "adagrad":
