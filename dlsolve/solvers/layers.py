@@ -291,11 +291,11 @@ def _instancenorm_apply(n: int) -> Callable[[Context, dict[str, Any], Shape], Ap
     def apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         features = _int(ctx, a["num_features"], "num_features")
         affine = _bool(ctx, a["affine"], "affine")
-        _bool(ctx, a["track_running_stats"], "track_running_stats")
+        track = _bool(ctx, a["track_running_stats"], "track_running_stats")
         bias = _bool(ctx, a["bias"], "bias")
         _spatial_ndim(ctx, shape, n)
         axis = _channel_axis(shape, n)
-        if affine and shape[axis] != features:
+        if (affine or track) and shape[axis] != features:
             raise ctx.mismatch("num_features", features, shape, shape[axis], "channels")
         params = _affine_params(features, affine, bias)
         return Applied(shape, params, [f"shape unchanged; params = {params}"])
@@ -333,6 +333,11 @@ def _groupnorm_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         raise ctx.invalid(f"expected at least 2 dimensions for input tensor, got {fmt.shape(shape)}")
     if affine and shape[1] != channels:
         raise ctx.mismatch("num_channels", channels, shape, shape[1], "channels")
+    if shape[1] % groups:
+        raise ctx.invalid(
+            f"Expected number of channels in input to be divisible by num_groups, but got input of shape "
+            f"{fmt.shape(shape)} and num_groups={groups}"
+        )
     params = _affine_params(channels, affine, bias)
     return Applied(shape, params, [f"shape unchanged; params = {params}"])
 
@@ -423,6 +428,10 @@ def _upsample_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         )
     if len(shape) not in (3, 4, 5):
         raise ctx.invalid(f"Only 3D, 4D and 5D input Tensors supported (got {len(shape)}D)")
+    if a["align_corners"] is not None and mode in ("nearest", "nearest-exact", "area"):
+        raise ctx.invalid(
+            "align_corners option can only be set with the interpolating modes: linear | bilinear | bicubic | trilinear"
+        )
     needed = _UPSAMPLE_MODES[mode]
     if needed is not None and len(shape) != needed:
         raise ctx.invalid(f"Got {len(shape)}D input, but {mode} mode needs {needed}D input")

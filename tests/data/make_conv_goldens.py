@@ -221,6 +221,10 @@ NETWORKS = {
     "refused-output-padding": ([1, 2, 8, 8], "ConvTranspose2d(2, 2, 3, stride=2, output_padding=2)"),
     "refused-groups": ([1, 4, 8, 8], "Conv2d(4, 6, 3, groups=4)"),
     "refused-same-stride": ([1, 4, 8, 8], "Conv2d(4, 6, 3, stride=2, padding='same')"),
+    "groupnorm-no-affine": ([1, 6, 3, 3], "GroupNorm(2, 4, affine=False); Upsample(scale_factor=2, mode='bilinear')"),
+    "refused-groupnorm-groups": ([1, 6, 3, 3], "GroupNorm(4, 4, affine=False)"),
+    "refused-align-corners": ([1, 1, 3, 3], "Upsample(scale_factor=2, align_corners=True)"),
+    "refused-instancenorm-stats": ([1, 2, 4, 4], "InstanceNorm2d(3, track_running_stats=True)"),
 }
 
 
