@@ -428,6 +428,33 @@ def test_live_torch_random_configs():
 
 
 @pytest.mark.torch
+@pytest.mark.parametrize(
+    "net",
+    [
+        "Conv2d(1, 1, 3); Conv2d(1, 1, 3); AvgPool2d(2); Conv2d(1, 1, 3, dilation=2)",
+        "Conv2d(1, 1, 11, stride=4); AvgPool2d(3, stride=2); Conv2d(1, 1, 5, padding=2); AvgPool2d(3, 2)",
+        "Conv2d(1, 1, (3, 5), stride=(1, 2)); ReLU(); Conv2d(1, 1, 3, stride=2, dilation=(2, 1)); AvgPool2d(2)",
+    ],
+)
+def test_receptive_field_equals_torch_gradient_support(net: str):
+    """The receptive field is the span of input pixels with a non-zero gradient for one output pixel."""
+    torch = pytest.importorskip("torch")
+    calls = parse_layers(net)
+    answer = network_shape([1, 1, 160, 160], calls).answer
+    layers = [getattr(torch.nn, call.name)(*call.args, **call.kwargs) for call in calls]
+    for layer in layers:
+        for parameter in layer.parameters():
+            torch.nn.init.constant_(parameter, 1.0)
+    image = torch.ones(1, 1, 160, 160, requires_grad=True)
+    output = torch.nn.Sequential(*layers)(image)
+    centre = [size // 2 for size in output.shape[2:]]
+    output[0, 0, centre[0], centre[1]].backward()
+    support = image.grad[0, 0].nonzero()
+    spans = [int(support[:, axis].max() - support[:, axis].min()) + 1 for axis in (0, 1)]
+    assert answer["layers"][-1]["receptive_field"] == spans
+
+
+@pytest.mark.torch
 def test_catalogue_signatures_match_torch():
     torch = pytest.importorskip("torch")
     import inspect
