@@ -59,6 +59,8 @@ def test_exam_4ii_student_answer_is_the_limit_of_inverse_squared_preconditioner(
     """(1/3)[1, 10, 100] is the limit for M = diag(1/x_j^2), not for the 1/sqrt preconditioner."""
     answer = solve(EXAM_X, y=fr([1]), precond="diag:1,100,10000").answer
     assert answer["exact"] == ["1/3", "10/3", "100/3"]
+    working = " ".join(step.text for step in solve(EXAM_X, y=fr([1]), precond="epoch-rms").steps)
+    assert "diag[1, 10, 100]" in working and "--precond diag:1,100,10000" in working
     assert answer["exact"] != solve(EXAM_X, y=fr([1]), precond="epoch-rms").answer["exact"]
 
 

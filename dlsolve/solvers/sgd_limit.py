@@ -721,6 +721,7 @@ def _setup_step(problem: Problem) -> Step:
 
 def _span_step(problem: Problem, limit: Limit) -> Step:
     if limit.direction is not None:
+        effective = problem.m_diagonal or []
         text = (
             "All rows of X are multiples of u = x_1, so every gradient is a multiple of u: "
             "g_t = c_t u (c_t a scalar). An adaptive diagonal M_t built from squared gradients has "
@@ -728,7 +729,10 @@ def _span_step(problem: Problem, limit: Limit) -> Step:
             "M_t g_t is a multiple of the fixed vector sign(u) = "
             f"{fmt.vector(limit.direction)}.\n"
             f"Hence θ_t = θ_0 + s_t·sign(u) for all t: the same path as plain GD with the fixed "
-            "M = diag(1/|u_j|), whose limit is the interpolating point nearest θ_0 in the M^{-1} norm."
+            f"M = diag(1/|u_j|) = diag{_vec(effective)}, whose limit is the interpolating point nearest θ_0 "
+            "in the M^{-1} norm.\n"
+            "(Without the square root, entries 1/g_j^2 ∝ 1/u_j^2 would give steps along [1/u_j] and a different "
+            f"limit: that is --precond diag:{','.join(fmt.exact(m * m) for m in effective)}.)"
         )
         latex = (
             r"M_t\,g_t \parallel \operatorname{sign}(u) \;\Rightarrow\; "
