@@ -46,6 +46,7 @@ class Scheme:
     eta_max: Value
     eta_tight_best: Value
     rho_tight_best: Value
+    best_exact: tuple[float, float] | None = None
 
 
 def _show(value: Value | None) -> str:
@@ -77,17 +78,18 @@ def _check_rows(x: Matrix) -> tuple[Any, list[list[Value]] | None]:
                 )
         if any(abs(v) > MAX_ENTRY for row in x.rows for v in row):
             raise BadInput(f"entries must be at most {MAX_ENTRY:g} in size (rescale X)", option="--x")
-    array = x.to_numpy()
-    nonzero_rows = (array != 0).any(axis=1)
-    if not nonzero_rows.all():
-        row = int(np.argmin(nonzero_rows)) + 1
+    array = x.array if x.array is not None else x.to_numpy()  # never modified
+    magnitudes = np.abs(array)
+    row_largest = magnitudes.max(axis=1)
+    if not (row_largest > 0).all():
+        row = int(np.argmin(row_largest > 0)) + 1
         raise BadInput(f"row {row} of X is all zeros (f_{row} is constant and never moves θ); remove it", option="--x")
-    magnitudes = np.abs(array[array != 0])
-    if not np.all(np.isfinite(magnitudes)) or not 1 / MAX_ENTRY <= magnitudes.max() <= MAX_ENTRY:
+    largest = float(row_largest.max())
+    if not math.isfinite(largest) or not 1 / MAX_ENTRY <= largest <= MAX_ENTRY:
         raise BadInput(
             f"the largest entry must be between {1 / MAX_ENTRY:g} and {MAX_ENTRY:g} (rescale X)", option="--x"
         )
-    if magnitudes.min() < MAX_RANGE * magnitudes.max():
+    if float(np.min(magnitudes, where=magnitudes > 0, initial=math.inf)) < MAX_RANGE * largest:
         raise BadInput(
             f"the nonzero entries span more than {-math.log10(MAX_RANGE):.0f} orders of magnitude "
             "(their fourth powers would leave float64's range)",
@@ -101,7 +103,7 @@ def resolve_probabilities(
     rows: list[list[Value]] | None, array: Any, p: str | list[Value]
 ) -> tuple[str, list[Value], list[str]]:
     """``(scheme name, p, warnings)`` for ``uniform``, ``importance`` or a vector of probabilities."""
-    source = rows if not _float_rows(rows) else _normalised(array).tolist()
+    source = rows if not _float_rows(rows) else _normalised(array)
     if isinstance(p, str):
         return p, cm.sampling_probabilities(source, p), []
     n = len(source)
@@ -164,10 +166,12 @@ def exact_factor(scheme: Scheme, rows: list[list[Value]] | None, eta: Value, c: 
 
 
 def best_exact_step(scheme: Scheme, c: int) -> tuple[float, float]:
-    """``(eta, factor)`` minimising the exact worst-case factor (float64)."""
-    guesses = [float(scheme.eta_best) * scheme.scale**2, float(scheme.eta_tight_best) * scheme.scale**2]
-    eta, factor = cm.minimise_worst_factor(scheme.analysis.pencil, c, guesses)
-    return eta / scheme.scale**2, factor
+    """``(eta, factor)`` minimising the exact worst-case factor (float64; computed once per scheme)."""
+    if scheme.best_exact is None:
+        guesses = [float(scheme.eta_best) * scheme.scale**2, float(scheme.eta_tight_best) * scheme.scale**2]
+        eta, factor = cm.minimise_worst_factor(scheme.analysis.pencil, c, guesses)
+        scheme.best_exact = (eta / scheme.scale**2, factor)
+    return scheme.best_exact
 
 
 # --------------------------------------------------------------------------- simulation
@@ -265,7 +269,7 @@ def solve_convergence_bound(
     schemes = {name: analyse_scheme(name, array, rows, weights, c)}
     for other in SCHEMES:
         if other not in schemes:
-            other_p = cm.sampling_probabilities(rows if not _float_rows(rows) else _normalised(array).tolist(), other)
+            other_p = cm.sampling_probabilities(rows if not _float_rows(rows) else _normalised(array), other)
             schemes[other] = analyse_scheme(other, array, rows, other_p, c)
     chosen = schemes[name]
     result = chosen.analysis

@@ -84,11 +84,19 @@ def steps_to_reduce(factor: Value, eps: Value) -> int | None:
 # --------------------------------------------------------------------------- sampling
 
 
-def sampling_probabilities(rows: list[list[Value]], scheme: str) -> list[Value]:
-    """``uniform``: ``1/n``; ``importance``: ``p_i = ||x_i||^2 / ||X||_F^2``."""
+def sampling_probabilities(rows: list[list[Value]] | np.ndarray, scheme: str) -> list[Value]:
+    """``uniform``: ``1/n``; ``importance``: ``p_i = ||x_i||^2 / ||X||_F^2``.
+
+    Exact rows give Fractions; a float64 array gives floats.
+    """
     n = len(rows)
+    if not isinstance(rows, list):
+        if scheme == "uniform":
+            return [1.0 / n] * n
+        norms = (rows * rows).sum(axis=1)
+        return (norms / norms.sum()).tolist()
     if scheme == "uniform":
-        return [Fraction(1, n) if _all_exact(rows) else 1.0 / n for _ in rows]
+        return [Fraction(1, n)] * n
     norms = [sum(v * v for v in row) for row in rows]
     total = sum(norms)
     return [norm / total for norm in norms]
@@ -322,7 +330,7 @@ def _lanczos_top(
         vector = basis[:, :m] @ ritz_vectors[:, -1]
         vector /= np.linalg.norm(vector)
         residual = float(np.linalg.norm(matrix @ vector - value * vector))
-        if residual <= 1e-10 * max(1.0, abs(value)):
+        if residual <= 1e-9 * max(1.0, abs(value)):
             break
     return value, vector
 
