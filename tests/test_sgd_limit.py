@@ -485,3 +485,18 @@ def test_big_exact_input_falls_back_to_float64_with_a_warning():
     solution = solve_sgd_limit(exact_matrix(rows), y=fr([1] * 60))
     assert solution.answer["exact"] is None
     assert any("float64" in warning for warning in solution.warnings)
+
+
+def test_noise_floor_matches_constant_step_simulation():
+    """Excess loss of constant-step SGD on an inconsistent system ~ (eta/4) E[g^T M g] for small eta."""
+    answer = solve("1,0;0,1;1,1", y=fr([1, 1, 3]), precond="diag:1,2").answer
+    x, y, m = np.array([[1.0, 0], [0, 1], [1, 1]]), np.array([1.0, 1, 3]), np.array([1.0, 2.0])
+    best = np.array(answer["theta"])
+    excess = lambda theta: np.mean((y - x @ theta) ** 2) - np.mean((y - x @ best) ** 2)  # noqa: E731
+    rng, theta, eta, total = np.random.default_rng(1), best.copy(), 0.01, 0.0
+    draws = rng.integers(0, 3, size=60000)
+    for step, i in enumerate(draws):
+        theta -= eta * m * (-2 * (y[i] - x[i] @ theta) * x[i])
+        if step >= 10000:
+            total += excess(theta)
+    assert total / 50000 == pytest.approx(eta / 4 * answer["gradient_noise"], rel=0.15)

@@ -458,7 +458,7 @@ def _exact_ridge(problem: Problem, rows: list[list[Number]], y: list[Number], we
 
 
 def _noise(problem: Problem, theta: list[Number]) -> Number:
-    """``E ||g_i(theta*)||^2``: mean squared norm of the sampled gradient at the limit."""
+    """``E[g_i^T M g_i]`` at the limit: the gradient noise that sets the constant-step noise floor."""
     total: Number = Fraction(0) if problem.exact else 0.0
     for i in problem.kept:
         row = problem.rows[i]
@@ -467,7 +467,7 @@ def _noise(problem: Problem, theta: list[Number]) -> Number:
             -2 * problem.sample_weights[i] * residual * v + problem.weight_decay * t
             for v, t in zip(row, theta, strict=True)
         ]
-        total += problem.p[i] * sum(g * g for g in gradient)
+        total += problem.p[i] * la.dot(gradient, _apply_m(problem, gradient))  # type: ignore[arg-type]
     return total
 
 
@@ -572,7 +572,7 @@ def _float_limit(problem: Problem) -> Limit:
 
 
 def _float_noise(problem: Problem, theta: Any) -> float:
-    """``E ||g_i(theta*)||^2`` in float64."""
+    """``E[g_i^T M g_i]`` at the limit, in float64."""
     import numpy as np
 
     x, y, _, _ = _float_data(problem)
@@ -581,7 +581,9 @@ def _float_noise(problem: Problem, theta: Any) -> float:
     w = np.array([float(problem.sample_weights[i]) for i in kept])
     residual = y[kept] - x[kept] @ theta
     gradients = -2 * (w * residual)[:, None] * x[kept] + float(problem.weight_decay) * theta
-    return float(p @ np.einsum("ij,ij->i", gradients, gradients))
+    matrix = _float_matrix(problem)
+    preconditioned = gradients if matrix is None else gradients @ matrix.T
+    return float(p @ np.einsum("ij,ij->i", gradients, preconditioned))
 
 
 # --------------------------------------------------------------------------- simulation
@@ -839,9 +841,10 @@ def _least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
             + (
                 "Full batch: GD with a constant stable step converges to the minimiser of the mean loss."
                 if problem.full_batch
-                else "With a constant step SGD does not converge: at the best point the sampled gradients are "
-                f"not all zero (E||g_i(θ*)||^2 = {fmt.number(limit.noise or 0)}), so θ_t keeps fluctuating around θ* "
-                "with a mean squared distance proportional to η (the noise floor)."
+                else "With a constant step SGD does not converge: at the best point θ* the sampled gradients g_i "
+                f"are not all zero (E[g_i^T M g_i] = {fmt.number(limit.noise or 0)}), so θ_t keeps fluctuating around "
+                f"θ*. Noise floor: for small η the expected excess loss settles near (η/4)·E[g_i^T M g_i] = "
+                f"η·{fmt.number((limit.noise or 0) / 4)}."
             ),
         ),
         Step(
@@ -886,7 +889,8 @@ def _ridge_steps(problem: Problem, limit: Limit) -> list[Step]:
     floor = (
         "Every sampled gradient vanishes at θ*, so a constant stable step converges."
         if limit.converges_constant
-        else f"With a constant step SGD hovers around θ* (E||g_i(θ*)||^2 = {fmt.number(limit.noise or 0)} ≠ 0); "
+        else f"With a constant step SGD hovers around θ* (E[g_i^T M g_i] = {fmt.number(limit.noise or 0)} ≠ 0; "
+        f"for small η the excess loss settles near η·{fmt.number((limit.noise or 0) / 4)}); "
         "decaying steps (or --full-batch) converge to it."
     )
     return [
@@ -1002,6 +1006,7 @@ def _solve(
         "residual_norm": residual_norm,
         "converges_with_constant_step": None if limit.case == "simulation" else limit.converges_constant,
         "direction": None if limit.direction is None else _json_list(limit.direction),
+        "gradient_noise": None if limit.noise is None else float(limit.noise),
         "simulation": simulation,
     }
     shown = _vec(theta) if exact else _vec([float(v) for v in theta])
