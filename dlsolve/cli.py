@@ -17,6 +17,7 @@ import copy
 import functools
 import inspect
 import os
+import re
 import sys
 import typing
 from collections.abc import Callable
@@ -177,7 +178,8 @@ def report_error(error: DlsolveError, *, json_errors: bool) -> int:
 
 
 def _usage_error(error: click.UsageError) -> DlsolveError:
-    message = " ".join(error.format_message().split())
+    sentences = re.split(r"(?<=[.?!])\s+", " ".join(error.format_message().split()))
+    message = " ".join(dict.fromkeys(sentences))  # Typer and Click may both add "Did you mean ...?"
     command = error.ctx.command_path if error.ctx else "dlsolve"
     return BadInput(f"{message} (see '{command} --help')")
 
@@ -647,7 +649,7 @@ def train_loop(
 def lr_curve(
     loss: Annotated[
         list[str] | None,
-        typer.Option("--loss", help="One run's losses '2.3,1.9,...' (repeat per run), or @file.csv (a column per run)."),
+        typer.Option("--loss", help="A run's losses '2.3,1.9,...' (repeat per run), or @file.csv (a column per run)."),
     ] = None,
     label: Annotated[
         list[str] | None, typer.Option("--label", help="Label of the typed runs, in order (default A, B, C, ...).")
