@@ -500,3 +500,26 @@ def test_noise_floor_matches_constant_step_simulation():
         if step >= 10000:
             total += excess(theta)
     assert total / 50000 == pytest.approx(eta / 4 * answer["gradient_noise"], rel=0.15)
+
+
+int_matrix = st.integers(1, 4).flatmap(
+    lambda rows: st.integers(1, 4).flatmap(
+        lambda cols: st.lists(st.lists(small_int, min_size=cols, max_size=cols), min_size=rows, max_size=rows)
+    )
+)
+
+
+@given(int_matrix)
+def test_linalg_exact_against_numpy(rows):
+    exact = la.to_fractions(rows)
+    array = np.array(rows, dtype=float)
+    np.testing.assert_allclose(np.array(la.pinv(exact), dtype=float), np.linalg.pinv(array), atol=1e-9)
+    assert la.rank(exact) == np.linalg.matrix_rank(array)
+    square = la.matmul(la.transpose(exact), exact)  # A^T A + I is SPD, A^T A - I usually not
+    shifted = [[v + (i == j) for j, v in enumerate(row)] for i, row in enumerate(square)]
+    assert la.is_positive_definite(shifted)
+    lowered = [[v - (i == j) for j, v in enumerate(row)] for i, row in enumerate(square)]
+    assert la.is_positive_definite(lowered) == bool(np.linalg.eigvalsh(np.array(lowered, dtype=float)).min() > 1e-9)
+    rhs = la.matvec(exact, [Fraction(j + 1) for j in range(len(rows[0]))])
+    solution = la.solve(exact, rhs)
+    assert solution is not None and la.matvec(exact, solution) == rhs
