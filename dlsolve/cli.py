@@ -21,7 +21,6 @@ import re
 import sys
 import typing
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Annotated, Any
 
 import click
@@ -42,14 +41,20 @@ app = typer.Typer(
 OUTPUT_MODES = ("json", "quiet", "latex", "markdown")
 
 
-@dataclass(frozen=True)
 class Command:
     """A registered command: its full name (``"filter apply"``) and the function that solves it."""
 
-    name: str
-    function: Callable[..., Solution]
-    #: Long option name (``"in"``, ``"output-padding"``) -> parameter name of ``function``.
-    options: dict[str, str]
+    def __init__(self, name: str, function: Callable[..., Solution]) -> None:
+        self.name = name
+        self.function = function
+
+    @functools.cached_property
+    def options(self) -> dict[str, str]:
+        """Long option name (``"in"``, ``"output-padding"``) -> parameter name of ``function``.
+
+        Computed on first use: resolving type hints for every command would slow every start.
+        """
+        return _long_options(self.function)
 
 
 #: Every solver command by full name, for ``dlsolve solve`` and batch mode.
@@ -134,7 +139,7 @@ def solver_command(
         ]
         command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
         command.__annotations__ = {**function.__annotations__, **dict(extra)}
-        COMMANDS[full_name or name] = Command(full_name or name, function, _long_options(function))
+        COMMANDS[full_name or name] = Command(full_name or name, function)
         if callback:
             (group or app).callback(invoke_without_command=True, **settings)(command)
         else:

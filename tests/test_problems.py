@@ -34,7 +34,7 @@ def scaled_sum(
     return Solution("scaled-sum", {"matrix": matrix}, answer, f"sum = {fmt.number(total)}", fmt.exact(total))
 
 
-FAKE = {"scaled-sum": Command("scaled-sum", scaled_sum, cli._long_options(scaled_sum))}
+FAKE = {"scaled-sum": Command("scaled-sum", scaled_sum)}
 
 
 def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
