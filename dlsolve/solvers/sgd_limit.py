@@ -727,7 +727,8 @@ def _span_step(problem: Problem, limit: Limit) -> Step:
         text = (
             "All rows of X are multiples of u = x_1, so every gradient is a multiple of u: "
             "g_t = c_t u (c_t a scalar). An adaptive diagonal M_t built from squared gradients has "
-            "entries (scalar_t)/|u_j| (Adam's first moment is also a multiple of u), so every step "
+            "entries (scalar_t)/|u_j| (Adam's first moment is also a multiple of u; the tiny ε of torch.optim "
+            "bends this by O(ε)), so every step "
             "M_t g_t is a multiple of the fixed vector sign(u) = "
             f"{fmt.vector(limit.direction)}.\n"
             f"Hence θ_t = θ_0 + s_t·sign(u) for all t: the same path as plain GD with the fixed "
