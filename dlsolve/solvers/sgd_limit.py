@@ -22,8 +22,9 @@ Results (``M`` fixed and symmetric positive definite, ``r_0 = y - X theta_0``, `
   ``|u_j|``, so ``M_t g`` is a multiple of ``sign(u)``: the limit is the min-norm answer for the
   fixed ``M = diag(1/|u_j|)``. Otherwise no closed form: a simulation, labelled as such.
 
-Exact inputs are solved with :mod:`dlsolve.solvers.linalg_exact` (Fractions); large or float inputs
-with NumPy (``lstsq`` on ``X M^{1/2}``).
+Exact inputs (up to ``EXACT_MAX_ENTRIES`` entries of ``X``) are solved with
+:mod:`dlsolve.solvers.linalg_exact` (Fractions, no SymPy: the exam's inputs must answer faster than
+``import sympy``); large or float inputs with NumPy (``lstsq`` on ``C^{1/2} X M^{1/2}``, SVD-based).
 """
 
 from __future__ import annotations
