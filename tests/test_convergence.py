@@ -401,3 +401,25 @@ def test_fuzz_any_text_gives_a_clean_exit(option, text):
     result = run_cli(*args)
     assert result.exit_code in (0, 1, 2), result.stdout + result.stderr
     json.loads(result.stdout)
+
+
+def test_lanczos_path_matches_scipy_generalised_eigenvalue():
+    """A pencil larger than DENSE_MAX goes through Lanczos; compare with scipy.linalg.eigh(M, H)."""
+    scipy_linalg = pytest.importorskip("scipy.linalg")
+    from dlsolve.solvers import convergence_math
+
+    rng = np.random.default_rng(5)
+    n, d = 500, convergence_math.DENSE_MAX + 10
+    x = rng.standard_normal((n, d))
+    x[:, 0] *= 3  # an uneven spectrum
+    eta = 0.002
+    answer = solve_convergence_bound(Matrix(array=x), eta=eta).answer
+    p = np.full(n, 1 / n)
+    hmat = x.T @ (x * p[:, None])
+    leverages = np.einsum("ij,jk,ik->i", x, hmat, x)
+    kmat = x.T @ (x * (p * leverages)[:, None])
+    mmat = hmat - 4 * eta * hmat @ hmat + 4 * eta**2 * kmat
+    top = scipy_linalg.eigh(mmat, hmat, eigvals_only=True, subset_by_index=[d - 1, d - 1])[0]
+    assert answer["exact_factor"] == pytest.approx(top, rel=1e-9)
+    assert answer["lambda_min"] == pytest.approx(np.linalg.eigvalsh(hmat)[0], rel=1e-9)
+    assert answer["beta"] == pytest.approx(leverages.max(), rel=1e-9)

@@ -297,7 +297,9 @@ def top_eigenpair(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[
     if size <= DENSE_MAX:
         values, vectors = np.linalg.eigh(matrix)
         return float(values[-1]), vectors[:, -1]
-    return _lanczos_top(matrix, start if start is not None else np.ones(size))
+    if start is None:  # a fixed pseudo-random start: not orthogonal to the top eigenvector by symmetry
+        start = np.random.default_rng(12345).standard_normal(size)
+    return _lanczos_top(matrix, start)
 
 
 def _lanczos_top(
