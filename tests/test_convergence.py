@@ -423,3 +423,10 @@ def test_lanczos_path_matches_scipy_generalised_eigenvalue():
     assert answer["exact_factor"] == pytest.approx(top, rel=1e-9)
     assert answer["lambda_min"] == pytest.approx(np.linalg.eigvalsh(hmat)[0], rel=1e-9)
     assert answer["beta"] == pytest.approx(leverages.max(), rel=1e-9)
+
+
+def test_half_convention_simulation_and_heatmap():
+    solution = solve("1,0,0;0,2,0", half=True, simulate_runs=10, simulate_steps=3)
+    assert solution.answer["simulation"]["mean_loss"][0] == pytest.approx(1.25)  # (1/2)(1/2 * 1 + 1/2 * 4)
+    heatmaps = [b for step in solution.steps for b in step.blocks if b.type == "heatmap"]
+    assert heatmaps[0].cells == [["0.5", "0", "0"], ["0", "2", "0"], ["0", "0", "0"]]

@@ -20,7 +20,7 @@ from typing import Any
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import Matrix
-from dlsolve.solution import Plot, Series, Solution, Step, Table
+from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
 from dlsolve.solvers import convergence_math as cm
 
 Value = Fraction | float
@@ -437,7 +437,7 @@ def _steps_text(steps: int | None) -> str:
 
 def _spectrum_step(scheme: Scheme, rows: list[list[Value]] | None, array: Any, n: int, d: int, name: str) -> Step:
     result = scheme.analysis
-    how = "exact (SymPy characteristic polynomial)" if result.exact_path else "float64 (NumPy)"
+    how = "exact, from SymPy's characteristic polynomial" if result.exact_path else "float64, NumPy"
     text = (
         f"Sampling: {name}, p = {fmt.vector(result.p, with_decimal=True) if n <= 12 else f'({n} values)'}.\n"
         f"H = Σ p_i x_i x_iᵀ is {d}x{d} with rank {result.rank}"
@@ -466,6 +466,19 @@ def _spectrum_step(scheme: Scheme, rows: list[list[Value]] | None, array: Any, n
                     for i, (row, norm, weight, h) in enumerate(zip(rows, row_norms, result.p, result.h, strict=True))
                 ],
             )
+        )
+    if rows is not None and d <= 8 and not _float_rows(rows):
+        h_matrix = [
+            [sum((w * row[a] * row[b] for w, row in zip(result.p, rows, strict=True)), Fraction(0)) for b in range(d)]
+            for a in range(d)
+        ]
+        blocks.insert(
+            0,
+            Heatmap(
+                values=[[float(v) for v in line] for line in h_matrix],
+                cells=[[fmt.exact(v) for v in line] for line in h_matrix],
+                title="H = Σ p_i x_i x_iᵀ",
+            ),
         )
     return Step(
         title="The numbers: H, its spectrum and the row space",
