@@ -67,12 +67,18 @@ def eta_limit(lambda_min: Value, curvature: Value, c: int) -> Value:
 
 
 def steps_to_reduce(factor: Value, eps: Value) -> int | None:
-    """Smallest ``t`` with ``factor^t <= eps`` (None when ``factor >= 1``, i.e. no guarantee)."""
+    """Smallest ``t`` with ``factor^t <= eps`` (None when ``factor >= 1``, i.e. no guarantee).
+
+    ``ln factor`` is ``log1p(-(1 - factor))`` so that factors within 1e-16 of 1 still count.
+    """
     if factor <= 0 or eps >= 1:
         return 1 if eps < 1 else 0
     if factor >= 1:
         return None
-    steps = max(1, math.ceil(math.log(float(eps)) / math.log(float(factor)) - 1e-12))
+    gap = float(1 - factor)
+    if gap <= 0:  # closer to 1 than float64 can tell: astronomically many steps
+        return None
+    steps = max(1, math.ceil(math.log(float(eps)) / math.log1p(-gap) - 1e-12))
     if isinstance(factor, Fraction) and isinstance(eps, Fraction) and steps < 2000:
         while steps > 1 and factor ** (steps - 1) <= eps:
             steps -= 1
