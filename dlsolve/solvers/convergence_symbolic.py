@@ -44,17 +44,16 @@ def derive(c: int) -> Derivation:
 
     eta, lmin, lmax, r2, beta = sp.symbols("eta lambda_min lambda_max R^2 beta", positive=True)
     rho = sp.expand(2 * c * lmin * eta - c**2 * lmax * r2 * eta**2)
-    eta_best = sp.solve(sp.diff(rho, eta), eta)[0]
-    positive = sp.solve_univariate_inequality(rho > 0, eta, relational=False)
+    eta_best = _stationary_point(rho, eta)
     rho_tight = sp.expand(2 * c * lmin * eta - c**2 * beta * eta**2)
-    eta_tight_best = sp.solve(sp.diff(rho_tight, eta), eta)[0]
+    eta_tight_best = _stationary_point(rho_tight, eta)
     return Derivation(
         c=c,
         symbols={"eta": eta, "lambda_min": lmin, "lambda_max": lmax, "R2": r2, "beta": beta},
         rho=rho,
         eta_best=eta_best,
         rho_best=sp.factor(rho.subs(eta, eta_best)),
-        eta_max=positive.sup,
+        eta_max=_positive_root(rho, eta),
         rho_tight=rho_tight,
         eta_tight_best=eta_tight_best,
         rho_tight_best=sp.factor(rho_tight.subs(eta, eta_tight_best)),
@@ -62,6 +61,20 @@ def derive(c: int) -> Derivation:
         coefficient_b=sp.Rational(c**3, 2),
         identity_checked=check_identity(c),
     )
+
+
+def _stationary_point(quadratic: Any, eta: Any) -> Any:
+    """Where d/deta of the quadratic vanishes: the root of a linear equation (cheaper than sp.solve)."""
+    import sympy as sp
+
+    derivative = sp.expand(sp.diff(quadratic, eta))
+    return sp.factor(-derivative.coeff(eta, 0) / derivative.coeff(eta, 1))
+
+
+def _positive_root(quadratic: Any, eta: Any) -> Any:
+    """The positive root of ``a eta + b eta^2`` (a > 0 > b): rho > 0 exactly on (0, -a/b)."""
+    linear, square = (quadratic.coeff(eta, power) for power in (1, 2))
+    return -linear / square
 
 
 def check_identity(c: int) -> bool:
