@@ -430,3 +430,18 @@ def test_half_convention_simulation_and_heatmap():
     assert solution.answer["simulation"]["mean_loss"][0] == pytest.approx(1.25)  # (1/2)(1/2 * 1 + 1/2 * 4)
     heatmaps = [b for step in solution.steps for b in step.blocks if b.type == "heatmap"]
     assert heatmaps[0].cells == [["0.5", "0", "0"], ["0", "2", "0"], ["0", "0", "0"]]
+
+
+def test_identity_check_can_fail() -> None:
+    """The SymPy identity check is a real check: a wrong E[B] coefficient makes it fail."""
+    import inspect
+
+    from dlsolve.solvers import convergence_symbolic
+
+    source = inspect.getsource(convergence_symbolic.check_identity)
+    mutated = source.replace("QQ(c**3, 2) * eta**2", "QQ(c**3, 3) * eta**2")
+    assert mutated != source
+    namespace: dict = {"Any": object}
+    exec(mutated, namespace)  # test-only: our own source text, not user input
+    assert convergence_symbolic.check_identity(2) is True
+    assert namespace["check_identity"](2) is False

@@ -80,28 +80,41 @@ def _positive_root(quadratic: Any, eta: Any) -> Any:
 def check_identity(c: int) -> bool:
     """Check E[L(theta_{t+1})] = L + E[A] + E[B] with E[A], E[B] as above, for generic 2 points in 2-D.
 
-    Every quantity is a SymPy symbol (``x_ij``, ``p_1`` with ``p_2 = 1 - p_1``, ``e``, ``eta``);
-    returns True when the difference expands to zero.
+    Every quantity is an indeterminate (``x_ij``, ``p_1`` with ``p_2 = 1 - p_1``, ``e``, ``eta``) of a
+    SymPy polynomial ring over QQ (sparse polynomials: the expansion takes milliseconds, where
+    ``sp.expand`` on Matrix expressions takes a noticeable part of a second); returns True when the
+    difference is the zero polynomial.
     """
-    import sympy as sp
+    from sympy import QQ
+    from sympy.polys.rings import ring
 
-    x = sp.Matrix(2, 2, sp.symbols("x11 x12 x21 x22"))
-    p1, eta = sp.symbols("p1 eta")
+    _, x11, x12, x21, x22, p1, eta, e1, e2 = ring("x11 x12 x21 x22 p1 eta e1 e2", QQ)
+    points = [(x11, x12), (x21, x22)]
     weights = [p1, 1 - p1]
-    error = sp.Matrix(sp.symbols("e1 e2"))
-    h_matrix = sum((w * x.row(i).T * x.row(i) for i, w in enumerate(weights)), sp.zeros(2, 2))
+    error = (e1, e2)
+    half_c = QQ(c, 2)
 
-    def loss(e: Any) -> Any:
-        return sp.Rational(c, 2) * (e.T * h_matrix * e)[0]
+    def dot(u: Any, v: Any) -> Any:
+        return u[0] * v[0] + u[1] * v[1]
 
-    expected_next = sum(w * loss(error - eta * c * (x.row(i) * error)[0] * x.row(i).T) for i, w in enumerate(weights))
-    residuals = [(x.row(i) * error)[0] for i in range(2)]
-    leverages = [(x.row(i) * h_matrix * x.row(i).T)[0] for i in range(2)]
-    expected_a = -(c**2) * eta * (error.T * h_matrix * h_matrix * error)[0]
-    expected_b = (
-        sp.Rational(c**3, 2) * eta**2 * sum(w * r**2 * h for w, r, h in zip(weights, residuals, leverages, strict=True))
+    def h_times(v: Any) -> Any:  # H v = sum_i p_i x_i (x_i . v)
+        return tuple(sum(w * x[k] * dot(x, v) for w, x in zip(weights, points, strict=True)) for k in range(2))
+
+    def loss(v: Any) -> Any:
+        return half_c * dot(v, h_times(v))
+
+    expected_next = sum(
+        w * loss(tuple(error[k] - eta * c * dot(x, error) * x[k] for k in range(2)))
+        for w, x in zip(weights, points, strict=True)
     )
-    return sp.expand(expected_next - loss(error) - expected_a - expected_b) == 0
+    h_error = h_times(error)
+    expected_a = -(c**2) * eta * dot(h_error, h_error)
+    expected_b = (
+        QQ(c**3, 2)
+        * eta**2
+        * sum(w * dot(x, error) ** 2 * dot(x, h_times(x)) for w, x in zip(weights, points, strict=True))
+    )
+    return expected_next - loss(error) - expected_a - expected_b == 0
 
 
 def _coefficient(value: int | Any, symbol: str = "") -> str:
