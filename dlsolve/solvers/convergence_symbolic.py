@@ -13,6 +13,7 @@ Convention: ``f_i = (c/2)(y_i - x_i^T theta)^2`` (``c = 2``: the exam's ``(y - x
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
@@ -77,13 +78,14 @@ def _positive_root(quadratic: Any, eta: Any) -> Any:
     return -linear / square
 
 
-def check_identity(c: int) -> bool:
+def check_identity(c: int, a_coefficient: Fraction | None = None, b_coefficient: Fraction | None = None) -> bool:
     """Check E[L(theta_{t+1})] = L + E[A] + E[B] with E[A], E[B] as above, for generic 2 points in 2-D.
 
     Every quantity is an indeterminate (``x_ij``, ``p_1`` with ``p_2 = 1 - p_1``, ``e``, ``eta``) of a
     SymPy polynomial ring over QQ (sparse polynomials: the expansion takes milliseconds, where
     ``sp.expand`` on Matrix expressions takes a noticeable part of a second); returns True when the
-    difference is the zero polynomial.
+    difference is the zero polynomial. The coefficients of E[A] (``c^2``) and E[B] (``c^3/2``) can be
+    overridden, to show that a wrong constant fails the check.
     """
     from sympy import QQ
     from sympy.polys.rings import ring
@@ -108,9 +110,11 @@ def check_identity(c: int) -> bool:
         for w, x in zip(weights, points, strict=True)
     )
     h_error = h_times(error)
-    expected_a = -(c**2) * eta * dot(h_error, h_error)
+    a_coefficient = Fraction(c**2) if a_coefficient is None else a_coefficient
+    b_coefficient = Fraction(c**3, 2) if b_coefficient is None else b_coefficient
+    expected_a = -QQ(a_coefficient.numerator, a_coefficient.denominator) * eta * dot(h_error, h_error)
     expected_b = (
-        QQ(c**3, 2)
+        QQ(b_coefficient.numerator, b_coefficient.denominator)
         * eta**2
         * sum(w * dot(x, error) ** 2 * dot(x, h_times(x)) for w, x in zip(weights, points, strict=True))
     )
