@@ -22,9 +22,12 @@ def is_exact(value: object) -> bool:
 
 def decimal(value: Number, digits: int = DECIMAL_DIGITS) -> str:
     """``value`` as a short decimal: up to ``digits`` significant digits, no trailing zeros."""
-    number = float(value)
+    try:
+        number = float(value)
+    except OverflowError:  # an exact value beyond float range: format it with Decimal instead
+        return _big_decimal(Fraction(value), digits)
     if number == 0:
-        return "0"
+        return "0" if value == 0 else _big_decimal(Fraction(value), digits)
     if number != number or number in (float("inf"), float("-inf")):
         return str(number)
     text = f"{number:.{digits}g}"
@@ -32,6 +35,16 @@ def decimal(value: Number, digits: int = DECIMAL_DIGITS) -> str:
         mantissa, exponent = text.split("e")
         return f"{mantissa}e{int(exponent)}"
     return text
+
+
+def _big_decimal(value: Fraction, digits: int) -> str:
+    import decimal as decimal_module
+
+    context = decimal_module.Context(prec=digits)
+    quotient = context.divide(decimal_module.Decimal(value.numerator), decimal_module.Decimal(value.denominator))
+    mantissa, _, exponent = f"{quotient:e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa}e{int(exponent)}"
 
 
 def _terminates(value: Fraction) -> bool:
@@ -108,10 +121,16 @@ def latex_vector(values: Sequence[Number]) -> str:
     return latex_matrix([[v] for v in values])
 
 
-def json_number(value: Number) -> int | float:
-    """An exact or float value as JSON: ints stay ints, everything else becomes a float."""
+def json_number(value: Number) -> int | float | str:
+    """An exact or float value as JSON: ints stay ints, other values become floats.
+
+    A non-integer exact value beyond float range (|x| > 1.8e308) becomes its exact string.
+    """
     if isinstance(value, int) and not isinstance(value, bool):
         return value
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
-    return float(value)
+    try:
+        return float(value)
+    except OverflowError:
+        return exact(value)
