@@ -33,16 +33,24 @@ def best_of(repeat: int, function) -> tuple[float, object]:
 
 
 def numeric(repeat: int) -> float:
+    """Interleaved runs (baseline, ours, baseline, ours, ...): the machine's load hits both alike."""
     rng = np.random.default_rng(0)
     x = rng.standard_normal((2000, 4000))
     y = rng.standard_normal(2000)
     matrix = Matrix(array=x)
     targets = [float(v) for v in y]
-    baseline, reference = best_of(repeat, lambda: np.linalg.lstsq(x, y, rcond=None))
-    ours, solution = best_of(repeat, lambda: solve_sgd_limit(matrix, y=targets))
+    baselines, ours = [], []
+    for _ in range(repeat):
+        baseline_time, reference = best_of(1, lambda: np.linalg.lstsq(x, y, rcond=None))
+        our_time, solution = best_of(1, lambda: solve_sgd_limit(matrix, y=targets))
+        baselines.append(baseline_time)
+        ours.append(our_time)
     assert np.allclose(solution.answer["theta"], reference[0], atol=1e-8)
-    ratio = ours / baseline
-    print(f"numeric 2000x4000: lstsq {baseline:.3f} s, sgd-limit {ours:.3f} s, ratio {ratio:.2f} (target <= 1.2)")
+    ratio = min(ours) / min(baselines)
+    print(
+        f"numeric 2000x4000: lstsq {min(baselines):.3f} s, sgd-limit {min(ours):.3f} s (best of {repeat}), "
+        f"ratio {ratio:.2f} (target <= 1.2)"
+    )
     return ratio
 
 
@@ -65,7 +73,7 @@ def exact(repeat: int) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5, help="runs of the exact-path processes (best of N)")
-    parser.add_argument("--numeric-repeat", type=int, default=1, help="runs of the 2000x4000 solve (slow)")
+    parser.add_argument("--numeric-repeat", type=int, default=3, help="interleaved runs of the 2000x4000 solve")
     args = parser.parse_args()
     numeric_ratio = numeric(args.numeric_repeat)
     exact_ratio = exact(args.repeat)
