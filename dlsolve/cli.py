@@ -331,6 +331,9 @@ def _solve_batch() -> int:
     from dlsolve.problems import run_command
     from dlsolve.render.json_view import dumps
 
+    import gc
+
+    gc.freeze()  # start-up objects are permanent: the collector need not traverse them per batch line
     failed = False
     for number, line in enumerate(sys.stdin, 1):
         if not line.strip():

@@ -209,7 +209,7 @@ def split_items(text: str) -> list[str]:
 def parse_int_list(text: str, option: str, *, minimum: int | None = None) -> list[int]:
     """One or more whole numbers: ``28``, ``28,32``, ``28x32``."""
     _check_length(text, option)
-    items = split_items(text)
+    items = [text] if _PLAIN_INTEGER.fullmatch(text.strip()) else split_items(text)
     if not items:
         raise BadInput(f"expected one or more whole numbers, got {_quote(text)}", option=option)
     return [parse_int(item, option, minimum=minimum) for item in items]
