@@ -326,12 +326,11 @@ def _open_output(path: str | None) -> Any:
 
 def _solve_batch() -> int:
     """JSON Lines in, one JSON answer line out per input line, in order; exit 1 if any failed."""
+    import gc
     import json
 
     from dlsolve.problems import run_command
     from dlsolve.render.json_view import dumps
-
-    import gc
 
     gc.freeze()  # start-up objects are permanent: the collector need not traverse them per batch line
     failed = False
