@@ -6,7 +6,7 @@ import io
 import json
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from dlsolve.render import RENDERERS, render
@@ -54,6 +54,9 @@ def test_solution_json_round_trips(solution: Solution) -> None:
 
 
 @given(solutions)
+@example(  # found by Hypothesis: uniplot warned on a one-point plot of a huge value
+    Solution("", {}, {}, "", "", blocks=[Plot([Series("", [0.0], [9007200328482816.0])])]),
+)
 def test_every_renderer_accepts_any_solution(solution: Solution) -> None:
     for mode in RENDERERS:
         stream = io.StringIO()

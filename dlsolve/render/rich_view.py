@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import math
 import os
+import warnings
 from typing import TYPE_CHECKING, TextIO
 
 from rich.console import Console, Group, RenderableType
@@ -84,20 +85,22 @@ def _plot(block: Plot, width: int) -> RenderableType:
     curves = [curve for curve in curves if curve[1]]
     if not curves:
         return Text(f"({block.title or 'plot'}: no finite points to draw)", style="dim")
-    try:
-        text = uniplot.plot_to_string(
-            [ys for _, _, ys in curves],
-            [xs for _, xs, _ in curves],
-            legend_labels=[label for label, _, _ in curves] if any(label for label, _, _ in curves) else None,
-            title=block.title or None,
-            width=max(20, min(width - 20, 90)),
-            height=14,
-            lines=True,
-            y_as_log=block.logy,
-            color=True,
-        )
-    except (ValueError, ZeroDivisionError, OverflowError):
-        return Text(f"({block.title or 'plot'}: values cannot be drawn)", style="dim")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # uniplot warns on degenerate ranges; the plot is still drawn
+        try:
+            text = uniplot.plot_to_string(
+                [ys for _, _, ys in curves],
+                [xs for _, xs, _ in curves],
+                legend_labels=[label for label, _, _ in curves] if any(label for label, _, _ in curves) else None,
+                title=block.title or None,
+                width=max(20, min(width - 20, 90)),
+                height=14,
+                lines=True,
+                y_as_log=block.logy,
+                color=True,
+            )
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return Text(f"({block.title or 'plot'}: values cannot be drawn)", style="dim")
     caption = f"x: {block.xlabel}   y: {block.ylabel}" if block.xlabel or block.ylabel else ""
     lines = text if isinstance(text, list) else [text]
     return Group(Text.from_ansi("\n".join(lines)), Text(caption, style="dim"))
