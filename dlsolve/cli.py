@@ -61,13 +61,14 @@ class Command:
 COMMANDS: dict[str, Command] = {}
 
 
-def _output_parameters() -> list[tuple[str, Any]]:
-    return [
-        ("json", Annotated[bool, typer.Option("--json", help="Print the solution as JSON (schema in README).")]),
-        ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print the answer only, plain.")]),
-        ("latex", Annotated[bool, typer.Option("--latex", help="Print the working as LaTeX.")]),
-        ("markdown", Annotated[bool, typer.Option("--markdown", help="Print the working as Markdown.")]),
-    ]
+#: The output options every solver command gets (Typer copies an option's info before changing it,
+#: so the commands can share these).
+OUTPUT_PARAMETERS: list[tuple[str, Any]] = [
+    ("json", Annotated[bool, typer.Option("--json", help="Print the solution as JSON (schema in README).")]),
+    ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print the answer only, plain.")]),
+    ("latex", Annotated[bool, typer.Option("--latex", help="Print the working as LaTeX.")]),
+    ("markdown", Annotated[bool, typer.Option("--markdown", help="Print the working as Markdown.")]),
+]
 
 
 def output_mode(**flags: bool) -> str:
@@ -117,7 +118,7 @@ def solver_command(
 
     def decorate(function: Callable[..., Solution]) -> Callable[..., int | None]:
         signature = inspect.signature(function)
-        extra = _output_parameters()
+        extra = OUTPUT_PARAMETERS
 
         @functools.wraps(function)
         def command(*args: Any, **kwargs: Any) -> int | None:
