@@ -115,7 +115,8 @@ class Outcome:
 def load_problem_file(path: Path) -> list[Problem]:
     """Problems of one TOML file, validated; errors name the file and the problem."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        data = tomllib.loads(text)
     except OSError as error:
         raise BadInput(f"cannot read problem file {str(path)!r}: {error.strerror or error}") from None
     except UnicodeDecodeError:
@@ -125,15 +126,20 @@ def load_problem_file(path: Path) -> list[Problem]:
     tables = data.get("problem")
     if not isinstance(tables, list) or not tables:
         raise BadInput(f"{path}: expected one or more [[problem]] tables")
-    return [_problem(table, path, index) for index, table in enumerate(tables, 1)]
+    # tomllib gives no positions: the n-th [[problem]] header line locates the n-th problem
+    starts = [number for number, line in enumerate(text.splitlines(), 1) if line.strip() == "[[problem]]"]
+    located = [f"{path}:{starts[i]}" if i < len(starts) else str(path) for i in range(len(tables))]
+    return [_problem(table, where, index) for index, (table, where) in enumerate(zip(tables, located, strict=True), 1)]
 
 
-def _problem(table: Any, path: Path, index: int) -> Problem:
-    where = f"{path}: problem {index}"
+def _problem(table: Any, location: str, index: int) -> Problem:
+    """One validated problem; ``location`` is ``file:line`` of its ``[[problem]]`` header."""
+    path = Path(location.rsplit(":", 1)[0]) if ":" in location else Path(location)
+    where = f"{location}: problem {index}"
     if not isinstance(table, dict):
         raise BadInput(f"{where}: expected a table")
     if "id" in table:
-        where = f"{path}: problem {table['id']!r}"
+        where = f"{location}: problem {table['id']!r}"
     unknown = set(table) - PROBLEM_KEYS
     if unknown:
         raise BadInput(f"{where}: unknown key(s) {', '.join(sorted(unknown))}")

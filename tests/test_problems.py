@@ -149,6 +149,12 @@ def test_bad_problem_files_name_file_and_problem(tmp_path: Path, text: str, mess
     assert str(path) in str(caught.value)
 
 
+def test_problem_errors_give_the_line_of_the_problem(tmp_path: Path) -> None:
+    path = write(tmp_path, "[[problem]]\nid = 'a'\ncommand = 'x'\n\n[[problem]]\nid = 'b'\ncommand = 'x'\nbad = 1\n")
+    with pytest.raises(BadInput, match=rf"{path}:5: problem 'b': unknown key\(s\) bad"):
+        load_problem_file(path)
+
+
 def test_duplicate_ids_and_only(tmp_path: Path) -> None:
     one = write(tmp_path, "[[problem]]\nid = 'a'\ncommand = 'x'\n", "one.toml")
     two = write(tmp_path, "[[problem]]\nid = 'a'\ncommand = 'x'\n", "two.toml")
