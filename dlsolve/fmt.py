@@ -8,15 +8,22 @@ value is shown with its decimal beside it, e.g. ``1/3 ≈ 0.333333``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from fractions import Fraction
+from typing import TYPE_CHECKING
 
-Number = int | float | Fraction
+if TYPE_CHECKING:
+    # Start-up cost: ``fractions`` (with ``decimal`` and ``numbers``) is imported by the functions
+    # that need it; ``conv-shape`` with whole numbers never does.
+    from fractions import Fraction
+
+    Number = int | float | Fraction
 
 DECIMAL_DIGITS = 6
 
 
 def is_exact(value: object) -> bool:
     """True for ints and Fractions (not bools, not floats)."""
+    from fractions import Fraction
+
     return isinstance(value, int | Fraction) and not isinstance(value, bool)
 
 
@@ -25,9 +32,9 @@ def decimal(value: Number, digits: int = DECIMAL_DIGITS) -> str:
     try:
         number = float(value)
     except OverflowError:  # an exact value beyond float range: format it with Decimal instead
-        return _big_decimal(Fraction(value), digits)
+        return _big_decimal(value, digits)
     if number == 0:
-        return "0" if value == 0 else _big_decimal(Fraction(value), digits)
+        return "0" if value == 0 else _big_decimal(value, digits)
     if number != number or number in (float("inf"), float("-inf")):
         return str(number)
     text = f"{number:.{digits}g}"
@@ -37,9 +44,11 @@ def decimal(value: Number, digits: int = DECIMAL_DIGITS) -> str:
     return text
 
 
-def _big_decimal(value: Fraction, digits: int) -> str:
+def _big_decimal(value: Number, digits: int) -> str:
     import decimal as decimal_module
+    from fractions import Fraction
 
+    value = Fraction(value)
     context = decimal_module.Context(prec=digits)
     quotient = context.divide(decimal_module.Decimal(value.numerator), decimal_module.Decimal(value.denominator))
     mantissa, _, exponent = f"{quotient:e}".partition("e")
@@ -59,6 +68,8 @@ def exact(value: Number) -> str:
     """The exact form: ``3``, ``-1/3``, ``0.25`` (a short terminating decimal) or a float's repr."""
     if isinstance(value, float):
         return decimal(value, 12)
+    from fractions import Fraction
+
     value = Fraction(value)
     if value.denominator == 1:
         return str(value.numerator)
@@ -81,6 +92,8 @@ def latex_number(value: Number) -> str:
     """LaTeX of an exact value: ``\\frac{1}{3}``, ``-\\frac{2}{5}``, ``0.25``, ``7``."""
     if isinstance(value, float):
         return decimal(value, 12)
+    from fractions import Fraction
+
     value = Fraction(value)
     shown = exact(value)
     if "/" not in shown:
@@ -128,6 +141,8 @@ def json_number(value: Number) -> int | float | str:
     """
     if isinstance(value, int) and not isinstance(value, bool):
         return value
+    from fractions import Fraction
+
     if isinstance(value, Fraction) and value.denominator == 1:
         return value.numerator
     try:

@@ -21,17 +21,20 @@ import math
 import re
 import sys
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
-from fractions import Fraction
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlsolve.errors import BadInput
+from dlsolve.solution import FrozenRecord
 
 if TYPE_CHECKING:
+    # Start-up cost: ``fractions`` (with ``decimal`` and ``numbers``) is imported by the functions
+    # that need it; ``conv-shape`` with whole numbers never does. ``Scalar`` at run time: __getattr__.
+    from fractions import Fraction
+
     import numpy as np
 
-Scalar = Fraction | float
+    Scalar = Fraction | float
 
 #: Longest text accepted for one option (a larger input belongs in a file).
 MAX_TEXT = 2_000_000
@@ -44,6 +47,16 @@ MAX_BITS = 4096
 _PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
 _PLAIN_INTEGER = re.compile(r"[+-]?[0-9]+")
 _EXPONENT = re.compile(r"[eE]([+-]?\d+)")
+
+
+def __getattr__(name: str) -> Any:
+    """``Scalar`` (``Fraction | float``) for the modules that import it, made on first use."""
+    if name == "Scalar":
+        from fractions import Fraction
+
+        return Fraction | float
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 _ARITHMETIC_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
     ast.Add: lambda a, b: a + b,
@@ -113,6 +126,8 @@ def _check_size(value: Fraction, text: str, option: str) -> Fraction:
 
 def _literal_number(node: ast.Constant, source: str) -> Fraction:
     value = node.value
+    from fractions import Fraction
+
     if isinstance(value, bool) or not isinstance(value, int | float):
         raise ValueError("not a number")
     if isinstance(value, int):
@@ -163,6 +178,8 @@ def parse_scalar(text: str, option: str, *, allow_inf: bool = False) -> Scalar:
     """
     plain = text.strip()
     if _PLAIN_NUMBER.fullmatch(plain) and len(plain) < 100:
+        from fractions import Fraction
+
         return Fraction(plain)
     node = _parse_expression(text, option, "a number")
     try:
@@ -178,6 +195,8 @@ def parse_positive(text: str, option: str) -> Fraction:
     value = parse_scalar(text, option)
     if value <= 0:
         raise BadInput(f"expected a positive number, got {_quote(text)}", option=option)
+    from fractions import Fraction
+
     return Fraction(value)
 
 
@@ -218,17 +237,22 @@ def parse_int_list(text: str, option: str, *, minimum: int | None = None) -> lis
 # --------------------------------------------------------------------------- vectors and matrices
 
 
-@dataclass(frozen=True)
-class Matrix:
+class Matrix(FrozenRecord):
     """A 2-D array of numbers.
 
     Small inputs keep exact entries in ``rows`` (Fractions; floats where the input was floats).
     Large inputs (more than ``LARGE_ENTRIES`` entries, or float ``.npy`` files) keep a float64
-    NumPy array in ``array`` instead, and ``rows`` is empty.
+    NumPy array in ``array`` instead, and ``rows`` is empty. Equality and hash look at ``rows`` only.
     """
 
-    rows: tuple[tuple[Scalar, ...], ...] = ()
-    array: np.ndarray | None = field(default=None, compare=False)
+    rows: tuple[tuple[Scalar, ...], ...]
+    array: np.ndarray | None
+    _fields = ("rows", "array")
+    _compared = ("rows",)
+
+    def __init__(self, rows: tuple[tuple[Scalar, ...], ...] = (), array: np.ndarray | None = None) -> None:
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "array", array)
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -243,6 +267,8 @@ class Matrix:
     @property
     def is_exact(self) -> bool:
         """True when every entry is an exact Fraction."""
+        from fractions import Fraction
+
         return self.array is None and all(isinstance(v, Fraction) for row in self.rows for v in row)
 
     def tolist(self) -> list[list[Scalar]]:
@@ -322,6 +348,8 @@ def _matrix_from_array(array: Any, option: str) -> Matrix:
     if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
         raise BadInput("the array contains NaN or infinite entries", option=option)
     if array.dtype.kind in "biu" and array.size <= LARGE_ENTRIES:
+        from fractions import Fraction
+
         return Matrix(rows=tuple(tuple(Fraction(int(v)) for v in row) for row in array.tolist()))
     if array.size <= LARGE_ENTRIES:
         return Matrix(rows=tuple(tuple(float(v) for v in row) for row in array.tolist()))
@@ -368,8 +396,7 @@ def parse_vector(text: str, option: str) -> list[Scalar]:
 # --------------------------------------------------------------------------- layer expressions
 
 
-@dataclass(frozen=True)
-class LayerCall:
+class LayerCall(FrozenRecord):
     """One PyTorch layer constructor call as written, e.g. ``nn.Conv2d(1, 16, 3, padding=1)``.
 
     ``args`` and ``kwargs`` hold Python literals (ints, floats, bools, None, strings, tuples).
@@ -381,6 +408,14 @@ class LayerCall:
     kwargs: dict[str, Any]
     source: str
     line: int
+    _fields = ("name", "args", "kwargs", "source", "line")
+
+    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], source: str, line: int) -> None:
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "args", args)
+        object.__setattr__(self, "kwargs", kwargs)
+        object.__setattr__(self, "source", source)
+        object.__setattr__(self, "line", line)
 
 
 def _literal(node: ast.expr, source: str) -> Any:
@@ -597,17 +632,22 @@ def parse_int_list_or_unknown(
 ADAPTIVE_PRECONDITIONERS = ("adagrad", "rmsprop", "adam", "epoch-rms")
 
 
-@dataclass(frozen=True)
-class Preconditioner:
+class Preconditioner(FrozenRecord):
     """A ``--precond`` value: ``kind`` is ``identity``, ``diag``, ``matrix`` or an adaptive name.
 
     ``diagonal`` holds the entries of ``diag:a,b,c``; ``matrix`` the rows of a full matrix. Whether
     the matrix is symmetric positive definite and of the right size is the solver's check.
     """
 
-    kind: str = "identity"
-    diagonal: tuple[Scalar, ...] = ()
-    matrix: Matrix | None = None
+    kind: str
+    diagonal: tuple[Scalar, ...]
+    matrix: Matrix | None
+    _fields = ("kind", "diagonal", "matrix")
+
+    def __init__(self, kind: str = "identity", diagonal: tuple[Scalar, ...] = (), matrix: Matrix | None = None) -> None:
+        object.__setattr__(self, "kind", kind)
+        object.__setattr__(self, "diagonal", diagonal)
+        object.__setattr__(self, "matrix", matrix)
 
     @property
     def is_adaptive(self) -> bool:

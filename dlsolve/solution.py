@@ -19,88 +19,182 @@ JSON schema (``Solution.to_dict``), stable::
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 
-@dataclass
-class Table:
+class Record:
+    """Field-wise ``__repr__`` and ``__eq__`` of a plain data class, as ``@dataclass`` writes them.
+
+    A subclass names its fields in order in ``_fields`` (``_compared``: the fields ``==`` looks at,
+    default all) and writes its ``__init__``. Instances are unhashable, as mutable dataclasses are;
+    :class:`FrozenRecord` is the ``frozen=True`` kind. Not ``@dataclass`` because of start-up cost:
+    it compiles the methods of every class with ``exec`` (about 0.7 ms a class), and every command
+    start defines these classes.
+    """
+
+    __slots__ = ()
+    _fields: ClassVar[tuple[str, ...]] = ()
+    _compared: ClassVar[tuple[str, ...] | None] = None
+
+    def _key(self) -> tuple[Any, ...]:
+        return tuple(getattr(self, name) for name in (self._fields if self._compared is None else self._compared))
+
+    def __repr__(self) -> str:
+        fields = ", ".join(f"{name}={getattr(self, name)!r}" for name in self._fields)
+        return f"{type(self).__qualname__}({fields})"
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._key() == other._key()  # type: ignore[attr-defined]
+
+    __hash__ = None  # type: ignore[assignment]
+
+
+class FrozenRecord(Record):
+    """A :class:`Record` whose fields cannot be reassigned (``__init__`` sets them with
+    ``object.__setattr__``); hashable by its compared fields, as a frozen dataclass is."""
+
+    __slots__ = ()
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise AttributeError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"cannot delete field {name!r}")
+
+    def __hash__(self) -> int:
+        return hash(self._key())
+
+
+class Table(Record):
     """A table of already formatted cells; the first column usually labels the row."""
 
-    columns: list[str]
-    rows: list[list[str]]
-    title: str = ""
-    type: Literal["table"] = "table"
+    _fields = ("columns", "rows", "title", "type")
+
+    def __init__(
+        self, columns: list[str], rows: list[list[str]], title: str = "", type: Literal["table"] = "table"
+    ) -> None:
+        self.columns = columns
+        self.rows = rows
+        self.title = title
+        self.type = type
 
 
-@dataclass
-class Heatmap:
+class Heatmap(Record):
     """A matrix shown with a colour scale: ``values`` drive the colour, ``cells`` are the text."""
 
-    values: list[list[float]]
-    cells: list[list[str]]
-    title: str = ""
-    row_labels: list[str] | None = None
-    col_labels: list[str] | None = None
-    type: Literal["heatmap"] = "heatmap"
+    _fields = ("values", "cells", "title", "row_labels", "col_labels", "type")
+
+    def __init__(
+        self,
+        values: list[list[float]],
+        cells: list[list[str]],
+        title: str = "",
+        row_labels: list[str] | None = None,
+        col_labels: list[str] | None = None,
+        type: Literal["heatmap"] = "heatmap",
+    ) -> None:
+        self.values = values
+        self.cells = cells
+        self.title = title
+        self.row_labels = row_labels
+        self.col_labels = col_labels
+        self.type = type
 
 
-@dataclass
-class Series:
+class Series(Record):
     """One curve of a :class:`Plot`."""
 
-    label: str
-    x: list[float]
-    y: list[float]
+    _fields = ("label", "x", "y")
+
+    def __init__(self, label: str, x: list[float], y: list[float]) -> None:
+        self.label = label
+        self.x = x
+        self.y = y
 
 
-@dataclass
-class Plot:
+class Plot(Record):
     """Curves drawn in the terminal by the rich renderer (as a table of samples elsewhere)."""
 
-    series: list[Series]
-    title: str = ""
-    xlabel: str = ""
-    ylabel: str = ""
-    logy: bool = False
-    type: Literal["plot"] = "plot"
+    _fields = ("series", "title", "xlabel", "ylabel", "logy", "type")
+
+    def __init__(
+        self,
+        series: list[Series],
+        title: str = "",
+        xlabel: str = "",
+        ylabel: str = "",
+        logy: bool = False,
+        type: Literal["plot"] = "plot",
+    ) -> None:
+        self.series = series
+        self.title = title
+        self.xlabel = xlabel
+        self.ylabel = ylabel
+        self.logy = logy
+        self.type = type
 
 
 Block = Table | Heatmap | Plot
 
 
-@dataclass
-class Step:
+class Step(Record):
     """One step of the working: what is done, with numbers substituted.
 
     ``text`` is plain text and must make sense alone (it is what ``--json`` and the plain renderers
-    show); ``latex`` is the same content as display maths, without surrounding ``$$``.
+    show); ``latex`` is the same content as display maths, without surrounding ``$$``. ``blocks``
+    and ``substeps`` default to new empty lists.
     """
 
-    title: str
-    text: str = ""
-    latex: str = ""
-    blocks: list[Block] = field(default_factory=list)
-    substeps: list[Step] = field(default_factory=list)
+    _fields = ("title", "text", "latex", "blocks", "substeps")
+
+    def __init__(
+        self,
+        title: str,
+        text: str = "",
+        latex: str = "",
+        blocks: list[Block] | None = None,
+        substeps: list[Step] | None = None,
+    ) -> None:
+        self.title = title
+        self.text = text
+        self.latex = latex
+        self.blocks: list[Block] = [] if blocks is None else blocks
+        self.substeps: list[Step] = [] if substeps is None else substeps
 
 
-@dataclass
-class Solution:
+class Solution(Record):
     """A solved problem.
 
     ``answer`` holds JSON-ready values (ints, floats, strings, lists, dicts); ``summary`` is the
     answer in one line of words; ``quiet`` is what ``-q`` prints (plain, one line where possible).
+    ``steps``, ``warnings`` and ``blocks`` default to new empty lists.
     """
 
-    command: str
-    inputs: dict[str, Any]
-    answer: dict[str, Any]
-    summary: str
-    quiet: str
-    steps: list[Step] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-    answer_latex: str = ""
-    blocks: list[Block] = field(default_factory=list)
+    _fields = ("command", "inputs", "answer", "summary", "quiet", "steps", "warnings", "answer_latex", "blocks")
+
+    def __init__(
+        self,
+        command: str,
+        inputs: dict[str, Any],
+        answer: dict[str, Any],
+        summary: str,
+        quiet: str,
+        steps: list[Step] | None = None,
+        warnings: list[str] | None = None,
+        answer_latex: str = "",
+        blocks: list[Block] | None = None,
+    ) -> None:
+        self.command = command
+        self.inputs = inputs
+        self.answer = answer
+        self.summary = summary
+        self.quiet = quiet
+        self.steps: list[Step] = [] if steps is None else steps
+        self.warnings: list[str] = [] if warnings is None else warnings
+        self.answer_latex = answer_latex
+        self.blocks: list[Block] = [] if blocks is None else blocks
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form documented in the module docstring.
