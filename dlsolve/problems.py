@@ -190,6 +190,8 @@ def load_problems(paths: list[Path], only: list[str] | None = None) -> list[Prob
 
 
 def _scalar_text(value: Any, where: str, key: str) -> str:
+    if type(value) is int or type(value) is str:  # the common cases first (batch mode: per argument)
+        return str(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, int | str):
@@ -244,21 +246,23 @@ def _resolve_path(text: str, key: str, base_dir: Path) -> str:
 def call_kwargs(spec: CommandSpec, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> dict[str, Any]:
     """Keyword arguments for ``spec.function`` from option-name ``args`` (``{"in": 28}``)."""
     kinds, required = _parameters(spec.function)
+    options = spec.options
     kwargs: dict[str, Any] = {}
     for key, value in args.items():
-        name = spec.options.get(str(key).lstrip("-"))
+        name = options.get(key) or options.get(str(key).lstrip("-"))
         if name is None:
-            known = ", ".join(sorted(spec.options))
+            known = ", ".join(sorted(options))
             raise BadInput(f"{where}: '{spec.name}' has no option '{key}' (options: {known})")
-        if kinds[name] == "flag":
+        kind = kinds[name]
+        if kind == "text":
+            kwargs[name] = _resolve_path(_scalar_text(value, where, key), key, base_dir)
+        elif kind == "flag":
             if not isinstance(value, bool):
                 raise BadInput(f"{where}: option '{key}' is a flag: write true or false")
             kwargs[name] = value
-        elif kinds[name] == "list":
+        else:
             items = value if isinstance(value, list) else [value]
             kwargs[name] = [_resolve_path(_scalar_text(item, where, key), key, base_dir) for item in items]
-        else:
-            kwargs[name] = _resolve_path(_scalar_text(value, where, key), key, base_dir)
     missing = [name for name in required if name not in kwargs]
     if missing:
         names = [next((o for o, n in spec.options.items() if n == m), m) for m in missing]

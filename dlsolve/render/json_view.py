@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import json
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -11,9 +12,18 @@ if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) cos
     from dlsolve.problems import Outcome
 
 
+@functools.cache
+def _encoder(indent: int | None) -> json.JSONEncoder:
+    # One encoder per indent, built once (json.dumps builds one per call with these options).
+    # check_circular=False: solutions are trees built afresh by the solvers, and skipping the cycle
+    # bookkeeping per container halves the encoding time in batch mode (a cycle, a bug, would still
+    # fail: RecursionError instead of ValueError, both reported as internal errors).
+    return json.JSONEncoder(indent=indent, ensure_ascii=False, allow_nan=False, check_circular=False)
+
+
 def dumps(data: Any, *, indent: int | None = 2) -> str:
     """JSON text; NaN and infinities are refused (they are not JSON)."""
-    return json.dumps(data, indent=indent, ensure_ascii=False, allow_nan=False)
+    return _encoder(indent).encode(data)
 
 
 def render(solution: Solution, stream: TextIO) -> None:
