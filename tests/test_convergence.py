@@ -403,13 +403,17 @@ def test_fuzz_any_text_gives_a_clean_exit(option, text):
     json.loads(result.stdout)
 
 
-def test_lanczos_path_matches_scipy_generalised_eigenvalue():
-    """A pencil larger than DENSE_MAX goes through Lanczos; compare with scipy.linalg.eigh(M, H)."""
+@pytest.mark.parametrize("shape", [(500, 410), (410, 700)], ids=["d<n", "d>n"])
+def test_iterative_path_matches_scipy_generalised_eigenvalue(shape):
+    """A pencil larger than DENSE_MAX goes through Davidson; compare with scipy.linalg.eigh(M, H).
+
+    Also at the reported best step size: its factor must be the true one there (an eigensolver that
+    stops early reports a smaller, wrong factor).
+    """
     scipy_linalg = pytest.importorskip("scipy.linalg")
-    from dlsolve.solvers import convergence_math
 
     rng = np.random.default_rng(5)
-    n, d = 500, convergence_math.DENSE_MAX + 10
+    n, d = shape
     x = rng.standard_normal((n, d))
     x[:, 0] *= 3  # an uneven spectrum
     eta = 0.002
@@ -418,10 +422,18 @@ def test_lanczos_path_matches_scipy_generalised_eigenvalue():
     hmat = x.T @ (x * p[:, None])
     leverages = np.einsum("ij,jk,ik->i", x, hmat, x)
     kmat = x.T @ (x * (p * leverages)[:, None])
-    mmat = hmat - 4 * eta * hmat @ hmat + 4 * eta**2 * kmat
-    top = scipy_linalg.eigh(mmat, hmat, eigvals_only=True, subset_by_index=[d - 1, d - 1])[0]
-    assert answer["exact_factor"] == pytest.approx(top, rel=1e-9)
-    assert answer["lambda_min"] == pytest.approx(np.linalg.eigvalsh(hmat)[0], rel=1e-9)
+    # the row space: H's eigenvectors with nonzero eigenvalues (H is singular when d > n)
+    values, vectors = np.linalg.eigh(hmat)
+    basis = vectors[:, values > values.max() * 1e-10]
+    h_row = basis.T @ hmat @ basis
+
+    def factor(step):
+        mmat = hmat - 4 * step * hmat @ hmat + 4 * step**2 * kmat
+        return scipy_linalg.eigh(basis.T @ mmat @ basis, h_row, eigvals_only=True)[-1]
+
+    assert answer["exact_factor"] == pytest.approx(factor(eta), rel=1e-9)
+    assert answer["exact_factor_best"] == pytest.approx(factor(answer["eta_exact_best"]), rel=0, abs=1e-14)
+    assert answer["lambda_min"] == pytest.approx(values[values > values.max() * 1e-10][0], rel=1e-9)
     assert answer["beta"] == pytest.approx(leverages.max(), rel=1e-9)
 
 

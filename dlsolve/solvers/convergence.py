@@ -141,10 +141,8 @@ def _float_rows(rows: list[list[Value]] | None) -> bool:
 
 def analyse_scheme(name: str, array: Any, rows: list[list[Value]] | None, p: list[Value], c: int) -> Scheme:
     """Analyse ``(X, p)``: exact when small and exact; float64 work on ``X / scale`` (reported unscaled)."""
-    import numpy as np
-
-    scale = float(2.0 ** round(math.log2(float(np.abs(array).max()))))
-    analysis = cm.analyse(array / scale, rows, p, scale)
+    scale = float(2.0 ** round(math.log2(max(float(array.max()), -float(array.min())))))
+    analysis = cm.analyse(array, rows, p, scale)
     curvature = analysis.lambda_max * analysis.R2
     return Scheme(
         name=name,

@@ -132,18 +132,20 @@ class Analysis:
     h: list[Value]
     eigenvalues: list[Value]
     exact_path: bool
-    pencil: tuple[Any, Any]  # (A, Q) float64 reduced pencil
+    pencil: Pencil  # float64 reduced pencil (A, Q)
 
 
 def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale: float = 1.0) -> Analysis:
     """Spectrum of ``H``, ``R^2``, ``h_i = x_i^T H x_i``, ``beta`` and the reduced pencil for ``(X, p)``.
 
-    ``x`` is the float64 data divided by ``scale`` (a power of two, so that squares of squares stay
-    in range); ``rows`` holds the unscaled exact entries when the input is exact (else None).
+    ``x`` is the float64 data; the float work is on ``x / scale`` (a power of two, so that squares of
+    squares stay in range); ``rows`` holds the exact entries when the input is exact (else None).
     Reported values are unscaled; the pencil stays in scaled units (use ``eta * scale**2`` with it).
     """
+    import numpy as np
+
     exact = rows is not None and _exact_feasible(rows) and all(isinstance(v, Fraction) for v in p)
-    pencil, float_eigenvalues, float_h = reduced_pencil(x, p)
+    pencil, float_eigenvalues, float_h = reduced_pencil(x, p, scale)
     if exact:
         assert rows is not None
         h_exact = exact_leverages(rows, p)
@@ -167,7 +169,7 @@ def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale
         lambda_min=eigenvalues[0],
         lambda_max=eigenvalues[-1],
         rank=len(eigenvalues),
-        R2=float((x * x).sum(axis=1).max()) * scale**2,
+        R2=float(np.einsum("ij,ij->i", x, x).max()),
         beta=float(max(float_h)) * scale**4,
         h=[float(v) * scale**4 for v in float_h],
         eigenvalues=eigenvalues,
@@ -252,40 +254,72 @@ def exact_factor_rational(rows: list[list[Value]], p: list[Value], eta: Fraction
 # --------------------------------------------------------------------------- float path
 
 
-def reduced_pencil(x: np.ndarray, p: list[Value]) -> tuple[tuple[Any, Any], Any, Any]:
-    """``((A, Q), nonzero eigenvalues of H, h)`` in float64.
+class Pencil:
+    """The reduced pencil ``T(eta) = I - 2 eta c A + eta^2 c^2 Q`` with ``A = diag(a)``, ``Q = F^T F`` (float64).
+
+    ``F`` (m x size) is kept instead of Q: a product with Q is two passes over ``F``, where forming
+    Q costs an m x size x size product; Q is formed only for :attr:`dense`. ``q_diagonal`` is
+    ``diag(Q)``. ``space`` keeps the eigensolver's subspace from one ``eta`` to the next.
+    """
+
+    def __init__(self, a: np.ndarray, factor: np.ndarray, q_diagonal: np.ndarray) -> None:
+        self.a, self.factor, self.q_diagonal = a, factor, q_diagonal
+        self.size = len(a)
+        self.space: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None
+        self._dense: tuple[np.ndarray, np.ndarray] | None = None
+
+    @property
+    def dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """``(A, Q)`` as matrices (formed once)."""
+        import numpy as np
+
+        if self._dense is None:
+            self._dense = (np.diag(self.a), self.factor.T @ self.factor)
+        return self._dense
+
+    def products(self, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(V A, V Q)`` for vectors in the rows of ``V`` (A and Q are symmetric)."""
+        return rows * self.a, (rows @ self.factor.T) @ self.factor
+
+
+def reduced_pencil(x: np.ndarray, p: list[Value], scale: float = 1.0) -> tuple[Pencil, Any, Any]:
+    """``(pencil (A, Q), nonzero eigenvalues of H, h)`` in float64 for the data ``x / scale``.
 
     ``T(eta) = I - 2 eta c A + eta^2 c^2 Q`` has, as its largest eigenvalue, the worst ratio
     ``E[L_{t+1}] / L_t`` over errors in the row space. Coordinates: if ``d < n``, the eigenbasis
     of ``H = V diag(lambda) V^T`` scaled by the H-metric, ``e = V lambda^{-1/2} w`` (nonzero
-    eigenvalues only): ``A = diag(lambda)``, ``Q = Y^T diag(p h) Y`` with ``Y = X V lambda^{-1/2}``.
-    Otherwise the residual side ``s = P^{1/2} X e`` (n-dim): ``A = G_p = P^{1/2} X X^T P^{1/2}``,
-    ``Q = diag(h)``, restricted to the range of ``G_p`` when ``G_p`` is singular.
+    eigenvalues only): ``A = diag(lambda)``, ``Q = Y^T diag(p h) Y`` with ``Y = X V lambda^{-1/2}``
+    and ``h = (Y * Y) lambda^2`` (kept as the factor ``diag(p h)^{1/2} Y``).
+    Otherwise the residual side ``s = P^{1/2} X e`` (n-dim) in the eigenbasis of
+    ``G_p = P^{1/2} X X^T P^{1/2} = W diag(lambda) W^T`` restricted to its range (nonzero
+    eigenvalues): ``A = diag(lambda)``, ``Q = W^T diag(h) W`` (kept as the factor ``diag(h)^{1/2} W``).
+    Either way A is diagonal and T nearly so, which the eigensolver's preconditioner relies on.
+    ``scale`` is a power of two, so dividing the small factors by it instead of ``x`` is exact.
     """
     import numpy as np
 
     weights = np.array([float(v) for v in p])
     n, d = x.shape
-    xp = x * np.sqrt(weights)[:, None]
+    xp = x * (np.sqrt(weights) / scale)[:, None]
     if d < n:
         values, vectors = np.linalg.eigh(xp.T @ xp)
         keep = values > _zero_tolerance(values, n, d)
-        projected = x @ vectors[:, keep]
-        leverages = (projected * projected) @ values[keep]
-        scaled = projected * (np.sqrt(weights * leverages)[:, None] / np.sqrt(values[keep]))
-        return (np.diag(values[keep]), scaled.T @ scaled), values[keep], leverages
+        kept = values[keep]
+        factor = x @ (vectors[:, keep] / (scale * np.sqrt(kept)))
+        squares = factor * factor
+        leverages = squares @ (kept * kept)
+        weighted = weights * leverages
+        q_diagonal = weighted @ squares
+        factor *= np.sqrt(weighted)[:, None]
+        return Pencil(kept, factor, q_diagonal), kept, leverages
     gram_p = xp @ xp.T
     root = np.sqrt(weights)
     gram = gram_p / root[:, None] / root[None, :]
     leverages = (gram * gram) @ weights
-    values = np.linalg.eigvalsh(gram_p)
-    keep = values > _zero_tolerance(values, n, d)
-    if keep.all():
-        return (gram_p, np.diag(leverages)), values, leverages
     values, vectors = np.linalg.eigh(gram_p)
     keep = values > _zero_tolerance(values, n, d)
-    basis = vectors[:, keep]
-    return (np.diag(values[keep]), (basis * leverages[:, None]).T @ basis), values[keep], leverages
+    factor = vectors[:, keep] * np.sqrt(leverages)[:, None]
+    return Pencil(values[keep], factor, (factor * factor).sum(axis=0)), values[keep], leverages
 
 
 def _zero_tolerance(eigenvalues: np.ndarray, n: int, d: int) -> float:
@@ -295,68 +329,97 @@ def _zero_tolerance(eigenvalues: np.ndarray, n: int, d: int) -> float:
     return float(max(eigenvalues.max(), 0.0) * max(n, d) * np.finfo(float).eps * 10)
 
 
-def top_eigenpair(matrix: np.ndarray, start: np.ndarray | None = None) -> tuple[float, np.ndarray]:
-    """Largest eigenvalue and a unit eigenvector of a symmetric matrix (dense or Lanczos)."""
-    import numpy as np
-
-    size = matrix.shape[0]
-    if size <= DENSE_MAX:
-        values, vectors = np.linalg.eigh(matrix)
-        return float(values[-1]), vectors[:, -1]
-    if start is None:  # a fixed pseudo-random start: not orthogonal to the top eigenvector by symmetry
-        start = np.random.default_rng(12345).standard_normal(size)
-    return _lanczos_top(matrix, start)
-
-
-def _lanczos_top(
-    matrix: np.ndarray, start: np.ndarray, steps: int = 60, restarts: int = 40
-) -> tuple[float, np.ndarray]:
-    """Lanczos with full reorthogonalisation and explicit restarts from the best Ritz vector."""
-    import numpy as np
-
-    size = matrix.shape[0]
-    vector = start / np.linalg.norm(start)
-    value = float(vector @ matrix @ vector)
-    for _ in range(restarts):
-        basis = np.zeros((size, steps + 1))
-        alphas, betas = [], []
-        basis[:, 0] = vector
-        for k in range(steps):
-            w = matrix @ basis[:, k]
-            alphas.append(float(basis[:, k] @ w))
-            w -= basis[:, : k + 1] @ (basis[:, : k + 1].T @ w)
-            w -= basis[:, : k + 1] @ (basis[:, : k + 1].T @ w)
-            beta = float(np.linalg.norm(w))
-            betas.append(beta)
-            if beta <= 1e-14 * max(1.0, abs(alphas[-1])):
-                break
-            basis[:, k + 1] = w / beta
-        m = len(alphas)
-        tri = np.diag(alphas) + np.diag(betas[: m - 1], 1) + np.diag(betas[: m - 1], -1)
-        ritz_values, ritz_vectors = np.linalg.eigh(tri)
-        value = float(ritz_values[-1])
-        vector = basis[:, :m] @ ritz_vectors[:, -1]
-        vector /= np.linalg.norm(vector)
-        residual = float(np.linalg.norm(matrix @ vector - value * vector))
-        if residual <= 1e-9 * max(1.0, abs(value)):
-            break
-    return value, vector
-
-
-def pencil_matrix(pencil: tuple[Any, Any], eta: float, c: int) -> np.ndarray:
+def pencil_matrix(pencil: Pencil, eta: float, c: int) -> np.ndarray:
     """``T(eta) = I - 2 eta c A + eta^2 c^2 Q``."""
     import numpy as np
 
-    a_matrix, q_matrix = pencil
-    return np.eye(a_matrix.shape[0]) - 2 * eta * c * a_matrix + (eta * c) ** 2 * q_matrix
+    a_matrix, q_matrix = pencil.dense
+    return np.eye(pencil.size) - 2 * eta * c * a_matrix + (eta * c) ** 2 * q_matrix
 
 
-def worst_factor(pencil: tuple[Any, Any], eta: float, c: int) -> float:
+def top_eigenpair(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray, float, float]:
+    """``(lambda_max(T(eta)), unit eigenvector w, w^T A w, w^T Q w)``: dense, or Davidson above DENSE_MAX."""
+    import numpy as np
+
+    if pencil.size > DENSE_MAX:
+        return _davidson_top(pencil, eta, c)
+    values, vectors = np.linalg.eigh(pencil_matrix(pencil, eta, c))
+    vector = vectors[:, -1]
+    a_matrix, q_matrix = pencil.dense
+    return float(values[-1]), vector, float(vector @ a_matrix @ vector), float(vector @ q_matrix @ vector)
+
+
+#: Davidson: largest subspace, vectors kept at a restart, expansions per call, residual tolerance.
+SUBSPACE_MAX = 40
+SUBSPACE_KEEP = 8
+DAVIDSON_STEPS = 2000
+RESIDUAL_TOLERANCE = 1e-12
+
+
+def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray, float, float]:
+    """Top eigenpair of ``T(eta)`` by Davidson's method with the diagonal preconditioner (Olsen's form).
+
+    Works on ``S = T - I = eta^2 c^2 Q - 2 eta c A`` (``T``'s eigenvalues are within rounding of 1,
+    ``S`` keeps their differences). Each step adds ``(theta - diag S)^{-1} (r - epsilon u)``,
+    orthogonal to the subspace, for the Ritz pair ``(theta, u)`` with residual ``r = S u - theta u``;
+    ``S`` is close to diagonal in the eigenbasis of ``H``, so this converges in a few products where
+    Lanczos needs hundreds. The subspace (with its images under A and Q) is kept on the pencil: the
+    next ``eta`` starts from the Rayleigh-Ritz pair of the whole subspace. The first start holds the
+    unit vectors of the four largest diagonal entries and a fixed pseudo-random vector. Stops at
+    ``||r|| <= 1e-12 ||S||`` (``||S||`` estimated by the largest Ritz value in size).
+    """
+    import numpy as np
+
+    down, up = 2 * eta * c, (eta * c) ** 2
+    diag_s = up * pencil.q_diagonal - down * pencil.a
+    floor = max(float(diag_s.max() - diag_s.min()), float(np.abs(diag_s).max()), 1e-300) * 1e-10
+    if pencil.space is None:
+        picks = np.argsort(diag_s)[-4:]
+        start = np.zeros((len(picks) + 1, pencil.size))
+        start[np.arange(len(picks)), picks] = 1.0
+        start[-1] = np.random.default_rng(12345).standard_normal(pencil.size)
+        start[-1] -= (start[:-1] @ start[-1]) @ start[:-1]
+        start[-1] /= np.linalg.norm(start[-1])
+        pencil.space = (start, *pencil.products(start))
+    basis, a_rows, q_rows = pencil.space
+    for _ in range(DAVIDSON_STEPS):
+        gram_a, gram_q = basis @ a_rows.T, basis @ q_rows.T
+        small = up * gram_q - down * gram_a
+        ritz_values, ritz_vectors = np.linalg.eigh((small + small.T) / 2)
+        theta, weights = float(ritz_values[-1]), ritz_vectors[:, -1]
+        vector = weights @ basis
+        residual = up * (weights @ q_rows) - down * (weights @ a_rows) - theta * vector
+        size = max(abs(float(ritz_values[0])), abs(theta), 1e-300)
+        if float(np.linalg.norm(residual)) <= RESIDUAL_TOLERANCE * size:
+            break
+        if len(basis) >= SUBSPACE_MAX:
+            kept = ritz_vectors[:, -SUBSPACE_KEEP:].T
+            basis, a_rows, q_rows = kept @ basis, kept @ a_rows, kept @ q_rows
+        inverse = 1 / np.maximum(theta - diag_s, floor)
+        correction = inverse * residual
+        correction -= (vector @ correction) / (vector @ (inverse * vector)) * (inverse * vector)
+        for _ in range(2):
+            correction -= (basis @ correction) @ basis
+        norm = float(np.linalg.norm(correction))
+        if norm <= 1e-12 * float(np.linalg.norm(inverse * residual)):  # nothing new: take the residual
+            correction = residual - (basis @ residual) @ basis
+            correction -= (basis @ correction) @ basis
+            norm = float(np.linalg.norm(correction))
+            if norm == 0.0:
+                break
+        correction = (correction / norm)[None, :]
+        new_a, new_q = pencil.products(correction)
+        basis, a_rows, q_rows = np.vstack([basis, correction]), np.vstack([a_rows, new_a]), np.vstack([q_rows, new_q])
+    pencil.space = (basis, a_rows, q_rows)
+    return 1 + theta, vector, float(weights @ gram_a @ weights), float(weights @ gram_q @ weights)
+
+
+def worst_factor(pencil: Pencil, eta: float, c: int) -> float:
     """``max E[L_{t+1}] / L_t`` over errors in the row space, at step size ``eta`` (float)."""
-    return top_eigenpair(pencil_matrix(pencil, eta, c))[0]
+    return top_eigenpair(pencil, eta, c)[0]
 
 
-def minimise_worst_factor(pencil: tuple[Any, Any], c: int, guesses: list[float]) -> tuple[float, float]:
+def minimise_worst_factor(pencil: Pencil, c: int, guesses: list[float]) -> tuple[float, float]:
     """``(eta, factor)`` minimising the worst one-step factor ``F(eta) = lambda_max(T(eta))``.
 
     ``F`` is convex (a maximum of convex quadratics ``q_w(eta) = 1 - 2 eta c a_w + eta^2 c^2 b_w``
@@ -364,16 +427,13 @@ def minimise_worst_factor(pencil: tuple[Any, Any], c: int, guesses: list[float])
     bound touching ``F`` there; the next ``eta`` minimises the maximum of the quadratics so far.
     Stops when the best value is within 1e-12 (relative) of that lower bound.
     """
-    a_matrix, q_matrix = pencil
     pieces: list[tuple[float, float]] = []
     best_eta, best_value = 0.0, 1.0
-    start = None
     etas = [g for g in guesses if g > 0]
     for _ in range(200):
         eta = etas.pop(0) if etas else _model_minimum(pieces, c)[0]
-        value, vector = top_eigenpair(pencil_matrix(pencil, eta, c), start)
-        start = vector
-        pieces.append((float(vector @ a_matrix @ vector), float(vector @ q_matrix @ vector)))
+        value, _vector, a_value, q_value = top_eigenpair(pencil, eta, c)
+        pieces.append((a_value, q_value))
         if value < best_value:
             best_eta, best_value = eta, value
         if not etas:
