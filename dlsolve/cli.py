@@ -11,7 +11,12 @@ are parsed by :mod:`dlsolve.parsing` (exact arithmetic, one-line errors naming t
 are ``bool``; defaults are plain Python values (``Annotated`` style), so a command can be called
 directly with keyword arguments. Solver modules are imported inside the command body, so that
 ``dlsolve --help`` and ``conv-shape`` import neither NumPy nor SymPy.
+
+Annotations are postponed (``from __future__ import annotations``): a command's option declarations
+are evaluated only when Typer builds that command, and a run builds only the invoked one.
 """
+
+from __future__ import annotations
 
 import copy
 import functools
@@ -117,29 +122,7 @@ def solver_command(
     """
 
     def decorate(function: Callable[..., Solution]) -> Callable[..., int | None]:
-        signature = inspect.signature(function)
-        extra = OUTPUT_PARAMETERS
-
-        @functools.wraps(function)
-        def command(*args: Any, **kwargs: Any) -> int | None:
-            mode = output_mode(**{key: kwargs.pop(key) for key, _ in extra})
-            if callback and click.get_current_context().invoked_subcommand:
-                return None
-            solution = function(*args, **kwargs)
-            from dlsolve.render import render
-
-            render(solution, mode)
-            return int(exit_status(solution)) if exit_status is not None else None
-
-        parameters = [
-            *signature.parameters.values(),
-            *(
-                inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
-                for key, hint in extra
-            ),
-        ]
-        command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
-        command.__annotations__ = {**function.__annotations__, **dict(extra)}
+        command = _RenderedCommand(function, exit_status=exit_status, callback=callback)
         COMMANDS[full_name or name] = Command(full_name or name, function)
         if callback:
             (group or app).callback(invoke_without_command=True, **settings)(command)
@@ -148,6 +131,63 @@ def solver_command(
         return command
 
     return decorate
+
+
+class _RenderedCommand:
+    """What :func:`solver_command` registers with Typer: the solver function, rendered.
+
+    Calling it takes the output flags off the keyword arguments, calls the solver and renders the
+    Solution; it returns the exit status (None: 0). Typer reads the options from ``__signature__``,
+    the solver's parameters followed by :data:`OUTPUT_PARAMETERS`. The signature and
+    ``__annotations__`` are evaluated when Typer first builds this command, not at import: evaluating
+    every command's option declarations would cost about 2 ms of every start.
+    """
+
+    def __init__(
+        self,
+        function: Callable[..., Solution],
+        *,
+        exit_status: Callable[[Solution], ExitStatus] | None,
+        callback: bool,
+    ) -> None:
+        self.__wrapped__ = function
+        self.__name__ = function.__name__
+        self.__qualname__ = function.__qualname__
+        self.__module__ = function.__module__
+        self.__doc__ = function.__doc__
+        self._exit_status = exit_status
+        self._callback = callback
+
+    @functools.cached_property
+    def __annotations__(self) -> dict[str, Any]:
+        return {**typing.get_type_hints(self.__wrapped__, include_extras=True), **dict(OUTPUT_PARAMETERS)}
+
+    @functools.cached_property
+    def __signature__(self) -> inspect.Signature:
+        # The annotations as evaluated above: each evaluation of the postponed text compiles it.
+        hints = self.__annotations__
+        signature = inspect.signature(self.__wrapped__)
+        parameters = [
+            parameter.replace(annotation=hints.get(parameter.name, parameter.empty))
+            for parameter in signature.parameters.values()
+        ]
+        extra = (
+            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
+            for key, hint in OUTPUT_PARAMETERS
+        )
+        return signature.replace(
+            parameters=[*parameters, *extra], return_annotation=hints.get("return", signature.empty)
+        )
+
+    def __call__(self, *args: Any, **kwargs: Any) -> int | None:
+        mode = output_mode(**{key: kwargs.pop(key) for key, _ in OUTPUT_PARAMETERS})
+        if self._callback and click.get_current_context().invoked_subcommand:
+            return None
+        solution = self.__wrapped__(*args, **kwargs)
+        from dlsolve.render import render
+
+        render(solution, mode)
+        return int(self._exit_status(solution)) if self._exit_status is not None else None
 
 
 def _version(value: bool) -> None:
