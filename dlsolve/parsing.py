@@ -17,6 +17,7 @@ Conventions:
 from __future__ import annotations
 
 import ast
+import functools
 import math
 import re
 import sys
@@ -43,10 +44,21 @@ LARGE_ENTRIES = 10_000
 #: Bound on the size of exact intermediate values, in bits, so that ``9**9**9`` is refused.
 MAX_BITS = 4096
 
-#: Fast path: a plain integer or decimal needs no syntax tree.
-_PLAIN_NUMBER = re.compile(r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?")
-_PLAIN_INTEGER = re.compile(r"[+-]?[0-9]+")
-_EXPONENT = re.compile(r"[eE]([+-]?\d+)")
+#: Fast path: a plain decimal needs no syntax tree. Patterns are compiled on first use, by
+#: :func:`_regex` (start-up cost: ``conv-shape`` with whole numbers needs none).
+_PLAIN_NUMBER = r"[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d{1,3})?"
+_EXPONENT = r"[eE]([+-]?\d+)"
+
+
+@functools.cache
+def _regex(pattern: str) -> re.Pattern[str]:
+    return re.compile(pattern)
+
+
+def _is_plain_integer(text: str) -> bool:
+    """Fast path: ``text`` matches ``[+-]?[0-9]+`` (ASCII digits), so ``int`` reads it exactly."""
+    digits = text[1:] if text[:1] in ("+", "-") else text
+    return digits.isascii() and digits.isdigit()
 
 
 def __getattr__(name: str) -> Any:
@@ -133,7 +145,7 @@ def _literal_number(node: ast.Constant, source: str) -> Fraction:
     if isinstance(value, int):
         return Fraction(value)
     segment = ast.get_source_segment(source, node) or repr(value)
-    exponent = _EXPONENT.search(segment)
+    exponent = _regex(_EXPONENT).search(segment)
     if exponent and abs(int(exponent.group(1))) > 1000:
         raise ValueError("exponent too large")
     try:
@@ -177,7 +189,7 @@ def parse_scalar(text: str, option: str, *, allow_inf: bool = False) -> Scalar:
     Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``.
     """
     plain = text.strip()
-    if _PLAIN_NUMBER.fullmatch(plain) and len(plain) < 100:
+    if _regex(_PLAIN_NUMBER).fullmatch(plain) and len(plain) < 100:
         from fractions import Fraction
 
         return Fraction(plain)
@@ -203,7 +215,7 @@ def parse_positive(text: str, option: str) -> Fraction:
 def parse_int(text: str, option: str, *, minimum: int | None = None) -> int:
     """A whole number, at least ``minimum`` when given."""
     plain = text.strip()
-    if _PLAIN_INTEGER.fullmatch(plain) and len(plain) < 100:
+    if _is_plain_integer(plain) and len(plain) < 100:
         result = int(plain)
     else:
         value = parse_scalar(text, option)
@@ -228,7 +240,7 @@ def split_items(text: str) -> list[str]:
 def parse_int_list(text: str, option: str, *, minimum: int | None = None) -> list[int]:
     """One or more whole numbers: ``28``, ``28,32``, ``28x32``."""
     _check_length(text, option)
-    items = [text] if _PLAIN_INTEGER.fullmatch(text.strip()) else split_items(text)
+    items = [text] if _is_plain_integer(text.strip()) else split_items(text)
     if not items:
         raise BadInput(f"expected one or more whole numbers, got {_quote(text)}", option=option)
     return [parse_int(item, option, minimum=minimum) for item in items]
