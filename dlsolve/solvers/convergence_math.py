@@ -349,11 +349,13 @@ def top_eigenpair(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray
     return float(values[-1]), vector, float(vector @ a_matrix @ vector), float(vector @ q_matrix @ vector)
 
 
-#: Davidson: largest subspace, vectors kept at a restart, expansions per call, residual tolerance.
+#: Davidson: largest subspace, vectors kept at a restart, expansions per call, relative residual.
 SUBSPACE_MAX = 40
 SUBSPACE_KEEP = 8
 DAVIDSON_STEPS = 2000
 RESIDUAL_TOLERANCE = 1e-12
+#: Eigenvalue error accepted: a sixteenth of float64's epsilon, relative to ``1 + theta``.
+ROUNDING = 2.0**-56
 
 
 def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray, float, float]:
@@ -365,8 +367,9 @@ def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray
     ``S`` is close to diagonal in the eigenbasis of ``H``, so this converges in a few products where
     Lanczos needs hundreds. The subspace (with its images under A and Q) is kept on the pencil: the
     next ``eta`` starts from the Rayleigh-Ritz pair of the whole subspace. The first start holds the
-    unit vectors of the four largest diagonal entries and a fixed pseudo-random vector. Stops at
-    ``||r|| <= 1e-12 ||S||`` (``||S||`` estimated by the largest Ritz value in size).
+    unit vectors of the four largest diagonal entries and a fixed pseudo-random vector. Stops when
+    ``theta``'s error bound ``||r||^2 / gap`` (gap to the next Ritz value) is below the rounding of
+    ``1 + theta``, or at ``||r|| <= 1e-12 ||S||`` (``||S||`` estimated by the Ritz values).
     """
     import numpy as np
 
@@ -390,7 +393,9 @@ def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray
         vector = weights @ basis
         residual = up * (weights @ q_rows) - down * (weights @ a_rows) - theta * vector
         size = max(abs(float(ritz_values[0])), abs(theta), 1e-300)
-        if float(np.linalg.norm(residual)) <= RESIDUAL_TOLERANCE * size:
+        gap = theta - float(ritz_values[-2])
+        error = float(np.linalg.norm(residual))
+        if error <= RESIDUAL_TOLERANCE * size or error * error <= ROUNDING * max(1.0, abs(1 + theta)) * gap:
             break
         if len(basis) >= SUBSPACE_MAX:
             kept = ritz_vectors[:, -SUBSPACE_KEEP:].T
