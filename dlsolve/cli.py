@@ -160,7 +160,8 @@ class _RenderedCommand:
 
     @functools.cached_property
     def __annotations__(self) -> dict[str, Any]:
-        return {**typing.get_type_hints(self.__wrapped__, include_extras=True), **dict(OUTPUT_PARAMETERS)}
+        # inspect evaluates the postponed text directly (typing.get_type_hints also re-walks each result).
+        return {**inspect.get_annotations(self.__wrapped__, eval_str=True), **dict(OUTPUT_PARAMETERS)}
 
     @functools.cached_property
     def __signature__(self) -> inspect.Signature:
