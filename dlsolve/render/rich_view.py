@@ -10,9 +10,7 @@ from typing import TYPE_CHECKING, TextIO
 from rich.box import HEAVY_HEAD
 from rich.cells import cell_len
 from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.control import strip_control_codes
 from rich.errors import MarkupError
-from rich.measure import Measurement
 from rich.padding import Padding
 from rich.panel import Panel
 from rich.segment import Segment
@@ -126,36 +124,6 @@ class _Grid:
         yield new_line
 
 
-class _Paragraph:
-    """Plain text drawn as a Rich ``Text`` draws it, with Rich's wrapping only for lines that need it.
-
-    Most lines of the working fit the width, and Rich's wrapping (dividing, copying and re-joining
-    Text objects) is then the identity; such lines are drawn as they are. Text with tabs or control
-    characters (which a Text expands or strips), or under a justification, is left to Rich.
-    """
-
-    def __init__(self, text: str, style: str = "") -> None:
-        self.text = text
-        self.style = style
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        text = self.text
-        if options.justify not in (None, "default") or "\t" in text or strip_control_codes(text) != text:
-            yield Text(text, style=self.style)
-            return
-        style = console.get_style(self.style) if self.style else None
-        new_line = Segment.line()
-        for line in text.split("\n"):
-            if cell_len(line) <= options.max_width:
-                yield Segment(line, style)
-                yield new_line
-            else:
-                yield from console.render(Text(line, style=self.style), options)
-
-    def __rich_measure__(self, console: Console, options: ConsoleOptions) -> Measurement:
-        return Measurement.get(console, options, Text(self.text))
-
-
 def _table(block: Table) -> _Grid:
     justify = ["left" if index == 0 else "right" for index in range(len(block.columns))]
     return _Grid(block.title, block.columns, [list(row) for row in block.rows], justify, "fold")
@@ -243,10 +211,10 @@ def renderable(block: Block, width: int = 100) -> RenderableType:
 def _step(step: Step, number: str, width: int) -> RenderableType:
     body: list[RenderableType] = []
     if step.text.strip():
-        body.append(_Paragraph(step.text.rstrip()))
+        body.append(Text(step.text.rstrip()))
     body.extend(renderable(block, width - 4) for block in step.blocks)
     body.extend(_step(substep, f"{number}{index}.", width - 4) for index, substep in enumerate(step.substeps, 1))
-    return Group(_Paragraph(f"{number} {step.title}", "bold cyan"), Padding(Group(*body), (0, 0, 0, 3)))
+    return Group(Text(f"{number} {step.title}", style="bold cyan"), Padding(Group(*body), (0, 0, 0, 3)))
 
 
 def solution_renderable(
@@ -261,7 +229,7 @@ def solution_renderable(
     parts: list[RenderableType] = list(preface or [])
     if solution.inputs:
         shown = "  ".join(f"{key}={value}" for key, value in solution.inputs.items() if value is not None)
-        parts.append(_Paragraph(shown, "dim"))
+        parts.append(Text(shown, style="dim"))
     for index, step in enumerate(solution.steps, 1):
         parts += [Text(""), _step(step, f"{index}.", width)]
     parts.extend(renderable(block, width) for block in solution.blocks)
