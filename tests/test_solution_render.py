@@ -125,22 +125,3 @@ def test_rich_output_has_steps_answer_and_warning(monkeypatch: pytest.MonkeyPatc
     for expected in ("1. Constraint", "1.1. Detail", "theta = [1/2, 1/4]", "warning: y assumed", "Answer"):
         assert expected in out
     assert "\x1b[" not in out  # no colour codes when not writing to a terminal
-
-
-@given(st.one_of(tables, heatmaps), st.integers(min_value=10, max_value=60), st.booleans())
-@example(Table(["i", "x_i"], [["1", "1"], ["2", "0.1 "], ["[b]3[/b]", "⊙ 4"]], title="data"), 40, True)
-@example(Heatmap([[0.5, -0.5]], [["1/2", "-1/2"]], row_labels=["q"], col_labels=["a", "b"]), 30, True)
-def test_rich_tables_drawn_directly_look_as_rich_draws_them(block: Table | Heatmap, width: int, color: bool) -> None:
-    from rich.console import Console
-
-    from dlsolve.render.rich_view import renderable
-
-    def draw(item: object) -> str:
-        stream = io.StringIO()
-        console = Console(file=stream, width=width, force_terminal=color, color_system="truecolor" if color else None)
-        console.print(item)
-        # Rich's header cells may have bold padding spaces (or not, depending on the nesting): invisible
-        return stream.getvalue().replace("\x1b[1m \x1b[0m", " ")
-
-    grid = renderable(block)
-    assert draw(grid) == draw(grid.rich_table())  # type: ignore[union-attr]

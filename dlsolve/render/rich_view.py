@@ -7,13 +7,9 @@ import os
 import warnings
 from typing import TYPE_CHECKING, TextIO
 
-from rich.box import HEAVY_HEAD
-from rich.cells import cell_len
-from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
-from rich.errors import MarkupError
+from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.panel import Panel
-from rich.segment import Segment
 from rich.table import Table as RichTable
 from rich.text import Text
 
@@ -29,104 +25,13 @@ def make_console(stream: TextIO) -> Console:
     return Console(file=stream, width=width, highlight=False, soft_wrap=False)
 
 
-class _Grid:
-    """A table drawn exactly as a Rich ``Table`` draws it (title, heavy-head box, padding 1).
-
-    Rich lays a Table out cell by cell (measure, wrap, pad, align: about a millisecond for a small
-    heatmap, and an answer sheet has dozens). A table that fits the width needs none of that: its
-    columns are as wide as their widest cell, so it is drawn here line by line, with Rich's box
-    characters and justification. A table wider than the console, or with multi-line or marked-up
-    cells, is handed to a Rich Table built from the same data (:meth:`rich_table`), which wraps.
-    """
-
-    def __init__(
-        self, title: str, header: list[str], rows: list[list[str | Text]], justify: list[str], overflow: str
-    ) -> None:
-        self.title = title
-        self.header = header
-        self.rows = rows
-        self.justify = justify
-        self.overflow = overflow
-
-    def rich_table(self) -> RichTable:
-        """The same table as a Rich Table."""
-        table = RichTable(title=self.title or None, title_justify="left", show_lines=False)
-        for column, justify in zip(self.header, self.justify, strict=True):
-            table.add_column(column, justify=justify, overflow=self.overflow)  # type: ignore[arg-type]
-        for row in self.rows:
-            table.add_row(*row)
-        return table
-
-    def _texts(self, console: Console) -> list[list[Text]] | None:
-        """Header and rows as single-line Texts (strings through Rich markup, as a Table does); None
-        when a cell needs Rich's layout (several lines, tabs, markup styles)."""
-        if not self.rows:
-            return None
-        texts = []
-        for row in [self.header, *self.rows]:
-            if len(row) != len(self.header) or not row:
-                return None  # ragged or empty: Rich adds or fills columns
-            line = []
-            for cell in row:
-                text = console.render_str(cell, highlight=False) if isinstance(cell, str) else cell
-                plain = text.plain
-                if text.spans or "\t" in plain or (plain and plain.splitlines() != [plain]):
-                    return None  # Rich measures by splitlines(), which breaks at \x1e, \u2028, ... too
-                line.append(text)
-            texts.append(line)
-        return texts
-
-    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
-        try:
-            texts = self._texts(console)
-        except MarkupError:
-            texts = None
-        widths = [max(cell_len(row[j].plain) for row in texts) + 2 for j in range(len(self.header))] if texts else []
-        table_width = sum(widths) + len(widths) + 1
-        if texts is None or not widths or table_width > options.max_width:
-            yield self.rich_table()
-            return
-        if self.title:
-            title = console.render_str(self.title, style="table.title", highlight=False)
-            yield from console.render(title, options.update(width=table_width, justify="left", height=None))
-        box = HEAVY_HEAD.substitute(options, safe=console.safe_box)
-        new_line = Segment.line()
-        header_style = console.get_style("table.header")
-        yield Segment(box.get_top(widths))
-        yield new_line
-        for index, row in enumerate(texts):
-            left, divider, right = (
-                (box.head_left, box.head_vertical, box.head_right)
-                if index == 0
-                else (box.foot_left, box.foot_vertical, box.foot_right)
-                if index == len(texts) - 1
-                else (box.mid_left, box.mid_vertical, box.mid_right)
-            )
-            pad = Segment(" ")
-            yield Segment(left)
-            for j, text in enumerate(row):
-                width = widths[j] - 2
-                if self.justify[j] == "right":
-                    plain = text.plain.rstrip()
-                    plain = " " * (width - cell_len(plain)) + plain
-                else:
-                    plain = text.plain + " " * (width - cell_len(text.plain))
-                style = console.get_style(text.style) if text.style else None
-                if index == 0:
-                    style = header_style + style if style else header_style
-                yield from (pad, Segment(plain, style), pad)
-                yield Segment(divider if j < len(row) - 1 else right)
-            yield new_line
-            if index == 0:
-                yield Segment(box.get_row(widths, "head", edge=True))
-                yield new_line
-        yield Segment(box.get_bottom(widths))
-        yield new_line
-
-
-def _table(block: Table) -> _Grid:
-    justify = ["left" if index == 0 else "right" for index in range(len(block.columns))]
-    return _Grid(block.title, block.columns, [list(row) for row in block.rows], justify, "fold")
+def _table(block: Table) -> RichTable:
+    table = RichTable(title=block.title or None, title_justify="left", show_lines=False)
+    for index, column in enumerate(block.columns):
+        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+    for row in block.rows:
+        table.add_row(*row)
+    return table
 
 
 def _colour(value: float, low: float, high: float) -> str:
@@ -146,20 +51,22 @@ def _colour(value: float, low: float, high: float) -> str:
     return f"rgb({255 - strength},{255 - strength // 3},255)"
 
 
-def _heatmap(block: Heatmap) -> _Grid:
+def _heatmap(block: Heatmap) -> RichTable:
     finite = [v for row in block.values for v in row if v == v and abs(v) != float("inf")]
     low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    table = RichTable(title=block.title or None, title_justify="left", show_lines=False, pad_edge=True)
     width = len(block.cells[0]) if block.cells else 0
-    header = ["", *(block.col_labels[j] if block.col_labels else str(j) for j in range(width))]
+    table.add_column("")
+    for j in range(width):
+        table.add_column(block.col_labels[j] if block.col_labels else str(j), justify="right")
     labels = block.row_labels or [str(i) for i in range(len(block.cells))]
-    rows: list[list[str | Text]] = []
     for label, cells, values in zip(labels, block.cells, block.values, strict=False):
-        styled: list[str | Text] = [Text(label, style="bold")]
+        styled = []
         for cell, value in zip(cells, values, strict=False):
             style = "black on " + _colour(value, low, high) if value == value and abs(value) != float("inf") else "dim"
             styled.append(Text(f" {cell} ", style=style))
-        rows.append(styled)
-    return _Grid(block.title, header, rows, ["left"] + ["right"] * width, "ellipsis")
+        table.add_row(Text(label, style="bold"), *styled)
+    return table
 
 
 def _finite_points(series: Series, logy: bool) -> tuple[list[float], list[float]]:
