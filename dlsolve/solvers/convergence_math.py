@@ -34,7 +34,7 @@ Value = Fraction | float
 #: Largest min(n, d) (and n * d) handled with exact SymPy characteristic polynomials.
 EXACT_MAX_RANK = 6
 EXACT_MAX_ENTRIES = 120
-#: Reduced pencils up to this size use a dense eigensolver; larger ones use Lanczos.
+#: Reduced pencils up to this size use a dense eigensolver; larger ones use Davidson (_davidson_top).
 DENSE_MAX = 400
 
 
@@ -369,7 +369,8 @@ def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray
     next ``eta`` starts from the Rayleigh-Ritz pair of the whole subspace. The first start holds the
     unit vectors of the four largest diagonal entries and a fixed pseudo-random vector. Stops when
     ``theta``'s error bound ``||r||^2 / gap`` (gap to the next Ritz value) is below the rounding of
-    ``1 + theta``, or at ``||r|| <= 1e-12 ||S||`` (``||S||`` estimated by the Ritz values).
+    ``1 + theta`` with ``||r|| <= 1e-6 ||S||``, or at ``||r|| <= 1e-12 ||S||`` (``||S||`` estimated
+    by the Ritz values).
     """
     import numpy as np
 
@@ -395,7 +396,8 @@ def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray
         size = max(abs(float(ritz_values[0])), abs(theta), 1e-300)
         gap = theta - float(ritz_values[-2])
         error = float(np.linalg.norm(residual))
-        if error <= RESIDUAL_TOLERANCE * size or error * error <= ROUNDING * max(1.0, abs(1 + theta)) * gap:
+        small_error = error * error <= ROUNDING * max(1.0, abs(1 + theta)) * gap and error <= 1e-6 * size
+        if error <= RESIDUAL_TOLERANCE * size or small_error:
             break
         if len(basis) >= SUBSPACE_MAX:
             kept = ritz_vectors[:, -SUBSPACE_KEEP:].T
