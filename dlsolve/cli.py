@@ -18,6 +18,7 @@ are evaluated only when Typer builds that command, and a run builds only the inv
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import functools
 import inspect
@@ -282,8 +283,21 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run() -> None:
-    """Console-script entry point."""
-    sys.exit(main())
+    """Console-script entry point: run, flush, and leave without the interpreter's teardown.
+
+    Tearing down SymPy and NumPy (freeing every module and object, a last garbage collection) takes
+    about 100 ms after the answer is already written, and the shell waits for it. Everything of ours
+    is written and closed by now, so flush the standard streams and ``os._exit``, as short-lived
+    tools do to skip exit-time cleanup. Under a tracer or profiler (coverage, cProfile), which
+    write their results at exit, leave normally.
+    """
+    status = main()
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        sys.exit(status)
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader has gone, or it is closed
+            stream.flush()
+    os._exit(status)
 
 
 # --------------------------------------------------------------------------- commands

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import shlex
 import shutil
@@ -78,6 +79,35 @@ def test_installed_entry_point_runs() -> None:
     assert result.returncode == 0 and result.stdout.startswith("dlsolve ")
     result = subprocess.run([sys.executable, "-m", "dlsolve", "nope"], capture_output=True, text=True, timeout=60)
     assert result.returncode == 2 and result.stderr.startswith("error:") and "Traceback" not in result.stderr
+
+
+def test_fast_exit_flushes_everything_and_keeps_the_status(tmp_path: Path) -> None:
+    """``run`` leaves with os._exit: the whole sheet, the -o file and the exit status must survive it."""
+    sheet = subprocess.run(
+        [sys.executable, "-m", "dlsolve", "solve", "problems/midterm.toml", "--check"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env={**os.environ, "PYTHONUNBUFFERED": ""},
+    )
+    assert sheet.returncode == 0 and sheet.stdout.rstrip().endswith("passed"), sheet.stdout[-300:]
+    target = tmp_path / "key.md"
+    written = subprocess.run(
+        [sys.executable, "-m", "dlsolve", "solve", "problems/midterm.toml", "--markdown", "-o", str(target)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert written.returncode == 0 and target.read_text().count("\n## ") >= 14
+    refused = subprocess.run(
+        [sys.executable, "-m", "dlsolve", "conv-shape", "--in", "5", "--k", "7", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert refused.returncode == 1 and json.loads(refused.stdout)["error"]["kind"]
 
 
 @pytest.mark.parametrize(
