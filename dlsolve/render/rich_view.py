@@ -115,13 +115,24 @@ def renderable(block: Block, width: int = 100) -> RenderableType:
     return _plot(block, width)
 
 
-def _step(step: Step, number: str, width: int) -> RenderableType:
-    body: list[RenderableType] = []
+def _indented(renderable: RenderableType, indent: int) -> RenderableType:
+    return Padding(renderable, (0, 0, 0, indent)) if indent else renderable
+
+
+def _step_parts(step: Step, number: str, width: int, indent: int = 0) -> list[RenderableType]:
+    """A step as a flat list (title, text, blocks, substeps), each indented once.
+
+    Flat rather than nested: Rich re-renders every line once per level of nesting, and the steps
+    of a sheet nest three or four levels deep.
+    """
+    parts = [_indented(Text(f"{number} {step.title}", style="bold cyan"), indent)]
+    body_indent = indent + 3
     if step.text.strip():
-        body.append(Text(step.text.rstrip()))
-    body.extend(renderable(block, width - 4) for block in step.blocks)
-    body.extend(_step(substep, f"{number}{index}.", width - 4) for index, substep in enumerate(step.substeps, 1))
-    return Group(Text(f"{number} {step.title}", style="bold cyan"), Padding(Group(*body), (0, 0, 0, 3)))
+        parts.append(_indented(Text(step.text.rstrip()), body_indent))
+    parts.extend(_indented(renderable(block, width - 4 - indent), body_indent) for block in step.blocks)
+    for index, substep in enumerate(step.substeps, 1):
+        parts += _step_parts(substep, f"{number}{index}.", width, body_indent)
+    return parts
 
 
 def solution_renderable(
@@ -138,7 +149,7 @@ def solution_renderable(
         shown = "  ".join(f"{key}={value}" for key, value in solution.inputs.items() if value is not None)
         parts.append(Text(shown, style="dim"))
     for index, step in enumerate(solution.steps, 1):
-        parts += [Text(""), _step(step, f"{index}.", width)]
+        parts += [Text(""), *_step_parts(step, f"{index}.", width)]
     parts.extend(renderable(block, width) for block in solution.blocks)
     parts += [Text(""), Panel(Text(solution.summary, style="bold"), title="Answer", border_style="green", expand=False)]
     for warning in solution.warnings:
