@@ -27,13 +27,17 @@ class Result:
         return json.loads(self.stdout)
 
 
-def run_cli(*args: str, stdin: str = "") -> Result:
+def run_cli(*args: str, stdin: str | bytes = "") -> Result:
     """Run ``dlsolve ARGS`` in-process through :func:`dlsolve.cli.main`, capturing the streams."""
     from dlsolve.cli import main
 
     out, err = io.StringIO(), io.StringIO()
     saved = sys.stdout, sys.stderr, sys.stdin
-    sys.stdout, sys.stderr, sys.stdin = out, err, io.StringIO(stdin)
+    sys.stdout, sys.stderr, sys.stdin = (
+        out,
+        err,
+        io.TextIOWrapper(io.BytesIO(stdin if isinstance(stdin, bytes) else stdin.encode()), encoding="utf-8"),
+    )
     try:
         code = main(list(args))
     finally:

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import select
+import subprocess
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Annotated
@@ -190,6 +194,35 @@ def test_batch_streams_answers_and_errors_in_order(cli, fake_commands) -> None: 
     assert replies[3]["error"]["kind"] == "invalid-problem" and replies[3]["error"]["line"] == 5
     assert replies[4]["error"]["line"] == 6
     assert replies[5]["answer"]["sum"] == 2
+
+
+def test_batch_answers_each_line_before_the_next_arrives() -> None:
+    """A script may write one line and wait for its answer: the batch must not hold answers back."""
+    command = [sys.executable, "-m", "dlsolve", "solve", "-"]
+    environment = {**os.environ, "PYTHONUNBUFFERED": ""}
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment) as process:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            for size, expected in ((28, [26, 26]), (10, [8, 8])):
+                request = {"command": "conv-shape", "args": {"in": size, "k": 3}}
+                process.stdin.write(json.dumps(request).encode() + b"\n")
+                process.stdin.flush()
+                ready, _, _ = select.select([process.stdout], [], [], 60)
+                assert ready, "no answer while the input is still open"
+                assert json.loads(process.stdout.readline())["answer"]["spatial"] == expected
+            process.stdin.close()
+            assert process.wait(timeout=60) == 0
+        finally:
+            process.kill()
+
+
+def test_batch_line_that_is_not_utf8_is_an_error_line(cli) -> None:  # type: ignore[no-untyped-def]
+    good = b'{"command": "conv-shape", "args": {"in": 28, "k": 3}}\n'
+    result = cli("solve", "-", stdin=b"\xff\xfe{bad\n" + good + b"\r\n" + good.rstrip())
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 1 and len(replies) == 3
+    assert replies[0]["error"]["line"] == 1 and "not valid JSON" in replies[0]["error"]["message"]
+    assert replies[1]["answer"]["spatial"] == replies[2]["answer"]["spatial"] == [26, 26]
 
 
 def test_batch_all_good_exits_zero(cli, fake_commands) -> None:  # type: ignore[no-untyped-def]
