@@ -216,12 +216,12 @@ def _nonzero_roots(matrix: Any) -> list[Value]:
     import sympy
 
     lam = sympy.Symbol("lambda")
-    poly = sympy.Poly(matrix.charpoly(lam).as_expr(), lam)
-    zero_multiplicity = min(monomial[0] for monomial in poly.monoms())
-    reduced = sympy.Poly(sympy.cancel(poly.as_expr() / lam**zero_multiplicity), lam)
-    if reduced.degree() <= 0:
+    coefficients = matrix.charpoly(lam).all_coeffs()  # highest power first
+    while coefficients and coefficients[-1] == 0:  # divide out the zero roots
+        coefficients.pop()
+    if len(coefficients) <= 1:
         return []
-    return [_sympy_value(root) for root in sympy.real_roots(reduced)]
+    return [_sympy_value(root) for root in sympy.real_roots(sympy.Poly(coefficients, lam))]
 
 
 def exact_factor_rational(rows: list[list[Value]], p: list[Value], eta: Fraction, c: int) -> Value:
