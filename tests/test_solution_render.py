@@ -125,3 +125,26 @@ def test_rich_output_has_steps_answer_and_warning(monkeypatch: pytest.MonkeyPatc
     for expected in ("1. Constraint", "1.1. Detail", "theta = [1/2, 1/4]", "warning: y assumed", "Answer"):
         assert expected in out
     assert "\x1b[" not in out  # no colour codes when not writing to a terminal
+
+
+def test_rich_heatmap_wider_than_the_terminal_continues_in_column_bands() -> None:
+    from rich.console import Console
+
+    from dlsolve.render.rich_view import renderable
+
+    values = [[float(i * 30 + j) for j in range(30)] for i in range(3)]
+    block = Heatmap(values, [[f"{v:g}" for v in row] for row in values], title="wide", row_labels=["a", "b", "c"])
+    stream = io.StringIO()
+    Console(file=stream, width=60, color_system=None).print(renderable(block, 60))
+    lines = stream.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= 60
+    assert lines[0] == "wide"
+    cells = [word for line in lines[1:] if line.startswith(("a", "b", "c")) for word in line.split()[1:]]
+    assert cells == [f"{i * 30 + j}" for band in _bands(lines) for i in range(3) for j in band]
+    headers = [line for line in lines[1:] if not line.startswith(("a", "b", "c"))]
+    assert len(headers) >= 3 and [int(word) for line in headers for word in line.split()] == list(range(30))
+
+
+def _bands(lines: list[str]) -> list[list[int]]:
+    """Column indices of each band, read from its header line."""
+    return [[int(word) for word in line.split()] for line in lines[1:] if not line.startswith(("a", "b", "c"))]

@@ -7,6 +7,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, TextIO
 
+from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
 from rich.panel import Panel
@@ -51,22 +52,43 @@ def _colour(value: float, low: float, high: float) -> str:
     return f"rgb({255 - strength},{255 - strength // 3},255)"
 
 
-def _heatmap(block: Heatmap) -> RichTable:
+def _heatmap(block: Heatmap, width: int) -> RenderableType:
+    """The matrix as aligned rows of coloured cells, like a printed array (no table borders).
+
+    Columns that do not fit in ``width`` continue below, in further column bands, as NumPy and
+    pandas wrap wide arrays. Row labels are bold, column labels dim.
+    """
     finite = [v for row in block.values for v in row if v == v and abs(v) != float("inf")]
     low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
-    table = RichTable(title=block.title or None, title_justify="left", show_lines=False, pad_edge=True)
-    width = len(block.cells[0]) if block.cells else 0
-    table.add_column("")
-    for j in range(width):
-        table.add_column(block.col_labels[j] if block.col_labels else str(j), justify="right")
-    labels = block.row_labels or [str(i) for i in range(len(block.cells))]
-    for label, cells, values in zip(labels, block.cells, block.values, strict=False):
-        styled = []
-        for cell, value in zip(cells, values, strict=False):
-            style = "black on " + _colour(value, low, high) if value == value and abs(value) != float("inf") else "dim"
-            styled.append(Text(f" {cell} ", style=style))
-        table.add_row(Text(label, style="bold"), *styled)
-    return table
+    count = min((len(row) for row in block.cells), default=0)
+    row_labels = block.row_labels or [str(i) for i in range(len(block.cells))]
+    col_labels = block.col_labels or [str(j) for j in range(count)]
+    label_width = max((cell_len(label) for label in row_labels), default=0)
+    widths = [max(cell_len(col_labels[j]), *(cell_len(row[j]) for row in block.cells)) + 2 for j in range(count)]
+    bands: list[list[int]] = [[]]
+    used = label_width
+    for j, column_width in enumerate(widths):
+        if bands[-1] and used + 1 + column_width > width:
+            bands.append([])
+            used = label_width
+        bands[-1].append(j)
+        used += 1 + column_width
+    lines: list[RenderableType] = [Text(block.title)] if block.title else []
+    for band in bands if count else []:
+        header = Text(" " * label_width)
+        for j in band:
+            header.append(" " + col_labels[j].rjust(widths[j] - 1) + " ", style="dim")
+        lines.append(header)
+        for label, cells, values in zip(row_labels, block.cells, block.values, strict=False):
+            line = Text(label.ljust(label_width), style="bold")
+            for j in band:
+                value = values[j]
+                finite_value = value == value and abs(value) != float("inf")
+                line.append(" ")
+                cell = (" " + cells[j] + " ").rjust(widths[j])
+                line.append(cell, style="black on " + _colour(value, low, high) if finite_value else "dim")
+            lines.append(line)
+    return Group(*lines)
 
 
 def _finite_points(series: Series, logy: bool) -> tuple[list[float], list[float]]:
@@ -111,7 +133,7 @@ def renderable(block: Block, width: int = 100) -> RenderableType:
     if isinstance(block, Table):
         return _table(block)
     if isinstance(block, Heatmap):
-        return _heatmap(block)
+        return _heatmap(block, width)
     return _plot(block, width)
 
 
