@@ -148,3 +148,21 @@ def test_rich_heatmap_wider_than_the_terminal_continues_in_column_bands() -> Non
 def _bands(lines: list[str]) -> list[list[int]]:
     """Column indices of each band, read from its header line."""
     return [[int(word) for word in line.split()] for line in lines[1:] if not line.startswith(("a", "b", "c"))]
+
+
+def test_rich_view_prints_user_text_literally_never_as_markup() -> None:
+    """Labels, titles and cells come from users: '[red]A[/red]' is text, and '[/bold]' is no error."""
+    tricky = ["[red]A[/red]", "x[/bold]", "[link=http://x]y"]
+    solution = Solution(
+        "demo",
+        {"label": tricky[0]},
+        {"value": 1},
+        tricky[1],
+        "1",
+        steps=[Step(tricky[1], tricky[2], blocks=[Table(tricky, [tricky], title=tricky[0])])],
+        warnings=[tricky[2]],
+    )
+    stream = io.StringIO()
+    render(solution, "rich", stream)
+    for text in tricky:
+        assert text in stream.getvalue()

@@ -27,11 +27,11 @@ def make_console(stream: TextIO) -> Console:
 
 
 def _table(block: Table) -> RichTable:
-    table = RichTable(title=block.title or None, title_justify="left", show_lines=False)
+    table = RichTable(title=Text(block.title) if block.title else None, title_justify="left", show_lines=False)
     for index, column in enumerate(block.columns):
-        table.add_column(column, justify="left" if index == 0 else "right", overflow="fold")
+        table.add_column(Text(column), justify="left" if index == 0 else "right", overflow="fold")
     for row in block.rows:
-        table.add_row(*row)
+        table.add_row(*map(Text, row))
     return table
 
 
@@ -177,7 +177,8 @@ def solution_renderable(
     for warning in solution.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     parts.extend(epilogue or [])
-    return Panel(Group(*parts), title=heading or f"dlsolve {solution.command}", title_align="left", border_style="blue")
+    title = Text(heading or f"dlsolve {solution.command}")
+    return Panel(Group(*parts), title=title, title_align="left", border_style="blue")
 
 
 def _outcome(outcome: Outcome, width: int, check: bool) -> RenderableType:
@@ -193,7 +194,7 @@ def _outcome(outcome: Outcome, width: int, check: bool) -> RenderableType:
         after.append(Text(f"Check: {outcome.verdict}", style="green" if outcome.passed else "bold red"))
     if outcome.solution is None:
         body = Text(f"No valid answer: {outcome.error}", style="red")
-        return Panel(Group(*preface, body, *after), title=heading, title_align="left", border_style="red")
+        return Panel(Group(*preface, body, *after), title=Text(heading), title_align="left", border_style="red")
     return solution_renderable(outcome.solution, width, heading=heading, preface=preface, epilogue=after)
 
 
@@ -205,7 +206,7 @@ def _check_table(outcomes: list[Outcome]) -> RichTable:
     for outcome in outcomes:
         result = Text("pass", style="green") if outcome.passed else Text("FAIL", style="bold red")
         details = "; ".join(outcome.mismatches or []) if not outcome.passed else ""
-        table.add_row(outcome.problem.id, result, details)
+        table.add_row(Text(outcome.problem.id), result, Text(details))
     passed = sum(outcome.passed for outcome in outcomes)
     table.caption = f"{passed}/{len(outcomes)} passed"
     return table
