@@ -173,7 +173,10 @@ def solution_renderable(
     for index, step in enumerate(solution.steps, 1):
         parts += [Text(""), *_step_parts(step, f"{index}.", width)]
     parts.extend(renderable(block, width) for block in solution.blocks)
-    parts += [Text(""), Panel(Text(solution.summary, style="bold"), title="Answer", border_style="green", expand=False)]
+    parts += [
+        Text(""),
+        Panel(Text(solution.summary, style="bold"), title=Text("Answer"), border_style="green", expand=False),
+    ]
     for warning in solution.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     parts.extend(epilogue or [])
