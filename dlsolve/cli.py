@@ -838,17 +838,23 @@ def filter_apply(
     padding: Annotated[str, typer.Option("--padding", "-p", help="Zero padding: 1, or rows,cols (1,0).")] = "0",
     mode: Annotated[str, typer.Option("--mode", help="xcorr (conv layer) or conv (flipped kernel).")] = "xcorr",
     cell: Annotated[str | None, typer.Option("--cell", help="Output cell i,j to write out in full.")] = None,
+    bias: Annotated[
+        str | None, typer.Option("--bias", help="Bias b added to every output cell (conv2d's bias): 1, -0.5, 1/3.")
+    ] = None,
 ) -> Solution:
     """The output of a filter on an image, as a conv layer computes it, with every window's sum.
 
     xcorr (default) is PyTorch's conv2d (cross-correlation); conv flips the kernel (true convolution,
-    scipy.signal.convolve2d). Several channels are summed, one kernel slice per channel.
+    scipy.signal.convolve2d). Several channels are summed, one kernel slice per channel; --bias b
+    adds b to every output cell: y = (x * K) + b, as conv2d(input, weight, bias).
 
     Example: dlsolve filter apply --image "1,2,3,0;0,1,2,3;3,0,1,2;2,3,0,1" --kernel "2,0,1;0,1,2;1,0,2"
 
     Example: dlsolve filter apply -i "0,0,9,9;0,0,9,9;0,0,9,9" -k sobel-x --padding 1 --cell 1,1
+
+    Example: dlsolve filter apply -i "1,2,0;0,1,3;2,1,0" -k "1,0;0,-1" --bias -1/2
     """
-    from dlsolve.parsing import parse_channels, parse_choice, parse_int_list
+    from dlsolve.parsing import parse_channels, parse_choice, parse_int_list, parse_scalar
     from dlsolve.solvers.filter_kernels import kernel_from_text
     from dlsolve.solvers.filters import apply_filter
 
@@ -868,6 +874,7 @@ def filter_apply(
         mode=parse_choice(mode, "--mode", ("xcorr", "conv")),
         cell=cell_index,
         kernel_name=name,
+        bias=None if bias is None else parse_scalar(bias, "--bias"),
     )
 
 

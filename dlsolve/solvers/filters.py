@@ -6,6 +6,9 @@ Conventions (PyTorch's):
   ``y[i, j] = Σ_c Σ_a Σ_b x_pad[c, i·s_h + a, j·s_w + b] · K[c, a, b]``.
   ``conv`` flips the kernel first (``K'[c, a, b] = K[c, k_h−1−a, k_w−1−b]``): true convolution,
   what ``scipy.signal.convolve2d`` computes.
+* A bias ``b`` (one number per filter, ``conv2d``'s ``bias``) is added to every output cell after the
+  sum: ``y[i, j] = Σ_c Σ_a Σ_b x_pad[…] · K[c, a, b] + bias`` (in both modes). No bias is the same as
+  ``bias = 0`` (``Conv2d(..., bias=False)``). Pooling has no bias.
 * Output size per axis: ``⌊(n + 2p − k)/s⌋ + 1`` (pooling with ``ceil``: ``⌈·⌉``, and the last window
   must start inside the input or the left padding).
 * Pooling pads with −∞ for max; average pooling divides by the window size clipped to the padded
@@ -286,16 +289,23 @@ def _sum_text(texts: list[str]) -> str:
     return " + ".join(texts)
 
 
-def _cell_step(xp: Grid, kernel: Grid, i: int, j: int, stride: Pair, padding: Pair, *, full: bool) -> Step:
+def _cell_step(
+    xp: Grid, kernel: Grid, i: int, j: int, stride: Pair, padding: Pair, *, full: bool, bias: Scalar | None = None
+) -> Step:
+    """Output cell (i, j) written out: window, products and their sum; with a bias, ``... + bias = s + b = y``."""
     _, kh, kw = kernel.shape
     r0, c0 = i * stride[0] - padding[0], j * stride[1] - padding[1]
     per_channel, total = _cell_terms(xp, kernel, i, j, stride)
     where = f"window rows {r0}..{r0 + kh - 1}, columns {c0}..{c0 + kw - 1} (image coordinates)"
     lines = [where]
     blocks = []
+    single = len(per_channel) == 1
     for c, texts, subtotal in per_channel:
-        label = f"channel {c}: " if len(per_channel) > 1 else ""
-        lines.append(f"{label}{_sum_text(texts)} = {fmt.exact(subtotal)}")
+        label = "" if single else f"channel {c}: "
+        if single and bias is not None:
+            lines.append(f"{_sum_text(texts)} + bias = {_plus_bias(subtotal, bias)}")
+        else:
+            lines.append(f"{label}{_sum_text(texts)} = {fmt.exact(subtotal)}")
         if full:
             rows = range(i * stride[0], i * stride[0] + kh)
             cols = range(j * stride[1], j * stride[1] + kw)
@@ -304,16 +314,29 @@ def _cell_step(xp: Grid, kernel: Grid, i: int, j: int, stride: Pair, padding: Pa
             suffix = f" (channel {c})" if len(per_channel) > 1 else ""
             blocks.append(heatmap(window, f"window{suffix}", row_start=r0, col_start=c0))
             blocks.append(heatmap(products, f"window ⊙ kernel{suffix}", row_start=r0, col_start=c0))
-    if len(per_channel) > 1:
-        lines.append(
-            "sum over channels: " + " + ".join(_factor(s) for _, _, s in per_channel) + f" = {fmt.exact(total)}"
-        )
+    if not single:
+        channel_sums = " + ".join(_factor(s) for _, _, s in per_channel)
+        if bias is None:
+            lines.append(f"sum over channels: {channel_sums} = {fmt.exact(total)}")
+        else:
+            lines.append(f"sum over channels + bias: {channel_sums} + bias = {_plus_bias(total, bias)}")
+    if bias is not None:
+        total = total + bias
     lines.append(f"y[{i},{j}] = {fmt.number(total)}")
     return Step(f"y[{i},{j}]", "\n".join(lines), blocks=blocks)
 
 
-def correlate(x: Grid, kernel: Grid, stride: Pair, out: Pair) -> list[list[Scalar]]:
-    """``y[i,j] = Σ_c Σ_a Σ_b x[c, i·s_h + a, j·s_w + b] · K[c,a,b]`` over an already padded ``x``."""
+def _plus_bias(subtotal: Scalar, bias: Scalar) -> str:
+    """``s + b = y`` with exact numbers (a negative bias in parentheses)."""
+    return f"{fmt.exact(subtotal)} + {_factor(bias)} = {fmt.exact(subtotal + bias)}"
+
+
+def correlate(x: Grid, kernel: Grid, stride: Pair, out: Pair, bias: Scalar | None = None) -> list[list[Scalar]]:
+    """``y[i,j] = Σ_c Σ_a Σ_b x[c, i·s_h + a, j·s_w + b] · K[c,a,b] + bias`` over an already padded ``x``.
+
+    The bias (``None``: none) is added to every cell after the sum, as ``conv2d`` does; exact grids
+    add it as a Fraction, float grids as a float.
+    """
     import numpy as np
 
     channels, kh, kw = kernel.shape
@@ -329,7 +352,13 @@ def correlate(x: Grid, kernel: Grid, stride: Pair, out: Pair) -> list[list[Scala
                     total += weight * xd[c, a : rows_end(a) : stride[0], b : cols_end(b) : stride[1]]
     if exact:
         denominator = x.denominator * kernel.denominator
+        if bias:
+            shift = Fraction(bias)
+            return [[Fraction(int(v), denominator) + shift for v in row] for row in total.tolist()]
         return [[Fraction(int(v), denominator) for v in row] for row in total.tolist()]
+    if bias:
+        shift_float = float(bias)
+        return [[float(v) + shift_float for v in row] for row in total.tolist()]
     return [[float(v) for v in row] for row in total.tolist()]
 
 
@@ -342,11 +371,13 @@ def apply_filter(
     mode: str = "xcorr",
     cell: tuple[int, int] | None = None,
     kernel_name: str | None = None,
+    bias: Scalar | None = None,
 ) -> Solution:
     """Apply ``kernel`` to ``image`` as a conv layer does (one output channel, summed over input channels).
 
-    ``mode="xcorr"``: ``y[i,j] = Σ_c Σ_a Σ_b x_pad[c, i·s_h+a, j·s_w+b]·K[c,a,b]`` (PyTorch conv2d);
-    ``mode="conv"``: the same with the kernel rotated by 180° (true convolution, SciPy convolve2d).
+    ``mode="xcorr"``: ``y[i,j] = Σ_c Σ_a Σ_b x_pad[c, i·s_h+a, j·s_w+b]·K[c,a,b] + bias`` (PyTorch
+    ``conv2d(input, weight, bias)``); ``mode="conv"``: the same with the kernel rotated by 180° (true
+    convolution, SciPy convolve2d, then the bias). ``bias=None`` adds nothing (``bias=False``).
     """
     import numpy as np
 
@@ -356,6 +387,8 @@ def apply_filter(
         raise BadInput(f"expected a padding >= 0, got {pair_text(padding)}", option="--padding")
     check_magnitude(image, "--image")
     check_magnitude(kernel, "--kernel")
+    if bias is not None and not abs(bias) <= MAX_MAGNITUDE:  # also refuses NaN
+        raise BadInput(f"the bias must be at most 1e100 in size, got {fmt.decimal(bias)}", option="--bias")
     warnings = []
     if len(kernel) != len(image):
         if len(kernel) != 1:
@@ -366,9 +399,13 @@ def apply_filter(
             )
         kernel = list(kernel) * len(image)
         warnings.append(f"the one kernel slice is used for each of the {len(image)} channels and the results summed")
-    force_float = not (all(m.is_exact for m in image) and all(m.is_exact for m in kernel))
+    force_float = not (
+        all(m.is_exact for m in image) and all(m.is_exact for m in kernel) and not isinstance(bias, float)
+    )
     x = grid_from_channels(image, force_float)
     k = grid_from_channels(kernel, force_float)
+    if bias is not None:
+        bias = float(bias) if force_float else Fraction(bias)
     channels, height, width = x.shape
     _, kh, kw = k.shape
     _check_geometry(height, width, (kh, kw), padding, "--kernel")
@@ -397,7 +434,9 @@ def apply_filter(
         Step(
             "Image and kernel",
             f"image: {channels} channel(s) of {height}x{width}; kernel {kernel_label}{kh}x{kw}"
-            f"{' per channel' if channels > 1 else ''}; stride {pair_text(stride)}; padding {pair_text(padding)}\n"
+            f"{' per channel' if channels > 1 else ''}; stride {pair_text(stride)}; padding {pair_text(padding)}"
+            + ("" if bias is None else f"; bias {fmt.number(bias)} (added to every output cell)")
+            + "\n"
             + (
                 "mode xcorr: cross-correlation, what a conv layer (PyTorch conv2d) computes; the kernel is not flipped"
                 if mode == "xcorr"
@@ -439,16 +478,27 @@ def apply_filter(
                 ],
             )
         )
-    output = correlate(xp, k, stride, out)
-    steps.append(_cells_step(xp, k, stride, padding, out, cell))
-    steps.append(Step("Output", f"{out[0]}x{out[1]} output", blocks=[heatmap(output, "output")]))
+    output = correlate(xp, k, stride, out, bias)
+    steps.append(_cells_step(xp, k, stride, padding, out, cell, bias))
+    output_text = f"{out[0]}x{out[1]} output"
+    if bias is not None:
+        output_text += f" = (x ⋆ K) + bias: the bias {fmt.number(bias)} is included in every cell"
+    steps.append(Step("Output", output_text, blocks=[heatmap(output, "output")]))
     if out[0] * out[1] <= 36:
         summary = f"output ({out[0]}x{out[1]}): {short_matrix(output)}"
     else:
         summary = f"output is {out[0]}x{out[1]}; y[0,0] = {fmt.number(output[0][0])}"
-    answer: dict[str, Any] = {"output": json_matrix(output), "shape": [out[0], out[1]], "mode": mode}
+    if bias is not None:
+        summary += f" (bias {fmt.exact(bias)} included)"
+    answer: dict[str, Any] = {
+        "output": json_matrix(output),
+        "shape": [out[0], out[1]],
+        "mode": mode,
+        "bias": fmt.json_number(bias if bias is not None else 0),
+    }
     if x.exact and k.exact:
         answer["output_exact"] = exact_strings(output)
+        answer["bias_exact"] = fmt.exact(bias if bias is not None else Fraction(0))
     else:
         warnings.append("float inputs: the output is computed in float64")
     if cell is not None:
@@ -461,6 +511,7 @@ def apply_filter(
             "stride": pair_text(stride),
             "padding": pair_text(padding),
             "mode": mode,
+            **({} if bias is None else {"bias": fmt.exact(bias)}),
         },
         answer=answer,
         summary=summary,
@@ -471,18 +522,34 @@ def apply_filter(
     )
 
 
-def _cells_step(xp: Grid, k: Grid, stride: Pair, padding: Pair, out: Pair, cell: tuple[int, int] | None) -> Step:
+def _cells_step(
+    xp: Grid,
+    k: Grid,
+    stride: Pair,
+    padding: Pair,
+    out: Pair,
+    cell: tuple[int, int] | None,
+    bias: Scalar | None = None,
+) -> Step:
+    """``y[i,j] = Σ_c Σ_a Σ_b x_pad[c, i·s_h + a, j·s_w + b] · K[c,a,b] (+ bias)`` and a few cells written out."""
     channels = k.shape[0]
     formula = (
         "y[i,j] = Σ_c Σ_a Σ_b x_pad[c, i·s_h + a, j·s_w + b] · K[c,a,b]"
         if channels > 1
         else "y[i,j] = Σ_a Σ_b x_pad[i·s_h + a, j·s_w + b] · K[a,b]"
     )
+    if bias is not None:
+        formula += (
+            f" + bias, with bias = {fmt.number(bias)}: one number per filter (conv2d's bias), "
+            "added to every output cell"
+        )
     cells = [(i, j) for i in range(out[0]) for j in range(out[1])]
     shown = cells if len(cells) <= MAX_CELLS_SHOWN else cells[:3]
-    substeps = [_cell_step(xp, k, i, j, stride, padding, full=(i, j) == cell) for i, j in shown if (i, j) != cell]
+    substeps = [
+        _cell_step(xp, k, i, j, stride, padding, full=(i, j) == cell, bias=bias) for i, j in shown if (i, j) != cell
+    ]
     if cell is not None:
-        substeps.insert(0, _cell_step(xp, k, cell[0], cell[1], stride, padding, full=True))
+        substeps.insert(0, _cell_step(xp, k, cell[0], cell[1], stride, padding, full=True, bias=bias))
     text = (
         formula + f"\nwith stride ({stride[0]}, {stride[1]}): window (i, j) starts at padded row i·{stride[0]}, "
         f"column j·{stride[1]}"
@@ -490,7 +557,10 @@ def _cells_step(xp: Grid, k: Grid, stride: Pair, padding: Pair, out: Pair, cell:
     if len(shown) < len(cells):
         text += f"\n(showing {len(shown)} of {len(cells)} cells; --cell i,j writes out any cell in full)"
     latex = r"y_{i,j} = \sum_{c}\sum_{a}\sum_{b} x^{pad}_{c,\, i s_h + a,\, j s_w + b}\, K_{c,a,b}"
-    return Step("Each output cell: window · kernel, summed", text, latex, substeps=substeps)
+    if bias is not None:
+        latex += r" + \mathrm{bias}"
+    title = "Each output cell: window · kernel, summed" + (", plus the bias" if bias is not None else "")
+    return Step(title, text, latex, substeps=substeps)
 
 
 # --------------------------------------------------------------------------- filter pool
