@@ -1,7 +1,7 @@
 """Tests of `dlsolve filter` (apply, pool, design, explain).
 
-Oracles: tests/data/filter_goldens.json (PyTorch conv2d/max_pool2d/avg_pool2d and SciPy convolve2d,
-made by tests/data/make_filter_goldens.py), scipy.ndimage's Sobel/Prewitt/Laplace, live PyTorch
+Oracles: tests/data/filter_goldens.json (PyTorch conv2d with and without a bias, max_pool2d/avg_pool2d
+and SciPy convolve2d, made by tests/data/make_filter_goldens.py), scipy.ndimage's Sobel/Prewitt/Laplace, live PyTorch
 (marked torch), and hand-checked textbook examples.
 """
 
@@ -18,7 +18,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, parse_channels
+from dlsolve.parsing import Matrix, parse_channels, parse_scalar
 from dlsolve.solvers.filter_kernels import (
     DESIGNS,
     design_filter,
@@ -48,20 +48,33 @@ def as_fractions(rows) -> list[list[Fraction]]:
 # --------------------------------------------------------------------------- oracle goldens
 
 
-@pytest.mark.parametrize("case", GOLDENS["apply"], ids=lambda c: f"{c['mode']}-{c['image'][:12]}")
+def _golden_id(case: dict) -> str:
+    return f"{case['mode']}{'-bias' if 'bias' in case else ''}-{case['image'][:12]}"
+
+
+@pytest.mark.parametrize("case", GOLDENS["apply"], ids=_golden_id)
 def test_apply_matches_torch_and_scipy_goldens(case):
+    bias = parse_scalar(case["bias"], "--bias") if "bias" in case else None
     solution = apply_filter(
         channels(case["image"]),
         parse_channels(case["kernel"], "--kernel"),
         stride=tuple(case["stride"]),
         padding=tuple(case["padding"]),
         mode=case["mode"],
+        bias=bias,
     )
     # entries are multiples of 1/4 and 1/16: float64 oracles are exact here, so compare exactly
     expected = as_fractions(case["output"])
     got = [[Fraction(text) for text in row] for row in solution.answer["output_exact"]]
     assert got == expected
     assert solution.answer["shape"] == [len(expected), len(expected[0])]
+    assert Fraction(solution.answer["bias_exact"]) == (bias or 0)
+
+
+def test_goldens_cover_bias_in_both_modes():
+    modes = {case["mode"] for case in GOLDENS["apply"] if "bias" in case}
+    assert modes == {"xcorr", "conv"}
+    assert any(Fraction(case["bias"]).denominator > 1 for case in GOLDENS["apply"] if "bias" in case)
 
 
 @pytest.mark.parametrize("case", GOLDENS["pool"], ids=lambda c: f"{c['op']}-{c['image'][:12]}")
@@ -151,6 +164,59 @@ def test_multichannel_sums_over_channels():
     assert "sum over channels: 1 + 40 = 41" in text
 
 
+def test_bias_on_a_zero_map_is_the_bias_everywhere():
+    # a conv layer whose input is all zeros outputs its bias at every position (exam 1(g))
+    solution = apply_filter(matrix([[0] * 4] * 4), matrix([[1, 2], [3, 4]]), bias=Fraction(1))
+    assert solution.answer["output"] == [[1] * 3] * 3
+    assert (solution.answer["bias"], solution.answer["bias_exact"]) == (1, "1")
+    assert solution.inputs["bias"] == "1"
+    cells = next(s for s in solution.steps if s.title.startswith("Each output cell"))
+    assert "K[a,b] + bias, with bias = 1" in cells.text
+    assert cells.latex.endswith(r"+ \mathrm{bias}")
+    assert "0·1 + 0·2 + 0·3 + 0·4 + bias = 0 + 1 = 1" in cells.substeps[0].text
+    assert "the bias 1 is included in every cell" in solution.steps[-1].text
+    assert "bias 1" in solution.steps[0].text
+    assert solution.summary.endswith("(bias 1 included)")
+
+
+def test_bias_by_hand_exact_negative_and_multichannel():
+    # [[1,2],[3,4]] ⋆ [[1,0],[0,-1]] = 1 - 4 = -3; minus 1/3 -> -10/3
+    solution = apply_filter(channels("1,2;3,4"), matrix([[1, 0], [0, -1]]), bias=Fraction(-1, 3))
+    assert solution.answer["output_exact"] == [["-10/3"]]
+    assert solution.answer["bias_exact"] == "-1/3"
+    assert "1·1 + 2·0 + 3·0 + 4·(-1) + bias = -3 + (-1/3) = -10/3" in solution.steps[-2].substeps[0].text
+    two = apply_filter(channels("1,2;3,4;;10,20;30,40"), parse_channels("1,0;0,0;;0,0;0,1", "--kernel"), bias=2)
+    assert two.answer["output"] == [[1 + 40 + 2]]
+    assert "sum over channels + bias: 1 + 40 + bias = 41 + 2 = 43" in two.steps[-2].substeps[0].text
+    # --cell and conv mode: the bias is added after the flipped-kernel sum
+    flipped = apply_filter(matrix([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), matrix([[1, 0], [0, 0]]), mode="conv", bias=-5)
+    assert flipped.answer["output"] == [[0, 1], [3, 4]]
+    celled = apply_filter(matrix([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), matrix([[1, 0], [0, 0]]), cell=(1, 1), bias=10)
+    assert celled.answer["cell"] == {"index": [1, 1], "value": 15}
+
+
+def test_no_bias_keeps_the_working_and_reports_bias_zero():
+    solution = apply_filter(matrix([[1, 2], [3, 4]]), matrix([[1]]))
+    assert (solution.answer["bias"], solution.answer["bias_exact"]) == (0, "0")
+    assert "bias" not in solution.inputs
+    assert all("bias" not in step.text for step in solution.steps)
+
+
+def test_bias_errors():
+    with pytest.raises(BadInput, match="at most 1e100") as error:
+        apply_filter(matrix([[1]]), matrix([[1]]), bias=Fraction(10) ** 101)
+    assert error.value.option == "--bias"
+    with pytest.raises(BadInput) as nan:
+        apply_filter(matrix([[1]]), matrix([[1]]), bias=float("nan"))
+    assert nan.value.option == "--bias"
+
+
+def test_float_bias_makes_the_output_float():
+    solution = apply_filter(matrix([[1, 2], [3, 4]]), matrix([[1]]), bias=0.5)
+    assert solution.answer["output"] == [[1.5, 2.5], [3.5, 4.5]]
+    assert "output_exact" not in solution.answer and solution.warnings
+
+
 def test_single_kernel_slice_is_used_for_every_channel_with_a_warning():
     solution = apply_filter(channels("1;;2;;3"), matrix([[2]]))
     assert solution.answer["output"] == [[12]]
@@ -223,6 +289,27 @@ def test_apply_is_linear_and_conv_is_xcorr_with_rotated_kernel(data, factor):
     assert scaled == [[factor * v for v in r] for r in base]
     flipped = apply_filter(matrix(image), matrix(rotate180(kernel)), mode="conv").answer["output"]
     assert flipped == base
+
+
+@given(
+    image_and_kernel(),
+    st.fractions(min_value=-50, max_value=50, max_denominator=12),
+    st.sampled_from(["xcorr", "conv"]),
+    st.tuples(st.integers(1, 2), st.integers(1, 2)),
+    st.tuples(st.integers(0, 1), st.integers(0, 1)),
+)
+def test_bias_shifts_every_output_cell_by_exactly_b(data, bias, mode, stride, padding):
+    image, kernel = data
+    options = {"stride": stride, "padding": padding, "mode": mode}
+    without = apply_filter(matrix(image), matrix(kernel), **options).answer
+    shifted = apply_filter(matrix(image), matrix(kernel), bias=bias, **options).answer
+    assert shifted["shape"] == without["shape"]
+    assert [[Fraction(v) for v in row] for row in shifted["output_exact"]] == [
+        [Fraction(v) + bias for v in row] for row in without["output_exact"]
+    ]
+    assert Fraction(shifted["bias_exact"]) == bias
+    zero = apply_filter(matrix(image), matrix(kernel), bias=Fraction(0), **options).answer
+    assert zero["output_exact"] == without["output_exact"]
 
 
 @given(st.lists(st.lists(small_ints, min_size=4, max_size=4), min_size=3, max_size=5), st.integers(1, 3))
@@ -386,6 +473,35 @@ def test_live_torch_random_cases():
     np.testing.assert_allclose(got, F.conv2d(x, k)[0, 0].numpy(), rtol=1e-12)
 
 
+@pytest.mark.torch
+def test_live_torch_bias():
+    torch = pytest.importorskip("torch")
+    F = torch.nn.functional
+    rng = random.Random(12)
+    for _ in range(25):
+        c, h, w = rng.randint(1, 3), rng.randint(3, 9), rng.randint(3, 9)
+        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
+        s, p = (rng.randint(1, 2), rng.randint(1, 2)), (rng.randint(0, 1), rng.randint(0, 1))
+        bias = Fraction(rng.randint(-40, 40), 8)
+        x = torch.randint(-9, 10, (1, c, h, w), dtype=torch.float64)
+        k = torch.randint(-3, 4, (1, c, kh, kw), dtype=torch.float64)
+        b = torch.tensor([float(bias)], dtype=torch.float64)
+        image = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in x[0].tolist()]
+        kernel = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in k[0].tolist()]
+        got = apply_filter(image, kernel, stride=s, padding=p, bias=bias).answer["output"]
+        assert got == F.conv2d(x, k, b, stride=s, padding=p)[0, 0].tolist()
+        flipped = apply_filter(image, kernel, stride=s, padding=p, mode="conv", bias=bias).answer["output"]
+        assert flipped == F.conv2d(x, k.flip(-2, -1), b, stride=s, padding=p)[0, 0].tolist()
+    # float path (> 10,000 entries is read as float64) with an exact bias
+    x = torch.rand(1, 1, 120, 110, dtype=torch.float64)
+    k = torch.rand(1, 1, 3, 4, dtype=torch.float64)
+    image = [Matrix(array=x[0, 0].numpy())]
+    kernel = [Matrix(rows=tuple(tuple(r) for r in k[0, 0].tolist()))]
+    got = np.array(apply_filter(image, kernel, bias=Fraction(-3, 10)).answer["output"])
+    want = F.conv2d(x, k, torch.tensor([-0.3], dtype=torch.float64))[0, 0].numpy()
+    np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
+
+
 # --------------------------------------------------------------------------- CLI
 
 
@@ -395,6 +511,19 @@ def test_cli_apply_json_and_quiet(cli):
     assert result.json()["answer"]["output"] == [[-4, -4], [-4, -4]]
     quiet = cli("filter", "apply", "-i", "1,2,3;4,5,6;7,8,9", "-k", "1,0;0,-1", "-q")
     assert quiet.stdout == "-4 -4\n-4 -4\n"
+
+
+def test_cli_apply_bias(cli):
+    args = ("filter", "apply", "-i", "0,0,0,0;0,0,0,0;0,0,0,0;0,0,0,0", "-k", "1,2;3,4", "--bias", "1")
+    payload = cli(*args, "--json").json()
+    assert payload["answer"]["output"] == [[1, 1, 1]] * 3
+    assert (payload["answer"]["bias"], payload["answer"]["bias_exact"]) == (1, "1")
+    assert payload["inputs"]["bias"] == "1"
+    assert cli(*args, "-q").stdout == "1 1 1\n1 1 1\n1 1 1\n"
+    negative = cli("filter", "apply", "-i", "1,2;3,4", "-k", "1,0;0,-1", "--bias", "-1/3", "--json").json()
+    assert negative["answer"]["output_exact"] == [["-10/3"]]
+    rich = cli(*args)
+    assert rich.exit_code == 0 and "+ bias = 0 + 1 = 1" in rich.stdout
 
 
 def test_cli_rich_markdown_and_design_explain(cli):
@@ -421,6 +550,10 @@ def test_cli_rich_markdown_and_design_explain(cli):
         (["apply", "-i", "1,2;3,4", "-k", "1", "--mode", "fft"], "--mode"),
         (["apply", "-i", "1,2;;3,4", "-k", "1;;2;;3"], "--kernel"),
         (["apply", "-i", "1,2;3,4", "-k", "sobel-q"], "--kernel"),
+        (["apply", "-i", "1,2;3,4", "-k", "1", "--bias", "one"], "--bias"),
+        (["apply", "-i", "1,2;3,4", "-k", "1", "--bias", "1,2"], "--bias"),
+        (["apply", "-i", "1,2;3,4", "-k", "1", "--bias", "1e101"], "--bias"),
+        (["apply", "-i", "1,2;3,4", "-k", "1", "--bias", "inf"], "--bias"),
         (["pool", "-i", "1,2;3,4", "--size", "2", "--padding", "2"], "--padding"),
         (["pool", "-i", "1,2;3,4", "--size", "3"], "--size"),
         (["pool", "-i", "1,2;3,4", "--op", "min"], "--op"),
@@ -449,6 +582,7 @@ OPTIONS = {
         "--padding": "0",
         "--mode": "xcorr",
         "--cell": "0,0",
+        "--bias": "1",
     },
     "pool": {"--image": "1,2;3,4", "--size": "2", "--stride": "1", "--padding": "0", "--op": "max"},
     "explain": {"--kernel": "1,0;0,-1"},

@@ -7,6 +7,10 @@ images and kernels, stride and padding per axis.
 - "xcorr": torch.nn.functional.conv2d (float64), one output channel summed over input channels.
 - "conv":  scipy.signal.convolve2d(padded channel, kernel, "valid") summed over channels, then strided.
 - "max"/"avg": torch.nn.functional.max_pool2d / avg_pool2d with ceil_mode and count_include_pad.
+- bias cases (a "bias" key, the text given to --bias; integers or quarter steps, so float64 is exact):
+  "xcorr" is torch.nn.functional.conv2d(input, weight, bias); "conv" is conv2d with the kernel flipped
+  (weight.flip(-2, -1)) and the bias, cross-checked against SciPy's convolve2d sum plus the bias.
+  They are drawn after all the other cases, so the cases without a bias stay as they were.
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ def random_array(rng: random.Random, shape: tuple[int, ...], decimals: bool) -> 
     return np.array(values, dtype=np.float64).reshape(shape)
 
 
-def conv_cases(rng: random.Random, count: int, mode: str) -> list[dict]:
+def conv_cases(rng: random.Random, count: int, mode: str, with_bias: bool = False) -> list[dict]:
+    """Random conv2d cases; ``with_bias`` adds a bias b (y = x ⋆ K + b, PyTorch's conv2d bias)."""
     cases = []
     while len(cases) < count:
         c = rng.randint(1, 3)
@@ -48,22 +53,34 @@ def conv_cases(rng: random.Random, count: int, mode: str) -> list[dict]:
         decimals = rng.random() < 0.3
         x = random_array(rng, (c, h, w), decimals)
         k = random_array(rng, (c, kh, kw), decimals and rng.random() < 0.5)
-        if mode == "xcorr":
+        bias = random_array(rng, (1,), rng.random() < 0.5) if with_bias else None
+        if with_bias:
+            weight = torch.from_numpy(k)[None]
+            if mode == "conv":
+                weight = weight.flip(-2, -1)
+            out = F.conv2d(torch.from_numpy(x)[None], weight, torch.from_numpy(bias), stride=(sh, sw), padding=(ph, pw))
+            output = out[0, 0].numpy()
+            padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
+            if mode == "conv":
+                scipy_output = sum(convolve2d(padded[i], k[i], mode="valid") for i in range(c))[::sh, ::sw]
+                assert np.array_equal(output, scipy_output + bias[0]), "torch and scipy disagree"
+        elif mode == "xcorr":
             out = F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(k)[None], stride=(sh, sw), padding=(ph, pw))
             output = out[0, 0].numpy()
         else:
             padded = np.pad(x, ((0, 0), (ph, ph), (pw, pw)))
             output = sum(convolve2d(padded[i], k[i], mode="valid") for i in range(c))[::sh, ::sw]
-        cases.append(
-            {
-                "image": text(x),
-                "kernel": text(k),
-                "stride": [sh, sw],
-                "padding": [ph, pw],
-                "mode": mode,
-                "output": output.tolist(),
-            }
-        )
+        case = {
+            "image": text(x),
+            "kernel": text(k),
+            "stride": [sh, sw],
+            "padding": [ph, pw],
+            "mode": mode,
+            "output": output.tolist(),
+        }
+        if bias is not None:
+            case["bias"] = text(bias[None, None])
+        cases.append(case)
     return cases
 
 
@@ -111,6 +128,7 @@ def main() -> None:
         "apply": conv_cases(rng, 80, "xcorr") + conv_cases(rng, 40, "conv"),
         "pool": pool_cases(rng, 60, "max") + pool_cases(rng, 60, "avg"),
     }
+    data["apply"] += conv_cases(rng, 30, "xcorr", with_bias=True) + conv_cases(rng, 20, "conv", with_bias=True)
     lines = ["{"]
     for key, value in data.items():
         if isinstance(value, list):  # one case per line
@@ -120,7 +138,8 @@ def main() -> None:
             lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
     lines[-1] = lines[-1].rstrip(",")
     OUT.write_text("\n".join([*lines, "}"]) + "\n")
-    print(f"wrote {OUT} ({len(data['apply'])} apply, {len(data['pool'])} pool cases)")
+    biased = sum("bias" in case for case in data["apply"])
+    print(f"wrote {OUT} ({len(data['apply'])} apply ({biased} with a bias), {len(data['pool'])} pool cases)")
 
 
 if __name__ == "__main__":
