@@ -24,8 +24,26 @@ def matrix(text: str) -> np.ndarray:
 def test_filter_outputs_match_scipy() -> None:
     for part in ("1c", "1g"):
         args = KEY[part]["args"]
-        output = correlate2d(matrix(args["image"]), matrix(args["kernel"]), mode="valid")
+        # conv2d's bias (1g) is added to every cell after the cross-correlation
+        output = correlate2d(matrix(args["image"]), matrix(args["kernel"]), mode="valid") + args.get("bias", 0)
         assert output.tolist() == KEY[part]["expected"]["output"]
+
+
+@pytest.mark.torch
+def test_1g_zero_input_gives_the_bias_in_torch() -> None:
+    torch = pytest.importorskip("torch")
+    args, expected = KEY["1g"]["args"], KEY["1g"]["expected"]
+    image = torch.tensor(matrix(args["image"]))[None, None]
+    kernel = torch.tensor(matrix(args["kernel"]))[None, None]
+    bias = torch.tensor([float(args["bias"])], dtype=torch.float64)
+    assert torch.nn.functional.conv2d(image, kernel, bias)[0, 0].tolist() == expected["output"]
+    assert expected["bias"] == args["bias"]
+    # the sheet's claim for layer f of 1(e), ConvTranspose2d(8, 1, 2, stride=2), fed layer e's zeros
+    layer_f = torch.nn.ConvTranspose2d(8, 1, 2, stride=2)
+    torch.nn.init.constant_(layer_f.bias, float(args["bias"]))
+    output = layer_f(torch.zeros(10, 8, 16, 16))
+    assert list(output.shape) == [10, 1, 32, 32]
+    assert bool((output == 1).all())
 
 
 def simulate(x: np.ndarray, y: float, precond: str, lr: float, steps: int) -> np.ndarray:
