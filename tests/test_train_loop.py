@@ -75,6 +75,37 @@ def test_exam_2b_sheet_rewrite_still_has_the_argument_order_bug():
     assert "loss_fn(labels, preds)" in findings[0].message
 
 
+# --------------------------------------------------------------------------- same names, different scopes
+
+
+def owners_of_findings(source: str) -> list[tuple[str, str]]:
+    """(enclosing top-level ``class``/``def`` line, rule) of each finding in ``source``."""
+    lines = source.splitlines()
+    return [
+        (next(lines[i] for i in range(f.line - 1, -1, -1) if lines[i].startswith(("class ", "def "))), f.rule)
+        for f in analyze(source)[0]
+    ]
+
+
+def test_methods_and_closures_of_the_same_name_keep_their_own_facts():
+    # ClassifierTrainer.fit (its train_step lacks zero_grad) and fit_bad (its closure lacks it);
+    # no DL023 from mixing RegressorTrainer's BCEWithLogitsLoss with ClassifierTrainer's BCELoss.
+    source = (CORPUS / "dl001_same_method_name_two_classes.py").read_text()
+    assert owners_of_findings(source) == [("class ClassifierTrainer:", "DL001"), ("def fit_bad(model, x, y):", "DL001")]
+
+
+def test_class_order_does_not_change_which_method_is_called():
+    source = (CORPUS / "dl001_same_method_name_two_classes.py").read_text()
+    head, regressor, rest = source.partition("class RegressorTrainer:")
+    regressor_body, classifier, rest = rest.partition("class ClassifierTrainer:")
+    classifier_body, fit_good, functions = rest.partition("def fit_good")
+    swapped = head + classifier + classifier_body + regressor + regressor_body + fit_good + functions
+    assert owners_of_findings(swapped) == [
+        ("class ClassifierTrainer:", "DL001"),
+        ("def fit_bad(model, x, y):", "DL001"),
+    ]
+
+
 # --------------------------------------------------------------------------- an independent oracle
 
 

@@ -315,15 +315,24 @@ class Event:
 
 @dataclass
 class ModuleFacts:
-    """What the whole file tells us: constructor bindings, functions, classes, parents."""
+    """What the whole file tells us: constructor bindings, functions, classes, parents.
+
+    Functions are keyed by qualified name (``train``, ``Trainer.train_step``, ``main.step``) and
+    ``self.x`` bindings by their class, so two classes' ``train_step`` methods (or ``self.loss_fn``
+    attributes) never mix their facts: a call is resolved from where it is written.
+    """
 
     tree: ast.Module
     source: str
+    #: Constructor calls bound to plain names and non-``self`` attributes (``criterion``, ``args.opt``).
     bindings: dict[str, ast.Call] = field(default_factory=dict)
+    #: Constructor calls bound to ``self.x`` inside a class: ``(class name, "self.x")``.
+    attributes: dict[tuple[str, str], ast.Call] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
     classes: dict[str, ast.ClassDef] = field(default_factory=dict)
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
-    call_sites: dict[str, list[ast.Call]] = field(default_factory=dict)
+    #: The calls of each function defined in the file, resolved as :meth:`resolve_function` does.
+    call_sites: dict[ast.AST, list[ast.Call]] = field(default_factory=dict)
 
     @classmethod
     def collect(cls, tree: ast.Module, source: str) -> ModuleFacts:
@@ -331,46 +340,150 @@ class ModuleFacts:
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 facts.parents[child] = node
+        calls: list[ast.Call] = []
+        for node in ast.walk(tree):
             if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 constructed = strip_pass_through(node.value)
                 for target in targets if isinstance(constructed, ast.Call) else []:
-                    name = dotted(target)
-                    if name:
-                        facts.bindings[name] = constructed  # type: ignore[assignment]
-                        if name.startswith("self."):
-                            facts.bindings.setdefault(name[5:], constructed)  # type: ignore[arg-type]
+                    facts.bind(dotted(target), constructed, node)  # type: ignore[arg-type]
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
-                source_name = dotted(node.value)
-                for target in node.targets:
-                    name = dotted(target)
-                    if name and source_name in facts.bindings:  # alias: opt = optimizer
-                        facts.bindings.setdefault(name, facts.bindings[source_name])
+                aliased = facts.binding(dotted(node.value), node)
+                for target in node.targets if aliased is not None else []:  # alias: opt = optimizer
+                    facts.bind(dotted(target), aliased, node, replace=False)  # type: ignore[arg-type]
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
-                facts.functions.setdefault(node.name, node)
+                facts.functions.setdefault(facts.qualified_name(node), node)
             elif isinstance(node, ast.ClassDef):
                 facts.classes[node.name] = node
             if isinstance(node, ast.Call):
-                callee = last_part(dotted(node.func))
-                if callee:
-                    facts.call_sites.setdefault(callee, []).append(node)
+                calls.append(node)
+        methods_by_name: dict[str, list[ast.FunctionDef | ast.AsyncFunctionDef]] = {}
+        for function in facts.functions.values():
+            methods_by_name.setdefault(function.name, []).append(function)
+        for call in calls:
+            callee = facts.resolve_function(call.func)
+            if callee is None and isinstance(call.func, ast.Attribute):  # obj.evaluate(...): a unique name
+                candidates = methods_by_name.get(call.func.attr, [])
+                callee = candidates[0] if len(candidates) == 1 else None
+            if callee is not None:
+                facts.call_sites.setdefault(callee, []).append(call)
         return facts
 
-    def constructor(self, name: str | None) -> str:
-        """The constructor a name is bound to (``nn.CrossEntropyLoss``), or ``""``."""
+    # ---- lexical context
+
+    def enclosing_functions(self, node: ast.AST) -> Iterator[ast.FunctionDef | ast.AsyncFunctionDef]:
+        """The functions whose bodies contain ``node``, innermost first."""
+        current = self.parents.get(node)
+        while current is not None:
+            if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+                yield current
+            current = self.parents.get(current)
+
+    def enclosing_class(self, node: ast.AST | None) -> ast.ClassDef | None:
+        """The class whose method (or a function nested in one) contains ``node``: what ``self`` is."""
+        for function in self.enclosing_functions(node) if node is not None else ():
+            parent = self.parents.get(function)
+            if isinstance(parent, ast.ClassDef):
+                return parent
+        return None
+
+    def qualified_name(self, node: ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef) -> str:
+        """``Trainer.train_step``, ``main.step``: the names of the enclosing definitions, dotted."""
+        names = [node.name]
+        current = self.parents.get(node)
+        while current is not None:
+            if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+                names.append(current.name)
+            current = self.parents.get(current)
+        return ".".join(reversed(names))
+
+    def lineage(self, cls: ast.ClassDef) -> list[ast.ClassDef]:
+        """``cls`` then its base classes defined in this file (breadth first, no repeats)."""
+        found = [cls]
+        for klass in found:
+            for base in klass.bases:
+                parent = self.classes.get(last_part(dotted(base)))
+                if parent is not None and parent not in found and len(found) < 16:
+                    found.append(parent)
+        return found
+
+    def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The method ``name`` of ``cls`` or of a base class defined in this file."""
+        for klass in self.lineage(cls):
+            found = self.functions.get(f"{self.qualified_name(klass)}.{name}")
+            if found is not None:
+                return found
+        return None
+
+    def resolve_function(self, ref: ast.expr) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
+        """The function of this file that ``ref`` names where it is written: ``step`` (a nested or
+        module-level function), ``self.train_step`` (a method of the enclosing class or its bases),
+        ``trainer.fit`` (``trainer`` bound to a class of this file); None otherwise."""
+        if isinstance(ref, ast.Name):
+            for function in self.enclosing_functions(ref):
+                found = self.functions.get(f"{self.qualified_name(function)}.{ref.id}")
+                if found is not None:
+                    return found
+            return self.functions.get(ref.id)
+        if not (isinstance(ref, ast.Attribute) and isinstance(ref.value, ast.Name)):
+            return None
+        if ref.value.id in ("self", "cls"):
+            cls = self.enclosing_class(ref)
+            return self.method(cls, ref.attr) if cls is not None else None
+        bound = self.binding(ref.value.id, ref)
+        cls = self.classes.get(last_part(dotted(bound.func))) if bound is not None else None
+        return self.method(cls, ref.attr) if cls is not None else None
+
+    # ---- constructor bindings
+
+    def bind(self, name: str | None, call: ast.Call, at: ast.AST, *, replace: bool = True) -> None:
+        """Record that ``name`` (assigned at ``at``) holds the object ``call`` constructs."""
         if not name:
-            return ""
-        call = self.bindings.get(name) or self.bindings.get(name.removeprefix("self."))
+            return
+        cls = self.enclosing_class(at) if name.startswith("self.") else None
+        table: dict[Any, ast.Call] = self.attributes if cls is not None else self.bindings
+        key: Any = (cls.name, name) if cls is not None else name
+        if replace:
+            table[key] = call
+        else:
+            table.setdefault(key, call)
+
+    def binding(self, name: str | None, at: ast.AST | None = None) -> ast.Call | None:
+        """The constructor call ``name`` is bound to, seen from the node ``at``.
+
+        ``self.x`` is looked up in the class around ``at`` (and its bases), then as a plain name
+        (``self.model = model``); a plain name also as an attribute of the enclosing class.
+        """
+        if not name:
+            return None
+        cls = self.enclosing_class(at)
+        lineage = self.lineage(cls) if cls is not None else []
+        attribute = name if name.startswith("self.") else f"self.{name}"
+        if name.startswith("self."):
+            found = next((self.attributes[k.name, name] for k in lineage if (k.name, name) in self.attributes), None)
+            return found or self.bindings.get(name.removeprefix("self."))
+        found = self.bindings.get(name)
+        if found is None:
+            found = next(
+                (self.attributes[k.name, attribute] for k in lineage if (k.name, attribute) in self.attributes), None
+            )
+        return found
+
+    def constructor(self, name: str | None, at: ast.AST | None = None) -> str:
+        """The constructor a name is bound to (``nn.CrossEntropyLoss``), or ``""``."""
+        call = self.binding(name, at)
         return dotted(call.func) or "" if call is not None else ""
 
-    def is_optimizer(self, name: str | None) -> bool:
-        ctor = self.constructor(name)
+    def is_optimizer(self, name: str | None, at: ast.AST | None = None) -> bool:
+        """An optimizer: bound to ``torch.optim.*`` (not a scheduler), else named like one."""
+        ctor = self.constructor(name, at)
         if ctor:
             return ("optim" in ctor or last_part(ctor) in OPTIMIZERS) and "lr_scheduler" not in ctor
         return bool(OPTIMIZER_NAME.search(last_part(name)))
 
-    def is_scheduler(self, name: str | None) -> bool:
-        ctor = self.constructor(name)
+    def is_scheduler(self, name: str | None, at: ast.AST | None = None) -> bool:
+        """A learning-rate scheduler: bound to ``lr_scheduler.*``/``*LR``, else named like one."""
+        ctor = self.constructor(name, at)
         if ctor:
             return "lr_scheduler" in ctor or "schedule" in ctor.lower() or last_part(ctor).endswith("LR")
         return bool(SCHEDULER_NAME.search(last_part(name)))
@@ -388,7 +501,7 @@ class ModuleFacts:
             return LOSS_FUNCTIONS[attr]
         if not head and name in LOSS_FUNCTIONS and name not in ("kl_div",):
             return LOSS_FUNCTIONS[name]  # from torch.nn.functional import cross_entropy
-        ctor = last_part(self.constructor(name))
+        ctor = last_part(self.constructor(name, func))
         if ctor.endswith("Loss"):
             return ctor
         if ctor:
@@ -402,7 +515,7 @@ class ModuleFacts:
             name = dotted(func.value)
         if name is None:
             return None
-        ctor_call = self.bindings.get(name) or self.bindings.get(name.removeprefix("self."))
+        ctor_call = self.binding(name, func)
         ctor = last_part(dotted(ctor_call.func)) if ctor_call is not None else ""
         if ctor in ACTIVATION_MODULES:
             return ACTIVATION_MODULES[ctor]
@@ -605,7 +718,7 @@ class Scope:
         name = dotted(iterable)
         if name is None:
             return False
-        ctor = last_part(self.facts.constructor(name))
+        ctor = last_part(self.facts.constructor(name, iterable))
         return ctor == "DataLoader" or bool(LOADER_NAME.search(last_part(name)))
 
 
@@ -758,11 +871,13 @@ class Analyzer:
                 kind = ZERO_GRAD
             elif attr == "backward" or dotted(func) == "torch.autograd.backward":
                 kind = BACKWARD
-            elif attr == "step" and (self.facts.is_scheduler(receiver)):
+            elif attr == "step" and self.facts.is_scheduler(receiver, call):
                 kind = SCHED
-            elif attr == "step" and (self.facts.is_optimizer(receiver) or SCALER_NAME.search(last_part(receiver))):
+            elif attr == "step" and (
+                self.facts.is_optimizer(receiver, call) or SCALER_NAME.search(last_part(receiver))
+            ):
                 for arg in call.args:  # optimizer.step(closure): the closure runs inside step
-                    closure = self.facts.functions.get(dotted(arg) or "")
+                    closure = self.facts.resolve_function(arg)
                     if closure is not None and depth < 3:
                         self._collect(
                             closure.body,
@@ -782,7 +897,7 @@ class Analyzer:
             elif attr == "train" and receiver and _train_mode(call) is not None:
                 kind = TRAIN if _train_mode(call) else EVAL
             elif depth < 3 and (not isinstance(func, ast.Attribute) or receiver == "self"):
-                callee = self.facts.functions.get(last_part(dotted(func)))
+                callee = self.facts.resolve_function(func)
                 if callee is not None and callee.name != "forward" and not _is_decorated_grad_off(callee):
                     self._collect(
                         callee.body, out, nested=nested, conditional=conditional, grad_off=grad_off, depth=depth + 1
@@ -982,12 +1097,12 @@ class Analyzer:
             model = dotted(model_call.func.value) or "model"
         grad_off = self.under_grad_off(model_call) or (
             isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef)
-            and (_is_decorated_grad_off(owner) or self.all_calls_grad_off(owner.name))
+            and (_is_decorated_grad_off(owner) or self.all_calls_grad_off(owner))
         )
         loop_events = [e for e in events if e.node.lineno < model_call.lineno]  # type: ignore[attr-defined]
         eval_before = self.mode_before(owner, loop) or any(e.kind == EVAL for e in loop_events)
         if not eval_before and isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
-            eval_before = self.all_calls_after_eval(owner.name)
+            eval_before = self.all_calls_after_eval(owner)
         statement = loop if self.owns_lines(loop) else None  # type: ignore[arg-type]
         if not eval_before:
             edits = [self.insert_before(statement, f"{model}.eval()")] if statement is not None else []
@@ -1038,8 +1153,9 @@ class Analyzer:
             current = self.facts.parents.get(current)
         return False
 
-    def all_calls_grad_off(self, name: str) -> bool:
-        sites = self.facts.call_sites.get(name, [])
+    def all_calls_grad_off(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """True when ``function`` is called, and only under no_grad/inference_mode."""
+        sites = self.facts.call_sites.get(function, [])
         return bool(sites) and all(self.under_grad_off(site) for site in sites)
 
     def mode_before(self, owner: ast.AST, loop: ast.stmt) -> bool:
@@ -1052,8 +1168,9 @@ class Analyzer:
         ]
         return bool(modes) and modes[-1].kind == EVAL
 
-    def all_calls_after_eval(self, name: str) -> bool:
-        sites = self.facts.call_sites.get(name, [])
+    def all_calls_after_eval(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """True when ``function`` is called, and every call follows ``model.eval()`` in its block."""
+        sites = self.facts.call_sites.get(function, [])
         if not sites:
             return False
         for site in sites:
