@@ -34,7 +34,7 @@ import click
 import typer
 
 from dlsolve import __version__
-from dlsolve.errors import BadInput, DlsolveError, ExitStatus
+from dlsolve.errors import BadInput, DlsolveError, ExitStatus, InternalError, traceback_wanted
 from dlsolve.solution import Solution
 
 app = typer.Typer(
@@ -275,12 +275,9 @@ def main(argv: list[str] | None = None) -> int:
     except click.ClickException as error:
         return report_error(BadInput(" ".join(error.format_message().split())), json_errors=json_errors)
     except Exception as error:  # a bug: say so in one line, never a traceback unless asked
-        if os.environ.get("DLSOLVE_TRACEBACK"):
+        if traceback_wanted():
             raise
-        internal = DlsolveError(f"internal error ({type(error).__name__}: {error}); please report it")
-        internal.kind = "internal"
-        internal.exit_status = ExitStatus.INTERNAL_ERROR
-        return report_error(internal, json_errors=json_errors)
+        return report_error(InternalError.from_exception(error), json_errors=json_errors)
 
 
 def run() -> None:
@@ -325,7 +322,8 @@ Examples:
 
 Problem files are TOML ([[problem]] with id, title, question, command, args, expected, source,
 note; see problems/README.md). --check compares each answer with `expected` (numbers within a
-relative tolerance of 1e-6), prints a pass/fail table and exits 1 on any mismatch. With `-`,
+relative tolerance of 1e-6), prints a pass/fail table and exits 1 on any mismatch (2 if a
+problem's input is bad: the sheet still shows the others). With `-`,
 each input line {"command": ..., "args": {...}} gives one JSON answer line, in order; a bad line
 gives an {"error": ...} line and the batch goes on; exit 1 if any line failed.
 """
@@ -375,7 +373,7 @@ def solve(
     finally:
         if stream is not sys.stdout:
             stream.close()
-    return int(ExitStatus.SOLVED if all(o.passed for o in outcomes) else ExitStatus.NO_VALID_ANSWER)
+    return int(max((outcome.exit_status for outcome in outcomes), default=ExitStatus.SOLVED))
 
 
 def _open_output(path: str | None) -> Any:
@@ -438,6 +436,11 @@ def _solve_batch() -> int:
             except DlsolveError as error:
                 failed = True
                 reply = {"error": {**error.to_dict(), "line": number}}
+            except Exception as error:  # a bug on this line: report it there, and go on with the batch
+                if traceback_wanted():
+                    raise
+                failed = True
+                reply = {"error": {**InternalError.from_exception(error).to_dict(), "line": number}}
             replies.append(dumps(reply, indent=None) + "\n")
         sys.stdout.write("".join(replies))
         sys.stdout.flush()

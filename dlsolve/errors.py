@@ -25,19 +25,22 @@ class ExitStatus(IntEnum):
 class DlsolveError(Exception):
     """Base of every error dlsolve reports to its user.
 
-    ``option`` names the option (``--kernel``) or field the message is about, when there is one.
+    ``option`` names the option (``--kernel``) or field the message is about, when there is one;
+    ``where`` the place it came from (``midterm.toml:12: problem '1b'``), when the input was a file.
     """
 
     kind = "bad-input"
     exit_status = ExitStatus.BAD_INPUT
 
-    def __init__(self, message: str, *, option: str | None = None) -> None:
+    def __init__(self, message: str, *, option: str | None = None, where: str | None = None) -> None:
         super().__init__(message)
         self.message = message
         self.option = option
+        self.where = where
 
     def __str__(self) -> str:
-        return f"{self.option}: {self.message}" if self.option else self.message
+        located = f"{self.option}: {self.message}" if self.option else self.message
+        return f"{self.where}: {located}" if self.where else located
 
     def to_dict(self) -> dict[str, Any]:
         """The ``{"error": ...}`` payload of ``--json`` output."""
@@ -56,3 +59,24 @@ class InvalidProblem(DlsolveError):
 
     kind = "invalid-problem"
     exit_status = ExitStatus.NO_VALID_ANSWER
+
+
+class InternalError(DlsolveError):
+    """A bug in dlsolve, reported in one line like any other error (exit 3).
+
+    ``DLSOLVE_TRACEBACK=1`` makes the CLI re-raise the original exception instead.
+    """
+
+    kind = "internal"
+    exit_status = ExitStatus.INTERNAL_ERROR
+
+    @classmethod
+    def from_exception(cls, error: Exception) -> InternalError:
+        return cls(f"internal error ({type(error).__name__}: {error}); please report it")
+
+
+def traceback_wanted() -> bool:
+    """Whether the user asked to see tracebacks of internal errors (``DLSOLVE_TRACEBACK=1``)."""
+    import os
+
+    return bool(os.environ.get("DLSOLVE_TRACEBACK"))

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlsolve.errors import BadInput, DlsolveError
+from dlsolve.errors import BadInput, DlsolveError, ExitStatus, InternalError, traceback_wanted
 
 if TYPE_CHECKING:
     from dlsolve.solution import Solution
@@ -107,6 +107,15 @@ class Outcome:
     def passed(self) -> bool:
         """Solved (or refused as expected) and, if checked, matching ``expected``."""
         return (self.error is None or self.expected_refusal) and not self.mismatches
+
+    @property
+    def exit_status(self) -> ExitStatus:
+        """0 passed; 2 bad input in the problem (3 a bug); 1 no valid answer or a wrong one."""
+        if self.passed:
+            return ExitStatus.SOLVED
+        if self.error is not None and not self.expected_refusal:
+            return self.error.exit_status
+        return ExitStatus.NO_VALID_ANSWER
 
 
 # --------------------------------------------------------------------------- loading
@@ -281,19 +290,30 @@ def run_command(
 
 
 def solve_problem(problem: Problem, commands: Mapping[str, CommandSpec], *, check: bool = False) -> Outcome:
-    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``."""
+    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``.
+
+    An error fails this problem only: the sheet goes on with the others.
+    """
     try:
         solution = run_command(commands, problem.command, problem.args, problem.origin, problem.base_dir)
     except DlsolveError as error:
-        outcome = Outcome(problem, error=error)
-        if check and not outcome.expected_refusal:
-            outcome.mismatches = [f"no answer: {error}"]
-        elif check:
-            outcome.mismatches = []
-        return outcome
+        return _failed(problem, error, check)
+    except Exception as error:  # a bug in a solver
+        if traceback_wanted():
+            raise
+        return _failed(problem, InternalError.from_exception(error), check)
     outcome = Outcome(problem, solution=solution)
     if check:
         outcome.mismatches = compare(problem.expected, solution.answer, problem.tolerance)
+    return outcome
+
+
+def _failed(problem: Problem, error: DlsolveError, check: bool) -> Outcome:
+    if error.kind != "invalid-problem" and error.where is None and not error.message.startswith(problem.origin):
+        error.where = problem.origin  # bad input in the file: say where, as for a bad option name
+    outcome = Outcome(problem, error=error)
+    if check:
+        outcome.mismatches = [] if outcome.expected_refusal else [f"no answer: {error}"]
     return outcome
 
 

@@ -38,7 +38,12 @@ def scaled_sum(
     return Solution("scaled-sum", {"matrix": matrix}, answer, f"sum = {fmt.number(total)}", fmt.exact(total))
 
 
-FAKE = {"scaled-sum": Command("scaled-sum", scaled_sum)}
+def broken(matrix: Annotated[str, typer.Option("--matrix", "--m")]) -> Solution:
+    """Stand-in for a solver with a bug."""
+    raise ZeroDivisionError("a bug")
+
+
+FAKE = {"scaled-sum": Command("scaled-sum", scaled_sum), "broken": Command("broken", broken)}
 
 
 def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
@@ -171,7 +176,8 @@ def test_duplicate_ids_and_only(tmp_path: Path) -> None:
 
 @pytest.fixture
 def fake_commands(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setitem(cli.COMMANDS, "scaled-sum", FAKE["scaled-sum"])
+    for name, command in FAKE.items():
+        monkeypatch.setitem(cli.COMMANDS, name, command)
 
 
 def test_batch_streams_answers_and_errors_in_order(cli, fake_commands) -> None:  # type: ignore[no-untyped-def]
@@ -274,3 +280,61 @@ def test_solve_usage_errors(cli, args: list[str], message: str) -> None:  # type
     result = cli("solve", *args)
     assert result.exit_code == 2
     assert message in (result.stderr + result.stdout)
+
+
+SHEET = """
+[[problem]]
+id = "good"
+command = "scaled-sum"
+args = { m = "1,2" }
+expected = { sum = 3 }
+
+[[problem]]
+id = "wrong-value"
+command = "scaled-sum"
+args = { m = "1,x" }
+
+[[problem]]
+id = "no-answer"
+command = "scaled-sum"
+args = { m = "1,-1" }
+
+[[problem]]
+id = "bug"
+command = "broken"
+args = { m = "1" }
+"""
+
+
+def test_sheet_goes_on_past_bad_problems_and_locates_their_errors(cli, fake_commands, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, SHEET)
+    result = cli("solve", str(path), "-q")
+    lines = dict(line.split(": ", 1) for line in result.stdout.splitlines())
+    assert lines["good"] == "3"
+    assert lines["wrong-value"].startswith(f"error: {path}:8: problem 'wrong-value': --matrix: ")
+    assert lines["no-answer"] == "error: --matrix: the sum is zero"  # an answer about the problem: not located
+    assert lines["bug"].startswith(f"error: {path}:18: problem 'bug': internal error (ZeroDivisionError: a bug)")
+    assert result.exit_code == 3  # a bug outranks bad input, which outranks a missing answer
+    without_bug = write(tmp_path, SHEET.split('[[problem]]\nid = "bug"')[0], "no-bug.toml")
+    assert cli("solve", str(without_bug), "-q").exit_code == 2
+    data = cli("solve", str(path), "--json").json()
+    kinds = [problem["error"] and problem["error"]["kind"] for problem in data["problems"]]
+    assert kinds == [None, "bad-input", "invalid-problem", "internal"]
+
+
+def test_sheet_exit_status_is_1_when_only_answers_fail(cli, fake_commands, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    path = write(tmp_path, SHEET.split('[[problem]]\nid = "bug"')[0].replace('"1,x"', '"1,2"'))
+    assert cli("solve", str(path)).exit_code == 1
+    assert cli("solve", str(path), "--only", "good", "--check").exit_code == 0
+
+
+def test_batch_line_with_a_solver_bug_is_an_internal_error_line(cli, fake_commands) -> None:  # type: ignore[no-untyped-def]
+    lines = [
+        json.dumps({"command": "broken", "args": {"m": "1"}}),
+        json.dumps({"command": "scaled-sum", "args": {"m": "2"}}),
+    ]
+    result = cli("solve", "-", stdin="\n".join(lines) + "\n")
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.exit_code == 1
+    assert replies[0]["error"]["kind"] == "internal" and replies[0]["error"]["line"] == 1
+    assert replies[1]["answer"]["sum"] == 2
