@@ -502,6 +502,33 @@ def test_live_torch_bias():
     np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-12)
 
 
+def _oracle_channels(value) -> list[list[list[float]]]:
+    """Problem-file image/kernel (``a,b;c,d;;...`` text or a 2-D TOML array) as C x H x W floats."""
+    if isinstance(value, list):
+        return [[[float(v) for v in row] for row in value]]
+    return [[[float(Fraction(v)) for v in row.split(",")] for row in ch.split(";")] for ch in value.split(";;")]
+
+
+@pytest.mark.torch
+def test_filter_problem_file_bias_answers_match_torch():
+    torch = pytest.importorskip("torch")
+    import tomllib
+
+    problems = tomllib.loads((Path(__file__).parents[1] / "problems" / "filter.toml").read_text())["problem"]
+    biased = [p for p in problems if p["command"] == "filter apply" and "bias" in p["args"]]
+    assert len(biased) >= 2
+    for problem in biased:
+        args = problem["args"]
+        x = torch.tensor(_oracle_channels(args["image"]), dtype=torch.float64)[None]
+        k = torch.tensor(_oracle_channels(args["kernel"]), dtype=torch.float64)[None]
+        if args.get("mode") == "conv":
+            k = k.flip(-2, -1)
+        b = torch.tensor([float(Fraction(str(args["bias"])))], dtype=torch.float64)
+        s, p = args.get("stride", 1), args.get("padding", 0)
+        want = torch.nn.functional.conv2d(x, k, b, stride=s, padding=p)[0, 0].tolist()
+        assert want == problem["expected"]["output"], problem["id"]
+
+
 # --------------------------------------------------------------------------- CLI
 
 
