@@ -210,10 +210,30 @@ def _scalar_text(value: Any, where: str, key: str) -> str:
             raise BadInput(f"{where}: argument '{key}' must be finite")
         return repr(value)
     if isinstance(value, list):
-        if value and all(isinstance(item, list) for item in value):
-            return ";".join(",".join(_scalar_text(v, where, key) for v in row) for row in value)
-        return ",".join(_scalar_text(item, where, key) for item in value)
+        return _array_text(value, _list_depth(value, where, key), where, key)
     raise BadInput(f"{where}: argument '{key}' has an unsupported value {value!r}")
+
+
+#: Separators of the typed array syntax by nesting depth: entries, rows, channels (see parsing).
+_ARRAY_SEPARATORS = {1: ",", 2: ";", 3: ";;"}
+
+
+def _list_depth(value: list[Any], where: str, key: str) -> int:
+    """Nesting depth of a TOML array: 1 a vector, 2 a matrix, 3 channels of matrices."""
+    depths = {_list_depth(item, where, key) if isinstance(item, list) else 0 for item in value}
+    if len(depths) > 1:
+        raise BadInput(f"{where}: argument '{key}' mixes numbers and lists at the same level")
+    depth = 1 + (depths.pop() if depths else 0)
+    if depth > len(_ARRAY_SEPARATORS):
+        raise BadInput(f"{where}: argument '{key}' nests lists {depth} deep; at most 3 (channels of matrices)")
+    return depth
+
+
+def _array_text(value: list[Any], depth: int, where: str, key: str) -> str:
+    """A TOML array as the text a user would type: ``[[1, 2], [3, 4]]`` -> ``"1,2;3,4"``."""
+    if depth == 1:
+        return ",".join(_scalar_text(item, where, key) for item in value)
+    return _ARRAY_SEPARATORS[depth].join(_array_text(item, depth - 1, where, key) for item in value)
 
 
 def _annotation_base(annotation: Any) -> Any:

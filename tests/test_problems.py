@@ -52,6 +52,25 @@ def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
     return path
 
 
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [
+        ([1, 2], "1,2"),
+        ([[1, 2], [3, 4]], "1,2;3,4"),
+        ([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], "1,2;3,4;;5,6;7,8"),  # channels: as typed with ;;
+        ([[[1, 2]], [[3, 4]]], "1,2;;3,4"),  # one-row channels stay channels
+    ],
+)
+def test_toml_arrays_become_the_typed_syntax(value: list, text: str) -> None:  # type: ignore[type-arg]
+    assert call_kwargs(FAKE["scaled-sum"], {"m": value}, "here") == {"matrix": text}
+
+
+@pytest.mark.parametrize(("value", "message"), [([1, [2, 3]], "mixes numbers and lists"), ([[[[1]]]], "4 deep")])
+def test_toml_arrays_ragged_or_too_deep_are_refused(value: list, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(BadInput, match=message):
+        call_kwargs(FAKE["scaled-sum"], {"m": value}, "here")
+
+
 def test_options_map_long_names_and_aliases() -> None:
     assert FAKE["scaled-sum"].options == {
         "matrix": "matrix",
