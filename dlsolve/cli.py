@@ -396,13 +396,16 @@ def _input_batches(stream: Any) -> Any:
     if binary is None or not hasattr(binary, "read1"):
         yield stream.read().splitlines()
         return
-    pending = b""
+    pending: list[bytes] = []  # the start of a line longer than one read
     while chunk := binary.read1(1 << 16):
-        lines = (pending + chunk).split(b"\n")
-        pending = lines.pop()
+        if b"\n" not in chunk:
+            pending.append(chunk)
+            continue
+        lines = b"".join([*pending, chunk]).split(b"\n")
+        pending = [lines.pop()]
         yield lines
-    if pending:
-        yield [pending]
+    if any(pending):
+        yield [b"".join(pending)]
 
 
 def _solve_batch() -> int:

@@ -241,6 +241,20 @@ def test_batch_answers_each_line_before_the_next_arrives() -> None:
             process.kill()
 
 
+def test_batch_reads_lines_longer_than_one_read() -> None:
+    """A line spanning several 64 KiB reads of a pipe is one request; a last line without a newline counts."""
+    padded = '{"command": "conv-shape", "args": {"in": 28, "k": 3}' + " " * 200_000 + "}"
+    short = json.dumps({"command": "conv-shape", "args": {"in": 10, "k": 3}})
+    result = subprocess.run(
+        [sys.executable, "-m", "dlsolve", "solve", "-"],
+        input=f"{padded}\n{short}\n{padded}".encode(),
+        capture_output=True,
+        timeout=60,
+    )
+    replies = [json.loads(line) for line in result.stdout.splitlines()]
+    assert result.returncode == 0 and [reply["answer"]["spatial"] for reply in replies] == [[26, 26], [8, 8], [26, 26]]
+
+
 def test_batch_line_that_is_not_utf8_is_an_error_line(cli) -> None:  # type: ignore[no-untyped-def]
     good = b'{"command": "conv-shape", "args": {"in": 28, "k": 3}}\n'
     result = cli("solve", "-", stdin=b"\xff\xfe{bad\n" + good + b"\r\n" + good.rstrip())
