@@ -106,6 +106,70 @@ def test_class_order_does_not_change_which_method_is_called():
     ]
 
 
+# --------------------------------------------------------------------------- DL041 data flow
+
+
+def test_backward_on_a_no_grad_loss_is_found_through_the_data_flow():
+    source = (CORPUS / "dl041_loss_from_no_grad_outputs.py").read_text()
+    lines = source.splitlines()
+    findings, _ = analyze(source)
+    backwards = [(lines[f.line - 1].strip(), f.rule) for f in findings]
+    assert backwards == [
+        ("loss.backward()", "DL041"),
+        ("scaler.scale(criterion(logits, batch[1]) / 2).backward()", "DL041"),
+        ("loss.backward()", "DL041"),
+        ("loss.backward()", "DL041"),
+    ]
+    assert "outputs = model(inputs)" in findings[0].message and "(line 20)" in findings[0].message
+    assert "only called under no_grad" in findings[3].message
+
+
+@pytest.mark.parametrize(
+    ("code", "flagged"),
+    [
+        ("with torch.no_grad():\n    out = model(x)\nloss = criterion(out, y)\nloss.backward()\n", True),
+        ("with torch.no_grad():\n    out = model(x)\ncriterion(out.view(-1), y).mean().backward()\n", True),
+        ("with torch.no_grad():\n    loss = criterion(model(x), y)\ntorch.autograd.backward(loss)\n", True),
+        ("with torch.no_grad():\n    loss = criterion(model(x), y)\naccelerator.backward(loss)\n", True),
+        (
+            "with torch.no_grad():\n    out = model(x)\nloss = criterion(out, y)\nloss = loss * 2\nloss.backward()\n",
+            True,
+        ),
+        # not: an assignment with autograd on in between, a trained model on top, a grad-carrying
+        # operand, requires_grad_() (a leaf: no error, though nothing trains), enable_grad()
+        ("with torch.no_grad():\n    out = model(x)\nout = model(x)\ncriterion(out, y).backward()\n", False),
+        ("with torch.no_grad():\n    f = backbone(x)\nloss = criterion(head(f), y)\nloss.backward()\n", False),
+        ("with torch.no_grad():\n    l1 = criterion(model(x), y)\nloss = l1 + penalty\nloss.backward()\n", False),
+        ("with torch.no_grad():\n    loss = criterion(model(x), y)\nloss.requires_grad_().backward()\n", False),
+        (
+            "with torch.no_grad():\n    with torch.enable_grad():\n        loss = criterion(model(x), y)\n"
+            "loss.backward()\n",
+            False,
+        ),
+        ("loss = criterion(model(x), y)\nwith torch.inference_mode():\n    loss.backward()\n", False),
+        ("with torch.no_grad():\n    out = model(x)\nloss = criterion(student(x), out)\nloss.backward()\n", False),
+    ],
+)
+def test_backward_on_no_grad_tensors_spellings(code, flagged):
+    source = "criterion = nn.CrossEntropyLoss()\nmodel = Net()\n" + code
+    assert ("DL041" in {f.rule for f in analyze(source)[0]}) == flagged
+
+
+@pytest.mark.torch
+def test_pytorch_raises_exactly_where_dl041_fires(tmp_path, monkeypatch):
+    pytest.importorskip("torch")
+    import runpy
+
+    monkeypatch.chdir(tmp_path)
+    positive = CORPUS / "dl041_loss_from_no_grad_outputs.py"
+    errors = runpy.run_path(str(positive))["errors"]
+    assert len(errors) == len(analyze(positive.read_text())[0]) == 4
+    assert all("does not require grad and does not have a grad_fn" in str(error) for error in errors)
+    negative = CORPUS / "clean_no_grad_around_training.py"
+    runpy.run_path(str(negative))  # every backward() succeeds
+    assert analyze(negative.read_text())[0] == []
+
+
 # --------------------------------------------------------------------------- an independent oracle
 
 

@@ -23,7 +23,8 @@ Rule codes are stable (see :data:`RULES`):
 * DL031 evaluation loop without ``torch.no_grad()`` / ``torch.inference_mode()``.
 * DL032 training resumes after ``model.eval()`` without ``model.train()``.
 * DL040 the loss tensor accumulated (``total += loss``) instead of ``loss.item()``.
-* DL041 ``backward()`` under ``torch.no_grad()``.
+* DL041 ``backward()`` on a loss computed under ``torch.no_grad()``/``inference_mode()`` (or from
+  model outputs computed there).
 * DL042 ``scheduler.step()`` before ``optimizer.step()`` in the same iteration.
 """
 
@@ -144,8 +145,11 @@ RULES: dict[str, Rule] = {
         Rule(
             "DL041",
             "backward-under-no-grad",
-            "under torch.no_grad() the loss has no grad_fn: backward() raises or computes nothing.",
-            "compute the loss and call backward() outside torch.no_grad().",
+            "a tensor computed under torch.no_grad()/inference_mode() has no grad_fn, nor has a loss computed "
+            "from it: backward() raises 'element 0 of tensors does not require grad' (backward() itself may "
+            "run under no_grad; the forward pass may not).",
+            "compute the forward pass and the loss with autograd on (outside the no_grad block); keep no_grad "
+            "for evaluation and for inputs that need no gradient (frozen features, teacher outputs).",
         ),
         Rule(
             "DL042",
@@ -214,6 +218,8 @@ LOSS_NAME = re.compile(r"^(criterion|crit|loss_?fn|loss_?func(tion)?|lossfunc|lo
 OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)(_|$|\d)|^opt[a-z]?$", re.I)
 SCHEDULER_NAME = re.compile(r"sched", re.I)
 SCALER_NAME = re.compile(r"scaler", re.I)
+#: Objects whose ``.backward(loss)`` differentiates the argument (Accelerate, Lightning Fabric).
+BACKWARD_HELPER_NAME = re.compile(r"accelerat|fabric", re.I)
 MODEL_NAME = re.compile(
     r"^(model|net|network|classifier|encoder|decoder|backbone|cnn|mlp|generator|discriminator|"
     r"student|teacher|ddp_model)\w*$|_(model|net)$",
@@ -309,7 +315,6 @@ class Event:
     order: int
     nested: bool = False  # inside a loop nested in the loop analysed
     conditional: bool = False
-    grad_off: bool = False  # under torch.no_grad()/inference_mode()
     receiver: str = ""
 
 
@@ -333,6 +338,8 @@ class ModuleFacts:
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     #: The calls of each function defined in the file, resolved as :meth:`resolve_function` does.
     call_sites: dict[ast.AST, list[ast.Call]] = field(default_factory=dict)
+    #: Names only ever assigned (or defaulted to) numeric literals: ``accumulation_steps = 4``.
+    numeric_names: set[str] = field(default_factory=set)
 
     @classmethod
     def collect(cls, tree: ast.Module, source: str) -> ModuleFacts:
@@ -341,7 +348,9 @@ class ModuleFacts:
             for child in ast.iter_child_nodes(node):
                 facts.parents[child] = node
         calls: list[ast.Call] = []
+        not_numeric: set[str] = set()
         for node in ast.walk(tree):
+            facts._note_numeric(node, not_numeric)
             if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
                 targets = node.targets if isinstance(node, ast.Assign) else [node.target]
                 constructed = strip_pass_through(node.value)
@@ -367,7 +376,70 @@ class ModuleFacts:
                 callee = candidates[0] if len(candidates) == 1 else None
             if callee is not None:
                 facts.call_sites.setdefault(callee, []).append(call)
+        facts.numeric_names -= not_numeric
         return facts
+
+    def _note_numeric(self, node: ast.AST, not_numeric: set[str]) -> None:
+        """Sort the names ``node`` assigns (or defaults) into numeric literals and anything else."""
+        pairs: list[tuple[ast.expr, ast.expr | None]] = []
+        if isinstance(node, ast.Assign):
+            pairs = [(target, node.value) for target in node.targets]
+        elif isinstance(node, ast.AnnAssign | ast.AugAssign):
+            pairs = [(node.target, node.value)]
+        elif isinstance(node, ast.For | ast.AsyncFor | ast.With | ast.AsyncWith):
+            targets = (
+                [node.target] if isinstance(node, ast.For | ast.AsyncFor) else [i.optional_vars for i in node.items]
+            )
+            pairs = [(name, None) for target in targets if target is not None for name in ast.walk(target)]
+        elif isinstance(node, ast.arguments):
+            positional = [*node.posonlyargs, *node.args]
+            defaults: list[ast.expr | None] = [None] * (len(positional) - len(node.defaults)) + [*node.defaults]
+            pairs = [(ast.Name(arg.arg), default) for arg, default in zip(positional, defaults, strict=True)]
+            pairs += [
+                (ast.Name(arg.arg), default) for arg, default in zip(node.kwonlyargs, node.kw_defaults, strict=True)
+            ]
+        for target, value in pairs:
+            if not isinstance(target, ast.Name):
+                continue
+            literal = value.operand if isinstance(value, ast.UnaryOp) else value
+            is_number = isinstance(literal, ast.Constant) and type(literal.value) in (int, float)
+            (self.numeric_names if is_number else not_numeric).add(target.id)
+
+    # ---- grad mode
+
+    def grad_switched(self, node: ast.AST) -> bool | None:
+        """Autograd as the code around ``node`` sets it, up to its function: False inside ``with
+        torch.no_grad()``/``inference_mode()``/``set_grad_enabled(False)`` or a function decorated with
+        one of them, True when an inner ``enable_grad()`` turns it back on, None when nothing sets it."""
+        current = self.parents.get(node)
+        while current is not None:
+            if isinstance(current, ast.With | ast.AsyncWith):
+                switches = [_grad_switch(item.context_expr) for item in current.items]
+                if any(switch is not None for switch in switches):
+                    return False not in switches
+            if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
+                switches = [_grad_switch(decorator) for decorator in current.decorator_list]
+                return next((switch for switch in switches if switch is not None), None)
+            current = self.parents.get(current)
+        return None
+
+    def under_grad_off(self, node: ast.AST) -> bool:
+        """True when the code around ``node`` (up to its function) turns autograd off."""
+        return self.grad_switched(node) is False
+
+    def all_calls_grad_off(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """True when ``function`` is called, and only under no_grad/inference_mode."""
+        sites = self.call_sites.get(function, [])
+        return bool(sites) and all(self.under_grad_off(site) for site in sites)
+
+    def runs_grad_off(self, node: ast.AST) -> bool:
+        """True when ``node`` runs with autograd off: :meth:`grad_switched` says so, or nothing
+        around it decides and every call of its function is under no_grad/inference_mode."""
+        switched = self.grad_switched(node)
+        if switched is not None:
+            return not switched
+        function = next(self.enclosing_functions(node), None)
+        return function is not None and self.all_calls_grad_off(function)
 
     # ---- lexical context
 
@@ -577,6 +649,9 @@ class Scope:
         #: How many ``forward`` methods deep this scope is (bounds the analysis of nested models).
         self.depth = depth
         self.env: dict[str, str] = {}
+        #: Names holding tensors computed with autograd off (no grad_fn), each with the statement
+        #: that computed it (or its source) under no_grad/inference_mode.
+        self.detached: dict[str, ast.stmt] = {}
 
     def statements(self) -> Iterator[ast.stmt]:
         """Statements of the owner in source order, not entering nested functions or classes."""
@@ -656,6 +731,7 @@ class Scope:
 
     def update(self, statement: ast.stmt) -> None:
         """Record the kinds assigned by ``statement`` (assignments and loader loops)."""
+        self._track_autograd(statement)
         if isinstance(statement, ast.Assign):
             for target in statement.targets:
                 self._assign(target, statement.value)
@@ -684,6 +760,95 @@ class Scope:
             self.env.pop(name, None)
         else:
             self.env[name] = kind
+
+    def _track_autograd(self, statement: ast.stmt) -> None:
+        """Update :attr:`detached` for the names ``statement`` assigns.
+
+        Under no_grad/inference_mode every computed value (not a bare name, which aliases) has no
+        grad_fn. Outside, the result of a pass-through, a method of a detached tensor, an activation,
+        a loss, indexing or arithmetic stays without one when its only tensor operands are detached
+        (``loss = criterion(outputs, labels)`` on no_grad ``outputs``). A model call never is: its
+        parameters require grad (``head(frozen_features)`` trains the head).
+        """
+        pairs: list[tuple[ast.expr, ast.expr]] = []
+        if isinstance(statement, ast.Assign):
+            pairs = [(target, statement.value) for target in statement.targets]
+        elif isinstance(statement, ast.AnnAssign) and statement.value is not None:
+            pairs = [(statement.target, statement.value)]
+        elif isinstance(statement, ast.AugAssign):
+            pairs = [(statement.target, ast.BinOp(statement.target, statement.op, statement.value))]
+        grad_off = bool(pairs) and self.facts.runs_grad_off(statement)
+        for target, value in pairs:
+            if isinstance(target, ast.Tuple | ast.List) and isinstance(value, ast.Tuple | ast.List):
+                if len(target.elts) == len(value.elts):
+                    pairs.extend(zip(target.elts, value.elts, strict=True))
+                continue
+            computed = not isinstance(value, ast.Name | ast.Attribute | ast.Constant)
+            origin = statement if grad_off and computed else self.detached_origin(value)
+            for element in target.elts if isinstance(target, ast.Tuple | ast.List) else [target]:
+                name = dotted(element)
+                if name is not None and origin is not None and not self._other_branch_assigns(statement, name):
+                    self.detached[name] = origin
+                elif name is not None:
+                    self.detached.pop(name, None)
+
+    def _other_branch_assigns(self, statement: ast.stmt, name: str) -> bool:
+        """True when ``statement`` sits in an ``if``/``try`` that assigns ``name`` elsewhere too: another
+        path may bind it with autograd on, so the no-grad binding is not the only one reaching a use."""
+        current = self.facts.parents.get(statement)
+        while current is not None and current is not self.owner:
+            if isinstance(current, ast.If | ast.Try) and any(
+                node is not statement and name in _assigned_names(node) for node in ast.walk(current)
+            ):
+                return True
+            current = self.facts.parents.get(current)
+        return False
+
+    def detached_origin(self, node: ast.expr | None) -> ast.stmt | None:
+        """Where the tensor ``node`` evaluates to lost its grad_fn (see :meth:`_track_autograd`), or None."""
+        if isinstance(node, ast.Name | ast.Attribute):
+            return self.detached.get(dotted(node) or "")
+        if isinstance(node, ast.Subscript):
+            return self.detached_origin(node.value)
+        if isinstance(node, ast.UnaryOp):
+            return self.detached_origin(node.operand)
+        if isinstance(node, ast.BinOp):
+            return self._only_detached_operands([node.left, node.right], strict=True)
+        if not isinstance(node, ast.Call):
+            return None
+        func = node.func
+        receiver = func.value if isinstance(func, ast.Attribute) else None
+        if receiver is not None and func.attr == "scale" and SCALER_NAME.search(last_part(dotted(receiver))):
+            return self.detached_origin(node.args[0]) if node.args else None  # scaler.scale(loss)
+        if receiver is not None and func.attr != "requires_grad_" and self.detached_origin(receiver) is not None:
+            extra = [*node.args, *(k.value for k in node.keywords)]  # outputs.view(-1), loss.mean()
+            return self._only_detached_operands([receiver, *extra], strict=True)
+        tensors = [*node.args, *(k.value for k in node.keywords if k.arg in ("input", "target"))]
+        if self.facts.loss_type(func) is not None and tensors:  # criterion(outputs, labels)
+            return self._only_detached_operands(tensors, strict=False, first=True)
+        if last_part(dotted(func)) in ACTIVATION_CALLS and node.args:  # F.softmax(outputs, dim=1)
+            return self._only_detached_operands(node.args, strict=True, first=True)
+        return None
+
+    def _only_detached_operands(
+        self, operands: list[ast.expr], *, strict: bool, first: bool = False
+    ) -> ast.stmt | None:
+        """The origin of the first detached operand when no operand can carry autograd (``first``: the
+        first operand must be detached). Grad-free operands: literals, numeric names, inputs, targets,
+        and (not ``strict``: a loss's target position) any value not known to be a prediction or loss."""
+        origins = [self.detached_origin(operand) for operand in operands]
+        if first and origins[0] is None:
+            return None
+        for operand, origin in zip(operands, origins, strict=True):
+            if origin is not None or _is_literal(operand):
+                continue
+            if isinstance(operand, ast.Name) and operand.id in self.facts.numeric_names:
+                continue
+            kind = self.kind(operand)
+            if kind in ("input", "target") or (not strict and kind not in PRED_KINDS and kind != "loss"):
+                continue
+            return None
+        return next((origin for origin in origins if origin is not None), None)
 
     def _bind_tuple(self, target: ast.Tuple | ast.List) -> None:
         elements = target.elts
@@ -720,6 +885,22 @@ class Scope:
             return False
         ctor = last_part(self.facts.constructor(name, iterable))
         return ctor == "DataLoader" or bool(LOADER_NAME.search(last_part(name)))
+
+
+def _assigned_names(node: ast.AST) -> set[str]:
+    """The dotted names an assignment, augmented or annotated assignment or ``for`` binds."""
+    if isinstance(node, ast.Assign):
+        targets = node.targets
+    elif isinstance(node, ast.AugAssign | ast.AnnAssign | ast.For | ast.AsyncFor):
+        targets = [node.target]
+    else:
+        return set()
+    return {name for target in targets for e in ast.walk(target) if (name := dotted(e)) is not None}
+
+
+def _is_literal(node: ast.expr) -> bool:
+    """A number, string, bool or None literal, possibly negated (``-1``)."""
+    return isinstance(node.operand if isinstance(node, ast.UnaryOp) else node, ast.Constant)
 
 
 def _handler_bodies(items: list[Any]) -> list[ast.stmt]:
@@ -815,18 +996,16 @@ class Analyzer:
     def events(self, body: list[ast.stmt], depth: int = 0) -> list[Event]:
         """Training events of ``body`` in execution order (calls to local functions inlined)."""
         found: list[Event] = []
-        self._collect(body, found, nested=False, conditional=False, grad_off=False, depth=depth)
+        self._collect(body, found, nested=False, conditional=False, depth=depth)
         for order, event in enumerate(found):
             event.order = order
         return found
 
-    def _collect(
-        self, body: list[ast.stmt], out: list[Event], *, nested: bool, conditional: bool, grad_off: bool, depth: int
-    ) -> None:
+    def _collect(self, body: list[ast.stmt], out: list[Event], *, nested: bool, conditional: bool, depth: int) -> None:
         for statement in body:
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
                 continue
-            flags = {"nested": nested, "conditional": conditional, "grad_off": grad_off, "depth": depth}
+            flags = {"nested": nested, "conditional": conditional, "depth": depth}
             if isinstance(statement, ast.For | ast.AsyncFor | ast.While):
                 self._expression_events(
                     statement.iter if not isinstance(statement, ast.While) else statement.test, out, **flags
@@ -838,10 +1017,9 @@ class Analyzer:
                 self._collect(statement.body, out, **{**flags, "conditional": True})
                 self._collect(statement.orelse, out, **{**flags, "conditional": True})
             elif isinstance(statement, ast.With | ast.AsyncWith):
-                off = grad_off or any(_disables_grad(item.context_expr) for item in statement.items)
                 for item in statement.items:
                     self._expression_events(item.context_expr, out, **flags)
-                self._collect(statement.body, out, **{**flags, "grad_off": off})
+                self._collect(statement.body, out, **flags)
             elif isinstance(statement, ast.Try):
                 for part in (
                     statement.body,
@@ -852,11 +1030,11 @@ class Analyzer:
                     self._collect(part, out, **flags)
             else:
                 if isinstance(statement, ast.Assign) and _sets_grad_none(statement):
-                    out.append(Event(ZERO_GRAD, statement, 0, nested, conditional, grad_off))
+                    out.append(Event(ZERO_GRAD, statement, 0, nested, conditional))
                 self._expression_events(statement, out, **flags)
 
     def _expression_events(
-        self, node: ast.AST, out: list[Event], *, nested: bool, conditional: bool, grad_off: bool, depth: int
+        self, node: ast.AST, out: list[Event], *, nested: bool, conditional: bool, depth: int
     ) -> None:
         calls = sorted(
             (n for n in ast.walk(node) if isinstance(n, ast.Call)),
@@ -879,14 +1057,7 @@ class Analyzer:
                 for arg in call.args:  # optimizer.step(closure): the closure runs inside step
                     closure = self.facts.resolve_function(arg)
                     if closure is not None and depth < 3:
-                        self._collect(
-                            closure.body,
-                            out,
-                            nested=nested,
-                            conditional=conditional,
-                            grad_off=grad_off,
-                            depth=depth + 1,
-                        )
+                        self._collect(closure.body, out, nested=nested, conditional=conditional, depth=depth + 1)
                 kind = STEP
                 if SCALER_NAME.search(last_part(receiver)) and call.args:
                     receiver = dotted(call.args[0]) or receiver
@@ -898,16 +1069,10 @@ class Analyzer:
                 kind = TRAIN if _train_mode(call) else EVAL
             elif depth < 3 and (not isinstance(func, ast.Attribute) or receiver == "self"):
                 callee = self.facts.resolve_function(func)
-                if callee is not None and callee.name != "forward" and not _is_decorated_grad_off(callee):
-                    self._collect(
-                        callee.body, out, nested=nested, conditional=conditional, grad_off=grad_off, depth=depth + 1
-                    )
-                elif callee is not None:
-                    self._collect(
-                        callee.body, out, nested=nested, conditional=conditional, grad_off=True, depth=depth + 1
-                    )
+                if callee is not None:
+                    self._collect(callee.body, out, nested=nested, conditional=conditional, depth=depth + 1)
             if kind is not None:
-                out.append(Event(kind, call, 0, nested, conditional, grad_off, receiver or ""))
+                out.append(Event(kind, call, 0, nested, conditional, receiver or ""))
 
     # ---- rules
 
@@ -929,19 +1094,12 @@ class Analyzer:
                 self.check_evaluation_loop(owner, statement, loop_events, scope)
             self.check_expressions(statement, scope)
             scope.update(statement)
-        if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef) and _is_decorated_grad_off(owner):
-            for node in ast.walk(owner):
-                if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "backward":
-                    self.report("DL041", node, "backward() in a function decorated with no_grad/inference_mode")
 
     def check_training_loop(self, owner: ast.AST, loop: ast.stmt, events: list[Event]) -> None:
         direct = [e for e in events if not e.nested]
         backwards = [e for e in direct if e.kind == BACKWARD]
         steps = [e for e in direct if e.kind == STEP]
         zeros = [e for e in direct if e.kind == ZERO_GRAD]
-        for event in backwards:
-            if event.grad_off:
-                self.report("DL041", event.node, "loss.backward() is called inside torch.no_grad()/inference_mode()")
         if not steps and not backwards:
             return
         if steps and not any(e.kind == BACKWARD for e in events) and self.computes_loss(loop):
@@ -1095,10 +1253,7 @@ class Analyzer:
         model = dotted(model_call.func) or "model"
         if isinstance(model_call.func, ast.Attribute) and model_call.func.attr == "forward":
             model = dotted(model_call.func.value) or "model"
-        grad_off = self.under_grad_off(model_call) or (
-            isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef)
-            and (_is_decorated_grad_off(owner) or self.all_calls_grad_off(owner))
-        )
+        grad_off = self.facts.runs_grad_off(model_call)
         loop_events = [e for e in events if e.node.lineno < model_call.lineno]  # type: ignore[attr-defined]
         eval_before = self.mode_before(owner, loop) or any(e.kind == EVAL for e in loop_events)
         if not eval_before and isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
@@ -1140,23 +1295,6 @@ class Analyzer:
             if is_call and self.facts.model_output_kind(node.func) is not None:  # type: ignore[attr-defined]
                 return node  # type: ignore[return-value]
         return None
-
-    def under_grad_off(self, node: ast.AST) -> bool:
-        current = self.facts.parents.get(node)
-        while current is not None:
-            if isinstance(current, ast.With | ast.AsyncWith) and any(
-                _disables_grad(item.context_expr) for item in current.items
-            ):
-                return True
-            if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef):
-                return _is_decorated_grad_off(current)
-            current = self.facts.parents.get(current)
-        return False
-
-    def all_calls_grad_off(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-        """True when ``function`` is called, and only under no_grad/inference_mode."""
-        sites = self.facts.call_sites.get(function, [])
-        return bool(sites) and all(self.under_grad_off(site) for site in sites)
 
     def mode_before(self, owner: ast.AST, loop: ast.stmt) -> bool:
         """True when ``model.eval()`` (or ``train(False)``) runs in ``owner`` before ``loop``."""
@@ -1200,7 +1338,37 @@ class Analyzer:
             for node in ast.walk(root):
                 if isinstance(node, ast.Call):
                     self.check_loss_call(node, scope)
+                    self.check_backward(node, scope)
         self.check_accumulation(statement, scope)
+
+    def check_backward(self, call: ast.Call, scope: Scope) -> None:
+        """DL041: ``backward()`` on a tensor computed with autograd off (it has no grad_fn: PyTorch
+        raises "element 0 of tensors does not require grad"). ``backward()`` itself may run under
+        no_grad: on a loss computed with autograd on it computes the same gradients."""
+        func = call.func
+        if not (isinstance(func, ast.Attribute) and func.attr == "backward"):
+            return
+        receiver = dotted(func.value) or ""
+        by_argument = receiver in ("torch.autograd", "autograd") or bool(
+            BACKWARD_HELPER_NAME.search(last_part(receiver))
+        )
+        tensor = (call.args[0] if call.args else None) if by_argument else func.value
+        origin = scope.detached_origin(tensor)
+        if tensor is None or origin is None:
+            return
+        computed = self.segment(origin).splitlines()[0]
+        where = "" if self.facts.under_grad_off(origin) else " (its function is only called under no_grad)"
+        self.report(
+            "DL041",
+            call,
+            f"{self.segment(call)} differentiates {self.segment(tensor)}, which comes from `{computed}` "
+            f"(line {origin.lineno}) computed under no_grad/inference_mode{where}: no grad_fn, backward() raises",
+            self.autograd_fix(origin, call),
+        )
+
+    def autograd_fix(self, origin: ast.stmt, backward: ast.Call) -> list[Edit]:
+        """No mechanical fix yet (see :meth:`check_backward`)."""
+        return []
 
     def check_loss_call(self, call: ast.Call, scope: Scope) -> None:
         loss = self.facts.loss_type(call.func)
@@ -1261,7 +1429,7 @@ class Analyzer:
         return [Edit(start, end, self.segment(inner))]
 
     def check_accumulation(self, statement: ast.stmt, scope: Scope) -> None:
-        if self.under_grad_off(statement):
+        if self.facts.under_grad_off(statement):
             return
         value: ast.expr | None = None
         if isinstance(statement, ast.AugAssign) and isinstance(statement.op, ast.Add):
@@ -1324,24 +1492,25 @@ class Analyzer:
         return text
 
 
-def _disables_grad(node: ast.expr) -> bool:
+def _grad_switch(node: ast.expr) -> bool | None:
+    """False for ``torch.no_grad()``/``inference_mode()``/``set_grad_enabled(False)``, True for
+    ``enable_grad()``/``set_grad_enabled(True)``, None for anything else (``inference_mode(False)``)."""
     name = last_part(dotted(node.func) if isinstance(node, ast.Call) else dotted(node))
+    values = [*node.args, *(k.value for k in node.keywords if k.arg == "mode")] if isinstance(node, ast.Call) else []
+    literal = values[0].value if values and isinstance(values[0], ast.Constant) else None
     if name in GRAD_OFF:
+        return None if literal is False else False
+    if name == "enable_grad":
         return True
-    if name == "set_grad_enabled" and isinstance(node, ast.Call) and node.args:
-        arg = node.args[0]
-        return isinstance(arg, ast.Constant) and arg.value is False
-    return False
+    if name == "set_grad_enabled" and isinstance(literal, bool):
+        return literal
+    return None
 
 
 def _is_module(cls: ast.ClassDef) -> bool:
     """A class that looks like an ``nn.Module``: a ``forward`` method or a base named ``*Module``."""
     has_forward = any(isinstance(n, ast.FunctionDef) and n.name == "forward" for n in cls.body)
     return has_forward or any(last_part(dotted(base)).endswith("Module") for base in cls.bases)
-
-
-def _is_decorated_grad_off(function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-    return any(_disables_grad(decorator) for decorator in function.decorator_list)
 
 
 def _train_mode(call: ast.Call) -> bool | None:
