@@ -76,6 +76,77 @@ def test_multihead_goldens(cli, case):
     assert_close_matrix(answer["output"], case["output"], tol=1e-11)
 
 
+def evaluate_exact(rows: list[list[str]]) -> list[list[float | None]]:
+    """dlsolve's exact strings as floats (sympify on our own output, never on user text); NaN -> None."""
+    import sympy
+
+    return [[None if text == "NaN" else float(sympy.sympify(text).evalf(30)) for text in row] for row in rows]
+
+
+@pytest.mark.parametrize("case", GOLDENS["mha"], ids=lambda c: c["kind"])
+def test_exact_multihead_evaluates_to_the_goldens(cli, case):
+    """--exact on every nn.MultiheadAttention golden (1 or 2 heads, with Wo): the exact mean weights
+    and the exact output (after Wo) are PyTorch's numbers; each head's exact weights are its floats."""
+    answer = solve(cli, *cli_args(case["args"]), "--exact")["answer"]
+    exact = answer["exact"]
+    assert_close_matrix(evaluate_exact(exact["weights"]), case["weights"])
+    assert_close_matrix(evaluate_exact(exact["output"]), case["output"], tol=1e-11)
+    if answer["heads"] > 1:
+        assert exact["scores"] is None
+        assert len(exact["head_weights"]) == len(exact["head_scores"]) == len(exact["head_outputs"]) == 2
+        for exact_head, float_head in zip(exact["head_weights"], answer["head_weights"], strict=True):
+            assert_close_matrix(evaluate_exact(exact_head), float_head)
+    else:
+        assert "head_weights" not in exact
+
+
+def test_exact_two_heads_by_hand(cli):
+    """X = Wq = Wk = Wv = I (2x2), 2 heads of width 1, scale 1: head 1 scores [[1,0],[0,0]], head 2
+    [[0,0],[0,1]]; so head 1 row 1 is e/(1+e), 1/(1+e) and the mean row 1 is e/(2(1+e)) + 1/4, ..."""
+    eye = "1,0;0,1"
+    data = solve(cli, "--x", eye, "--wq", eye, "--wk", eye, "--wv", eye, "--heads", "2", "--exact")
+    exact = data["answer"]["exact"]
+    assert exact["head_scores"] == [[["1", "0"], ["0", "0"]], [["0", "0"], ["0", "1"]]]
+    assert exact["head_weights"][0] == [["E/(1 + E)", "1/(1 + E)"], ["1/2", "1/2"]]
+    assert exact["head_weights"][1] == [["1/2", "1/2"], ["1/(1 + E)", "E/(1 + E)"]]
+    assert exact["head_outputs"][0] == [["E/(1 + E)"], ["1/2"]]
+    high, low = math.e / (2 * (1 + math.e)) + 1 / 4, 1 / (2 * (1 + math.e)) + 1 / 4
+    assert_close_matrix(evaluate_exact(exact["weights"]), [[high, low], [low, high]])
+    assert exact["output"] == [["E/(1 + E)", "1/2"], ["1/2", "E/(1 + E)"]]
+    steps = json.dumps(data["steps"])
+    assert "Head 2" in steps and "Exact mean weights" in steps
+
+
+def test_exact_output_includes_the_output_projection(cli):
+    """With --wo the exact output is concat(heads) Wo, the same matrix as the float output."""
+    data = solve(
+        cli, "--x", "1,0;1,1", "--wq", "1,0;0,1", "--wk", "1,0;0,1", "--wv", "1,2;0,1", "--wo", "1,1;0,2", "--exact"
+    )
+    answer = data["answer"]
+    assert_close_matrix(evaluate_exact(answer["exact"]["output"]), answer["output"])
+
+
+def test_exact_refuses_too_many_heads(cli):
+    x = ",".join(["1"] * 5)
+    eye = ";".join(",".join("1" if i == j else "0" for j in range(5)) for i in range(5))
+    result = cli("attention", "--x", x, "--wq", eye, "--wk", eye, "--wv", eye, "--heads", "5", "--exact")
+    assert result.exit_code == 2
+    assert "--exact" in result.stderr and "5 heads" in result.stderr
+
+
+def test_exact_text_is_sympys_text():
+    """The memoising printer writes what str() writes."""
+    import sympy as sp
+
+    from dlsolve.solvers.attention import _sympy_text
+
+    a, b = sp.exp(sp.sqrt(2) / 4), sp.exp(-3 * sp.sqrt(2))
+    total = 1 + a + b
+    for expression in (a / total, (2 * a - b) / total, a / (2 * total) + sp.Rational(1, 6), -sp.oo, sp.nan):
+        expected = {"-oo": "-inf", "nan": "NaN"}.get(str(expression), str(expression))
+        assert _sympy_text(expression) == expected
+
+
 @pytest.mark.parametrize("case", GOLDENS["params"], ids=lambda c: f"{c['config']['d_model']}x{c['config']['heads']}")
 def test_parameter_count_shapes_and_flops_match_torch(case):
     from dlsolve.solvers.attention_shapes import attention_shapes

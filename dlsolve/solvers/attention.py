@@ -26,6 +26,7 @@ you need"):
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
 from fractions import Fraction
@@ -50,6 +51,8 @@ SOFTMAX_CHUNK_ROWS = 128
 JSON_MAX_ENTRIES = 250_000
 #: Largest T, S and width accepted with ``--exact`` (beyond it the expressions are unreadable).
 EXACT_MAX_SIZE = 8
+#: Most heads accepted with ``--exact`` (each head has its own T x S exact weights).
+EXACT_MAX_HEADS = 4
 #: Largest T, S, d for which exact (Fraction) matrix products are shown.
 EXACT_PRODUCT_SIZE = 16
 MASKED_ROW_MODES = ("zero", "nan")
@@ -433,6 +436,25 @@ def _masks(
 # --------------------------------------------------------------------------- exact (SymPy) weights
 
 
+@dataclass
+class _ExactHead:
+    """One head's exact (SymPy) scores, weights and output ``weights V_h`` (None without exact V)."""
+
+    scores: list[list[Any]]  #: masked entries are -oo
+    weights: list[list[Any]]
+    output: list[list[Any]] | None
+
+
+@dataclass
+class _ExactAttention:
+    """The exact answer: every head, the weights as returned (one head's, or the mean over heads as
+    ``nn.MultiheadAttention`` averages them) and the final output ``concat(heads) Wo``."""
+
+    heads: list[_ExactHead]
+    weights: list[list[Any]]
+    output: list[list[Any]] | None  #: None when V (or Wo) is not exact
+
+
 def _exact_weights(
     raw_exact: list[list[Fraction]],
     v_exact: list[list[Fraction]] | None,
@@ -442,12 +464,20 @@ def _exact_weights(
     temperature: Fraction,
     hard: bool,
     masked_rows: str,
-) -> tuple[list[list[Any]], list[list[Any]], list[list[Any]] | None]:
-    """SymPy scores, weights ``exp(l_ij) / sum_k exp(l_ik)`` and output (None without exact V)."""
+) -> _ExactHead:
+    """SymPy scores, weights ``exp(l_ij) / Z_i`` (``Z_i = sum_k exp(l_ik)``) and output of one head.
+
+    The output row ``sum_j w_ij v_j`` is written over the row's common denominator,
+    ``(sum_j exp(l_ij) v_j) / Z_i`` (None without exact V).
+    """
     import sympy as sp
 
     scores: list[list[Any]] = []
     weights: list[list[Any]] = []
+    output: list[list[Any]] | None = None if v_exact is None else []
+    value_columns = (
+        [] if v_exact is None else [[sp.Rational(v) for v in column] for column in zip(*v_exact, strict=True)]
+    )
     for i, row in enumerate(raw_exact):
         score_row: list[Any] = []
         for j, value in enumerate(row):
@@ -461,34 +491,105 @@ def _exact_weights(
         finite = [s for s in score_row if s != -sp.oo]
         if not finite:
             fill = sp.nan if masked_rows == "nan" else sp.Integer(0)
-            weights.append([fill] * len(score_row))
-            continue
-        if hard:
+            numerators, denominator = [fill] * len(score_row), sp.Integer(1)
+        elif hard:
             best = finite[0]
             for s in finite[1:]:
                 if (s - best).is_positive:
                     best = s
-            tied = [s != -sp.oo and (s - best).is_zero for s in score_row]
-            count = sum(tied)
-            weights.append([sp.Rational(1, count) if t else sp.Integer(0) for t in tied])
-            continue
-        logits = [s / sp.Rational(temperature) if s != -sp.oo else s for s in score_row]
-        exps = [sp.exp(s) if s != -sp.oo else sp.Integer(0) for s in logits]
-        total = sp.Add(*exps)
-        weights.append([e / total for e in exps])
-    output = None
-    if v_exact is not None:
-        output = []
-        for weight_row in weights:
+            tied = [s != -sp.oo and bool((s - best).is_zero) for s in score_row]
+            numerators, denominator = [sp.Integer(int(t)) for t in tied], sp.Integer(sum(tied))
+        else:
+            logits = [s / sp.Rational(temperature) if s != -sp.oo else s for s in score_row]
+            numerators = [sp.exp(s) if s != -sp.oo else sp.Integer(0) for s in logits]
+            denominator = sp.Add(*numerators)
+        weights.append([numerator / denominator for numerator in numerators])
+        if output is not None:
             output.append(
                 [
-                    sp.together(
-                        sp.Add(*(w * sp.Rational(v_row[c]) for w, v_row in zip(weight_row, v_exact, strict=True)))
-                    )
-                    for c in range(len(v_exact[0]))
+                    sp.factor_terms(sp.Add(*(n * v for n, v in zip(numerators, column, strict=True)))) / denominator
+                    for column in value_columns
                 ]
             )
-    return scores, weights, output
+    return _ExactHead(scores, weights, output)
+
+
+def _head_columns(rows: list[list[Fraction]], head: int | None, width: int) -> list[list[Fraction]]:
+    """Columns ``head * width .. (head + 1) * width - 1`` of each row (all of them for ``head=None``)."""
+    if head is None:
+        return rows
+    return [row[head * width : (head + 1) * width] for row in rows]
+
+
+def _exact_attention(
+    operands: _Operands,
+    heads: int,
+    d_k: int,
+    d_v: int,
+    *,
+    scale: Any,
+    masks: _Masks,
+    temperature: Fraction,
+    hard: bool,
+    masked_rows: str,
+    wo: Matrix | None,
+) -> _ExactAttention:
+    """Each head's exact attention on its columns of Q, K, V; their mean weights; ``concat(heads) Wo``.
+
+    The output is None when V or Wo is not exact (floats or too large).
+    """
+    import sympy as sp
+
+    assert operands.q_exact is not None and operands.k_exact is not None
+    v_exact = operands.v_exact
+    head_results = []
+    for head in range(heads):
+        q_head = _head_columns(operands.q_exact, head, d_k)
+        k_head = _head_columns(operands.k_exact, head, d_k)
+        head_results.append(
+            _exact_weights(
+                la.matmul(q_head, la.transpose(k_head)),
+                None if v_exact is None else _head_columns(v_exact, head, d_v),
+                scale=scale,
+                masks=masks,
+                temperature=temperature,
+                hard=hard,
+                masked_rows=masked_rows,
+            )
+        )
+    if heads == 1:
+        weights = head_results[0].weights
+    else:
+        weights = [
+            [sp.Add(*column) / heads for column in zip(*rows, strict=True)]
+            for rows in zip(*(result.weights for result in head_results), strict=True)
+        ]
+    outputs = [result.output for result in head_results]
+    output = None
+    if all(head_output is not None for head_output in outputs):
+        output = [
+            [value for head_rows in rows for value in head_rows]
+            for rows in zip(*outputs, strict=True)  # type: ignore[call-overload]
+        ]
+        if wo is not None:
+            output = _exact_linear(output, wo)
+    return _ExactAttention(head_results, weights, output)
+
+
+def _exact_linear(rows: list[list[Any]], weight: Matrix) -> list[list[Any]] | None:
+    """``rows W`` in SymPy (row vectors times W); None when W is not exact."""
+    import sympy as sp
+
+    weight_exact = _exact_rows(weight)
+    if weight_exact is None:
+        return None
+    return [
+        [
+            sp.Add(*(value * sp.Rational(weight_row[j]) for value, weight_row in zip(row, weight_exact, strict=True)))
+            for j in range(len(weight_exact[0]))
+        ]
+        for row in rows
+    ]
 
 
 # --------------------------------------------------------------------------- the solver
@@ -517,9 +618,34 @@ def _scale_of(d_k: int, scale: Fraction | None, no_scale: bool) -> tuple[float, 
     )
 
 
+#: Printed SymPy subexpressions (a row's denominator is shared by its weights and outputs, and
+#: printing a sum of exponentials orders its terms numerically, which costs milliseconds each time).
+_PRINTED: dict[Any, str] = {}
+_PRINTED_MAX = 50_000
+
+
+@functools.cache
+def _memo_printer() -> Any:
+    """A SymPy StrPrinter (same text as ``str``) that prints each subexpression once (``_PRINTED``)."""
+    from sympy.printing.str import StrPrinter
+
+    class MemoStrPrinter(StrPrinter):
+        def _print(self, expr: Any, **kwargs: Any) -> str:
+            if kwargs:
+                return super()._print(expr, **kwargs)
+            text = _PRINTED.get(expr)
+            if text is None:
+                text = _PRINTED[expr] = super()._print(expr)
+            return text
+
+    return MemoStrPrinter()
+
+
 def _sympy_text(expression: Any) -> str:
-    """SymPy's text, with ``-inf`` for a masked score and ``NaN`` for an undefined weight."""
-    text = str(expression)
+    """SymPy's text (as ``str``), with ``-inf`` for a masked score and ``NaN`` for an undefined weight."""
+    if len(_PRINTED) > _PRINTED_MAX:
+        _PRINTED.clear()
+    text = _memo_printer().doprint(expression)
     return {"-oo": "-inf", "nan": "NaN"}.get(text, text)
 
 
@@ -529,6 +655,44 @@ def _sympy_scale(d_k: int, scale_exact: Fraction | None) -> Any:
     if scale_exact is not None:
         return sp.Rational(scale_exact)
     return 1 / sp.sqrt(d_k)
+
+
+def _check_exact_size(queries: int, keys: int, d_k: int, d_v: int, heads: int, wo: Matrix | None) -> None:
+    """Refuse ``--exact`` beyond ``EXACT_MAX_SIZE`` tokens and columns (per head, and of Wo's output)
+    or ``EXACT_MAX_HEADS`` heads: the expressions would be unreadable and slow to build."""
+    d_out = wo.shape[1] if wo is not None else d_v
+    if max(queries, keys, d_k, d_v, d_out) <= EXACT_MAX_SIZE and heads <= EXACT_MAX_HEADS:
+        return
+    per_head = " per head" if heads > 1 else ""
+    got = f"{queries} queries, {keys} keys, d_k={d_k}, d_v={d_v}{per_head}"
+    if wo is not None:
+        got += f", {d_out} output columns"
+    raise BadInput(
+        f"--exact is limited to {EXACT_MAX_SIZE} tokens, {EXACT_MAX_SIZE} columns (per head, and of the output) "
+        f"and {EXACT_MAX_HEADS} heads (got {got}, {heads} head{'s' if heads > 1 else ''}); symbolic weights beyond "
+        "that are unreadable, drop --exact",
+        option="--exact",
+    )
+
+
+def _sympy_rows(rows: list[list[Any]] | None) -> list[list[str]] | None:
+    return None if rows is None else [[_sympy_text(value) for value in row] for row in rows]
+
+
+def _exact_json(exact: _ExactAttention) -> dict[str, Any]:
+    """``{scores, weights, output}`` as strings (``scores`` None with several heads, like the float
+    ``scores``); with several heads also ``head_scores``, ``head_weights``, ``head_outputs``."""
+    several = len(exact.heads) > 1
+    answer: dict[str, Any] = {
+        "scores": None if several else _sympy_rows(exact.heads[0].scores),
+        "weights": _sympy_rows(exact.weights),
+        "output": _sympy_rows(exact.output),
+    }
+    if several:
+        answer["head_scores"] = [_sympy_rows(head.scores) for head in exact.heads]
+        answer["head_weights"] = [_sympy_rows(head.weights) for head in exact.heads]
+        answer["head_outputs"] = [_sympy_rows(head.output) for head in exact.heads]
+    return answer
 
 
 def attention(
@@ -602,14 +766,7 @@ def attention(
         key_labels = [f"k{j}" for j in range(1, keys + 1)]
     masks = _masks(queries, keys, causal=causal, mask=mask, mask_type=mask_type, key_padding=key_padding)
     if exact:
-        if heads > 1:
-            raise BadInput("--exact works with one head; drop --heads or --exact", option="--exact")
-        if max(queries, keys, d_k, d_v) > EXACT_MAX_SIZE:
-            raise BadInput(
-                f"--exact is limited to {EXACT_MAX_SIZE} tokens and {EXACT_MAX_SIZE} columns (got {queries} queries, "
-                f"{keys} keys, d_k={d_k}, d_v={d_v}); symbolic weights beyond that are unreadable, drop --exact",
-                option="--exact",
-            )
+        _check_exact_size(queries, keys, d_k, d_v, heads, wo)
         if operands.q_exact is None or operands.k_exact is None:
             raise BadInput("--exact needs exact (integer, decimal or fraction) inputs", option="--exact")
     scale_value, scale_exact, scale_text, scale_latex = _scale_of(d_k, scale, no_scale)
@@ -657,23 +814,19 @@ def attention(
     steps = list(operands.projection_steps)
     exact_answer = None
     if exact:
-        raw_exact = la.matmul(operands.q_exact, la.transpose(operands.k_exact))  # type: ignore[arg-type]
-        exact_scores, exact_weights, exact_output = _exact_weights(
-            raw_exact,
-            operands.v_exact,
+        context.exact = _exact_attention(
+            operands,
+            heads,
+            d_k,
+            d_v,
             scale=_sympy_scale(d_k, scale_exact),
             masks=masks,
             temperature=temperature,
             hard=hard,
             masked_rows=masked_rows,
+            wo=wo,
         )
-        exact_answer = {
-            "scores": [[_sympy_text(s) for s in row] for row in exact_scores],
-            "weights": [[_sympy_text(w) for w in row] for row in exact_weights],
-            "output": [[_sympy_text(o) for o in row] for row in exact_output] if exact_output is not None else None,
-        }
-        context.exact_weights = exact_weights
-        context.exact_output = exact_output
+        exact_answer = _exact_json(context.exact)
     for head, result in enumerate(results):
         head_steps = _head_steps(context, result, head if heads > 1 else None)
         if heads > 1:
@@ -686,22 +839,9 @@ def attention(
         else:
             steps.extend(head_steps)
     if heads > 1:
-        steps.append(_concat_step(context, concat, weights, heads))
+        steps.append(_concat_step(context, concat, weights, heads, projected=wo is not None))
     if wo is not None:
-        steps.append(
-            Step(
-                title="Output projection",
-                text=(
-                    f"output = concat(heads) Wo ({_shape_text(concat.shape)} times {_shape_text(wo.shape)})\n"
-                    + (
-                        _matrix_text("output", None, final)
-                        if shown and final.shape[1] <= SHOW_ROWS
-                        else f"shape {_shape_text(final.shape)}"
-                    )
-                ),
-                latex=r"\mathrm{output} = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h) W_O",
-            )
-        )
+        steps.append(_output_projection_step(context, concat, final, wo))
     fully_masked = np.any([r.fully_masked for r in results], axis=0)
     warnings = _warnings(fully_masked, masked_rows, query_labels, hard, temperature)
     argmax = results[0].argmax if heads == 1 else _argmax_of(weights, fully_masked)
@@ -784,28 +924,30 @@ class _Context:
     hard: bool
     shown: bool
     masked_rows: str
-    exact_weights: list[list[Any]] | None = None
-    exact_output: list[list[Any]] | None = None
+    exact: _ExactAttention | None = None
 
 
 def _head_steps(context: _Context, result: HeadResult, head: int | None) -> list[Step]:
-    """Scores, scaling, mask, softmax, weights table, output for one head."""
+    """Scores, scaling, mask, softmax, weights table, output for one head (``None``: the only head)."""
+    exact_head = context.exact.heads[head or 0] if context.exact is not None else None
     steps = [_scores_step(context, result, head)]
     if context.masks.description:
         steps.append(_mask_step(context, result))
-    steps.append(_softmax_step(context, result))
-    steps.append(_pattern_step(context, result))
-    steps.append(_output_step(context, result, head))
+    steps.append(_softmax_step(context, result, exact_head))
+    steps.append(_pattern_step(context, result, exact_head))
+    steps.append(_output_step(context, result, head, exact_head))
     return steps
 
 
 def _raw_exact(context: _Context, head: int | None) -> list[list[Fraction]] | None:
+    """Exact ``Q_h K_h^T`` of one head's columns (all columns for ``head=None``) when Q, K are exact and small."""
     operands = context.operands
-    if operands.q_exact is None or operands.k_exact is None or head is not None:
+    if operands.q_exact is None or operands.k_exact is None:
         return None
-    if max(len(operands.q_exact), len(operands.k_exact), len(operands.q_exact[0])) > EXACT_PRODUCT_SIZE:
+    if max(len(operands.q_exact), len(operands.k_exact), context.d_k) > EXACT_PRODUCT_SIZE:
         return None
-    return la.matmul(operands.q_exact, la.transpose(operands.k_exact))
+    q_head = _head_columns(operands.q_exact, head, context.d_k)
+    return la.matmul(q_head, la.transpose(_head_columns(operands.k_exact, head, context.d_k)))
 
 
 def _scores_step(context: _Context, result: HeadResult, head: int | None) -> Step:
@@ -855,7 +997,7 @@ def _mask_step(context: _Context, result: HeadResult) -> Step:
     )
 
 
-def _softmax_step(context: _Context, result: HeadResult) -> Step:
+def _softmax_step(context: _Context, result: HeadResult, exact_head: _ExactHead | None) -> Step:
     rows, keys = result.weights.shape
     temperature = context.temperature
     if context.hard:
@@ -875,7 +1017,7 @@ def _softmax_step(context: _Context, result: HeadResult) -> Step:
     if max(rows, keys) <= SHOW_SOFTMAX_ROWS and result.scores is not None:
         logits = result.scores / float(temperature)
         for i in range(rows):
-            substeps.append(_softmax_row_step(context, result, logits[i], i))
+            substeps.append(_softmax_row_step(context, result, exact_head, logits[i], i))
     latex = (
         r"w_{ij} = \frac{e^{s_{ij}/T}}{\sum_k e^{s_{ik}/T}}"
         if temperature != 1
@@ -884,7 +1026,9 @@ def _softmax_step(context: _Context, result: HeadResult) -> Step:
     return Step(title="Softmax of each row", text=lead, latex=latex, substeps=substeps)
 
 
-def _softmax_row_step(context: _Context, result: HeadResult, logits: np.ndarray, i: int) -> Step:
+def _softmax_row_step(
+    context: _Context, result: HeadResult, exact_head: _ExactHead | None, logits: np.ndarray, i: int
+) -> Step:
     """One query's exponentials, their sum and its weights."""
     label = context.query_labels[i]
     finite = [value for value in logits.tolist() if math.isfinite(value)]
@@ -898,12 +1042,12 @@ def _softmax_row_step(context: _Context, result: HeadResult, logits: np.ndarray,
     parts = [f"{key}: {fmt.decimal(e)}" for key, e in zip(context.key_labels, exps, strict=True)]
     weights = ", ".join(fmt.decimal(w) for w in result.weights[i].tolist())
     text = f"{name}: {'; '.join(parts)}\nsum = {fmt.decimal(total)}\nweights = [{weights}]"
-    if context.exact_weights is not None:
-        text += "\nexact: [" + ", ".join(_sympy_text(w) for w in context.exact_weights[i]) + "]"
+    if exact_head is not None:
+        text += "\nexact: [" + ", ".join(_sympy_text(w) for w in exact_head.weights[i]) + "]"
     return Step(title=f"Query {label}", text=text)
 
 
-def _pattern_step(context: _Context, result: HeadResult) -> Step:
+def _pattern_step(context: _Context, result: HeadResult, exact_head: _ExactHead | None) -> Step:
     """The weights heatmap (labelled) and, per query, the most-attended key and the entropy."""
     import numpy as np
 
@@ -949,12 +1093,9 @@ def _pattern_step(context: _Context, result: HeadResult) -> Step:
     text += lines
     text.append(f"(entropy is 0 for one-hot attention and ln {keys} ≈ {fmt.decimal(math.log(keys))} for uniform)")
     exact_in_rows = not context.hard and max(rows, keys) <= SHOW_SOFTMAX_ROWS
-    if context.exact_weights is not None and context.shown and not exact_in_rows:
+    if exact_head is not None and context.shown and not exact_in_rows:
         text.append("Exact weights:")
-        text += [
-            "  " + context.query_labels[i] + ": [" + ", ".join(_sympy_text(w) for w in row) + "]"
-            for i, row in enumerate(context.exact_weights)
-        ]
+        text += _exact_lines(context, exact_head.weights)
     return Step(
         title="Attention weights: who attends to whom",
         text="\n".join(text),
@@ -963,7 +1104,7 @@ def _pattern_step(context: _Context, result: HeadResult) -> Step:
     )
 
 
-def _output_step(context: _Context, result: HeadResult, head: int | None) -> Step:
+def _output_step(context: _Context, result: HeadResult, head: int | None, exact_head: _ExactHead | None) -> Step:
     rows, width = result.output.shape
     text = [f"Each output row is the weighted average of the value rows: output = weights V ({rows}x{width})."]
     blocks = []
@@ -977,12 +1118,9 @@ def _output_step(context: _Context, result: HeadResult, head: int | None) -> Ste
                 [f"d{c}" for c in range(1, width + 1)],
             )
         )
-    if context.exact_output is not None and head is None:
+    if exact_head is not None and exact_head.output is not None:
         text.append("Exact:")
-        text += [
-            "  " + context.query_labels[i] + ": [" + ", ".join(_sympy_text(o) for o in row) + "]"
-            for i, row in enumerate(context.exact_output)
-        ]
+        text += _exact_lines(context, exact_head.output)
     return Step(
         title="Output = weights V" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
@@ -991,7 +1129,17 @@ def _output_step(context: _Context, result: HeadResult, head: int | None) -> Ste
     )
 
 
-def _concat_step(context: _Context, concat: np.ndarray, weights: np.ndarray, heads: int) -> Step:
+def _exact_lines(context: _Context, rows: list[list[Any]]) -> list[str]:
+    """One indented line per query: ``label: [exact, exact, ...]``."""
+    return [
+        f"  {label}: [" + ", ".join(_sympy_text(value) for value in row) + "]"
+        for label, row in zip(context.query_labels, rows, strict=True)
+    ]
+
+
+def _concat_step(context: _Context, concat: np.ndarray, weights: np.ndarray, heads: int, *, projected: bool) -> Step:
+    """Concatenated head outputs and the mean weights (exact too with ``--exact``; the exact
+    concatenation is the output unless ``projected`` by Wo)."""
     text = [
         f"Concatenate the {heads} head outputs side by side: {_shape_text(concat.shape)}.",
         "nn.MultiheadAttention returns the weights averaged over heads (average_attn_weights=True):",
@@ -1002,11 +1150,34 @@ def _concat_step(context: _Context, concat: np.ndarray, weights: np.ndarray, hea
         blocks.append(
             _heatmap("weights averaged over heads", weights.tolist(), context.query_labels, context.key_labels)
         )
+    if context.exact is not None:
+        text.append("Exact mean weights:")
+        text += _exact_lines(context, context.exact.weights)
+        if context.exact.output is not None and not projected:
+            text.append("Exact concatenated output:")
+            text += _exact_lines(context, context.exact.output)
     return Step(
         title="Concatenate the heads",
         text="\n".join(text),
         latex=r"\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)",
         blocks=blocks,
+    )
+
+
+def _output_projection_step(context: _Context, concat: np.ndarray, final: np.ndarray, wo: Matrix) -> Step:
+    """``output = concat(heads) Wo`` (exact too with ``--exact`` and exact Wo)."""
+    text = [f"output = concat(heads) Wo ({_shape_text(concat.shape)} times {_shape_text(wo.shape)})"]
+    if context.shown and final.shape[1] <= SHOW_ROWS:
+        text.append(_matrix_text("output", None, final))
+    else:
+        text.append(f"shape {_shape_text(final.shape)}")
+    if context.exact is not None and context.exact.output is not None:
+        text.append("Exact:")
+        text += _exact_lines(context, context.exact.output)
+    return Step(
+        title="Output projection",
+        text="\n".join(text),
+        latex=r"\mathrm{output} = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h) W_O",
     )
 
 
@@ -1047,8 +1218,8 @@ def _summary(
     rows = "; ".join(", ".join(fmt.decimal(w) if math.isfinite(w) else "NaN" for w in row) for row in weights.tolist())
     out = "; ".join(", ".join(fmt.decimal(o) if math.isfinite(o) else "NaN" for o in row) for row in output.tolist())
     quiet = f"weights = {rows}\noutput = {out}"
-    if context.exact_weights is not None:
-        exact_rows = "; ".join(", ".join(_sympy_text(w) for w in row) for row in context.exact_weights)
+    if context.exact is not None:
+        exact_rows = "; ".join(", ".join(_sympy_text(w) for w in row) for row in context.exact.weights)
         quiet += f"\nexact weights = {exact_rows}"
     return summary, quiet
 
@@ -1058,11 +1229,11 @@ def _answer_latex(context: _Context, weights: np.ndarray, output: np.ndarray, la
         return ""
     decimal_weights = fmt.latex_matrix(_rounded(weights))
     output_latex = rf"\mathrm{{output}} = {fmt.latex_matrix(_rounded(output))}"
-    if context.exact_weights is None:
+    if context.exact is None:
         return rf"A = {decimal_weights},\quad {output_latex}"
     import sympy as sp
 
-    body = r" \\ ".join(" & ".join(sp.latex(w) for w in row) for row in context.exact_weights)
+    body = r" \\ ".join(" & ".join(sp.latex(w) for w in row) for row in context.exact.weights)
     return rf"A = \begin{{bmatrix}} {body} \end{{bmatrix}} \approx {decimal_weights},\quad {output_latex}"
 
 
