@@ -106,6 +106,52 @@ def test_class_order_does_not_change_which_method_is_called():
     ]
 
 
+# --------------------------------------------------------------------------- evaluation outside loops
+
+
+def test_evaluation_outside_loops_is_checked_at_the_forward_pass():
+    source = (CORPUS / "dl030_dl031_outside_loops.py").read_text()
+    findings, corrected = analyze(source)
+    assert [(f.line, f.rule) for f in findings] == [
+        (18, "DL030"),  # evaluate(): neither
+        (18, "DL031"),
+        (24, "DL030"),  # predict(): no_grad-decorated, training mode
+        (33, "DL030"),  # validation pass in the training loop: neither
+        (33, "DL031"),
+        (38, "DL031"),  # after model.eval(), autograd on
+    ]
+    assert "on held-out x_val" in findings[3].message and "in evaluate()" in findings[0].message
+    # the fix sets eval mode around the pass and gives training mode back to the training loop
+    assert "    model.eval()\n    with torch.no_grad():\n        val_loss = " in corrected
+    assert "        val_loss = criterion(model(x_val), y_val).item()\n    model.train()\n" in corrected
+
+
+@pytest.mark.parametrize(
+    ("code", "rules"),
+    [
+        ("preds = model(x_test)\n", {"DL030", "DL031"}),
+        ("model.eval()\nacc = (net(X_val.to(device)).argmax(1) == y_val).float().mean()\n", {"DL031"}),
+        ("model.eval()\nacc = (model(X_val.to(device)).argmax(1) == y_val).float().mean()\n", {"DL031"}),
+        ("def predict(model, x):\n    with torch.no_grad():\n        return model(x)\n", {"DL030"}),
+        ("def score(model, x, y):\n    model.eval()\n    return (model(x).argmax(1) == y).sum()\n", {"DL031"}),
+        # not: eval mode and no_grad, training data, input gradients, a model's method, a pytest test
+        ("model.eval()\nwith torch.inference_mode():\n    preds = model(x_test)\n", set()),
+        ("out = model(x_train)\n", set()),
+        ("x_test.requires_grad_()\nmodel(x_test)[0, 3].backward()\n", set()),
+        (
+            "class Net(nn.Module):\n    def forward(self, x):\n        return x\n\n    def predict(self, x):\n"
+            "        return self.forward(x)\n",
+            set(),
+        ),
+        ("def test_shape():\n    assert model(x_test).shape == (2, 4)\n", set()),
+        ("def evaluate(model, x, y):\n    loss = criterion(model(x), y)\n    loss.backward()\n", set()),
+    ],
+)
+def test_evaluation_outside_loops_spellings(code, rules):
+    source = "criterion = nn.CrossEntropyLoss()\nmodel = Net()\n" + code
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
 # --------------------------------------------------------------------------- DL041 data flow
 
 

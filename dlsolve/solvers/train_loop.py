@@ -19,8 +19,9 @@ Rule codes are stable (see :data:`RULES`):
 * DL021 sigmoid before ``BCEWithLogitsLoss`` (it applies the sigmoid itself).
 * DL022 ``NLLLoss`` on outputs that are not log-probabilities (log-softmax missing).
 * DL023 ``BCELoss`` on raw logits (sigmoid missing).
-* DL030 evaluation loop without ``model.eval()``.
-* DL031 evaluation loop without ``torch.no_grad()`` / ``torch.inference_mode()``.
+* DL030 evaluation without ``model.eval()``: an evaluation loop, a forward pass on held-out data
+  (``model(x_val)``) or in a function named like ``evaluate``/``predict`` that never trains.
+* DL031 the same evaluation without ``torch.no_grad()`` / ``torch.inference_mode()``.
 * DL032 training resumes after ``model.eval()`` without ``model.train()``.
 * DL040 the loss tensor accumulated (``total += loss``) instead of ``loss.item()``.
 * DL041 ``backward()`` on a loss computed under ``torch.no_grad()``/``inference_mode()`` (or from
@@ -122,13 +123,14 @@ RULES: dict[str, Rule] = {
             "eval-without-model-eval",
             "in training mode dropout stays active and batch norm uses and updates batch statistics, "
             "so evaluation metrics are noisy and the running statistics change.",
-            "call model.eval() before the evaluation loop.",
+            "call model.eval() before evaluating (and model.train() before training resumes).",
         ),
         Rule(
             "DL031",
             "eval-without-no-grad",
             "without torch.no_grad() autograd records every operation: memory and time are wasted.",
-            "wrap the evaluation loop in `with torch.no_grad():` (or torch.inference_mode()).",
+            "wrap the evaluation in `with torch.no_grad():` (or torch.inference_mode()), or decorate the "
+            "evaluation function with @torch.no_grad().",
         ),
         Rule(
             "DL032",
@@ -235,6 +237,10 @@ PRED_NAME = re.compile(
 )
 LOADER_NAME = re.compile(r"loader|(^|_)dl($|_)|batches|data|dataset|iter|train|test|val|valid|eval|dev", re.I)
 EVAL_NAME = re.compile(r"test|val|valid|eval|dev|infer|predict|score|accuracy", re.I)
+#: Held-out data: ``x_val``, ``X_test``, ``val_images``, ``test_data``, ``xtest``.
+HELD_OUT_NAME = re.compile(
+    r"(^|_)(val|valid|validation|test|testing|eval|dev|holdout)(_|\d|$|set|data|images?|inputs?|x)|^x_?(val|test)", re.I
+)
 PASS_THROUGH = {
     "to",
     "cuda",
@@ -1278,6 +1284,117 @@ class Analyzer:
                 edits,
             )
 
+    def check_evaluation_call(self, call: ast.Call, scope: Scope) -> None:
+        """DL030/DL031 for a forward pass that evaluates outside an evaluation loop.
+
+        It evaluates when it runs on held-out data (``model(x_val)``, ``net(test_images.to(device))``)
+        or in a function named like ``evaluate``/``test``/``predict`` that never trains (no
+        backward/step/zero_grad, calls followed). Not checked: calls inside a loop that does not
+        train (the evaluation-loop rule's), in a model's own methods or pytest tests (``test_*``),
+        or followed by a backward() in the same block (input gradients on a test image need autograd).
+        """
+        owner = scope.owner
+        function = owner if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        if not self.is_model_call(call) or (
+            function is not None and (self.in_model_class(function) or function.name.startswith("test_"))
+        ):
+            return  # a model's own method, or a pytest test
+        loops = [a for a in self.ancestors(call, owner) if isinstance(a, ast.For | ast.AsyncFor | ast.While)]
+        if not all(self.trains(loop) for loop in loops):
+            return
+        data = strip_pass_through(call.args[0]) if call.args else None
+        held_out = bool(HELD_OUT_NAME.search(last_part(dotted(data))))
+        evaluating_function = (
+            function is not None and bool(EVAL_NAME.search(function.name)) and not self.trains(function)
+        )
+        if not (held_out or evaluating_function) or any(e.kind == BACKWARD for e in self.events_after(call, owner)):
+            return
+        model = dotted(
+            call.func.value if isinstance(call.func, ast.Attribute) and call.func.attr == "forward" else call.func
+        )
+        model = model or "model"
+        in_eval = self.in_eval_mode(call, function)
+        anchor = self.evaluation_statement(call, owner)
+        movable = anchor is not None and self.owns_lines(anchor)
+        context = f"on held-out {self.segment(data)}" if held_out and data is not None else f"in {owner.name}()"  # type: ignore[attr-defined]
+        what = f"{self.segment(call)} (line {call.lineno}) evaluates {model} {context}"
+        if not in_eval:
+            edits = []
+            if anchor is not None and movable:
+                edits = [self.insert_before(anchor, f"{model}.eval()")]
+                returns = any(isinstance(node, ast.Return) for node in ast.walk(anchor))
+                if (loops or function is not None) and not returns:  # the caller or next iteration trains
+                    edits.append(self.insert_after(anchor, f"{model}.train()", self.indent(anchor)))
+            self.report("DL030", call, f"{what} without {model}.eval() before it", edits)
+        if not self.facts.runs_grad_off(call):
+            edits = [self.wrap_no_grad(anchor)] if anchor is not None and movable else []
+            self.report("DL031", call, f"{what} with autograd on (no torch.no_grad() or torch.inference_mode())", edits)
+
+    def in_eval_mode(self, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
+        """True when the last ``eval()``/``train()`` before ``call`` is ``eval()``: in its own code, else
+        (a function that sets no mode) before every call of the function, or, for a function never
+        called here (a web handler), in the module's code (``model.eval()`` after loading it)."""
+        modes = [e.kind for e in self.events_before(call, function or self.tree) if e.kind in (EVAL, TRAIN)]
+        if modes or function is None:
+            return bool(modes) and modes[-1] == EVAL
+        if self.facts.call_sites.get(function):
+            return self.all_calls_after_eval(function)
+        module_modes = [e.kind for e in self.events(self.tree.body) if e.kind in (EVAL, TRAIN)]
+        return bool(module_modes) and module_modes[-1] == EVAL
+
+    def in_model_class(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """True for a method of an ``nn.Module``-like class (its mode is the caller's business)."""
+        cls = self.facts.enclosing_class(function.body[0])
+        return cls is not None and _is_module(cls)
+
+    def trains(self, node: ast.AST) -> bool:
+        """True when the body of the loop or function ``node`` calls backward(), step() or zero_grad()."""
+        body = [*getattr(node, "body", []), *getattr(node, "orelse", [])]
+        return any(e.kind in (BACKWARD, STEP, ZERO_GRAD) for e in self.events(body))
+
+    def ancestors(self, node: ast.AST, owner: ast.AST) -> Iterator[ast.AST]:
+        """The nodes containing ``node`` inside ``owner``, innermost first."""
+        current = self.facts.parents.get(node)
+        while current is not None and current is not owner:
+            yield current
+            current = self.facts.parents.get(current)
+
+    def events_before(self, node: ast.AST, owner: ast.AST) -> list[Event]:
+        """Events of ``owner`` that run before ``node`` on a first pass: the statements before it in
+        each enclosing block, outermost first."""
+        prefixes: list[list[ast.stmt]] = []
+        for statement in (node, *self.ancestors(node, owner)):
+            body = self.body_of(statement) if isinstance(statement, ast.stmt) else None
+            if body is not None:
+                prefixes.append(body[: body.index(statement)])
+        return [event for prefix in reversed(prefixes) for event in self.events(prefix)]
+
+    def events_after(self, node: ast.AST, owner: ast.AST) -> list[Event]:
+        """Events of the statement holding ``node`` and of the statements after it in its block and
+        the enclosing blocks, up to the innermost enclosing loop."""
+        statement = self.enclosing_statement(node)
+        suffixes: list[list[ast.stmt]] = [[statement] if statement is not None else []]
+        for statement in (node, *self.ancestors(node, owner)):
+            if isinstance(statement, ast.For | ast.AsyncFor | ast.While) and statement is not node:
+                break
+            body = self.body_of(statement) if isinstance(statement, ast.stmt) else None
+            if body is not None:
+                suffixes.append(body[body.index(statement) + 1 :])
+        return [event for suffix in suffixes for event in self.events(suffix)]
+
+    def evaluation_statement(self, call: ast.Call, owner: ast.AST) -> ast.stmt | None:
+        """The largest statement around ``call`` that does not train, below the innermost loop or
+        ``owner``: where ``model.eval()`` goes and what ``torch.no_grad()`` wraps."""
+        found = self.enclosing_statement(call)
+        for ancestor in self.ancestors(call, owner):
+            if isinstance(ancestor, ast.For | ast.AsyncFor | ast.While | ast.FunctionDef | ast.AsyncFunctionDef):
+                break
+            if isinstance(ancestor, ast.stmt) and ancestor is not found:
+                if any(e.kind in (BACKWARD, STEP, ZERO_GRAD) for e in self.events([ancestor])):
+                    break
+                found = ancestor
+        return found
+
     def wrap_no_grad(self, statement: ast.stmt) -> Edit:
         start = self.offset(statement.lineno, 0)
         end = self.line_starts[statement.end_lineno or statement.lineno]
@@ -1290,11 +1407,15 @@ class Analyzer:
     def first_model_call(self, loop: ast.stmt, scope: Scope) -> ast.Call | None:
         """The first call of a model in the body of ``loop`` (not in its iterable)."""
         body = [*getattr(loop, "body", []), *getattr(loop, "orelse", [])]
-        for node in (n for statement in body for n in ast.walk(statement)):
-            is_call = isinstance(node, ast.Call) and not isinstance(node.func, ast.Call)
-            if is_call and self.facts.model_output_kind(node.func) is not None:  # type: ignore[attr-defined]
-                return node  # type: ignore[return-value]
-        return None
+        return next((n for statement in body for n in ast.walk(statement) if self.is_model_call(n)), None)  # type: ignore[return-value]
+
+    def is_model_call(self, node: ast.AST) -> bool:
+        """A forward pass: a call of something bound to or named like a model (``net(x)``, ``model.forward(x)``)."""
+        return (
+            isinstance(node, ast.Call)
+            and not isinstance(node.func, ast.Call)
+            and self.facts.model_output_kind(node.func) is not None
+        )
 
     def mode_before(self, owner: ast.AST, loop: ast.stmt) -> bool:
         """True when ``model.eval()`` (or ``train(False)``) runs in ``owner`` before ``loop``."""
@@ -1339,6 +1460,7 @@ class Analyzer:
                 if isinstance(node, ast.Call):
                     self.check_loss_call(node, scope)
                     self.check_backward(node, scope)
+                    self.check_evaluation_call(node, scope)
         self.check_accumulation(statement, scope)
 
     def check_backward(self, call: ast.Call, scope: Scope) -> None:
