@@ -472,6 +472,10 @@ def attention_command(
     wk: Annotated[str | None, typer.Option("--wk", help="Wk, d_model x d_k: K = X Wk.")] = None,
     wv: Annotated[str | None, typer.Option("--wv", help="Wv, d_model x d_v: V = X Wv.")] = None,
     wo: Annotated[str | None, typer.Option("--wo", help="Output projection Wo, (h d_v) x d_out.")] = None,
+    bq: Annotated[str | None, typer.Option("--bq", help="Query bias (d_k entries): Q = X Wq + bq.")] = None,
+    bk: Annotated[str | None, typer.Option("--bk", help="Key bias (d_k entries): K = X Wk + bk.")] = None,
+    bv: Annotated[str | None, typer.Option("--bv", help="Value bias (d_v entries): V = X Wv + bv.")] = None,
+    bo: Annotated[str | None, typer.Option("--bo", help="Output bias (with --wo): concat Wo + bo.")] = None,
     heads: Annotated[str, typer.Option("--heads", help="Heads (with --x): columns of Q, K, V split in h.")] = "1",
     scale: Annotated[str | None, typer.Option("--scale", help="Score scale (default 1/sqrt(d_k)).")] = None,
     no_scale: Annotated[bool, typer.Option("--no-scale", help="Do not scale the scores (scale 1).")] = False,
@@ -508,6 +512,9 @@ def attention_command(
     def matrix(text: str | None, option: str, *, allow_inf: bool = False) -> parsing.Matrix | None:
         return None if text is None else parsing.parse_matrix(text, option, allow_inf=allow_inf)
 
+    def vector(text: str | None, option: str) -> list[parsing.Scalar] | None:
+        return None if text is None else parsing.parse_vector(text, option)
+
     return attention(
         matrix(q, "--q"),
         matrix(k, "--k"),
@@ -517,13 +524,17 @@ def attention_command(
         wk=matrix(wk, "--wk"),
         wv=matrix(wv, "--wv"),
         wo=matrix(wo, "--wo"),
+        bq=vector(bq, "--bq"),
+        bk=vector(bk, "--bk"),
+        bv=vector(bv, "--bv"),
+        bo=vector(bo, "--bo"),
         heads=parsing.parse_int(heads, "--heads", minimum=1),
         scale=None if scale is None else parsing.parse_positive(scale, "--scale"),
         no_scale=no_scale,
         causal=causal,
         mask=matrix(mask, "--mask", allow_inf=True),
         mask_type=parsing.parse_choice(mask_type, "--mask-type", MASK_TYPES),
-        key_padding=None if key_padding is None else parsing.parse_vector(key_padding, "--key-padding"),
+        key_padding=vector(key_padding, "--key-padding"),
         temperature=parsing.parse_positive(temperature, "--temperature"),
         hard=hard,
         exact=exact,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import random
+from fractions import Fraction
 from pathlib import Path
 
 import numpy as np
@@ -17,6 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "attention_goldens.json").read_text(encoding="utf-8"))
+#: Every nn.MultiheadAttention golden: without biases, with projection biases.
+MHA_GOLDENS = GOLDENS["mha"] + GOLDENS["mha_bias"]
 
 
 def cli_args(args: dict[str, str | bool]) -> list[str]:
@@ -69,7 +72,7 @@ def test_goldens_cover_multihead_nan_rows():
     assert any(all(w is None for w in row) for row in rows)
 
 
-@pytest.mark.parametrize("case", GOLDENS["mha"], ids=lambda c: c["kind"])
+@pytest.mark.parametrize("case", MHA_GOLDENS, ids=lambda c: c["kind"])
 def test_multihead_goldens(cli, case):
     answer = solve(cli, *cli_args(case["args"]))["answer"]
     assert_close_matrix(answer["weights"], case["weights"])
@@ -83,17 +86,17 @@ def evaluate_exact(rows: list[list[str]]) -> list[list[float | None]]:
     return [[None if text == "NaN" else float(sympy.sympify(text).evalf(30)) for text in row] for row in rows]
 
 
-@pytest.mark.parametrize("case", GOLDENS["mha"], ids=lambda c: c["kind"])
+@pytest.mark.parametrize("case", MHA_GOLDENS, ids=lambda c: c["kind"])
 def test_exact_multihead_evaluates_to_the_goldens(cli, case):
-    """--exact on every nn.MultiheadAttention golden (1 or 2 heads, with Wo): the exact mean weights
-    and the exact output (after Wo) are PyTorch's numbers; each head's exact weights are its floats."""
+    """--exact on every nn.MultiheadAttention golden (1 to 3 heads, Wo, biases): the exact mean weights
+    and the exact output (after Wo and bo) are PyTorch's numbers; each head's exact weights are its floats."""
     answer = solve(cli, *cli_args(case["args"]), "--exact")["answer"]
     exact = answer["exact"]
     assert_close_matrix(evaluate_exact(exact["weights"]), case["weights"])
     assert_close_matrix(evaluate_exact(exact["output"]), case["output"], tol=1e-11)
     if answer["heads"] > 1:
         assert exact["scores"] is None
-        assert len(exact["head_weights"]) == len(exact["head_scores"]) == len(exact["head_outputs"]) == 2
+        assert len(exact["head_weights"]) == len(exact["head_scores"]) == len(exact["head_outputs"]) == answer["heads"]
         for exact_head, float_head in zip(exact["head_weights"], answer["head_weights"], strict=True):
             assert_close_matrix(evaluate_exact(exact_head), float_head)
     else:
@@ -132,6 +135,51 @@ def test_exact_refuses_too_many_heads(cli):
     result = cli("attention", "--x", x, "--wq", eye, "--wk", eye, "--wv", eye, "--heads", "5", "--exact")
     assert result.exit_code == 2
     assert "--exact" in result.stderr and "5 heads" in result.stderr
+
+
+def test_bias_goldens_cover_every_bias_and_several_heads():
+    kinds = [case["kind"] for case in GOLDENS["mha_bias"]]
+    for bias in ("bq", "bk", "bv", "bo"):
+        assert any(bias in kind.split("-") for kind in kinds)
+    assert {kind.split("-")[1] for kind in kinds} == {"1", "2", "3"}
+
+
+def test_biases_by_hand(cli):
+    """X = [[1],[0]], Wq = Wk = Wv = [[1]], scale 1: without biases Q = K = V = [[1],[0]]; bq = 1 makes
+    Q = [[2],[1]], scores [[2,0],[1,0]]; bv = 10 adds 10 to every output; bo = -1 with Wo = [[2]]."""
+    base = ["--x", "1;0", "--wq", "1", "--wk", "1", "--wv", "1", "--no-scale"]
+    answer = solve(cli, *base, "--bq", "1", "--bv", "10", "--wo", "2", "--bo", "-1", "--exact")["answer"]
+    assert answer["q"] == [[2], [1]] and answer["v"] == [[11], [10]]
+    assert answer["exact"]["scores"] == [["2", "0"], ["1", "0"]]
+    assert answer["exact"]["weights"][1] == ["E/(1 + E)", "1/(1 + E)"]
+    e = math.e
+    assert_close_matrix(answer["output"], [[2 * (10 + e**2 / (1 + e**2)) - 1], [2 * (10 + e / (1 + e)) - 1]])
+    assert_close_matrix(evaluate_exact(answer["exact"]["output"]), answer["output"])
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "words"),
+    [
+        (["--bq", "1,2,3"], "--bq", ("3 entries", "Wq is 2x2")),
+        (["--bk", "1"], "--bk", ("1 entries", "Wk is 2x2")),
+        (["--bv", "1,2,3,4"], "--bv", ("4 entries", "Wv is 2x2")),
+        (["--wo", "1;1", "--bo", "1,2"], "--bo", ("2 entries", "Wo is 2x1")),
+        (["--bo", "1"], "--bo", ("needs --wo",)),
+        (["--bq", "1,2;3,4"], "--bq", ("vector",)),
+    ],
+)
+def test_bad_biases_are_exit_2_naming_the_option(cli, argv, option, words):
+    eye = "1,0;0,1"
+    result = cli("attention", "--x", eye, "--wq", eye, "--wk", eye, "--wv", eye, *argv)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and option in result.stderr
+    assert all(word in result.stderr for word in words), result.stderr
+
+
+def test_bias_without_embeddings_is_exit_2(cli):
+    result = cli("attention", "--q", "1", "--k", "1", "--v", "1", "--bq", "1")
+    assert result.exit_code == 2
+    assert "--bq" in result.stderr and "--x" in result.stderr
 
 
 def test_exact_text_is_sympys_text():
@@ -414,6 +462,22 @@ def test_temperature_equals_dividing_the_scale(inputs, temperature):
     assert np.allclose(hot["weights"], scaled["weights"], rtol=1e-12, atol=1e-14)
 
 
+@given(attention_inputs(), st.lists(st.integers(-3, 3), min_size=3, max_size=3))
+def test_key_bias_does_not_change_the_weights(inputs, bias):
+    """bk adds q_i . bk to every score of row i, and softmax ignores a constant added to a row."""
+    from dlsolve.parsing import parse_matrix
+    from dlsolve.solvers.attention import attention
+
+    q = inputs[0]
+    width = len(q[0])
+    x = ";".join(",".join(str(value) for value in row) for row in q)
+    eye = ";".join(",".join("1" if i == j else "0" for j in range(width)) for i in range(width))
+    operands = {name: parse_matrix(text, name) for name, text in (("x", x), ("wq", eye), ("wk", eye), ("wv", eye))}
+    before = attention(**operands).answer
+    after = attention(**operands, bk=[Fraction(b) for b in bias[:width]]).answer
+    assert np.allclose(before["weights"], after["weights"], rtol=1e-12, atol=1e-14)
+
+
 # --------------------------------------------------------------------------- shapes
 
 
@@ -556,7 +620,20 @@ def test_exact_weights_evaluate_to_the_float_weights(inputs, temperature, causal
             assert math.isclose(float(sympy.sympify(text).evalf(30)), value, rel_tol=1e-12, abs_tol=1e-15)
 
 
-EMBEDDING_OPTIONS = ["--x", "--wq", "--wk", "--wv", "--wo", "--heads", "--key-tokens", "--key-padding"]
+EMBEDDING_OPTIONS = [
+    "--x",
+    "--wq",
+    "--wk",
+    "--wv",
+    "--wo",
+    "--heads",
+    "--key-tokens",
+    "--key-padding",
+    "--bq",
+    "--bk",
+    "--bv",
+    "--bo",
+]
 
 
 @given(st.sampled_from(EMBEDDING_OPTIONS), st.text(max_size=30))

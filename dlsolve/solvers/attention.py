@@ -8,7 +8,9 @@ you need"):
   d_model x d_k (the paper's convention; ``nn.Linear``/``nn.MultiheadAttention`` store the transpose,
   ``in_proj_weight = [Wq^T; Wk^T; Wv^T]``). With ``h`` heads the columns of Q, K, V are split into
   ``h`` equal blocks, each head attends on its own, the head outputs are concatenated and multiplied
-  by ``Wo`` (``out_proj.weight = Wo^T``). No projection biases.
+  by ``Wo`` (``out_proj.weight = Wo^T``). Optional biases are row vectors added to every row:
+  ``Q = X Wq + bq``, ``K = X Wk + bk``, ``V = X Wv + bv`` (``in_proj_bias = [bq; bk; bv]``) and
+  ``output = concat(heads) Wo + bo`` (``out_proj.bias = bo``).
 * ``scores = scale * Q K^T + additive mask``, ``scale = 1/sqrt(d_k)`` (d_k per head) unless
   overridden; masked entries are ``-inf``. ``weights = softmax(scores / temperature)`` row by row
   (``--hard``: the temperature -> 0 limit, i.e. weight 1 on the row's maximum, shared equally among
@@ -261,6 +263,10 @@ class _Operands:
     from_embeddings: bool
 
 
+#: The bias options of the projections, by the matrix they are added to.
+BIAS_OPTIONS = {"Q": "--bq", "K": "--bk", "V": "--bv"}
+
+
 def _operands(
     q: Matrix | None,
     k: Matrix | None,
@@ -269,8 +275,12 @@ def _operands(
     wq: Matrix | None,
     wk: Matrix | None,
     wv: Matrix | None,
+    biases: dict[str, list[Scalar] | None],
 ) -> _Operands:
-    """Check the shapes and build Q, K, V (from X and the projections when given)."""
+    """Check the shapes and build Q, K, V (from X, the projections and their biases when given).
+
+    ``biases`` maps "Q", "K", "V" to ``bq``, ``bk``, ``bv`` (or None).
+    """
     direct = {"--q": q, "--k": k, "--v": v}
     embedded = {"--x": x, "--wq": wq, "--wk": wk, "--wv": wv}
     given_direct = [name for name, value in direct.items() if value is not None]
@@ -287,7 +297,13 @@ def _operands(
                 f"from embeddings, --x, --wq, --wk and --wv are all needed; missing {', '.join(missing)}",
                 option=missing[0],
             )
-        return _project(x, wq, wk, wv)  # type: ignore[arg-type]
+        return _project(x, {"Q": wq, "K": wk, "V": wv}, biases)  # type: ignore[arg-type, dict-item]
+    for name, bias in biases.items():
+        if bias is not None:
+            raise BadInput(
+                f"{BIAS_OPTIONS[name]} is a projection bias: it needs --x, --wq, --wk, --wv (not --q/--k/--v)",
+                option=BIAS_OPTIONS[name],
+            )
     missing = [name for name, value in direct.items() if value is None]
     if missing:
         raise BadInput(
@@ -320,42 +336,94 @@ def _operands(
     )
 
 
-def _project(x: Matrix, wq: Matrix, wk: Matrix, wv: Matrix) -> _Operands:
-    """``Q = X Wq``, ``K = X Wk``, ``V = X Wv`` with the step that shows them."""
-    for name, weight in (("--wq", wq), ("--wk", wk), ("--wv", wv)):
+def _check_bias(bias: list[Scalar] | None, weight: Matrix, weight_name: str, option: str) -> None:
+    """A bias added to ``X W`` needs one entry per column of W."""
+    if bias is not None and len(bias) != weight.shape[1]:
+        raise BadInput(
+            f"{option[2:]} has {len(bias)} entries and {weight_name} is {_shape_text(weight.shape)}: the bias needs "
+            f"{weight.shape[1]} (one per column of {weight_name})",
+            option=option,
+        )
+
+
+def _exact_vector(values: list[Scalar]) -> list[Fraction] | None:
+    """The entries as Fractions when all are exact, else None."""
+    if not all(isinstance(value, Fraction) for value in values):
+        return None
+    return [Fraction(value) for value in values]
+
+
+def _linear(
+    inputs: Matrix, weight: Matrix, bias: list[Scalar] | None
+) -> tuple[np.ndarray, list[list[Fraction]] | None]:
+    """``inputs W + b`` (b added to every row) as float64, and exactly when all are exact and small."""
+    import numpy as np
+
+    array = inputs.to_numpy() @ weight.to_numpy()
+    if bias is not None:
+        array += np.array([float(value) for value in bias])
+    inputs_exact, weight_exact = _exact_rows(inputs), _exact_rows(weight)
+    bias_exact = _exact_vector(bias) if bias is not None else None
+    if (
+        inputs_exact is None
+        or weight_exact is None
+        or (bias is not None and bias_exact is None)
+        or max(*inputs.shape, *weight.shape) > EXACT_PRODUCT_SIZE
+    ):
+        return array, None
+    product = la.matmul(inputs_exact, weight_exact)
+    if bias_exact is not None:
+        product = [[value + offset for value, offset in zip(row, bias_exact, strict=True)] for row in product]
+    return array, product
+
+
+def _project(x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scalar] | None]) -> _Operands:
+    """``Q = X Wq + bq``, ``K = X Wk + bk``, ``V = X Wv + bv`` with the step that shows them.
+
+    ``weights`` and ``biases`` are keyed by "Q", "K", "V"; a bias is a row vector added to every row
+    (``in_proj_bias = [bq; bk; bv]`` of ``nn.MultiheadAttention``).
+    """
+    for name, weight in weights.items():
         if weight.shape[0] != x.shape[1]:
             raise BadInput(
-                f"X is {_shape_text(x.shape)} and {name[2:].capitalize()} is {_shape_text(weight.shape)}: "
+                f"X is {_shape_text(x.shape)} and W{name.lower()} is {_shape_text(weight.shape)}: "
                 f"the projection needs {x.shape[1]} rows (one per embedding dimension of X)",
-                option=name,
+                option=f"--w{name.lower()}",
             )
-    if wq.shape[1] != wk.shape[1]:
+    if weights["Q"].shape[1] != weights["K"].shape[1]:
         raise BadInput(
-            f"Wq is {_shape_text(wq.shape)} and Wk is {_shape_text(wk.shape)}: they need the same number of "
-            "columns (d_k)",
+            f"Wq is {_shape_text(weights['Q'].shape)} and Wk is {_shape_text(weights['K'].shape)}: they need the "
+            "same number of columns (d_k)",
             option="--wk",
         )
-    x_array = x.to_numpy()
-    arrays = {name: x_array @ weight.to_numpy() for name, weight in (("Q", wq), ("K", wk), ("V", wv))}
-    x_exact = _exact_rows(x)
+    for name, weight in weights.items():
+        _check_bias(biases[name], weight, f"W{name.lower()}", BIAS_OPTIONS[name])
+    arrays: dict[str, np.ndarray] = {}
     exact: dict[str, list[list[Fraction]] | None] = {}
-    for name, weight in (("Q", wq), ("K", wk), ("V", wv)):
-        weight_exact = _exact_rows(weight)
-        small = x_exact is not None and weight_exact is not None and max(*x.shape, *weight.shape) <= EXACT_PRODUCT_SIZE
-        exact[name] = la.matmul(x_exact, weight_exact) if small else None  # type: ignore[arg-type]
+    for name, weight in weights.items():
+        arrays[name], exact[name] = _linear(x, weight, biases[name])
+    formulas = {
+        name: f"{name} = X W{name.lower()}" + (f" + b{name.lower()}" if biases[name] is not None else "")
+        for name in weights
+    }
     lines = [
-        f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected: Q = X Wq, K = X Wk, V = X Wv.",
+        f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected: {', '.join(formulas.values())}.",
     ]
-    shown = max(x.shape[0], *wq.shape, *wk.shape, *wv.shape) <= SHOW_ROWS
+    shown = max(x.shape[0], *(n for weight in weights.values() for n in weight.shape)) <= SHOW_ROWS
     if shown:
-        for name in ("Q", "K", "V"):
-            lines.append(_matrix_text(f"{name} = X W{name.lower()}", exact[name], arrays[name]))
+        for name, bias in biases.items():
+            if bias is not None:
+                lines.append(f"b{name.lower()} = [{', '.join(_cell(value) for value in bias)}]")
+        for name in weights:
+            lines.append(_matrix_text(formulas[name], exact[name], arrays[name]))
     else:
-        lines.append(", ".join(f"{name}: {_shape_text(arrays[name].shape)}" for name in ("Q", "K", "V")))
+        lines.append(", ".join(f"{name}: {_shape_text(arrays[name].shape)}" for name in weights))
     step = Step(
         title="Project the embeddings to queries, keys and values",
         text="\n".join(lines),
-        latex=r"Q = X W_Q,\quad K = X W_K,\quad V = X W_V",
+        latex=r",\quad ".join(
+            f"{name} = X W_{name}" + (f" + b_{name}" if biases[name] is not None else "") for name in weights
+        ),
     )
     return _Operands(
         q=arrays["Q"],
@@ -448,11 +516,11 @@ class _ExactHead:
 @dataclass
 class _ExactAttention:
     """The exact answer: every head, the weights as returned (one head's, or the mean over heads as
-    ``nn.MultiheadAttention`` averages them) and the final output ``concat(heads) Wo``."""
+    ``nn.MultiheadAttention`` averages them) and the final output ``concat(heads) Wo + bo``."""
 
     heads: list[_ExactHead]
     weights: list[list[Any]]
-    output: list[list[Any]] | None  #: None when V (or Wo) is not exact
+    output: list[list[Any]] | None  #: None when V (or Wo, bo) is not exact
 
 
 def _exact_weights(
@@ -533,10 +601,11 @@ def _exact_attention(
     hard: bool,
     masked_rows: str,
     wo: Matrix | None,
+    bo: list[Scalar] | None,
 ) -> _ExactAttention:
-    """Each head's exact attention on its columns of Q, K, V; their mean weights; ``concat(heads) Wo``.
+    """Each head's exact attention on its columns of Q, K, V; their mean weights; ``concat(heads) Wo + bo``.
 
-    The output is None when V or Wo is not exact (floats or too large).
+    The output is None when V, Wo or bo is not exact (floats or too large).
     """
     import sympy as sp
 
@@ -572,20 +641,24 @@ def _exact_attention(
             for rows in zip(*outputs, strict=True)  # type: ignore[call-overload]
         ]
         if wo is not None:
-            output = _exact_linear(output, wo)
+            output = _exact_linear(output, wo, bo)
     return _ExactAttention(head_results, weights, output)
 
 
-def _exact_linear(rows: list[list[Any]], weight: Matrix) -> list[list[Any]] | None:
-    """``rows W`` in SymPy (row vectors times W); None when W is not exact."""
+def _exact_linear(rows: list[list[Any]], weight: Matrix, bias: list[Scalar] | None) -> list[list[Any]] | None:
+    """``rows W + b`` in SymPy (row vectors times W, b added to each); None when W or b is not exact."""
     import sympy as sp
 
     weight_exact = _exact_rows(weight)
-    if weight_exact is None:
+    bias_exact = [Fraction(0)] * weight.shape[1] if bias is None else _exact_vector(bias)
+    if weight_exact is None or bias_exact is None:
         return None
     return [
         [
-            sp.Add(*(value * sp.Rational(weight_row[j]) for value, weight_row in zip(row, weight_exact, strict=True)))
+            sp.Add(
+                *(value * sp.Rational(weight_row[j]) for value, weight_row in zip(row, weight_exact, strict=True)),
+                sp.Rational(bias_exact[j]),
+            )
             for j in range(len(weight_exact[0]))
         ]
         for row in rows
@@ -658,19 +731,18 @@ def _sympy_scale(d_k: int, scale_exact: Fraction | None) -> Any:
 
 
 def _check_exact_size(queries: int, keys: int, d_k: int, d_v: int, heads: int, wo: Matrix | None) -> None:
-    """Refuse ``--exact`` beyond ``EXACT_MAX_SIZE`` tokens and columns (per head, and of Wo's output)
-    or ``EXACT_MAX_HEADS`` heads: the expressions would be unreadable and slow to build."""
-    d_out = wo.shape[1] if wo is not None else d_v
-    if max(queries, keys, d_k, d_v, d_out) <= EXACT_MAX_SIZE and heads <= EXACT_MAX_HEADS:
+    """Refuse ``--exact`` beyond ``EXACT_MAX_SIZE`` tokens and columns per head, ``EXACT_MAX_HEADS``
+    heads or ``EXACT_PRODUCT_SIZE`` columns of Wo: the expressions would be unreadable and slow to build."""
+    d_out = wo.shape[1] if wo is not None else 0
+    if max(queries, keys, d_k, d_v) <= EXACT_MAX_SIZE and heads <= EXACT_MAX_HEADS and d_out <= EXACT_PRODUCT_SIZE:
         return
     per_head = " per head" if heads > 1 else ""
-    got = f"{queries} queries, {keys} keys, d_k={d_k}, d_v={d_v}{per_head}"
-    if wo is not None:
-        got += f", {d_out} output columns"
     raise BadInput(
-        f"--exact is limited to {EXACT_MAX_SIZE} tokens, {EXACT_MAX_SIZE} columns (per head, and of the output) "
-        f"and {EXACT_MAX_HEADS} heads (got {got}, {heads} head{'s' if heads > 1 else ''}); symbolic weights beyond "
-        "that are unreadable, drop --exact",
+        f"--exact is limited to {EXACT_MAX_SIZE} tokens, {EXACT_MAX_SIZE} columns per head, {EXACT_MAX_HEADS} heads "
+        f"and {EXACT_PRODUCT_SIZE} columns of Wo (got {queries} queries, {keys} keys, d_k={d_k}, d_v={d_v}{per_head}, "
+        f"{heads} head{'s' if heads > 1 else ''}"
+        + (f", Wo {_shape_text(wo.shape)}" if wo is not None else "")
+        + "); symbolic weights beyond that are unreadable, drop --exact",
         option="--exact",
     )
 
@@ -705,6 +777,10 @@ def attention(
     wk: Matrix | None = None,
     wv: Matrix | None = None,
     wo: Matrix | None = None,
+    bq: list[Scalar] | None = None,
+    bk: list[Scalar] | None = None,
+    bv: list[Scalar] | None = None,
+    bo: list[Scalar] | None = None,
     heads: int = 1,
     scale: Fraction | None = None,
     no_scale: bool = False,
@@ -740,7 +816,9 @@ def attention(
         raise BadInput("several heads need the embeddings and projections (--x, --wq, --wk, --wv)", option="--heads")
     if wo is not None and x is None:
         raise BadInput("--wo (output projection) needs --x, --wq, --wk, --wv", option="--wo")
-    operands = _operands(q, k, v, x, wq, wk, wv)
+    if bo is not None and wo is None:
+        raise BadInput("--bo is the bias of the output projection: it needs --wo", option="--bo")
+    operands = _operands(q, k, v, x, wq, wk, wv, {"Q": bq, "K": bk, "V": bv})
     queries, d_k_total = operands.q.shape
     keys, d_v_total = operands.v.shape
     for name, width in (("Q/K", d_k_total), ("V", d_v_total)):
@@ -752,6 +830,8 @@ def attention(
             f"Wo needs {d_v_total} rows",
             option="--wo",
         )
+    if wo is not None:
+        _check_bias(bo, wo, "Wo", "--bo")
     d_k, d_v = d_k_total // heads, d_v_total // heads
     if tokens is not None and len(tokens) != queries:
         raise BadInput(f"got {len(tokens)} token labels for {queries} queries (rows of Q)", option="--tokens")
@@ -792,7 +872,7 @@ def attention(
             )
         )
     concat = results[0].output if heads == 1 else np.concatenate([r.output for r in results], axis=1)
-    final = concat @ wo.to_numpy() if wo is not None else concat
+    final = _output_projection(concat, wo, bo)
     weights = results[0].weights if heads == 1 else np.mean([r.weights for r in results], axis=0)
 
     context = _Context(
@@ -825,6 +905,7 @@ def attention(
             hard=hard,
             masked_rows=masked_rows,
             wo=wo,
+            bo=bo,
         )
         exact_answer = _exact_json(context.exact)
     for head, result in enumerate(results):
@@ -841,7 +922,7 @@ def attention(
     if heads > 1:
         steps.append(_concat_step(context, concat, weights, heads, projected=wo is not None))
     if wo is not None:
-        steps.append(_output_projection_step(context, concat, final, wo))
+        steps.append(_output_projection_step(context, concat, final, wo, bo))
     fully_masked = np.any([r.fully_masked for r in results], axis=0)
     warnings = _warnings(fully_masked, masked_rows, query_labels, hard, temperature)
     argmax = results[0].argmax if heads == 1 else _argmax_of(weights, fully_masked)
@@ -877,7 +958,9 @@ def attention(
     summary, quiet = _summary(context, weights, final, argmax, large)
     return Solution(
         command="attention",
-        inputs=_inputs(operands, heads, scale_text, masks, temperature, hard, wo),
+        inputs=_inputs(
+            operands, heads, scale_text, masks, temperature, hard, wo, {"bq": bq, "bk": bk, "bv": bv, "bo": bo}
+        ),
         answer=answer,
         summary=summary,
         quiet=quiet,
@@ -1164,9 +1247,26 @@ def _concat_step(context: _Context, concat: np.ndarray, weights: np.ndarray, hea
     )
 
 
-def _output_projection_step(context: _Context, concat: np.ndarray, final: np.ndarray, wo: Matrix) -> Step:
-    """``output = concat(heads) Wo`` (exact too with ``--exact`` and exact Wo)."""
-    text = [f"output = concat(heads) Wo ({_shape_text(concat.shape)} times {_shape_text(wo.shape)})"]
+def _output_projection(concat: np.ndarray, wo: Matrix | None, bo: list[Scalar] | None) -> np.ndarray:
+    """``concat(heads) Wo + bo`` (``out_proj`` of ``nn.MultiheadAttention``: weight Wo^T, bias bo)."""
+    import numpy as np
+
+    if wo is None:
+        return concat
+    final = concat @ wo.to_numpy()
+    if bo is not None:
+        final += np.array([float(value) for value in bo])
+    return final
+
+
+def _output_projection_step(
+    context: _Context, concat: np.ndarray, final: np.ndarray, wo: Matrix, bo: list[Scalar] | None
+) -> Step:
+    """``output = concat(heads) Wo + bo`` (exact too with ``--exact`` and exact Wo, bo)."""
+    formula = "concat(heads) Wo" + (" + bo" if bo is not None else "")
+    text = [f"output = {formula} ({_shape_text(concat.shape)} times {_shape_text(wo.shape)})"]
+    if bo is not None and context.shown:
+        text.append(f"bo = [{', '.join(_cell(value) for value in bo)}]")
     if context.shown and final.shape[1] <= SHOW_ROWS:
         text.append(_matrix_text("output", None, final))
     else:
@@ -1177,7 +1277,8 @@ def _output_projection_step(context: _Context, concat: np.ndarray, final: np.nda
     return Step(
         title="Output projection",
         text="\n".join(text),
-        latex=r"\mathrm{output} = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h) W_O",
+        latex=r"\mathrm{output} = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h) W_O"
+        + (" + b_O" if bo is not None else ""),
     )
 
 
@@ -1245,6 +1346,7 @@ def _inputs(
     temperature: Fraction,
     hard: bool,
     wo: Matrix | None,
+    biases: dict[str, list[Scalar] | None],
 ) -> dict[str, Any]:
     inputs: dict[str, Any] = {
         "Q": _shape_text(operands.q.shape),
@@ -1257,6 +1359,9 @@ def _inputs(
         inputs["from"] = "embeddings"
     if wo is not None:
         inputs["Wo"] = _shape_text(wo.shape)
+    given_biases = [name for name, bias in biases.items() if bias is not None]
+    if given_biases:
+        inputs["biases"] = ", ".join(given_biases)
     if masks.description:
         inputs["masks"] = "; ".join(line.split(" (")[0] for line in masks.description)
     if temperature != 1:
