@@ -468,6 +468,9 @@ def attention_command(
     k: Annotated[str | None, typer.Option("--k", help="Keys K, S x d_k.")] = None,
     v: Annotated[str | None, typer.Option("--v", help="Values V, S x d_v.")] = None,
     x: Annotated[str | None, typer.Option("--x", help="Embeddings X, T x d_model (instead of --q/--k/--v).")] = None,
+    x_kv: Annotated[
+        str | None, typer.Option("--x-kv", help="Cross-attention: keys/values from X_kv, S x d_kv (K = X_kv Wk).")
+    ] = None,
     wq: Annotated[str | None, typer.Option("--wq", help="Wq, d_model x d_k: Q = X Wq.")] = None,
     wk: Annotated[str | None, typer.Option("--wk", help="Wk, d_model x d_k: K = X Wk.")] = None,
     wv: Annotated[str | None, typer.Option("--wv", help="Wv, d_model x d_v: V = X Wv.")] = None,
@@ -491,7 +494,9 @@ def attention_command(
     hard: Annotated[bool, typer.Option("--hard", help="Hard attention: argmax (T -> 0 limit).")] = False,
     exact: Annotated[bool, typer.Option("--exact", help="Exact SymPy weights (small exact inputs).")] = False,
     tokens: Annotated[str | None, typer.Option("--tokens", help="Query (and key) labels: This,exam,is.")] = None,
-    key_tokens: Annotated[str | None, typer.Option("--key-tokens", help="Key labels, if not --tokens.")] = None,
+    key_tokens: Annotated[
+        str | None, typer.Option("--key-tokens", help="Key labels (if not --tokens; the X_kv tokens with --x-kv).")
+    ] = None,
     masked_rows: Annotated[
         str, typer.Option("--masked-rows", help="Fully masked rows: zero (SDPA) or nan (MHA).")
     ] = "zero",
@@ -505,6 +510,8 @@ def attention_command(
     Example: dlsolve attention --q "1,0;0,1" --k "1,0;0,1" --v "1,2;3,4" --exact
 
     Example: dlsolve attention --x "1,0;0,1;1,1" --wq "1,0;0,1" --wk "1,0;0,1" --wv "1,0;0,1" --tokens "a,b,c" --hard
+
+    Example: dlsolve attention --x "1,0;0,1" --x-kv "1;2;0" --wq "1;0" --wk "1" --wv "1" --key-tokens "x,y,z" --exact
     """
     from dlsolve import parsing
     from dlsolve.solvers.attention import MASK_TYPES, MASKED_ROW_MODES, attention
@@ -520,6 +527,7 @@ def attention_command(
         matrix(k, "--k"),
         matrix(v, "--v"),
         x=matrix(x, "--x"),
+        x_kv=matrix(x_kv, "--x-kv"),
         wq=matrix(wq, "--wq"),
         wk=matrix(wk, "--wk"),
         wv=matrix(wv, "--wv"),

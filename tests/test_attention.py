@@ -18,8 +18,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "attention_goldens.json").read_text(encoding="utf-8"))
-#: Every nn.MultiheadAttention golden: without biases, with projection biases.
-MHA_GOLDENS = GOLDENS["mha"] + GOLDENS["mha_bias"]
+#: Every nn.MultiheadAttention golden: without biases, with projection biases, cross-attention.
+MHA_GOLDENS = GOLDENS["mha"] + GOLDENS["mha_bias"] + GOLDENS["mha_cross"]
 
 
 def cli_args(args: dict[str, str | bool]) -> list[str]:
@@ -180,6 +180,87 @@ def test_bias_without_embeddings_is_exit_2(cli):
     result = cli("attention", "--q", "1", "--k", "1", "--v", "1", "--bq", "1")
     assert result.exit_code == 2
     assert "--bq" in result.stderr and "--x" in result.stderr
+
+
+def test_cross_goldens_cover_other_widths_and_lengths():
+    """Some X_kv are narrower or wider than X (kdim != d_model) and some have S != T keys."""
+    shapes = [case["kind"].split("-")[3:5] for case in GOLDENS["mha_cross"]]
+    widths = [(query.split("x")[1], key.split("x")[1]) for query, key in shapes]
+    lengths = [(query.split("x")[0], key.split("x")[0]) for query, key in shapes]
+    assert any(q != k for q, k in widths) and any(q == k for q, k in widths)
+    assert any(q != k for q, k in lengths)
+    assert any("key-padding" in case["args"] for case in GOLDENS["mha_cross"])
+    assert any("mask" in case["args"] for case in GOLDENS["mha_cross"])
+
+
+def test_cross_attention_by_hand(cli):
+    """Queries X Wq = [1; 0], keys = values = X_kv = [1; 2; 0] (d_k = 1, scale 1): query 1 scores
+    [1, 2, 0] -> weights e, e^2, 1 over 1 + e + e^2; query 2 scores 0 -> uniform, output 1."""
+    data = solve(
+        cli,
+        "--x",
+        "1,0;0,1",
+        "--x-kv",
+        "1;2;0",
+        "--wq",
+        "1;0",
+        "--wk",
+        "1",
+        "--wv",
+        "1",
+        "--key-tokens",
+        "x,y,z",
+        "--tokens",
+        "a,b",
+        "--exact",
+    )
+    answer = data["answer"]
+    assert answer["k"] == answer["v"] == [[1], [2], [0]]
+    assert answer["exact"]["weights"] == [
+        ["E/(1 + E + exp(2))", "exp(2)/(1 + E + exp(2))", "1/(1 + E + exp(2))"],
+        ["1/3", "1/3", "1/3"],
+    ]
+    e = math.e
+    assert_close_matrix(answer["output"], [[(e + 2 * e**2) / (1 + e + e**2)], [1]])
+    assert answer["argmax_tokens"] == ["y", "x"]
+    assert "X_kv" in json.dumps(data["steps"])
+
+
+def test_cross_attention_keys_are_not_labelled_with_the_query_tokens(cli):
+    """With --x-kv the keys are another sequence: --tokens labels only the queries, even when S = T."""
+    eye = "1,0;0,1"
+    base = ["--x", eye, "--x-kv", "0,1;1,0", "--wq", eye, "--wk", eye, "--wv", eye, "--tokens", "a,b"]
+    data = solve(cli, *base)
+    heatmap = next(b for step in data["steps"] for b in step["blocks"] if b["type"] == "heatmap")
+    assert heatmap["row_labels"] == ["a", "b"] and heatmap["col_labels"] == ["k1", "k2"]
+    labelled = solve(cli, *base, "--key-tokens", "c,d")["answer"]
+    assert labelled["argmax_tokens"] == ["d", "c"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "option", "words"),
+    [
+        (["--x-kv", "1,2,3", "--wk", "1,0;0,1"], "--wk", ("X_kv is 1x3", "Wk is 2x2")),
+        (["--x-kv", "1,2,3", "--wk", "1,0;0,1;1,1"], "--wv", ("X_kv is 1x3", "Wv is 2x2")),
+        (["--x-kv", "1,2;3,4;5,6", "--mask", "1,1;1,1"], "--mask", ("2x2", "2x3")),
+        (["--x-kv", "1,2;3,4;5,6", "--key-padding", "0,1"], "--key-padding", ("2 key-padding flags", "3 keys")),
+        (["--x-kv", "1,2;3,4;5,6", "--key-tokens", "a,b"], "--key-tokens", ("2 key labels", "3 keys")),
+    ],
+)
+def test_bad_cross_attention_input_is_exit_2_naming_the_option(cli, argv, option, words):
+    eye = "1,0;0,1"
+    options = {"--x": eye, "--wq": eye, "--wk": eye, "--wv": eye}
+    options.update(dict(zip(argv[::2], argv[1::2], strict=True)))
+    result = cli("attention", *[item for pair in options.items() for item in pair])
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1 and option in result.stderr
+    assert all(word in result.stderr for word in words), result.stderr
+
+
+def test_x_kv_needs_the_embedding_path(cli):
+    result = cli("attention", "--q", "1", "--k", "1", "--v", "1", "--x-kv", "1")
+    assert result.exit_code == 2
+    assert "--x-kv" in result.stderr
 
 
 def test_exact_text_is_sympys_text():
@@ -633,6 +714,7 @@ EMBEDDING_OPTIONS = [
     "--bk",
     "--bv",
     "--bo",
+    "--x-kv",
 ]
 
 

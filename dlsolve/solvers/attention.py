@@ -261,6 +261,7 @@ class _Operands:
     v_exact: list[list[Fraction]] | None
     projection_steps: list[Step]
     from_embeddings: bool
+    cross: bool = False  #: keys and values from another sequence (``--x-kv``)
 
 
 #: The bias options of the projections, by the matrix they are added to.
@@ -276,10 +277,12 @@ def _operands(
     wk: Matrix | None,
     wv: Matrix | None,
     biases: dict[str, list[Scalar] | None],
+    x_kv: Matrix | None = None,
 ) -> _Operands:
     """Check the shapes and build Q, K, V (from X, the projections and their biases when given).
 
-    ``biases`` maps "Q", "K", "V" to ``bq``, ``bk``, ``bv`` (or None).
+    ``biases`` maps "Q", "K", "V" to ``bq``, ``bk``, ``bv`` (or None); ``x_kv`` is the sequence the
+    keys and values come from (cross-attention; default X).
     """
     direct = {"--q": q, "--k": k, "--v": v}
     embedded = {"--x": x, "--wq": wq, "--wk": wk, "--wv": wv}
@@ -297,7 +300,12 @@ def _operands(
                 f"from embeddings, --x, --wq, --wk and --wv are all needed; missing {', '.join(missing)}",
                 option=missing[0],
             )
-        return _project(x, {"Q": wq, "K": wk, "V": wv}, biases)  # type: ignore[arg-type, dict-item]
+        return _project(x, {"Q": wq, "K": wk, "V": wv}, biases, x_kv)  # type: ignore[arg-type, dict-item]
+    if x_kv is not None:
+        raise BadInput(
+            "--x-kv (the sequence keys and values come from) needs --x, --wq, --wk, --wv (not --q/--k/--v)",
+            option="--x-kv",
+        )
     for name, bias in biases.items():
         if bias is not None:
             raise BadInput(
@@ -377,17 +385,24 @@ def _linear(
     return array, product
 
 
-def _project(x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scalar] | None]) -> _Operands:
-    """``Q = X Wq + bq``, ``K = X Wk + bk``, ``V = X Wv + bv`` with the step that shows them.
+def _project(
+    x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scalar] | None], x_kv: Matrix | None = None
+) -> _Operands:
+    """``Q = X Wq + bq``, ``K = X_kv Wk + bk``, ``V = X_kv Wv + bv`` with the step that shows them.
 
     ``weights`` and ``biases`` are keyed by "Q", "K", "V"; a bias is a row vector added to every row
-    (``in_proj_bias = [bq; bk; bv]`` of ``nn.MultiheadAttention``).
+    (``in_proj_bias = [bq; bk; bv]`` of ``nn.MultiheadAttention``). ``X_kv`` is X (self-attention)
+    unless ``x_kv`` is given (cross-attention: ``nn.MultiheadAttention(query=X, key=value=X_kv)``,
+    with ``kdim = vdim`` = its width).
     """
+    key_source = ("X_kv", x_kv) if x_kv is not None else ("X", x)
+    sources = {"Q": ("X", x), "K": key_source, "V": key_source}  # name and matrix each projection applies to
     for name, weight in weights.items():
-        if weight.shape[0] != x.shape[1]:
+        source_name, source = sources[name]
+        if weight.shape[0] != source.shape[1]:
             raise BadInput(
-                f"X is {_shape_text(x.shape)} and W{name.lower()} is {_shape_text(weight.shape)}: "
-                f"the projection needs {x.shape[1]} rows (one per embedding dimension of X)",
+                f"{source_name} is {_shape_text(source.shape)} and W{name.lower()} is {_shape_text(weight.shape)}: "
+                f"the projection needs {source.shape[1]} rows (one per embedding dimension of {source_name})",
                 option=f"--w{name.lower()}",
             )
     if weights["Q"].shape[1] != weights["K"].shape[1]:
@@ -401,15 +416,21 @@ def _project(x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scala
     arrays: dict[str, np.ndarray] = {}
     exact: dict[str, list[list[Fraction]] | None] = {}
     for name, weight in weights.items():
-        arrays[name], exact[name] = _linear(x, weight, biases[name])
+        arrays[name], exact[name] = _linear(sources[name][1], weight, biases[name])
     formulas = {
-        name: f"{name} = X W{name.lower()}" + (f" + b{name.lower()}" if biases[name] is not None else "")
+        name: f"{name} = {sources[name][0]} W{name.lower()}" + ("" if biases[name] is None else f" + b{name.lower()}")
         for name in weights
     }
-    lines = [
-        f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected: {', '.join(formulas.values())}.",
-    ]
-    shown = max(x.shape[0], *(n for weight in weights.values() for n in weight.shape)) <= SHOW_ROWS
+    if x_kv is None:
+        lead = f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected"
+    else:
+        lead = (
+            f"Cross-attention: queries from X ({_shape_text(x.shape)}), keys and values from the other sequence "
+            f"X_kv ({_shape_text(x_kv.shape)}), one row per token"
+        )
+    lines = [f"{lead}: {', '.join(formulas.values())}."]
+    largest_source = max(source.shape[0] for _, source in sources.values())
+    shown = max(largest_source, *(n for weight in weights.values() for n in weight.shape)) <= SHOW_ROWS
     if shown:
         for name, bias in biases.items():
             if bias is not None:
@@ -422,7 +443,9 @@ def _project(x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scala
         title="Project the embeddings to queries, keys and values",
         text="\n".join(lines),
         latex=r",\quad ".join(
-            f"{name} = X W_{name}" + (f" + b_{name}" if biases[name] is not None else "") for name in weights
+            f"{name} = {sources[name][0].replace('X_kv', 'X_{kv}')} W_{name}"
+            + (f" + b_{name}" if biases[name] is not None else "")
+            for name in weights
         ),
     )
     return _Operands(
@@ -434,6 +457,7 @@ def _project(x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scala
         v_exact=exact["V"],
         projection_steps=[step],
         from_embeddings=True,
+        cross=x_kv is not None,
     )
 
 
@@ -773,6 +797,7 @@ def attention(
     v: Matrix | None = None,
     *,
     x: Matrix | None = None,
+    x_kv: Matrix | None = None,
     wq: Matrix | None = None,
     wk: Matrix | None = None,
     wv: Matrix | None = None,
@@ -818,7 +843,7 @@ def attention(
         raise BadInput("--wo (output projection) needs --x, --wq, --wk, --wv", option="--wo")
     if bo is not None and wo is None:
         raise BadInput("--bo is the bias of the output projection: it needs --wo", option="--bo")
-    operands = _operands(q, k, v, x, wq, wk, wv, {"Q": bq, "K": bk, "V": bv})
+    operands = _operands(q, k, v, x, wq, wk, wv, {"Q": bq, "K": bk, "V": bv}, x_kv)
     queries, d_k_total = operands.q.shape
     keys, d_v_total = operands.v.shape
     for name, width in (("Q/K", d_k_total), ("V", d_v_total)):
@@ -840,7 +865,7 @@ def attention(
     query_labels = _unique_labels(tokens) if tokens else [f"q{i}" for i in range(1, queries + 1)]
     if key_tokens:
         key_labels = _unique_labels(key_tokens)
-    elif tokens and keys == queries:
+    elif tokens and keys == queries and not operands.cross:
         key_labels = query_labels
     else:
         key_labels = [f"k{j}" for j in range(1, keys + 1)]
@@ -1356,7 +1381,7 @@ def _inputs(
         "scale": scale_text,
     }
     if operands.from_embeddings:
-        inputs["from"] = "embeddings"
+        inputs["from"] = "embeddings" + (" (cross-attention: keys and values from X_kv)" if operands.cross else "")
     if wo is not None:
         inputs["Wo"] = _shape_text(wo.shape)
     given_biases = [name for name, bias in biases.items() if bias is not None]

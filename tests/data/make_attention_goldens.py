@@ -13,6 +13,10 @@ Run from the repository root: ``python tests/data/make_attention_goldens.py`` (t
 * ``mha_bias``: ``nn.MultiheadAttention(bias=True)`` with projection biases (``in_proj_bias =
   [bq; bk; bv]``, ``out_proj.bias = bo``); each bias is given (``--bq`` ...) or left out (0 in
   PyTorch); 1 to 3 heads, with or without Wo, key padding or a boolean mask.
+* ``mha_cross``: the same as cross-attention, ``mha(X, X_kv, X_kv)`` (``--x-kv``) with S keys; when
+  X_kv is narrower or wider than X, ``kdim = vdim`` = its width (then PyTorch keeps
+  ``q_proj_weight = Wq^T``, ``k_proj_weight = Wk^T``, ``v_proj_weight = Wv^T`` instead of
+  ``in_proj_weight``).
 * ``params``: parameter counts of ``nn.MultiheadAttention`` for several configurations, the output and
   weight shapes of a forward pass, and its FLOPs from ``torch.utils.flop_counter.FlopCounterMode``.
 """
@@ -139,46 +143,65 @@ def random_vector(rng: random.Random, size: int) -> list[float]:
     return random_matrix(rng, 1, size)[0]
 
 
-def projection_case(rng: random.Random, heads: int) -> dict:
+def projection_case(rng: random.Random, heads: int, *, cross: bool = False) -> dict:
     """One ``nn.MultiheadAttention(bias=True)`` case: random X, Wq, Wk, Wv, optional Wo, each bias
-    given or 0, optional key padding or boolean mask; weights averaged over heads."""
+    given or 0, optional key padding or boolean mask; weights averaged over heads. With ``cross``
+    the keys and values come from a random X_kv (S x kdim, kdim = d_model half of the time)."""
     d_model = heads * rng.randint(1, 3)
     t = rng.randint(1, 5)
     x_rows = random_matrix(rng, t, d_model)
-    weight_rows = {name: random_matrix(rng, d_model, d_model) for name in ("wq", "wk", "wv", "wo")}
+    s, kdim = t, d_model
+    if cross:
+        s, kdim = rng.randint(1, 5), rng.choice([d_model, rng.randint(1, 4)])
+    kv_rows = random_matrix(rng, s, kdim) if cross else x_rows
+    weight_rows = {
+        name: random_matrix(rng, kdim if name in ("wk", "wv") else d_model, d_model)
+        for name in ("wq", "wk", "wv", "wo")
+    }
     bias_rows = {name: random_vector(rng, d_model) for name in ("bq", "bk", "bv", "bo")}
     use_wo = rng.random() < 0.7
     given_biases = [name for name in bias_rows if rng.random() < 0.6 and (name != "bo" or use_wo)]
-    mha = torch.nn.MultiheadAttention(d_model, heads, bias=True, batch_first=True, dtype=torch.float64)
+    mha = torch.nn.MultiheadAttention(
+        d_model, heads, bias=True, kdim=kdim, vdim=kdim, batch_first=True, dtype=torch.float64
+    )
     w = {name: torch.tensor(rows, dtype=torch.float64) for name, rows in weight_rows.items()}
     b = {
         name: torch.tensor(rows if name in given_biases else [0.0] * d_model, dtype=torch.float64)
         for name, rows in bias_rows.items()
     }
     with torch.no_grad():
-        mha.in_proj_weight.copy_(torch.cat([w["wq"].T, w["wk"].T, w["wv"].T]))
+        if mha.in_proj_weight is not None:  # kdim = vdim = d_model
+            mha.in_proj_weight.copy_(torch.cat([w["wq"].T, w["wk"].T, w["wv"].T]))
+        else:
+            mha.q_proj_weight.copy_(w["wq"].T)
+            mha.k_proj_weight.copy_(w["wk"].T)
+            mha.v_proj_weight.copy_(w["wv"].T)
         mha.in_proj_bias.copy_(torch.cat([b["bq"], b["bk"], b["bv"]]))
         mha.out_proj.weight.copy_(w["wo"].T if use_wo else torch.eye(d_model, dtype=torch.float64))
         mha.out_proj.bias.copy_(b["bo"])
     args: dict[str, str | bool] = {"x": text(x_rows), "heads": str(heads), "masked-rows": "nan"}
+    if cross:
+        args["x-kv"] = text(kv_rows)
     args.update({name: text(rows) for name, rows in weight_rows.items() if name != "wo" or use_wo})
     args.update({name: text([bias_rows[name]]) for name in given_biases})
     padding = None
     attn_mask = None
     choice = rng.random()
     if choice < 0.25:
-        flags = [int(rng.random() < 0.3) for _ in range(t)]
+        flags = [int(rng.random() < 0.3) for _ in range(s)]
         args["key-padding"] = ",".join(map(str, flags))
         padding = torch.tensor([flags], dtype=torch.bool)
     elif choice < 0.5:
-        allowed = [[rng.random() < 0.7 for _ in range(t)] for _ in range(t)]
+        allowed = [[rng.random() < 0.7 for _ in range(s)] for _ in range(t)]
         args["mask"] = ";".join(",".join(str(int(a)) for a in row) for row in allowed)
         attn_mask = ~torch.tensor(allowed, dtype=torch.bool)  # MHA: True = not allowed
     x = torch.tensor(x_rows, dtype=torch.float64)[None]
+    x_kv = torch.tensor(kv_rows, dtype=torch.float64)[None]
     with torch.no_grad():
-        output, weights = mha(x, x, x, key_padding_mask=padding, attn_mask=attn_mask, need_weights=True)
+        output, weights = mha(x, x_kv, x_kv, key_padding_mask=padding, attn_mask=attn_mask, need_weights=True)
+    shape = f"-cross-{t}x{d_model}-{s}x{kdim}" if cross else ""
     return {
-        "kind": f"mha-{heads}-bias-{'-'.join(given_biases) or 'zero'}",
+        "kind": f"mha-{heads}{shape}-bias-{'-'.join(given_biases) or 'zero'}",
         "args": args,
         "weights": json_rows(weights[0]),
         "output": json_rows(output[0]),
@@ -238,6 +261,7 @@ def main() -> None:
     }
     projection_rng = random.Random(20261127)  # its own stream: the cases above stay as they were
     goldens["mha_bias"] = [projection_case(projection_rng, 1 + index % 3) for index in range(18)]
+    goldens["mha_cross"] = [projection_case(projection_rng, 1 + index % 3, cross=True) for index in range(18)]
     OUT.write_text(json.dumps(goldens, indent=1) + "\n", encoding="utf-8")
     counts = ", ".join(f"{len(cases)} {name}" for name, cases in goldens.items() if isinstance(cases, list))
     print(f"wrote {OUT} ({counts})")
