@@ -51,10 +51,57 @@ def test_diff_output_parses_and_removes_the_mechanical_findings(path):
     findings, corrected = analyze(source, path.name)
     ast.parse(corrected)
     after, _ = analyze(corrected, path.name)
-    not_mechanical = {"DL005", "DL022", "DL023", "DL041"}
-    assert {f.rule for f in after} <= {f.rule for f in findings} & (not_mechanical | {"DL020"})
+    fixed_only_when_unambiguous = {"DL005", "DL022", "DL023", "DL041"}
+    assert {f.rule for f in after} <= {f.rule for f in findings} & (fixed_only_when_unambiguous | {"DL020"})
     if not findings:
         assert corrected == source
+
+
+@pytest.mark.parametrize(
+    ("name", "patched"),
+    [
+        (
+            "dl005_backward_missing",
+            "    loss = criterion(model(inputs), labels)\n    loss.backward()\n    optimizer.step()",
+        ),
+        ("dl022_nll_on_logits", "loss = F.cross_entropy(model(x), y)"),
+        ("dl023_bce_on_logits", "criterion = nn.BCEWithLogitsLoss()"),
+        ("dl041_backward_under_no_grad", "    optimizer.zero_grad()\n    outputs = model(inputs)\n"),
+    ],
+)
+def test_unambiguous_fixes_of_dl005_dl022_dl023_dl041(name, patched):
+    _, corrected = analyze((CORPUS / f"{name}.py").read_text())
+    assert patched in corrected
+    assert analyze(corrected)[0] == []
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        # the NLLLoss object is also used on log-probabilities: renaming it would break that call
+        "criterion = nn.NLLLoss()\nfor x, y in loader:\n    loss = criterion(model(x), y)\n"
+        "    other = criterion(F.log_softmax(model(x), dim=1), y)\n",
+        # a bare import: the new class may not be imported
+        "from torch.nn import BCELoss\ncriterion = BCELoss()\nfor x, y in loader:\n    loss = criterion(model(x), y)\n",
+        # no_grad also guards a manual update: which part needs autograd is a guess
+        "for x, y in loader:\n    with torch.no_grad():\n        loss = criterion(model(x), y)\n"
+        "        w -= 0.1 * w.grad\n    loss.backward()\n",
+        # a decorated step
+        "@torch.no_grad()\ndef step(x, y):\n    loss = criterion(model(x), y)\n    loss.backward()\n",
+        # two losses (a GAN) and no backward: which one?
+        "for x, y in loader:\n    optimizer.zero_grad()\n    d_loss = criterion(model(x), y)\n"
+        "    g_loss = criterion(model(x), 1 - y)\n    optimizer.step()\n",
+        # no zero_grad in the loop either: inserting backward alone would leave DL001
+        "for x, y in loader:\n    loss = criterion(model(x), y)\n    optimizer.step()\n",
+    ],
+)
+def test_no_fix_where_it_would_be_a_guess(code):
+    loss = "" if "criterion = " in code else "criterion = nn.CrossEntropyLoss()\n"
+    source = "model = nn.Sequential(nn.Linear(4, 3))\n" + loss + code
+    findings, corrected = analyze(source)
+    assert findings and corrected == source
+    if "log_softmax" in code:  # without the second use the constructor is renamed
+        assert "nn.CrossEntropyLoss()" in analyze(source.rsplit("    other = ", 1)[0])[1]
 
 
 # --------------------------------------------------------------------------- the exam, part 2(b)
@@ -211,6 +258,9 @@ def test_pytorch_raises_exactly_where_dl041_fires(tmp_path, monkeypatch):
     errors = runpy.run_path(str(positive))["errors"]
     assert len(errors) == len(analyze(positive.read_text())[0]) == 4
     assert all("does not require grad and does not have a grad_fn" in str(error) for error in errors)
+    fixed = tmp_path / "fixed.py"  # --diff unwraps the two no_grad blocks; the decorated steps stay
+    fixed.write_text(analyze(positive.read_text())[1])
+    assert len(runpy.run_path(str(fixed))["errors"]) == len(analyze(fixed.read_text())[0]) == 2
     negative = CORPUS / "clean_no_grad_around_training.py"
     runpy.run_path(str(negative))  # every backward() succeeds
     assert analyze(negative.read_text())[0] == []

@@ -215,6 +215,15 @@ LOSS_FUNCTIONS = {
     "poisson_nll_loss": "PoissonNLLLoss",
     "gaussian_nll_loss": "GaussianNLLLoss",
 }
+#: The loss that takes raw logits for one that needs log-probabilities / probabilities. Their
+#: constructors and functional forms take the same arguments in the same order (plus one more at
+#: the end), and on logits they compute exactly ``NLLLoss(log_softmax)`` / ``BCELoss(sigmoid)``.
+LOGITS_LOSS = {
+    "NLLLoss": "CrossEntropyLoss",
+    "BCELoss": "BCEWithLogitsLoss",
+    "nll_loss": "cross_entropy",
+    "binary_cross_entropy": "binary_cross_entropy_with_logits",
+}
 FUNCTIONAL_MODULES = {"F", "functional", "torch.nn.functional", "nn.functional", "torch"}
 LOSS_NAME = re.compile(r"^(criterion|crit|loss_?fn|loss_?func(tion)?|lossfunc|loss_f|objective|loss_?module)\w*$", re.I)
 OPTIMIZER_NAME = re.compile(r"(^|_)(opt|optim|optimizer|optimiser)(_|$|\d)|^opt[a-z]?$", re.I)
@@ -926,6 +935,9 @@ class Analyzer:
         self.facts = ModuleFacts.collect(self.tree, source)
         self.findings: dict[tuple[str, int, int], Finding] = {}
         self.edits: list[Edit] = []
+        #: Loss constructors (``nn.NLLLoss()``) and their calls flagged DL022/DL023 on raw logits;
+        #: renamed at the end if those calls are all the uses of the name they are bound to.
+        self.logits_losses: dict[ast.Call, list[ast.Call]] = {}
         self.line_starts = [0]
         for line in source.splitlines(keepends=True):
             self.line_starts.append(self.line_starts[-1] + len(line))
@@ -1087,6 +1099,7 @@ class Analyzer:
         scopes += [n for n in ast.walk(self.tree) if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef)]
         for owner in scopes:
             self.check_scope(owner)
+        self.fix_logits_losses()
         return sorted(self.findings.values(), key=lambda f: (f.line, f.col, f.rule))
 
     def check_scope(self, owner: ast.Module | ast.FunctionDef | ast.AsyncFunctionDef) -> None:
@@ -1109,7 +1122,8 @@ class Analyzer:
         if not steps and not backwards:
             return
         if steps and not any(e.kind == BACKWARD for e in events) and self.computes_loss(loop):
-            self.report("DL005", steps[0].node, f"{self.segment(steps[0].node)} in a loop with no backward() call")
+            message = f"{self.segment(steps[0].node)} in a loop with no backward() call"
+            self.report("DL005", steps[0].node, message, self.backward_fix(loop, steps[0], events))
             return
         if not steps or not backwards:
             return
@@ -1178,6 +1192,29 @@ class Analyzer:
                 f"(line {backwards[0].node.lineno}) in each iteration",  # type: ignore[attr-defined]
                 edits,
             )
+
+    def backward_fix(self, loop: ast.stmt, step: Event, events: list[Event]) -> list[Edit]:
+        """DL005's fix: ``loss.backward()`` just before the step, when the loop assigns exactly one
+        name from a loss call, in the step's own block before it, with autograd on, and already calls
+        zero_grad(). Several losses (a GAN), a conditional step (accumulation) or no zero_grad():
+        which loss, where, is a guess."""
+        statement = self.statement_of(step.node)
+        body = self.body_of(statement) if statement is not None else None
+        if statement is None or body is None or not any(e.kind == ZERO_GRAD for e in events):
+            return []
+        assignments = [
+            node
+            for node in ast.walk(loop)
+            if isinstance(node, ast.Assign)
+            and any(isinstance(n, ast.Call) and self.facts.loss_type(n.func) is not None for n in ast.walk(node.value))
+        ]
+        names = {dotted(target) for assignment in assignments for target in assignment.targets}
+        if len(names) != 1 or not all(isinstance(t, ast.Name) for a in assignments for t in a.targets):
+            return []
+        before = body[: body.index(statement)]
+        if not any(a in before for a in assignments) or any(self.facts.runs_grad_off(a) for a in assignments):
+            return []
+        return [self.insert_before(statement, f"{names.pop()}.backward()")]
 
     def computes_loss(self, loop: ast.stmt) -> bool:
         """True when the body of ``loop`` calls a loss function (so it is a training loop)."""
@@ -1485,12 +1522,46 @@ class Analyzer:
             call,
             f"{self.segment(call)} differentiates {self.segment(tensor)}, which comes from `{computed}` "
             f"(line {origin.lineno}) computed under no_grad/inference_mode{where}: no grad_fn, backward() raises",
-            self.autograd_fix(origin, call),
+            self.autograd_fix(origin),
         )
 
-    def autograd_fix(self, origin: ast.stmt, backward: ast.Call) -> list[Edit]:
-        """No mechanical fix yet (see :meth:`check_backward`)."""
-        return []
+    def autograd_fix(self, origin: ast.stmt) -> list[Edit]:
+        """DL041's fix: remove the ``with torch.no_grad():`` line around ``origin`` and dedent its body,
+        when that block only assigns names and trains (backward, step, zero_grad, scheduler step):
+        the loss comes from it and no trainable module stands between (a model call would have
+        given it a grad_fn), so its forward pass needs autograd; another name assigned there at
+        worst costs memory. A block doing anything else (a manual update ``w -= lr * w.grad``, an
+        append, an in-place op) or a decorated function is left alone: what should keep no_grad is
+        a guess."""
+        block = self.facts.parents.get(origin)
+        if not (
+            isinstance(block, ast.With)
+            and len(block.items) == 1
+            and block.items[0].optional_vars is None
+            and _grad_switch(block.items[0].context_expr) is False
+            and self.owns_lines(block)
+            and all(self.is_training_statement(statement) for statement in block.body)
+        ):
+            return []
+        body_start = self.offset(block.body[0].lineno, 0)
+        end = self.line_starts[block.end_lineno or block.lineno]
+        lines = self.source[body_start:end].splitlines(keepends=True)
+        extra = self.indent(block.body[0])[len(self.indent(block)) :]
+        if not extra or not all(line.startswith(extra) or not line.strip() for line in lines):
+            return []
+        dedented = "".join(line.removeprefix(extra) for line in lines)
+        return [Edit(self.offset(block.lineno, 0), end, dedented + ("" if dedented.endswith("\n") else "\n"))]
+
+    def is_training_statement(self, statement: ast.stmt) -> bool:
+        """An assignment to plain names, or a call of backward/step/zero_grad/scheduler step alone."""
+        if isinstance(statement, ast.Assign | ast.AnnAssign):
+            targets = statement.targets if isinstance(statement, ast.Assign) else [statement.target]
+            elements = [e for t in targets for e in (t.elts if isinstance(t, ast.Tuple | ast.List) else [t])]
+            return all(isinstance(element, ast.Name) for element in elements)
+        if isinstance(statement, ast.Expr) and isinstance(statement.value, ast.Call):
+            kinds = {event.kind for event in self.events([statement])}
+            return bool(kinds) and kinds <= {BACKWARD, STEP, ZERO_GRAD, SCHED}
+        return False
 
     def check_loss_call(self, call: ast.Call, scope: Scope) -> None:
         loss = self.facts.loss_type(call.func)
@@ -1529,9 +1600,67 @@ class Analyzer:
             self.report("DL021", call, message, self.unwrap_activation(inputs))
         elif loss == "NLLLoss" and kind in ("logits", "softmax", "sigmoid"):
             what = {"logits": "raw logits", "softmax": "softmax probabilities", "sigmoid": "sigmoid outputs"}[kind]
-            self.report("DL022", call, f"{name}({shown}, ...) receives {what}, not log-probabilities")
+            message = f"{name}({shown}, ...) receives {what}, not log-probabilities"
+            self.report("DL022", call, message, self.logits_loss_fix(call) if kind == "logits" else [])
         elif loss == "BCELoss" and kind == "logits":
-            self.report("DL023", call, f"{name}({shown}, ...) receives raw logits, not probabilities")
+            message = f"{name}({shown}, ...) receives raw logits, not probabilities"
+            self.report("DL023", call, message, self.logits_loss_fix(call))
+
+    def logits_loss_fix(self, call: ast.Call) -> list[Edit]:
+        """DL022/DL023 on raw logits: the same loss taking logits. ``F.nll_loss(...)`` becomes
+        ``F.cross_entropy(...)`` here; ``nn.NLLLoss()(...)`` inline too; a bound ``criterion =
+        nn.NLLLoss()`` is remembered and renamed by :meth:`fix_logits_losses` if safe. A bare
+        ``nll_loss`` import or ``torch.nll_loss`` has no fix (the new name may not be imported)."""
+        func = call.func
+        if isinstance(func, ast.Attribute) and func.attr in LOGITS_LOSS:
+            module = dotted(func.value)
+            if module not in FUNCTIONAL_MODULES or module == "torch":
+                return []
+            return [self.replace(func, f"{self.segment(func.value)}.{LOGITS_LOSS[func.attr]}")]
+        constructor = func.func if isinstance(func, ast.Call) else None
+        if constructor is not None:
+            return self.rename_loss_class(constructor.func)
+        bound = self.facts.binding(dotted(func), func)
+        if bound is not None:
+            self.logits_losses.setdefault(bound, []).append(call)
+        return []
+
+    def rename_loss_class(self, constructor: ast.expr) -> list[Edit]:
+        """``nn.NLLLoss`` -> ``nn.CrossEntropyLoss``, ``nn.BCELoss`` -> ``nn.BCEWithLogitsLoss`` (same
+        module; a bare imported ``BCELoss`` has no fix, the new name may not be imported)."""
+        name = dotted(constructor)
+        new_class = LOGITS_LOSS.get(last_part(name))
+        if name is None or new_class is None or "." not in name:
+            return []
+        return [self.replace(constructor, f"{name.rpartition('.')[0]}.{new_class}")]
+
+    def fix_logits_losses(self) -> None:
+        """Rename the constructor of each loss flagged on raw logits when every use of the name it is
+        bound to is one of the flagged calls (a use elsewhere, say on real probabilities or passed
+        to a function, would change meaning: then no fix)."""
+        for constructor, flagged in self.logits_losses.items():
+            assignment = self.enclosing_statement(constructor)
+            targets = [
+                t for t in getattr(assignment, "targets", [getattr(assignment, "target", None)]) if t is not None
+            ]
+            names = {dotted(target) for target in targets}
+            if len(names) != 1 or None in names:
+                continue
+            uses = [
+                node
+                for node in ast.walk(self.tree)
+                if isinstance(node, ast.Name | ast.Attribute)
+                and dotted(node) in names
+                and node not in targets
+                and (not isinstance(node, ast.Attribute) or self.facts.binding(dotted(node), node) is constructor)
+            ]
+            if all(any(node is call.func for call in flagged) for node in uses):
+                self.edits.extend(self.rename_loss_class(constructor.func))
+
+    def replace(self, node: ast.AST, text: str) -> Edit:
+        """An edit replacing the source of ``node`` by ``text``."""
+        start = self.offset(node.lineno, node.col_offset)  # type: ignore[attr-defined]
+        return Edit(start, self.offset(node.end_lineno or 0, node.end_col_offset or 0), text)  # type: ignore[attr-defined]
 
     def unwrap_activation(self, node: ast.expr | None) -> list[Edit]:
         """Edit replacing an inline ``F.softmax(x, dim=1)`` / ``torch.sigmoid(x)`` / ``x.softmax(1)`` by ``x``."""
