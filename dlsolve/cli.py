@@ -747,7 +747,8 @@ def train_loop(
     CrossEntropyLoss, DL021 sigmoid before BCEWithLogitsLoss, DL022 NLLLoss without log-softmax,
     DL023 BCELoss on logits, DL030 evaluation without model.eval(), DL031 evaluation without
     torch.no_grad(), DL032 training after model.eval() without model.train(), DL040 loss tensor
-    accumulated, DL041 backward() under no_grad, DL042 scheduler.step() before optimizer.step().
+    accumulated, DL041 backward() on a loss computed under no_grad, DL042 scheduler.step() before
+    optimizer.step().
     Exit status 1 when there are findings, 0 when clean.
 
     Examples:
