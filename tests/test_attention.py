@@ -263,6 +263,14 @@ def test_x_kv_needs_the_embedding_path(cli):
     assert "--x-kv" in result.stderr
 
 
+def test_exact_from_wide_embeddings_says_why(cli):
+    """Exact projections are kept up to 16 columns: a 17-wide X is refused with that reason."""
+    row, column = ",".join(["1"] * 17), ";".join(["1"] * 17)
+    result = cli("attention", "--x", row, "--wq", column, "--wk", column, "--wv", column, "--exact")
+    assert result.exit_code == 2
+    assert "--exact" in result.stderr and "at most 16 rows and columns" in result.stderr
+
+
 def test_exact_text_is_sympys_text():
     """The memoising printer writes what str() writes."""
     import sympy as sp

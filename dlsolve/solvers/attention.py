@@ -873,7 +873,12 @@ def attention(
     if exact:
         _check_exact_size(queries, keys, d_k, d_v, heads, wo)
         if operands.q_exact is None or operands.k_exact is None:
-            raise BadInput("--exact needs exact (integer, decimal or fraction) inputs", option="--exact")
+            products = (
+                f" and, from embeddings, X, X_kv and the projections of at most {EXACT_PRODUCT_SIZE} rows and columns"
+                if operands.from_embeddings
+                else ""
+            )
+            raise BadInput(f"--exact needs exact (integer, decimal or fraction) inputs{products}", option="--exact")
     scale_value, scale_exact, scale_text, scale_latex = _scale_of(d_k, scale, no_scale)
     large = queries * keys > JSON_MAX_ENTRIES
     shown = max(queries, keys) <= SHOW_ROWS
