@@ -110,12 +110,12 @@ def test_exact_two_heads_by_hand(cli):
     data = solve(cli, "--x", eye, "--wq", eye, "--wk", eye, "--wv", eye, "--heads", "2", "--exact")
     exact = data["answer"]["exact"]
     assert exact["head_scores"] == [[["1", "0"], ["0", "0"]], [["0", "0"], ["0", "1"]]]
-    assert exact["head_weights"][0] == [["E/(1 + E)", "1/(1 + E)"], ["1/2", "1/2"]]
-    assert exact["head_weights"][1] == [["1/2", "1/2"], ["1/(1 + E)", "E/(1 + E)"]]
-    assert exact["head_outputs"][0] == [["E/(1 + E)"], ["1/2"]]
+    assert exact["head_weights"][0] == [["exp(1)/(1 + exp(1))", "1/(1 + exp(1))"], ["1/2", "1/2"]]
+    assert exact["head_weights"][1] == [["1/2", "1/2"], ["1/(1 + exp(1))", "exp(1)/(1 + exp(1))"]]
+    assert exact["head_outputs"][0] == [["exp(1)/(1 + exp(1))"], ["1/2"]]
     high, low = math.e / (2 * (1 + math.e)) + 1 / 4, 1 / (2 * (1 + math.e)) + 1 / 4
     assert_close_matrix(evaluate_exact(exact["weights"]), [[high, low], [low, high]])
-    assert exact["output"] == [["E/(1 + E)", "1/2"], ["1/2", "E/(1 + E)"]]
+    assert exact["output"] == [["exp(1)/(1 + exp(1))", "1/2"], ["1/2", "exp(1)/(1 + exp(1))"]]
     steps = json.dumps(data["steps"])
     assert "Head 2" in steps and "Exact mean weights" in steps
 
@@ -151,7 +151,7 @@ def test_biases_by_hand(cli):
     answer = solve(cli, *base, "--bq", "1", "--bv", "10", "--wo", "2", "--bo", "-1", "--exact")["answer"]
     assert answer["q"] == [[2], [1]] and answer["v"] == [[11], [10]]
     assert answer["exact"]["scores"] == [["2", "0"], ["1", "0"]]
-    assert answer["exact"]["weights"][1] == ["E/(1 + E)", "1/(1 + E)"]
+    assert answer["exact"]["weights"][1] == ["exp(1)/(1 + exp(1))", "1/(1 + exp(1))"]
     e = math.e
     assert_close_matrix(answer["output"], [[2 * (10 + e**2 / (1 + e**2)) - 1], [2 * (10 + e / (1 + e)) - 1]])
     assert_close_matrix(evaluate_exact(answer["exact"]["output"]), answer["output"])
@@ -217,7 +217,7 @@ def test_cross_attention_by_hand(cli):
     answer = data["answer"]
     assert answer["k"] == answer["v"] == [[1], [2], [0]]
     assert answer["exact"]["weights"] == [
-        ["E/(1 + E + exp(2))", "exp(2)/(1 + E + exp(2))", "1/(1 + E + exp(2))"],
+        ["exp(1)/(1 + exp(1) + exp(2))", "exp(2)/(1 + exp(1) + exp(2))", "1/(1 + exp(1) + exp(2))"],
         ["1/3", "1/3", "1/3"],
     ]
     e = math.e

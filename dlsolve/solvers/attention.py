@@ -723,10 +723,13 @@ _PRINTED_MAX = 50_000
 
 @functools.cache
 def _memo_printer() -> Any:
-    """A SymPy StrPrinter (same text as ``str``) that prints each subexpression once (``_PRINTED``)."""
+    """A SymPy StrPrinter (``str``'s text, but e as ``exp(1)``) that prints each subexpression once (``_PRINTED``)."""
     from sympy.printing.str import StrPrinter
 
     class MemoStrPrinter(StrPrinter):
+        def _print_Exp1(self, expr: Any) -> str:  # e as exp(1), like exp(2) beside it (SymPy prints "E")
+            return "exp(1)"
+
         def _print(self, expr: Any, **kwargs: Any) -> str:
             if kwargs:
                 return super()._print(expr, **kwargs)
