@@ -221,7 +221,7 @@ def report_error(error: DlsolveError, *, json_errors: bool) -> int:
         from dlsolve.render.json_view import dumps
 
         sys.stdout.write(dumps({"error": error.to_dict()}) + "\n")
-    else:
+    elif sys.stderr is not None:  # None when started with standard error closed (`2>&-`)
         sys.stderr.write(f"error: {error}\n")
     return int(error.exit_status)
 
@@ -255,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
     """Run the CLI on ``argv``; return the exit status. The one place errors become statuses."""
     args = list(sys.argv[1:] if argv is None else argv)
     json_errors = any(arg in ("--json", "--jsonl") for arg in args)
+    if sys.stdout is None:  # started with standard output closed (`>&-`): Python sets it to None
+        if sys.stderr is not None:
+            sys.stderr.write("error: standard output is closed: there is nowhere to write the answer\n")
+        return int(ExitStatus.BAD_INPUT)
     try:
         result = _app_for(args)(args=args, prog_name="dlsolve", standalone_mode=False)
         return result if isinstance(result, int) else int(ExitStatus.SOLVED)
@@ -299,7 +303,7 @@ def run() -> None:
     if sys.gettrace() is not None or sys.getprofile() is not None:
         sys.exit(status)
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(BrokenPipeError, ValueError):  # the reader has gone, or it is closed
+        with contextlib.suppress(OSError, ValueError, AttributeError):  # gone, closed, or None (`>&-`)
             stream.flush()
     os._exit(status)
 

@@ -111,6 +111,30 @@ def test_fast_exit_flushes_everything_and_keeps_the_status(tmp_path: Path) -> No
 
 
 @pytest.mark.parametrize(
+    ("closed", "args", "status", "stderr"),
+    [
+        ("stdout", ["conv-shape", "--in", "28", "--k", "3", "-q"], 2, "error: standard output is closed"),
+        ("stdout", ["solve", "problems/midterm.toml"], 2, "error: standard output is closed"),
+        ("stderr", ["conv-shape", "--in", "28", "--k", "3", "-q"], 0, None),
+        ("stderr", ["conv-shape", "--in", "2", "--k", "3", "-q"], 1, None),
+    ],
+)
+def test_closed_standard_streams_are_not_internal_errors(
+    closed: str, args: list[str], status: int, stderr: str | None
+) -> None:
+    """`dlsolve ... >&-` or `2>&-`: Python starts with that stream set to None."""
+    redirect = ">&-" if closed == "stdout" else "2>&-"
+    command = " ".join(shlex.quote(arg) for arg in [sys.executable, "-m", "dlsolve", *args])
+    result = subprocess.run(
+        ["bash", "-c", f"{command} {redirect}"], cwd=ROOT, capture_output=True, text=True, timeout=60
+    )
+    assert result.returncode == status, result.stderr
+    assert "Traceback" not in result.stderr and "internal error" not in result.stderr
+    if stderr is not None:
+        assert result.stderr.startswith(stderr)
+
+
+@pytest.mark.parametrize(
     "args",
     [["--help"], ["conv-shape", "--in", "28", "--k", "3", "-q"], ["conv-shape", "--help"]],
 )
