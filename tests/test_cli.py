@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import re
 import shlex
@@ -225,6 +226,80 @@ def test_fuzz_every_command_survives_bad_input(args: list[str]) -> None:
             assert payload["error"]["kind"] in ("bad-input", "invalid-problem")
         else:  # a verdict rendered with exit 1: train-loop's findings
             assert result.exit_code == 1 and payload["answer"]["findings"]
+
+
+json_values = st.recursive(
+    st.none() | st.booleans() | st.integers(-5, 300) | st.floats(allow_nan=False, width=32) | option_text,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@st.composite
+def batch_lines(draw: st.DrawFn) -> bytes:
+    """A JSON Lines request: usually a known command with fuzzed option values, sometimes garbage."""
+    name = draw(st.sampled_from(sorted(COMMANDS)))
+    options = sorted(COMMANDS[name].options)
+    args = draw(st.dictionaries(st.sampled_from(options), json_values, max_size=4)) if options else {}
+    request = draw(
+        st.one_of(
+            st.just({"command": name, "args": args}),
+            st.dictionaries(st.sampled_from(["command", "args", "x"]), json_values, max_size=3),
+            json_values,
+        )
+    )
+    line = json.dumps(request).encode()
+    return draw(st.one_of(st.just(line), st.binary(max_size=40), st.just(line[: len(line) // 2])))
+
+
+@settings(max_examples=100)
+@given(st.lists(batch_lines(), min_size=1, max_size=4))
+def test_fuzz_batch_answers_every_line_and_survives_anything(lines: list[bytes]) -> None:
+    from tests.conftest import run_cli
+
+    lines = [line.replace(b"\n", b" ").replace(b"\r", b" ") for line in lines]
+    result = run_cli("solve", "-", stdin=b"\n".join(lines) + b"\n")
+    assert result.exit_code in (0, 1), (lines, result.stderr[-500:])
+    replies = [json.loads(reply) for reply in result.stdout.splitlines()]
+    assert len(replies) == sum(1 for line in lines if line.strip())
+    for reply in replies:
+        assert "error" not in reply or reply["error"]["kind"] in ("bad-input", "invalid-problem"), reply
+
+
+@settings(max_examples=100)
+@given(st.text(max_size=200), st.sampled_from(sorted(COMMANDS)), json_values)
+def test_fuzz_problem_files_never_crash(text: str, name: str, value: object) -> None:
+    """A garbled TOML file, or a valid one with a fuzzed value: a clear error or an answer, never a bug."""
+    import tempfile
+
+    from tests.conftest import run_cli
+
+    option = sorted(COMMANDS[name].options)[0] if COMMANDS[name].options else "x"
+    wellformed = (
+        f"[[problem]]\nid = 'p'\ncommand = {json.dumps(name)}\nargs = {{ {json.dumps(option)} = {_toml(value)} }}\n"
+    )
+    with tempfile.TemporaryDirectory() as directory:
+        for content in (text, wellformed):
+            path = Path(directory) / "p.toml"
+            path.write_text(content)
+            result = run_cli("solve", str(path), "--json")
+            assert result.exit_code in (0, 1, 2), (content, result.stdout[-500:], result.stderr[-500:])
+            assert "internal error" not in result.stdout + result.stderr, content
+
+
+def _toml(value: object) -> str:
+    """``value`` as a TOML inline value (null has no TOML form: an empty string instead)."""
+    if value is None:
+        return '""'
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float) and not math.isfinite(value):
+        return '"nan"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml(item) for item in value) + "]"
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(str(key))} = {_toml(item)}" for key, item in value.items()) + " }"
+    return json.dumps(value)
 
 
 def test_app_has_all_brief_commands() -> None:
