@@ -1368,7 +1368,7 @@ class Analyzer:
             self.report("DL031", call, f"{what} with autograd on (no torch.no_grad() or torch.inference_mode())", edits)
 
     def in_eval_mode(self, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
-        """True when the last ``eval()``/``train()`` before ``call`` is ``eval()``: in its own code, else
+        """True when the last ``.eval()``/``.train()`` before ``call`` is ``.eval()``: in its own code, else
         (a function that sets no mode) before every call of the function, or, for a function never
         called here (a web handler), in the module's code (``model.eval()`` after loading it)."""
         modes = [e.kind for e in self.events_before(call, function or self.tree) if e.kind in (EVAL, TRAIN)]
