@@ -6,6 +6,7 @@ place (:func:`dlsolve.cli.main`). Nothing else decides an exit code.
 
 from __future__ import annotations
 
+import os
 from enum import IntEnum
 from typing import Any
 
@@ -77,6 +78,4 @@ class InternalError(DlsolveError):
 
 def traceback_wanted() -> bool:
     """Whether the user asked to see tracebacks of internal errors (``DLSOLVE_TRACEBACK=1``)."""
-    import os
-
     return bool(os.environ.get("DLSOLVE_TRACEBACK"))
