@@ -335,8 +335,12 @@ gives an {"error": ...} line and the batch goes on; exit 1 if any line failed.
 
 @app.command("solve", help=solve_app_help)
 def solve(
-    files: Annotated[list[str], typer.Argument(help="Problem files (TOML), or - for JSON Lines on stdin.")],
-    only: Annotated[list[str] | None, typer.Option("--only", help="Solve only this problem id (repeatable).")] = None,
+    files: Annotated[
+        list[str], typer.Argument(help="Problem files (TOML) or folders of them, or - for JSON Lines on stdin.")
+    ],
+    only: Annotated[
+        list[str] | None, typer.Option("--only", help="Solve only this problem id, or ids matching 1a* (repeatable).")
+    ] = None,
     check: Annotated[
         bool, typer.Option("--check", help="Compare answers with `expected`; exit 1 on a mismatch.")
     ] = False,

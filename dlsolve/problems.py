@@ -180,18 +180,30 @@ def _problem(table: Any, location: str, index: int) -> Problem:
 
 
 def load_problems(paths: list[Path], only: list[str] | None = None) -> list[Problem]:
-    """Problems of several files, in order; ``only`` keeps the given ids (all must exist)."""
-    problems = [problem for path in paths for problem in load_problem_file(path)]
+    """Problems of several files (a folder: its ``*.toml`` files, sorted), in order.
+
+    ``only`` keeps the given ids, or the ids matching a shell-style pattern (``1a*``, ``5-?``);
+    each must match at least one problem.
+    """
+    files = [file for path in paths for file in (sorted(path.glob("*.toml")) if path.is_dir() else [path])]
+    if not files:
+        raise BadInput(f"no problem files (*.toml) in {', '.join(map(str, paths))}")
+    problems = [problem for path in files for problem in load_problem_file(path)]
     seen: dict[str, str] = {}
     for problem in problems:
         if problem.id in seen:
             raise BadInput(f"{problem.origin}: duplicate id (also in {seen[problem.id]})")
         seen[problem.id] = problem.origin
     if only:
-        missing = [wanted for wanted in only if wanted not in seen]
+        from fnmatch import fnmatchcase
+
+        def selected(id_: str, wanted: str) -> bool:
+            return id_ == wanted or fnmatchcase(id_, wanted)
+
+        missing = [wanted for wanted in only if not any(selected(id_, wanted) for id_ in seen)]
         if missing:
             raise BadInput(f"no problem with id {', '.join(map(repr, missing))}", option="--only")
-        problems = [problem for problem in problems if problem.id in only]
+        problems = [problem for problem in problems if any(selected(problem.id, wanted) for wanted in only)]
     return problems
 
 

@@ -71,6 +71,21 @@ def test_toml_arrays_ragged_or_too_deep_are_refused(value: list, message: str) -
         call_kwargs(FAKE["scaled-sum"], {"m": value}, "here")
 
 
+def test_only_takes_ids_and_patterns_and_folders_hold_problem_files(tmp_path: Path) -> None:
+    entry = "[[problem]]\nid = '{}'\ncommand = 'x'\n"
+    write(tmp_path, entry.format("1a-i") + entry.format("1a-ii") + entry.format("2[b]"), "a.toml")
+    write(tmp_path, entry.format("5"), "b.toml")
+    write(tmp_path, "not a problem file", "notes.txt")
+    assert [p.id for p in load_problems([tmp_path])] == ["1a-i", "1a-ii", "2[b]", "5"]
+    assert [p.id for p in load_problems([tmp_path], only=["1a*"])] == ["1a-i", "1a-ii"]
+    assert [p.id for p in load_problems([tmp_path], only=["2[b]", "?"])] == ["2[b]", "5"]  # exact id, or pattern
+    with pytest.raises(BadInput, match="no problem with id '9\\*'"):
+        load_problems([tmp_path], only=["9*"])
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(BadInput, match="no problem files"):
+        load_problems([tmp_path / "empty"])
+
+
 def test_options_map_long_names_and_aliases() -> None:
     assert FAKE["scaled-sum"].options == {
         "matrix": "matrix",
