@@ -340,12 +340,27 @@ class ModuleFacts:
     Functions are keyed by qualified name (``train``, ``Trainer.train_step``, ``main.step``) and
     ``self.x`` bindings by their class, so two classes' ``train_step`` methods (or ``self.loss_fn``
     attributes) never mix their facts: a call is resolved from where it is written.
+
+    Plain names are scoped as Python scopes them: a name assigned in a function (not declared
+    ``global``/``nonlocal``) is local to it, so two functions' ``criterion`` never mix; a name only
+    read there is the enclosing function's (a closure) or the module's. A parameter with no binding
+    of its own takes the caller's object: the enclosing scopes' binding, else the name's binding
+    anywhere in the file (the caller usually passes ``criterion`` as ``criterion``).
     """
 
     tree: ast.Module
     source: str
-    #: Constructor calls bound to plain names and non-``self`` attributes (``criterion``, ``args.opt``).
-    bindings: dict[str, ast.Call] = field(default_factory=dict)
+    #: Constructor calls bound to plain names and non-``self`` attributes (``criterion``, ``args.opt``),
+    #: keyed by the scope (module, function or class body) owning the name's first part.
+    bindings: dict[tuple[ast.AST, str], ast.Call] = field(default_factory=dict)
+    #: The same bindings by name alone, the last one in walk order (file-wide): only for values
+    #: whose scope is unknown (a parameter with no binding in reach, ``self.model = model``).
+    by_name: dict[str, ast.Call] = field(default_factory=dict)
+    #: Names each function or class body binds (assignments, loop and ``with`` targets, parameters,
+    #: imports), less those declared ``global``/``nonlocal``; a function's parameters; its ``global`` names.
+    local_names: dict[ast.AST, set[str]] = field(default_factory=dict)
+    parameters: dict[ast.AST, set[str]] = field(default_factory=dict)
+    global_names: dict[ast.AST, set[str]] = field(default_factory=dict)
     #: Constructor calls bound to ``self.x`` inside a class: ``(class name, "self.x")``.
     attributes: dict[tuple[str, str], ast.Call] = field(default_factory=dict)
     functions: dict[str, ast.FunctionDef | ast.AsyncFunctionDef] = field(default_factory=dict)
@@ -353,8 +368,8 @@ class ModuleFacts:
     parents: dict[ast.AST, ast.AST] = field(default_factory=dict)
     #: The calls of each function defined in the file, resolved as :meth:`resolve_function` does.
     call_sites: dict[ast.AST, list[ast.Call]] = field(default_factory=dict)
-    #: Names only ever assigned (or defaulted to) numeric literals: ``accumulation_steps = 4``.
-    numeric_names: set[str] = field(default_factory=set)
+    #: ``(scope, name)`` of names only ever assigned (or defaulted to) numeric literals: ``accumulation_steps = 4``.
+    numeric_names: set[tuple[ast.AST, str]] = field(default_factory=set)
 
     @classmethod
     def collect(cls, tree: ast.Module, source: str) -> ModuleFacts:
@@ -362,8 +377,9 @@ class ModuleFacts:
         for node in ast.walk(tree):
             for child in ast.iter_child_nodes(node):
                 facts.parents[child] = node
+        facts._collect_local_names()
         calls: list[ast.Call] = []
-        not_numeric: set[str] = set()
+        not_numeric: set[tuple[ast.AST, str]] = set()
         for node in ast.walk(tree):
             facts._note_numeric(node, not_numeric)
             if isinstance(node, ast.Assign | ast.AnnAssign) and isinstance(node.value, ast.Call):
@@ -394,7 +410,73 @@ class ModuleFacts:
         facts.numeric_names -= not_numeric
         return facts
 
-    def _note_numeric(self, node: ast.AST, not_numeric: set[str]) -> None:
+    def _collect_local_names(self) -> None:
+        """Fill :attr:`local_names`, :attr:`parameters` and :attr:`global_names` (names bound in a
+        comprehension or lambda are theirs, not the function's)."""
+        declared: dict[ast.AST, set[str]] = {}
+        for node in ast.walk(self.tree):
+            scope = self.scope_owner(node)
+            bound: list[str] = []
+            if self.in_comprehension(node, scope):
+                continue
+            if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store | ast.Del):
+                bound = [node.id]
+            elif isinstance(node, ast.arg) and isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+                bound = [node.arg]
+                self.parameters.setdefault(scope, set()).add(node.arg)
+            elif isinstance(node, ast.Import | ast.ImportFrom):
+                bound = [(alias.asname or alias.name).partition(".")[0] for alias in node.names]
+            elif isinstance(node, ast.ExceptHandler) and node.name:
+                bound = [node.name]
+            elif isinstance(node, ast.Global | ast.Nonlocal):
+                declared.setdefault(scope, set()).update(node.names)
+                if isinstance(node, ast.Global):
+                    self.global_names.setdefault(scope, set()).update(node.names)
+            if bound:
+                self.local_names.setdefault(scope, set()).update(bound)
+        for scope, names in declared.items():
+            self.local_names.get(scope, set()).difference_update(names)
+
+    def scope_owner(self, node: ast.AST) -> ast.AST:
+        """The function, class body or module whose local names ``node`` (a name, an argument, an
+        assignment) binds or reads."""
+        current = self.parents.get(node)
+        while current is not None and not isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            current = self.parents.get(current)
+        return current if current is not None else self.tree
+
+    def in_comprehension(self, node: ast.AST, scope: ast.AST) -> bool:
+        """True when ``node`` sits in a comprehension or lambda inside ``scope`` (their own scope)."""
+        current = self.parents.get(node)
+        while current is not None and current is not scope:
+            if isinstance(current, ast.comprehension | ast.Lambda):
+                return True
+            current = self.parents.get(current)
+        return False
+
+    def name_scope(self, name: str, at: ast.AST | None) -> ast.AST:
+        """The scope whose binding of the plain ``name`` is the one read at ``at``: the innermost
+        enclosing function (or class body, from its own statements) that binds it, skipping class
+        bodies seen from their methods; the module when none does or it is declared ``global``."""
+        current = self.parents.get(at) if at is not None else None
+        innermost = True
+        while current is not None:
+            if isinstance(current, ast.FunctionDef | ast.AsyncFunctionDef) or (
+                isinstance(current, ast.ClassDef) and innermost
+            ):
+                if name in self.global_names.get(current, ()):
+                    return self.tree
+                if name in self.local_names.get(current, ()):
+                    return current
+                innermost = False
+            current = self.parents.get(current)
+        return self.tree
+
+    def is_numeric(self, node: ast.Name) -> bool:
+        """True when the name ``node`` reads is only ever assigned (or defaulted to) numeric literals."""
+        return (self.name_scope(node.id, node), node.id) in self.numeric_names
+
+    def _note_numeric(self, node: ast.AST, not_numeric: set[tuple[ast.AST, str]]) -> None:
         """Sort the names ``node`` assigns (or defaults) into numeric literals and anything else."""
         pairs: list[tuple[ast.expr, ast.expr | None]] = []
         if isinstance(node, ast.Assign):
@@ -418,7 +500,8 @@ class ModuleFacts:
                 continue
             literal = value.operand if isinstance(value, ast.UnaryOp) else value
             is_number = isinstance(literal, ast.Constant) and type(literal.value) in (int, float)
-            (self.numeric_names if is_number else not_numeric).add(target.id)
+            scope = self.scope_owner(node) if isinstance(node, ast.arguments) else self.name_scope(target.id, node)
+            (self.numeric_names if is_number else not_numeric).add((scope, target.id))
 
     # ---- grad mode
 
@@ -528,18 +611,22 @@ class ModuleFacts:
         if not name:
             return
         cls = self.enclosing_class(at) if name.startswith("self.") else None
-        table: dict[Any, ast.Call] = self.attributes if cls is not None else self.bindings
-        key: Any = (cls.name, name) if cls is not None else name
-        if replace:
-            table[key] = call
-        else:
-            table.setdefault(key, call)
+        tables: list[tuple[dict[Any, ast.Call], Any]] = [(self.attributes, (cls.name, name))] if cls else []
+        if cls is None:
+            head = name.partition(".")[0]
+            tables = [(self.bindings, (self.name_scope(head, at), name)), (self.by_name, name)]
+        for table, key in tables:
+            if replace:
+                table[key] = call
+            else:
+                table.setdefault(key, call)
 
     def binding(self, name: str | None, at: ast.AST | None = None) -> ast.Call | None:
         """The constructor call ``name`` is bound to, seen from the node ``at``.
 
         ``self.x`` is looked up in the class around ``at`` (and its bases), then as a plain name
-        (``self.model = model``); a plain name also as an attribute of the enclosing class.
+        anywhere (``self.model = model``); a plain name in its scope (:meth:`name_scope`; a parameter
+        unbound there in the enclosing scopes, then anywhere), then as an attribute of the enclosing class.
         """
         if not name:
             return None
@@ -548,8 +635,17 @@ class ModuleFacts:
         attribute = name if name.startswith("self.") else f"self.{name}"
         if name.startswith("self."):
             found = next((self.attributes[k.name, name] for k in lineage if (k.name, name) in self.attributes), None)
-            return found or self.bindings.get(name.removeprefix("self."))
-        found = self.bindings.get(name)
+            return found or self.by_name.get(name.removeprefix("self."))
+        head = name.partition(".")[0]
+        scope = self.name_scope(head, at)
+        found = self.bindings.get((scope, name))
+        passed_in = False
+        while found is None and head in self.parameters.get(scope, ()):
+            passed_in = True
+            scope = self.name_scope(head, scope)
+            found = self.bindings.get((scope, name))
+        if found is None and passed_in:
+            found = self.by_name.get(name)
         if found is None:
             found = next(
                 (self.attributes[k.name, attribute] for k in lineage if (k.name, attribute) in self.attributes), None
@@ -857,7 +953,7 @@ class Scope:
         for operand, origin in zip(operands, origins, strict=True):
             if origin is not None or _is_literal(operand):
                 continue
-            if isinstance(operand, ast.Name) and operand.id in self.facts.numeric_names:
+            if isinstance(operand, ast.Name) and self.facts.is_numeric(operand):
                 continue
             kind = self.kind(operand)
             if kind in ("input", "target") or (not strict and kind not in PRED_KINDS and kind != "loss"):
@@ -1637,7 +1733,8 @@ class Analyzer:
     def fix_logits_losses(self) -> None:
         """Rename the constructor of each loss flagged on raw logits when every use of the name it is
         bound to is one of the flagged calls (a use elsewhere, say on real probabilities or passed
-        to a function, would change meaning: then no fix)."""
+        to a function, would change meaning: then no fix). A use is the same variable (same scope)
+        or any name resolving to the constructor; a same-named local of another function is not."""
         for constructor, flagged in self.logits_losses.items():
             assignment = self.enclosing_statement(constructor)
             targets = [
@@ -1652,10 +1749,18 @@ class Analyzer:
                 if isinstance(node, ast.Name | ast.Attribute)
                 and dotted(node) in names
                 and node not in targets
-                and (not isinstance(node, ast.Attribute) or self.facts.binding(dotted(node), node) is constructor)
+                and (
+                    self.facts.binding(dotted(node), node) is constructor
+                    or (isinstance(node, ast.Name) and self.same_variable(node, targets[0]))
+                )
             ]
             if all(any(node is call.func for call in flagged) for node in uses):
                 self.edits.extend(self.rename_loss_class(constructor.func))
+
+    def same_variable(self, name: ast.Name, target: ast.expr) -> bool:
+        """True when ``name`` reads the variable the assignment target ``target`` binds (same scope)."""
+        head = (dotted(target) or "").partition(".")[0]
+        return name.id == head and self.facts.name_scope(head, name) is self.facts.name_scope(head, target)
 
     def replace(self, node: ast.AST, text: str) -> Edit:
         """An edit replacing the source of ``node`` by ``text``."""
