@@ -344,8 +344,8 @@ class ModuleFacts:
     Plain names are scoped as Python scopes them: a name assigned in a function (not declared
     ``global``/``nonlocal``) is local to it, so two functions' ``criterion`` never mix; a name only
     read there is the enclosing function's (a closure) or the module's. A parameter with no binding
-    of its own takes the caller's object: the enclosing scopes' binding, else the name's binding
-    anywhere in the file (the caller usually passes ``criterion`` as ``criterion``).
+    of its own takes the caller's object, taken to be the name's binding anywhere in the file (the
+    caller usually passes ``criterion`` as ``criterion``, often from ``main()``).
     """
 
     tree: ast.Module
@@ -626,7 +626,7 @@ class ModuleFacts:
 
         ``self.x`` is looked up in the class around ``at`` (and its bases), then as a plain name
         anywhere (``self.model = model``); a plain name in its scope (:meth:`name_scope`; a parameter
-        unbound there in the enclosing scopes, then anywhere), then as an attribute of the enclosing class.
+        unbound there: anywhere), then as an attribute of the enclosing class.
         """
         if not name:
             return None
@@ -639,13 +639,8 @@ class ModuleFacts:
         head = name.partition(".")[0]
         scope = self.name_scope(head, at)
         found = self.bindings.get((scope, name))
-        passed_in = False
-        while found is None and head in self.parameters.get(scope, ()):
-            passed_in = True
-            scope = self.name_scope(head, scope)
-            found = self.bindings.get((scope, name))
-        if found is None and passed_in:
-            found = self.by_name.get(name)
+        if found is None and head in self.parameters.get(scope, ()):
+            found = self.by_name.get(name)  # the caller's object, whatever scope passes it
         if found is None:
             found = next(
                 (self.attributes[k.name, attribute] for k in lineage if (k.name, attribute) in self.attributes), None
