@@ -153,6 +153,95 @@ def test_class_order_does_not_change_which_method_is_called():
     ]
 
 
+def test_same_local_name_in_two_functions_keeps_each_functions_loss():
+    # train_classifier: softmax into its CrossEntropyLoss; train_tagger: log_softmax into its NLLLoss
+    source = (CORPUS / "dl020_same_name_two_functions.py").read_text()
+    assert [(f.line, f.rule) for f in analyze(source)[0]] == [(22, "DL020")]
+    head, classifier, tagger = re.split(r"\n(?=def )", source)
+    swapped = f"{head}\n{tagger}\n{classifier}"  # the later binding must not win either way
+    assert [(f.line, f.rule) for f in analyze(swapped)[0]] == [(35, "DL020")]
+
+
+def test_closures_read_their_own_enclosing_functions_bindings():
+    source = (CORPUS / "dl020_closure_reads_outer_criterion.py").read_text()
+    assert owners_of_findings(source) == [("def main(train_loader, epochs=10):", "DL020")]
+    assert [f.line for f in analyze(source)[0]] == [21]
+
+
+def test_module_bindings_stay_visible_to_functions_that_only_read_them():
+    source = (CORPUS / "clean_module_criterion_in_functions.py").read_text()
+    assert analyze(source)[0] == []
+    # the module's CrossEntropyLoss and SGD are what train() uses: a softmax there is DL020, a
+    # missing zero_grad() DL001 (neither is known from the names alone)
+    softmax = source.replace(
+        "        outputs = model(inputs)\n        loss", "        outputs = model(inputs).softmax(1)\n        loss"
+    )
+    assert [(f.line, f.rule) for f in analyze(softmax)[0]] == [(39, "DL020")]
+    renamed = source.replace("optimizer", "sgd").replace("criterion", "xent")
+    assert analyze(renamed)[0] == []
+    no_zero = renamed.replace("        sgd.zero_grad()\n        outputs", "        outputs")
+    assert [(f.line, f.rule) for f in analyze(no_zero)[0]] == [(36, "DL001")]
+
+
+@pytest.mark.parametrize(
+    ("code", "rules"),
+    [
+        # a local of another function does not hide (or replace) the module's loss
+        ("def other():\n    criterion = nn.CrossEntropyLoss()\n" + "LOOP", {"DL022"}),
+        # ... but a global declaration rebinds the module's name
+        ("def other():\n    global criterion\n    criterion = nn.CrossEntropyLoss()\n" + "LOOP", set()),
+        # a comprehension variable is the comprehension's own
+        ("def train():\n    names = [criterion for criterion in 'ab']\n" + "INDENTED", {"DL022"}),
+        # a local bound to something else is that, not the module's loss
+        ("def train():\n    criterion = make_loss()\n" + "INDENTED", set()),
+        # nonlocal: the closure rebinds the enclosing function's name
+        (
+            "def main():\n    criterion = nn.CrossEntropyLoss()\n    def use_nll():\n        nonlocal criterion\n"
+            "        criterion = nn.NLLLoss()\n" + "INDENTED",
+            {"DL022"},
+        ),
+    ],
+)
+def test_name_scopes_spellings(code, rules):
+    loop = "for x, y in loader:\n    optimizer.zero_grad()\n    loss = criterion(model(x), y)\n    loss.backward()\n"
+    loop += "    optimizer.step()\n"
+    indented = "".join(f"    {line}\n" for line in loop.splitlines())
+    body = code.replace("LOOP", loop).replace("INDENTED", indented)
+    source = "model = nn.Sequential(nn.Linear(4, 3))\ncriterion = nn.NLLLoss()\n" + body
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
+def test_a_parameter_takes_the_callers_object():
+    # train()'s criterion parameter is main()'s local NLLLoss, fed raw logits
+    source = (
+        "model = nn.Sequential(nn.Linear(4, 3))\n"
+        "def train(model, criterion):\n    for x, y in loader:\n        loss = criterion(model(x), y)\n"
+        "def main():\n    criterion = nn.NLLLoss()\n    train(model, criterion)\n"
+    )
+    assert [(f.line, f.rule) for f in analyze(source)[0]] == [(4, "DL022")]
+
+
+def test_a_local_of_the_same_name_does_not_block_the_nll_fix():
+    source = (
+        "model = nn.Sequential(nn.Linear(4, 3))\ncriterion = nn.NLLLoss()\nfor x, y in loader:\n"
+        "    loss = criterion(model(x), y)\n"
+        "def other(head, x, y):\n    criterion = nn.NLLLoss()\n    return criterion(F.log_softmax(head(x), 1), y)\n"
+    )
+    findings, corrected = analyze(source)
+    assert [f.rule for f in findings] == ["DL022"]
+    assert corrected.count("nn.CrossEntropyLoss()") == 1 and corrected.count("nn.NLLLoss()") == 1
+
+
+def test_numeric_names_are_scoped():
+    # ``accum`` is a number at module level; a helper's own ``accum`` tensor does not change that
+    source = (
+        "model = Net()\ncriterion = nn.CrossEntropyLoss()\naccum = 4\n"
+        "def helper(x):\n    accum = model(x)\n    return accum\n"
+        "with torch.no_grad():\n    out = model(x)\nloss = criterion(out, y) / accum\nloss.backward()\n"
+    )
+    assert [f.rule for f in analyze(source)[0]] == ["DL041"]
+
+
 # --------------------------------------------------------------------------- evaluation outside loops
 
 
