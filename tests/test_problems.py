@@ -270,6 +270,59 @@ def test_batch_reads_lines_longer_than_one_read() -> None:
     assert result.returncode == 0 and [reply["answer"]["spatial"] for reply in replies] == [[26, 26], [8, 8], [26, 26]]
 
 
+def _bulk_lines(count: int) -> list[str]:
+    """conv-shape requests, with a bad line (bad JSON, unknown option, refused layer) every so often."""
+    lines = []
+    for index in range(count):
+        if index % 97 == 5:
+            lines.append("{oops")
+        elif index % 89 == 7:
+            lines.append(json.dumps({"command": "conv-shape", "args": {"in": 3, "k": 5}}))
+        elif index % 83 == 3:
+            lines.append("")
+        else:
+            lines.append(
+                json.dumps({"command": "conv-shape", "args": {"in": 8 + index % 50, "k": 3, "s": 1 + index % 2}})
+            )
+    return lines
+
+
+@pytest.mark.parametrize("jobs", ["2", "3"])
+def test_bulk_batch_split_among_processes_answers_exactly_as_one_process(
+    cli, monkeypatch: pytest.MonkeyPatch, jobs: str
+) -> None:  # type: ignore[no-untyped-def]
+    stdin = "\n".join(_bulk_lines(1300)) + "\n"  # one read in-process: all 1300 lines are one bulk batch
+    monkeypatch.setenv("DLSOLVE_JOBS", "1")
+    serial = cli("solve", "-", stdin=stdin)
+    monkeypatch.setenv("DLSOLVE_JOBS", jobs)
+    parallel = cli("solve", "-", stdin=stdin)
+    assert parallel.exit_code == serial.exit_code == 1
+    assert parallel.stdout == serial.stdout
+    replies = [json.loads(line) for line in parallel.stdout.splitlines()]
+    assert len(replies) == sum(1 for line in _bulk_lines(1300) if line)
+    assert [reply["error"]["line"] for reply in replies if "error" in reply][:3] == [6, 8, 97]
+
+
+def test_bulk_batch_through_a_pipe_in_several_reads_keeps_order() -> None:
+    stdin = ("\n".join(_bulk_lines(4000)) + "\n").encode()
+    command = [sys.executable, "-m", "dlsolve", "solve", "-"]
+    one = subprocess.run(
+        command, input=stdin, capture_output=True, timeout=120, env={**os.environ, "DLSOLVE_JOBS": "1"}
+    )
+    two = subprocess.run(
+        command, input=stdin, capture_output=True, timeout=120, env={**os.environ, "DLSOLVE_JOBS": "2"}
+    )
+    assert one.returncode == two.returncode == 1 and one.stdout == two.stdout and not two.stderr
+    numbers = [json.loads(line).get("error", {}).get("line") for line in two.stdout.splitlines()]
+    assert [n for n in numbers if n] == sorted(n for n in numbers if n)
+
+
+def test_dlsolve_jobs_must_be_a_positive_whole_number(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("DLSOLVE_JOBS", "0")
+    result = cli("solve", "-", stdin="{}\n")
+    assert result.exit_code == 2 and "DLSOLVE_JOBS" in result.stderr
+
+
 def test_batch_line_that_is_not_utf8_is_an_error_line(cli) -> None:  # type: ignore[no-untyped-def]
     good = b'{"command": "conv-shape", "args": {"in": 28, "k": 3}}\n'
     result = cli("solve", "-", stdin=b"\xff\xfe{bad\n" + good + b"\r\n" + good.rstrip())
