@@ -111,6 +111,45 @@ def test_latex_escapes_plain_text_and_boxes_the_answer() -> None:
     assert r"\boxed{\theta" in stream.getvalue()
 
 
+def _balanced(latex: str) -> bool:
+    """Unescaped braces balance (an escaped brace is \\{ or \\})."""
+    depth = 0
+    for index, char in enumerate(latex):
+        if char in "{}" and (index == 0 or latex[index - 1] != "\\"):
+            depth += 1 if char == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+@given(st.text())
+def test_latex_escape_is_ascii_for_the_working_symbols_and_balanced(text: str) -> None:
+    from dlsolve.render.latex import _UNICODE, escape
+
+    escaped = escape(text)
+    assert _balanced(escaped)
+    assert not set(escaped) & (set(_UNICODE) | {"<", ">", "|"})
+
+
+def test_latex_symbols_and_hats() -> None:
+    from dlsolve.render.latex import escape
+
+    assert escape("⌊25/2⌋ − 1 ≤ θ̂ · ηᵀ") == (
+        r"\ensuremath{\lfloor}25/2\ensuremath{\rfloor} \ensuremath{-} 1 \ensuremath{\leq} "
+        r"\ensuremath{\hat{\theta}} \ensuremath{\cdot} \ensuremath{\eta}\ensuremath{^\top}"
+    )
+    assert escape("a < b | c") == r"a \textless{} b \textbar{} c"
+
+
+def test_latex_answer_keys_of_every_problem_file_are_ascii_and_balanced(cli) -> None:  # type: ignore[no-untyped-def]
+    """pdflatex has no glyph for ⌊, η, ≤ ...: the answer key must spell them in LaTeX."""
+    key = cli("solve", "problems", "--latex").stdout
+    assert key.startswith("\\documentclass") and key.rstrip().endswith("\\end{document}")
+    assert not [char for char in key if ord(char) > 127]
+    assert _balanced(key.replace("\\\\", ""))
+    assert "\\begin{verbatim}" not in key
+
+
 def test_quiet_is_the_answer_only() -> None:
     stream = io.StringIO()
     render(sample(), "quiet", stream)

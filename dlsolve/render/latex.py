@@ -21,18 +21,83 @@ _SPECIAL = {
     "}": r"\}",
     "~": r"\textasciitilde{}",
     "^": r"\textasciicircum{}",
+    "<": r"\textless{}",  # in the default OT1 encoding a bare < prints as an inverted exclamation mark
+    ">": r"\textgreater{}",
+    "|": r"\textbar{}",
 }
 
 
+#: The non-ASCII characters the working uses, as LaTeX any engine typesets (pdflatex has no glyph
+#: for most of them, and the default fonts of xelatex/lualatex lack several).
+_UNICODE = {
+    "°": r"\ensuremath{^\circ}",
+    "±": r"\ensuremath{\pm}",
+    "²": r"\ensuremath{^2}",
+    "·": r"\ensuremath{\cdot}",
+    "×": r"\ensuremath{\times}",
+    "Σ": r"\ensuremath{\Sigma}",
+    "β": r"\ensuremath{\beta}",
+    "γ": r"\ensuremath{\gamma}",
+    "ε": r"\ensuremath{\varepsilon}",
+    "η": r"\ensuremath{\eta}",
+    "θ": r"\ensuremath{\theta}",
+    "λ": r"\ensuremath{\lambda}",
+    "μ": r"\ensuremath{\mu}",
+    "ρ": r"\ensuremath{\rho}",
+    "σ": r"\ensuremath{\sigma}",
+    "τ": r"\ensuremath{\tau}",
+    "ᵀ": r"\ensuremath{^\top}",
+    "–": "--",
+    "—": "---",
+    "…": r"\ldots{}",
+    "←": r"\ensuremath{\leftarrow}",
+    "→": r"\ensuremath{\rightarrow}",
+    "∇": r"\ensuremath{\nabla}",
+    "∈": r"\ensuremath{\in}",
+    "∏": r"\ensuremath{\prod}",
+    "−": r"\ensuremath{-}",
+    "√": r"\ensuremath{\surd}",
+    "∝": r"\ensuremath{\propto}",
+    "∞": r"\ensuremath{\infty}",
+    "≈": r"\ensuremath{\approx}",
+    "≠": r"\ensuremath{\neq}",
+    "≤": r"\ensuremath{\leq}",
+    "≥": r"\ensuremath{\geq}",
+    "⊗": r"\ensuremath{\otimes}",
+    "⊙": r"\ensuremath{\odot}",
+    "⋆": r"\ensuremath{\star}",
+    "⌈": r"\ensuremath{\lceil}",
+    "⌉": r"\ensuremath{\rceil}",
+    "⌊": r"\ensuremath{\lfloor}",
+    "⌋": r"\ensuremath{\rfloor}",
+}
+_COMBINING_HAT = "\u0302"
+
+
+def _char(char: str) -> str:
+    return _SPECIAL.get(char) or _UNICODE.get(char) or char
+
+
 def escape(text: str) -> str:
-    """Plain text made safe for LaTeX."""
-    return "".join(_SPECIAL.get(char, char) for char in text)
+    """Plain text made safe for LaTeX: specials escaped, the working's symbols as LaTeX (``θ̂`` a hat)."""
+    pieces: list[str] = []
+    for char in text:
+        if char == _COMBINING_HAT and pieces:
+            base = pieces.pop()
+            inner = base[len(r"\ensuremath{") : -1] if base.startswith(r"\ensuremath{") else base
+            pieces.append(r"\ensuremath{\hat{" + inner + "}}")
+        else:
+            pieces.append(_char(char))
+    return "".join(pieces)
 
 
-def _verbatim(text: str) -> list[str]:
+def _monospace(text: str) -> list[str]:
+    """Plain text in typewriter type: its lines and runs of spaces kept (aligned matrices stay
+    aligned), long lines wrapped. Each line starts with an empty box, so leading spaces survive."""
     if not text.strip():
         return []
-    return ["\\begin{verbatim}", text.rstrip(), "\\end{verbatim}"]
+    lines = ["\\mbox{}" + escape(line).replace(" ", "\\ ") for line in text.rstrip().split("\n")]
+    return ["\\begin{flushleft}\\ttfamily", "\\\\\n".join(lines), "\\end{flushleft}"]
 
 
 def _table(columns: list[str], rows: Iterable[list[str]], title: str) -> list[str]:
@@ -63,7 +128,7 @@ def step_lines(step: Step, depth: int = 0) -> list[str]:
     """One step (and its substeps) as LaTeX lines."""
     heading = "\\paragraph" if depth == 0 else "\\subparagraph"
     lines = [f"{heading}{{{escape(step.title)}}}"]
-    lines += _verbatim(step.text)
+    lines += _monospace(step.text)
     if step.latex:
         lines += ["\\[", step.latex, "\\]"]
     for block in step.blocks:
