@@ -221,6 +221,49 @@ def test_a_parameter_takes_the_callers_object():
     assert [(f.line, f.rule) for f in analyze(source)[0]] == [(4, "DL022")]
 
 
+TRAIN = "def train(net, loss_fn=nn.NLLLoss()):\n    for x, y in loader:\n        loss = loss_fn(net(x), y)\n"
+
+
+@pytest.mark.parametrize(
+    ("calls", "rules"),
+    [
+        ("train(model)\n", {"DL022"}),  # the default
+        ("train(model, nn.CrossEntropyLoss())\n", set()),
+        ("train(loss_fn=nn.CrossEntropyLoss(), net=model)\n", set()),
+        ("crit = nn.CrossEntropyLoss()\ntrain(model, crit)\ntrain(model.to(device), loss_fn=crit)\n", set()),
+        ("train(model, nn.NLLLoss())\ntrain(model, nn.CrossEntropyLoss())\n", set()),
+        ("train(model, *extra)\n", set()),
+        ("train(model, **options)\n", set()),
+        ("model.train()\ntrain(model)\n", {"DL022"}),  # a method call is not a call of train()
+        ("", set()),  # never called: the parameters' names decide
+    ],
+)
+def test_parameter_resolution_spellings(calls, rules):
+    source = "model = nn.Sequential(nn.Linear(4, 3))\n" + TRAIN + calls
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
+def test_a_recursive_call_passing_a_parameter_on_adds_nothing():
+    source = (
+        "model = nn.Sequential(nn.Linear(4, 3))\n"
+        "def train(net, loss_fn, depth):\n    for x, y in loader:\n        loss = loss_fn(net(x), y)\n"
+        "    if depth:\n        train(net, loss_fn, depth - 1)\n"
+        "train(model, nn.NLLLoss(), 2)\n"
+    )
+    assert [(f.line, f.rule) for f in analyze(source)[0]] == [(4, "DL022")]
+
+
+def test_an_alias_of_a_parameter_takes_what_the_calls_pass():
+    source = (
+        "model = nn.Sequential(nn.Linear(4, 3))\n"
+        "def train(net, loss_fn):\n    criterion = loss_fn\n    for x, y in loader:\n"
+        "        loss = criterion(net(x), y)\n"
+        "def other():\n    loss_fn = nn.CrossEntropyLoss()\n"
+        "train(model, nn.NLLLoss())\n"
+    )
+    assert [(f.line, f.rule) for f in analyze(source)[0]] == [(5, "DL022")]
+
+
 def test_a_local_of_the_same_name_does_not_block_the_nll_fix():
     source = (
         "model = nn.Sequential(nn.Linear(4, 3))\ncriterion = nn.NLLLoss()\nfor x, y in loader:\n"

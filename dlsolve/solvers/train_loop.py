@@ -318,6 +318,14 @@ def strip_pass_through(node: ast.expr) -> ast.expr:
     return node
 
 
+def binding_kind(call: ast.Call) -> tuple[str, str]:
+    """What makes two bound objects the same for the rules: the constructor, and for a
+    ``Sequential`` the constructor of its last layer (``nn.Softmax`` or not)."""
+    constructor = dotted(call.func) or ""
+    last = strip_pass_through(call.args[-1]) if call.args and last_part(constructor) == "Sequential" else None
+    return constructor, (dotted(last.func) or "") if isinstance(last, ast.Call) else ""
+
+
 # --------------------------------------------------------------------------- module facts
 
 
@@ -344,8 +352,10 @@ class ModuleFacts:
     Plain names are scoped as Python scopes them: a name assigned in a function (not declared
     ``global``/``nonlocal``) is local to it, so two functions' ``criterion`` never mix; a name only
     read there is the enclosing function's (a closure) or the module's. A parameter with no binding
-    of its own takes the caller's object, taken to be the name's binding anywhere in the file (the
-    caller usually passes ``criterion`` as ``criterion``, often from ``main()``).
+    of its own takes the object the calls of its function in this file pass (positionally, by keyword
+    or as the default; :meth:`passed_binding`): when they all pass the same kind of object, that one;
+    when they differ, none (unknown); when the function is never called here, the name's binding
+    anywhere in the file (the caller usually passes ``criterion`` as ``criterion``).
     """
 
     tree: ast.Module
@@ -370,6 +380,11 @@ class ModuleFacts:
     call_sites: dict[ast.AST, list[ast.Call]] = field(default_factory=dict)
     #: ``(scope, name)`` of names only ever assigned (or defaulted to) numeric literals: ``accumulation_steps = 4``.
     numeric_names: set[tuple[ast.AST, str]] = field(default_factory=set)
+    #: True once :attr:`call_sites` is complete (parameters are resolved from the calls from then on).
+    sites_ready: bool = False
+    #: :meth:`passed_binding` answers, by ``(function, name)``, and those being worked out (recursion).
+    passed: dict[tuple[ast.AST, str], ast.Call | None] = field(default_factory=dict)
+    resolving: set[tuple[ast.AST, str]] = field(default_factory=set)
 
     @classmethod
     def collect(cls, tree: ast.Module, source: str) -> ModuleFacts:
@@ -379,6 +394,7 @@ class ModuleFacts:
                 facts.parents[child] = node
         facts._collect_local_names()
         calls: list[ast.Call] = []
+        parameter_aliases: list[ast.Assign] = []
         not_numeric: set[tuple[ast.AST, str]] = set()
         for node in ast.walk(tree):
             facts._note_numeric(node, not_numeric)
@@ -388,9 +404,10 @@ class ModuleFacts:
                 for target in targets if isinstance(constructed, ast.Call) else []:
                     facts.bind(dotted(target), constructed, node)  # type: ignore[arg-type]
             elif isinstance(node, ast.Assign) and isinstance(node.value, ast.Name | ast.Attribute):
-                aliased = facts.binding(dotted(node.value), node)
-                for target in node.targets if aliased is not None else []:  # alias: opt = optimizer
-                    facts.bind(dotted(target), aliased, node, replace=False)  # type: ignore[arg-type]
+                if facts.reads_parameter(node.value):
+                    parameter_aliases.append(node)  # criterion = loss_fn: once the calls are known
+                else:
+                    facts.bind_alias(node)
             elif isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
                 facts.functions.setdefault(facts.qualified_name(node), node)
             elif isinstance(node, ast.ClassDef):
@@ -408,7 +425,21 @@ class ModuleFacts:
             if callee is not None:
                 facts.call_sites.setdefault(callee, []).append(call)
         facts.numeric_names -= not_numeric
+        facts.sites_ready = True
+        for alias in parameter_aliases:
+            facts.bind_alias(alias)
         return facts
+
+    def bind_alias(self, node: ast.Assign) -> None:
+        """Bind the targets of ``opt = optimizer`` to what the value is bound to (if anything)."""
+        aliased = self.binding(dotted(node.value), node)
+        for target in node.targets if aliased is not None else []:
+            self.bind(dotted(target), aliased, node, replace=False)
+
+    def reads_parameter(self, value: ast.expr) -> bool:
+        """True when the name (or ``name.attr``) ``value`` reads is a parameter of the function it is in."""
+        head = (dotted(value) or "").partition(".")[0]
+        return bool(head) and head in self.parameters.get(self.name_scope(head, value), ())
 
     def _collect_local_names(self) -> None:
         """Fill :attr:`local_names`, :attr:`parameters` and :attr:`global_names` (names bound in a
@@ -626,7 +657,7 @@ class ModuleFacts:
 
         ``self.x`` is looked up in the class around ``at`` (and its bases), then as a plain name
         anywhere (``self.model = model``); a plain name in its scope (:meth:`name_scope`; a parameter
-        unbound there: anywhere), then as an attribute of the enclosing class.
+        unbound there: what the calls pass, :meth:`passed_binding`), then as an attribute of the enclosing class.
         """
         if not name:
             return None
@@ -639,13 +670,82 @@ class ModuleFacts:
         head = name.partition(".")[0]
         scope = self.name_scope(head, at)
         found = self.bindings.get((scope, name))
-        if found is None and head in self.parameters.get(scope, ()):
-            found = self.by_name.get(name)  # the caller's object, whatever scope passes it
+        parameter = head in self.parameters.get(scope, ())
+        if found is None and parameter and isinstance(scope, ast.FunctionDef | ast.AsyncFunctionDef):
+            found = self.passed_binding(scope, name)
         if found is None:
             found = next(
                 (self.attributes[k.name, attribute] for k in lineage if (k.name, attribute) in self.attributes), None
             )
         return found
+
+    def passed_binding(self, function: ast.FunctionDef | ast.AsyncFunctionDef, name: str) -> ast.Call | None:
+        """The object the parameter ``name`` (or ``name.attr``) of ``function`` holds, from the calls
+        of ``function`` in this file: the constructor every call passes (by position, keyword or
+        default, resolved where the call is written), if they agree on its kind; None if they differ
+        or one is unknown. A recursive call passing the parameter on adds nothing. A function never
+        called here (or before the calls are known) takes the name's binding anywhere in the file."""
+        key = (function, name)
+        sites = self.call_sites.get(function, []) if self.sites_ready else []
+        if not sites:
+            return self.by_name.get(name)
+        if key in self.passed or key in self.resolving:
+            return self.passed.get(key)
+        self.resolving.add(key)
+        head, dot, rest = name.partition(".")
+        found: list[ast.Call | None] = []
+        method = isinstance(self.parents.get(function), ast.ClassDef)
+        for site in sites:
+            if isinstance(site.func, ast.Attribute) and not method:
+                continue  # model.train() is not a call of the function train()
+            argument = self.argument(function, site, head)
+            value = strip_pass_through(argument) if argument is not None else None
+            source = dotted(value) if value is not None and not isinstance(value, ast.Call) else None
+            at = function if isinstance(self.parents.get(argument), ast.arguments) else site  # a default
+            if source == head and self.name_scope(head, site) is function:
+                continue  # a recursive call passing the parameter on
+            if isinstance(value, ast.Call):
+                found.append(None if dot else value)  # train(model, loader, nn.CrossEntropyLoss())
+            else:
+                found.append(self.binding(f"{source}{dot}{rest}", at) if source else None)
+        self.resolving.discard(key)
+        if not found:
+            return self.by_name.get(name)
+        kinds = {binding_kind(call) if call is not None else None for call in found}
+        self.passed[key] = found[0] if len(kinds) == 1 and None not in kinds else None
+        return self.passed[key]
+
+    def argument(self, function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call, name: str) -> ast.expr | None:
+        """The expression ``call`` passes to the parameter ``name`` of ``function`` (by keyword, by
+        position, else its default); None when unknown (``*args``/``**kwargs`` in the call or the signature)."""
+        keyword = next((k.value for k in call.keywords if k.arg == name), None)
+        if keyword is not None:
+            return keyword
+        arguments = function.args
+        positional = [arg.arg for arg in [*arguments.posonlyargs, *arguments.args]]
+        defaults: dict[str, ast.expr | None] = dict(zip(positional[::-1], arguments.defaults[::-1], strict=False))
+        defaults.update((arg.arg, d) for arg, d in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True))
+        if name in positional:
+            index = positional.index(name) - self.receiver_count(function, call)
+            if index < 0 or any(isinstance(arg, ast.Starred) for arg in call.args[: index + 1]):
+                return None
+            if index < len(call.args):
+                return call.args[index]
+        if any(k.arg is None for k in call.keywords):
+            return None
+        return defaults.get(name)
+
+    def receiver_count(self, function: ast.FunctionDef | ast.AsyncFunctionDef, call: ast.Call) -> int:
+        """1 when ``call`` binds the first parameter of the method ``function`` to its receiver
+        (``self.fit(...)``, ``trainer.fit(...)``; not ``Trainer.fit(trainer, ...)`` or a static method)."""
+        if not isinstance(self.parents.get(function), ast.ClassDef):
+            return 0
+        if any(last_part(dotted(d)) == "staticmethod" for d in function.decorator_list):
+            return 0
+        receiver = call.func.value if isinstance(call.func, ast.Attribute) else None
+        classmethod_ = any(last_part(dotted(d)) == "classmethod" for d in function.decorator_list)
+        is_class = isinstance(receiver, ast.Name) and receiver.id in self.classes
+        return 1 if receiver is not None and (classmethod_ or not is_class) else 0
 
     def constructor(self, name: str | None, at: ast.AST | None = None) -> str:
         """The constructor a name is bound to (``nn.CrossEntropyLoss``), or ``""``."""
