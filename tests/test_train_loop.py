@@ -221,6 +221,27 @@ def test_a_parameter_takes_the_callers_object():
     assert [(f.line, f.rule) for f in analyze(source)[0]] == [(4, "DL022")]
 
 
+@pytest.mark.parametrize(
+    ("name", "expected"),
+    [
+        ("dl020_parameter_named_differently", [(20, "DL020")]),
+        ("clean_parameter_two_losses", []),
+        ("clean_fit_method_keywords", []),
+    ],
+)
+def test_parameters_take_what_the_calls_pass(name, expected):
+    source = (CORPUS / f"{name}.py").read_text()
+    assert [(f.line, f.rule) for f in analyze(source)[0]] == expected
+
+
+def test_a_method_called_with_keywords_takes_what_every_call_passes():
+    source = (CORPUS / "clean_fit_method_keywords.py").read_text()
+    both_nll = re.sub(r"nn\.CrossEntropyLoss\([^)]*\)", "nn.NLLLoss()", source)
+    assert [(f.line, f.rule) for f in analyze(both_nll)[0]] == [(25, "DL022")]
+    one_nll = source.replace("nn.CrossEntropyLoss(label_smoothing=0.1)", "nn.NLLLoss()")
+    assert analyze(one_nll)[0] == []  # the calls disagree: unknown, no finding either way
+
+
 TRAIN = "def train(net, loss_fn=nn.NLLLoss()):\n    for x, y in loader:\n        loss = loss_fn(net(x), y)\n"
 
 
