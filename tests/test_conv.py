@@ -372,6 +372,125 @@ def test_network_goldens(name: str):
     assert answer["shape"] == case["shapes"][-1]
 
 
+def check_pad_shuffle_against_torch(case: dict[str, Any]) -> None:
+    """One padding/shuffle layer: our shape and parameters equal torch's, or both refuse for the same reason."""
+    calls = parse_layers(case["layer"])
+    if case["error"] is not None:
+        with pytest.raises(InvalidProblem) as refused:
+            network_shape(case["input"], calls)
+        if "integer multiplication overflow" not in case["error"]:  # torch's odd words for a negative size
+            ours, theirs = ("".join(text.replace(",", " ").split()) for text in (str(refused.value), case["error"]))
+            assert theirs.rstrip(".")[:24] in ours, (case, str(refused.value))
+        return
+    answer = network_shape(case["input"], calls).answer
+    assert answer["shape"] == case["shape"], case
+    assert answer["params"] == case["params"] == 0, case
+
+
+@pytest.mark.parametrize("index", range(len(GOLDENS["pad_shuffle"]["singles"])))
+def test_pad_shuffle_goldens(index: int):
+    check_pad_shuffle_against_torch(GOLDENS["pad_shuffle"]["singles"][index])
+
+
+@pytest.mark.parametrize("name", sorted(GOLDENS["pad_shuffle"]["networks"]))
+def test_pad_shuffle_network_goldens(name: str):
+    case = GOLDENS["pad_shuffle"]["networks"][name]
+    calls = parse_layers(case["net"])
+    if case["error"] is not None:
+        with pytest.raises(InvalidProblem):
+            network_shape(case["input"], calls)
+        return
+    answer = network_shape(case["input"], calls).answer
+    assert [layer["shape"] for layer in answer["layers"]] == case["shapes"]
+    assert answer["params"] == case["params"]
+
+
+PAD_SHUFFLE_CASES = [
+    # (input, layer, output shape): out = in + before + after per padded axis, pads (left, right, top, bottom, ...)
+    ([1, 3, 4, 4], "ZeroPad2d((1, 2, 3, 4))", [1, 3, 11, 7]),
+    ([1, 3, 4, 4], "ZeroPad2d((1, 2))", [1, 3, 4, 7]),  # a short tuple pads only the last axes
+    ([1, 3, 6], "ConstantPad1d(-2, 0.5)", [1, 3, 2]),  # negative padding crops
+    ([1, 3, 4, 4], "ZeroPad2d((-4, 1, 0, 0))", [1, 3, 4, 1]),
+    ([3, 4, 4], "ReflectionPad2d(3)", [3, 10, 10]),  # unbatched; 3 < 4
+    ([1, 1, 4], "ReflectionPad1d((-3, 3))", [1, 1, 4]),
+    ([1, 1, 4, 4], "ReplicationPad2d(5)", [1, 1, 14, 14]),  # no limit for replication
+    ([1, 1, 4, 4], "ReplicationPad2d((-2, -2, 1, 1))", [1, 1, 6, 0]),  # zero is fine while another axis is >= 1
+    ([1, 1, 4, 4, 4], "CircularPad3d((1, 2, 3, 4, 0, 0))", [1, 1, 4, 11, 7]),
+    ([1, 1, 4], "CircularPad1d(4)", [1, 1, 12]),  # wraps once at most: pad <= in
+    ([1, 1, 4], "CircularPad1d((-5, 1))", [1, 1, 0]),
+    ([2, 18, 5, 7], "PixelShuffle(3)", [2, 2, 15, 21]),  # C/r², H·r, W·r
+    ([5, 2, 18, 5, 7], "PixelShuffle(3)", [5, 2, 2, 15, 21]),  # any leading dimensions
+    ([2, 2, 6, 4], "PixelUnshuffle(2)", [2, 8, 3, 2]),  # C·r², H/r, W/r
+    ([2, 6, 3], "ChannelShuffle(3)", [2, 6, 3]),
+]
+
+
+@pytest.mark.parametrize(("shape", "layer", "expected"), PAD_SHUFFLE_CASES)
+def test_pad_shuffle_shapes(shape: list[int], layer: str, expected: list[int]):
+    answer = network_shape(shape, parse_layers(layer)).answer
+    assert answer["shape"] == expected
+    assert answer["params"] == 0
+
+
+@pytest.mark.parametrize(
+    ("shape", "layer", "message"),
+    [
+        ([1, 1, 4, 4], "ReflectionPad2d(4)", r"Padding size should be less than .* padding \(4, 4\) at dimension 3"),
+        ([1, 1, 4, 4], "ReflectionPad2d((0, 0, 1, 4))", r"Argument #6: .* padding \(1, 4\) at dimension 2"),
+        ([1, 1, 4, 4], "ReplicationPad2d(-2)", r"input \(H: 4, W: 4\) is too small. Calculated output H: 0 W: 0"),
+        ([1, 4, 4], "ReplicationPad2d((-3, -3, 1, 1))", "negative dimension -2"),
+        ([1, 1, 4, 4], "ReflectionPad1d(1)", "Padding size 2 is not supported for 4D input tensor"),
+        ([1, 1, 4, 4], "CircularPad1d(1)", r"expected 2D or 3D input \(got 4D input\)"),
+        ([1, 1, 4], "CircularPad1d(5)", "wrapping around more than once"),
+        ([1, 1, 4], "CircularPad1d(-3)", "Negative padding value is resulting in an empty dimension"),
+        ([1, 1, 4], "ZeroPad1d((2, -5))", "narrow"),  # the right crop comes first, whatever the left adds
+        ([4], "ZeroPad2d(1)", "Padding length should be less than or equal to two times the input dimension"),
+        ([1, 1, 4], "ZeroPad1d((1, 2, 3))", "Padding length must be divisible by 2"),
+        ([1, 6, 3, 3], "PixelShuffle(2)", r"input.size\(-3\)=6 is not divisible by 4"),
+        ([6, 3], "PixelShuffle(0)", "at least 3 dimensions"),
+        ([1, 6, 3, 3], "PixelShuffle(0)", "positive upscale_factor, but got 0"),
+        ([1, 2, 5, 6], "PixelUnshuffle(2)", r"height to be divisible .* input.size\(-2\)=5"),
+        ([1, 2, 4, 5], "PixelUnshuffle(2)", r"width to be divisible .* input.size\(-1\)=5"),
+        ([4, 3, 3], "ChannelShuffle(2)", "Got 3 channels and 2 groups"),  # dimension 1, even unbatched
+        ([1, 4], "ChannelShuffle(2)", "> 2 dims"),
+        ([1, 4, 3], "ChannelShuffle(0)", "must be positive"),
+    ],
+)
+def test_pad_shuffle_refusals(shape: list[int], layer: str, message: str):
+    with pytest.raises(InvalidProblem, match=message):
+        network_shape(shape, parse_layers(layer))
+
+
+@pytest.mark.parametrize(
+    ("layer", "message"),
+    [
+        ("ZeroPad1d(1.5)", "padding must be a whole number or a tuple"),
+        ("ConstantPad2d(1, 'a')", "value must be a number"),
+        ("ConstantPad2d(1)", "missing required argument 'value'"),
+        ("PixelShuffle(2.0)", "upscale_factor must be a whole number"),
+        ("ChannelShuffle()", "missing required argument 'groups'"),
+    ],
+)
+def test_pad_shuffle_bad_input(layer: str, message: str):
+    with pytest.raises(BadInput, match=message):
+        network_shape([1, 4, 4, 4], parse_layers(layer))
+
+
+def test_pad_shuffle_working_and_receptive_field():
+    net = "ReflectionPad2d((1, 2, 3, 4)); PixelUnshuffle(2); Conv2d(12, 18, 3); PixelShuffle(3)"
+    solution = network_shape([1, 3, 5, 7], parse_layers(net))
+    texts = [step.text for step in solution.steps]
+    assert "padding (left, right, top, bottom) = (1, 2, 3, 4); out = in + before + after: H 5 + 3 + 4 = 12" in texts[1]
+    assert "W 7 + 1 + 2 = 10" in texts[1]
+    assert "C·r² = 3·2² = 12, H/r = 12/2 = 6, W/r = 10/2 = 5" in texts[2]
+    assert "C/r² = 18/3² = 2, H·r = 4·3 = 12, W·r = 3·3 = 9" in texts[4]
+    assert solution.answer["shape"] == [1, 2, 12, 9]
+    layers = solution.answer["layers"]
+    # padding keeps the receptive field, PixelUnshuffle(r) is an r x r window with stride r, PixelShuffle ends it
+    assert [layer["receptive_field"] for layer in layers[:3]] == [None, [2, 2], [6, 6]]
+    assert layers[3]["receptive_field"] is None
+
+
 def test_exam_encoder_decoder_shapes():
     answer = network_shape([10, 1, 32, 32], parse_layers(EXAM_NET)).answer
     shapes = [layer["shape"] for layer in answer["layers"] if not layer["layer"].startswith(("ReLU", "Sigmoid"))]
@@ -428,12 +547,24 @@ def test_live_torch_random_configs():
 
 
 @pytest.mark.torch
+def test_live_torch_random_pad_shuffle():
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(Path(__file__).parent / "data"))
+    import make_conv_goldens
+
+    rng = random.Random()
+    for _ in range(60):
+        check_pad_shuffle_against_torch(make_conv_goldens.run_module(*make_conv_goldens.random_pad_shuffle(rng)))
+
+
+@pytest.mark.torch
 @pytest.mark.parametrize(
     "net",
     [
         "Conv2d(1, 1, 3); Conv2d(1, 1, 3); AvgPool2d(2); Conv2d(1, 1, 3, dilation=2)",
         "Conv2d(1, 1, 11, stride=4); AvgPool2d(3, stride=2); Conv2d(1, 1, 5, padding=2); AvgPool2d(3, 2)",
         "Conv2d(1, 1, (3, 5), stride=(1, 2)); ReLU(); Conv2d(1, 1, 3, stride=2, dilation=(2, 1)); AvgPool2d(2)",
+        "ReflectionPad2d(1); PixelUnshuffle(2); Conv2d(4, 1, 3); ZeroPad2d(2); Conv2d(1, 1, 3, stride=2)",
     ],
 )
 def test_receptive_field_equals_torch_gradient_support(net: str):

@@ -11,6 +11,11 @@ layer and runs it on a zero tensor; we record the output shape and parameter cou
 raised (with its message). Networks: LeNet-5, a DCGAN generator and discriminator, the exam's
 encoder-decoder, a VGG block, AlexNet's features and classifier, and a few more, with the shape
 after every layer and the total parameter count.
+
+Padding (Zero/Constant/Reflection/Replication/CircularPad 1-3d, int or tuple padding, negative
+crops, wrong tuple lengths and input ranks), PixelShuffle, PixelUnshuffle and ChannelShuffle: 500
+random layers on random inputs (own seed, under ``pad_shuffle``, so the cases above stay the same)
+and a few networks (an ESPCN head, CycleGAN blocks, refusals).
 """
 
 from __future__ import annotations
@@ -245,21 +250,113 @@ def run_network(input_shape: list[int], text: str) -> dict:
     return result
 
 
+# --------------------------------------------------------------------------- padding and pixel/channel shuffles
+
+PAD_SHUFFLE_SEED = 20261127
+PAD_KINDS = ("ZeroPad", "ConstantPad", "ReflectionPad", "ReplicationPad", "CircularPad")
+SHUFFLE_KINDS = ("PixelShuffle", "PixelUnshuffle", "ChannelShuffle")
+
+
+def random_pad_shuffle(rng: random.Random) -> tuple[list[int], str]:
+    """A random (input shape, layer text) for a padding or shuffle layer; about a third are refused."""
+    kind = rng.choice(PAD_KINDS + SHUFFLE_KINDS)
+    if kind in SHUFFLE_KINDS:
+        factor = rng.choice((1, 2, 2, 3, 3, 4)) if rng.random() < 0.9 else rng.choice((0, -1))
+        ndim = rng.choice((3, 4, 4, 4, 5)) if rng.random() < 0.93 else 2
+        shape = [rng.randint(1, 3)] + [rng.randint(1, 9) for _ in range(ndim - 1)]
+        channel_axis = 1 if kind == "ChannelShuffle" else ndim - 3
+        square = factor * factor if kind == "PixelShuffle" else abs(factor) or 1
+        if kind == "PixelShuffle" and rng.random() < 0.75:
+            shape[channel_axis] = (square or 1) * rng.randint(1, 3)
+        if kind == "ChannelShuffle" and ndim > 2 and rng.random() < 0.75:
+            shape[channel_axis] = (abs(factor) or 1) * rng.randint(1, 4)
+        if kind == "PixelUnshuffle" and rng.random() < 0.75:
+            shape[-2:] = [(abs(factor) or 1) * rng.randint(1, 4) for _ in range(2)]
+        return shape, f"{kind}({factor})"
+    n = rng.choice((1, 2, 3))
+    ndim = rng.choice((n + 1, n + 2, n + 2)) if rng.random() < 0.85 else rng.choice((n, n + 3))
+    ndim = max(ndim, 1)
+    shape = [rng.randint(1, 3)] + [rng.randint(1, 7) for _ in range(ndim - 1)]
+    if rng.random() < 0.35:
+        padding = str(rng.randint(-3, 5))
+    else:
+        length = 2 * n if rng.random() < 0.85 else rng.choice((1, 2, 3, 4, 6, 8))
+        padding = "(" + ", ".join(str(rng.randint(-4, 6)) for _ in range(length)) + ("," if length == 1 else "") + ")"
+    value = f", {rng.choice(('0', '1.5', '-2', 'value=3'))}" if kind == "ConstantPad" else ""
+    return shape, f"{kind}{n}d({padding}{value})"
+
+
+def run_module(input_shape: list[int], text: str) -> dict:
+    """One layer run by torch on a zero tensor: its output shape and parameters, or torch's error."""
+    result = run_network(input_shape, text)
+    shape = result["shapes"][0] if result["shapes"] else None
+    return {"input": input_shape, "layer": text, "shape": shape, "params": result["params"], "error": result["error"]}
+
+
+PAD_SHUFFLE_NETWORKS = {
+    "espcn-x3": (
+        [1, 1, 64, 64],
+        "Conv2d(1, 64, 5, padding=2); Tanh(); Conv2d(64, 32, 3, padding=1); Tanh(); "
+        "Conv2d(32, 1 * 3 ** 2, 3, padding=1); PixelShuffle(3)",
+    ),
+    "cyclegan-resnet-block": (
+        [1, 256, 64, 64],
+        "ReflectionPad2d(1); Conv2d(256, 256, 3); InstanceNorm2d(256); ReLU(True); "
+        "ReflectionPad2d(1); Conv2d(256, 256, 3); InstanceNorm2d(256)",
+    ),
+    "cyclegan-stem": (
+        [1, 3, 256, 256],
+        "ReflectionPad2d(3); Conv2d(3, 64, 7); InstanceNorm2d(64); ReLU(True); "
+        "Conv2d(64, 128, 3, stride=2, padding=1); InstanceNorm2d(128); ReLU(True)",
+    ),
+    "unshuffle-shufflenet": (
+        [2, 3, 32, 32],
+        "PixelUnshuffle(2); Conv2d(12, 24, 1, groups=3); ChannelShuffle(3); ReplicationPad2d((1, 0, 2, 1)); "
+        "Conv2d(24, 24, 3, groups=24); CircularPad2d(1); ZeroPad2d(-1); ConstantPad3d((1, 1, 0, 0, 2, 2), 0.5)",
+    ),
+    "pads-1d-3d": (
+        [2, 4, 10],
+        "ReflectionPad1d((3, 2)); Conv1d(4, 4, 3); CircularPad1d(4); ReplicationPad1d(-2); Unflatten(1, (1, 4)); "
+        "ReplicationPad3d((1, 1, 0, 0, 2, 2)); ZeroPad3d(1); ReflectionPad3d((1, 1, 1, 1, 0, 0))",
+    ),
+    "crop-to-zero-then-reflect": ([1, 1, 4, 4], "ZeroPad2d((-2, -2, 1, 1)); ReflectionPad2d(1)"),
+    "crop-to-zero-then-circular": ([1, 1, 4, 4], "ZeroPad2d((-2, -2, 0, 0)); CircularPad2d((0, 0, 1, 1))"),
+    "refused-reflect-too-wide": ([1, 3, 8, 8], "Conv2d(3, 3, 5); ReflectionPad2d(4)"),
+    "refused-pixelshuffle-channels": ([1, 3, 8, 8], "Conv2d(3, 6, 3, padding=1); PixelShuffle(2)"),
+    "refused-pixelunshuffle-width": ([1, 3, 8, 8], "ZeroPad2d((0, 1, 0, 0)); PixelUnshuffle(2)"),
+    "refused-channelshuffle": ([1, 6, 8, 8], "ChannelShuffle(4)"),
+    "refused-circular-wrap": ([1, 1, 3, 3], "CircularPad2d(4)"),
+    "refused-constant-crop": ([1, 1, 3, 3], "ConstantPad2d((-2, -2, 0, 0), 1.0)"),
+}
+
+
 def main() -> None:
     torch.manual_seed(0)
     warnings.simplefilter("ignore")
     rng = random.Random(SEED)
     singles = [run_single(random_config(rng)) for _ in range(600)]
     networks = {name: run_network(shape, text) for name, (shape, text) in NETWORKS.items()}
+    pad_rng = random.Random(PAD_SHUFFLE_SEED)
+    pad_shuffle = {
+        "seed": PAD_SHUFFLE_SEED,
+        "singles": [run_module(*random_pad_shuffle(pad_rng)) for _ in range(500)],
+        "networks": {name: run_network(shape, text) for name, (shape, text) in PAD_SHUFFLE_NETWORKS.items()},
+    }
     data = {
         "torch": torch.__version__,
         "seed": SEED,
         "singles": singles,
         "networks": networks,
+        "pad_shuffle": pad_shuffle,
     }
     OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     refused = sum(1 for case in singles if case["error"])
     print(f"wrote {OUT}: {len(singles)} single layers ({refused} refused), {len(networks)} networks")
+    pad_refused = sum(1 for case in pad_shuffle["singles"] if case["error"])
+    print(
+        f"  padding/shuffle layers: {len(pad_shuffle['singles'])} single layers ({pad_refused} refused), "
+        f"{len(pad_shuffle['networks'])} networks"
+    )
 
 
 if __name__ == "__main__":
