@@ -418,6 +418,8 @@ PAD_SHUFFLE_CASES = [
     ([1, 1, 4, 4, 4], "CircularPad3d((1, 2, 3, 4, 0, 0))", [1, 1, 4, 11, 7]),
     ([1, 1, 4], "CircularPad1d(4)", [1, 1, 12]),  # wraps once at most: pad <= in
     ([1, 1, 4], "CircularPad1d((-5, 1))", [1, 1, 0]),
+    ([2, 4, 3], "CircularPad1d((-3, 3))", [2, 4, 3]),  # the wrapped side is exactly the part kept
+    ([3, 7, 7, 3], "CircularPad2d((-2, 2, 2, 2))", [3, 7, 11, 3]),  # overlap PyTorch does not check (strided)
     ([2, 18, 5, 7], "PixelShuffle(3)", [2, 2, 15, 21]),  # C/r², H·r, W·r
     ([5, 2, 18, 5, 7], "PixelShuffle(3)", [5, 2, 2, 15, 21]),  # any leading dimensions
     ([2, 2, 6, 4], "PixelUnshuffle(2)", [2, 8, 3, 2]),  # C·r², H/r, W/r
@@ -443,6 +445,8 @@ def test_pad_shuffle_shapes(shape: list[int], layer: str, expected: list[int]):
         ([1, 1, 4, 4], "CircularPad1d(1)", r"expected 2D or 3D input \(got 4D input\)"),
         ([1, 1, 4], "CircularPad1d(5)", "wrapping around more than once"),
         ([1, 1, 4], "CircularPad1d(-3)", "Negative padding value is resulting in an empty dimension"),
+        ([1, 3], "CircularPad1d((2, -4))", r"size of tensor a \(0\) must match the size of tensor b \(2\)"),
+        ([1, 6, 4], "CircularPad2d((0, 0, -4, 5))", "refer to a single memory location"),  # overlapping wrap copy
         ([1, 1, 4], "ZeroPad1d((2, -5))", "narrow"),  # the right crop comes first, whatever the left adds
         ([4], "ZeroPad2d(1)", "Padding length should be less than or equal to two times the input dimension"),
         ([1, 1, 4], "ZeroPad1d((1, 2, 3))", "Padding length must be divisible by 2"),

@@ -546,6 +546,7 @@ def _pad_output(mode: str, pads: tuple[int, ...], shape: Shape, ctx: Context) ->
                     f"on dimension {axis})"
                 )
             out[axis] = size + before + after
+        _circular_copies(ctx, axes, out)
         return tuple(out)
     non_batch = shape[1:] if ndim == m + 2 else shape
     if 0 in non_batch:
@@ -571,6 +572,61 @@ def _pad_output(mode: str, pads: tuple[int, ...], shape: Shape, ctx: Context) ->
     if negative:
         raise ctx.invalid(f"Trying to create tensor with negative dimension {negative[0]}: {fmt.shape(out)}")
     return tuple(out)
+
+
+def _slice(size: int, start: int, end: int) -> tuple[int, int]:
+    """(start, length) of ATen's ``slice(start, end)`` on an axis of ``size``: negative ends wrap once, then clamp."""
+    start, end = (v + size if v < 0 else v for v in (start, end))
+    start = min(max(start, 0), size)
+    return start, min(max(end, start), size) - start
+
+
+def _circular_copies(ctx: Context, axes: list[tuple[int, int, int, int]], out: list[int]) -> None:
+    """Circular padding copies slices (the input's kept part, then each wrapped side); refuse what PyTorch refuses.
+
+    A copy needs the source length equal to the destination's, or 1 (broadcast), and a wrapped side
+    may not partly overlap the part it is copied from where PyTorch can see it (a contiguous slice).
+    With a positive pad on one side and a crop on the other that removes more than the pad adds,
+    PyTorch's slices disagree.
+    """
+    overlap = (
+        "unsupported operation: some elements of the input tensor and the written-to tensor refer to a single "
+        "memory location. Please clone() the tensor before performing the operation."
+    )
+    targets, sources = list(out), list(out)
+    for axis, size, before, after in axes:
+        targets[axis] = _slice(out[axis], max(before, 0), out[axis] - max(after, 0))[1]
+        sources[axis] = _slice(size, max(-before, 0), size - max(-after, 0))[1]
+    copies: list[tuple[list[int], list[int], bool]] = [(targets, sources, False)]
+    for axis, _, before, after in reversed(axes):
+        total, kept_left, kept_right = out[axis], max(before, 0), max(after, 0)
+        sides = []
+        if before > 0:
+            sides.append((_slice(total, 0, before), _slice(total, total - before - kept_right, total - kept_right)))
+        if after > 0:
+            sides.append((_slice(total, total - after, total), _slice(total, kept_left, kept_left + after)))
+        for (target_start, target_length), (source_start, source_length) in sides:
+            target, source = list(out), list(out)
+            target[axis], source[axis] = target_length, source_length
+            shared = min(target_start + target_length, source_start + source_length) - max(target_start, source_start)
+            dense = all(v == 1 for v in out[:axis])  # else PyTorch cannot tell overlap and lets it pass
+            partial = shared > 0 and (target_start, target_length) != (source_start, source_length)
+            copies.append((target, source, dense and partial and 0 not in target))
+    for target, source, overlapping in copies:
+        if overlapping:
+            raise ctx.invalid(overlap)
+        for axis in reversed(range(len(out))):
+            if target[axis] != source[axis] and source[axis] != 1:
+                if target[axis] == 1:
+                    broadcast = [t if t != 1 else v for t, v in zip(target, source, strict=True)]
+                    raise ctx.invalid(
+                        f"output with shape {fmt.shape(target)} doesn't match the broadcast shape "
+                        f"{fmt.shape(broadcast)}"
+                    )
+                raise ctx.invalid(
+                    f"The size of tensor a ({target[axis]}) must match the size of tensor b ({source[axis]}) at "
+                    f"non-singleton dimension {axis} (circular padding copies slices of unequal length)"
+                )
 
 
 def _pad_apply(n: int, mode: str) -> Callable[[Context, dict[str, Any], Shape], Applied]:
