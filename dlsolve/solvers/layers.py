@@ -978,7 +978,8 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         if spec is None:
             raise BadInput(
                 f"line {call.line}: unknown layer {call.name!r}; known layers include Conv2d, ConvTranspose2d, "
-                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample (see README)",
+                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, ReflectionPad2d, PixelShuffle "
+                "(see README)",
                 option="--net",
             )
         applied = spec.apply(ctx, bind(call, spec, ctx), shape)
