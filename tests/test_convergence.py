@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, example, given
 from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput
@@ -391,6 +391,7 @@ number_lists = st.lists(numbers, min_size=1, max_size=4).map(",".join)
 option_text = st.text(max_size=25) | numbers | number_lists | st.sampled_from(["uniform", "importance", "0", "-1", ""])
 
 
+@example("--eta", "1e153")  # η² λ_max R² beyond float range: was an internal OverflowError
 @given(st.sampled_from(OPTIONS), option_text)
 def test_fuzz_any_text_gives_a_clean_exit(option, text):
     from tests.conftest import run_cli

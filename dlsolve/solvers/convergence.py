@@ -273,9 +273,19 @@ def solve_convergence_bound(
     result = chosen.analysis
     step_size: Value = eta if eta is not None else chosen.eta_best
     curvature = result.lambda_max * result.R2
-    rho = cm.rho_of(step_size, result.lambda_min, curvature, c)
-    rho_tight = cm.rho_of(step_size, result.lambda_min, result.beta, c)
-    factor = exact_factor(chosen, rows, step_size, c)
+    try:
+        rho = cm.rho_of(step_size, result.lambda_min, curvature, c)
+        rho_tight = cm.rho_of(step_size, result.lambda_min, result.beta, c)
+        factor = exact_factor(chosen, rows, step_size, c)
+        finite = all(math.isfinite(value) for value in (rho, rho_tight, factor))
+    except OverflowError:
+        finite = False
+    if not finite:  # only a given η can be this far out: the best one is about 1 / (c λ_max R²)
+        raise BadInput(
+            f"η = {float(step_size):.3g} is too large for these data: η² λ_max R² overflows a float "
+            f"(the bound contracts for 0 < η < {fmt.number(chosen.eta_max)})",
+            option="--eta",
+        )
     eta_exact_best, factor_best = best_exact_step(chosen, c)
     steps_bound = cm.steps_to_reduce(1 - rho, eps) if eps is not None else None
     steps_exact = cm.steps_to_reduce(factor, eps) if eps is not None else None
