@@ -253,10 +253,14 @@ def test_ridge_matches_solve_and_ignores_theta0(rows, decay_twice):
 def test_closed_form_confirmed_by_sgd_simulation(problem, precond, seed):
     rows, y, theta0, p = problem
     d = len(theta0)
-    singular_values = np.linalg.svd(np.array(rows, dtype=float), compute_uv=False)
-    assume(singular_values[-1] > 0.2 * singular_values[0])  # well conditioned: fast convergence
     if precond.startswith("diag"):
         precond = "diag:" + ",".join(precond[5:].split(",")[:d])
+    # Well conditioned as SGD sees it (sampling weights and preconditioner included), so that 1000
+    # steps converge: the singular values of diag(sqrt p) X M^(1/2), not of X alone.
+    m_root = np.sqrt([float(v) for v in precond[5:].split(",")]) if precond.startswith("diag") else np.ones(d)
+    weighted = np.sqrt([float(v) for v in p])[:, None] * np.array(rows, dtype=float) * m_root
+    singular_values = np.linalg.svd(weighted, compute_uv=False)
+    assume(singular_values[-1] > 0.2 * singular_values[0])
     solution = solve_sgd_limit(
         exact_matrix(rows),
         y=fr(y),
