@@ -8,6 +8,7 @@ and wait for its answer; a bulk read is shared out among forked worker processes
 from __future__ import annotations
 
 import gc
+import itertools
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -92,59 +93,66 @@ def worker_count() -> int:
     return min(8, len(affinity(0)) if affinity else os.cpu_count() or 1)
 
 
-class Workers:
-    """Helper processes that answer parts of a bulk read while this process answers the first part.
+def _numbered(batches: Iterator[list[Any]]) -> Iterator[tuple[int, list[Any]]]:
+    """``(number of the first line, lines)`` for each batch."""
+    number = 1
+    for lines in batches:
+        yield number, lines
+        number += len(lines)
 
-    Forked (the solvers are already imported); with one CPU, or where fork is missing, there are none
-    and this process answers everything.
+
+def _forked_answers(jobs: Iterator[tuple[int, list[Any]]], count: int) -> Iterator[tuple[str, bool]]:
+    """The answers of ``jobs`` from ``count`` forked worker processes, in input order.
+
+    This process only reads and writes. At most two jobs per worker are in flight, so the input is
+    read as fast as it is answered, not all at once into memory.
     """
+    import multiprocessing
+    import threading
 
-    def __init__(self, count: int) -> None:
-        import multiprocessing
+    in_flight = threading.BoundedSemaphore(2 * count)
 
-        forking = count > 1 and "fork" in multiprocessing.get_all_start_methods()
-        self.count = count if forking else 1
-        self.pool = multiprocessing.get_context("fork").Pool(count - 1) if forking else None
+    def throttled() -> Iterator[tuple[int, list[Any]]]:
+        for job in jobs:  # runs in the pool's feeder thread
+            in_flight.acquire()
+            yield job
 
-    def answer(self, first: int, lines: list[Any]) -> tuple[str, bool]:
-        if self.pool is None:
-            return answer_lines((first, lines))
-        size = -(-len(lines) // self.count)
-        jobs = [(first + start, lines[start : start + size]) for start in range(0, len(lines), size)]
-        others = self.pool.map_async(answer_lines, jobs[1:])
-        parts = [answer_lines(jobs[0]), *others.get()]
-        return "".join(text for text, _ in parts), any(failed for _, failed in parts)
+    with multiprocessing.get_context("fork").Pool(count) as pool:
+        for answer in pool.imap(answer_lines, throttled()):
+            in_flight.release()
+            yield answer
 
-    def close(self) -> None:
-        if self.pool is not None:
-            self.pool.close()
-            self.pool.join()
+
+def _can_fork() -> bool:
+    import multiprocessing
+
+    return "fork" in multiprocessing.get_all_start_methods()
 
 
 def solve_batch(stdin: Any, stdout: Any) -> int:
     """JSON Lines in, one JSON answer line out per input line, in order; exit 1 if any failed.
 
-    Each read is answered with one write and a flush. A bulk read (``PARALLEL_LINES`` lines or
-    more) is split among ``DLSOLVE_JOBS`` processes (default: one per CPU, forked on first need),
-    its answers joined back in input order.
+    Each read is answered with one write and a flush, in this process, until a bulk read
+    (``PARALLEL_LINES`` lines or more): from there on, reads are answered by ``DLSOLVE_JOBS`` forked
+    worker processes (default: one per CPU), their answers written back in input order.
     """
-    jobs = worker_count()
+    count = worker_count()
     gc.freeze()  # start-up objects are permanent: the collector need not traverse them per batch line
+
+    def emit(answer: tuple[str, bool]) -> bool:
+        text, answer_failed = answer
+        stdout.write(text)
+        stdout.flush()
+        return answer_failed
+
     failed = False
-    number = 1
-    workers: Workers | None = None
-    try:
-        for lines in input_batches(stdin):
-            if len(lines) >= PARALLEL_LINES:
-                workers = workers or Workers(jobs)
-                text, lines_failed = workers.answer(number, lines)
-            else:
-                text, lines_failed = answer_lines((number, lines))
-            number += len(lines)
-            failed = failed or lines_failed
-            stdout.write(text)
-            stdout.flush()
-    finally:
-        if workers is not None:
-            workers.close()
+    jobs = _numbered(input_batches(stdin))
+    answers: Iterator[tuple[str, bool]] = iter(())
+    for job in jobs:
+        if len(job[1]) >= PARALLEL_LINES and count > 1 and _can_fork():
+            answers = _forked_answers(itertools.chain([job], jobs), count)
+            break
+        failed = emit(answer_lines(job)) or failed
+    for answer in answers:
+        failed = emit(answer) or failed
     return int(ExitStatus.NO_VALID_ANSWER if failed else ExitStatus.SOLVED)

@@ -317,6 +317,29 @@ def test_bulk_batch_through_a_pipe_in_several_reads_keeps_order() -> None:
     assert [n for n in numbers if n] == sorted(n for n in numbers if n)
 
 
+def test_after_a_bulk_read_single_lines_are_still_answered_at_once() -> None:
+    """Once worker processes answer (a bulk read came), a line written alone still gets its answer."""
+    command = [sys.executable, "-m", "dlsolve", "solve", "-"]
+    environment = {**os.environ, "PYTHONUNBUFFERED": "", "DLSOLVE_JOBS": "2"}
+    bulk = ("\n".join(_bulk_lines(800)) + "\n").encode()
+    with subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=environment) as process:
+        assert process.stdin is not None and process.stdout is not None
+        try:
+            process.stdin.write(bulk)
+            process.stdin.flush()
+            answered = [process.stdout.readline() for _ in range(sum(1 for line in _bulk_lines(800) if line))]
+            assert all(answered)
+            process.stdin.write(json.dumps({"command": "conv-shape", "args": {"in": 9, "k": 3}}).encode() + b"\n")
+            process.stdin.flush()
+            ready, _, _ = select.select([process.stdout], [], [], 60)
+            assert ready, "no answer while the input is still open"
+            assert json.loads(process.stdout.readline())["answer"]["spatial"] == [7, 7]
+            process.stdin.close()
+            assert process.wait(timeout=60) == 1  # the bulk had bad lines
+        finally:
+            process.kill()
+
+
 def test_dlsolve_jobs_must_be_a_positive_whole_number(cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("DLSOLVE_JOBS", "0")
     result = cli("solve", "-", stdin="{}\n")
