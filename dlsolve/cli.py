@@ -417,6 +417,10 @@ def attention_command(
     x_kv: Annotated[
         str | None, typer.Option("--x-kv", help="Cross-attention: keys/values from X_kv, S x d_kv (K = X_kv Wk).")
     ] = None,
+    x_v: Annotated[
+        str | None,
+        typer.Option("--x-v", help="Values from X_v, S x vdim (V = X_v Wv); --x-kv then gives only the keys."),
+    ] = None,
     wq: Annotated[str | None, typer.Option("--wq", help="Wq, d_model x d_k: Q = X Wq.")] = None,
     wk: Annotated[str | None, typer.Option("--wk", help="Wk, d_model x d_k: K = X Wk.")] = None,
     wv: Annotated[str | None, typer.Option("--wv", help="Wv, d_model x d_v: V = X Wv.")] = None,
@@ -474,6 +478,7 @@ def attention_command(
         matrix(v, "--v"),
         x=matrix(x, "--x"),
         x_kv=matrix(x_kv, "--x-kv"),
+        x_v=matrix(x_v, "--x-v"),
         wq=matrix(wq, "--wq"),
         wk=matrix(wk, "--wk"),
         wv=matrix(wv, "--wv"),

@@ -18,8 +18,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "attention_goldens.json").read_text(encoding="utf-8"))
-#: Every nn.MultiheadAttention golden: without biases, with projection biases, cross-attention.
-MHA_GOLDENS = GOLDENS["mha"] + GOLDENS["mha_bias"] + GOLDENS["mha_cross"]
+#: Every nn.MultiheadAttention golden: without biases, with projection biases, cross-attention (keys and
+#: values from one sequence, or from two).
+MHA_GOLDENS = GOLDENS["mha"] + GOLDENS["mha_bias"] + GOLDENS["mha_cross"] + GOLDENS["mha_cross_values"]
 
 
 def cli_args(args: dict[str, str | bool]) -> list[str]:
@@ -261,6 +262,84 @@ def test_x_kv_needs_the_embedding_path(cli):
     result = cli("attention", "--q", "1", "--k", "1", "--v", "1", "--x-kv", "1")
     assert result.exit_code == 2
     assert "--x-kv" in result.stderr
+
+
+def test_separate_values_goldens_cover_widths_masks_and_biases():
+    """mha(X, X_kv, X_v): some vdim differ from kdim, some from d_model; masks, key padding; some without biases."""
+    cases = GOLDENS["mha_cross_values"]
+    shapes = [case["kind"].split("-")[3:6] for case in cases]
+    assert all(key.split("x")[0] == value.split("x")[0] for _, key, value in shapes)  # S keys = S values
+    assert any(key.split("x")[1] != value.split("x")[1] for _, key, value in shapes)
+    assert any(query.split("x")[1] != value.split("x")[1] for query, _, value in shapes)
+    assert {case["args"]["heads"] for case in cases} == {"1", "2", "3"}
+    assert all("x-kv" in case["args"] and "x-v" in case["args"] for case in cases)
+    assert any("key-padding" in case["args"] for case in cases)
+    assert any("mask" in case["args"] for case in cases)
+    assert any(case["kind"].endswith("bias-zero") for case in cases)
+    assert any(all(w is None for w in row) for case in cases for row in case["weights"])
+
+
+def test_separate_values_by_hand(cli):
+    """Keys X_kv Wk = [1; 2; 0] (d_k = 1, scale 1), values X_v Wv = [[2,0]; [0,0]; [1,0]] Wv with
+    Wv = [[1, -1]]: query 1 weights e, e^2, 1 over 1 + e + e^2, output (2e + 1) / Z times [1, -1];
+    query 2 scores 0 -> uniform, output [1, -1]. The steps say where K and V come from."""
+    data = solve(
+        cli,
+        "--x",
+        "1,0;0,1",
+        "--x-kv",
+        "1;2;0",
+        "--x-v",
+        "2;0;1",
+        "--wq",
+        "1;0",
+        "--wk",
+        "1",
+        "--wv",
+        "1,-1",
+        "--exact",
+    )
+    answer = data["answer"]
+    assert answer["k"] == [[1], [2], [0]]
+    assert answer["v"] == [[2, -2], [0, 0], [1, -1]]
+    e = math.e
+    first = (2 * e + 1) / (1 + e + e**2)
+    assert_close_matrix(answer["output"], [[first, -first], [1, -1]])
+    assert_close_matrix(evaluate_exact(answer["exact"]["output"]), answer["output"])
+    projection = data["steps"][0]["text"]
+    assert "keys from X_kv (3x1)" in projection and "values from a separate sequence X_v (3x1)" in projection
+    assert "K = X_kv Wk, V = X_v Wv" in projection
+    assert "values from X_v" in data["inputs"]["from"]
+
+
+def test_x_v_equal_to_x_kv_is_plain_cross_attention(cli):
+    """--x-v with the same rows as --x-kv gives what --x-kv alone gives."""
+    base = ["--x", "1,2;0,1", "--x-kv", "1,0;2,1;0,3", "--wq", "1,0;0,1", "--wk", "1,1;0,1", "--wv", "2,0;1,1"]
+    alone = solve(cli, *base, "--heads", "2")["answer"]
+    both = solve(cli, *base, "--heads", "2", "--x-v", "1,0;2,1;0,3")["answer"]
+    assert both["weights"] == alone["weights"] and both["output"] == alone["output"]
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--x-v", "1,2;3,4"], ("--x-v", "needs --x-kv")),
+        (["--x-kv", "1,2;3,4;5,6", "--x-v", "1,2;3,4"], ("--x-v", "X_kv is 3x2", "X_v is 2x2")),
+        (["--x-kv", "1,2;3,4", "--x-v", "1,2,3;4,5,6"], ("--wv", "X_v is 2x3", "Wv is 2x2")),
+    ],
+)
+def test_bad_separate_values_are_exit_2(cli, argv, words):
+    eye = "1,0;0,1"
+    result = cli("attention", "--x", eye, "--wq", eye, "--wk", eye, "--wv", eye, *argv)
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert all(word in result.stderr for word in words), result.stderr
+
+
+def test_x_v_needs_x_kv_on_the_direct_path_too(cli):
+    result = cli("attention", "--q", "1", "--k", "1", "--v", "1", "--x-v", "1")
+    assert result.exit_code == 2
+    assert "--x-v" in result.stderr
 
 
 def test_exact_from_wide_embeddings_says_why(cli):
@@ -723,6 +802,7 @@ EMBEDDING_OPTIONS = [
     "--bv",
     "--bo",
     "--x-kv",
+    "--x-v",
 ]
 
 

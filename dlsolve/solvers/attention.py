@@ -11,6 +11,9 @@ you need"):
   by ``Wo`` (``out_proj.weight = Wo^T``). Optional biases are row vectors added to every row:
   ``Q = X Wq + bq``, ``K = X Wk + bk``, ``V = X Wv + bv`` (``in_proj_bias = [bq; bk; bv]``) and
   ``output = concat(heads) Wo + bo`` (``out_proj.bias = bo``).
+* Cross-attention: ``K = X_kv Wk + bk`` and ``V = X_kv Wv + bv`` (``x_kv``), or keys and values from
+  two sequences of the same length S, ``K = X_kv Wk + bk`` and ``V = X_v Wv + bv`` (``x_v`` too), as
+  ``nn.MultiheadAttention(kdim=..., vdim=...)(query=X, key=X_kv, value=X_v)``.
 * ``scores = scale * Q K^T + additive mask``, ``scale = 1/sqrt(d_k)`` (d_k per head) unless
   overridden; masked entries are ``-inf``. ``weights = softmax(scores / temperature)`` row by row
   (``--hard``: the temperature -> 0 limit, i.e. weight 1 on the row's maximum, shared equally among
@@ -262,6 +265,7 @@ class _Operands:
     projection_steps: list[Step]
     from_embeddings: bool
     cross: bool = False  #: keys and values from another sequence (``--x-kv``)
+    values_apart: bool = False  #: values from a third sequence (``--x-v``; keys from ``--x-kv``)
 
 
 #: The bias options of the projections, by the matrix they are added to.
@@ -278,12 +282,20 @@ def _operands(
     wv: Matrix | None,
     biases: dict[str, list[Scalar] | None],
     x_kv: Matrix | None = None,
+    x_v: Matrix | None = None,
 ) -> _Operands:
     """Check the shapes and build Q, K, V (from X, the projections and their biases when given).
 
     ``biases`` maps "Q", "K", "V" to ``bq``, ``bk``, ``bv`` (or None); ``x_kv`` is the sequence the
-    keys and values come from (cross-attention; default X).
+    keys and values come from (cross-attention; default X); with ``x_v`` too, the values come from
+    ``x_v`` and only the keys from ``x_kv`` (``V = X_v Wv + bv``).
     """
+    if x_v is not None and x_kv is None:
+        raise BadInput(
+            "--x-v (the sequence the values come from) needs --x-kv (the sequence the keys come from); "
+            "for keys and values from one sequence give only --x-kv",
+            option="--x-v",
+        )
     direct = {"--q": q, "--k": k, "--v": v}
     embedded = {"--x": x, "--wq": wq, "--wk": wk, "--wv": wv}
     given_direct = [name for name, value in direct.items() if value is not None]
@@ -300,7 +312,7 @@ def _operands(
                 f"from embeddings, --x, --wq, --wk and --wv are all needed; missing {', '.join(missing)}",
                 option=missing[0],
             )
-        return _project(x, {"Q": wq, "K": wk, "V": wv}, biases, x_kv)  # type: ignore[arg-type, dict-item]
+        return _project(x, {"Q": wq, "K": wk, "V": wv}, biases, x_kv, x_v)  # type: ignore[arg-type, dict-item]
     if x_kv is not None:
         raise BadInput(
             "--x-kv (the sequence keys and values come from) needs --x, --wq, --wk, --wv (not --q/--k/--v)",
@@ -386,17 +398,30 @@ def _linear(
 
 
 def _project(
-    x: Matrix, weights: dict[str, Matrix], biases: dict[str, list[Scalar] | None], x_kv: Matrix | None = None
+    x: Matrix,
+    weights: dict[str, Matrix],
+    biases: dict[str, list[Scalar] | None],
+    x_kv: Matrix | None = None,
+    x_v: Matrix | None = None,
 ) -> _Operands:
-    """``Q = X Wq + bq``, ``K = X_kv Wk + bk``, ``V = X_kv Wv + bv`` with the step that shows them.
+    """``Q = X Wq + bq``, ``K = X_kv Wk + bk``, ``V = X_v Wv + bv`` with the step that shows them.
 
     ``weights`` and ``biases`` are keyed by "Q", "K", "V"; a bias is a row vector added to every row
     (``in_proj_bias = [bq; bk; bv]`` of ``nn.MultiheadAttention``). ``X_kv`` is X (self-attention)
     unless ``x_kv`` is given (cross-attention: ``nn.MultiheadAttention(query=X, key=value=X_kv)``,
-    with ``kdim = vdim`` = its width).
+    with ``kdim = vdim`` = its width). ``X_v`` is ``X_kv`` unless ``x_v`` is given (keys and values
+    from two sequences of equal length S: ``nn.MultiheadAttention(query=X, key=X_kv, value=X_v)``,
+    ``kdim`` the width of X_kv, ``vdim`` that of X_v).
     """
     key_source = ("X_kv", x_kv) if x_kv is not None else ("X", x)
-    sources = {"Q": ("X", x), "K": key_source, "V": key_source}  # name and matrix each projection applies to
+    value_source = ("X_v", x_v) if x_v is not None else key_source
+    if x_v is not None and x_kv is not None and x_v.shape[0] != x_kv.shape[0]:
+        raise BadInput(
+            f"X_kv is {_shape_text(x_kv.shape)} and X_v is {_shape_text(x_v.shape)}: keys and values need the same "
+            "number of rows (one per key, S; PyTorch requires equal key and value lengths)",
+            option="--x-v",
+        )
+    sources = {"Q": ("X", x), "K": key_source, "V": value_source}  # name and matrix each projection applies to
     for name, weight in weights.items():
         source_name, source = sources[name]
         if weight.shape[0] != source.shape[1]:
@@ -423,6 +448,12 @@ def _project(
     }
     if x_kv is None:
         lead = f"Each token's embedding (a row of X, {_shape_text(x.shape)}) is projected"
+    elif x_v is not None:
+        lead = (
+            f"Cross-attention: queries from X ({_shape_text(x.shape)}), keys from X_kv ({_shape_text(x_kv.shape)}), "
+            f"values from a separate sequence X_v ({_shape_text(x_v.shape)}); key j and value j come from row j "
+            "of X_kv and of X_v"
+        )
     else:
         lead = (
             f"Cross-attention: queries from X ({_shape_text(x.shape)}), keys and values from the other sequence "
@@ -443,7 +474,7 @@ def _project(
         title="Project the embeddings to queries, keys and values",
         text="\n".join(lines),
         latex=r",\quad ".join(
-            f"{name} = {sources[name][0].replace('X_kv', 'X_{kv}')} W_{name}"
+            f"{name} = {sources[name][0].replace('X_kv', 'X_{kv}').replace('X_v', 'X_{v}')} W_{name}"
             + (f" + b_{name}" if biases[name] is not None else "")
             for name in weights
         ),
@@ -458,6 +489,7 @@ def _project(
         projection_steps=[step],
         from_embeddings=True,
         cross=x_kv is not None,
+        values_apart=x_v is not None,
     )
 
 
@@ -801,6 +833,7 @@ def attention(
     *,
     x: Matrix | None = None,
     x_kv: Matrix | None = None,
+    x_v: Matrix | None = None,
     wq: Matrix | None = None,
     wk: Matrix | None = None,
     wv: Matrix | None = None,
@@ -846,7 +879,7 @@ def attention(
         raise BadInput("--wo (output projection) needs --x, --wq, --wk, --wv", option="--wo")
     if bo is not None and wo is None:
         raise BadInput("--bo is the bias of the output projection: it needs --wo", option="--bo")
-    operands = _operands(q, k, v, x, wq, wk, wv, {"Q": bq, "K": bk, "V": bv}, x_kv)
+    operands = _operands(q, k, v, x, wq, wk, wv, {"Q": bq, "K": bk, "V": bv}, x_kv, x_v)
     queries, d_k_total = operands.q.shape
     keys, d_v_total = operands.v.shape
     for name, width in (("Q/K", d_k_total), ("V", d_v_total)):
@@ -877,7 +910,8 @@ def attention(
         _check_exact_size(queries, keys, d_k, d_v, heads, wo)
         if operands.q_exact is None or operands.k_exact is None:
             products = (
-                f" and, from embeddings, X, X_kv and the projections of at most {EXACT_PRODUCT_SIZE} rows and columns"
+                f" and, from embeddings, X, X_kv{', X_v' if operands.values_apart else ''} and the projections of "
+                f"at most {EXACT_PRODUCT_SIZE} rows and columns"
                 if operands.from_embeddings
                 else ""
             )
@@ -1389,7 +1423,10 @@ def _inputs(
         "scale": scale_text,
     }
     if operands.from_embeddings:
-        inputs["from"] = "embeddings" + (" (cross-attention: keys and values from X_kv)" if operands.cross else "")
+        if operands.values_apart:
+            inputs["from"] = "embeddings (cross-attention: keys from X_kv, values from X_v)"
+        else:
+            inputs["from"] = "embeddings" + (" (cross-attention: keys and values from X_kv)" if operands.cross else "")
     if wo is not None:
         inputs["Wo"] = _shape_text(wo.shape)
     given_biases = [name for name, bias in biases.items() if bias is not None]

@@ -17,6 +17,9 @@ Run from the repository root: ``python tests/data/make_attention_goldens.py`` (t
   X_kv is narrower or wider than X, ``kdim = vdim`` = its width (then PyTorch keeps
   ``q_proj_weight = Wq^T``, ``k_proj_weight = Wk^T``, ``v_proj_weight = Wv^T`` instead of
   ``in_proj_weight``).
+* ``mha_cross_values``: keys and values from two sequences, ``mha(X, X_kv, X_v)`` (``--x-kv`` and
+  ``--x-v``), both with S rows, ``kdim`` the width of X_kv and ``vdim`` that of X_v (equal to
+  d_model or not, equal to each other or not). Drawn from their own random stream.
 * ``params``: parameter counts of ``nn.MultiheadAttention`` for several configurations, the output and
   weight shapes of a forward pass, and its FLOPs from ``torch.utils.flop_counter.FlopCounterMode``.
 """
@@ -143,10 +146,12 @@ def random_vector(rng: random.Random, size: int) -> list[float]:
     return random_matrix(rng, 1, size)[0]
 
 
-def projection_case(rng: random.Random, heads: int, *, cross: bool = False) -> dict:
+def projection_case(rng: random.Random, heads: int, *, cross: bool = False, separate_values: bool = False) -> dict:
     """One ``nn.MultiheadAttention(bias=True)`` case: random X, Wq, Wk, Wv, optional Wo, each bias
     given or 0, optional key padding or boolean mask; weights averaged over heads. With ``cross``
-    the keys and values come from a random X_kv (S x kdim, kdim = d_model half of the time)."""
+    the keys and values come from a random X_kv (S x kdim, kdim = d_model half of the time); with
+    ``separate_values`` too, the values come from a random X_v (S x vdim). Without
+    ``separate_values`` the random draws are those of the cases made before it existed."""
     d_model = heads * rng.randint(1, 3)
     t = rng.randint(1, 5)
     x_rows = random_matrix(rng, t, d_model)
@@ -154,15 +159,17 @@ def projection_case(rng: random.Random, heads: int, *, cross: bool = False) -> d
     if cross:
         s, kdim = rng.randint(1, 5), rng.choice([d_model, rng.randint(1, 4)])
     kv_rows = random_matrix(rng, s, kdim) if cross else x_rows
-    weight_rows = {
-        name: random_matrix(rng, kdim if name in ("wk", "wv") else d_model, d_model)
-        for name in ("wq", "wk", "wv", "wo")
-    }
+    vdim, v_rows = kdim, kv_rows
+    if separate_values:
+        vdim = rng.choice([d_model, kdim, rng.randint(1, 4)])
+        v_rows = random_matrix(rng, s, vdim)
+    input_width = {"wq": d_model, "wk": kdim, "wv": vdim, "wo": d_model}
+    weight_rows = {name: random_matrix(rng, input_width[name], d_model) for name in ("wq", "wk", "wv", "wo")}
     bias_rows = {name: random_vector(rng, d_model) for name in ("bq", "bk", "bv", "bo")}
     use_wo = rng.random() < 0.7
     given_biases = [name for name in bias_rows if rng.random() < 0.6 and (name != "bo" or use_wo)]
     mha = torch.nn.MultiheadAttention(
-        d_model, heads, bias=True, kdim=kdim, vdim=kdim, batch_first=True, dtype=torch.float64
+        d_model, heads, bias=True, kdim=kdim, vdim=vdim, batch_first=True, dtype=torch.float64
     )
     w = {name: torch.tensor(rows, dtype=torch.float64) for name, rows in weight_rows.items()}
     b = {
@@ -182,6 +189,8 @@ def projection_case(rng: random.Random, heads: int, *, cross: bool = False) -> d
     args: dict[str, str | bool] = {"x": text(x_rows), "heads": str(heads), "masked-rows": "nan"}
     if cross:
         args["x-kv"] = text(kv_rows)
+    if separate_values:
+        args["x-v"] = text(v_rows)
     args.update({name: text(rows) for name, rows in weight_rows.items() if name != "wo" or use_wo})
     args.update({name: text([bias_rows[name]]) for name in given_biases})
     padding = None
@@ -197,9 +206,12 @@ def projection_case(rng: random.Random, heads: int, *, cross: bool = False) -> d
         attn_mask = ~torch.tensor(allowed, dtype=torch.bool)  # MHA: True = not allowed
     x = torch.tensor(x_rows, dtype=torch.float64)[None]
     x_kv = torch.tensor(kv_rows, dtype=torch.float64)[None]
+    x_v = torch.tensor(v_rows, dtype=torch.float64)[None]
     with torch.no_grad():
-        output, weights = mha(x, x_kv, x_kv, key_padding_mask=padding, attn_mask=attn_mask, need_weights=True)
+        output, weights = mha(x, x_kv, x_v, key_padding_mask=padding, attn_mask=attn_mask, need_weights=True)
     shape = f"-cross-{t}x{d_model}-{s}x{kdim}" if cross else ""
+    if separate_values:
+        shape += f"-{s}x{vdim}"
     return {
         "kind": f"mha-{heads}{shape}-bias-{'-'.join(given_biases) or 'zero'}",
         "args": args,
@@ -262,6 +274,10 @@ def main() -> None:
     projection_rng = random.Random(20261127)  # its own stream: the cases above stay as they were
     goldens["mha_bias"] = [projection_case(projection_rng, 1 + index % 3) for index in range(18)]
     goldens["mha_cross"] = [projection_case(projection_rng, 1 + index % 3, cross=True) for index in range(18)]
+    values_rng = random.Random(20261128)  # its own stream again: keys and values from two sequences
+    goldens["mha_cross_values"] = [
+        projection_case(values_rng, 1 + index % 3, cross=True, separate_values=True) for index in range(18)
+    ]
     OUT.write_text(json.dumps(goldens, indent=1) + "\n", encoding="utf-8")
     counts = ", ".join(f"{len(cases)} {name}" for name, cases in goldens.items() if isinstance(cases, list))
     print(f"wrote {OUT} ({counts})")
