@@ -738,27 +738,24 @@ OPTIONS = [
 ]
 
 
-@given(st.sampled_from(OPTIONS), st.text(max_size=30))
-def test_fuzz_any_option_text_exits_0_1_2_and_json_parses(option, text):
+def _fuzz(command: list[str], base: dict[str, str], option: str, text: str) -> None:
+    """``command`` with ``base`` options and ``option`` set to ``text``: exit 0, 1 or 2 and JSON output."""
     from tests.conftest import run_cli
 
-    base = {"--q": "1,0;0,1", "--k": "1,0;0,1", "--v": "1;2"}
-    base[option] = text
-    argv = [item for pair in base.items() for item in pair]
-    result = run_cli("attention", *argv, "--json")
+    options = {**base, option: text}
+    result = run_cli(*command, *[item for pair in options.items() for item in pair], "--json")
     assert result.exit_code in (0, 1, 2), result.stdout
     json.loads(result.stdout)
+
+
+@given(st.sampled_from(OPTIONS), st.text(max_size=30))
+def test_fuzz_any_option_text_exits_0_1_2_and_json_parses(option, text):
+    _fuzz(["attention"], {"--q": "1,0;0,1", "--k": "1,0;0,1", "--v": "1;2"}, option, text)
 
 
 @given(st.sampled_from(["--batch", "--seq", "--d-model", "--heads", "--d-k", "--kdim"]), st.text(max_size=20))
 def test_fuzz_shapes_options(option, text):
-    from tests.conftest import run_cli
-
-    base = {"--batch": "2", "--seq": "3", "--d-model": "8", "--heads": "2"}
-    base[option] = text
-    result = run_cli("attention", "shapes", *[item for pair in base.items() for item in pair], "--json")
-    assert result.exit_code in (0, 1, 2), result.stdout
-    json.loads(result.stdout)
+    _fuzz(["attention", "shapes"], {"--batch": "2", "--seq": "3", "--d-model": "8", "--heads": "2"}, option, text)
 
 
 def test_problem_file_checks(cli):
@@ -808,10 +805,5 @@ EMBEDDING_OPTIONS = [
 
 @given(st.sampled_from(EMBEDDING_OPTIONS), st.text(max_size=30))
 def test_fuzz_embedding_path_options(option, text):
-    from tests.conftest import run_cli
-
     base = {"--x": "1,0;0,1", "--wq": "1,0;0,1", "--wk": "1,0;0,1", "--wv": "1,0;0,1", "--heads": "2"}
-    base[option] = text
-    result = run_cli("attention", *[item for pair in base.items() for item in pair], "--json")
-    assert result.exit_code in (0, 1, 2), result.stdout
-    json.loads(result.stdout)
+    _fuzz(["attention"], base, option, text)

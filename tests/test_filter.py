@@ -11,6 +11,7 @@ import json
 import random
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -446,19 +447,26 @@ def test_design_errors():
         design_filter("box-blur", size=99)
 
 
+def _random_integer_case(torch: Any, rng: random.Random) -> tuple[Any, Any, list[Matrix], list[Matrix], Any, Any]:
+    """A random small integer image and kernel as torch tensors and as exact matrices, with a stride and padding."""
+    c, h, w = rng.randint(1, 3), rng.randint(3, 9), rng.randint(3, 9)
+    kh, kw = rng.randint(1, 3), rng.randint(1, 3)
+    s, p = (rng.randint(1, 2), rng.randint(1, 2)), (rng.randint(0, 1), rng.randint(0, 1))
+    x = torch.randint(-9, 10, (1, c, h, w), dtype=torch.float64)
+    k = torch.randint(-3, 4, (1, c, kh, kw), dtype=torch.float64)
+    image = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in x[0].tolist()]
+    kernel = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in k[0].tolist()]
+    return x, k, image, kernel, s, p
+
+
 @pytest.mark.torch
 def test_live_torch_random_cases():
     torch = pytest.importorskip("torch")
     F = torch.nn.functional
     rng = random.Random(11)
     for _ in range(25):
-        c, h, w = rng.randint(1, 3), rng.randint(3, 9), rng.randint(3, 9)
-        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
-        s, p = (rng.randint(1, 2), rng.randint(1, 2)), (rng.randint(0, 1), rng.randint(0, 1))
-        x = torch.randint(-9, 10, (1, c, h, w), dtype=torch.float64)
-        k = torch.randint(-3, 4, (1, c, kh, kw), dtype=torch.float64)
-        image = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in x[0].tolist()]
-        kernel = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in k[0].tolist()]
+        x, k, image, kernel, s, p = _random_integer_case(torch, rng)
+        c, kh, kw = x.shape[1], k.shape[2], k.shape[3]
         got = apply_filter(image, kernel, stride=s, padding=p).answer["output"]
         assert got == F.conv2d(x, k, stride=s, padding=p)[0, 0].tolist()
         ps = (min(p[0], kh // 2), min(p[1], kw // 2))
@@ -479,15 +487,9 @@ def test_live_torch_bias():
     F = torch.nn.functional
     rng = random.Random(12)
     for _ in range(25):
-        c, h, w = rng.randint(1, 3), rng.randint(3, 9), rng.randint(3, 9)
-        kh, kw = rng.randint(1, 3), rng.randint(1, 3)
-        s, p = (rng.randint(1, 2), rng.randint(1, 2)), (rng.randint(0, 1), rng.randint(0, 1))
+        x, k, image, kernel, s, p = _random_integer_case(torch, rng)
         bias = Fraction(rng.randint(-40, 40), 8)
-        x = torch.randint(-9, 10, (1, c, h, w), dtype=torch.float64)
-        k = torch.randint(-3, 4, (1, c, kh, kw), dtype=torch.float64)
         b = torch.tensor([float(bias)], dtype=torch.float64)
-        image = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in x[0].tolist()]
-        kernel = [Matrix(rows=tuple(tuple(Fraction(int(v)) for v in r) for r in ch)) for ch in k[0].tolist()]
         got = apply_filter(image, kernel, stride=s, padding=p, bias=bias).answer["output"]
         assert got == F.conv2d(x, k, b, stride=s, padding=p)[0, 0].tolist()
         flipped = apply_filter(image, kernel, stride=s, padding=p, mode="conv", bias=bias).answer["output"]
