@@ -8,7 +8,18 @@ JSON schema (``Solution.to_dict``), stable::
 
     {"command": str, "inputs": {...}, "answer": {...}, "summary": str, "quiet": str,
      "answer_latex": str, "blocks": [block], "warnings": [str],
-     "steps": [{"title": str, "text": str, "latex": str, "blocks": [block], "substeps": [step]}]}
+     "steps": [{"kind": str, "title": str, "text": str, "latex": str, "blocks": [block],
+                "substeps": [step]}]}
+
+``kind`` is a machine-readable step type, ``"<topic>.<what>"`` (``"conv.output-size"``), from the
+closed list that the solver module declares in its ``STEP_KINDS`` (kind -> one-line meaning; the
+registry of every module's kinds is :func:`dlsolve.step_kinds.all_kinds`). Tests, answer checking
+and renderers select steps by kind, never by their display title.
+
+The working is built on demand: a solver may pass ``steps`` as a zero-argument function returning the
+list, and it is called the first time something reads ``Solution.steps`` (``-q``, batch answers and
+answer checking never do). Anything the user must be warned about is found by the solver itself and
+passed in ``warnings``, so that it reaches the user in every output mode.
 
     block = {"type": "table", "title": str, "columns": [str], "rows": [[str]]}
           | {"type": "heatmap", "title": str, "values": [[float]], "cells": [[str]],
@@ -19,6 +30,7 @@ JSON schema (``Solution.to_dict``), stable::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, ClassVar, Literal
 
 
@@ -144,10 +156,11 @@ class Step(Record):
 
     ``text`` is plain text and must make sense alone (it is what ``--json`` and the plain renderers
     show); ``latex`` is the same content as display maths, without surrounding ``$$``. ``blocks``
-    and ``substeps`` default to new empty lists.
+    and ``substeps`` default to new empty lists. ``kind`` is the step's type from its solver module's
+    ``STEP_KINDS`` (see the module docstring).
     """
 
-    _fields = ("title", "text", "latex", "blocks", "substeps")
+    _fields = ("title", "text", "latex", "blocks", "substeps", "kind")
 
     def __init__(
         self,
@@ -156,7 +169,9 @@ class Step(Record):
         latex: str = "",
         blocks: list[Block] | None = None,
         substeps: list[Step] | None = None,
+        kind: str = "",
     ) -> None:
+        self.kind = kind
         self.title = title
         self.text = text
         self.latex = latex
@@ -169,7 +184,8 @@ class Solution(Record):
 
     ``answer`` holds JSON-ready values (ints, floats, strings, lists, dicts); ``summary`` is the
     answer in one line of words; ``quiet`` is what ``-q`` prints (plain, one line where possible).
-    ``steps``, ``warnings`` and ``blocks`` default to new empty lists.
+    ``steps``, ``warnings`` and ``blocks`` default to new empty lists. ``steps`` may be a function
+    that builds the list when first read (the working on demand; see the module docstring).
     """
 
     _fields = ("command", "inputs", "answer", "summary", "quiet", "steps", "warnings", "answer_latex", "blocks")
@@ -181,7 +197,7 @@ class Solution(Record):
         answer: dict[str, Any],
         summary: str,
         quiet: str,
-        steps: list[Step] | None = None,
+        steps: list[Step] | Callable[[], list[Step]] | None = None,
         warnings: list[str] | None = None,
         answer_latex: str = "",
         blocks: list[Block] | None = None,
@@ -191,10 +207,26 @@ class Solution(Record):
         self.answer = answer
         self.summary = summary
         self.quiet = quiet
-        self.steps: list[Step] = [] if steps is None else steps
+        self.steps = steps  # type: ignore[assignment]  # the property takes a list or a builder
         self.warnings: list[str] = [] if warnings is None else warnings
         self.answer_latex = answer_latex
         self.blocks: list[Block] = [] if blocks is None else blocks
+
+    @property
+    def steps(self) -> list[Step]:
+        """The working, built on first read when the solver gave a builder."""
+        if callable(self._steps):
+            self._steps = self._steps()
+        return self._steps
+
+    @steps.setter
+    def steps(self, value: list[Step] | Callable[[], list[Step]] | None) -> None:
+        self._steps = [] if value is None else value
+
+    @property
+    def working_built(self) -> bool:
+        """Whether the working exists yet (False while a builder has not been called)."""
+        return not callable(self._steps)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form documented in the module docstring.
@@ -225,6 +257,7 @@ class Solution(Record):
 
 def _step_dict(step: Step) -> dict[str, Any]:
     return {
+        "kind": step.kind,
         "title": step.title,
         "text": step.text,
         "latex": step.latex,
@@ -242,6 +275,7 @@ def _block_dict(block: Block) -> dict[str, Any]:
 
 def _step_from_dict(data: dict[str, Any]) -> Step:
     return Step(
+        kind=data.get("kind", ""),
         title=data["title"],
         text=data.get("text", ""),
         latex=data.get("latex", ""),
