@@ -149,3 +149,68 @@ def json_number(value: Number) -> int | float | str:
         return float(value)
     except OverflowError:
         return exact(value)
+
+
+#: How symbols of derived formulas are written (SymPy names -> maths).
+_SYMBOL_TEXT = {"eta": "η", "lambda_min": "λ_min", "lambda_max": "λ_max", "beta": "β", "R^2": "R²", "rho": "ρ"}
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def symbolic(expression: object) -> str:
+    """A SymPy expression as one line of maths text: ``1 − √3/3``, ``4·η·λ_min − 4·R²·η²·λ_max``.
+
+    Roots as ``√``, integer powers as superscripts, ``·`` for products, ``−`` for minus, Greek
+    letters for the derivation's symbols; positive terms first. Imports SymPy (callers have it loaded).
+    """
+    return _maths_printer().doprint(expression).replace("-", "−")
+
+
+def symbolic_number(expression: object) -> str:
+    """An exact (irrational) SymPy number with its short decimal: ``1 − √3/3 ≈ 0.42265``."""
+    return f"{symbolic(expression)} ≈ {decimal(float(expression))}"  # type: ignore[arg-type]
+
+
+def _maths_printer() -> object:
+    import re
+
+    from sympy import Integer, Rational
+    from sympy.printing.precedence import precedence
+    from sympy.printing.str import StrPrinter
+
+    class MathsPrinter(StrPrinter):
+        def _print_Symbol(self, expr: object) -> str:
+            name = str(expr)
+            return _SYMBOL_TEXT.get(name, name)
+
+        def _print_Pow(self, expr: object, rational: bool = False) -> str:
+            base, exponent = expr.as_base_exp()  # type: ignore[attr-defined]
+            inner = self.parenthesize(base, precedence(expr), strict=False)
+            if exponent == Rational(1, 2):
+                return f"√{inner}"
+            if exponent == Rational(-1, 2):
+                return f"1/√{inner}"
+            if isinstance(exponent, Integer) and exponent > 0:
+                return inner + str(int(exponent)).translate(_SUPERSCRIPTS)
+            if isinstance(exponent, Integer):
+                return f"1/{inner}{str(-int(exponent)).translate(_SUPERSCRIPTS) if exponent != -1 else ''}"
+            return f"{inner}^({self._print(exponent)})"
+
+        def _print_Mul(self, expr: object) -> str:
+            text = super()._print_Mul(expr).replace("*", "·")
+            return re.sub(r"(?<![\w.])(\d+)·(?=[^\d(])", r"\1", text)  # 5√3/6, 4η, but 2·3
+
+        def _print_Add(self, expr: object, order: str | None = None) -> str:
+            terms = list(expr.as_ordered_terms())  # type: ignore[attr-defined]
+            # positive terms first, numbers before the rest: 1 + √3/3, 4·η·λ_min − 4·R²·η²·λ_max
+            terms.sort(key=lambda term: (term.could_extract_minus_sign(), not term.is_Rational))
+            text = ""
+            for index, term in enumerate(terms):
+                negative = term.could_extract_minus_sign()
+                shown = self.parenthesize(-term if negative else term, precedence(expr), strict=False)
+                if index == 0:
+                    text = f"-{shown}" if negative else shown
+                else:
+                    text += f" - {shown}" if negative else f" + {shown}"
+            return text
+
+    return MathsPrinter()
