@@ -489,7 +489,7 @@ def test_ill_conditioned_contraction_is_computed_stably(seed, scales):
     assert answer["exact_factor"] == 1.0  # 1 − 1e-25 in float64
     assert not any("can grow" in w for w in solution.warnings)
     assert any("below float64's resolution" in w and "exact contraction" in w for w in solution.warnings)
-    assert 0 < answer["eta_exact_best"] and answer["exact_factor_best"] <= 1.0
+    assert answer["eta_exact_best"] > 0 and answer["exact_factor_best"] <= 1.0
 
 
 def test_rounding_level_factor_is_not_called_growth():
