@@ -21,6 +21,19 @@ from dlsolve.solvers.attention.operands import EXACT_PRODUCT_SIZE, Masks, Operan
 if TYPE_CHECKING:
     import numpy as np
 
+STEP_KINDS = {
+    "attention.projection": "Q, K, V projected from the embeddings (Q = X Wq + bq, ...)",
+    "attention.scores": "the score matrix Q Kᵀ and its scaling",
+    "attention.mask": "the masks applied to the scores (blocked scores become −inf)",
+    "attention.softmax": "the row-wise softmax (or its hard, argmax limit)",
+    "attention.softmax-row": "one query's exponentials, their sum and its weights",
+    "attention.weights": "the attention weights, the most-attended key and the entropy per query",
+    "attention.output": "output = weights V",
+    "attention.head": "one head's steps (multi-head attention)",
+    "attention.concat": "the head outputs concatenated, and the weights averaged over heads",
+    "attention.output-projection": "output = concat(heads) Wo + bo",
+}
+
 #: Largest number of query or key rows whose matrices are drawn as heatmaps and written in steps.
 SHOW_ROWS = 16
 #: Largest query/key count for which each row's exponentials and sum are written out.
@@ -104,6 +117,7 @@ def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step
     rows, keys = result.weights.shape
     if result.raw_scores is None or result.scores is None:
         return Step(
+            kind="attention.scores",
             title="Scores and scaling",
             text=f"scores = Q K^T times {context.scale_text}: a {rows}x{keys} matrix (too large to show)",
             latex=rf"S = {context.scale_latex}\, Q K^\top",
@@ -123,6 +137,7 @@ def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step
     else:
         text.append(f"Scale by {context.scale_text}.")
     return Step(
+        kind="attention.scores",
         title="Scores Q K^T and scaling" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
         latex=rf"S = s\, Q K^\top,\quad s = {context.scale_latex}",
@@ -139,6 +154,7 @@ def _mask_step(context: Context, result: HeadResult) -> Step:
         text.append(_matrix_text("masked scores", None, result.scores))
         blocks.append(_heatmap("masked scores", result.scores.tolist(), context.query_labels, context.key_labels))
     return Step(
+        kind="attention.mask",
         title="Mask",
         text="\n".join(text),
         latex=r"S_{ij} \leftarrow -\infty \text{ where query } i \text{ may not attend to key } j",
@@ -155,6 +171,7 @@ def _softmax_step(context: Context, result: HeadResult, exact_head: ExactHead | 
             "highest-scoring key; k tied maxima get 1/k each."
         ]
         return Step(
+            kind="attention.softmax",
             title="Hard attention (argmax)",
             text="\n".join(text),
             latex=r"w_{ij} = \lim_{T\to 0} \mathrm{softmax}_j(S_{ij}/T)",
@@ -172,7 +189,7 @@ def _softmax_step(context: Context, result: HeadResult, exact_head: ExactHead | 
         if temperature != 1
         else (r"w_{ij} = \frac{e^{s_{ij}}}{\sum_k e^{s_{ik}}}")
     )
-    return Step(title="Softmax of each row", text=lead, latex=latex, substeps=substeps)
+    return Step(kind="attention.softmax", title="Softmax of each row", text=lead, latex=latex, substeps=substeps)
 
 
 def _softmax_row_step(
@@ -183,7 +200,11 @@ def _softmax_row_step(
     finite = [value for value in logits.tolist() if math.isfinite(value)]
     if not finite:
         what = "NaN (nn.MultiheadAttention)" if context.masked_rows == "nan" else "0 (F.scaled_dot_product_attention)"
-        return Step(title=f"Query {label}", text=f"every key is masked: no softmax is defined; weights are {what}")
+        return Step(
+            kind="attention.softmax-row",
+            title=f"Query {label}",
+            text=f"every key is masked: no softmax is defined; weights are {what}",
+        )
     shift = max(finite) if max(abs(v) for v in finite) > 30 else 0.0
     name = "exp(s - max)" if shift else "exp(s)"
     exps = [math.exp(value - shift) if math.isfinite(value) else 0.0 for value in logits.tolist()]
@@ -193,7 +214,7 @@ def _softmax_row_step(
     text = f"{name}: {'; '.join(parts)}\nsum = {fmt.decimal(total)}\nweights = [{weights}]"
     if exact_head is not None:
         text += "\nexact: [" + ", ".join(sympy_text(w) for w in exact_head.weights[i]) + "]"
-    return Step(title=f"Query {label}", text=text)
+    return Step(kind="attention.softmax-row", title=f"Query {label}", text=text)
 
 
 def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | None) -> Step:
@@ -246,6 +267,7 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
         text.append("Exact weights:")
         text += _exact_lines(context, exact_head.weights)
     return Step(
+        kind="attention.weights",
         title="Attention weights: who attends to whom",
         text="\n".join(text),
         latex=r"A = \mathrm{softmax}(S),\quad H_i = -\sum_j w_{ij} \ln w_{ij}",
@@ -271,6 +293,7 @@ def _output_step(context: Context, result: HeadResult, head: int | None, exact_h
         text.append("Exact:")
         text += _exact_lines(context, exact_head.output)
     return Step(
+        kind="attention.output",
         title="Output = weights V" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
         latex=r"\mathrm{output} = A V",
@@ -306,6 +329,7 @@ def concat_step(context: Context, concat: np.ndarray, weights: np.ndarray, heads
             text.append("Exact concatenated output:")
             text += _exact_lines(context, context.exact.output)
     return Step(
+        kind="attention.concat",
         title="Concatenate the heads",
         text="\n".join(text),
         latex=r"\mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h)",
@@ -329,6 +353,7 @@ def output_projection_step(
         text.append("Exact:")
         text += _exact_lines(context, context.exact.output)
     return Step(
+        kind="attention.output-projection",
         title="Output projection",
         text="\n".join(text),
         latex=r"\mathrm{output} = \mathrm{Concat}(\mathrm{head}_1, \dots, \mathrm{head}_h) W_O"
@@ -407,6 +432,7 @@ def projection_step(operands: Operands) -> Step:
     else:
         lines.append(", ".join(f"{name}: {shape_text(arrays[name].shape)}" for name in projection.weights))
     return Step(
+        kind="attention.projection",
         title="Project the embeddings to queries, keys and values",
         text="\n".join(lines),
         latex=r",\quad ".join(
@@ -434,7 +460,9 @@ def working(
             d_k = context.d_k
             steps.append(
                 Step(
-                    title=f"Head {head + 1} (columns {head * d_k + 1}..{(head + 1) * d_k} of Q and K)", substeps=written
+                    kind="attention.head",
+                    title=f"Head {head + 1} (columns {head * d_k + 1}..{(head + 1) * d_k} of Q and K)",
+                    substeps=written,
                 )
             )
         else:

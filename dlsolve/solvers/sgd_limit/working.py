@@ -14,6 +14,20 @@ from dlsolve.solvers.sgd_limit.closed_form import Limit, data
 from dlsolve.solvers.sgd_limit.problem import SHOWN_ENTRIES, Number, Problem
 from dlsolve.solvers.sgd_limit_simulation import SimulationSettings
 
+STEP_KINDS = {
+    "sgd-limit.setup": "the loss, the update rule, the sampling and the data",
+    "sgd-limit.span": "the subspace (or line) the iterates never leave",
+    "sgd-limit.constraint": "the interpolation constraint K a = y − X θ_0, K = X M Xᵀ",
+    "sgd-limit.limit": "the limit θ*",
+    "sgd-limit.check": "the residual y − X θ* of the limit",
+    "sgd-limit.independence": "why the limit does not depend on p or on the step size",
+    "sgd-limit.line": "convergence of adaptive methods along the fixed direction",
+    "sgd-limit.no-interpolation": "X θ = y has no solution: constant steps keep fluctuating",
+    "sgd-limit.decaying-steps": "decaying steps reach the (weighted) least-squares solution",
+    "sgd-limit.ridge": "weight decay: the ridge normal equations",
+    "sgd-limit.simulation": "a NumPy simulation of the actual update rule",
+}
+
 #: Smallest value drawn on the log-scale plots (exact zeros would stretch the axis).
 PLOT_FLOOR = 1e-16
 
@@ -78,7 +92,7 @@ def setup_step(problem: Problem) -> Step:
     latex = (
         r"\theta_{t+1} = \theta_t - \eta\, M_t \nabla f_{i_t}(\theta_t),\quad f_i(\theta) = (y_i - x_i^\top\theta)^2"
     )
-    return Step("Set-up and conventions", text, latex)
+    return Step("Set-up and conventions", text, latex, kind="sgd-limit.setup")
 
 
 def span_step(problem: Problem, limit: Limit) -> Step:
@@ -101,14 +115,16 @@ def span_step(problem: Problem, limit: Limit) -> Step:
             r"M_t\,g_t \parallel \operatorname{sign}(u) \;\Rightarrow\; "
             r"\theta_t \in \theta_0 + \operatorname{span}\{\operatorname{sign}(u)\}"
         )
-        return Step("The update direction is fixed", text, latex)
+        return Step("The update direction is fixed", text, latex, kind="sgd-limit.span")
     text = (
         "Each update adds η·2 w_i (y_i - x_i^T θ)·M x_i, a multiple of M x_i"
         + (" (weight decay adds -ηλMθ, which leaves that set; see the ridge step)" if problem.weight_decay else "")
         + ". By induction θ_t = θ_0 + M X^T a_t for some a_t ∈ R^n: the iterates never leave "
         "θ_0 + M·rowspace(X), whatever the order of the samples and the (positive) step sizes."
     )
-    return Step("The iterates stay in θ_0 + M·rowspace(X)", text, r"\theta_t = \theta_0 + M X^\top a_t")
+    return Step(
+        "The iterates stay in θ_0 + M·rowspace(X)", text, r"\theta_t = \theta_0 + M X^\top a_t", kind="sgd-limit.span"
+    )
 
 
 def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
@@ -124,13 +140,14 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
     if limit.gram is not None and limit.start_residual is not None and limit.coefficients is not None:
         steps.append(
             Step(
-                "Interpolation constraint",
-                "An interpolating solution exists (checked below), and at a limit every sampled gradient "
+                kind="sgd-limit.constraint",
+                title="Interpolation constraint",
+                text="An interpolating solution exists (checked below), and at a limit every sampled gradient "
                 "vanishes, so X θ* = y. With θ* = θ_0 + M X^T a:\n"
                 f"(X M X^T) a = y - X θ_0, K = X M X^T =\n{mat(limit.gram)}\n"
                 f"r_0 = y - X θ_0 = {vec(limit.start_residual)}\n"
                 f"{solved} = {vec(limit.coefficients)}",
-                r"K a = y - X\theta_0,\quad K = X M X^\top",
+                latex=r"K a = y - X\theta_0,\quad K = X M X^\top",
             )
         )
     text = (
@@ -141,9 +158,10 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
         text += "\nLarge input: solved in float64 with numpy.linalg.lstsq on X M^{1/2} (SVD, min-norm)."
     steps.append(
         Step(
-            "The limit",
-            text,
-            r"\theta^* = \theta_0 + M X^\top (X M X^\top)^{+} (y - X\theta_0) = " + latex_vec(limit.theta),
+            kind="sgd-limit.limit",
+            title="The limit",
+            text=text,
+            latex=r"\theta^* = \theta_0 + M X^\top (X M X^\top)^{+} (y - X\theta_0) = " + latex_vec(limit.theta),
         )
     )
     steps.append(check_step(problem, limit, "X θ* = y"))
@@ -153,8 +171,9 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
         )
         steps.append(
             Step(
-                "Independent of p and of the step size",
-                "The span argument and the constraint use neither p nor η: any sampling with p_i > 0 and any "
+                kind="sgd-limit.independence",
+                title="Independent of p and of the step size",
+                text="The span argument and the constraint use neither p nor η: any sampling with p_i > 0 and any "
                 f"constant step with{bound} (each update then shrinks the error in the M^{{-1}} norm) "
                 "reach this same θ*.",
             )
@@ -162,9 +181,10 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
     else:
         steps.append(
             Step(
-                "Convergence along the line",
-                "The constant s_t solves x_i^T(θ_0 + s·sign(u)) = y_i. Adagrad converges with a constant step (its "
-                "effective step shrinks); RMSprop, Adam and epoch-rms take steps of size about η whatever the "
+                kind="sgd-limit.line",
+                title="Convergence along the line",
+                text="The constant s_t solves x_i^T(θ_0 + s·sign(u)) = y_i. Adagrad converges with a constant step "
+                "(its effective step shrinks); RMSprop, Adam and epoch-rms take steps of size about η whatever the "
                 "residual, so with a constant η they hover within O(η) of θ* on the same line; with a decaying "
                 "step they reach θ*.",
             )
@@ -176,9 +196,9 @@ def check_step(problem: Problem, limit: Limit, claim: str) -> Step:
     residual = residual_of(problem, limit.theta or [])
     if problem.large:
         norm = sum(float(r) ** 2 for r in residual) ** 0.5
-        return Step("Check", f"||y - X θ*|| = {fmt.decimal(norm)} ({claim} up to rounding).")
+        return Step("Check", f"||y - X θ*|| = {fmt.decimal(norm)} ({claim} up to rounding).", kind="sgd-limit.check")
     fitted = [t - r for t, r in zip(problem.y, residual, strict=True)]
-    return Step("Check", f"X θ* = {vec(fitted)}, y - X θ* = {vec(residual)} ({claim}).")
+    return Step("Check", f"X θ* = {vec(fitted)}, y - X θ* = {vec(residual)} ({claim}).", kind="sgd-limit.check")
 
 
 def residual_of(problem: Problem, theta: Sequence[Number]) -> list[Number]:
@@ -195,8 +215,10 @@ def least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
     kind = "ordinary least squares" if limit.case == "least-squares" else "weighted least squares"
     steps = [
         Step(
-            "No interpolating solution",
-            "X θ = y has no solution (y - X θ_0 is not in the column space of X), so some residual stays non-zero.\n"
+            kind="sgd-limit.no-interpolation",
+            title="No interpolating solution",
+            text="X θ = y has no solution (y - X θ_0 is not in the column space of X), so some residual stays "
+            "non-zero.\n"
             + (
                 "Full batch: GD with a constant stable step converges to the minimiser of the mean loss."
                 if problem.full_batch
@@ -207,8 +229,9 @@ def least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
             ),
         ),
         Step(
-            f"Decaying steps: {kind}",
-            "With Σ η_t = ∞ and Σ η_t^2 < ∞ the iterates follow the expected update -η M ∇F "
+            kind="sgd-limit.decaying-steps",
+            title=f"Decaying steps: {kind}",
+            text="With Σ η_t = ∞ and Σ η_t^2 < ∞ the iterates follow the expected update -η M ∇F "
             "and converge to a minimiser of "
             f"F(θ) = Σ_i c_i f_i(θ), c = {vec(weights)}"
             + (
@@ -226,9 +249,9 @@ def least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
                 if problem.exact
                 else "Solved with numpy.linalg.lstsq on C^{1/2} X M^{1/2} (float64)."
             ),
-            r"X^\top C (X\theta^* - y) = 0,\quad \theta^* \in \theta_0 + M X^\top \mathbb{R}^n",
+            latex=r"X^\top C (X\theta^* - y) = 0,\quad \theta^* \in \theta_0 + M X^\top \mathbb{R}^n",
         ),
-        Step("The limit", f"θ* = {vec(limit.theta)}", r"\theta^* = " + latex_vec(limit.theta)),
+        Step("The limit", f"θ* = {vec(limit.theta)}", r"\theta^* = " + latex_vec(limit.theta), kind="sgd-limit.limit"),
         check_step(problem, limit, "not zero: no interpolation"),
     ]
     return steps
@@ -254,11 +277,17 @@ def ridge_steps(problem: Problem, limit: Limit) -> list[Step]:
     )
     return [
         Step(
-            "Weight decay: the ridge solution",
-            text,
-            r"\left(X^\top C X + \tfrac{\lambda}{2} I\right)\theta^* = X^\top C y",
+            kind="sgd-limit.ridge",
+            title="Weight decay: the ridge solution",
+            text=text,
+            latex=r"\left(X^\top C X + \tfrac{\lambda}{2} I\right)\theta^* = X^\top C y",
         ),
-        Step("The limit", f"θ* = {vec(limit.theta)}\n{floor}", r"\theta^* = " + latex_vec(limit.theta)),
+        Step(
+            "The limit",
+            f"θ* = {vec(limit.theta)}\n{floor}",
+            r"\theta^* = " + latex_vec(limit.theta),
+            kind="sgd-limit.limit",
+        ),
         check_step(problem, limit, "residual of the ridge fit"),
     ]
 
@@ -288,7 +317,8 @@ def simulation_step(problem: Problem, limit: Limit, settings: SimulationSettings
             "or weight decay/inconsistency breaks the fixed-direction argument): the answer is this simulated endpoint."
         )
     plot = Plot(series, title="simulation", xlabel="step t", ylabel="value (log scale)", logy=True)
-    return Step("Simulation" if limit.theta is not None else "Simulation (no closed form)", text, blocks=[plot])
+    title = "Simulation" if limit.theta is not None else "Simulation (no closed form)"
+    return Step(title, text, blocks=[plot], kind="sgd-limit.simulation")
 
 
 def working(problem: Problem, limit: Limit, run: tuple[SimulationSettings, Any] | None) -> list[Step]:
