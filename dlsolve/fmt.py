@@ -7,6 +7,7 @@ value is shown with its decimal beside it, e.g. ``1/3 ≈ 0.333333``.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -170,6 +171,7 @@ def symbolic_number(expression: object) -> str:
     return f"{symbolic(expression)} ≈ {decimal(float(expression))}"  # type: ignore[arg-type]
 
 
+@functools.cache
 def _maths_printer() -> object:
     import re
 
@@ -178,6 +180,15 @@ def _maths_printer() -> object:
     from sympy.printing.str import StrPrinter
 
     class MathsPrinter(StrPrinter):
+        def _print_Exp1(self, expr: object) -> str:
+            return "e"
+
+        def _print_exp(self, expr: object) -> str:
+            (power,) = expr.args  # type: ignore[attr-defined]
+            if isinstance(power, Integer) and power > 0:
+                return "e" + ("" if power == 1 else str(int(power)).translate(_SUPERSCRIPTS))
+            return f"e^({self._print(power)})"
+
         def _print_Symbol(self, expr: object) -> str:
             name = str(expr)
             return _SYMBOL_TEXT.get(name, name)

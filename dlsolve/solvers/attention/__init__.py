@@ -165,8 +165,12 @@ def attention(
     tokens: list[str] | None = None,
     key_tokens: list[str] | None = None,
     masked_rows: str = "zero",
+    full: bool = False,
 ) -> Solution:
     """Attention weights and output, ``softmax((scale Q K^T + M) / temperature) V`` (module docstring).
+
+    The answer holds every number; the working (built on demand) shows each matrix once, as a labelled
+    table, and with ``full`` also writes every matrix out in the text and each query's line.
 
     Raises BadInput for inconsistent shapes (naming both), bad masks, or ``exact`` on inputs too large
     or not exact.
@@ -267,6 +271,7 @@ def attention(
         hard=hard,
         shown=shown,
         masked_rows=masked_rows,
+        full=full,
     )
     exact_answer = None
     if exact:

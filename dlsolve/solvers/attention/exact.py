@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from fractions import Fraction
 from typing import Any
 
+from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solvers import linalg_exact as la
@@ -216,6 +217,18 @@ def sympy_text(expression: Any) -> str:
         _PRINTED.clear()
     text = _memo_printer().doprint(expression)
     return {"-oo": "-inf", "nan": "NaN"}.get(text, text)
+
+
+def maths_text(expression: Any) -> str:
+    """An exact score, weight or output as maths (``e^(√2/2)/(1 + e^(√2/2))``), ``−∞`` for a masked
+    score and ``NaN`` for an undefined weight (the JSON answer keeps SymPy's text: :func:`sympy_text`)."""
+    import sympy as sp
+
+    if expression == -sp.oo:
+        return "−∞"
+    if expression is sp.nan:
+        return "NaN"
+    return fmt.symbolic(expression)
 
 
 def sympy_scale(d_k: int, scale_exact: Fraction | None) -> Any:

@@ -14,7 +14,7 @@ from dlsolve import fmt
 from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Heatmap, Step, Table
 from dlsolve.solvers import linalg_exact as la
-from dlsolve.solvers.attention.exact import ExactAttention, ExactHead, head_columns, sympy_text
+from dlsolve.solvers.attention.exact import ExactAttention, ExactHead, head_columns, maths_text
 from dlsolve.solvers.attention.numeric import HeadResult
 from dlsolve.solvers.attention.operands import EXACT_PRODUCT_SIZE, Masks, Operands, shape_text
 
@@ -52,7 +52,7 @@ def cell(value: float | Fraction) -> str:
         return "NaN"
     if math.isinf(value):
         return "-inf" if value < 0 else "inf"
-    return fmt.decimal(value, 4)
+    return fmt.decimal(value)
 
 
 def _heatmap(
@@ -87,6 +87,7 @@ class Context:
     shown: bool
     masked_rows: str
     exact: ExactAttention | None = None
+    full: bool = False  #: every matrix also written out in the text (the heatmaps are always there)
 
 
 def head_steps(context: Context, result: HeadResult, head: int | None) -> list[Step]:
@@ -131,8 +132,11 @@ def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step
     if context.shown:
         text.append(_matrix_text("Q K^T", raw_exact, result.raw_scores))
         scaled = result.raw_scores * context.scale_value
-        text.append(f"Scale by {context.scale_text}:")
-        text.append(_matrix_text(f"scores = Q K^T * {context.scale_text.split(' ')[0]}", scaled_exact, scaled))
+        if context.full:
+            text.append(f"Scale by {context.scale_text}:")
+            text.append(_matrix_text(f"scores = Q K^T * {context.scale_text.split(' ')[0]}", scaled_exact, scaled))
+        else:
+            text.append(f"Scale by {context.scale_text}: the scaled scores (queries x keys) are in the table below.")
         blocks.append(_heatmap("scaled scores (queries x keys)", scaled_exact or scaled.tolist(), *labels))
     else:
         text.append(f"Scale by {context.scale_text}.")
@@ -151,7 +155,10 @@ def _mask_step(context: Context, result: HeadResult) -> Step:
     text += [f"- {line}" for line in context.masks.description]
     blocks = []
     if context.shown and result.scores is not None:
-        text.append(_matrix_text("masked scores", None, result.scores))
+        if context.full:
+            text.append(_matrix_text("masked scores", None, result.scores))
+        else:
+            text.append("The masked scores are in the table below.")
         blocks.append(_heatmap("masked scores", result.scores.tolist(), context.query_labels, context.key_labels))
     return Step(
         kind="attention.mask",
@@ -213,7 +220,7 @@ def _softmax_row_step(
     weights = ", ".join(fmt.decimal(w) for w in result.weights[i].tolist())
     text = f"{name}: {'; '.join(parts)}\nsum = {fmt.decimal(total)}\nweights = [{weights}]"
     if exact_head is not None:
-        text += "\nexact: [" + ", ".join(sympy_text(w) for w in exact_head.weights[i]) + "]"
+        text += "\nexact: [" + ", ".join(maths_text(w) for w in exact_head.weights[i]) + "]"
     return Step(kind="attention.softmax-row", title=f"Query {label}", text=text)
 
 
@@ -234,7 +241,10 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
         else:
             cells = result.weights.tolist()
         blocks.append(_heatmap("weights (query x key)", cells, context.query_labels, context.key_labels))
-        text.append(_matrix_text("weights", [list(row) for row in cells] if context.hard else None, result.weights))
+        if context.full:
+            text.append(_matrix_text("weights", [list(row) for row in cells] if context.hard else None, result.weights))
+        else:
+            text[0] += " The weights are in the table below."
     table_rows = []
     for i in range(min(rows, 64)):
         target = int(result.argmax[i])
@@ -259,8 +269,10 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
             title="most-attended key per query" + (" (first 64 rows)" if rows > 64 else ""),
         )
     )
-    lines = [f"{row[0]} -> {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
-    text += lines
+    if context.full:
+        text += [f"{row[0]} -> {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
+    else:
+        text.append(f"Most attended: {pattern_text(context, result.weights, result.argmax)}.")
     text.append(f"(entropy is 0 for one-hot attention and ln {keys} ≈ {fmt.decimal(math.log(keys))} for uniform)")
     exact_in_rows = not context.hard and max(rows, keys) <= SHOW_SOFTMAX_ROWS
     if exact_head is not None and context.shown and not exact_in_rows:
@@ -280,7 +292,10 @@ def _output_step(context: Context, result: HeadResult, head: int | None, exact_h
     text = [f"Each output row is the weighted average of the value rows: output = weights V ({rows}x{width})."]
     blocks = []
     if context.shown and width <= SHOW_ROWS:
-        text.append(_matrix_text("weights V", None, result.output))
+        if context.full:
+            text.append(_matrix_text("weights V", None, result.output))
+        else:
+            text[0] += " It is in the table below."
         blocks.append(
             _heatmap(
                 "output (row: query)",
@@ -304,7 +319,7 @@ def _output_step(context: Context, result: HeadResult, head: int | None, exact_h
 def _exact_lines(context: Context, rows: list[list[Any]]) -> list[str]:
     """One indented line per query: ``label: [exact, exact, ...]``."""
     return [
-        f"  {label}: [" + ", ".join(sympy_text(value) for value in row) + "]"
+        f"  {label}: [" + ", ".join(maths_text(value) for value in row) + "]"
         for label, row in zip(context.query_labels, rows, strict=True)
     ]
 
@@ -318,7 +333,8 @@ def concat_step(context: Context, concat: np.ndarray, weights: np.ndarray, heads
     ]
     blocks = []
     if context.shown:
-        text.append(_matrix_text("mean weights", None, weights))
+        if context.full:
+            text.append(_matrix_text("mean weights", None, weights))
         blocks.append(
             _heatmap("weights averaged over heads", weights.tolist(), context.query_labels, context.key_labels)
         )
@@ -361,25 +377,68 @@ def output_projection_step(
     )
 
 
+def pattern_text(context: Context, weights: np.ndarray, argmax: np.ndarray) -> str:
+    """``q1 → k1, exam(6) → exam(2) / exam(6) (tie, 1/2 each)``: the most-attended key(s) of each query."""
+    import numpy as np
+
+    keys = weights.shape[1]
+    parts = []
+    for i, target in enumerate(argmax.tolist()[:SHOW_ROWS]):
+        label = context.query_labels[i]
+        if target < 0:
+            parts.append(f"{label} → (all masked)")
+            continue
+        tied = np.flatnonzero(weights[i] == weights[i, target]).tolist()
+        text = f"{label} → {' / '.join(context.key_labels[j] for j in tied)}"
+        if len(tied) > 1:
+            share = float(weights[i, target])
+            exact = Fraction(share).limit_denominator(keys)
+            shown = f"{exact.numerator}/{exact.denominator}" if float(exact) == share else fmt.decimal(share)
+            text += f" (tie, {shown} each)"
+        parts.append(text)
+    if len(argmax) > SHOW_ROWS:
+        parts.append("…")
+    return ", ".join(parts)
+
+
+def _rows_text(rows: list[list[str]]) -> str:
+    return "\n".join("  [" + ", ".join(row) + "]" for row in rows)
+
+
 def summary_and_quiet(
     context: Context, weights: np.ndarray, output: np.ndarray, argmax: np.ndarray, large: bool
 ) -> tuple[str, str]:
-    pattern = ", ".join(
-        f"{context.query_labels[i]}->{context.key_labels[a] if a >= 0 else '(masked)'}"
-        for i, a in enumerate(argmax.tolist()[:SHOW_ROWS])
-    )
-    if len(argmax) > SHOW_ROWS:
-        pattern += ", ..."
-    summary = f"weights {shape_text(weights.shape)}, output {shape_text(output.shape)}; most attended: {pattern}"
+    """The answer box and ``-q``: the weights and the output as rows (exact with ``--exact``, fractions for
+    hard attention), and the most-attended key of each query with its ties; shapes only when large."""
+    pattern = pattern_text(context, weights, argmax)
     if large or not context.shown:
+        summary = f"weights {shape_text(weights.shape)}, output {shape_text(output.shape)}; most attended: {pattern}"
         return summary, summary
-    rows = "; ".join(", ".join(fmt.decimal(w) if math.isfinite(w) else "NaN" for w in row) for row in weights.tolist())
-    out = "; ".join(", ".join(fmt.decimal(o) if math.isfinite(o) else "NaN" for o in row) for row in output.tolist())
-    quiet = f"weights = {rows}\noutput = {out}"
+    keys = weights.shape[1]
+
+    def number(value: float) -> str:
+        if not math.isfinite(value):
+            return "NaN"
+        if context.hard:
+            return fmt.exact(Fraction(value).limit_denominator(keys))
+        return fmt.decimal(value)
+
+    def exact_number(value: Any) -> str:
+        text = maths_text(value)
+        if not (value.is_number and value.is_finite) or value.is_Rational:
+            return text
+        return f"{text} ≈ {fmt.decimal(float(value))}"
+
     if context.exact is not None:
-        exact_rows = "; ".join(", ".join(sympy_text(w) for w in row) for row in context.exact.weights)
-        quiet += f"\nexact weights = {exact_rows}"
-    return summary, quiet
+        weight_rows = [[exact_number(w) for w in row] for row in context.exact.weights]
+    else:
+        weight_rows = [[number(w) for w in row] for row in weights.tolist()]
+    output_rows = [[fmt.decimal(o) if math.isfinite(o) else "NaN" for o in row] for row in output.tolist()]
+    body = (
+        f"weights (rows: queries {', '.join(context.query_labels)}) =\n{_rows_text(weight_rows)}\n"
+        f"output =\n{_rows_text(output_rows)}\nmost attended: {pattern}"
+    )
+    return body, body
 
 
 def answer_latex(context: Context, weights: np.ndarray, output: np.ndarray, large: bool) -> str:
