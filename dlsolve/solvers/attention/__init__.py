@@ -124,14 +124,14 @@ def _scale_of(d_k: int, scale: Fraction | None, no_scale: bool) -> tuple[float, 
         return (
             1.0 / root,
             Fraction(1, root),
-            f"1/sqrt({d_k}) = {fmt.number(Fraction(1, root))}",
+            f"1/√{d_k} = {fmt.number(Fraction(1, root))}",
             (f"\\frac{{1}}{{\\sqrt{{{d_k}}}}} = {fmt.latex_number(Fraction(1, root))}"),
         )
     value = 1.0 / math.sqrt(d_k)
     return (
         value,
         None,
-        f"1/sqrt({d_k}) ≈ {fmt.decimal(value)}",
+        f"1/√{d_k} ≈ {fmt.decimal(value)}",
         f"\\frac{{1}}{{\\sqrt{{{d_k}}}}} \\approx {fmt.decimal(value)}",
     )
 

@@ -120,21 +120,21 @@ def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step
         return Step(
             kind="attention.scores",
             title="Scores and scaling",
-            text=f"scores = Q K^T times {context.scale_text}: a {rows}x{keys} matrix (too large to show)",
+            text=f"scores = Q Kᵀ times {context.scale_text}: a {rows}x{keys} matrix (too large to show)",
             latex=rf"S = {context.scale_latex}\, Q K^\top",
         )
     raw_exact = _raw_exact(context, head)
     scaled_exact = None
     if raw_exact is not None and context.scale_exact is not None and context.masks.additive is None:
         scaled_exact = [[value * context.scale_exact for value in row] for row in raw_exact]
-    text = [f"Dot product of every query with every key (d_k = {context.d_k}): Q K^T is {rows}x{keys}."]
+    text = [f"Dot product of every query with every key (d_k = {context.d_k}): Q Kᵀ is {rows}x{keys}."]
     blocks = []
     if context.shown:
-        text.append(_matrix_text("Q K^T", raw_exact, result.raw_scores))
+        text.append(_matrix_text("Q Kᵀ", raw_exact, result.raw_scores))
         scaled = result.raw_scores * context.scale_value
         if context.full:
             text.append(f"Scale by {context.scale_text}:")
-            text.append(_matrix_text(f"scores = Q K^T * {context.scale_text.split(' ')[0]}", scaled_exact, scaled))
+            text.append(_matrix_text(f"scores = Q Kᵀ * {context.scale_text.split(' ')[0]}", scaled_exact, scaled))
         else:
             text.append(f"Scale by {context.scale_text}: the scaled scores (queries x keys) are in the table below.")
         blocks.append(_heatmap("scaled scores (queries x keys)", scaled_exact or scaled.tolist(), *labels))
@@ -142,7 +142,7 @@ def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step
         text.append(f"Scale by {context.scale_text}.")
     return Step(
         kind="attention.scores",
-        title="Scores Q K^T and scaling" + (f" (head {head + 1})" if head is not None else ""),
+        title="Scores Q Kᵀ and scaling" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
         latex=rf"S = s\, Q K^\top,\quad s = {context.scale_latex}",
         blocks=blocks,
@@ -174,7 +174,7 @@ def _softmax_step(context: Context, result: HeadResult, exact_head: ExactHead | 
     temperature = context.temperature
     if context.hard:
         text = [
-            "Hard attention (the limit of softmax(scores / T) as T -> 0): each query puts weight 1 on its "
+            "Hard attention (the limit of softmax(scores / T) as T → 0): each query puts weight 1 on its "
             "highest-scoring key; k tied maxima get 1/k each."
         ]
         return Step(
@@ -183,7 +183,7 @@ def _softmax_step(context: Context, result: HeadResult, exact_head: ExactHead | 
             text="\n".join(text),
             latex=r"w_{ij} = \lim_{T\to 0} \mathrm{softmax}_j(S_{ij}/T)",
         )
-    lead = "Row-wise softmax: w_ij = exp(s_ij) / sum_k exp(s_ik)"
+    lead = "Row-wise softmax: w_ij = exp(s_ij) / Σ_k exp(s_ik)"
     if temperature != 1:
         lead = f"Row-wise softmax at temperature T = {fmt.number(temperature)}: w_ij = exp(s_ij/T) / sum_k exp(s_ik/T)"
     substeps = []
@@ -270,7 +270,7 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
         )
     )
     if context.full:
-        text += [f"{row[0]} -> {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
+        text += [f"{row[0]} → {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
     else:
         text.append(f"Most attended: {pattern_text(context, result.weights, result.argmax)}.")
     text.append(f"(entropy is 0 for one-hot attention and ln {keys} ≈ {fmt.decimal(math.log(keys))} for uniform)")
