@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput
 from dlsolve.parsing import Matrix, parse_matrix
+from dlsolve.solution import Step
 from dlsolve.solvers.convergence import solve_convergence_bound, solve_symbolic
+from dlsolve.step_kinds import all_kinds
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "convergence_goldens.json").read_text())["cases"]
 
@@ -502,3 +505,67 @@ def test_rounding_level_factor_is_not_called_growth():
     assert any("within float64 rounding" in w for w in unresolved)
     growth = _factor_warnings(Fraction(1, 8), scheme, 0.1, Factor(1.5, -0.5, 1e-16))
     assert any("can grow" in w for w in growth)
+
+
+def _walk(steps):  # type: ignore[no-untyped-def]
+    return [s for step in steps for s in (step, *_walk(step.substeps))]
+
+
+def _dump(data) -> str:  # type: ignore[no-untyped-def]
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def test_full_working_has_declared_kinds_and_more_steps() -> None:
+    """convergence-bound's full working (the CLI's --full) adds steps; every one has a declared kind."""
+    from dlsolve.solvers.convergence import solve_convergence_bound
+
+    x = parse_matrix("1,0,1;0,1,1", "--x")
+    concise = solve_convergence_bound(x, p=[1 / 3, 2 / 3], eps=0.001)
+    full = solve_convergence_bound(x, p=[1 / 3, 2 / 3], eps=0.001, full=True)
+    assert _dump(concise.answer) == _dump(full.answer)
+    concise_kinds = [step.kind for step in _walk(concise.steps)]
+    full_kinds = [step.kind for step in _walk(full.steps)]
+    extras = {
+        "convergence.identity-check",
+        "convergence.tight-bound",
+        "convergence.exact-factor",
+        "convergence.comparison",
+        "convergence.kaczmarz",
+    }
+    assert not extras & set(concise_kinds)
+    assert extras <= set(full_kinds)
+    assert concise_kinds[-2:] == ["convergence.bound", "convergence.steps-to-eps"]
+    declared = all_kinds()
+    assert all(kind in declared for kind in full_kinds)
+
+
+def test_quiet_answers_even_when_the_working_would_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """-q never builds the working: a working that raises does not stop the answer."""
+    from dlsolve.solvers import convergence_steps
+    from dlsolve.solvers.convergence import solve_convergence_bound
+
+    def broken(context: Any) -> list[Step]:
+        raise RuntimeError("the working was built")
+
+    monkeypatch.setattr(convergence_steps, "working", broken)
+    solution = solve_convergence_bound(parse_matrix("1,0,0;0,2,0", "--x"))
+    assert "rho=1/32" in solution.quiet
+    with pytest.raises(RuntimeError):
+        solution.steps  # noqa: B018
+
+
+def test_quiet_has_no_sympy_on_the_float_path() -> None:
+    """convergence-bound -q on float data never imports SymPy (the derivation is working only)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from dlsolve.parsing import Matrix\n"
+        "from dlsolve.solvers.convergence import solve_convergence_bound\n"
+        "s = solve_convergence_bound(Matrix(array=np.random.default_rng(0).standard_normal((30, 20))))\n"
+        "print(s.quiet)\n"
+        "print('sympy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "False", result.stdout

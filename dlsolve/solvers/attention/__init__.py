@@ -37,7 +37,6 @@ from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Solution
 from dlsolve.solvers.attention.exact import (
     EXACT_MAX_HEADS,
@@ -66,6 +65,7 @@ from dlsolve.solvers.attention.steps import (
     summary_and_quiet,
     working,
 )
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np

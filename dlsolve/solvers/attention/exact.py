@@ -14,9 +14,9 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solvers import linalg_exact as la
 from dlsolve.solvers.attention.operands import EXACT_PRODUCT_SIZE, Masks, Operands, exact_rows, exact_vector, shape_text
+from dlsolve.values import Matrix, Scalar
 
 #: Largest T, S and width accepted with ``--exact`` (beyond it the expressions are unreadable).
 EXACT_MAX_SIZE = 8

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from dlsolve.parsing import Matrix, Scalar
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np

@@ -12,8 +12,8 @@ from fractions import Fraction
 from typing import TYPE_CHECKING
 
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solvers import linalg_exact as la
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np

@@ -11,12 +11,12 @@ from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Heatmap, Step, Table
 from dlsolve.solvers import linalg_exact as la
 from dlsolve.solvers.attention.exact import ExactAttention, ExactHead, head_columns, maths_text
 from dlsolve.solvers.attention.numeric import HeadResult
 from dlsolve.solvers.attention.operands import EXACT_PRODUCT_SIZE, Masks, Operands, shape_text
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np

@@ -34,12 +34,12 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.sgd_limit.closed_form import Limit, closed_form, data
 from dlsolve.solvers.sgd_limit.problem import EXACT_MAX_ENTRIES, SHOWN_ENTRIES, Number, Problem, build_problem
 from dlsolve.solvers.sgd_limit.working import latex_vec, residual_of, vec, working
 from dlsolve.solvers.sgd_limit_simulation import SimulationSettings
+from dlsolve.values import Matrix, Scalar
 
 __all__ = ["EXACT_MAX_ENTRIES", "SCHEDULES", "build_problem", "solve_sgd_limit"]
 
