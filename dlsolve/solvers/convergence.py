@@ -50,7 +50,10 @@ class Scheme:
 
 
 def _show(value: Value | None) -> str:
-    return "—" if value is None else fmt.number(value)
+    """A value in a message: exact when exact (``1/32``), else about six significant digits."""
+    if value is None:
+        return "—"
+    return fmt.number(value) if isinstance(value, Fraction) else fmt.decimal(value)
 
 
 def _json(value: Value | None) -> int | float | None:
@@ -116,7 +119,7 @@ def resolve_probabilities(
     total = sum(p)
     warnings = []
     if abs(total - 1) > (0 if isinstance(total, Fraction) else 1e-12):
-        warnings.append(f"the probabilities summed to {fmt.number(total)}; they were normalised to sum 1")
+        warnings.append(f"the probabilities summed to {_show(total)}; they were normalised to sum 1")
         p = [v / total for v in p]
     return "given", list(p), warnings
 
@@ -378,7 +381,7 @@ def solve_convergence_bound(
     if not finite:  # only a given η can be this far out: the best one is about 1 / (c λ_max R²)
         raise BadInput(
             f"η = {float(step_size):.3g} is too large for these data: η² λ_max R² overflows a float "
-            f"(the bound contracts for 0 < η < {fmt.number(chosen.eta_max)})",
+            f"(the bound contracts for 0 < η < {_show(chosen.eta_max)})",
             option="--eta",
         )
     eta_exact_best, factor_best = best_exact_step(chosen, c)
@@ -479,7 +482,7 @@ def _factor_warnings(step_size: Value, chosen: Scheme, rho: Value, factor: Facto
     warnings = []
     if rho <= 0:
         warnings.append(
-            f"η = {fmt.number(step_size)} is outside 0 < η < {fmt.number(chosen.eta_max)}: the textbook bound "
+            f"η = {_show(step_size)} is outside 0 < η < {_show(chosen.eta_max)}: the textbook bound "
             "proves no contraction (1 − ρ ≥ 1)"
         )
     elif float(1 - rho) == 1.0:
@@ -489,12 +492,12 @@ def _factor_warnings(step_size: Value, chosen: Scheme, rho: Value, factor: Facto
         )
     if factor.resolved and factor.contraction < 0:
         warnings.append(
-            f"at η = {fmt.number(step_size)} the expected loss can grow: worst factor {fmt.decimal(factor.value)} "
+            f"at η = {_show(step_size)} the expected loss can grow: worst factor {fmt.decimal(factor.value)} "
             f"> 1 (by {fmt.decimal(-factor.contraction)})"
         )
     elif not factor.resolved:
         warnings.append(
-            f"at η = {fmt.number(step_size)} the exact worst factor is 1 to within float64 rounding "
+            f"at η = {_show(step_size)} the exact worst factor is 1 to within float64 rounding "
             f"(|1 − factor| ≤ {fmt.decimal(factor.resolution)}): H is too ill-conditioned to tell contraction "
             "from growth"
         )
