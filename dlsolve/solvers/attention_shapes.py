@@ -237,7 +237,8 @@ def attention_shapes(
             Step(
                 kind="attention-shapes.tensors",
                 title="Tensor shapes (batch first)",
-                text="\n".join(f"{name}: {fmt.shape(shape)}  ({how})" for name, shape, how in shapes),
+                text=f"Output {fmt.shape(output_shape)}; scores and weights {fmt.shape(answer['scores_shape'])} "
+                f"(batch, heads, T, S); every tensor, and how it is made, in the table below.",
                 blocks=[
                     Table(columns=["tensor", "shape", "how"], rows=[[n, fmt.shape(s), how] for n, s, how in shapes])
                 ],
@@ -293,9 +294,13 @@ def _sizes_step(sizes: MhaSizes) -> Step:
 
 
 def _itemized(counts: dict[str, int], formulas: dict[str, str], total: int) -> tuple[list[str], list[list[str]]]:
-    """``name: formula = count`` lines and the table rows (with a total row) of an itemized count."""
+    """The sum once with its terms substituted (``W_Q + W_K + ... = 262,144 + ... = 1,050,624``) and the
+    table rows (name, formula, count; a total row) that itemize it."""
     rows = [[name, formulas[name], f"{count:,}"] for name, count in counts.items()]
-    lines = [f"{name}: {formula} = {count}" for name, formula, count in rows]
+    lines = [
+        " + ".join(counts),
+        "= " + " + ".join(f"{count:,}" for count in counts.values()) + f" = {total:,}",
+    ]
     return lines, [*rows, ["total", "", f"{total:,}"]]
 
 
@@ -319,7 +324,8 @@ def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
         else "kdim/vdim differ from d_model, so nn.MultiheadAttention stores q_proj_weight, k_proj_weight, "
         "v_proj_weight separately"
     )
-    lines.append(f"total = {total:,}" + ("" if sizes.bias else " (bias=False)"))
+    if not sizes.bias:
+        lines.append("(bias=False: no projection biases)")
     lines.append(layout + ".")
     return Step(
         kind="attention-shapes.params",
@@ -341,9 +347,9 @@ def _macs_step(sizes: MhaSizes, macs: dict[str, int], total: int) -> Step:
         "output projection": f"B T h d_v D = {b}·{t}·{h}·{sizes.d_v}·{sizes.d_model}",
     }
     lines, rows = _itemized(macs, formulas, total)
-    lines.append(f"total = {total:,} multiply-adds (≈ {2 * total:,} FLOPs)")
+    lines.append(f"multiply-adds (≈ {2 * total:,} FLOPs).")
     lines.append(
-        f"Not counted: scaling by 1/sqrt(d_k) ({b * h * t * s:,} multiplications), softmax "
+        f"Not counted: scaling by 1/√d_k ({b * h * t * s:,} multiplications), softmax "
         f"({b * h * t * s:,} exponentials), bias additions."
     )
     return Step(
