@@ -187,18 +187,18 @@ def attention_shapes(
             f"h d_k = {sizes.heads * sizes.d_k}, d_v = {sizes.d_v} vs d_model = {d_model}: nn.MultiheadAttention "
             "always uses d_k = d_v = d_model / h, so it has no equivalent of these sizes"
         )
-    inputs: dict[str, Any] = {
+    inputs: dict[str, Any] = {  # the sizes given, and the defaults only where they differ from the usual
         "batch": batch if seq is not None else None,
         "seq": seq,
-        "seq_kv": sizes.seq_kv,
+        "seq_kv": seq_kv,
         "d_model": d_model,
         "heads": heads,
-        "d_k": sizes.d_k,
-        "d_v": sizes.d_v,
-        "kdim": sizes.kdim,
-        "vdim": sizes.vdim,
-        "bias": bias,
-        "add_bias_kv": add_bias_kv,
+        "d_k": d_k,
+        "d_v": d_v,
+        "kdim": kdim,
+        "vdim": vdim,
+        "bias": None if bias else False,
+        "add_bias_kv": add_bias_kv or None,
     }
     answer: dict[str, Any] = {
         "output_shape": None,

@@ -372,7 +372,7 @@ def _inputs(
         "Q": shape_text(operands.q.shape),
         "K": shape_text(operands.k.shape),
         "V": shape_text(operands.v.shape),
-        "heads": heads,
+        "heads": heads if heads > 1 else None,
         "scale": scale_text,
     }
     if operands.from_embeddings:
