@@ -59,11 +59,11 @@ def _precond_text(problem: Problem) -> str:
     if kind == "matrix":
         return "M fixed, symmetric positive definite:\n" + mat(problem.m_rows or [])
     descriptions = {
-        "adagrad": "Adagrad: M_t = diag(1/(sqrt(sum_{s<=t} g_s^2) + eps))",
-        "rmsprop": "RMSprop: M_t = diag(1/(sqrt(v_t) + eps)), v_t = 0.99 v_{t-1} + 0.01 g_t^2",
-        "adam": "Adam: step m̂_t/(sqrt(v̂_t) + eps) with m, v moving averages of g and g^2",
+        "adagrad": "Adagrad: M_t = diag(1/(√(sum_{s<=t} g_s²) + eps))",
+        "rmsprop": "RMSprop: M_t = diag(1/(√(v_t) + eps)), v_t = 0.99 v_{t-1} + 0.01 g_t²",
+        "adam": "Adam: step m̂_t/(√(v̂_t) + eps) with m, v moving averages of g and g²",
         "epoch-rms": "epoch-rms: M diagonal, recomputed at the start of every epoch (n steps), "
-        "M_jj = 1/sqrt(mean over the n points of g_ij^2)",
+        "M_jj = 1/√(mean over the n points of g_ij²)",
     }
     return descriptions[kind] + " (adaptive)"
 
@@ -83,8 +83,8 @@ def setup_step(problem: Problem) -> Step:
         else "Float64 arithmetic (float or large input): NumPy lstsq (SVD) / solve."
     )
     text = (
-        f"f_i(θ) = (y_i - x_i^T θ)^2, ∇f_i(θ) = -2 (y_i - x_i^T θ) x_i. {arithmetic}\n"
-        f"Update: θ ← θ - η M (w_i ∇f_i(θ){decay}), {sampling}.\n"
+        f"f_i(θ) = (y_i − x_iᵀ θ)², ∇f_i(θ) = −2 (y_i − x_iᵀ θ) x_i. {arithmetic}\n"
+        f"Update: θ ← θ − η M (w_i ∇f_i(θ){decay}), {sampling}.\n"
         f"X ({problem.n}x{problem.d}) =\n{rows_text}\n"
         f"y = {vec(problem.y)}, θ_0 = {vec(problem.theta0)}\n"
         f"{_precond_text(problem)}"
@@ -107,8 +107,8 @@ def span_step(problem: Problem, limit: Limit) -> Step:
             f"{fmt.vector(limit.direction)}.\n"
             f"Hence θ_t = θ_0 + s_t·sign(u) for all t: the same path as plain GD with the fixed "
             f"M = diag(1/|u_j|) = diag{vec(effective)}, whose limit is the interpolating point nearest θ_0 "
-            "in the M^{-1} norm.\n"
-            "(Without the square root, entries 1/g_j^2 ∝ 1/u_j^2 would give steps along [1/u_j] and a different "
+            "in the M⁻¹ norm.\n"
+            "(Without the square root, entries 1/g_j² ∝ 1/u_j² would give steps along [1/u_j] and a different "
             f"limit: that is --precond diag:{','.join(fmt.exact(m * m) for m in effective)}.)"
         )
         latex = (
@@ -117,9 +117,9 @@ def span_step(problem: Problem, limit: Limit) -> Step:
         )
         return Step("The update direction is fixed", text, latex, kind="sgd-limit.span")
     text = (
-        "Each update adds η·2 w_i (y_i - x_i^T θ)·M x_i, a multiple of M x_i"
-        + (" (weight decay adds -ηλMθ, which leaves that set; see the ridge step)" if problem.weight_decay else "")
-        + ". By induction θ_t = θ_0 + M X^T a_t for some a_t ∈ R^n: the iterates never leave "
+        "Each update adds η·2 w_i (y_i − x_iᵀ θ)·M x_i, a multiple of M x_i"
+        + (" (weight decay adds −ηλMθ, which leaves that set; see the ridge step)" if problem.weight_decay else "")
+        + ". By induction θ_t = θ_0 + M Xᵀ a_t for some a_t ∈ R^n: the iterates never leave "
         "θ_0 + M·rowspace(X), whatever the order of the samples and the (positive) step sizes."
     )
     return Step(
@@ -129,12 +129,12 @@ def span_step(problem: Problem, limit: Limit) -> Step:
 
 def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
     assert limit.theta is not None
-    inverse = "K^+ (pseudo-inverse: K is singular, X is rank deficient)" if limit.singular else "K^{-1}"
+    inverse = "K^+ (pseudo-inverse: K is singular, X is rank deficient)" if limit.singular else "K⁻¹"
     solved = (
         "a = one solution of K a = r_0 (K is singular, X is rank deficient; every solution gives the same "
-        "M X^T a as the pseudo-inverse choice a = K^+ r_0)"
+        "M Xᵀ a as the pseudo-inverse choice a = K^+ r_0)"
         if limit.singular
-        else "a = K^{-1} r_0"
+        else "a = K⁻¹ r_0"
     )
     steps = []
     if limit.gram is not None and limit.start_residual is not None and limit.coefficients is not None:
@@ -143,16 +143,16 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
                 kind="sgd-limit.constraint",
                 title="Interpolation constraint",
                 text="An interpolating solution exists (checked below), and at a limit every sampled gradient "
-                "vanishes, so X θ* = y. With θ* = θ_0 + M X^T a:\n"
-                f"(X M X^T) a = y - X θ_0, K = X M X^T =\n{mat(limit.gram)}\n"
-                f"r_0 = y - X θ_0 = {vec(limit.start_residual)}\n"
+                "vanishes, so X θ* = y. With θ* = θ_0 + M Xᵀ a:\n"
+                f"(X M Xᵀ) a = y − X θ_0, K = X M Xᵀ =\n{mat(limit.gram)}\n"
+                f"r_0 = y − X θ_0 = {vec(limit.start_residual)}\n"
                 f"{solved} = {vec(limit.coefficients)}",
                 latex=r"K a = y - X\theta_0,\quad K = X M X^\top",
             )
         )
     text = (
-        f"θ* = θ_0 + M X^T {inverse.split(' ')[0]} (y - X θ_0) = {vec(limit.theta)}.\n"
-        "This is argmin ||θ - θ_0||_{M^{-1}} subject to X θ = y (Lagrange: θ - θ_0 = M X^T a)."
+        f"θ* = θ_0 + M Xᵀ {inverse.split(' ')[0]} (y − X θ_0) = {vec(limit.theta)}.\n"
+        "This is argmin ||θ − θ_0||_{M⁻¹} subject to X θ = y (Lagrange: θ − θ_0 = M Xᵀ a)."
     )
     if problem.large:
         text += "\nLarge input: solved in float64 with numpy.linalg.lstsq on X M^{1/2} (SVD, min-norm)."
@@ -167,7 +167,7 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
     steps.append(check_step(problem, limit, "X θ* = y"))
     if limit.direction is None:
         bound = (
-            f" 0 < η < 1/max_i(w_i x_i^T M x_i) = {fmt.number(limit.step_bound)}" if limit.step_bound else " a stable η"
+            f" 0 < η < 1/max_i(w_i x_iᵀ M x_i) = {fmt.number(limit.step_bound)}" if limit.step_bound else " a stable η"
         )
         steps.append(
             Step(
@@ -183,7 +183,7 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
             Step(
                 kind="sgd-limit.line",
                 title="Convergence along the line",
-                text="The constant s_t solves x_i^T(θ_0 + s·sign(u)) = y_i. Adagrad converges with a constant step "
+                text="The constant s_t solves x_iᵀ(θ_0 + s·sign(u)) = y_i. Adagrad converges with a constant step "
                 "(its effective step shrinks); RMSprop, Adam and epoch-rms take steps of size about η whatever the "
                 "residual, so with a constant η they hover within O(η) of θ* on the same line; with a decaying "
                 "step they reach θ*.",
@@ -196,9 +196,9 @@ def check_step(problem: Problem, limit: Limit, claim: str) -> Step:
     residual = residual_of(problem, limit.theta or [])
     if problem.large:
         norm = sum(float(r) ** 2 for r in residual) ** 0.5
-        return Step("Check", f"||y - X θ*|| = {fmt.decimal(norm)} ({claim} up to rounding).", kind="sgd-limit.check")
+        return Step("Check", f"||y − X θ*|| = {fmt.decimal(norm)} ({claim} up to rounding).", kind="sgd-limit.check")
     fitted = [t - r for t, r in zip(problem.y, residual, strict=True)]
-    return Step("Check", f"X θ* = {vec(fitted)}, y - X θ* = {vec(residual)} ({claim}).", kind="sgd-limit.check")
+    return Step("Check", f"X θ* = {vec(fitted)}, y − X θ* = {vec(residual)} ({claim}).", kind="sgd-limit.check")
 
 
 def residual_of(problem: Problem, theta: Sequence[Number]) -> list[Number]:
@@ -217,21 +217,21 @@ def least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
         Step(
             kind="sgd-limit.no-interpolation",
             title="No interpolating solution",
-            text="X θ = y has no solution (y - X θ_0 is not in the column space of X), so some residual stays "
+            text="X θ = y has no solution (y − X θ_0 is not in the column space of X), so some residual stays "
             "non-zero.\n"
             + (
                 "Full batch: GD with a constant stable step converges to the minimiser of the mean loss."
                 if problem.full_batch
                 else "With a constant step SGD does not converge: at the best point θ* the sampled gradients g_i "
-                f"are not all zero (E[g_i^T M g_i] = {fmt.number(limit.noise or 0)}), so θ_t keeps fluctuating around "
-                f"θ*. Noise floor: for small η the expected excess loss settles near (η/4)·E[g_i^T M g_i] = "
+                f"are not all zero (E[g_iᵀ M g_i] = {fmt.number(limit.noise or 0)}), so θ_t keeps fluctuating around "
+                f"θ*. Noise floor: for small η the expected excess loss settles near (η/4)·E[g_iᵀ M g_i] = "
                 f"η·{fmt.number((limit.noise or 0) / 4)}."
             ),
         ),
         Step(
             kind="sgd-limit.decaying-steps",
             title=f"Decaying steps: {kind}",
-            text="With Σ η_t = ∞ and Σ η_t^2 < ∞ the iterates follow the expected update -η M ∇F "
+            text="With Σ η_t = ∞ and Σ η_t² < ∞ the iterates follow the expected update −η M ∇F "
             "and converge to a minimiser of "
             f"F(θ) = Σ_i c_i f_i(θ), c = {vec(weights)}"
             + (
@@ -239,13 +239,13 @@ def least_squares_steps(problem: Problem, limit: Limit) -> list[Step]:
                 if limit.case == "least-squares"
                 else " (c_i = p_i w_i)"
             )
-            + ", inside θ_0 + M·rowspace(X): the one nearest θ_0 in the M^{-1} norm.\n"
+            + ", inside θ_0 + M·rowspace(X): the one nearest θ_0 in the M⁻¹ norm.\n"
             + (
-                f"With θ = θ_0 + M X^T a the normal equations X^T C (X θ - y) = 0 become K C K a = K C r_0, "
+                f"With θ = θ_0 + M Xᵀ a the normal equations Xᵀ C (X θ − y) = 0 become K C K a = K C r_0, "
                 f"a = {vec(limit.coefficients)}."
                 if limit.coefficients is not None and not problem.large
-                else "Solved exactly in a basis F of rowspace(X) (the rows of rref(X)): θ = θ_0 + M F^T b with "
-                "G^T C G b = G^T C r_0, G = X M F^T."
+                else "Solved exactly in a basis F of rowspace(X) (the rows of rref(X)): θ = θ_0 + M Fᵀ b with "
+                "Gᵀ C G b = Gᵀ C r_0, G = X M Fᵀ."
                 if problem.exact
                 else "Solved with numpy.linalg.lstsq on C^{1/2} X M^{1/2} (float64)."
             ),
@@ -262,16 +262,16 @@ def ridge_steps(problem: Problem, limit: Limit) -> list[Step]:
     decay = fmt.number(problem.weight_decay)
     weights = vec(problem.objective_weights)
     text = (
-        f"The expected update is -η M ∇F with F(θ) = Σ_i c_i f_i(θ) + (λ/2)||θ||^2, c = {weights}, λ = {decay}. "
+        f"The expected update is −η M ∇F with F(θ) = Σ_i c_i f_i(θ) + (λ/2)||θ||², c = {weights}, λ = {decay}. "
         "M is invertible, so the only fixed point is ∇F(θ*) = 0:\n"
-        "(X^T C X + (λ/2) I) θ* = X^T C y. F is strictly convex, so θ* is unique: it does not depend on θ_0 or on M."
+        "(Xᵀ C X + (λ/2) I) θ* = Xᵀ C y. F is strictly convex, so θ* is unique: it does not depend on θ_0 or on M."
     )
     if limit.gram is not None:
-        text += f"\nX^T C X + (λ/2) I =\n{mat(limit.gram)}"
+        text += f"\nXᵀ C X + (λ/2) I =\n{mat(limit.gram)}"
     floor = (
         "Every sampled gradient vanishes at θ*, so a constant stable step converges."
         if limit.converges_constant
-        else f"With a constant step SGD hovers around θ* (E[g_i^T M g_i] = {fmt.number(limit.noise or 0)} ≠ 0; "
+        else f"With a constant step SGD hovers around θ* (E[g_iᵀ M g_i] = {fmt.number(limit.noise or 0)} ≠ 0; "
         f"for small η the excess loss settles near η·{fmt.number((limit.noise or 0) / 4)}); "
         "decaying steps (or --full-batch) converge to it."
     )
@@ -309,8 +309,8 @@ def simulation_step(problem: Problem, limit: Limit, settings: SimulationSettings
         )
     ]
     if limit.theta is not None:
-        text += f"\nDistance to the {label}: ||θ_T - θ*|| = {fmt.decimal(trajectory.distances[-1])}."
-        series.append(Series("||θ_t - θ*||", series[0].x, [max(v, PLOT_FLOOR) for v in trajectory.distances]))
+        text += f"\nDistance to the {label}: ||θ_T − θ*|| = {fmt.decimal(trajectory.distances[-1])}."
+        series.append(Series("||θ_t − θ*||", series[0].x, [max(v, PLOT_FLOOR) for v in trajectory.distances]))
     else:
         text += (
             "\nNo closed form applies here (the adaptive preconditioner's direction changes from step to step, "
