@@ -154,6 +154,7 @@ def json_number(value: Number) -> int | float | str:
 
 #: How symbols of derived formulas are written (SymPy names -> maths).
 _SYMBOL_TEXT = {"eta": "η", "lambda_min": "λ_min", "lambda_max": "λ_max", "beta": "β", "R^2": "R²", "rho": "ρ"}
+_SYMBOL_LATEX = {"lambda_min": r"\lambda_{\min}", "lambda_max": r"\lambda_{\max}", "R^2": "R^2"}
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
 
@@ -164,6 +165,15 @@ def symbolic(expression: object) -> str:
     letters for the derivation's symbols; positive terms first. Imports SymPy (callers have it loaded).
     """
     return _maths_printer().doprint(expression).replace("-", "−")
+
+
+def symbolic_latex(expression: object) -> str:
+    """LaTeX of a SymPy expression with the derivation's symbols typeset (``\\lambda_{\\min}``, ``R^2``),
+    positive terms first."""
+    import sympy
+
+    names = {symbol: _SYMBOL_LATEX[symbol.name] for symbol in expression.free_symbols if symbol.name in _SYMBOL_LATEX}  # type: ignore[attr-defined]
+    return sympy.latex(expression, symbol_names=names, order="old")
 
 
 def symbolic_number(expression: object) -> str:

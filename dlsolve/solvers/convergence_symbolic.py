@@ -17,6 +17,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from dlsolve import fmt
 from dlsolve.solution import Step
 
 
@@ -144,7 +145,6 @@ def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]
     Kinds: ``convergence.setup``, ``.one-step``, ``.expect-a``, ``.expect-b``, ``.rho`` and
     ``.identity-check`` (declared in :mod:`dlsolve.solvers.convergence_steps`).
     """
-    import sympy as sp
 
     shown = maths_formulas(derivation)
 
@@ -226,8 +226,10 @@ def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]
                 f"{shown['eta_tight_best']}, ρ_β* = {shown['rho_tight_best']}."
             ),
             latex=(
-                rf"\rho(\eta) = {sp.latex(derivation.rho)},\quad \eta^* = {sp.latex(derivation.eta_best)},"
-                rf"\quad \rho^* = {sp.latex(derivation.rho_best)},\quad 0 < \eta < {sp.latex(derivation.eta_max)}"
+                rf"\rho(\eta) = {fmt.symbolic_latex(derivation.rho)},\quad "
+                rf"\eta^* = {fmt.symbolic_latex(derivation.eta_best)},\quad "
+                rf"\rho^* = {fmt.symbolic_latex(derivation.rho_best)},\quad "
+                rf"0 < \eta < {fmt.symbolic_latex(derivation.eta_max)}"
             ),
         ),
     ]
@@ -266,8 +268,6 @@ def formulas(derivation: Derivation) -> dict[str, str]:
 
 def maths_formulas(derivation: Derivation) -> dict[str, str]:
     """The formulas as maths text (``4·η·λ_min − 4·R²·η²·λ_max``) for the working and the summary."""
-    from dlsolve import fmt
-
     return {
         name: fmt.symbolic(getattr(derivation, name))
         for name in ("rho", "eta_best", "rho_best", "eta_max", "rho_tight", "eta_tight_best", "rho_tight_best")
