@@ -452,7 +452,8 @@ def solve_convergence_bound(
         f"(factor {fmt.decimal(factor_best)})"
     )
     quiet = (
-        f"eta={_quiet(step_size)} rho={_quiet(rho)} bound_factor={_quiet(1 - rho)} "
+        f"eta={_quiet(step_size, forms.get('eta'))} rho={_quiet(rho, forms.get('rho'))} "
+        f"bound_factor={_quiet(1 - rho, forms.get('bound_factor'))} "
         f"exact_factor={_quiet(factor.value)} eta_exact_best={fmt.decimal(eta_exact_best)}"
     )
     if steps_bound is not None:
@@ -470,8 +471,11 @@ def solve_convergence_bound(
     )
 
 
-def _quiet(value: Value) -> str:
-    """``-q``'s form of a value: a fraction when exact (``1/32``), else about six significant digits."""
+def _quiet(value: Value, form: Any = None) -> str:
+    """``-q``'s form of a value, one token: a fraction when exact (``1/32``), a radical with its decimal
+    (``1/2−√3/4≈0.0669873``), else about six significant digits."""
+    if form is not None and not isinstance(value, Fraction):
+        return f"{fmt.symbolic(form).replace(' ', '')}≈{fmt.decimal(value)}"
     if isinstance(value, Fraction):
         return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
     return fmt.decimal(value)
