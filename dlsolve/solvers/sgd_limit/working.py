@@ -16,7 +16,8 @@ from dlsolve.solvers.sgd_limit_simulation import SimulationSettings
 
 STEP_KINDS = {
     "sgd-limit.setup": "the loss, the update rule, the sampling and the data",
-    "sgd-limit.span": "the subspace (or line) the iterates never leave",
+    "sgd-limit.span": "the subspace the iterates never leave, θ_0 + M·rowspace(X)",
+    "sgd-limit.preconditioner": "adaptive M_t on parallel rows: the fixed direction sign(u), M = diag(1/|u_j|)",
     "sgd-limit.constraint": "the interpolation constraint K a = y − X θ_0, K = X M Xᵀ",
     "sgd-limit.limit": "the limit θ*",
     "sgd-limit.check": "the residual y − X θ* of the limit",
@@ -115,7 +116,7 @@ def span_step(problem: Problem, limit: Limit) -> Step:
             r"M_t\,g_t \parallel \operatorname{sign}(u) \;\Rightarrow\; "
             r"\theta_t \in \theta_0 + \operatorname{span}\{\operatorname{sign}(u)\}"
         )
-        return Step("The update direction is fixed", text, latex, kind="sgd-limit.span")
+        return Step("The update direction is fixed", text, latex, kind="sgd-limit.preconditioner")
     text = (
         "Each update adds η·2 w_i (y_i − x_iᵀ θ)·M x_i, a multiple of M x_i"
         + (" (weight decay adds −ηλMθ, which leaves that set; see the ridge step)" if problem.weight_decay else "")
