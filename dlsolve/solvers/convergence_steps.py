@@ -210,8 +210,7 @@ def _bound_step(context: Context) -> Step:
     decimal_curvature = show(curvature) if not forms else fmt.decimal(curvature)
     text = (
         f"R² = max_i ||x_i||² = {show(result.R2)}; λ_max R² = {decimal_curvature}.\n"
-        f"ρ(η) = {2 * c}·λ_min·η − {c * c}·λ_max R²·η² ≈ {fmt.decimal(2 * c * result.lambda_min)}·η − "
-        f"{fmt.decimal(c * c * curvature)}·η².\n"
+        f"ρ(η) = {2 * c}·λ_min·η − {c * c}·λ_max R²·η² {_coefficients(2 * c * result.lambda_min, c * c * curvature)}.\n"
         f"Best η* = λ_min/({c}·λ_max R²) = {eta_best}, ρ* = λ_min²/(λ_max R²) = {rho_best}; "
         f"any contraction needs 0 < η < {show(scheme.eta_max, forms.get('eta_max'))}.\n"
     )
@@ -233,6 +232,13 @@ def _bound_step(context: Context) -> Step:
         rf"\rho^* = {latex(scheme.rho_best, forms.get('rho_best'))},\quad "
         rf"1-\rho = {latex(1 - context.rho, forms.get('bound_factor'))}",
     )
+
+
+def _coefficients(linear: Value, square: Value) -> str:
+    """``= 2η − 32η²`` with exact coefficients, ``≈ 1.6906η − 12.6188η²`` otherwise."""
+    if isinstance(linear, Fraction) and isinstance(square, Fraction):
+        return f"= {fmt.exact(linear)}η − {fmt.exact(square)}η²"
+    return f"≈ {fmt.decimal(linear)}η − {fmt.decimal(square)}η²"
 
 
 def _tight_step(context: Context) -> Step:
