@@ -458,7 +458,7 @@ def minimise_worst_factor(pencil: Pencil, c: int, guesses: list[float]) -> tuple
     over unit ``w``). Cutting planes: each evaluation adds its top eigenvector's quadratic, a lower
     bound touching ``F`` there; the next ``eta`` minimises the maximum of the quadratics so far.
     Works on ``F - 1`` (:func:`top_change`), so that factors within rounding of 1 (ill-conditioned
-    ``H``) still compare; stops when the best value is within ``min(1e-12, 1e-9 |F - 1|)`` of that
+    ``H``) still compare; stops when the best value is within ``min(1e-12, 1e-6 |F - 1|)`` of that
     lower bound.
     """
     pieces: list[tuple[float, float]] = []
@@ -472,7 +472,7 @@ def minimise_worst_factor(pencil: Pencil, c: int, guesses: list[float]) -> tuple
             best_eta, best_change = eta, change
         if not etas:
             lower = _model_minimum(pieces, c)[1]
-            if best_change - lower <= min(1e-12, 1e-9 * abs(best_change)):
+            if best_change - lower <= min(1e-12, 1e-6 * abs(best_change)):
                 break
     return best_eta, 1 + best_change
 
