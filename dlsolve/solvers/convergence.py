@@ -142,10 +142,15 @@ def _float_rows(rows: list[list[Value]] | None) -> bool:
     return rows is None or not all(isinstance(v, Fraction) for row in rows for v in row)
 
 
-def analyse_scheme(name: str, array: Any, rows: list[list[Value]] | None, p: list[Value], c: int) -> Scheme:
-    """Analyse ``(X, p)``: exact when small and exact; float64 work on ``X / scale`` (reported unscaled)."""
+def analyse_scheme(
+    name: str, array: Any, rows: list[list[Value]] | None, p: list[Value], c: int, pencil: bool = True
+) -> Scheme:
+    """Analyse ``(X, p)``: exact when small and exact; float64 work on ``X / scale`` (reported unscaled).
+
+    ``pencil=False`` (a scheme only compared, not chosen) defers the reduced pencil until it is used.
+    """
     scale = float(2.0 ** round(math.log2(max(float(array.max()), -float(array.min())))))
-    analysis = cm.analyse(array, rows, p, scale)
+    analysis = cm.analyse(array, rows, p, scale, pencil=pencil)
     curvature = analysis.lambda_max * analysis.R2
     return Scheme(
         name=name,
@@ -366,7 +371,7 @@ def solve_convergence_bound(
     for other in SCHEMES:
         if other not in schemes:
             other_p = cm.sampling_probabilities(rows if not _float_rows(rows) else _normalised(array), other)
-            schemes[other] = analyse_scheme(other, array, rows, other_p, c)
+            schemes[other] = analyse_scheme(other, array, rows, other_p, c, pencil=False)
     chosen = schemes[name]
     result = chosen.analysis
     step_size: Value = eta if eta is not None else chosen.eta_best

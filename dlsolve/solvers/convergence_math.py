@@ -135,22 +135,38 @@ class Analysis:
     h: list[Value]
     eigenvalues: list[Value]
     exact_path: bool
-    pencil: Pencil  # float64 reduced pencil (A, Q)
+    #: The float64 reduced pencil (A, Q), or what builds it on first use: ``(x, p, scale)``.
+    pencil_source: Pencil | tuple[Any, list[Value], float]
     #: The exact path's eigenvalues as SymPy numbers (sorted; irrational ones stay exact, e.g. 1 - sqrt(3)/3).
     symbolic_eigenvalues: list[Any] | None = None
 
+    @property
+    def pencil(self) -> Pencil:
+        """The reduced pencil (A, Q), built when first asked for (a scheme only compared needs none)."""
+        if not isinstance(self.pencil_source, Pencil):
+            self.pencil_source = reduced_pencil(*self.pencil_source)[0]
+        return self.pencil_source
 
-def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale: float = 1.0) -> Analysis:
+
+def analyse(
+    x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale: float = 1.0, pencil: bool = True
+) -> Analysis:
     """Spectrum of ``H``, ``R^2``, ``h_i = x_i^T H x_i``, ``beta`` and the reduced pencil for ``(X, p)``.
 
     ``x`` is the float64 data; the float work is on ``x / scale`` (a power of two, so that squares of
     squares stay in range); ``rows`` holds the exact entries when the input is exact (else None).
     Reported values are unscaled; the pencil stays in scaled units (use ``eta * scale**2`` with it).
+    ``pencil=False`` computes the eigenvalues alone (no eigenvectors) and leaves the pencil to be built
+    when first used (:attr:`Analysis.pencil`).
     """
     import numpy as np
 
     exact = rows is not None and _exact_feasible(rows) and all(isinstance(v, Fraction) for v in p)
-    pencil, float_eigenvalues, float_h = reduced_pencil(x, p, scale)
+    source: Pencil | tuple[Any, list[Value], float]
+    if pencil:
+        source, float_eigenvalues, float_h = reduced_pencil(x, p, scale)
+    else:
+        source, (float_eigenvalues, float_h) = (x, p, scale), spectrum(x, p, scale)
     if exact:
         assert rows is not None
         h_exact = exact_leverages(rows, p)
@@ -167,7 +183,7 @@ def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale
             h=list(h_exact),
             eigenvalues=sorted(eigenvalues),
             exact_path=True,
-            pencil=pencil,
+            pencil_source=source,
             symbolic_eigenvalues=roots,
         )
     eigenvalues = sorted(float(v) * scale**2 for v in float_eigenvalues)
@@ -181,7 +197,7 @@ def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale
         h=[float(v) * scale**4 for v in float_h],
         eigenvalues=eigenvalues,
         exact_path=False,
-        pencil=pencil,
+        pencil_source=source,
     )
 
 
@@ -328,6 +344,26 @@ def reduced_pencil(x: np.ndarray, p: list[Value], scale: float = 1.0) -> tuple[P
     keep = values > _zero_tolerance(values, n, d)
     factor = vectors[:, keep] * np.sqrt(leverages)[:, None]
     return Pencil(values[keep], factor, (factor * factor).sum(axis=0)), values[keep], leverages
+
+
+def spectrum(x: np.ndarray, p: list[Value], scale: float = 1.0) -> tuple[Any, Any]:
+    """``(nonzero eigenvalues of H, h)`` as :func:`reduced_pencil` gives them, without eigenvectors
+    (``eigvalsh``; ``h_i = x_i^T G x_i`` with the d x d Gram matrix, or from the n x n one)."""
+    import numpy as np
+
+    weights = np.array([float(v) for v in p])
+    n, d = x.shape
+    xp = x * (np.sqrt(weights) / scale)[:, None]
+    if d < n:
+        gram = xp.T @ xp
+        values = np.linalg.eigvalsh(gram)
+        leverages = np.einsum("ij,ij->i", x @ gram, x) / scale**2
+    else:
+        gram_p = xp @ xp.T
+        root = np.sqrt(weights)
+        leverages = ((gram_p / root[:, None] / root[None, :]) ** 2) @ weights
+        values = np.linalg.eigvalsh(gram_p)
+    return values[values > _zero_tolerance(values, n, d)], leverages
 
 
 def _zero_tolerance(eigenvalues: np.ndarray, n: int, d: int) -> float:
