@@ -1,10 +1,20 @@
-"""``--latex``: the working as a LaTeX fragment (``document`` wraps fragments into a full file)."""
+"""``--latex``: the working as a LaTeX fragment (``document`` wraps fragments into a full file).
+
+Each step once, as a TA writes it: a run-in heading, the prose as text with its maths typeset
+inline, the step's display maths (its ``latex``) broken into ``gather*``/``aligned`` lines that fit
+the page, matrices as ``bmatrix``, tables whose columns wrap (``longtable`` when long), plots drawn
+in LaTeX's picture mode with their values, the answer in a framed box whose text wraps. Only
+packages of a basic TeX Live (``texlive-latex-recommended``) are used, and pdflatex compiles it.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+import re
 from typing import TYPE_CHECKING, TextIO
 
+from dlsolve.fmt import decimal
+from dlsolve.render import board
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -91,23 +101,225 @@ def escape(text: str) -> str:
     return "".join(pieces)
 
 
-def _monospace(text: str) -> list[str]:
-    """Plain text in typewriter type: its lines and runs of spaces kept (aligned matrices stay
-    aligned), long lines wrapped. Each line starts with an empty box, so leading spaces survive."""
-    if not text.strip():
+def _code(text: str) -> str:
+    """Code in typewriter type that may break after ``/``, ``.``, ``_`` and ``:`` (long paths)."""
+    escaped = escape(text)
+    for char in ("/", ".", r"\_", ":", ","):
+        escaped = escaped.replace(char, char + r"\allowbreak{}")
+    return r"\texttt{" + escaped + "}"
+
+
+def inline(parts: list[tuple[str, str]]) -> str:
+    """Prose parts (:func:`dlsolve.render.board.segments`) as LaTeX text with inline maths."""
+    out = []
+    for kind, value in parts:
+        if kind == "math":
+            out.append("$" + value + "$")
+        elif kind == "code":
+            out.append(_code(value))
+        else:
+            out.append(escape(value))
+    return "".join(out)
+
+
+def prose(text: str, latex: str = "") -> str:
+    """Plain text as LaTeX prose with its maths typeset (clauses ``latex`` says already left out)."""
+    return inline(board.segments(board.uncovered(text, latex))) if text.strip() else ""
+
+
+def display(latex: str) -> list[str]:
+    """Display maths that fits the page: ``\\[..\\]`` for one line, ``gather*`` for several."""
+    lines = board.display_lines(latex)
+    if not lines:
         return []
-    lines = ["\\mbox{}" + escape(line).replace(" ", "\\ ") for line in text.rstrip().split("\n")]
-    return ["\\begin{flushleft}\\ttfamily", "\\\\\n".join(lines), "\\end{flushleft}"]
+    if len(lines) == 1:
+        return ["\\[", lines[0], "\\]"]
+    return ["\\begin{gather*}", " \\\\\n".join(lines), "\\end{gather*}"]
 
 
-def _table(columns: list[str], rows: Iterable[list[str]], title: str) -> list[str]:
-    lines = ["\\begin{center}"]
+def _numeric(column: list[str]) -> bool:
+    return bool(column) and all(_NUMERIC.fullmatch(cell.strip()) for cell in column if cell.strip())
+
+
+_NUMERIC = re.compile(r"[-−+]?[\d.,]+(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf|nan|-")
+#: Characters of \small text that fit on a line of the key.
+_TABLE_CHARS = 105
+
+
+def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
+    """A table that fits the page: natural columns when they fit, else wrapping ``p`` columns
+    sized by their content; ``longtable`` (breaks across pages) when long."""
+    count = max([len(columns), *(len(row) for row in rows)], default=0)
+    if not count:
+        return []
+    columns = columns + [""] * (count - len(columns))
+    rows = [row + [""] * (count - len(row)) for row in rows]
+    natural = [max([len(columns[j]), *(len(row[j]) for row in rows)]) + 2 for j in range(count)]
+    if sum(natural) <= _TABLE_CHARS:
+        spec = "".join("r" if j and _numeric([row[j] for row in rows]) else "l" for j in range(count))
+    else:
+        shares = _water_fill(natural, _TABLE_CHARS)
+        spec = "".join(
+            ">{\\raggedright\\arraybackslash}p{\\dimexpr " + f"{share / _TABLE_CHARS:.3f}" + "\\linewidth-2\\tabcolsep}"
+            for share in shares
+        )
+    header = " & ".join("\\textbf{" + escape(c) + "}" for c in columns) + r" \\ \hline"
+    body = [" & ".join(_cell(cell) for cell in row) + r" \\" for row in rows]
+    lines = ["\\par\\smallskip"]
     if title:
-        lines.append(f"\\textit{{{escape(title)}}}\\\\[2pt]")
-    lines.append("\\begin{tabular}{" + "l" * len(columns) + "}")
-    lines.append(" & ".join(f"\\textbf{{{escape(c)}}}" for c in columns) + r" \\ \hline")
-    lines.extend(" & ".join(escape(cell) for cell in row) + r" \\" for row in rows)
-    lines += ["\\end{tabular}", "\\end{center}"]
+        lines.append("\\noindent\\textit{" + escape(title) + "}")
+    if len(rows) > 25:
+        lines += ["{\\small\\begin{longtable}[l]{" + spec + "}", header, "\\endhead", *body, "\\end{longtable}}"]
+    else:
+        lines += ["\\par\\noindent{\\small\\begin{tabular}{" + spec + "}", header, *body, "\\end{tabular}}\\par\\smallskip"]
+    return lines
+
+
+def _water_fill(natural: list[int], budget: int) -> list[float]:
+    """Column widths: narrow columns keep their width, the wide ones share what is left equally."""
+    shares = [float(n) for n in natural]
+    wide = list(range(len(natural)))
+    while wide:
+        fair = (budget - sum(shares[j] for j in range(len(natural)) if j not in wide)) / len(wide)
+        narrow = [j for j in wide if natural[j] <= fair]
+        if not narrow:
+            for j in wide:
+                shares[j] = max(fair, 4.0)
+            break
+        wide = [j for j in wide if j not in narrow]
+    return shares
+
+
+def _cell(cell: str) -> str:
+    return inline(board.segments(cell)) if cell.strip() else ""
+
+
+def _default_labels(labels: list[str] | None) -> bool:
+    return labels is None or labels == [str(i) for i in range(len(labels))]
+
+
+def _heatmap(block: Heatmap) -> list[str]:
+    """A heatmap as a typeset matrix; with row or column names, a table whose cells are shaded."""
+    if not block.cells:
+        return []
+    if _default_labels(block.row_labels) and _default_labels(block.col_labels):
+        matrix = r" \\ ".join(" & ".join(board.cell_latex(cell) for cell in row) for row in block.cells)
+        name = board.ascii_to_latex(block.title) if _short_name(block.title) else ""
+        caption = [] if name or not block.title else ["\\par\\noindent\\textit{" + escape(block.title) + "}"]
+        equals = name + " = " if name else ""
+        return caption + display(equals + "\\begin{bmatrix} " + matrix + " \\end{bmatrix}")
+    count = max(len(row) for row in block.cells)
+    columns = [""] + (block.col_labels or [str(j) for j in range(count)])
+    labels = block.row_labels or [str(i) for i in range(len(block.cells))]
+    finite = [v for row in block.values for v in row if math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    rows = []
+    for label, cells, values in zip(labels, block.cells, block.values, strict=False):
+        shaded = [
+            _shade(value, low, high) + _cell(cell) for cell, value in zip(cells, values + [math.nan] * len(cells), strict=False)
+        ]
+        rows.append(" & ".join([escape(label), *shaded]) + r" \\")
+    spec = "l" + "r" * count
+    head = " & ".join("\\textbf{" + escape(c) + "}" for c in columns) + r" \\ \hline"
+    lines = ["\\par\\smallskip"]
+    if block.title:
+        lines.append("\\noindent\\textit{" + escape(block.title) + "}")
+    return [*lines, "\\par\\noindent{\\small\\begin{tabular}{" + spec + "}", head, *rows, "\\end{tabular}}\\par\\smallskip"]
+
+
+def _short_name(title: str) -> bool:
+    """A title that names the matrix (``kernel``, ``H = Σ p_i x_i x_iᵀ``) rather than describes it."""
+    return bool(title) and (len(title.split()) <= 2 or "=" in title) and len(title) <= 40
+
+
+def _shade(value: float, low: float, high: float) -> str:
+    """``\\cellcolor`` for a heatmap cell: stronger for larger values (blue below 0 when signs mix)."""
+    if not math.isfinite(value):
+        return ""
+    if low < 0 < high:
+        scale = max(-low, high)
+        strength = min(abs(value) / scale, 1.0) if scale else 0.0
+        colour = "red" if value >= 0 else "blue"
+    else:
+        span = high - low
+        strength = (value - low) / span if span else 0.0
+        colour = "blue"
+    percent = round(45 * strength)
+    return f"\\cellcolor{{{colour}!{percent}}}" if percent else ""
+
+
+_COLOURS = ("blue", "red", "teal", "orange", "violet", "olive")
+
+
+def _plot(block: Plot) -> list[str]:
+    """A line plot drawn with LaTeX's own picture mode (no package needed), then the values in a
+    table when there are few of them."""
+    series = [(s.label, list(zip(s.x, s.y, strict=False))) for s in block.series]
+    points = [(x, _y(y, block.logy)) for _, pts in series for x, y in pts if _finite(x, y, block.logy)]
+    lines = ["\\par\\smallskip"]
+    title = block.title + (" (log scale)" if block.logy else "")
+    if title:
+        lines.append("\\noindent\\textit{" + escape(title) + "}\\par")
+    if len(points) >= 2:
+        lines += _picture(series, points, block)
+    few = series and max(len(pts) for _, pts in series) <= 12
+    if few:
+        xs = sorted({x for _, pts in series for x, _ in pts})
+        head = [block.xlabel or "x", *(decimal(x) for x in xs)]
+        rows = [[label or block.ylabel or "y", *(_value(dict(pts).get(x)) for x in xs)] for label, pts in series]
+        lines += _table(head, rows, "")
+    return lines
+
+
+def _finite(x: float, y: float, logy: bool) -> bool:
+    return math.isfinite(x) and math.isfinite(y) and (y > 0 or not logy)
+
+
+def _y(y: float, logy: bool) -> float:
+    return math.log10(y) if logy else y
+
+
+def _value(y: float | None) -> str:
+    if y is None:
+        return ""
+    return decimal(y) if math.isfinite(y) else str(y)
+
+
+def _picture(series: list[tuple[str, list[tuple[float, float]]]], points: list[tuple[float, float]], block: Plot) -> list[str]:
+    width, height = 260.0, 110.0
+    x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
+    y_low, y_high = min(p[1] for p in points), max(p[1] for p in points)
+    x_span = (x_high - x_low) or 1.0
+    y_span = (y_high - y_low) or 1.0
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (x - x_low) / x_span * width, (_y(y, block.logy) - y_low) / y_span * height
+
+    def label(value: float, logy: bool) -> str:
+        return escape(decimal(10**value if logy else value, 3))
+
+    lines = [
+        "\\begin{center}\\setlength{\\unitlength}{1pt}\\small",
+        f"\\begin{{picture}}({width + 60:.0f},{height + 24:.0f})(-50,-16)",
+        f"\\put(0,0){{\\line(1,0){{{width:.0f}}}}}\\put(0,0){{\\line(0,1){{{height:.0f}}}}}",
+        f"\\put(-3,0){{\\makebox(0,0)[r]{{{label(y_low, block.logy)}}}}}",
+        f"\\put(-3,{height:.0f}){{\\makebox(0,0)[r]{{{label(y_high, block.logy)}}}}}",
+        f"\\put(0,-8){{\\makebox(0,0){{{label(x_low, False)}}}}}",
+        f"\\put({width:.0f},-8){{\\makebox(0,0){{{label(x_high, False)}}}}}",
+        f"\\put({width / 2:.0f},-12){{\\makebox(0,0){{{escape(block.xlabel)}}}}}",
+    ]
+    for index, (name, pts) in enumerate(series):
+        colour = _COLOURS[index % len(_COLOURS)]
+        drawn = [at(x, y) for x, y in pts if _finite(x, y, block.logy)]
+        strokes = [
+            f"\\qbezier({x1:.1f},{y1:.1f})({(x1 + x2) / 2:.1f},{(y1 + y2) / 2:.1f})({x2:.1f},{y2:.1f})"
+            for (x1, y1), (x2, y2) in zip(drawn, drawn[1:], strict=False)
+        ]
+        dots = [f"\\put({x:.1f},{y:.1f}){{\\circle*{{3}}}}" for x, y in drawn]
+        key_y = height - 10 * index
+        legend = f"\\put({width + 8:.0f},{key_y:.0f}){{\\line(1,0){{10}}}}\\put({width + 21:.0f},{key_y:.0f}){{\\makebox(0,0)[l]{{{escape(name)}}}}}"
+        lines.append(f"{{\\color{{{colour}}}" + "".join(strokes + dots) + (legend if name else "") + "}")
+    lines += ["\\end{picture}", "\\end{center}"]
     return lines
 
 
@@ -116,50 +328,164 @@ def block_lines(block: Block) -> list[str]:
     if isinstance(block, Table):
         return _table(block.columns, block.rows, block.title)
     if isinstance(block, Heatmap):
-        columns = [""] + (block.col_labels or [str(j) for j in range(len(block.cells[0]) if block.cells else 0)])
-        labels = block.row_labels or [str(i) for i in range(len(block.cells))]
-        return _table(columns, ([label, *row] for label, row in zip(labels, block.cells, strict=False)), block.title)
+        return _heatmap(block)
     if isinstance(block, Plot):
-        return [f"% plot omitted: {escape(block.title)}"]
+        return _plot(block)
     return []
 
 
-def step_lines(step: Step, depth: int = 0) -> list[str]:
-    """One step (and its substeps) as LaTeX lines."""
-    heading = "\\paragraph" if depth == 0 else "\\subparagraph"
-    lines = [f"{heading}{{{escape(step.title)}}}"]
-    lines += _monospace(step.text)
-    if step.latex:
-        lines += ["\\[", step.latex, "\\]"]
-    for block in step.blocks:
+def _matrices(pieces: list[board.MatrixPiece]) -> list[str]:
+    """Matrices written out in a step, side by side as far as they fit."""
+    shown = [
+        (piece.label + " = " if piece.label else "")
+        + "\\begin{bmatrix} "
+        + r" \\ ".join(" & ".join(row) for row in piece.rows)
+        + " \\end{bmatrix}"
+        for piece in pieces
+    ]
+    return display(",\\quad ".join(shown))
+
+
+def _joined(lines: list[str]) -> str:
+    """Lines of prose as one paragraph: a line that ends without punctuation gets a semicolon."""
+    out = ""
+    for line in lines:
+        if out:
+            out += " " if out.rstrip("$").endswith((".", ":", ";", ",", "?", "!")) else "; "
+        out += line
+    return out
+
+
+def _shown_in(block: Heatmap, latex: str) -> bool:
+    """Whether the step's display maths already writes this heatmap's matrix."""
+    body = r"\\".join("&".join(board.cell_latex(cell) for cell in row) for row in block.cells)
+    return bool(block.cells) and body.replace(" ", "") in latex.replace(" ", "")
+
+
+def _blocks(blocks: list[Block], latex: str) -> list[str]:
+    """The step's blocks; unlabelled heatmaps next to each other share one display line."""
+    lines: list[str] = []
+    matrices: list[str] = []
+    for block in blocks:
+        if isinstance(block, Heatmap) and _shown_in(block, latex):
+            continue
+        if isinstance(block, Heatmap) and block.cells and _plain_matrix(block):
+            matrices.append(_matrix_latex(block))
+            continue
+        if matrices:
+            lines += display(",\\quad ".join(matrices))
+            matrices = []
         lines += block_lines(block)
-    for substep in step.substeps:
-        lines += step_lines(substep, depth + 1)
+    if matrices:
+        lines += display(",\\quad ".join(matrices))
     return lines
+
+
+def _plain_matrix(block: Heatmap) -> bool:
+    return _default_labels(block.row_labels) and _default_labels(block.col_labels) and _short_name(block.title)
+
+
+def _matrix_latex(block: Heatmap) -> str:
+    matrix = r" \\ ".join(" & ".join(board.cell_latex(cell) for cell in row) for row in block.cells)
+    return board.ascii_to_latex(block.title) + " = \\begin{bmatrix} " + matrix + " \\end{bmatrix}"
+
+
+def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
+    """One step (and its substeps) as LaTeX lines: a run-in heading, the prose with its maths, the
+    display maths once, the matrices, the blocks."""
+    heading = "\\paragraph" if depth == 0 else "\\subparagraph"
+    lines = [f"{heading}{{{escape((number + ' ') if number else '')}{escape(step.title)}.}}"]
+    pieces = board.read(step)
+    index = 0
+    while index < len(pieces):
+        piece = pieces[index]
+        if isinstance(piece, board.Prose):
+            paragraph = []
+            while index < len(pieces) and isinstance(pieces[index], board.Prose):
+                paragraph.append(inline(pieces[index].parts))  # type: ignore[union-attr]
+                index += 1
+            lines.append(_joined(paragraph) + "\\par")
+        elif isinstance(piece, board.Display):
+            lines += display(piece.latex)
+            index += 1
+        else:
+            run = []
+            while index < len(pieces) and isinstance(pieces[index], board.MatrixPiece):
+                run.append(pieces[index])
+                index += 1
+            lines += _matrices(run)  # type: ignore[arg-type]
+    lines += _blocks(step.blocks, step.latex)
+    for position, substep in enumerate(step.substeps, 1):
+        lines += step_lines(substep, f"{number}{position}." if number else "", depth + 1)
+    return lines
+
+
+def answer_box(solution: Solution) -> list[str]:
+    """The answer in a framed box as wide as the text, whose text wraps; typeset maths when the
+    solution has it, with the words of the summary the maths does not say."""
+    inner = []
+    latex = solution.answer_latex
+    shows_matrix = "\\begin{" in latex
+    if latex and (shows_matrix or not _says_numbers(solution.summary, latex)):
+        words = board.uncovered(solution.summary, latex)
+        if words:
+            inner.append(prose(words) + "\\par")
+        inner += display(latex)
+    else:
+        inner.append(prose(solution.summary) + "\\par")
+    return [
+        "\\par\\medskip\\noindent\\fbox{\\begin{minipage}{\\dimexpr\\linewidth-2\\fboxsep-2\\fboxrule\\relax}",
+        "\\textbf{Answer.} " + "\n".join(inner),
+        "\\end{minipage}}\\par\\medskip",
+    ]
+
+
+def _says_numbers(summary: str, latex: str) -> bool:
+    """Whether every number of ``latex`` is in ``summary`` (so the summary alone is the answer)."""
+    numbers = {w for w in board.latex_tokens(latex) if w[0].isdigit()}
+    return numbers <= set(re.findall(r"\d+(?:\.\d+)?", summary.replace(",", "")))
 
 
 def fragment(solution: Solution) -> str:
     """The solution as a LaTeX fragment (no preamble)."""
     lines = []
-    for step in solution.steps:
-        lines += step_lines(step)
+    for index, step in enumerate(solution.steps, 1):
+        lines += step_lines(step, f"{index}.")
     for block in solution.blocks:
         lines += block_lines(block)
-    lines.append("\\paragraph{Answer}")
-    if solution.answer_latex:
-        lines += ["\\[", "\\boxed{" + solution.answer_latex + "}", "\\]"]
-    else:
-        lines.append("\\fbox{" + escape(solution.summary) + "}")
+    lines += answer_box(solution)
     for warning in solution.warnings:
-        lines.append("\\textbf{Warning:} " + escape(warning) + "\\par")
+        lines.append("\\textbf{Warning:} " + prose(warning) + "\\par")
     return "\n".join(lines) + "\n"
+
+
+PREAMBLE = r"""\documentclass[10pt]{article}
+\usepackage[T1]{fontenc}
+\usepackage{lmodern}
+\usepackage{amsmath,amssymb}
+\usepackage[margin=2cm]{geometry}
+\usepackage{array,longtable}
+\usepackage[table]{xcolor}
+\usepackage{microtype}
+\setlength{\parindent}{0pt}
+\setlength{\parskip}{2pt plus 1pt}
+\AtBeginDocument{\setlength{\abovedisplayskip}{4pt plus 2pt}\setlength{\belowdisplayskip}{4pt plus 2pt}%
+\setlength{\abovedisplayshortskip}{2pt plus 2pt}\setlength{\belowdisplayshortskip}{2pt plus 2pt}}
+\makeatletter
+\renewcommand\paragraph{\@startsection{paragraph}{4}{\z@}{1.2ex \@plus .5ex}{-1em}{\normalfont\normalsize\bfseries}}
+\renewcommand\subparagraph{\@startsection{subparagraph}{5}{\z@}{.6ex \@plus .3ex}{-1em}{\normalfont\normalsize\itshape}}
+\renewcommand\section{\@startsection{section}{1}{\z@}{2.5ex \@plus 1ex}{1ex}{\normalfont\large\bfseries}}
+\makeatother
+\setlength{\emergencystretch}{3em}
+\allowdisplaybreaks
+"""
 
 
 def document(body: str, title: str = "dlsolve answer key") -> str:
     """A standalone document around ``body``."""
     return (
-        "\\documentclass[11pt]{article}\n\\usepackage{amsmath,amssymb}\n\\usepackage[margin=2cm]{geometry}\n"
-        f"\\title{{{escape(title)}}}\n\\date{{}}\n\\begin{{document}}\n\\maketitle\n{body}\\end{{document}}\n"
+        PREAMBLE
+        + f"\\begin{{document}}\n\\begin{{center}}\\Large\\bfseries {escape(title)}\\end{{center}}\n{body}\\end{{document}}\n"
     )
 
 
@@ -172,7 +498,8 @@ def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False
     parts = []
     for outcome in outcomes:
         problem = outcome.problem
-        parts.append(f"\\section*{{{escape(problem.id)}: {escape(problem.title)}}}")
+        heading = f"{problem.id}: {problem.title}" if problem.title else problem.id
+        parts.append(f"\\section*{{{escape(heading)}}}")
         if problem.question:
             parts.append("\\textit{" + escape(problem.question.strip()) + "}\\par")
         if outcome.solution is not None:
@@ -180,8 +507,7 @@ def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False
         else:
             parts.append("\\textbf{No valid answer:} " + escape(str(outcome.error)) + "\\par")
         if problem.note:
-            parts.append("\\textbf{Note:} " + escape(problem.note) + "\\par")
+            parts.append("\\textbf{Note:} " + prose(problem.note) + "\\par")
         if check:
-            verdict = outcome.verdict
-            parts.append("\\textbf{Check:} " + escape(verdict) + "\\par")
+            parts.append("\\textbf{Check:} " + escape(outcome.verdict) + "\\par")
     stream.write(document("\n".join(parts) + "\n"))
