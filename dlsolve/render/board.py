@@ -81,6 +81,9 @@ SYMBOLS = {
     "\\": r"\backslash",
 }
 
+#: Greek letters spelled out in plain text (``theta_t``, ``lambda_max``).
+GREEK_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "rho", "tau", "omega")
+
 #: Words that are maths in plain text -> LaTeX.
 FUNCTIONS = {
     "exp": r"\exp",
@@ -93,6 +96,7 @@ FUNCTIONS = {
     "det": r"\det",
     "argmax": r"\operatorname{argmax}",
     "argmin": r"\operatorname{argmin}",
+    **{name: "\\" + name for name in GREEK_NAMES},
 }
 
 _GREEK = "αβγδεηθλμνπρστφωΔΣ"
@@ -101,8 +105,9 @@ _STRONG = set("_^ᵀ²³√∇Σ∏⌊⌋‖·×≈≤≥←→∈∞⊗⊙⋆�
 _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf")
 #: File names, calls of methods and snake_case names: code, not maths.
 _CODE = re.compile(
-    r"[\w./-]*\.(?:py|csv|txt|npy|toml|json)(?::\d+)*|[A-Za-z_]\w*\.[A-Za-z_]\w*(?:\(.*\))?|[A-Za-z]{2,}(?:_[A-Za-z0-9]+)+(?:\(.*\))?"
-    r"|[A-Za-z]\w*\(\)|--[a-z][\w-]*(?:[:=]\S+)?|DL\d{3}"
+    r"(?!(?:" + "|".join((*GREEK_NAMES, "max", "min", "sum", "arg")) + r")_)"
+    r"(?:[\w./-]*\.(?:py|csv|txt|npy|toml|json)(?::\d+)*|[A-Za-z_]\w*\.[A-Za-z_]\w*(?:\(.*\))?|[A-Za-z]{2,}(?:_[A-Za-z0-9]+)+(?:\(.*\)|=\S+)?"
+    r"|[A-Za-z]\w*\(\)|--[a-z][\w-]*(?:[:=]\S+)?|DL\d{3})"
 )
 _FUNCTION_CALL = re.compile(r"(?:sqrt|exp|ln|log|diag|sign|softmax)\(.*\)")
 
@@ -191,7 +196,9 @@ def ascii_to_latex(text: str) -> str:
             index += 2
         elif char in "_^":
             script, index = _script(text, index + 1)
-            out.append(("_" if char == "_" else "^") + script)
+            if out and out[-1].startswith(char):  # x_a_b: TeX refuses a double script
+                out.append("{}")
+            out.append(char + script)
         elif text.startswith("sqrt(", index):
             end = _matching(text, index + 4)
             out.append(r"\sqrt{" + ascii_to_latex(text[index + 5 : end - 1]) + "}")
@@ -260,7 +267,7 @@ def _classify(core: str) -> str:
         return "num"
     if " " in core and _has_prose(core):
         return "group"
-    if any(char in _STRONG for char in core) or _FUNCTION_CALL.fullmatch(core):
+    if any(char in _STRONG for char in core) or _FUNCTION_CALL.fullmatch(core) or core in GREEK_NAMES:
         return "strong"
     if re.fullmatch(r"[A-Za-z0-9]+[*/][A-Za-z0-9()]+|[A-Za-z]+\*", core):
         return "strong"
@@ -409,8 +416,11 @@ def covered(clause: str, tokens: frozenset[str]) -> bool:
     words = _text_tokens(clause)
     if not words:
         return not clause.strip(" ()[],.;:")
-    prose = [w for w in words if len(w) >= 3 and w.isalpha() and w not in FUNCTIONS and w != "sqrt"]
+    prose = [w for w in words if len(w) >= 3 and w.isalpha() and w not in FUNCTIONS and w not in _MATH_WORDS]
     if any(w not in tokens for w in prose):
+        return False
+    letters = [w for w in words if w.isalpha() and len(w) < 3]
+    if sum(w in tokens for w in letters) < 0.75 * len(letters):
         return False
     numbers = [w for w in words if w[0].isdigit()]
     found = sum(w in tokens for w in numbers)
@@ -503,7 +513,7 @@ def read(step: Step) -> list[Piece]:
     Matrices that a heatmap block of the step shows are left out (each matrix once); text clauses
     the display maths says already are left out (see :func:`uncovered`).
     """
-    shown = [[cell.strip() for cell in row] for block in step.blocks if isinstance(block, Heatmap) for row in block.cells]
+    shown = [block.cells for block in step.blocks if isinstance(block, Heatmap)]
     lines = step.text.rstrip().split("\n") if step.text.strip() else []
     pieces: list[Piece] = []
     index = 0
@@ -535,12 +545,45 @@ def read(step: Step) -> list[Piece]:
     return pieces
 
 
-def _inside(rows: list[list[str]], shown: list[list[str]]) -> bool:
-    """Whether these rows appear, in order, among the rows of the step's heatmaps."""
-    if not shown:
+def _inside(rows: list[list[str]], shown: list[list[list[str]]]) -> bool:
+    """Whether one of the step's heatmaps shows these rows."""
+    return any(same_matrix(rows, cells) for cells in shown)
+
+
+def _value(cell: str) -> float | None:
+    text = cell.strip().replace("−", "-").split("≈")[0].strip()
+    try:
+        if "/" in text:
+            numerator, denominator = text.split("/")
+            return float(numerator) / float(denominator)
+        return float(text)
+    except (ValueError, ZeroDivisionError):
+        return None
+
+
+def same_matrix(a: list[list[str]], b: list[list[str]]) -> bool:
+    """Whether two matrices of cell texts hold the same values (numbers to 3 significant digits,
+    other cells as text): ``0.447214`` and ``0.4472`` are the same entry."""
+    if len(a) != len(b) or not a or any(len(x) != len(y) for x, y in zip(a, b, strict=True)):
         return False
-    width = len(rows)
-    return any(shown[i : i + width] == rows for i in range(len(shown) - width + 1))
+    for row_a, row_b in zip(a, b, strict=True):
+        for x, y in zip(row_a, row_b, strict=True):
+            u, v = _value(x), _value(y)
+            if u is None or v is None:
+                if x.strip() != y.strip():
+                    return False
+            elif u != v and not abs(u - v) <= 1e-3 * max(abs(u), abs(v)):
+                return False
+    return True
+
+
+def latex_matrices(latex: str) -> list[list[list[str]]]:
+    """The cells of each ``bmatrix``/``pmatrix`` in ``latex`` (fractions read back as ``a/b``)."""
+    found = []
+    for match in re.finditer(r"\\begin\{([bp]?matrix)\}(.*?)\\end\{\1\}", latex, re.S):
+        body = re.sub(r"\\[td]?frac\{([^{}]*)\}\{([^{}]*)\}", r"\1/\2", match.group(2))
+        found.append([[cell.strip() for cell in row.split("&")] for row in body.split(r"\\")])
+    return found
 
 
 def _label_latex(label: str) -> str:
@@ -555,6 +598,17 @@ def _prose(line: str, latex: str) -> list[Piece]:
     if text.startswith("- "):
         text = "• " + text[2:]
     return [Prose(segments(text))]
+
+
+#: Plain-text arrows and comparisons as the symbols they stand for (in prose, not code).
+ARROWS = {"->": "→", "<-": "←", ">=": "≥", "<=": "≤", "!=": "≠"}
+
+
+def text_symbols(text: str) -> str:
+    """``a -> b``, ``x >= 1`` with the arrow and comparison symbols."""
+    for ascii_form, symbol in ARROWS.items():
+        text = text.replace(ascii_form, symbol)
+    return text
 
 
 def plain(parts: list[tuple[str, str]]) -> str:

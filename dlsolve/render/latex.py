@@ -118,7 +118,7 @@ def inline(parts: list[tuple[str, str]]) -> str:
         elif kind == "code":
             out.append(_code(value))
         else:
-            out.append(escape(value))
+            out.append(escape(board.text_symbols(value)))
     return "".join(out)
 
 
@@ -148,45 +148,51 @@ _TABLE_CHARS = 105
 
 def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     """A table that fits the page: natural columns when they fit, else wrapping ``p`` columns
-    sized by their content; ``longtable`` (breaks across pages) when long."""
+    (each at least as wide as its longest word, the rest shared by content; a smaller font when
+    even that does not fit); ``longtable`` (breaks across pages) when long."""
     count = max([len(columns), *(len(row) for row in rows)], default=0)
     if not count:
         return []
     columns = columns + [""] * (count - len(columns))
     rows = [row + [""] * (count - len(row)) for row in rows]
-    natural = [max([len(columns[j]), *(len(row[j]) for row in rows)]) + 2 for j in range(count)]
-    if sum(natural) <= _TABLE_CHARS:
+    cells = [[columns[j], *(row[j] for row in rows)] for j in range(count)]
+    # in characters of the table's font, with the column's padding (typewriter code is wider)
+    natural = [max(len(cell) for cell in column) + 3 for column in cells]
+    size, budget = "\\small", _TABLE_CHARS
+    if sum(natural) <= budget:
         spec = "".join("r" if j and _numeric([row[j] for row in rows]) else "l" for j in range(count))
     else:
-        shares = _water_fill(natural, _TABLE_CHARS)
+        least = [math.ceil(max(len(word) for cell in column for word in [*cell.split(), ""]) * 1.15) + 3 for column in cells]
+        if sum(least) > budget:
+            size, budget = "\\scriptsize", int(_TABLE_CHARS * 1.35)
+            if sum(least) > budget and len(rows) + 1 < count:  # too wide even so: one row per column
+                return _table([columns[0], *(row[0] for row in rows)], [list(column) for column in zip(*[columns, *rows])][1:], title)
+        shares = [share * 0.995 for share in _shares(natural, least, budget)]  # printed rounded
         spec = "".join(
-            ">{\\raggedright\\arraybackslash}p{\\dimexpr " + f"{share / _TABLE_CHARS:.3f}" + "\\linewidth-2\\tabcolsep}"
+            ">{\\raggedright\\arraybackslash}p{\\dimexpr " + f"{math.floor(share / budget * 1000) / 1000:.3f}" + "\\linewidth-2\\tabcolsep}"
             for share in shares
         )
-    header = " & ".join("\\textbf{" + escape(c) + "}" for c in columns) + r" \\ \hline"
+    header = " & ".join("\\textbf{" + _cell(c) + "}" for c in columns) + r" \\ \hline"
     body = [" & ".join(_cell(cell) for cell in row) + r" \\" for row in rows]
     lines = ["\\par\\smallskip"]
     if title:
-        lines.append("\\noindent\\textit{" + escape(title) + "}")
+        lines.append("\\noindent\\textit{" + inline(board.segments(title)) + "}")
     if len(rows) > 25:
-        lines += ["{\\small\\begin{longtable}[l]{" + spec + "}", header, "\\endhead", *body, "\\end{longtable}}"]
+        lines += ["{" + size + "\\begin{longtable}[l]{" + spec + "}", header, "\\endhead", *body, "\\end{longtable}}"]
     else:
-        lines += ["\\par\\noindent{\\small\\begin{tabular}{" + spec + "}", header, *body, "\\end{tabular}}\\par\\smallskip"]
+        lines += ["\\par\\noindent{" + size + "\\begin{tabular}{" + spec + "}", header, *body, "\\end{tabular}}\\par\\smallskip"]
     return lines
 
 
-def _water_fill(natural: list[int], budget: int) -> list[float]:
-    """Column widths: narrow columns keep their width, the wide ones share what is left equally."""
-    shares = [float(n) for n in natural]
-    wide = list(range(len(natural)))
-    while wide:
-        fair = (budget - sum(shares[j] for j in range(len(natural)) if j not in wide)) / len(wide)
-        narrow = [j for j in wide if natural[j] <= fair]
-        if not narrow:
-            for j in wide:
-                shares[j] = max(fair, 4.0)
-            break
-        wide = [j for j in wide if j not in narrow]
+def _shares(natural: list[int], least: list[int], budget: int) -> list[float]:
+    """Column widths within ``budget``: each its ``least``, the rest shared in proportion to how
+    much more each column would like (never more than its ``natural`` width while others want)."""
+    shares = [float(n) for n in least]
+    spare = budget - sum(shares)
+    wants = [max(n - m, 0) for n, m in zip(natural, least, strict=True)]
+    total = sum(wants)
+    if spare > 0 and total:
+        shares = [share + spare * want / total for share, want in zip(shares, wants, strict=True)]
     return shares
 
 
@@ -358,8 +364,7 @@ def _joined(lines: list[str]) -> str:
 
 def _shown_in(block: Heatmap, latex: str) -> bool:
     """Whether the step's display maths already writes this heatmap's matrix."""
-    body = r"\\".join("&".join(board.cell_latex(cell) for cell in row) for row in block.cells)
-    return bool(block.cells) and body.replace(" ", "") in latex.replace(" ", "")
+    return any(board.same_matrix(block.cells, rows) for rows in board.latex_matrices(latex))
 
 
 def _blocks(blocks: list[Block], latex: str) -> list[str]:
@@ -394,7 +399,7 @@ def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     """One step (and its substeps) as LaTeX lines: a run-in heading, the prose with its maths, the
     display maths once, the matrices, the blocks."""
     heading = "\\paragraph" if depth == 0 else "\\subparagraph"
-    lines = [f"{heading}{{{escape((number + ' ') if number else '')}{escape(step.title)}.}}"]
+    lines = [f"{heading}{{{escape((number + ' ') if number else '')}{inline(board.segments(step.title))}.}}"]
     pieces = board.read(step)
     index = 0
     while index < len(pieces):
@@ -477,6 +482,8 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \renewcommand\section{\@startsection{section}{1}{\z@}{2.5ex \@plus 1ex}{1ex}{\normalfont\large\bfseries}}
 \makeatother
 \setlength{\emergencystretch}{3em}
+\setlength{\tabcolsep}{4pt}
+\renewcommand{\arraystretch}{1.2}
 \allowdisplaybreaks
 """
 
@@ -501,7 +508,7 @@ def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False
         heading = f"{problem.id}: {problem.title}" if problem.title else problem.id
         parts.append(f"\\section*{{{escape(heading)}}}")
         if problem.question:
-            parts.append("\\textit{" + escape(problem.question.strip()) + "}\\par")
+            parts.append("\\textit{" + prose(problem.question.strip()) + "}\\par")
         if outcome.solution is not None:
             parts.append(fragment(outcome.solution))
         else:
