@@ -18,6 +18,7 @@ Pure functions on strings; the renderers decide how a piece is written.
 from __future__ import annotations
 
 import functools
+import itertools
 import re
 from typing import NamedTuple
 
@@ -82,7 +83,21 @@ SYMBOLS = {
 }
 
 #: Greek letters spelled out in plain text (``theta_t``, ``lambda_max``).
-GREEK_NAMES = ("alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "rho", "tau", "omega")
+GREEK_NAMES = (
+    "alpha",
+    "beta",
+    "gamma",
+    "delta",
+    "epsilon",
+    "eta",
+    "theta",
+    "lambda",
+    "mu",
+    "sigma",
+    "rho",
+    "tau",
+    "omega",
+)
 
 #: Words that are maths in plain text -> LaTeX.
 FUNCTIONS = {
@@ -275,7 +290,9 @@ def _classify(core: str) -> str:
         return "strong"
     if len(core) == 1 and core.isalpha() and core.isascii():
         return "weak"
-    if re.fullmatch(r"\d+[A-Za-z]|[A-Za-z]\d{1,2}|\d+x\d+|[A-Za-z]\([A-Za-z0-9, ]*\)?|[A-Za-z]\[[A-Za-z0-9, ]*\]", core):
+    if re.fullmatch(
+        r"\d+[A-Za-z]|[A-Za-z]\d{1,2}|\d+x\d+|[A-Za-z]\([A-Za-z0-9, ]*\)?|[A-Za-z]\[[A-Za-z0-9, ]*\]", core
+    ):
         return "weak"
     return "word"
 
@@ -364,7 +381,7 @@ def segments(text: str) -> list[tuple[str, str]]:
             index += 1
             continue
         inner = run[0].core + "".join(
-            previous.trail + " " + token.lead + token.core for previous, token in zip(run, run[1:], strict=False)
+            previous.trail + " " + token.lead + token.core for previous, token in itertools.pairwise(run)
         )
         trail = run[-1].trail
         while trail[:1] in (")", "]") and trail and inner.count({")": "(", "]": "["}[trail[0]]) > inner.count(trail[0]):
@@ -472,7 +489,13 @@ def uncovered(line: str, latex: str) -> str:
     kept = [clause for clause in _clauses(line) if not covered(clause, tokens)]
     text = "".join(kept).strip()
     text = text.rstrip(":;,") + ("." if text.endswith((":", ";")) else "")
-    return "" if not text.strip(" ().;:,") else text[:1].upper() + text[1:] if kept and kept[0] != _clauses(line)[0] else text
+    return (
+        ""
+        if not text.strip(" ().;:,")
+        else text[:1].upper() + text[1:]
+        if kept and kept[0] != _clauses(line)[0]
+        else text
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -532,7 +555,9 @@ def read(step: Step) -> list[Piece]:
                 head, _, name = prose_label.rpartition(", ")
                 if head:
                     pieces += _prose(head + ",", step.latex)
-                pieces.append(MatrixPiece(_label_latex(name or prose_label), [list(map(cell_latex, r)) for r in rows], rows))
+                pieces.append(
+                    MatrixPiece(_label_latex(name or prose_label), [list(map(cell_latex, r)) for r in rows], rows)
+                )
             elif label and ", " in label:
                 pieces += _prose(label.rpartition(", ")[0], step.latex)
             index = end
@@ -745,7 +770,9 @@ def _relation_chunks(line: str) -> list[str]:
         for chunk in chunks:
             pieces = _top_split(chunk, relation)
             split.append(pieces[0])
-            split += [relation + " " + piece.strip() if relation[-1].isalpha() else relation + piece for piece in pieces[1:]]
+            split += [
+                relation + " " + piece.strip() if relation[-1].isalpha() else relation + piece for piece in pieces[1:]
+            ]
         chunks = split
     return [chunk.strip() for chunk in chunks if chunk.strip()]
 
@@ -768,7 +795,10 @@ def display_lines(latex: str, limit: float = LINE_CHARS) -> list[str]:
         pieces = [line]
         for separator in (r"\qquad", r"\quad"):
             pieces = [
-                part.strip().rstrip(",;").strip() for piece in pieces for part in _top_split(piece, separator) if part.strip()
+                part.strip().rstrip(",;").strip()
+                for piece in pieces
+                for part in _top_split(piece, separator)
+                if part.strip()
             ]
         for piece in pieces:
             lines.append(piece if width(piece) <= limit else _aligned(piece, limit))
@@ -791,3 +821,16 @@ def _aligned(line: str, limit: float) -> str:
     if len(rows) == 1:
         return line
     return "\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}"
+
+
+def column_widths(natural: list[int], least: list[int], budget: float) -> list[float]:
+    """Widths of table columns that must share ``budget``: each column gets its ``least`` (its
+    longest word, so that no word or number is cut), and what is left is shared in proportion to
+    how much wider each column would like to be (up to its ``natural`` width)."""
+    shares = [float(n) for n in least]
+    spare = budget - sum(shares)
+    wants = [max(n - m, 0) for n, m in zip(natural, least, strict=True)]
+    total = sum(wants)
+    if spare > 0 and total:
+        shares = [share + min(spare * want / total, want) for share, want in zip(shares, wants, strict=True)]
+    return shares

@@ -9,6 +9,7 @@ packages of a basic TeX Live (``texlive-latex-recommended``) are used, and pdfla
 
 from __future__ import annotations
 
+import itertools
 import math
 import re
 from typing import TYPE_CHECKING, TextIO
@@ -60,6 +61,7 @@ _UNICODE = {
     "–": "--",
     "—": "---",
     "…": r"\ldots{}",
+    "•": r"\textbullet{}",
     "←": r"\ensuremath{\leftarrow}",
     "→": r"\ensuremath{\rightarrow}",
     "∇": r"\ensuremath{\nabla}",
@@ -162,14 +164,22 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     if sum(natural) <= budget:
         spec = "".join("r" if j and _numeric([row[j] for row in rows]) else "l" for j in range(count))
     else:
-        least = [math.ceil(max(len(word) for cell in column for word in [*cell.split(), ""]) * 1.15) + 3 for column in cells]
+        least = [
+            math.ceil(max(len(word) for cell in column for word in [*cell.split(), ""]) * 1.15) + 3 for column in cells
+        ]
         if sum(least) > budget:
             size, budget = "\\scriptsize", int(_TABLE_CHARS * 1.35)
             if sum(least) > budget and len(rows) + 1 < count:  # too wide even so: one row per column
-                return _table([columns[0], *(row[0] for row in rows)], [list(column) for column in zip(*[columns, *rows])][1:], title)
-        shares = [share * 0.995 for share in _shares(natural, least, budget)]  # printed rounded
+                return _table(
+                    [columns[0], *(row[0] for row in rows)],
+                    [list(column) for column in zip(*[columns, *rows], strict=True)][1:],
+                    title,
+                )
+        shares = [share * 0.995 for share in board.column_widths(natural, least, budget)]  # printed rounded
         spec = "".join(
-            ">{\\raggedright\\arraybackslash}p{\\dimexpr " + f"{math.floor(share / budget * 1000) / 1000:.3f}" + "\\linewidth-2\\tabcolsep}"
+            ">{\\raggedright\\arraybackslash}p{\\dimexpr "
+            + f"{math.floor(share / budget * 1000) / 1000:.3f}"
+            + "\\linewidth-2\\tabcolsep}"
             for share in shares
         )
     header = " & ".join("\\textbf{" + _cell(c) + "}" for c in columns) + r" \\ \hline"
@@ -180,20 +190,13 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     if len(rows) > 25:
         lines += ["{" + size + "\\begin{longtable}[l]{" + spec + "}", header, "\\endhead", *body, "\\end{longtable}}"]
     else:
-        lines += ["\\par\\noindent{" + size + "\\begin{tabular}{" + spec + "}", header, *body, "\\end{tabular}}\\par\\smallskip"]
+        lines += [
+            "\\par\\noindent{" + size + "\\begin{tabular}{" + spec + "}",
+            header,
+            *body,
+            "\\end{tabular}}\\par\\smallskip",
+        ]
     return lines
-
-
-def _shares(natural: list[int], least: list[int], budget: int) -> list[float]:
-    """Column widths within ``budget``: each its ``least``, the rest shared in proportion to how
-    much more each column would like (never more than its ``natural`` width while others want)."""
-    shares = [float(n) for n in least]
-    spare = budget - sum(shares)
-    wants = [max(n - m, 0) for n, m in zip(natural, least, strict=True)]
-    total = sum(wants)
-    if spare > 0 and total:
-        shares = [share + spare * want / total for share, want in zip(shares, wants, strict=True)]
-    return shares
 
 
 def _cell(cell: str) -> str:
@@ -222,7 +225,8 @@ def _heatmap(block: Heatmap) -> list[str]:
     rows = []
     for label, cells, values in zip(labels, block.cells, block.values, strict=False):
         shaded = [
-            _shade(value, low, high) + _cell(cell) for cell, value in zip(cells, values + [math.nan] * len(cells), strict=False)
+            _shade(value, low, high) + _cell(cell)
+            for cell, value in zip(cells, values + [math.nan] * len(cells), strict=False)
         ]
         rows.append(" & ".join([escape(label), *shaded]) + r" \\")
     spec = "l" + "r" * count
@@ -230,7 +234,13 @@ def _heatmap(block: Heatmap) -> list[str]:
     lines = ["\\par\\smallskip"]
     if block.title:
         lines.append("\\noindent\\textit{" + escape(block.title) + "}")
-    return [*lines, "\\par\\noindent{\\small\\begin{tabular}{" + spec + "}", head, *rows, "\\end{tabular}}\\par\\smallskip"]
+    return [
+        *lines,
+        "\\par\\noindent{\\small\\begin{tabular}{" + spec + "}",
+        head,
+        *rows,
+        "\\end{tabular}}\\par\\smallskip",
+    ]
 
 
 def _short_name(title: str) -> bool:
@@ -291,7 +301,9 @@ def _value(y: float | None) -> str:
     return decimal(y) if math.isfinite(y) else str(y)
 
 
-def _picture(series: list[tuple[str, list[tuple[float, float]]]], points: list[tuple[float, float]], block: Plot) -> list[str]:
+def _picture(
+    series: list[tuple[str, list[tuple[float, float]]]], points: list[tuple[float, float]], block: Plot
+) -> list[str]:
     width, height = 260.0, 110.0
     x_low, x_high = min(p[0] for p in points), max(p[0] for p in points)
     y_low, y_high = min(p[1] for p in points), max(p[1] for p in points)
@@ -319,11 +331,14 @@ def _picture(series: list[tuple[str, list[tuple[float, float]]]], points: list[t
         drawn = [at(x, y) for x, y in pts if _finite(x, y, block.logy)]
         strokes = [
             f"\\qbezier({x1:.1f},{y1:.1f})({(x1 + x2) / 2:.1f},{(y1 + y2) / 2:.1f})({x2:.1f},{y2:.1f})"
-            for (x1, y1), (x2, y2) in zip(drawn, drawn[1:], strict=False)
+            for (x1, y1), (x2, y2) in itertools.pairwise(drawn)
         ]
         dots = [f"\\put({x:.1f},{y:.1f}){{\\circle*{{3}}}}" for x, y in drawn]
         key_y = height - 10 * index
-        legend = f"\\put({width + 8:.0f},{key_y:.0f}){{\\line(1,0){{10}}}}\\put({width + 21:.0f},{key_y:.0f}){{\\makebox(0,0)[l]{{{escape(name)}}}}}"
+        legend = (
+            f"\\put({width + 8:.0f},{key_y:.0f}){{\\line(1,0){{10}}}}"
+            f"\\put({width + 21:.0f},{key_y:.0f}){{\\makebox(0,0)[l]{{{escape(name)}}}}}"
+        )
         lines.append(f"{{\\color{{{colour}}}" + "".join(strokes + dots) + (legend if name else "") + "}")
     lines += ["\\end{picture}", "\\end{center}"]
     return lines
@@ -490,10 +505,8 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 
 def document(body: str, title: str = "dlsolve answer key") -> str:
     """A standalone document around ``body``."""
-    return (
-        PREAMBLE
-        + f"\\begin{{document}}\n\\begin{{center}}\\Large\\bfseries {escape(title)}\\end{{center}}\n{body}\\end{{document}}\n"
-    )
+    heading = f"\\begin{{center}}\\Large\\bfseries {escape(title)}\\end{{center}}"
+    return PREAMBLE + f"\\begin{{document}}\n{heading}\n{body}\\end{{document}}\n"
 
 
 def render(solution: Solution, stream: TextIO) -> None:
