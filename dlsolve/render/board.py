@@ -570,6 +570,36 @@ def read(step: Step) -> list[Piece]:
     return pieces
 
 
+def runs(pieces: list[Piece]) -> list[list[Piece]]:
+    """Pieces grouped into runs of the same kind (lines of prose make a paragraph, matrices
+    written one after another share a display line)."""
+    grouped: list[list[Piece]] = []
+    for piece in pieces:
+        if grouped and type(grouped[-1][0]) is type(piece) and not isinstance(piece, Display):
+            grouped[-1].append(piece)
+        else:
+            grouped.append([piece])
+    return grouped
+
+
+def matrices_latex(pieces: list[MatrixPiece]) -> str:
+    """Matrices written out in a step, side by side: ``Q = [..],\\quad K = [..]``."""
+    return ",\\quad ".join(
+        (piece.label + " = " if piece.label else "")
+        + "\\begin{bmatrix} "
+        + r" \\ ".join(" & ".join(row) for row in piece.rows)
+        + " \\end{bmatrix}"
+        for piece in pieces
+    )
+
+
+def heatmap_latex(block: Heatmap) -> str:
+    """A heatmap named by its title as a typeset matrix: ``kernel = [..]``."""
+    body = r" \\ ".join(" & ".join(cell_latex(cell) for cell in row) for row in block.cells)
+    name = ascii_to_latex(block.title) if short_name(block.title) else ""
+    return (name + " = " if name else "") + "\\begin{bmatrix} " + body + " \\end{bmatrix}"
+
+
 def _inside(rows: list[list[str]], shown: list[list[list[str]]]) -> bool:
     """Whether one of the step's heatmaps shows these rows."""
     return any(same_matrix(rows, cells) for cells in shown)
@@ -777,12 +807,13 @@ def _relation_chunks(line: str) -> list[str]:
     return [chunk.strip() for chunk in chunks if chunk.strip()]
 
 
-def display_lines(latex: str, limit: float = LINE_CHARS) -> list[str]:
+def display_lines(latex: str, limit: float = LINE_CHARS, *, aligned: bool = True) -> list[str]:
     """Display maths as lines that fit ``limit`` characters, for ``gather``.
 
     Explicit ``\\\\`` line breaks are kept; a line too wide is cut at its top-level ``\\quad``
-    separators, then at its relations (``=``, ``\\le``, ...) into an ``aligned`` block whose
-    continuation lines start with the relation. A piece with no place to cut stays whole.
+    separators, then at its relations (``=``, ``\\le``, ...): into an ``aligned`` block whose
+    continuation lines start with the relation, or (``aligned=False``, for MathML converters
+    without ``aligned``) into lines of their own. A piece with no place to cut stays whole.
     """
     lines: list[str] = []
     for line in _top_split(latex.strip(), r"\\"):
@@ -801,26 +832,56 @@ def display_lines(latex: str, limit: float = LINE_CHARS) -> list[str]:
                 if part.strip()
             ]
         for piece in pieces:
-            lines.append(piece if width(piece) <= limit else _aligned(piece, limit))
+            if width(piece) <= limit:
+                lines.append(piece)
+            else:
+                left, rows = _rows(piece, limit)
+                if len(rows) < 2:
+                    lines.append(piece)
+                elif aligned:
+                    body = " \\\\ ".join([left + " & " + rows[0], *("& " + row for row in rows[1:])])
+                    lines.append("\\begin{aligned}" + body + "\\end{aligned}")
+                else:
+                    lines += [left + " " + rows[0], *(r"\qquad " + row for row in rows[1:])]
     return lines
 
 
-def _aligned(line: str, limit: float) -> str:
+def _rows(line: str, limit: float) -> tuple[str, list[str]]:
+    """``line`` cut before its top-level relations: the left side, and rows (each starting with
+    its relation) that fit ``limit`` characters beside the left side."""
     chunks = _relation_chunks(line)
     if len(chunks) < 2:
-        return line
-    rows: list[str] = [chunks[0] + " & " + chunks[1]]
+        return line, []
+    rows = [chunks[1]]
     used = width(chunks[0]) + width(chunks[1])
     for chunk in chunks[2:]:
         if used + width(chunk) <= limit:
             rows[-1] += " " + chunk
             used += width(chunk)
         else:
-            rows.append("& " + chunk)
+            rows.append(chunk)
             used = width(chunks[0]) + width(chunk)
-    if len(rows) == 1:
-        return line
-    return "\\begin{aligned}" + " \\\\ ".join(rows) + "\\end{aligned}"
+    return chunks[0], rows
+
+
+def heat_rgb(value: float, low: float, high: float) -> tuple[int, int, int]:
+    """Background colour of a heatmap cell holding ``value`` among values from ``low`` to ``high``:
+    diverging blue-white-red around 0 when signs are mixed, else white to blue."""
+    if low < 0 < high:
+        scale = max(-low, high)
+        t = value / scale if scale else 0.0
+        strength = int(200 * min(abs(t), 1.0))
+        if t >= 0:
+            return 255, 255 - strength, 255 - strength
+        return 255 - strength, 255 - strength, 255
+    span = high - low
+    if not span:
+        return 255, 255, 255
+    t = (value - low) / span
+    strength = int(200 * min(max(t, 0.0), 1.0))
+    if high <= 0:
+        strength = 200 - strength
+    return 255 - strength, 255 - strength // 3, 255
 
 
 def column_widths(natural: list[int], least: list[int], budget: float) -> list[float]:
@@ -834,3 +895,34 @@ def column_widths(natural: list[int], least: list[int], budget: float) -> list[f
     if spare > 0 and total:
         shares = [share + min(spare * want / total, want) for share, want in zip(shares, wants, strict=True)]
     return shares
+
+
+#: A table cell that holds one number (right-aligned in tables).
+NUMERIC = re.compile(r"[-−+]?[\d.,]+(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf|nan|-|")
+
+
+def numeric_column(cells: list[str]) -> bool:
+    """Whether every cell of a table column is a number (such columns are right-aligned)."""
+    return all(NUMERIC.fullmatch(cell.strip()) for cell in cells)
+
+
+def default_labels(labels: list[str] | None) -> bool:
+    """Row or column labels that only number the rows (``None`` or 0, 1, 2, ...)."""
+    return labels is None or labels == [str(i) for i in range(len(labels))]
+
+
+def short_name(title: str) -> bool:
+    """A heatmap title that names its matrix (``kernel``, ``H = Σ p_i x_i x_iᵀ``): shown as
+    ``name = [matrix]``, rather than a description shown as a caption."""
+    return bool(title) and (len(title.split()) <= 2 or "=" in title) and len(title) <= 40
+
+
+def shown_in(block: Heatmap, latex: str) -> bool:
+    """Whether a step's display maths already writes this heatmap's matrix (each matrix once)."""
+    return any(same_matrix(block.cells, rows) for rows in latex_matrices(latex))
+
+
+def says_numbers(summary: str, latex: str) -> bool:
+    """Whether every number of ``latex`` is in ``summary`` (so the summary alone is the answer)."""
+    numbers = {w for w in latex_tokens(latex) if w[0].isdigit()}
+    return numbers <= set(re.findall(r"\d+(?:\.\d+)?", summary.replace(",", "")))

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
@@ -139,11 +138,6 @@ def display(latex: str) -> list[str]:
     return ["\\begin{gather*}", " \\\\\n".join(lines), "\\end{gather*}"]
 
 
-def _numeric(column: list[str]) -> bool:
-    return bool(column) and all(_NUMERIC.fullmatch(cell.strip()) for cell in column if cell.strip())
-
-
-_NUMERIC = re.compile(r"[-−+]?[\d.,]+(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf|nan|-")
 #: Characters of \small text that fit on a line of the key.
 _TABLE_CHARS = 105
 
@@ -162,7 +156,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     natural = [max(len(cell) for cell in column) + 3 for column in cells]
     size, budget = "\\small", _TABLE_CHARS
     if sum(natural) <= budget:
-        spec = "".join("r" if j and _numeric([row[j] for row in rows]) else "l" for j in range(count))
+        spec = "".join("r" if j and board.numeric_column([row[j] for row in rows]) else "l" for j in range(count))
     else:
         least = [
             math.ceil(max(len(word) for cell in column for word in [*cell.split(), ""]) * 1.15) + 3 for column in cells
@@ -203,20 +197,14 @@ def _cell(cell: str) -> str:
     return inline(board.segments(cell)) if cell.strip() else ""
 
 
-def _default_labels(labels: list[str] | None) -> bool:
-    return labels is None or labels == [str(i) for i in range(len(labels))]
-
-
 def _heatmap(block: Heatmap) -> list[str]:
     """A heatmap as a typeset matrix; with row or column names, a table whose cells are shaded."""
     if not block.cells:
         return []
-    if _default_labels(block.row_labels) and _default_labels(block.col_labels):
-        matrix = r" \\ ".join(" & ".join(board.cell_latex(cell) for cell in row) for row in block.cells)
-        name = board.ascii_to_latex(block.title) if _short_name(block.title) else ""
-        caption = [] if name or not block.title else ["\\par\\noindent\\textit{" + escape(block.title) + "}"]
-        equals = name + " = " if name else ""
-        return caption + display(equals + "\\begin{bmatrix} " + matrix + " \\end{bmatrix}")
+    if board.default_labels(block.row_labels) and board.default_labels(block.col_labels):
+        named = board.short_name(block.title)
+        caption = [] if named or not block.title else ["\\par\\noindent\\textit{" + escape(block.title) + "}"]
+        return caption + display(board.heatmap_latex(block))
     count = max(len(row) for row in block.cells)
     columns = [""] + (block.col_labels or [str(j) for j in range(count)])
     labels = block.row_labels or [str(i) for i in range(len(block.cells))]
@@ -243,25 +231,12 @@ def _heatmap(block: Heatmap) -> list[str]:
     ]
 
 
-def _short_name(title: str) -> bool:
-    """A title that names the matrix (``kernel``, ``H = Σ p_i x_i x_iᵀ``) rather than describes it."""
-    return bool(title) and (len(title.split()) <= 2 or "=" in title) and len(title) <= 40
-
-
 def _shade(value: float, low: float, high: float) -> str:
-    """``\\cellcolor`` for a heatmap cell: stronger for larger values (blue below 0 when signs mix)."""
+    """``\\cellcolor`` of a heatmap cell, as the terminal view colours it."""
     if not math.isfinite(value):
         return ""
-    if low < 0 < high:
-        scale = max(-low, high)
-        strength = min(abs(value) / scale, 1.0) if scale else 0.0
-        colour = "red" if value >= 0 else "blue"
-    else:
-        span = high - low
-        strength = (value - low) / span if span else 0.0
-        colour = "blue"
-    percent = round(45 * strength)
-    return f"\\cellcolor{{{colour}!{percent}}}" if percent else ""
+    rgb = board.heat_rgb(value, low, high)
+    return "" if rgb == (255, 255, 255) else "\\cellcolor[RGB]{{{},{},{}}}".format(*rgb)
 
 
 _COLOURS = ("blue", "red", "teal", "orange", "violet", "olive")
@@ -355,18 +330,6 @@ def block_lines(block: Block) -> list[str]:
     return []
 
 
-def _matrices(pieces: list[board.MatrixPiece]) -> list[str]:
-    """Matrices written out in a step, side by side as far as they fit."""
-    shown = [
-        (piece.label + " = " if piece.label else "")
-        + "\\begin{bmatrix} "
-        + r" \\ ".join(" & ".join(row) for row in piece.rows)
-        + " \\end{bmatrix}"
-        for piece in pieces
-    ]
-    return display(",\\quad ".join(shown))
-
-
 def _joined(lines: list[str]) -> str:
     """Lines of prose as one paragraph: a line that ends without punctuation gets a semicolon."""
     out = ""
@@ -377,20 +340,15 @@ def _joined(lines: list[str]) -> str:
     return out
 
 
-def _shown_in(block: Heatmap, latex: str) -> bool:
-    """Whether the step's display maths already writes this heatmap's matrix."""
-    return any(board.same_matrix(block.cells, rows) for rows in board.latex_matrices(latex))
-
-
 def _blocks(blocks: list[Block], latex: str) -> list[str]:
     """The step's blocks; unlabelled heatmaps next to each other share one display line."""
     lines: list[str] = []
     matrices: list[str] = []
     for block in blocks:
-        if isinstance(block, Heatmap) and _shown_in(block, latex):
+        if isinstance(block, Heatmap) and board.shown_in(block, latex):
             continue
         if isinstance(block, Heatmap) and block.cells and _plain_matrix(block):
-            matrices.append(_matrix_latex(block))
+            matrices.append(board.heatmap_latex(block))
             continue
         if matrices:
             lines += display(",\\quad ".join(matrices))
@@ -402,12 +360,11 @@ def _blocks(blocks: list[Block], latex: str) -> list[str]:
 
 
 def _plain_matrix(block: Heatmap) -> bool:
-    return _default_labels(block.row_labels) and _default_labels(block.col_labels) and _short_name(block.title)
-
-
-def _matrix_latex(block: Heatmap) -> str:
-    matrix = r" \\ ".join(" & ".join(board.cell_latex(cell) for cell in row) for row in block.cells)
-    return board.ascii_to_latex(block.title) + " = \\begin{bmatrix} " + matrix + " \\end{bmatrix}"
+    return (
+        board.default_labels(block.row_labels)
+        and board.default_labels(block.col_labels)
+        and board.short_name(block.title)
+    )
 
 
 def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
@@ -415,25 +372,13 @@ def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     display maths once, the matrices, the blocks."""
     heading = "\\paragraph" if depth == 0 else "\\subparagraph"
     lines = [f"{heading}{{{escape((number + ' ') if number else '')}{inline(board.segments(step.title))}.}}"]
-    pieces = board.read(step)
-    index = 0
-    while index < len(pieces):
-        piece = pieces[index]
-        if isinstance(piece, board.Prose):
-            paragraph = []
-            while index < len(pieces) and isinstance(pieces[index], board.Prose):
-                paragraph.append(inline(pieces[index].parts))  # type: ignore[union-attr]
-                index += 1
-            lines.append(_joined(paragraph) + "\\par")
-        elif isinstance(piece, board.Display):
-            lines += display(piece.latex)
-            index += 1
+    for run in board.runs(board.read(step)):
+        if isinstance(run[0], board.Prose):
+            lines.append(_joined([inline(piece.parts) for piece in run]) + "\\par")  # type: ignore[union-attr]
+        elif isinstance(run[0], board.Display):
+            lines += display(run[0].latex)
         else:
-            run = []
-            while index < len(pieces) and isinstance(pieces[index], board.MatrixPiece):
-                run.append(pieces[index])
-                index += 1
-            lines += _matrices(run)  # type: ignore[arg-type]
+            lines += display(board.matrices_latex(run))  # type: ignore[arg-type]
     lines += _blocks(step.blocks, step.latex)
     for position, substep in enumerate(step.substeps, 1):
         lines += step_lines(substep, f"{number}{position}." if number else "", depth + 1)
@@ -446,7 +391,7 @@ def answer_box(solution: Solution) -> list[str]:
     inner = []
     latex = solution.answer_latex
     shows_matrix = "\\begin{" in latex
-    if latex and (shows_matrix or not _says_numbers(solution.summary, latex)):
+    if latex and (shows_matrix or not board.says_numbers(solution.summary, latex)):
         words = board.uncovered(solution.summary, latex)
         if words:
             inner.append(prose(words) + "\\par")
@@ -458,12 +403,6 @@ def answer_box(solution: Solution) -> list[str]:
         "\\textbf{Answer.} " + "\n".join(inner),
         "\\end{minipage}}\\par\\medskip",
     ]
-
-
-def _says_numbers(summary: str, latex: str) -> bool:
-    """Whether every number of ``latex`` is in ``summary`` (so the summary alone is the answer)."""
-    numbers = {w for w in board.latex_tokens(latex) if w[0].isdigit()}
-    return numbers <= set(re.findall(r"\d+(?:\.\d+)?", summary.replace(",", "")))
 
 
 def fragment(solution: Solution) -> str:

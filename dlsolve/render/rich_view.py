@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import warnings
 from typing import TYPE_CHECKING, TextIO
 
@@ -40,9 +39,6 @@ def make_console(stream: TextIO) -> Console:
     return Console(file=stream, width=view_width(stream), highlight=False, soft_wrap=False)
 
 
-_NUMBER = re.compile(r"[-−+]?[\d.,]+(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf|nan|-|")
-
-
 def _table(block: Table, width: int = 100, *, transposed: bool = False) -> RenderableType:
     """A table no wider than ``width`` whose cells wrap only at spaces: each column at least as
     wide as its longest word. When even that does not fit, one record per row (``column: value``
@@ -73,7 +69,7 @@ def _table(block: Table, width: int = 100, *, transposed: bool = False) -> Rende
         padding=(0, padding),
     )
     for index, column in enumerate(columns):
-        numeric = index > 0 and all(_NUMBER.fullmatch(cell.strip()) for cell in cells[index][1:])
+        numeric = index > 0 and board.numeric_column(cells[index][1:])
         table.add_column(Text(column), justify="right" if numeric else "left", width=widths[index], overflow="fold")
     for row in rows:
         table.add_row(*map(Text, row))
@@ -95,20 +91,8 @@ def _records(columns: list[str], rows: list[list[str]], title: str) -> Renderabl
 
 
 def _colour(value: float, low: float, high: float) -> str:
-    """Background colour for ``value``: diverging blue-white-red around 0 if signs are mixed."""
-    if low < 0 < high:
-        scale = max(-low, high)
-        t = value / scale if scale else 0.0
-        strength = int(200 * min(abs(t), 1.0))
-        if t >= 0:
-            return f"rgb(255,{255 - strength},{255 - strength})"
-        return f"rgb({255 - strength},{255 - strength},255)"
-    span = high - low
-    t = (value - low) / span if span else 0.0
-    strength = int(200 * min(max(t, 0.0), 1.0))
-    if high <= 0:
-        strength = 200 - strength
-    return f"rgb({255 - strength},{255 - strength // 3},255)"
+    """Background colour for ``value`` (see :func:`dlsolve.render.board.heat_rgb`)."""
+    return "rgb({},{},{})".format(*board.heat_rgb(value, low, high))
 
 
 def _heatmap(block: Heatmap, width: int) -> RenderableType:
