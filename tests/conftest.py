@@ -49,3 +49,12 @@ def run_cli(*args: str, stdin: str | bytes = "") -> Result:
 def cli():
     """``cli("conv-shape", "--in", "28", "--k", "3", "--json")`` -> Result."""
     return run_cli
+
+
+@pytest.fixture(scope="session")
+def problem_set() -> dict[str, Any]:
+    """Every problem of problems/ solved once per test run: the payload of ``solve problems --json``."""
+    from pathlib import Path
+
+    result = run_cli("solve", str(Path(__file__).resolve().parents[1] / "problems"), "--json")
+    return result.json()

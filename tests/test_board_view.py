@@ -13,21 +13,18 @@ import pytest
 
 from dlsolve.problems import load_problems
 from dlsolve.solution import Heatmap, Solution, Step, Table
-from tests.conftest import run_cli
 
 NARROW = 80
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 IDS = [problem.id for problem in load_problems(sorted(PROBLEMS.glob("*.toml")))]
 
-pytestmark = pytest.mark.slow  # solves and renders the whole problem set (about 5 s + 3 s)
+pytestmark = pytest.mark.slow  # renders the whole problem set (about 3 s; solving it is shared)
 
 
 @pytest.fixture(scope="module")
-def solved() -> dict[str, Solution]:
-    """Every problem of problems/ solved once, by id (through ``solve --json``, as a user would)."""
-    result = run_cli("solve", str(PROBLEMS), "--json")
-    problems = result.json()["problems"]
-    return {p["id"]: Solution.from_dict(p["solution"]) for p in problems if p["solution"] is not None}
+def solved(problem_set: dict[str, Any]) -> dict[str, Solution]:
+    """Every problem of problems/ solved (once per run, see conftest), by id."""
+    return {p["id"]: Solution.from_dict(p["solution"]) for p in problem_set["problems"] if p["solution"] is not None}
 
 
 @pytest.fixture(scope="module")
