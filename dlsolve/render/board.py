@@ -22,7 +22,7 @@ import itertools
 import re
 from typing import NamedTuple
 
-from dlsolve.solution import Heatmap, Step
+from dlsolve.solution import Heatmap, Step, Table
 
 #: Unicode in the working -> LaTeX maths.
 SYMBOLS = {
@@ -121,8 +121,11 @@ _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[
 #: File names, calls of methods and snake_case names: code, not maths.
 _CODE = re.compile(
     r"(?!(?:" + "|".join((*GREEK_NAMES, "max", "min", "sum", "arg")) + r")_)"
-    r"(?:[\w./-]*\.(?:py|csv|txt|npy|toml|json)(?::\d+)*|[A-Za-z_]\w*\.[A-Za-z_]\w*(?:\(.*\))?|[A-Za-z]{2,}(?:_[A-Za-z0-9]+)+(?:\(.*\)|=\S+)?"
-    r"|[A-Za-z]\w*\(\)|--[a-z][\w-]*(?:[:=]\S+)?|DL\d{3})"
+    r"(?:[\w./-]*\.(?:py|csv|txt|npy|toml|json)(?::\d+)*|[A-Za-z_]\w*\.[A-Za-z_]\w*(?:\(.*\))?"
+    # snake_case names of code: called, assigned, three parts, or long words on both sides (zero_grad,
+    # loss_fn); short ones are maths (rf_in, jump_in, C_out)
+    r"|[A-Za-z]{2,}(?:_[A-Za-z0-9]+)+(?:\(.*\)|=\S+)|[A-Za-z]{2,}(?:_[A-Za-z0-9]+){2,}"
+    r"|[A-Za-z]{3,}_(?:[A-Za-z0-9]{3,}|fn)|[A-Za-z]\w*\(\)|--[a-z][\w-]*(?:[:=]\S+)?|DL\d{3})"
 )
 _FUNCTION_CALL = re.compile(r"(?:sqrt|exp|ln|log|diag|sign|softmax)\(.*\)")
 
@@ -926,3 +929,15 @@ def says_numbers(summary: str, latex: str) -> bool:
     """Whether every number of ``latex`` is in ``summary`` (so the summary alone is the answer)."""
     numbers = {w for w in latex_tokens(latex) if w[0].isdigit()}
     return numbers <= set(re.findall(r"\d+(?:\.\d+)?", summary.replace(",", "")))
+
+
+def compact_substeps(substeps: list[Step]) -> tuple[list[Step], Table | None]:
+    """Many short substeps of the same shape (every cell of an output) as one worked example and
+    then a table of the others (their title, their working on one line); others as they are."""
+    simple = all(not s.blocks and not s.substeps and not s.latex and s.text.count("\n") < 4 for s in substeps)
+    if len(substeps) < 4 or not simple:
+        return substeps, None
+    rows = [
+        [s.title, "; ".join(line.strip() for line in s.text.strip().split("\n") if line.strip())] for s in substeps[1:]
+    ]
+    return substeps[:1], Table(["", "the others, in the same way"], rows)

@@ -261,8 +261,11 @@ def step_html(step: Step) -> str:
         if isinstance(block, Heatmap) and board.shown_in(block, step.latex):
             continue
         parts.append(block_html(block))
-    if step.substeps:
-        parts.append('<ol class="steps">' + "".join(f"<li>{step_html(s)}</li>" for s in step.substeps) + "</ol>")
+    shown, rest = board.compact_substeps(step.substeps)
+    if shown:
+        parts.append('<ol class="steps">' + "".join(f"<li>{step_html(s)}</li>" for s in shown) + "</ol>")
+    if rest is not None:
+        parts.append(block_html(rest))
     return "".join(parts)
 
 

@@ -134,8 +134,11 @@ def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     for block in step.blocks:
         if not (isinstance(block, Heatmap) and board.shown_in(block, step.latex)):
             lines += block_lines(block)
-    for position, substep in enumerate(step.substeps, 1):
+    shown, rest = board.compact_substeps(step.substeps)
+    for position, substep in enumerate(shown, 1):
         lines += step_lines(substep, f"{number}{position}." if number else "", depth + 1)
+    if rest is not None:
+        lines += block_lines(rest)
     return lines
 
 
