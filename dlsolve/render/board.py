@@ -237,6 +237,11 @@ def ascii_to_latex(text: str) -> str:
             starred = before and (before.isalpha() or before in _GREEK or before == "}") and not after.isalnum()
             out.append("^*" if starred else r"\cdot ")
             index += 1
+        elif (name := re.compile(r"[A-Za-z]{2,}(?:_[A-Za-z]{3,})+(?![A-Za-z0-9_])").match(text, index)) and (
+            name.group().split("_")[0] not in GREEK_NAMES
+        ):
+            out.append(r"\mathrm{" + name.group().replace("_", r"\_") + "}")
+            index = name.end()
         elif char.isalpha() and char.isascii():
             match = re.compile(r"[A-Za-z]+").match(text, index)
             assert match is not None
@@ -335,6 +340,18 @@ def _tokens(text: str) -> list[_Token]:
     return tokens
 
 
+def _between_operators(tokens: list[_Token], index: int) -> bool:
+    """A snake_case name inside a formula (``+ output_padding +``) is a term of it."""
+    token = tokens[index]
+    return (
+        token.kind == "code"
+        and re.fullmatch(r"[A-Za-z]+(?:_[A-Za-z]+)+", token.core) is not None
+        and 0 < index < len(tokens) - 1
+        and tokens[index - 1].kind == "op"
+        and tokens[index + 1].kind == "op"
+    )
+
+
 def segments(text: str) -> list[tuple[str, str]]:
     """``text`` as runs of ``("text", plain)``, ``("math", LaTeX)`` and ``("code", plain)``.
 
@@ -359,7 +376,9 @@ def segments(text: str) -> list[tuple[str, str]]:
         if index:
             add("text", " ")
         end = index
-        while end < len(tokens) and tokens[end].kind not in ("word", "group", "code"):
+        while end < len(tokens) and (
+            tokens[end].kind not in ("word", "group", "code") or _between_operators(tokens, end)
+        ):
             end += 1
             if tokens[end - 1].trail.strip(")]"):
                 break
@@ -389,7 +408,10 @@ def segments(text: str) -> list[tuple[str, str]]:
         trail = run[-1].trail
         while trail[:1] in (")", "]") and trail and inner.count({")": "(", "]": "["}[trail[0]]) > inner.count(trail[0]):
             inner, trail = inner + trail[0], trail[1:]
-        add("text", run[0].lead)
+        lead = run[0].lead
+        while lead and inner.count({"(": ")", "[": "]"}[lead[-1]]) > inner.count(lead[-1]):  # closed inside
+            inner, lead = lead[-1] + inner, lead[:-1]
+        add("text", lead)
         add("math", ascii_to_latex(inner))
         add("text", trail)
         index = end
@@ -567,10 +589,29 @@ def read(step: Step) -> list[Piece]:
             continue
         pieces += _prose(line, step.latex)
         index += 1
-    if step.latex:
+    # a line that is a formula and nothing else is displayed as one
+    pieces = [_as_display(piece) if isinstance(piece, Prose) else piece for piece in pieces]
+    if step.latex and not _says_already(pieces, step.latex):
         at = 1 if pieces and isinstance(pieces[0], Prose) else 0
         pieces.insert(at, Display(step.latex))
     return pieces
+
+
+def _as_display(piece: Prose) -> Piece:
+    parts = piece.parts
+    formula = bool(parts) and parts[0][0] == "math"
+    alone = all(kind == "text" and not value.strip(" .,;:") for kind, value in parts[1:])
+    if formula and alone and any(relation in parts[0][1] for relation in ("=", r"\le", r"\ge", r"\approx")):
+        return Display(parts[0][1])
+    return piece
+
+
+def _says_already(pieces: list[Piece], latex: str) -> bool:
+    """Whether the formulas written in the text (as displays) hold every number of the step's LaTeX:
+    then the LaTeX would only repeat them (the text often has the general formula too)."""
+    written = [piece.latex for piece in pieces if isinstance(piece, Display)]
+    numbers = {w for w in latex_tokens(latex) if w[0].isdigit()}
+    return bool(written) and bool(numbers) and numbers <= {w for text in written for w in latex_tokens(text)}
 
 
 def runs(pieces: list[Piece]) -> list[list[Piece]]:
