@@ -51,10 +51,45 @@ def cli():
     return run_cli
 
 
+# --------------------------------------------------------------------------- profiles and shared fixtures
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The CI profile (``CI`` set) leaves out tests marked ``slow`` (subprocesses, whole-sheet
+    reruns); the thorough local profile runs them. ``DLSOLVE_SLOW=1`` runs them in CI too."""
+    if not os.environ.get("CI") or os.environ.get("DLSOLVE_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: run in the thorough profile (unset CI, or DLSOLVE_SLOW=1)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass
+class Solved:
+    """A problem of ``problems/`` solved once for the whole session, with what was true right then."""
+
+    problem: Any
+    outcome: Any
+    warnings_at_solve: list[str]
+    working_built_at_solve: bool
+
+
 @pytest.fixture(scope="session")
-def problem_set() -> dict[str, Any]:
-    """Every problem of problems/ solved once per test run: the payload of ``solve problems --json``."""
+def solved_problems() -> dict[str, Solved]:
+    """Every problem in ``problems/`` solved (and checked) once per session: id -> :class:`Solved`."""
     from pathlib import Path
 
-    result = run_cli("solve", str(Path(__file__).resolve().parents[1] / "problems"), "--json")
-    return result.json()
+    from dlsolve.problems import load_problems, solve_problem
+
+    solved = {}
+    for problem in load_problems([Path(__file__).resolve().parent.parent / "problems"]):
+        outcome = solve_problem(problem, check=True)
+        solution = outcome.solution
+        solved[problem.id] = Solved(
+            problem,
+            outcome,
+            list(solution.warnings) if solution is not None else [],
+            solution.working_built if solution is not None else True,
+        )
+    return solved

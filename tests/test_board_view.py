@@ -18,13 +18,11 @@ NARROW = 80
 PROBLEMS = Path(__file__).resolve().parents[1] / "problems"
 IDS = [problem.id for problem in load_problems(sorted(PROBLEMS.glob("*.toml")))]
 
-pytestmark = pytest.mark.slow  # renders the whole problem set (about 3 s; solving it is shared)
-
 
 @pytest.fixture(scope="module")
-def solved(problem_set: dict[str, Any]) -> dict[str, Solution]:
-    """Every problem of problems/ solved (once per run, see conftest), by id."""
-    return {p["id"]: Solution.from_dict(p["solution"]) for p in problem_set["problems"] if p["solution"] is not None}
+def solved(solved_problems: dict[str, Any]) -> dict[str, Solution]:
+    """Every problem of problems/ solved (once per session, see conftest), by id."""
+    return {pid: s.outcome.solution for pid, s in solved_problems.items() if s.outcome.solution is not None}
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from dlsolve.problems import Outcome, Problem, load_problems
+from dlsolve.problems import Outcome, load_problems
 from dlsolve.render import board, render, render_sheet
 from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
 
@@ -24,17 +24,9 @@ OVERFULL_LIMIT = 10.0
 
 
 @pytest.fixture(scope="module")
-def midterm(problem_set: dict[str, Any]) -> list[Outcome]:
-    """The midterm's problems (from the problem set solved once per run), as the sheet renderers take them."""
-    ids = {problem.id for problem in load_problems([MIDTERM])}
-    return [
-        Outcome(
-            Problem(p["id"], "", {}, title=p["title"], question=p["question"], note=p["note"]),
-            Solution.from_dict(p["solution"]) if p["solution"] else None,
-        )
-        for p in problem_set["problems"]
-        if p["id"] in ids
-    ]
+def midterm(solved_problems: dict[str, Any]) -> list[Outcome]:
+    """The midterm's problems (from the problem set solved once per session), in sheet order."""
+    return [solved_problems[problem.id].outcome for problem in load_problems([MIDTERM])]
 
 
 def sheet(outcomes: list[Outcome], mode: str) -> str:
@@ -104,7 +96,6 @@ def test_latex_key_shows_each_step_once_in_typeset_maths(midterm: list[Outcome])
     assert "-4*R^2" not in key
 
 
-@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("pdflatex") is None, reason="pdflatex is not installed")
 def test_latex_key_compiles_without_overfull_boxes(midterm: list[Outcome], tmp_path: Path) -> None:
     (tmp_path / "key.tex").write_text(sheet(midterm, "latex"))
