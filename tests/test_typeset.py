@@ -176,12 +176,15 @@ def check_page(page: str) -> list[str]:
 
 
 def test_html_key_is_one_well_formed_self_contained_page(midterm: list[Outcome]) -> None:
-    page = sheet(midterm, "html")
+    """Every kind of working of the midterm (a filter, a convolution, loss curves, a training loop,
+    attention, the SGD limit and bound); the whole key takes a second more to convert."""
+    outcomes = [outcome for outcome in midterm if outcome.problem.id in ("1b", "1c", "2a", "2b", "3", "4-ii", "5-ii")]
+    page = sheet(outcomes, "html")
     assert page.startswith("<!DOCTYPE html>")
     assert check_page(page) == []
     assert page.count("<math") > 100 and "<svg" in page  # maths as MathML, 2a's curves drawn
-    assert page.count('<section class="problem"') == len(midterm)
-    assert page.count('<div class="answer">') == sum(o.solution is not None for o in midterm)
+    assert page.count('<section class="problem"') == len(outcomes) == 7
+    assert page.count('<div class="answer">') == 7
 
 
 def test_html_checker_finds_broken_pages() -> None:
