@@ -20,9 +20,10 @@ from __future__ import annotations
 import functools
 import itertools
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
-from dlsolve.solution import Heatmap, Step, Table
+from dlsolve.solution import Heatmap, Plot, Step, Table
 
 #: Unicode in the working -> LaTeX maths.
 SYMBOLS = {
@@ -982,3 +983,99 @@ def compact_substeps(substeps: list[Step]) -> tuple[list[Step], Table | None]:
         [s.title, "; ".join(line.strip() for line in s.text.strip().split("\n") if line.strip())] for s in substeps[1:]
     ]
     return substeps[:1], Table(["", "the others, in the same way"], rows)
+
+
+def plain_matrix(block: Heatmap) -> bool:
+    """A heatmap to typeset as a matrix: numbered rows and columns, a title that names it."""
+    return default_labels(block.row_labels) and default_labels(block.col_labels) and short_name(block.title)
+
+
+def items(step: Step) -> list[tuple[str, object]]:
+    """A step as the typeset keys lay it out, in order: ``("prose", [parts, ...])`` (lines of one
+    paragraph), ``("display", latex)`` (the display maths, matrices written out or named heatmaps
+    side by side), ``("block", block)``, ``("substep", step)``; many short substeps as the first and
+    a table of the others (see :func:`compact_substeps`)."""
+    laid: list[tuple[str, object]] = []
+    for run in runs(read(step)):
+        if isinstance(run[0], Prose):
+            laid.append(("prose", [piece.parts for piece in run]))  # type: ignore[union-attr]
+        elif isinstance(run[0], Display):
+            laid.append(("display", run[0].latex))
+        else:
+            laid.append(("display", matrices_latex(run)))  # type: ignore[arg-type]
+    matrices: list[str] = []
+    for block in step.blocks:
+        if isinstance(block, Heatmap) and (not block.cells or shown_in(block, step.latex)):
+            continue
+        if isinstance(block, Heatmap) and plain_matrix(block):
+            matrices.append(heatmap_latex(block))
+            continue
+        if matrices:
+            laid.append(("display", ",\\quad ".join(matrices)))
+            matrices = []
+        laid.append(("block", block))
+    if matrices:
+        laid.append(("display", ",\\quad ".join(matrices)))
+    shown, rest = compact_substeps(step.substeps)
+    laid += [("substep", substep) for substep in shown]
+    if rest is not None:
+        laid.append(("block", rest))
+    return laid
+
+
+class Grid(NamedTuple):
+    """A heatmap as a shaded table: column heads, and rows of (label, [(cell, colour or None)])."""
+
+    columns: list[str]
+    rows: list[tuple[str, list[tuple[str, tuple[int, int, int] | None]]]]
+
+
+def heatmap_grid(block: Heatmap) -> Grid:
+    """Labels and cell colours of a heatmap (:func:`heat_rgb`; ``None`` for a non-finite value)."""
+    import math
+
+    count = max((len(row) for row in block.cells), default=0)
+    columns = [""] + (block.col_labels or [str(j) for j in range(count)])
+    labels = block.row_labels or [str(i) for i in range(len(block.cells))]
+    finite = [v for row in block.values for v in row if math.isfinite(v)]
+    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    rows = []
+    for label, cells, values in zip(labels, block.cells, block.values, strict=False):
+        padded = [*values, *[math.nan] * len(cells)]
+        rows.append(
+            (
+                label,
+                [
+                    (c, heat_rgb(v, low, high) if math.isfinite(v) else None)
+                    for c, v in zip(cells, padded, strict=False)
+                ],
+            )
+        )
+    return Grid(columns, rows)
+
+
+def lay_out(
+    step: Step,
+    number: str,
+    depth: int,
+    *,
+    prose: Callable[[list[list[tuple[str, str]]]], list[str]],
+    display: Callable[[str], list[str]],
+    block: Callable[[Table | Heatmap | Plot], list[str]],
+    substep: Callable[[Step, str, int], list[str]],
+) -> list[str]:
+    """The output of a typeset key for one step: each of :func:`items` through its handler,
+    substeps numbered ``1.1.``, ``1.2.`` under ``number``."""
+    out: list[str] = []
+    position = 0
+    for kind, item in items(step):
+        if kind == "substep":
+            position += 1
+            out += substep(item, f"{number}{position}." if number else "", depth + 1)  # type: ignore[arg-type]
+        elif kind == "prose":
+            out += prose(item)  # type: ignore[arg-type]
+        elif kind == "display":
+            out += display(item)  # type: ignore[arg-type]
+        else:
+            out += block(item)  # type: ignore[arg-type]
+    return out

@@ -133,22 +133,19 @@ def _heatmap(block: Heatmap) -> str:
     """A matrix typeset when it is only numbers; with row or column names, a shaded table."""
     if not block.cells:
         return ""
-    labelled = not (board.default_labels(block.row_labels) and board.default_labels(block.col_labels))
-    if not labelled and board.short_name(block.title):
+    if board.plain_matrix(block):
         return display(board.heatmap_latex(block))
-    count = max(len(row) for row in block.cells)
-    columns = [""] + (block.col_labels or [str(j) for j in range(count)])
-    labels = block.row_labels or [str(i) for i in range(len(block.cells))]
-    finite = [v for row in block.values for v in row if math.isfinite(v)]
-    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
+    grid = board.heatmap_grid(block)
     rows = []
-    for label, cells, values in zip(labels, block.cells, block.values, strict=False):
-        tds = []
-        for cell, value in zip(cells, [*values, *[math.nan] * len(cells)], strict=False):
-            style = ' style="background: rgb({},{},{})"'.format(*board.heat_rgb(value, low, high))
-            tds.append(f"<td{style if math.isfinite(value) else ''}>{escape(cell)}</td>")
-        rows.append(f"<tr><th>{escape(label)}</th>{''.join(tds)}</tr>")
-    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    for label, cells in grid.rows:
+        tds = "".join(
+            f'<td style="background: rgb({rgb[0]},{rgb[1]},{rgb[2]})">{escape(cell)}</td>'
+            if rgb
+            else f"<td>{escape(cell)}</td>"
+            for cell, rgb in cells
+        )
+        rows.append(f"<tr><th>{escape(label)}</th>{tds}</tr>")
+    head = "".join(f"<th>{escape(c)}</th>" for c in grid.columns)
     caption = f"<caption>{inline(board.segments(block.title))}</caption>" if block.title else ""
     return (
         f'<div class="table-wrap"><table class="heatmap">{caption}<thead><tr>{head}</tr></thead>'
@@ -222,7 +219,7 @@ def _plot(block: Plot) -> str:
         rows = [
             [
                 series.label or block.ylabel or "y",
-                *(_value(dict(zip(series.x, series.y, strict=False)).get(x)) for x in xs),
+                *("" if (y := dict(zip(series.x, series.y, strict=False)).get(x)) is None else decimal(y) for x in xs),
             ]
             for series in block.series
         ]
@@ -230,43 +227,36 @@ def _plot(block: Plot) -> str:
     return "".join(parts)
 
 
-def _value(y: float | None) -> str:
-    if y is None:
-        return ""
-    return decimal(y) if math.isfinite(y) else str(y)
-
-
 def block_html(block: Block) -> str:
     """A display block as HTML."""
     if isinstance(block, Table):
         return _table(block.columns, block.rows, block.title)
-    if isinstance(block, Heatmap):
-        return _heatmap(block)
-    if isinstance(block, Plot):
-        return _plot(block)
-    return ""
+    return _heatmap(block) if isinstance(block, Heatmap) else _plot(block)
 
 
 def step_html(step: Step) -> str:
     """One step as a list item: its title, prose, display maths, matrices, blocks, substeps."""
     parts = [f'<span class="title">{inline(board.segments(step.title))}.</span> ']
-    for run in board.runs(board.read(step)):
-        if isinstance(run[0], board.Prose):
-            parts += ["<p>" + inline(piece.parts) + "</p>" for piece in run]  # type: ignore[union-attr]
-        elif isinstance(run[0], board.Display):
-            parts.append(display(run[0].latex))
+    substeps = []
+    for kind, item in board.items(step):
+        if kind == "prose":
+            parts += ["<p>" + inline(line) + "</p>" for line in item]  # type: ignore[attr-defined]
+        elif kind == "display":
+            parts.append(display(item))  # type: ignore[arg-type]
+        elif kind == "block":
+            if substeps:
+                parts.append(_steps(substeps))
+                substeps = []
+            parts.append(block_html(item))  # type: ignore[arg-type]
         else:
-            parts.append(display(board.matrices_latex(run)))  # type: ignore[arg-type]
-    for block in step.blocks:
-        if isinstance(block, Heatmap) and board.shown_in(block, step.latex):
-            continue
-        parts.append(block_html(block))
-    shown, rest = board.compact_substeps(step.substeps)
-    if shown:
-        parts.append('<ol class="steps">' + "".join(f"<li>{step_html(s)}</li>" for s in shown) + "</ol>")
-    if rest is not None:
-        parts.append(block_html(rest))
+            substeps.append(item)
+    if substeps:
+        parts.append(_steps(substeps))
     return "".join(parts)
+
+
+def _steps(steps: list[Step]) -> str:
+    return '<ol class="steps">' + "".join(f"<li>{step_html(s)}</li>" for s in steps) + "</ol>"
 
 
 def answer_html(solution: Solution) -> str:
@@ -285,7 +275,7 @@ def body(solution: Solution) -> str:
     """Steps, answer and warnings (no page around them)."""
     parts = []
     if solution.steps:
-        parts.append('<ol class="steps">' + "".join(f"<li>{step_html(s)}</li>" for s in solution.steps) + "</ol>")
+        parts.append(_steps(solution.steps))
     parts += [block_html(block) for block in solution.blocks]
     parts.append(answer_html(solution))
     parts += [f'<p class="warning"><strong>Warning:</strong> {prose(w)}</p>' for w in solution.warnings]

@@ -205,20 +205,13 @@ def _heatmap(block: Heatmap) -> list[str]:
         named = board.short_name(block.title)
         caption = [] if named or not block.title else ["\\par\\noindent\\textit{" + escape(block.title) + "}"]
         return caption + display(board.heatmap_latex(block))
-    count = max(len(row) for row in block.cells)
-    columns = [""] + (block.col_labels or [str(j) for j in range(count)])
-    labels = block.row_labels or [str(i) for i in range(len(block.cells))]
-    finite = [v for row in block.values for v in row if math.isfinite(v)]
-    low, high = (min(finite), max(finite)) if finite else (0.0, 0.0)
-    rows = []
-    for label, cells, values in zip(labels, block.cells, block.values, strict=False):
-        shaded = [
-            _shade(value, low, high) + _cell(cell)
-            for cell, value in zip(cells, values + [math.nan] * len(cells), strict=False)
-        ]
-        rows.append(" & ".join([escape(label), *shaded]) + r" \\")
-    spec = "l" + "r" * count
-    head = " & ".join("\\textbf{" + escape(c) + "}" for c in columns) + r" \\ \hline"
+    grid = board.heatmap_grid(block)
+    rows = [
+        " & ".join([escape(label), *(_shade(rgb) + _cell(cell) for cell, rgb in cells)]) + r" \\"
+        for label, cells in grid.rows
+    ]
+    spec = "l" + "r" * (len(grid.columns) - 1)
+    head = " & ".join("\\textbf{" + escape(c) + "}" for c in grid.columns) + r" \\ \hline"
     lines = ["\\par\\smallskip"]
     if block.title:
         lines.append("\\noindent\\textit{" + escape(block.title) + "}")
@@ -231,12 +224,9 @@ def _heatmap(block: Heatmap) -> list[str]:
     ]
 
 
-def _shade(value: float, low: float, high: float) -> str:
+def _shade(rgb: tuple[int, int, int] | None) -> str:
     """``\\cellcolor`` of a heatmap cell, as the terminal view colours it."""
-    if not math.isfinite(value):
-        return ""
-    rgb = board.heat_rgb(value, low, high)
-    return "" if rgb == (255, 255, 255) else "\\cellcolor[RGB]{{{},{},{}}}".format(*rgb)
+    return "" if rgb is None or rgb == (255, 255, 255) else "\\cellcolor[RGB]{{{},{},{}}}".format(*rgb)
 
 
 _COLOURS = ("blue", "red", "teal", "orange", "violet", "olive")
@@ -257,7 +247,10 @@ def _plot(block: Plot) -> list[str]:
     if few:
         xs = sorted({x for _, pts in series for x, _ in pts})
         head = [block.xlabel or "x", *(decimal(x) for x in xs)]
-        rows = [[label or block.ylabel or "y", *(_value(dict(pts).get(x)) for x in xs)] for label, pts in series]
+        rows = [
+            [label or block.ylabel or "y", *(("" if (y := dict(pts).get(x)) is None else decimal(y)) for x in xs)]
+            for label, pts in series
+        ]
         lines += _table(head, rows, "")
     return lines
 
@@ -268,12 +261,6 @@ def _finite(x: float, y: float, logy: bool) -> bool:
 
 def _y(y: float, logy: bool) -> float:
     return math.log10(y) if logy else y
-
-
-def _value(y: float | None) -> str:
-    if y is None:
-        return ""
-    return decimal(y) if math.isfinite(y) else str(y)
 
 
 def _picture(
@@ -323,11 +310,7 @@ def block_lines(block: Block) -> list[str]:
     """A display block as LaTeX lines."""
     if isinstance(block, Table):
         return _table(block.columns, block.rows, block.title)
-    if isinstance(block, Heatmap):
-        return _heatmap(block)
-    if isinstance(block, Plot):
-        return _plot(block)
-    return []
+    return _heatmap(block) if isinstance(block, Heatmap) else _plot(block)
 
 
 def _joined(lines: list[str]) -> str:
@@ -340,52 +323,20 @@ def _joined(lines: list[str]) -> str:
     return out
 
 
-def _blocks(blocks: list[Block], latex: str) -> list[str]:
-    """The step's blocks; unlabelled heatmaps next to each other share one display line."""
-    lines: list[str] = []
-    matrices: list[str] = []
-    for block in blocks:
-        if isinstance(block, Heatmap) and board.shown_in(block, latex):
-            continue
-        if isinstance(block, Heatmap) and block.cells and _plain_matrix(block):
-            matrices.append(board.heatmap_latex(block))
-            continue
-        if matrices:
-            lines += display(",\\quad ".join(matrices))
-            matrices = []
-        lines += block_lines(block)
-    if matrices:
-        lines += display(",\\quad ".join(matrices))
-    return lines
-
-
-def _plain_matrix(block: Heatmap) -> bool:
-    return (
-        board.default_labels(block.row_labels)
-        and board.default_labels(block.col_labels)
-        and board.short_name(block.title)
-    )
-
-
 def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     """One step (and its substeps) as LaTeX lines: a run-in heading, the prose with its maths, the
     display maths once, the matrices, the blocks."""
     heading = "\\paragraph" if depth == 0 else "\\subparagraph"
     lines = [f"{heading}{{{escape((number + ' ') if number else '')}{inline(board.segments(step.title))}.}}"]
-    for run in board.runs(board.read(step)):
-        if isinstance(run[0], board.Prose):
-            lines.append(_joined([inline(piece.parts) for piece in run]) + "\\par")  # type: ignore[union-attr]
-        elif isinstance(run[0], board.Display):
-            lines += display(run[0].latex)
-        else:
-            lines += display(board.matrices_latex(run))  # type: ignore[arg-type]
-    lines += _blocks(step.blocks, step.latex)
-    shown, rest = board.compact_substeps(step.substeps)
-    for position, substep in enumerate(shown, 1):
-        lines += step_lines(substep, f"{number}{position}." if number else "", depth + 1)
-    if rest is not None:
-        lines += block_lines(rest)
-    return lines
+    return lines + board.lay_out(
+        step,
+        number,
+        depth,
+        prose=lambda paragraph: [_joined([inline(parts) for parts in paragraph]) + "\\par"],
+        display=display,
+        block=block_lines,
+        substep=step_lines,
+    )
 
 
 def answer_box(solution: Solution) -> list[str]:

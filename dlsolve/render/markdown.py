@@ -86,15 +86,9 @@ def _plot(block: Plot) -> list[str]:
         xs = sorted({xs[round(i * step)] for i in range(PLOT_ROWS)})
     values = [dict(zip(series.x, series.y, strict=False)) for series in block.series]
     names = [series.label or block.ylabel or "y" for series in block.series]
-    rows = [[decimal(x), *(_value(points.get(x)) for points in values)] for x in xs]
+    rows = [[decimal(x), *("" if (y := points.get(x)) is None else decimal(y) for points in values)] for x in xs]
     title = (block.title or "plot") + (" (log scale)" if block.logy else "") + ": values"
     return _table([block.xlabel or "x", *names], rows, title)
-
-
-def _value(y: float | None) -> str:
-    if y is None:
-        return ""
-    return decimal(y) if math.isfinite(y) else str(y)
 
 
 def block_lines(block: Block) -> list[str]:
@@ -108,38 +102,23 @@ def block_lines(block: Block) -> list[str]:
         if not labelled:
             caption = [] if board.short_name(block.title) or not block.title else [f"*{_text(block.title)}*", ""]
             return caption + display(board.heatmap_latex(block))
-        width = max(len(row) for row in block.cells)
-        columns = [""] + (block.col_labels or [str(j) for j in range(width)])
-        labels = block.row_labels or [str(i) for i in range(len(block.cells))]
-        rows = [[label, *row] for label, row in zip(labels, block.cells, strict=False)]
-        return _table(columns, rows, block.title)
-    if isinstance(block, Plot):
-        return _plot(block)
-    return []
+        grid = board.heatmap_grid(block)
+        return _table(grid.columns, [[label, *(cell for cell, _ in cells)] for label, cells in grid.rows], block.title)
+    return _plot(block)
 
 
 def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     """One step (and its substeps) as Markdown lines."""
     heading = "#" * (3 + min(depth, 3))
     lines = [f"{heading} {number + ' ' if number else ''}{inline(board.segments(step.title))}", ""]
-    for run in board.runs(board.read(step)):
-        if isinstance(run[0], board.Prose):
-            lines += [inline(piece.parts) + "  " for piece in run]  # type: ignore[union-attr]
-            lines[-1] = lines[-1].rstrip()
-            lines.append("")
-        elif isinstance(run[0], board.Display):
-            lines += display(run[0].latex)
-        else:
-            lines += display(board.matrices_latex(run))  # type: ignore[arg-type]
-    for block in step.blocks:
-        if not (isinstance(block, Heatmap) and board.shown_in(block, step.latex)):
-            lines += block_lines(block)
-    shown, rest = board.compact_substeps(step.substeps)
-    for position, substep in enumerate(shown, 1):
-        lines += step_lines(substep, f"{number}{position}." if number else "", depth + 1)
-    if rest is not None:
-        lines += block_lines(rest)
-    return lines
+    return lines + board.lay_out(
+        step, number, depth, prose=_paragraph, display=display, block=block_lines, substep=step_lines
+    )
+
+
+def _paragraph(lines: list[list[tuple[str, str]]]) -> list[str]:
+    """Lines of prose kept as lines (a Markdown line break is two trailing spaces)."""
+    return ["  \n".join(inline(parts) for parts in lines), ""]
 
 
 def answer_lines(solution: Solution) -> list[str]:
