@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from dlsolve.problems import Outcome, load_problems
-from dlsolve.render import board, render, render_sheet
+from dlsolve.render import board, linebreak, notation, render, render_sheet
 from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
 
 MIDTERM = Path(__file__).resolve().parents[1] / "problems" / "midterm.toml"
@@ -39,16 +39,16 @@ def sheet(outcomes: list[Outcome], mode: str) -> str:
 
 
 def test_plain_text_maths_becomes_inline_latex() -> None:
-    parts = board.segments("Dot product of every query with every key (d_k = 2): Q K^T is 2x2.")
+    parts = notation.segments("Dot product of every query with every key (d_k = 2): Q K^T is 2x2.")
     assert ("math", "d_{k} = 2") in parts and ("math", r"Q K^\top") in parts
     assert parts[0] == ("text", "Dot product of every query with every key (")
-    assert board.segments("Scale by 1/sqrt(2) ≈ 0.707107:")[1] == ("math", r"1/\sqrt{2} \approx 0.707107")
-    assert board.segments("value -3 at step 5") == [("text", "value "), ("math", "-3"), ("text", " at step 5")]
+    assert notation.segments("Scale by 1/sqrt(2) ≈ 0.707107:")[1] == ("math", r"1/\sqrt{2} \approx 0.707107")
+    assert notation.segments("value -3 at step 5") == [("text", "value "), ("math", "-3"), ("text", " at step 5")]
     # code stays code: file names, calls, snake_case names
-    kinds = dict((value, kind) for kind, value in board.segments("exam.py:19:1: never calls zero_grad(): bad"))
+    kinds = dict((value, kind) for kind, value in notation.segments("exam.py:19:1: never calls zero_grad(): bad"))
     assert kinds["exam.py:19:1"] == "code" and kinds["zero_grad()"] == "code"
-    assert board.ascii_to_latex("θ* = θ_0 + M X^T K^{-1} r") == r"\theta ^* = \theta _{0} + M X^\top K^{-1} r"
-    assert board.ascii_to_latex("theta_t ->  x_a_b") == r"\theta _{t} \to x_{a}{}_{b}"  # no double script
+    assert notation.ascii_to_latex("θ* = θ_0 + M X^T K^{-1} r") == r"\theta ^* = \theta _{0} + M X^\top K^{-1} r"
+    assert notation.ascii_to_latex("theta_t ->  x_a_b") == r"\theta _{t} \to x_{a}{}_{b}"  # no double script
 
 
 def test_clauses_the_display_maths_says_are_left_out() -> None:
@@ -70,11 +70,11 @@ def test_matrices_in_the_text_are_typeset_once() -> None:
 
 def test_wide_display_maths_is_cut_into_lines_that_fit() -> None:
     chain = " = ".join(["a_{1} + b_{2} + c_{3} + d_{4}"] * 8)
-    lines = board.display_lines(chain)
+    lines = linebreak.display_lines(chain)
     assert len(lines) == 1 and lines[0].startswith(r"\begin{aligned}")
-    assert all(board.width(row) <= board.LINE_CHARS for row in lines[0][15:-13].split(r"\\"))
-    assert board.display_lines(r"a = 1 \\ b = 2") == ["a = 1", "b = 2"]
-    assert board.display_lines(chain, aligned=False)[1].startswith(r"\qquad = ")
+    assert all(linebreak.width(row) <= linebreak.LINE_CHARS for row in lines[0][15:-13].split(r"\\"))
+    assert linebreak.display_lines(r"a = 1 \\ b = 2") == ["a = 1", "b = 2"]
+    assert linebreak.display_lines(chain, aligned=False)[1].startswith(r"\qquad = ")
 
 
 def test_column_widths_never_cut_a_word() -> None:

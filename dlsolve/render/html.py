@@ -17,7 +17,7 @@ from html import escape
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
-from dlsolve.render import board
+from dlsolve.render import board, linebreak, notation
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -85,7 +85,7 @@ def mathml(latex: str, display: bool = False) -> str:
 
 
 def inline(parts: list[tuple[str, str]]) -> str:
-    """Prose parts (:func:`dlsolve.render.board.segments`) as HTML with inline MathML."""
+    """Prose parts (:func:`dlsolve.render.notation.segments`) as HTML with inline MathML."""
     out = []
     for kind, value in parts:
         if kind == "math":
@@ -93,18 +93,18 @@ def inline(parts: list[tuple[str, str]]) -> str:
         elif kind == "code":
             out.append("<code>" + escape(value) + "</code>")
         else:
-            out.append(escape(board.text_symbols(value)))
+            out.append(escape(notation.text_symbols(value)))
     return "".join(out)
 
 
 def prose(text: str, latex: str = "") -> str:
     """Plain text as HTML with its maths in MathML (clauses ``latex`` says already left out)."""
-    return inline(board.segments(board.uncovered(text, latex))) if text.strip() else ""
+    return inline(notation.segments(board.uncovered(text, latex))) if text.strip() else ""
 
 
 def display(latex: str) -> str:
     """Display maths, one ``<math display="block">`` per line that fits the page."""
-    lines = board.display_lines(latex, LINE_CHARS, aligned=False)
+    lines = linebreak.display_lines(latex, LINE_CHARS, aligned=False)
     if not lines:
         return ""
     return '<div class="display">' + "".join(mathml(line, display=True) for line in lines) + "</div>"
@@ -115,17 +115,17 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> str:
     columns = columns + [""] * (count - len(columns))
     rows = [row + [""] * (count - len(row)) for row in rows]
     numeric = [j > 0 and board.numeric_column([row[j] for row in rows]) for j in range(count)]
-    head = "".join(f"<th>{inline(board.segments(c))}</th>" for c in columns)
+    head = "".join(f"<th>{inline(notation.segments(c))}</th>" for c in columns)
     body = "".join(
         "<tr>"
         + "".join(
-            f'<td class="num">{escape(cell)}</td>' if numeric[j] else f"<td>{inline(board.segments(cell))}</td>"
+            f'<td class="num">{escape(cell)}</td>' if numeric[j] else f"<td>{inline(notation.segments(cell))}</td>"
             for j, cell in enumerate(row)
         )
         + "</tr>"
         for row in rows
     )
-    caption = f"<caption>{inline(board.segments(title))}</caption>" if title else ""
+    caption = f"<caption>{inline(notation.segments(title))}</caption>" if title else ""
     return f'<div class="table-wrap"><table>{caption}<thead><tr>{head}</tr></thead><tbody>{body}</tbody></table></div>'
 
 
@@ -146,7 +146,7 @@ def _heatmap(block: Heatmap) -> str:
         )
         rows.append(f"<tr><th>{escape(label)}</th>{tds}</tr>")
     head = "".join(f"<th>{escape(c)}</th>" for c in grid.columns)
-    caption = f"<caption>{inline(board.segments(block.title))}</caption>" if block.title else ""
+    caption = f"<caption>{inline(notation.segments(block.title))}</caption>" if block.title else ""
     return (
         f'<div class="table-wrap"><table class="heatmap">{caption}<thead><tr>{head}</tr></thead>'
         f"<tbody>{''.join(rows)}</tbody></table></div>"
@@ -236,7 +236,7 @@ def block_html(block: Block) -> str:
 
 def step_html(step: Step) -> str:
     """One step as a list item: its title, prose, display maths, matrices, blocks, substeps."""
-    parts = [f'<span class="title">{inline(board.segments(step.title))}.</span> ']
+    parts = [f'<span class="title">{inline(notation.segments(step.title))}.</span> ']
     substeps = []
     for kind, item in board.items(step):
         if kind == "prose":
@@ -304,7 +304,7 @@ def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False
         problem = outcome.problem
         parts = [
             f'<section class="problem" id="{escape(problem.id)}">',
-            f'<h2><span class="id">{escape(problem.id)}</span>{inline(board.segments(problem.title))}</h2>',
+            f'<h2><span class="id">{escape(problem.id)}</span>{inline(notation.segments(problem.title))}</h2>',
         ]
         if problem.question:
             parts.append(f'<p class="question">{prose(problem.question.strip())}</p>')

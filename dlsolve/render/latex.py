@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
-from dlsolve.render import board
+from dlsolve.render import board, linebreak, notation
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -111,7 +111,7 @@ def _code(text: str) -> str:
 
 
 def inline(parts: list[tuple[str, str]]) -> str:
-    """Prose parts (:func:`dlsolve.render.board.segments`) as LaTeX text with inline maths."""
+    """Prose parts (:func:`dlsolve.render.notation.segments`) as LaTeX text with inline maths."""
     out = []
     for kind, value in parts:
         if kind == "math":
@@ -119,18 +119,18 @@ def inline(parts: list[tuple[str, str]]) -> str:
         elif kind == "code":
             out.append(_code(value))
         else:
-            out.append(escape(board.text_symbols(value)))
+            out.append(escape(notation.text_symbols(value)))
     return "".join(out)
 
 
 def prose(text: str, latex: str = "") -> str:
     """Plain text as LaTeX prose with its maths typeset (clauses ``latex`` says already left out)."""
-    return inline(board.segments(board.uncovered(text, latex))) if text.strip() else ""
+    return inline(notation.segments(board.uncovered(text, latex))) if text.strip() else ""
 
 
 def display(latex: str) -> list[str]:
     """Display maths that fits the page: ``\\[..\\]`` for one line, ``gather*`` for several."""
-    lines = board.display_lines(latex)
+    lines = linebreak.display_lines(latex)
     if not lines:
         return []
     if len(lines) == 1:
@@ -180,7 +180,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     body = [" & ".join(_cell(cell) for cell in row) + r" \\" for row in rows]
     lines = ["\\par\\smallskip"]
     if title:
-        lines.append("\\noindent\\textit{" + inline(board.segments(title)) + "}")
+        lines.append("\\noindent\\textit{" + inline(notation.segments(title)) + "}")
     if len(rows) > 25:
         lines += ["{" + size + "\\begin{longtable}[l]{" + spec + "}", header, "\\endhead", *body, "\\end{longtable}}"]
     else:
@@ -194,7 +194,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
 
 
 def _cell(cell: str) -> str:
-    return inline(board.segments(cell)) if cell.strip() else ""
+    return inline(notation.segments(cell)) if cell.strip() else ""
 
 
 def _heatmap(block: Heatmap) -> list[str]:
@@ -327,7 +327,7 @@ def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     """One step (and its substeps) as LaTeX lines: a run-in heading, the prose with its maths, the
     display maths once, the matrices, the blocks."""
     heading = "\\paragraph" if depth == 0 else "\\subparagraph"
-    lines = [f"{heading}{{{escape((number + ' ') if number else '')}{inline(board.segments(step.title))}.}}"]
+    lines = [f"{heading}{{{escape((number + ' ') if number else '')}{inline(notation.segments(step.title))}.}}"]
     return lines + board.lay_out(
         step,
         number,

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
-from dlsolve.render import board
+from dlsolve.render import board, linebreak, notation
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -25,7 +25,7 @@ _MARKDOWN_SPECIAL = re.compile(r"([\\`*_<|$])")
 
 
 def _text(text: str) -> str:
-    return _MARKDOWN_SPECIAL.sub(r"\\\1", board.text_symbols(text))
+    return _MARKDOWN_SPECIAL.sub(r"\\\1", notation.text_symbols(text))
 
 
 def _math(latex: str) -> str:
@@ -34,7 +34,7 @@ def _math(latex: str) -> str:
 
 
 def inline(parts: list[tuple[str, str]]) -> str:
-    """Prose parts (:func:`dlsolve.render.board.segments`) as Markdown with ``$...$`` maths."""
+    """Prose parts (:func:`dlsolve.render.notation.segments`) as Markdown with ``$...$`` maths."""
     out = []
     for kind, value in parts:
         if kind == "math":
@@ -48,12 +48,12 @@ def inline(parts: list[tuple[str, str]]) -> str:
 
 def prose(text: str, latex: str = "") -> str:
     """Plain text as Markdown with its maths (clauses ``latex`` says already left out)."""
-    return inline(board.segments(board.uncovered(text, latex))) if text.strip() else ""
+    return inline(notation.segments(board.uncovered(text, latex))) if text.strip() else ""
 
 
 def display(latex: str) -> list[str]:
     """A ``$$`` block; several lines (a formula too wide for one) in ``gathered``."""
-    lines = [_math(line) for line in board.display_lines(latex)]
+    lines = [_math(line) for line in linebreak.display_lines(latex)]
     if not lines:
         return []
     body = lines[0] if len(lines) == 1 else "\\begin{gathered}" + r" \\ ".join(lines) + "\\end{gathered}"
@@ -61,7 +61,7 @@ def display(latex: str) -> list[str]:
 
 
 def _cell(text: str) -> str:
-    return inline(board.segments(text.replace("\n", " "))) if text.strip() else ""
+    return inline(notation.segments(text.replace("\n", " "))) if text.strip() else ""
 
 
 def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
@@ -71,7 +71,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     columns = columns + [""] * (count - len(columns))
     rows = [row + [""] * (count - len(row)) for row in rows]
     align = ["---:" if j and board.numeric_column([row[j] for row in rows]) else "---" for j in range(count)]
-    lines = [f"*{inline(board.segments(title))}*", ""] if title else []
+    lines = [f"*{inline(notation.segments(title))}*", ""] if title else []
     lines.append("| " + " | ".join(_cell(c) for c in columns) + " |")
     lines.append("|" + "|".join(align) + "|")
     lines += ["| " + " | ".join(_cell(c) for c in row) + " |" for row in rows]
@@ -110,7 +110,7 @@ def block_lines(block: Block) -> list[str]:
 def step_lines(step: Step, number: str = "", depth: int = 0) -> list[str]:
     """One step (and its substeps) as Markdown lines."""
     heading = "#" * (3 + min(depth, 3))
-    lines = [f"{heading} {number + ' ' if number else ''}{inline(board.segments(step.title))}", ""]
+    lines = [f"{heading} {number + ' ' if number else ''}{inline(notation.segments(step.title))}", ""]
     return lines + board.lay_out(
         step, number, depth, prose=_paragraph, display=display, block=block_lines, substep=step_lines
     )
@@ -154,7 +154,7 @@ def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False
     lines = ["# Answer key", ""]
     for outcome in outcomes:
         problem = outcome.problem
-        lines += [f"## {problem.id}: {inline(board.segments(problem.title))}".rstrip(": "), ""]
+        lines += [f"## {problem.id}: {inline(notation.segments(problem.title))}".rstrip(": "), ""]
         if problem.question:
             lines += ["*" + prose(" ".join(problem.question.split())) + "*", ""]
         if outcome.solution is not None:
