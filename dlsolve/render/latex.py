@@ -180,7 +180,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     body = [" & ".join(_cell(cell) for cell in row) + r" \\" for row in rows]
     lines = ["\\par\\smallskip"]
     if title:
-        lines.append("\\noindent\\textit{" + inline(notation.segments(title)) + "}")
+        lines.append("\\noindent\\textit{" + inline(notation.segments(title)) + "}\\nopagebreak")
     if len(rows) > 25:
         lines += ["{" + size + "\\begin{longtable}[l]{" + spec + "}", header, "\\endhead", *body, "\\end{longtable}}"]
     else:
@@ -203,7 +203,9 @@ def _heatmap(block: Heatmap) -> list[str]:
         return []
     if board.default_labels(block.row_labels) and board.default_labels(block.col_labels):
         named = board.short_name(block.title)
-        caption = [] if named or not block.title else ["\\par\\noindent\\textit{" + escape(block.title) + "}"]
+        caption = (
+            [] if named or not block.title else ["\\par\\noindent\\textit{" + escape(block.title) + "}\\nopagebreak"]
+        )
         return caption + display(board.heatmap_latex(block))
     grid = board.heatmap_grid(block)
     rows = [
@@ -214,7 +216,7 @@ def _heatmap(block: Heatmap) -> list[str]:
     head = " & ".join("\\textbf{" + escape(c) + "}" for c in grid.columns) + r" \\ \hline"
     lines = ["\\par\\smallskip"]
     if block.title:
-        lines.append("\\noindent\\textit{" + escape(block.title) + "}")
+        lines.append("\\noindent\\textit{" + escape(block.title) + "}\\nopagebreak")
     return [
         *lines,
         "\\par\\noindent{\\small\\begin{tabular}{" + spec + "}",
@@ -240,7 +242,7 @@ def _plot(block: Plot) -> list[str]:
     lines = ["\\par\\smallskip"]
     title = block.title + (" (log scale)" if block.logy else "")
     if title:
-        lines.append("\\noindent\\textit{" + escape(title) + "}\\par")
+        lines.append("\\noindent\\textit{" + escape(title) + "}\\par\\nopagebreak")
     if len(points) >= 2:
         lines += _picture(series, points, block)
     few = series and max(len(pts) for _, pts in series) <= 12
