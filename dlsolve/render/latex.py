@@ -378,7 +378,7 @@ PREAMBLE = r"""\documentclass[10pt]{article}
 \usepackage[T1]{fontenc}
 \usepackage{lmodern}
 \usepackage{amsmath,amssymb}
-\usepackage[margin=2cm]{geometry}
+\usepackage[a4paper,margin=2cm]{geometry}
 \usepackage{array,longtable}
 \usepackage[table]{xcolor}
 \usepackage{microtype}
