@@ -13,6 +13,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlsolve.problems import Outcome, load_problems
 from dlsolve.render import board, linebreak, notation, render, render_sheet
@@ -222,3 +224,26 @@ def test_html_of_a_single_solution_with_every_block() -> None:
     page = stream.getvalue()
     assert check_page(page) == []
     assert "&lt;b&gt;" in page and "careful &lt;here&gt;" in page
+
+
+def _balanced(latex: str) -> bool:
+    depth = 0
+    for index, char in enumerate(latex):
+        if char in "{}" and (index == 0 or latex[index - 1] != "\\"):
+            depth += 1 if char == "{" else -1
+            if depth < 0:
+                return False
+    return depth == 0
+
+
+@given(st.text(alphabet=st.sampled_from("ax_^{}()[]=+-−·/√*θ≈|T0123 .,:;<>"), max_size=40))
+def test_inline_maths_of_any_text_is_balanced_latex(text: str) -> None:
+    """Whatever the working's text holds, the maths taken from it has balanced braces and no
+    double script (pdflatex would stop on either)."""
+    from dlsolve.render.latex import inline
+
+    for kind, value in notation.segments(text):
+        if kind == "math":
+            assert _balanced(value.replace("\\\\", "")), value
+            assert not re.search(r"(?<!\\)_\{[^{}]*\}_|(?<!\\)\^\{[^{}]*\}\^", value), value
+    assert _balanced(inline(notation.segments(text)).replace("\\\\", ""))

@@ -171,11 +171,12 @@ def ascii_to_latex(text: str) -> str:
     while index < len(text):
         char = text[index]
         two = text[index : index + 2]
-        if two in ("->", "<=", ">=", "||", "!=", "**"):
-            out.append({"->": r"\to ", "<=": r"\le ", ">=": r"\ge ", "||": r"\| ", "!=": r"\ne ", "**": "^"}[two])
+        if two in ("->", "<=", ">=", "||", "!="):
+            out.append({"->": r"\to ", "<=": r"\le ", ">=": r"\ge ", "||": r"\| ", "!=": r"\ne "}[two])
             index += 2
-        elif char in "_^":
-            script, index = _script(text, index + 1)
+        elif char in "_^" or two == "**":
+            char = "^" if two == "**" else char
+            script, index = _script(text, index + (2 if two == "**" else 1))
             if out and out[-1].startswith(char):  # x_a_b: TeX refuses a double script
                 out.append("{}")
             out.append(char + script)
