@@ -17,8 +17,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlsolve.problems import Outcome, load_problems
-from dlsolve.render import board, linebreak, notation, render, render_sheet
+from dlsolve.render import board, layout, linebreak, notation, render, render_sheet
 from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
+from tests.test_solution_render import _balanced
 
 MIDTERM = Path(__file__).resolve().parents[1] / "problems" / "midterm.toml"
 #: Widest overfull box accepted in the compiled key, in points.
@@ -80,7 +81,7 @@ def test_wide_display_maths_is_cut_into_lines_that_fit() -> None:
 
 
 def test_column_widths_never_cut_a_word() -> None:
-    widths = board.column_widths([40, 10, 60], [8, 10, 12], 50)
+    widths = layout.column_widths([40, 10, 60], [8, 10, 12], 50)
     assert [w >= least for w, least in zip(widths, [8, 10, 12], strict=True)] == [True] * 3
     assert sum(widths) == pytest.approx(50)
 
@@ -224,16 +225,6 @@ def test_html_of_a_single_solution_with_every_block() -> None:
     page = stream.getvalue()
     assert check_page(page) == []
     assert "&lt;b&gt;" in page and "careful &lt;here&gt;" in page
-
-
-def _balanced(latex: str) -> bool:
-    depth = 0
-    for index, char in enumerate(latex):
-        if char in "{}" and (index == 0 or latex[index - 1] != "\\"):
-            depth += 1 if char == "{" else -1
-            if depth < 0:
-                return False
-    return depth == 0
 
 
 @given(st.text(alphabet=st.sampled_from("ax_^{}()[]=+-−·/√*θ≈|T0123 .,:;<>"), max_size=40))

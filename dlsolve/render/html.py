@@ -17,7 +17,7 @@ from html import escape
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
-from dlsolve.render import board, linebreak, notation
+from dlsolve.render import board, layout, linebreak, notation
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -114,7 +114,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> str:
     count = max([len(columns), *(len(row) for row in rows)], default=0)
     columns = columns + [""] * (count - len(columns))
     rows = [row + [""] * (count - len(row)) for row in rows]
-    numeric = [j > 0 and board.numeric_column([row[j] for row in rows]) for j in range(count)]
+    numeric = [j > 0 and layout.numeric_column([row[j] for row in rows]) for j in range(count)]
     head = "".join(f"<th>{inline(notation.segments(c))}</th>" for c in columns)
     body = "".join(
         "<tr>"

@@ -14,7 +14,7 @@ import math
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
-from dlsolve.render import board, linebreak, notation
+from dlsolve.render import board, layout, linebreak, notation
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -156,7 +156,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
     natural = [max(len(cell) for cell in column) + 3 for column in cells]
     size, budget = "\\small", _TABLE_CHARS
     if sum(natural) <= budget:
-        spec = "".join("r" if j and board.numeric_column([row[j] for row in rows]) else "l" for j in range(count))
+        spec = "".join("r" if j and layout.numeric_column([row[j] for row in rows]) else "l" for j in range(count))
     else:
         least = [
             math.ceil(max(len(word) for cell in column for word in [*cell.split(), ""]) * 1.15) + 3 for column in cells
@@ -169,7 +169,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
                     [list(column) for column in zip(*[columns, *rows], strict=True)][1:],
                     title,
                 )
-        shares = [share * 0.995 for share in board.column_widths(natural, least, budget)]  # printed rounded
+        shares = [share * 0.995 for share in layout.column_widths(natural, least, budget)]  # printed rounded
         spec = "".join(
             ">{\\raggedright\\arraybackslash}p{\\dimexpr "
             + f"{math.floor(share / budget * 1000) / 1000:.3f}"

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
-from dlsolve.render import board, linebreak, notation
+from dlsolve.render import board, layout, linebreak, notation
 from dlsolve.solution import Block, Heatmap, Plot, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -70,7 +70,7 @@ def _table(columns: list[str], rows: list[list[str]], title: str) -> list[str]:
         return []
     columns = columns + [""] * (count - len(columns))
     rows = [row + [""] * (count - len(row)) for row in rows]
-    align = ["---:" if j and board.numeric_column([row[j] for row in rows]) else "---" for j in range(count)]
+    align = ["---:" if j and layout.numeric_column([row[j] for row in rows]) else "---" for j in range(count)]
     lines = [f"*{inline(notation.segments(title))}*", ""] if title else []
     lines.append("| " + " | ".join(_cell(c) for c in columns) + " |")
     lines.append("|" + "|".join(align) + "|")

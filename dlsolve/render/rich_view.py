@@ -15,7 +15,7 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
-from dlsolve.render import board
+from dlsolve.render import layout
 from dlsolve.solution import Block, Heatmap, Plot, Series, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
@@ -59,7 +59,7 @@ def _table(block: Table, width: int = 100, *, transposed: bool = False) -> Rende
         return _records(columns, rows, block.title)
     widths = natural
     if sum(natural) + chrome > width:
-        widths = [int(w) for w in board.column_widths(natural, least, width - chrome)]
+        widths = [int(w) for w in layout.column_widths(natural, least, width - chrome)]
     table = RichTable(
         title=Text(block.title) if block.title else None,
         title_justify="left",
@@ -69,7 +69,7 @@ def _table(block: Table, width: int = 100, *, transposed: bool = False) -> Rende
         padding=(0, padding),
     )
     for index, column in enumerate(columns):
-        numeric = index > 0 and board.numeric_column(cells[index][1:])
+        numeric = index > 0 and layout.numeric_column(cells[index][1:])
         table.add_column(Text(column), justify="right" if numeric else "left", width=widths[index], overflow="fold")
     for row in rows:
         table.add_row(*map(Text, row))
@@ -91,8 +91,8 @@ def _records(columns: list[str], rows: list[list[str]], title: str) -> Renderabl
 
 
 def _colour(value: float, low: float, high: float) -> str:
-    """Background colour for ``value`` (see :func:`dlsolve.render.board.heat_rgb`)."""
-    return "rgb({},{},{})".format(*board.heat_rgb(value, low, high))
+    """Background colour for ``value`` (see :func:`dlsolve.render.layout.heat_rgb`)."""
+    return "rgb({},{},{})".format(*layout.heat_rgb(value, low, high))
 
 
 def _heatmap(block: Heatmap, width: int) -> RenderableType:
