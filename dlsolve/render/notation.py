@@ -185,7 +185,9 @@ def ascii_to_latex(text: str) -> str:
             out.append(r"\sqrt{" + ascii_to_latex(text[index + 5 : end - 1]) + "}")
             index = end
         elif char == "√":
-            match = re.compile(r"√(\d+(?:\.\d+)?|[A-Za-z" + GREEK_LETTERS + r"]|\(.*?\))").match(text, index)
+            match = re.compile(
+                r"√(\d+(?:\.\d+)?|[A-Za-z" + GREEK_LETTERS + r"](?:_\{[^{}]*\}|_[A-Za-z0-9]+)?|\(.*?\))"
+            ).match(text, index)
             if match:
                 inner = match.group(1)
                 inner = inner[1:-1] if inner.startswith("(") else inner
@@ -215,6 +217,8 @@ def ascii_to_latex(text: str) -> str:
                 out.append(FUNCTIONS[word] + " ")
             elif len(word) == 1:
                 out.append(word)
+            elif len(word) == 2 and word[0].isupper() and word[1].islower():  # He, Hx_i: a product
+                out.append(word[0] + " " + word[1])
             else:
                 out.append(r"\mathrm{" + word + "}")
             index = match.end()
