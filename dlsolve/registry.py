@@ -37,6 +37,11 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "cost memory": "dlsolve.commands.cost",
+    "cost checkpoint": "dlsolve.commands.cost",
+    "cost comm": "dlsolve.commands.cost",
+    "cost flops": "dlsolve.commands.cost",
+    "cost steps": "dlsolve.commands.cost",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -44,6 +49,7 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "cost": "Memory, compute and communication of training, by hand.",
 }
 
 #: The commands registered so far (their modules imported), by full name.
