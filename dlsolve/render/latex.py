@@ -86,7 +86,29 @@ _COMBINING_HAT = "\u0302"
 
 
 def _char(char: str) -> str:
-    return _SPECIAL.get(char) or _UNICODE.get(char) or char
+    known = _SPECIAL.get(char) or _UNICODE.get(char)
+    if known or char.isascii():
+        return known or char
+    if char in notation.SYMBOLS:  # another Greek letter or symbol of the working's maths
+        return "\\ensuremath{" + notation.SYMBOLS[char] + "}"
+    return _spelled(char)
+
+
+def ascii_maths(latex: str) -> str:
+    """LaTeX maths with any character left outside ASCII spelled for pdflatex (``\\text{..}``)."""
+    if latex.isascii():
+        return latex
+    return "".join(char if char.isascii() else "\\text{" + _char(char) + "}" for char in latex)
+
+
+def _spelled(char: str) -> str:
+    """A character pdflatex has no glyph for: its letters without accents (é -> e), else its name."""
+    import unicodedata
+
+    plain = unicodedata.normalize("NFKD", char).encode("ascii", "ignore").decode()
+    if plain:
+        return escape(plain)
+    return "\\textsc{" + unicodedata.name(char, "symbol").lower() + "}"
 
 
 def escape(text: str) -> str:
@@ -115,7 +137,7 @@ def inline(parts: list[tuple[str, str]]) -> str:
     out = []
     for kind, value in parts:
         if kind == "math":
-            out.append("$" + value + "$")
+            out.append("$" + ascii_maths(value) + "$")
         elif kind == "code":
             out.append(_code(value))
         else:
@@ -130,7 +152,7 @@ def prose(text: str, latex: str = "") -> str:
 
 def display(latex: str) -> list[str]:
     """Display maths that fits the page: ``\\[..\\]`` for one line, ``gather*`` for several."""
-    lines = linebreak.display_lines(latex)
+    lines = [ascii_maths(line) for line in linebreak.display_lines(latex)]
     if not lines:
         return []
     if len(lines) == 1:

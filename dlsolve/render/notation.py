@@ -14,7 +14,15 @@ import re
 from typing import NamedTuple
 
 #: Unicode in the working -> LaTeX maths.
+_GREEK_COMMANDS = (
+    "alpha beta gamma delta varepsilon zeta eta theta iota kappa lambda mu nu xi pi rho sigma tau upsilon varphi chi"
+    " psi omega Gamma Delta Theta Lambda Xi Pi Sigma Phi Psi Omega"
+)
 SYMBOLS = {
+    **{
+        letter: "\\" + name
+        for letter, name in zip("αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ", _GREEK_COMMANDS.split(), strict=True)
+    },
     "α": r"\alpha",
     "β": r"\beta",
     "γ": r"\gamma",
@@ -103,7 +111,7 @@ FUNCTIONS = {
     **{name: "\\" + name for name in GREEK_NAMES},
 }
 
-GREEK_LETTERS = "αβγδεηθλμνπρστφωΔΣ"
+GREEK_LETTERS = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
 _OPERATORS = {"=", "+", "-", "−", "·", "×", "/", "≈", "≤", "≥", "<", ">", "<=", ">=", "->", "←", "→", "∈", "≠", "*"}
 _STRONG = set("_^ᵀ²³√∇Σ∏⌊⌋‖·×≈≤≥←→∈∞⊗⊙⋆∝") | set(GREEK_LETTERS)
 _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf")
