@@ -53,7 +53,7 @@ STEP_KINDS = {
 class Hypothesis:
     """A partial or finished sequence with its probability."""
 
-    __slots__ = ("tokens", "prob", "logprob", "ended", "cut")
+    __slots__ = ("cut", "ended", "logprob", "prob", "tokens")
 
     def __init__(self, tokens: tuple[str, ...], prob: Probability, logprob: float) -> None:
         self.tokens = tokens
@@ -133,9 +133,7 @@ def beam_search(
     finished: list[Hypothesis] = []
     steps: list[list[Candidate]] = []
     while active and len(finished) < width:
-        candidates = [
-            Candidate(h.extend(token, p), p) for h in active for token, p in _next(model, h).items() if p > 0
-        ]
+        candidates = [Candidate(h.extend(token, p), p) for h in active for token, p in _next(model, h).items() if p > 0]
         if not candidates:
             break
         ranked = sorted(candidates, key=lambda c: _key(c.hypothesis, 0))
@@ -226,7 +224,9 @@ def decode(
             option="--model",
         ) from None
     if not finished:
-        raise BadInput("no hypothesis can be extended: every next-token probability at the start is 0", option="--model")
+        raise BadInput(
+            "no hypothesis can be extended: every next-token probability at the start is 0", option="--model"
+        )
     ranking = _rank(finished, alpha)
     best = ranking[0]
     try:

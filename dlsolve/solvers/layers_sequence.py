@@ -100,9 +100,7 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         if len(shape) not in (2, 3):
             raise ctx.invalid(f"{kind}: Expected input to be 2D or 3D, got {len(shape)}D instead")
         if shape[-1] != input_size:
-            raise ctx.invalid(
-                f"input.size(-1) must be equal to input_size. Expected {input_size}, got {shape[-1]}"
-            )
+            raise ctx.invalid(f"input.size(-1) must be equal to input_size. Expected {input_size}, got {shape[-1]}")
         batched = len(shape) == 3
         length = shape[1] if batched and batch_first else shape[0]
         if length == 0:
@@ -122,8 +120,7 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         order = "[N, L, H_in]" if batch_first else "[L, N, H_in]"
         lines = [
             f"input {fmt.shape(shape)} read as {order if batched else '[L, H_in] (unbatched)'}; "
-            f"L = {length} steps of {input_size} features"
-            + (" (batch_first=True)" if batched and batch_first else ""),
+            f"L = {length} steps of {input_size} features" + (" (batch_first=True)" if batched and batch_first else ""),
             f"output = D·{h_out} = {directions}·{out_size} = {width} features per step: {fmt.shape(out)} "
             f"(the trace follows the output tensor of ({'output, (h_n, c_n)' if kind == 'LSTM' else 'output, h_n'}))",
         ]
@@ -243,9 +240,7 @@ def _mha_checks(ctx: Context, embed: int, heads: int) -> None:
 def _attention_input(ctx: Context, shape: Shape, embed: int) -> None:
     """What ``F.multi_head_attention_forward`` asserts of a query (the trace's self-attention input)."""
     if len(shape) not in (2, 3):
-        raise ctx.invalid(
-            f"query should be unbatched 2D or batched 3D tensor but received {len(shape)}-D query tensor"
-        )
+        raise ctx.invalid(f"query should be unbatched 2D or batched 3D tensor but received {len(shape)}-D query tensor")
     if shape[-1] != embed:
         raise ctx.invalid(f"was expecting embedding dimension of {embed}, but got {shape[-1]}")
 
@@ -403,7 +398,8 @@ def _transformer_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied
         "output: the target's shape",
         *lines,
         *decoder_lines,
-        f"total = {encoders}·{encoder} + {norm} (encoder norm) + {decoders}·{decoder} + {norm} (decoder norm) = {params}",
+        f"total = {encoders}·{encoder} + {norm} (encoder norm) + {decoders}·{decoder} + {norm} (decoder norm) "
+        f"= {params}",
     ]
     return checks.Applied(shape, params, lines, [f"\\text{{params}} = {params}"], "end")
 

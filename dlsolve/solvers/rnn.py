@@ -182,7 +182,7 @@ class Cell:
 class GateRecord:
     """One gate at one step: its input and hidden terms, pre-activation and value."""
 
-    __slots__ = ("name", "function", "input_term", "hidden_term", "pre", "value")
+    __slots__ = ("function", "hidden_term", "input_term", "name", "pre", "value")
 
     def __init__(
         self,
@@ -204,7 +204,7 @@ class GateRecord:
 class StepRecord:
     """One time step: the input, every gate, and the new cell and hidden states."""
 
-    __slots__ = ("x", "h_prev", "c_prev", "gates", "c", "tanh_c", "h")
+    __slots__ = ("c", "c_prev", "gates", "h", "h_prev", "tanh_c", "x")
 
     def __init__(self, x: Vector, h_prev: Vector, c_prev: Vector | None) -> None:
         self.x = x
@@ -353,13 +353,14 @@ def _equations(cell: str, nonlinearity: str) -> tuple[list[str], str]:
         f = _FUNCTION_NAME[function]
         lf = "\\sigma" if function == "sigmoid" else "\\tanh"
         if cell == "gru" and name == "n":
-            lines.append(f"n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{{t−1}} + b_hn))")
-            latex.append(f"n_t = {lf}\\left(W_{{in}} x_t + b_{{in}} + r_t \\odot (W_{{hn}} h_{{t-1}} + b_{{hn}})\\right)")
+            lines.append("n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))")
+            latex.append(
+                f"n_t = {lf}\\left(W_{{in}} x_t + b_{{in}} + r_t \\odot (W_{{hn}} h_{{t-1}} + b_{{hn}})\\right)"
+            )
         else:
             lines.append(f"{name}_t = {f}(W_i{name} x_t + b_i{name} + W_h{name} h_{{t−1}} + b_h{name})")
-            latex.append(
-                f"{name}_t = {lf}\\left(W_{{i{name}}} x_t + b_{{i{name}}} + W_{{h{name}}} h_{{t-1}} + b_{{h{name}}}\\right)"
-            )
+            inner = f"W_{{i{name}}} x_t + b_{{i{name}}} + W_{{h{name}}} h_{{t-1}} + b_{{h{name}}}"
+            latex.append(f"{name}_t = {lf}\\left({inner}\\right)")
     if cell == "lstm":
         lines += ["c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t", "h_t = o_t ⊙ tanh(c_t)"]
         latex += ["c_t = f_t \\odot c_{t-1} + i_t \\odot g_t", "h_t = o_t \\odot \\tanh(c_t)"]

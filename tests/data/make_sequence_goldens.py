@@ -239,7 +239,10 @@ def run_network(input_shape: list[int], text: str) -> dict:
 NETWORKS = {
     "lstm-bidirectional-2": ([8, 20, 32], "LSTM(32, 64, num_layers=2, batch_first=True, bidirectional=True)"),
     "embedding-gru": ([8, 20], "Embedding(1000, 32); GRU(32, 64, batch_first=True)"),
-    "sentiment-lstm": ([16, 50], "Embedding(5000, 128, padding_idx=0); LSTM(128, 256, batch_first=True); Linear(256, 2)"),
+    "sentiment-lstm": (
+        [16, 50],
+        "Embedding(5000, 128, padding_idx=0); LSTM(128, 256, batch_first=True); Linear(256, 2)",
+    ),
     "char-rnn": ([30, 4, 65], "RNN(65, 128, num_layers=2, nonlinearity='relu', dropout=0.2); Linear(128, 65)"),
     "lstm-projection": ([100, 40], "LSTM(40, 512, num_layers=3, proj_size=128); Linear(128, 29)"),
     "transformer-base": ([10, 32, 512], "Transformer()"),
