@@ -162,8 +162,11 @@ def check_layer_against_torch(case: dict[str, Any]) -> None:
     """One sequence layer: output shape, sum(p.numel()) and hidden-state note as torch, or both refuse."""
     calls = parse_layers(case["layer"])
     if case["error"] is not None:
-        with pytest.raises(InvalidProblem):
+        with pytest.raises(InvalidProblem) as refused:
             network_shape(case["input"], calls)
+        # in eval mode torch's fused encoder path words a width mismatch differently; same refusal
+        if not case["error"].startswith("passed-in embed_dim"):
+            assert case["error"][:30] in str(refused.value), (case, str(refused.value))
         return
     answer = network_shape(case["input"], calls).answer
     assert answer["shape"] == case["shape"], case
@@ -239,7 +242,7 @@ def test_live_torch_random_sequence_layers():
     import make_sequence_goldens as make
 
     rng = random.Random(7)
-    for _ in range(40):
+    for _ in range(12):  # the committed goldens hold 160; this checks the generator still agrees
         shape, text = make.random_layer(rng)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # torch's advice on nested tensors and dropout

@@ -109,30 +109,36 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         out_size = proj or hidden
         width = directions * out_size
         out = (*shape[:-1], width)
-        # parameters per layer and direction
-        first = gates * hidden * (input_size + out_size) + (2 * gates * hidden if bias else 0) + proj * hidden
-        later = gates * hidden * (width + out_size) + (2 * gates * hidden if bias else 0) + proj * hidden
+        # parameters per layer and direction: G·H·(in + H_out) + 2·G·H + P·H
+        def count(inputs: int) -> int:
+            return gates * hidden * (inputs + out_size) + (2 * gates * hidden if bias else 0) + proj * hidden
+
+        def substituted(inputs: int) -> str:
+            text = f"{g}{hidden}·({inputs} + {out_size})" + (f" + 2·{g}{hidden}" if bias else "")
+            return text + (f" + {proj}·{hidden}" if proj else "") + f" = {count(inputs)}"
+
+        first, later = count(input_size), count(width)
         params = directions * (first + later * (num_layers - 1))
         g = f"{gates}·" if gates > 1 else ""
-        b = f" + 2·{g}H" if bias else ""
-        p = " + P·H" if proj else ""
         h_out = "P" if proj else "H"
         order = "[N, L, H_in]" if batch_first else "[L, N, H_in]"
+        returned = "output, (h_n, c_n)" if kind == "LSTM" else "output, h_n"
         lines = [
-            f"input {fmt.shape(shape)} read as {order if batched else '[L, H_in] (unbatched)'}; "
-            f"L = {length} steps of {input_size} features" + (" (batch_first=True)" if batched and batch_first else ""),
-            f"output = D·{h_out} = {directions}·{out_size} = {width} features per step: {fmt.shape(out)} "
-            f"(the trace follows the output tensor of ({'output, (h_n, c_n)' if kind == 'LSTM' else 'output, h_n'}))",
+            f"input {fmt.shape(shape)} read as {order if batched else '[L, H_in] (unbatched)'}: "
+            f"L = {length} steps of {input_size} features",
+            (f"output = D·{h_out} = {directions}·{out_size} = {width}" if directions > 1 else f"output = {h_out} = {width}")
+            + f" features per step: {fmt.shape(out)} "
+            f"(the trace follows the output tensor of ({returned}))",
         ]
-        per = f"{g}H·(in + {h_out}){b}{p}"
-        terms = f"{g}{hidden}·({input_size} + {out_size})" + (f" + 2·{g}{hidden}" if bias else "")
-        terms += f" + {proj}·{hidden}" if proj else ""
-        text = f"params per layer and direction = {per}: layer 1 {terms} = {first}"
+        per = f"{g}H·(in + {h_out})" + (f" + 2·{g}H" if bias else "") + (" + P·H" if proj else "")
+        text = f"params per layer and direction = {per}: layer 1 (in = {input_size}) {substituted(input_size)}"
         if num_layers > 1:
-            text += f"; layers 2–{num_layers} (in = D·{h_out} = {width}) {later} each"
-        total = f"{directions}·" if directions > 1 else ""
-        layers_sum = f"({first} + {num_layers - 1}·{later})" if num_layers > 1 else f"{first}"
-        text += f"; total = {total}{layers_sum} = {params}"
+            others = "layer 2" if num_layers == 2 else f"layers 2–{num_layers} each"
+            text += f"; {others} (in = D·{h_out} = {width}) {substituted(width)}"
+        factor = f"{directions}·" if directions > 1 else ""
+        layers_sum = f"({first} + {num_layers - 1}·{later})" if num_layers > 2 else f"({first} + {later})"
+        if params != first:
+            text += f"; total = {factor}{layers_sum if num_layers > 1 else first} = {params}"
         lines.append(text)
         stack = directions * num_layers
         hidden_shape = (stack, shape[1] if batched and not batch_first else shape[0], out_size) if batched else None
@@ -315,10 +321,11 @@ def _transformer_layer(ctx: Context, a: dict[str, Any], decoder: bool) -> tuple[
     names = "self_attn + multihead_attn (cross)" if decoder else "self_attn"
     b = " + d_ff + d" if bias else ""
     n = "2d" if bias else "d"
+    attention_text = f"{attentions}·{attention}" if decoder else f"{attention}"
     line = (
         f"one {'decoder' if decoder else 'encoder'} layer (d = {d_model}, {heads} heads, d_ff = {feedforward}): "
-        f"{names} {attentions}·{attention} + linear1, linear2 2·d·d_ff{b} = {linear} + "
-        f"{3 if decoder else 2} LayerNorms of {n} = {norms}; = {params}"
+        f"{names} {attention_text} + linear1, linear2 (2·d·d_ff{b}) {linear} + "
+        f"{3 if decoder else 2} LayerNorms ({n} each) {norms} = {params}"
     )
     return d_model, params, [line]
 
