@@ -109,6 +109,7 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         out_size = proj or hidden
         width = directions * out_size
         out = (*shape[:-1], width)
+
         # parameters per layer and direction: G·H·(in + H_out) + 2·G·H + P·H
         def count(inputs: int) -> int:
             return gates * hidden * (inputs + out_size) + (2 * gates * hidden if bias else 0) + proj * hidden
@@ -126,8 +127,8 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         lines = [
             f"input {fmt.shape(shape)} read as {order if batched else '[L, H_in] (unbatched)'}: "
             f"L = {length} steps of {input_size} features",
-            (f"output = D·{h_out} = {directions}·{out_size} = {width}" if directions > 1 else f"output = {h_out} = {width}")
-            + f" features per step: {fmt.shape(out)} "
+            (f"output = D·{h_out} = {directions}·{out_size}" if directions > 1 else f"output = {h_out}")
+            + f" = {width} features per step: {fmt.shape(out)} "
             f"(the trace follows the output tensor of ({returned}))",
         ]
         per = f"{g}H·(in + {h_out})" + (f" + 2·{g}H" if bias else "") + (" + P·H" if proj else "")
