@@ -85,7 +85,7 @@ def test_working_is_built_from_declared_kinds_and_full_adds_every_step():
     assert set(kinds) <= set(STEP_KINDS)
     assert kinds == ["rnn.equations", "rnn.first-step", "rnn.unroll", "rnn.result"]
     table = next(step for step in concise.steps if step.kind == "rnn.unroll").blocks[0]
-    assert table.columns[2:] == ["i pre", "i", "f pre", "f", "g pre", "g", "o pre", "o", "c_t", "h_t"]
+    assert table.columns[2:] == ["i: pre → σ", "f: pre → σ", "g: pre → tanh", "o: pre → σ", "c_t", "h_t"]
     assert len(table.rows) == len(case["h"])
     full = solve_cell(case, full=True)
     assert [step.kind for step in full.steps].count("rnn.step") == len(case["h"]) - 1

@@ -308,7 +308,7 @@ def rnn(
         inputs={
             "cell": cell,
             "nonlinearity": nonlinearity if cell == "rnn" else None,
-            "x": [[fmt.exact(v) for v in row] for row in _rows(x)],
+            "x": "; ".join(", ".join(_num(v) for v in row) for row in _rows(x)),
             "hidden_size": hidden,
         },
         answer=answer,
@@ -383,7 +383,10 @@ def _equations_step(weights: Cell, nonlinearity: str, steps: int) -> Step:
             else "a linear RNN (PyTorch's nn.RNN has no such option: its nonlinearity is 'tanh' or 'relu')"
         )
     else:
-        blocks = ", ".join(f"{n}: rows {k * hidden + 1}–{(k + 1) * hidden}" for k, n in enumerate(names))
+        blocks = ", ".join(
+            f"{n}: row {k + 1}" if hidden == 1 else f"{n}: rows {k * hidden + 1}–{(k + 1) * hidden}"
+            for k, n in enumerate(names)
+        )
         layout = (
             f"W_ih = [{'; '.join(f'W_i{n}' for n in names)}] is {count}H x D_in = {count * hidden} x "
             f"{weights.input_size}, W_hh = [{'; '.join(f'W_h{n}' for n in names)}] is {count}H x H = "
@@ -437,8 +440,7 @@ def _table(weights: Cell, records: list[StepRecord]) -> Table:
     if cell == "rnn":
         columns += ["a_t (pre-activation)", "h_t"]
     else:
-        for name, _ in GATES[cell]:
-            columns += [f"{name} pre", name]
+        columns += [f"{name}: pre → {_FUNCTION_NAME[function]}" for name, function in GATES[cell]]
         if cell == "lstm":
             columns.append("c_t")
         columns.append("h_t")
@@ -446,14 +448,12 @@ def _table(weights: Cell, records: list[StepRecord]) -> Table:
     for t, record in enumerate(records, 1):
         row = [str(t), _vec(record.x)]
         for gate in record.gates:
-            row.append(_vec(gate.pre))
-            if cell != "rnn":
-                row.append(_vec(gate.value))
+            row.append(_vec(gate.pre) if cell == "rnn" else f"{_vec(gate.pre)} → {_vec(gate.value)}")
         if record.c is not None:
             row.append(_vec(record.c))
         row.append(_vec(record.h))
         rows.append(row)
-    return Table(columns=columns, rows=rows, title="Unrolled, one row per time step (pre: pre-activation)")
+    return Table(columns=columns, rows=rows, title="Unrolled, one row per time step")
 
 
 def _working(
@@ -466,7 +466,7 @@ def _working(
             Step(f"Step t = {t}", _step_text(weights, record, t), kind="rnn.step")
             for t, record in enumerate(records[1:], 2)
         ]
-    note = "exact" if exact else "values after a tanh or σ of a non-zero number are decimals (float64)"
+    note = "exact" if exact else "decimals (float64) after a tanh or σ of a non-zero number"
     result.append(
         Step(
             "Every step",
