@@ -236,6 +236,19 @@ def run_network(input_shape: list[int], text: str) -> dict:
     return result
 
 
+def run_layer(shape: list[int], text: str) -> dict:
+    """One layer run by torch: the traced output shape, the other outputs' shapes, parameters, or the error."""
+    result = run_network(shape, text)
+    return {
+        "input": shape,
+        "layer": text,
+        "shape": result["shapes"][0] if result["shapes"] else None,
+        "hidden": result["hidden"][0] if result["hidden"] else None,
+        "params": result["params"],
+        "error": result["error"],
+    }
+
+
 NETWORKS = {
     "lstm-bidirectional-2": ([8, 20, 32], "LSTM(32, 64, num_layers=2, batch_first=True, bidirectional=True)"),
     "embedding-gru": ([8, 20], "Embedding(1000, 32); GRU(32, 64, batch_first=True)"),
@@ -268,20 +281,7 @@ def main() -> None:
     warnings.simplefilter("ignore")
     rng = random.Random(SEED)
     cells = [random_cell(rng, index) for index in range(180)]
-    layers = []
-    for _ in range(160):
-        shape, text = random_layer(rng)
-        result = run_network(shape, text)
-        layers.append(
-            {
-                "input": shape,
-                "layer": text,
-                "shape": result["shapes"][0] if result["shapes"] else None,
-                "hidden": result["hidden"][0] if result["hidden"] else None,
-                "params": result["params"],
-                "error": result["error"],
-            }
-        )
+    layers = [run_layer(*random_layer(rng)) for _ in range(160)]
     networks = {name: run_network(shape, text) for name, (shape, text) in NETWORKS.items()}
     data = {"torch": torch.__version__, "seed": SEED, "cells": cells, "layers": layers, "networks": networks}
     OUT.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
