@@ -74,15 +74,24 @@ def _value(value: Any, where: str, option: str, log_probs: bool) -> Probability:
     return probability
 
 
-def load_token_model(source: str, option: str = "--model", *, log_probs: bool = False) -> TokenModel:
-    """The model in the file ``source`` (a path, ``@path``, ``-`` for standard input, or JSON text)."""
-    if source.lstrip().startswith("{") or source == "-" or source.startswith("@"):
-        text, name = read_source(source, option), "the model"
+def read_token_table(source: Any, option: str = "--model") -> dict[str, Any]:
+    """The raw table: from a file name (``path``, ``@path``), ``-`` (standard input), JSON text, or a
+    table already parsed (a problem file's inline table)."""
+    if isinstance(source, dict):
+        data: Any = source
+    elif not isinstance(source, str):
+        raise BadInput(f"expected a model file, got {source!r}", option=option)
+    elif source.lstrip().startswith("{") or source == "-" or source.startswith("@"):
+        data = _structure(read_source(source, option), "the model", option)
     else:
-        text, name = read_source("@" + source, option), source
-    data = _structure(text, name, option)
+        data = _structure(read_source("@" + source, option), source, option)
     if not isinstance(data, dict) or not data:
         raise BadInput('expected a table of prefixes such as {"": {"A": 0.5, "B": 0.5}}', option=option)
+    return data
+
+
+def token_model(data: dict[str, Any], option: str = "--model", *, log_probs: bool = False) -> TokenModel:
+    """Check a raw table and read its values as probabilities (or log-probabilities)."""
     model: TokenModel = {}
     for key, distribution in data.items():
         prefix = " ".join(str(key).split())
@@ -98,3 +107,8 @@ def load_token_model(source: str, option: str = "--model", *, log_probs: bool = 
             entries[token.strip()] = _value(value, f"{where}, token {token!r}", option, log_probs)
         model[prefix] = entries
     return model
+
+
+def load_token_model(source: Any, option: str = "--model", *, log_probs: bool = False) -> TokenModel:
+    """The model in ``source`` (see :func:`read_token_table`), checked and read."""
+    return token_model(read_token_table(source, option), option, log_probs=log_probs)
