@@ -12,9 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput, InvalidProblem
+from dlsolve.fmt import json_number as fmt_json
 from dlsolve.parsing import parse_layers, parse_matrix, parse_vector
+from dlsolve.solvers import linalg_exact as la
 from dlsolve.solvers.layers import network_shape
 from dlsolve.solvers.rnn import STEP_KINDS, rnn
 
@@ -247,3 +251,45 @@ def test_live_torch_random_sequence_layers():
             warnings.simplefilter("ignore")  # torch's advice on nested tensors and dropout
             case = make.run_layer(*make.random_layer(rng))
         check_layer_against_torch(case)
+
+
+# --------------------------------------------------------------------------- rnn: properties
+
+
+@st.composite
+def linear_rnns(draw) -> tuple[list[list[int]], list[list[int]], list[list[int]]]:
+    """Random integer x (T x D), W_ih (H x D), W_hh (H x H)."""
+    steps, d_in, hidden = draw(st.integers(1, 4)), draw(st.integers(1, 3)), draw(st.integers(1, 3))
+
+    def matrix(rows: int, cols: int) -> list[list[int]]:
+        entries = st.lists(st.integers(-3, 3), min_size=cols, max_size=cols)
+        return draw(st.lists(entries, min_size=rows, max_size=rows))
+
+    return matrix(steps, d_in), matrix(hidden, d_in), matrix(hidden, hidden)
+
+
+def as_text(rows: list[list[int]]) -> str:
+    return ";".join(",".join(map(str, row)) for row in rows)
+
+
+@given(linear_rnns())
+def test_linear_rnn_equals_the_closed_form(data):
+    """From h_0 = 0 without biases, h_T = Σ_t W_hh^(T−t) W_ih x_t, exactly."""
+    x, w_ih, w_hh = data
+    answer = rnn("rnn", M(as_text(x)), M(as_text(w_ih)), M(as_text(w_hh)), nonlinearity="none").answer
+    steps, hidden = len(x), len(w_hh)
+    expected = [Fraction(0)] * hidden
+    for t, row in enumerate(x, 1):
+        term = la.matvec(la.to_fractions(w_ih), la.to_fractions([row])[0])
+        for _ in range(steps - t):
+            term = la.matvec(la.to_fractions(w_hh), term)
+        expected = [a + b for a, b in zip(expected, term, strict=True)]
+    assert [Fraction(v) for v in answer["h_exact"][-1]] == expected
+
+
+@given(st.integers(-6, 6), st.integers(1, 5))
+def test_lstm_with_zero_weights_halves_the_cell_state(c0: int, steps: int):
+    """W = 0, b = 0: i = f = o = σ(0) = 1/2 and g = tanh(0) = 0, so c_t = c_0 / 2^t exactly."""
+    zeros = M(";".join(["0"] * 4))
+    answer = rnn("lstm", M(";".join(["1"] * steps)), zeros, zeros, c0=[Fraction(c0)]).answer
+    assert answer["c"] == [[fmt_json(Fraction(c0, 2**t))] for t in range(1, steps + 1)]
