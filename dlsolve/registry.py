@@ -37,6 +37,9 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "rnn": "dlsolve.commands.rnn",
+    "decode greedy": "dlsolve.commands.decode",
+    "decode beam": "dlsolve.commands.decode",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -44,6 +47,7 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "decode": "Greedy and beam-search decoding by hand over a table of next-token probabilities.",
 }
 
 #: The commands registered so far (their modules imported), by full name.

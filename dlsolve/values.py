@@ -79,7 +79,6 @@ class Matrix(FrozenRecord):
         return np.array([[float(v) for v in row] for row in self.rows], dtype=np.float64).reshape(self.shape)
 
 
-
 class LayerCall(FrozenRecord):
     """One PyTorch layer constructor call as written, e.g. ``nn.Conv2d(1, 16, 3, padding=1)``.
 
@@ -100,7 +99,6 @@ class LayerCall(FrozenRecord):
         object.__setattr__(self, "kwargs", kwargs)
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "line", line)
-
 
 
 #: Adaptive preconditioners of ``--precond``: the matrix changes with the gradients seen.
@@ -127,8 +125,6 @@ class Preconditioner(FrozenRecord):
     @property
     def is_adaptive(self) -> bool:
         return self.kind in ADAPTIVE_PRECONDITIONERS
-
-
 
 
 class SourceText(FrozenRecord):

@@ -202,3 +202,39 @@ def test_random_trees_against_brute_force(model: dict, width: int):
     assert answer["greedy"]["tokens"] == greedy["tokens"]
     wide = decode(model, "beam", beam=len(sequences)).answer["best"]
     assert Fraction(wide["prob_exact"]) == best_prob  # a beam as wide as the tree is exhaustive
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_decode_beam_json_and_quiet(cli):
+    tree = str(Path(__file__).resolve().parents[1] / "problems" / "sequence_tree.json")
+    result = cli("decode", "beam", "--beam", "2", "--model", tree, "--json")
+    assert result.exit_code == 0, result.stderr
+    answer = result.json()["answer"]
+    assert answer["best"]["tokens"] == ["B", "B", EOS] and answer["greedy_differs"] is True
+    quiet = cli("decode", "greedy", "--model", tree, "-q")
+    assert quiet.stdout.strip() == "A </s> P=0.3 logP=-1.20397"
+
+
+def test_cli_decode_toml_log_probs_and_eos(cli, tmp_path):
+    path = tmp_path / "tree.toml"
+    path.write_text('"" = { a = -0.2231435513142097, END = -1.6094379124341003 }\na = { END = 0 }\n', encoding="utf-8")
+    result = cli("decode", "greedy", "--model", str(path), "--log-probs", "--eos", "END", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["answer"]["best"]["tokens"] == ["a", "END"]
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["decode", "beam", "--beam", "0", "--model", '{"": {"</s>": 1}}'], "--beam"),
+        (["decode", "greedy", "--model", '{"": {"A": 0.5, "B": 0.1}}'], "--model"),
+        (["decode", "greedy", "--model", '{"": {"A": 1}}'], "--model"),
+        (["decode", "greedy", "--model", "no-such-file.json"], "--model"),
+    ],
+)
+def test_cli_decode_bad_input_exit_2(cli, args: list[str], option: str):
+    result = cli(*args)
+    assert result.exit_code == 2
+    assert option in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -107,7 +107,6 @@ def test_linear_rnn_exam_question():
     solution = rnn("rnn", M("1;2;-1"), M("1"), M("0.5"), nonlinearity="none")
     assert solution.answer["h_exact"] == [["1"], ["2.5"], ["0.25"]]
     assert solution.answer["h"] == [[1], [2.5], [0.25]]
-    assert any("PyTorch's nn.RNN has no such option" in w for w in solution.warnings)
     assert "no such option" in next(s for s in solution.steps if s.kind == "rnn.equations").text
 
 
@@ -293,3 +292,32 @@ def test_lstm_with_zero_weights_halves_the_cell_state(c0: int, steps: int):
     zeros = M(";".join(["0"] * 4))
     answer = rnn("lstm", M(";".join(["1"] * steps)), zeros, zeros, c0=[Fraction(c0)]).answer
     assert answer["c"] == [[fmt_json(Fraction(c0, 2**t))] for t in range(1, steps + 1)]
+
+
+# --------------------------------------------------------------------------- CLI
+
+
+def test_cli_rnn_answer_and_quiet(cli):
+    args = ["rnn", "--cell", "rnn", "--nonlinearity", "none", "--x", "1;2;-1", "--w-ih", "1", "--w-hh", "0.5"]
+    result = cli(*args, "--json")
+    assert result.exit_code == 0, result.stderr
+    data = result.json()
+    assert data["answer"]["h"] == [[1], [2.5], [0.25]]
+    assert {step["kind"] for step in data["steps"]} <= set(STEP_KINDS)
+    quiet = cli(*args, "-q")
+    assert quiet.stdout.strip() == "h: 1; 2.5; 0.25"
+
+
+def test_cli_rnn_wrong_shape_is_one_line_exit_2(cli):
+    result = cli("rnn", "--cell", "lstm", "--x", "1,0", "--w-ih", "1,0;0,1", "--w-hh", "0;0;0;0")
+    assert result.exit_code == 2
+    assert "--w-ih" in result.stderr and "4H x D_in: expected 4 x 2" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+
+
+def test_cli_rnn_every_output_mode(cli):
+    args = ["rnn", "--cell", "gru", "--x", "1;2", "--w-ih", "1;0;2", "--w-hh", "0;0;1", "--b-hh", "0,0,1"]
+    for mode in ("--latex", "--markdown", "--full"):
+        result = cli(*args, mode)
+        assert result.exit_code == 0, (mode, result.stderr)
+        assert "0.747863" in result.stdout  # h_2

@@ -325,10 +325,10 @@ def _step(t: int, candidates: list[Candidate], full: bool) -> Step:
         rows.append([f"… {len(ranked) - len(shown)} more, pruned", "", "", "", ""])
     kept = [c.hypothesis.prefix for c in ranked if c.status == "kept"]
     ended = [c.hypothesis.text() for c in ranked if c.status in ("finished", "cut at max-len")]
-    text = f"{len(ranked)} candidates; kept: {', '.join(kept) or 'none'}"
+    text = f"{len(ranked)} candidate{'s' if len(ranked) != 1 else ''}; kept: {', '.join(kept) or 'none'}"
     if ended:
         text += f"; finished (leave the beam): {', '.join(ended)}"
-    table = Table(["candidate", "p(token)", "log P", "P", "status"], rows, title=f"Step {t}")
+    table = Table(["candidate", "p(token)", "log P", "P", "status"], rows)
     return Step(f"Step {t}", text, blocks=[table], kind="decode.step")
 
 

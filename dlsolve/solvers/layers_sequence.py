@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
-from dlsolve.parsing import LayerCall
+from dlsolve.values import LayerCall
 
 if TYPE_CHECKING:
     from dlsolve.solvers.layers import Applied, Context, LayerSpec, Shape

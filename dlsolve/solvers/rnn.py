@@ -26,9 +26,9 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers import linalg_exact as la
+from dlsolve.values import Matrix, Scalar
 
 CELLS = ("rnn", "lstm", "gru")
 NONLINEARITIES = ("tanh", "relu", "none")
@@ -296,9 +296,6 @@ def rnn(
     quiet = "h: " + "; ".join(", ".join(_num(v) for v in r.h) for r in records)
     if cell == "lstm":
         quiet += " | c: " + "; ".join(", ".join(_num(v) for v in r.c or []) for r in records)
-    warnings = []
-    if cell == "rnn" and nonlinearity == "none":
-        warnings.append("--nonlinearity none is the linear RNN of exam questions; PyTorch's nn.RNN has no such option")
 
     def build() -> list[Step]:
         return _working(weights, nonlinearity, records, steps_in, exact, full)
@@ -315,7 +312,6 @@ def rnn(
         summary=summary,
         quiet=quiet,
         steps=build,
-        warnings=warnings,
         answer_latex=f"h_{{{len(records)}}} = {fmt.latex_vector(last.h)}",  # type: ignore[arg-type]
     )
 
