@@ -238,3 +238,8 @@ def test_cli_decode_bad_input_exit_2(cli, args: list[str], option: str):
     result = cli(*args)
     assert result.exit_code == 2
     assert option in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_cli_length_penalty_out_of_range_is_bad_input(cli):
+    result = cli("decode", "greedy", "--model", '{"": {"</s>": 1}}', "--length-penalty", "1e400")
+    assert result.exit_code == 2 and "--length-penalty" in result.stderr

@@ -321,3 +321,11 @@ def test_cli_rnn_every_output_mode(cli):
         result = cli(*args, mode)
         assert result.exit_code == 0, (mode, result.stderr)
         assert "0.747863" in result.stdout  # h_2
+
+
+def test_pre_activation_beyond_float_range_saturates():
+    """An exact pre-activation of 1e616 (past float range) is tanh = 1 and σ = 1, not an overflow."""
+    huge = M("1e308")
+    assert rnn("rnn", huge, huge, M("0")).answer["h"] == [[1.0]]
+    lstm = rnn("lstm", M("-1e308"), M("-1e308;1;1;1"), M("1e308;1;1;1")).answer
+    assert lstm["gates"][0]["i"]["value"] == [1.0]

@@ -20,10 +20,6 @@ def _max_len(value: Any, flag: str) -> int:
     return parsing.parse_int(value, flag, minimum=1)
 
 
-def _penalty(value: Any, flag: str) -> float:
-    return float(parsing.parse_scalar(value, flag))
-
-
 # The options both subcommands take, declared once.
 Model = Annotated[
     Choice,
@@ -40,8 +36,10 @@ MaxLen = Annotated[
     int | None, option("--max-len", parse=_max_len, help="Cut hypotheses at this many tokens (eos included).")
 ]
 LengthPenalty = Annotated[
-    float,
-    option("--length-penalty", parse=_penalty, help="α: rank finished hypotheses by log P / L^α (default 0)."),
+    Any,
+    option(
+        "--length-penalty", parse=parsing.parse_scalar, help="α: rank finished hypotheses by log P / L^α (default 0)."
+    ),
 ]
 Full = Annotated[bool, option("--full", help="Every candidate of every step (the default shows the best 12).")]
 

@@ -39,6 +39,8 @@ if TYPE_CHECKING:
 METHODS = ("greedy", "beam")
 #: |sum − 1| of a distribution beyond which the model is refused (below it: a warning).
 SUM_TOLERANCE = 0.01
+#: Largest length penalty α (L^α must stay a float; usual values are 0 to 2).
+MAX_LENGTH_PENALTY = 100
 #: Candidate rows shown per step in the concise working (``full`` shows every one).
 SHOW_CANDIDATES = 12
 
@@ -198,7 +200,7 @@ def decode(
     beam: int = 2,
     eos: str = "</s>",
     max_len: int | None = None,
-    length_penalty: float = 0.0,
+    length_penalty: float | Fraction = 0.0,
     full: bool = False,
 ) -> Solution:
     """Greedy (K = 1) or beam-search decoding of ``model``; compared with exhaustive search."""
@@ -208,13 +210,16 @@ def decode(
         raise BadInput(f"the beam width must be at least 1, got {beam}", option="--beam")
     if max_len is not None and max_len < 1:
         raise BadInput(f"expected a length of at least 1 token, got {max_len}", option="--max-len")
-    if not math.isfinite(length_penalty) or length_penalty < 0:
-        raise BadInput(f"expected a number >= 0, got {length_penalty}", option="--length-penalty")
+    if not 0 <= length_penalty <= MAX_LENGTH_PENALTY:
+        raise BadInput(
+            f"expected a number from 0 to {MAX_LENGTH_PENALTY}, got {fmt.decimal(length_penalty)}",
+            option="--length-penalty",
+        )
     if "" not in model:
         raise BadInput('the model has no distribution for the start (the prefix "")', option="--model")
     warnings = _check_sums(model)
     width = 1 if method == "greedy" else beam
-    alpha = length_penalty
+    alpha = float(length_penalty)
     try:
         finished, steps = beam_search(model, width, eos, max_len)
         greedy = finished if width == 1 else beam_search(model, 1, eos, max_len)[0]

@@ -55,11 +55,19 @@ Vector = list[Scalar]
 # --------------------------------------------------------------------------- activations
 
 
+def _float(z: Scalar) -> float:
+    """``z`` as a float; an exact value beyond float range becomes ±inf (where tanh and σ are ±1, 0 or 1)."""
+    try:
+        return float(z)
+    except OverflowError:
+        return math.inf if z > 0 else -math.inf
+
+
 def sigmoid(z: Scalar) -> Scalar:
     """``σ(z) = 1/(1 + e^{−z})``; exact ``1/2`` at 0, else float (computed without overflow)."""
     if isinstance(z, Fraction) and z == 0:
         return Fraction(1, 2)
-    value = float(z)
+    value = _float(z)
     if value >= 0:
         return 1.0 / (1.0 + math.exp(-value))
     e = math.exp(value)
@@ -70,7 +78,7 @@ def tanh(z: Scalar) -> Scalar:
     """``tanh z``; exact 0 at 0, else float."""
     if isinstance(z, Fraction) and z == 0:
         return Fraction(0)
-    return math.tanh(float(z))
+    return math.tanh(_float(z))
 
 
 def relu(z: Scalar) -> Scalar:
