@@ -120,6 +120,14 @@ def _applied(function: str, pre: Sequence[Scalar], value: Sequence[Scalar]) -> s
     return f"{name}({_vec(pre)}) = [{', '.join(symbolic)}] ≈ {_vec(value)}"
 
 
+def _latex_rows(rows: Sequence[Sequence[Scalar]]) -> str:
+    """A bmatrix with exact entries as fractions and floats as short decimals."""
+    body = r" \\ ".join(
+        " & ".join(fmt.latex_number(v) if isinstance(v, Fraction) else fmt.decimal(v) for v in row) for row in rows
+    )
+    return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
+
+
 def _json_vector(values: Sequence[Scalar]) -> list[int | float | str]:
     return [fmt.json_number(v) for v in values]
 
@@ -320,8 +328,16 @@ def rnn(
         summary=summary,
         quiet=quiet,
         steps=build,
-        answer_latex=f"h_{{{len(records)}}} = {fmt.latex_vector(last.h)}",  # type: ignore[arg-type]
+        answer_latex=_answer_latex(records),
     )
+
+
+def _answer_latex(records: list[StepRecord]) -> str:
+    t, last = len(records), records[-1]
+    text = f"h_{{{t}}} = {_latex_rows([[v] for v in last.h])}"
+    if last.c is not None:
+        text += f",\\quad c_{{{t}}} = {_latex_rows([[v] for v in last.c])}"
+    return text
 
 
 def _answer(cell: str, records: list[StepRecord]) -> dict[str, Any]:
@@ -485,6 +501,6 @@ def _working(
     last = records[-1]
     if last.c is not None:
         text += f"\nc_{len(records)} = {_vec(last.c)}"
-    latex = f"H = {fmt.latex_matrix(h_rows)}" if exact else ""  # type: ignore[arg-type]
+    latex = f"H = {_latex_rows(h_rows)}"
     result.append(Step("Hidden states", text, latex, kind="rnn.result"))
     return result
