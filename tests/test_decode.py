@@ -243,3 +243,11 @@ def test_cli_decode_bad_input_exit_2(cli, args: list[str], option: str):
 def test_cli_length_penalty_out_of_range_is_bad_input(cli):
     result = cli("decode", "greedy", "--model", '{"": {"</s>": 1}}', "--length-penalty", "1e400")
     assert result.exit_code == 2 and "--length-penalty" in result.stderr
+
+
+def test_ties_are_said(tmp_path):
+    """</s> and A </s> both have P = 1/2: the answer names the tie instead of hiding it."""
+    solution = decode(model_from({"": {"A": 0.5, EOS: 0.5}, "A": {EOS: 1}}, tmp_path), "beam", beam=3)
+    assert solution.answer["tied"] == [["A", EOS]]
+    assert "tied with A </s>" in solution.summary
+    assert "tied with" in next(step for step in solution.steps if step.kind == "decode.compare").text

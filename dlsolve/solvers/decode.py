@@ -255,12 +255,16 @@ def decode(
     }
     name = "greedy decoding" if method == "greedy" else f"beam search (K = {width})"
     summary = f"{name}: {best.text()}, P = {_prob(best.prob)}, log P = {fmt.decimal(best.logprob)}"
+    tied = [h for h in ranking[1:] if _key(h, alpha) == _key(best, alpha)]
+    if tied:
+        summary += f" (tied with {', '.join(h.text() for h in tied)}; the first found is listed first)"
+    answer["tied"] = [list(h.tokens) for h in tied]
     if misses and optimum is not None:
         summary += f"; misses the most probable {optimum.text()} (P = {_prob(optimum.prob)})"
     quiet = f"{best.text()} P={_short(best.prob)} logP={fmt.decimal(best.logprob)}"
 
     def build() -> list[Step]:
-        comparison = _compare(method, width, best, greedy_best, optimum, unexplored, alpha, misses)
+        comparison = _compare(method, width, best, greedy_best, every, unexplored, alpha, misses)
         return [
             _setup(method, width, eos, max_len, alpha, len(model)),
             *[_step(t, candidates, full) for t, candidates in enumerate(steps, 1)],
@@ -353,7 +357,7 @@ def _compare(
     width: int,
     best: Hypothesis,
     greedy: Hypothesis | None,
-    optimum: Hypothesis | None,
+    every: list[Hypothesis],
     unexplored: str | None,
     alpha: float,
     misses: bool,
@@ -362,12 +366,15 @@ def _compare(
     if method == "beam" and greedy is not None:
         if greedy.tokens == best.tokens:
             lines.append(f"greedy decoding finds the same sequence: {greedy.text()}")
+        elif _key(greedy, alpha) == _key(best, alpha):
+            lines.append(f"greedy decoding finds {greedy.text()}, tied with beam search's {best.text()}")
         else:
             lines.append(
                 f"greedy decoding differs: {greedy.text()} (P = {_prob(greedy.prob)}) against beam search's "
                 f"{best.text()} (P = {_prob(best.prob)})"
             )
     measure = "score" if alpha else "probability"
+    optimum = every[0] if every else None
     if optimum is None:
         lines.append(f"exhaustive search not possible: the prefix {unexplored!r} has no distribution")
     elif misses:
@@ -377,5 +384,7 @@ def _compare(
             f"log P = {fmt.decimal(optimum.logprob)}); {searched} misses it"
         )
     else:
-        lines.append(f"exhaustive search agrees: {optimum.text()} is the best sequence by {measure}")
+        ties = [h.text() for h in every[1:] if _key(h, alpha) == _key(optimum, alpha)] if every else []
+        tie_text = f" (tied with {', '.join(ties)})" if ties else ""
+        lines.append(f"exhaustive search agrees: {optimum.text()} is the best sequence by {measure}{tie_text}")
     return Step("Compared", "\n".join(lines), kind="decode.compare")
