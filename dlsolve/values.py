@@ -150,3 +150,34 @@ class LossSeries(FrozenRecord):
     def __init__(self, runs: list[tuple[str | None, list[float]]], typed: bool) -> None:
         object.__setattr__(self, "runs", runs)
         object.__setattr__(self, "typed", typed)
+
+
+class Answer(FrozenRecord):
+    """A student's answer as read: numbers (``rows``, exact, with each entry's decimal places when it
+    was written as a decimal, else None) or words (lower-cased, single-spaced)."""
+
+    kind: str
+    rows: tuple[tuple[Fraction, ...], ...]
+    decimals: tuple[tuple[int | None, ...], ...]
+    words: str
+    text: str
+    _fields = ("kind", "rows", "decimals", "words", "text")
+
+    def __init__(
+        self,
+        kind: str,
+        rows: tuple[tuple[Fraction, ...], ...] = (),
+        decimals: tuple[tuple[int | None, ...], ...] = (),
+        words: str = "",
+        text: str = "",
+    ) -> None:
+        object.__setattr__(self, "kind", kind)  # "number", "vector", "matrix" or "words"
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "decimals", decimals)
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "text", text)
+
+    @property
+    def values(self) -> list[Fraction]:
+        """The numbers in reading order."""
+        return [value for row in self.rows for value in row]
