@@ -865,7 +865,7 @@ def parse_answer(value: Any, option: str = "--answer") -> Answer:
         matrix = parse_matrix(text, option)
     except BadInput:
         words = " ".join(text.lower().replace("-", " ").replace(",", " ").split())
-        if not re.fullmatch(r"[\w\s.'/()]+", words) or not any(char.isalpha() for char in words):
+        if not re.fullmatch(r"[\w\s.'/()<>]+", words) or not any(char.isalpha() for char in words):
             raise BadInput(f"cannot read {_quote(text)} as a number, shape, matrix or words", option=option) from None
         return Answer("words", words=words, text=value)
     if matrix.is_large:

@@ -128,9 +128,13 @@ class Candidate:
 
 
 def beam_search(
-    model: TokenModel, width: int, eos: str, max_len: int | None
+    model: TokenModel, width: int, eos: str, max_len: int | None, *, shrink: bool = True
 ) -> tuple[list[Hypothesis], list[list[Candidate]]]:
-    """Finished hypotheses (in the order they finished) and every step's candidates (see the module docstring)."""
+    """Finished hypotheses (in the order they finished) and every step's candidates (see the module docstring).
+
+    ``shrink=False`` is the other convention (Hugging Face's): a finished hypothesis is set aside but
+    the beam keeps K active ones, until K have finished.
+    """
     active = [Hypothesis((), Fraction(1), 0.0)]
     finished: list[Hypothesis] = []
     steps: list[list[Candidate]] = []
@@ -140,7 +144,10 @@ def beam_search(
             break
         ranked = sorted(candidates, key=lambda c: _key(c.hypothesis, 0))
         active = []
-        for candidate in ranked[: width - len(finished)]:
+        room = width - len(finished) if shrink else len(ranked)
+        for candidate in ranked[:room]:
+            if not shrink and (len(active) == width or len(finished) == width):
+                break
             h = candidate.hypothesis
             if h.tokens[-1] == eos:
                 h.ended, candidate.status = True, "finished"
@@ -246,6 +253,9 @@ def decode(
     answer: dict[str, Any] = {
         "method": method,
         "beam": width,
+        "sequence": " ".join(best.tokens),
+        "probability": fmt.json_number(best.prob),
+        **({"probability_exact": fmt.exact(best.prob)} if isinstance(best.prob, Fraction) else {}),
         "best": best.to_json(alpha),
         "ranking": [h.to_json(alpha) for h in ranking],
         "greedy": greedy_best.to_json(alpha) if greedy_best else None,

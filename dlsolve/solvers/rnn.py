@@ -236,13 +236,22 @@ def _add(*vectors: Sequence[Scalar]) -> Vector:
     return [sum(values, Fraction(0)) for values in zip(*vectors, strict=True)]
 
 
-def _step(cell: Cell, nonlinearity: str, x: Vector, h: Vector, c: Vector | None) -> StepRecord:
+#: Other conventions, for :mod:`dlsolve.solvers.rnn_mistakes`: the GRU's reset gate applied to h before
+#: W_hn (Cho et al. 2014, Keras ``reset_after=False``), an LSTM without the tanh of c_t.
+VARIANTS = ("reset-before", "no-tanh-c")
+
+
+def _step(cell: Cell, nonlinearity: str, x: Vector, h: Vector, c: Vector | None, variant: str = "") -> StepRecord:
     record = StepRecord(x, h, c)
     for k, (name, function) in enumerate(GATES[cell.cell]):
         function = nonlinearity if function == "act" else function
         input_term = _add(la.matvec(cell.w_i[k], x), cell.b_i[k])  # type: ignore[arg-type]
         hidden_term = _add(la.matvec(cell.w_h[k], h), cell.b_h[k])  # type: ignore[arg-type]
-        if cell.cell == "gru" and name == "n":
+        if cell.cell == "gru" and name == "n" and variant == "reset-before":
+            reset = record.gates[0].value
+            reset_h = [r * v for r, v in zip(reset, h, strict=True)]
+            pre = _add(input_term, la.matvec(cell.w_h[k], reset_h), cell.b_h[k])  # type: ignore[arg-type]
+        elif cell.cell == "gru" and name == "n":
             reset = record.gates[0].value
             pre = [a + r * b for a, r, b in zip(input_term, reset, hidden_term, strict=True)]
         else:
@@ -255,11 +264,23 @@ def _step(cell: Cell, nonlinearity: str, x: Vector, h: Vector, c: Vector | None)
     elif cell.cell == "lstm":
         assert c is not None
         record.c = [f * cp + i * g for f, cp, i, g in zip(values["f"], c, values["i"], values["g"], strict=True)]
-        record.tanh_c = [tanh(v) for v in record.c]
+        record.tanh_c = list(record.c) if variant == "no-tanh-c" else [tanh(v) for v in record.c]
         record.h = [o * t for o, t in zip(values["o"], record.tanh_c, strict=True)]
     else:
         record.h = [(1 - z) * n + z * hp for z, n, hp in zip(values["z"], values["n"], h, strict=True)]
     return record
+
+
+def unroll(
+    weights: Cell, nonlinearity: str, rows: list[Vector], h: Vector, c: Vector | None, variant: str = ""
+) -> list[StepRecord]:
+    """Every step of the cell over ``rows`` from ``h`` (and ``c``), each h_t feeding the next."""
+    records = []
+    for row in rows:
+        record = _step(weights, nonlinearity, row, h, c, variant)
+        records.append(record)
+        h, c = record.h, record.c
+    return records
 
 
 # --------------------------------------------------------------------------- the solver
@@ -300,11 +321,7 @@ def rnn(
     hidden = weights.hidden
     h = _check_vector(h0, hidden, "--h0", f"h0 of H = {hidden} entries")
     c = _check_vector(c0, hidden, "--c0", f"c0 of H = {hidden} entries") if cell == "lstm" else None
-    records: list[StepRecord] = []
-    for row in _rows(x):
-        record = _step(weights, nonlinearity, row, h, c)
-        records.append(record)
-        h, c = record.h, record.c
+    records = unroll(weights, nonlinearity, _rows(x), h, c)
     answer = _answer(cell, records)
     exact = all(isinstance(v, Fraction) for r in records for v in r.h)
     last = records[-1]
