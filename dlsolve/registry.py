@@ -40,6 +40,11 @@ COMMAND_MODULES: dict[str, str] = {
     "rnn": "dlsolve.commands.rnn",
     "decode greedy": "dlsolve.commands.decode",
     "decode beam": "dlsolve.commands.decode",
+    "cost memory": "dlsolve.commands.cost",
+    "cost checkpoint": "dlsolve.commands.cost",
+    "cost comm": "dlsolve.commands.cost",
+    "cost flops": "dlsolve.commands.cost",
+    "cost steps": "dlsolve.commands.cost",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -48,6 +53,7 @@ GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
     "decode": "Greedy and beam-search decoding by hand over a table of next-token probabilities.",
+    "cost": "Memory, compute and communication of training, by hand.",
 }
 
 #: The commands registered so far (their modules imported), by full name.
