@@ -151,7 +151,7 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
             note += f", c_n {fmt.shape((*h_n[:-1], hidden))}"
         lines.append(f"hidden state (a note; not traced): {note}")
         latex = [f"\\text{{params}} = {params}"]
-        return checks.Applied(out, params, lines, latex, "end", warnings, note)
+        return checks.Applied(out, params, lines, latex, "end", warnings=warnings, note=note)
 
     return apply
 
@@ -292,7 +292,7 @@ def _mha_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     keys = length + int(add_bias_kv) + int(zero_attn)
     batch = () if len(shape) == 2 else (shape[0] if batch_first else shape[1],)
     note = f"attn_weights {fmt.shape((*batch, length, keys))} (averaged over heads)"
-    return checks.Applied(shape, params, lines, [f"\\text{{params}} = {params}"], "end", [], note)
+    return checks.Applied(shape, params, lines, [f"\\text{{params}} = {params}"], "end", note=note)
 
 
 def _layernorm_params(d_model: int, bias: bool) -> int:
