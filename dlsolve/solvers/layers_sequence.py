@@ -110,6 +110,8 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         width = directions * out_size
         out = (*shape[:-1], width)
 
+        g = f"{gates}·" if gates > 1 else ""
+
         # parameters per layer and direction: G·H·(in + H_out) + 2·G·H + P·H
         def count(inputs: int) -> int:
             return gates * hidden * (inputs + out_size) + (2 * gates * hidden if bias else 0) + proj * hidden
@@ -120,7 +122,6 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
 
         first, later = count(input_size), count(width)
         params = directions * (first + later * (num_layers - 1))
-        g = f"{gates}·" if gates > 1 else ""
         h_out = "P" if proj else "H"
         order = "[N, L, H_in]" if batch_first else "[L, N, H_in]"
         returned = "output, (h_n, c_n)" if kind == "LSTM" else "output, h_n"
@@ -141,11 +142,8 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
         if params != first:
             text += f"; total = {factor}{layers_sum if num_layers > 1 else first} = {params}"
         lines.append(text)
-        stack = directions * num_layers
-        hidden_shape = (stack, shape[1] if batched and not batch_first else shape[0], out_size) if batched else None
-        if batched and batch_first:
-            hidden_shape = (stack, shape[0], out_size)
-        h_n = hidden_shape or (stack, out_size)
+        stack = directions * num_layers  # h_n is [D·num_layers, N, H_out] whatever batch_first says
+        h_n = (stack, shape[0] if batch_first else shape[1], out_size) if batched else (stack, out_size)
         note = f"h_n {fmt.shape(h_n)}"
         if kind == "LSTM":
             note += f", c_n {fmt.shape((*h_n[:-1], hidden))}"
