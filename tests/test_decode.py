@@ -251,3 +251,24 @@ def test_ties_are_said(tmp_path):
     assert solution.answer["tied"] == [["A", EOS]]
     assert "tied with A </s>" in solution.summary
     assert "tied with" in next(step for step in solution.steps if step.kind == "decode.compare").text
+
+
+@given(trees())
+def test_log_probabilities_decode_as_the_probabilities(model: dict):
+    """The same tree given as natural log-probabilities: the same search, the same best sequence."""
+    logs = {prefix: {token: math.log(p) for token, p in d.items()} for prefix, d in model.items()}
+    from dlsolve.token_model import token_model
+
+    exact = decode(model, "beam", beam=2).answer["best"]
+    floats = decode(token_model(logs, log_probs=True), "beam", beam=2).answer["best"]
+    assert floats["logprob"] == pytest.approx(exact["logprob"])
+    if floats["tokens"] != exact["tokens"]:  # only a tie, broken the other way by rounding
+        assert floats["prob"] == pytest.approx(exact["prob"])
+
+
+def test_wide_steps_show_the_best_candidates_unless_full():
+    model = {"": {f"t{i}": Fraction(1, 20) for i in range(20)}} | {f"t{i}": {EOS: Fraction(1)} for i in range(20)}
+    step = next(s for s in decode(model, "beam", beam=2).steps if s.kind == "decode.step")
+    assert len(step.blocks[0].rows) == 13 and step.blocks[0].rows[-1][0] == "… 8 more, pruned"
+    full = next(s for s in decode(model, "beam", beam=2, full=True).steps if s.kind == "decode.step")
+    assert len(full.blocks[0].rows) == 20
