@@ -37,9 +37,7 @@ MaxLen = Annotated[
 ]
 LengthPenalty = Annotated[
     Any,
-    option(
-        "--length-penalty", parse=parsing.parse_scalar, help="α: rank finished hypotheses by log P / L^α."
-    ),
+    option("--length-penalty", parse=parsing.parse_scalar, help="α: rank finished hypotheses by log P / L^α."),
 ]
 Full = Annotated[bool, option("--full", help="Every candidate of every step (the default shows the best 12).")]
 
