@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput
@@ -184,6 +184,7 @@ def reference_greedy(model: dict) -> tuple[str, ...]:
             return prefix
 
 
+@settings(max_examples=min(settings().max_examples, 25))  # four searches a tree
 @given(trees(), st.integers(1, 4))
 def test_random_trees_against_brute_force(model: dict, width: int):
     sequences = every_sequence(model)
@@ -253,6 +254,7 @@ def test_ties_are_said(tmp_path):
     assert "tied with" in next(step for step in solution.steps if step.kind == "decode.compare").text
 
 
+@settings(max_examples=min(settings().max_examples, 15))
 @given(trees())
 def test_log_probabilities_decode_as_the_probabilities(model: dict):
     """The same tree given as natural log-probabilities: the same search, the same best sequence."""
