@@ -766,3 +766,55 @@ def _is_float_token(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --------------------------------------------------------------------------- batched tensors (norm)
+
+
+class Tensor(FrozenRecord):
+    """An N-D array of numbers in row-major order: ``shape`` and the flat ``values``."""
+
+    shape: tuple[int, ...]
+    values: tuple[Scalar, ...]
+    _fields = ("shape", "values")
+
+    def __init__(self, shape: tuple[int, ...], values: tuple[Scalar, ...]) -> None:
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "values", values)
+
+
+def parse_tensor(text: str, option: str) -> Tensor:
+    """A batch as PyTorch lays it out: ``N x C`` (a matrix), ``N,C,L`` or ``N,C,H,W``.
+
+    ``"1,2;3,4"`` is N x C; ``;;`` separates the N samples of an N,C,L batch, each a C x L matrix
+    (``"1,2;3,4;;5,6;7,8"`` is 2x2x2); ``;;;`` separates the N samples of an N,C,H,W batch, each
+    C channels of H x W separated by ``;;``. ``@file.npy`` holds an array of 2 to 5 dimensions.
+    """
+    import numpy as np
+
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        array = load_array(text[1:], option)
+        if not 2 <= array.ndim <= 5 or array.size == 0 or array.dtype.kind not in "biuf":
+            raise BadInput(f"expected a non-empty numeric array of 2 to 5 dimensions, got {array.shape}", option=option)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise BadInput("the array contains NaN or infinite entries", option=option)
+        if array.dtype.kind in "biu" and array.size <= LARGE_ENTRIES:
+            from fractions import Fraction
+
+            return Tensor(array.shape, tuple(Fraction(int(v)) for v in array.ravel().tolist()))
+        return Tensor(array.shape, tuple(float(v) for v in array.ravel().tolist()))
+    source = read_source(text, option).strip()
+    if ";;;" in source:
+        samples = [parse_channels(piece, option) for piece in source.split(";;;")]
+        shapes = {(len(sample), *sample[0].shape) for sample in samples}
+        if len(shapes) > 1:
+            raise BadInput(f"the samples (separated by ';;;') differ in shape: {sorted(shapes)}", option=option)
+        matrices = [matrix for sample in samples for matrix in sample]
+        shape: tuple[int, ...] = (len(samples), *shapes.pop())
+    elif ";;" in source:
+        matrices = parse_channels(source, option)
+        shape = (len(matrices), *matrices[0].shape)
+    else:
+        matrices = [parse_matrix(source, option)]
+        shape = matrices[0].shape
+    return Tensor(shape, tuple(v for matrix in matrices for row in matrix.tolist() for v in row))
