@@ -788,7 +788,8 @@ def parse_tensor(text: str, option: str) -> Tensor:
 
     ``"1,2;3,4"`` is N x C; ``;;`` separates the N samples of an N,C,L batch, each a C x L matrix
     (``"1,2;3,4;;5,6;7,8"`` is 2x2x2); ``;;;`` separates the N samples of an N,C,H,W batch, each
-    C channels of H x W separated by ``;;``. ``@file.npy`` holds an array of 2 to 5 dimensions.
+    C channels of H x W separated by ``;;``; a batch of one sample ends with its separator
+    (``"1,2;3,4;;"`` is 1x2x2). ``@file.npy`` holds an array of 2 to 5 dimensions.
     """
     import numpy as np
 
@@ -804,15 +805,17 @@ def parse_tensor(text: str, option: str) -> Tensor:
             return Tensor(array.shape, tuple(Fraction(int(v)) for v in array.ravel().tolist()))
         return Tensor(array.shape, tuple(float(v) for v in array.ravel().tolist()))
     source = read_source(text, option).strip()
-    if ";;;" in source:
-        samples = [parse_channels(piece, option) for piece in source.split(";;;")]
+    pieces = source.split(";;;")
+    if len(pieces) > 1:
+        samples = [parse_channels(piece, option) for piece in (pieces[:-1] if not pieces[-1].strip() else pieces)]
         shapes = {(len(sample), *sample[0].shape) for sample in samples}
         if len(shapes) > 1:
             raise BadInput(f"the samples (separated by ';;;') differ in shape: {sorted(shapes)}", option=option)
         matrices = [matrix for sample in samples for matrix in sample]
         shape: tuple[int, ...] = (len(samples), *shapes.pop())
     elif ";;" in source:
-        matrices = parse_channels(source, option)
+        trimmed = source[:-2] if source.endswith(";;") else source
+        matrices = parse_channels(trimmed, option) if ";;" in trimmed else [parse_matrix(trimmed, option)]
         shape = (len(matrices), *matrices[0].shape)
     else:
         matrices = [parse_matrix(source, option)]

@@ -11,7 +11,8 @@ Conventions (PyTorch's ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``, ``In
 * Running statistics (batch norm, and instance norm with ``track_running_stats``), training mode:
   ``new = (1 − m)·old + m·batch`` with momentum m = 0.1 (Keras's ``momentum`` is the weight of the
   *old* value, default 0.99); the running variance takes the *unbiased* variance σ²·M/(M − 1).
-  ``momentum=None`` is PyTorch's cumulative average: m = 1/(num_batches_tracked + 1).
+  ``momentum=None`` is BatchNorm's cumulative average, m = 1/(num_batches_tracked + 1); InstanceNorm
+  passes it to ``F.instance_norm`` as 0, so its running statistics stay put.
 * Eval mode: batch norm (and instance norm with tracked stats) normalizes with the running statistics
   and updates nothing; without tracked statistics it uses the batch statistics in both modes.
 * Backward (``grad_y`` = dL/dy): dβ = Σg, dγ = Σg·x̂ (over everything but γ's axis) and, with ĝ = γ·g,
@@ -33,7 +34,7 @@ from typing import Any
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import Tensor
-from dlsolve.solution import Solution, Step, Table
+from dlsolve.solution import Solution, Step
 from dlsolve.solvers import norm_math as nm
 from dlsolve.solvers.norm_math import Value
 
@@ -50,7 +51,13 @@ DEFAULT_EPS = Fraction(1, 100_000)
 #: RMSNorm's default ε on float64 inputs: torch.finfo(torch.float64).eps.
 RMS_DEFAULT_EPS = Fraction(1, 2**52)
 DEFAULT_MOMENTUM = Fraction(1, 10)
-_TITLES = {"batch": "Batch norm", "layer": "Layer norm", "group": "Group norm", "instance": "Instance norm", "rms": "RMS norm"}
+_TITLES = {
+    "batch": "Batch norm",
+    "layer": "Layer norm",
+    "group": "Group norm",
+    "instance": "Instance norm",
+    "rms": "RMS norm",
+}
 _MAX_TABLE = 12
 
 
@@ -75,7 +82,9 @@ def _vector(values: Sequence[Value] | None, count: int, option: str, default: Va
     if values is None:
         return None if default is None else [default] * count
     if len(values) != count:
-        raise BadInput(f"expected {count} values (one per {'feature' if count else ''}), got {len(values)}", option=option)
+        raise BadInput(
+            f"expected {count} values (one per {'feature' if count else ''}), got {len(values)}", option=option
+        )
     return list(values)
 
 
@@ -131,11 +140,17 @@ def _setup(
         if len(shape) > 5:
             raise InvalidProblem(f"expected 2-D to 5-D input (BatchNorm1d/2d/3d), got {_size(shape)}", option="--x")
         if batch_stats and n * spatial == 1:
-            raise InvalidProblem(f"Expected more than 1 value per channel when training, got input size {list(shape)}", option="--x")
+            raise InvalidProblem(
+                f"Expected more than 1 value per channel when training, got input size {list(shape)}", option="--x"
+            )
         if batch_stats and eps <= 0:
-            raise InvalidProblem(f"batch_norm eps must be positive during training, but got {fmt.exact(eps)}", option="--eps")
+            raise InvalidProblem(
+                f"batch_norm eps must be positive during training, but got {fmt.exact(eps)}", option="--eps"
+            )
     elif batch_stats and spatial == 1:
-        raise InvalidProblem(f"Expected more than 1 spatial element when training, got input size {list(shape)}", option="--x")
+        raise InvalidProblem(
+            f"Expected more than 1 spatial element when training, got input size {list(shape)}", option="--x"
+        )
     return _Setup(kind, shape, affine, batch_stats, training and track, 1, 1)
 
 
@@ -163,10 +178,13 @@ def normalize(
 
     ``gamma``/``beta`` default to PyTorch's initial 1 and 0; the running statistics to 0 and 1.
     """
-    import numpy as np
-
     eps = (RMS_DEFAULT_EPS if kind == "rms" else DEFAULT_EPS) if eps is None else eps
     m = DEFAULT_MOMENTUM if momentum is None else momentum
+    unbatched = kind == "instance" and len(x.shape) == 2
+    if unbatched:  # InstanceNorm1d reads a 2-D input as one unbatched sample (C, L)
+        x = Tensor((1, *x.shape), x.values)
+        if grad_y is not None and len(grad_y.shape) == 2:
+            grad_y = Tensor((1, *grad_y.shape), grad_y.values)
     setup = _setup(
         kind, x, training=training, affine=affine, track=track_running_stats, groups=groups,
         normalized_shape=normalized_shape, eps=eps,
@@ -187,9 +205,13 @@ def normalize(
     r_var = _vector(running_var, channels, "--running-var", Fraction(1) if tracked else None)
     if not tracked and (running_mean is not None or running_var is not None):
         option = "--running-mean" if running_mean is not None else "--running-var"
-        raise BadInput(f"{_TITLES[kind].lower()} keeps no running statistics here (see the track/eval options)", option=option)
+        raise BadInput(
+            f"{_TITLES[kind].lower()} keeps no running statistics here (see the track/eval options)", option=option
+        )
     if tracked and not setup.batch_stats and running_mean is None and running_var is None:
-        warnings.append("eval mode with no running statistics given: using a fresh layer's running_mean 0, running_var 1")
+        warnings.append(
+            "eval mode with no running statistics given: using a fresh layer's running_mean 0, running_var 1"
+        )
     if r_var is not None and any(v < 0 for v in r_var):
         raise BadInput("a running variance cannot be negative", option="--running-var")
 
@@ -200,9 +222,14 @@ def normalize(
     else:
         assert r_mean is not None and r_var is not None
         per_row = 1 if kind == "batch" else shape[0]  # instance norm: each sample uses the channel's stats
-        stats = nm.given_stats(rows, nm.as_array(r_mean * per_row, (len(r_mean) * per_row,)), nm.as_array(r_var * per_row, (len(r_var) * per_row,)), eps)
+        stats = nm.given_stats(
+            rows,
+            nm.as_array(r_mean * per_row, (len(r_mean) * per_row,)),
+            nm.as_array(r_var * per_row, (len(r_var) * per_row,)),
+            eps,
+        )
     if any(v == 0 for v in stats.denominator):
-        raise InvalidProblem(f"σ² + ε = 0 for a statistic: x̂ = 0/0 (PyTorch returns NaN); give ε > 0", option="--eps")
+        raise InvalidProblem("σ² + ε = 0 for a statistic: x̂ = 0/0 (PyTorch returns NaN); give ε > 0", option="--eps")
     x_hat = view.from_rows(stats.x_hat)
     gamma_arr = nm.as_array(gammas, view.param_shape) if gammas is not None else None
     beta_arr = nm.as_array(betas, view.param_shape) if betas is not None else None
@@ -213,7 +240,8 @@ def normalize(
     factor: Value = m
     if setup.update:
         assert r_mean is not None and r_var is not None
-        factor = Fraction(1, num_batches_tracked + 1) if cumulative else m
+        # momentum=None: BatchNorm's cumulative average; InstanceNorm passes it on as 0 (no update)
+        factor = (Fraction(0) if kind == "instance" else Fraction(1, num_batches_tracked + 1)) if cumulative else m
         width = rows.shape[1]
         unbiased = stats.var * width / (width - 1)
         batch_mean, batch_var = stats.mean, unbiased
@@ -231,13 +259,23 @@ def normalize(
     exact = nm.is_exact_array(x_arr)
     if not exact:
         warnings.append("float inputs: computed in float64")
-    stats_mean = None if stats.mean is None else stats.mean.reshape(view.stats_shape) if setup.batch_stats else stats.mean[: len(r_mean or [])]
-    stats_var = stats.var.reshape(view.stats_shape) if setup.batch_stats else stats.var[: len(r_var or [])]
+    stats_shape = view.stats_shape[1:] if unbatched else view.stats_shape
+    if setup.batch_stats:
+        stats_mean = None if stats.mean is None else stats.mean.reshape(stats_shape)
+        stats_var = stats.var.reshape(stats_shape)
+    else:  # the running statistics, one per channel
+        stats_mean, stats_var = stats.mean[:channels], stats.var[:channels]
+    if unbatched:
+        warnings.append("a 2-D input to instance norm is one unbatched sample (C, L), as InstanceNorm1d reads it")
+    y_out = y[0] if unbatched else y
+    dx_out = None if gradients is None else gradients["dx"][0] if unbatched else gradients["dx"]
     answer: dict[str, Any] = {
-        "y": nm.to_json(y),
+        "y": nm.to_json(y_out),
         "mean": None if stats_mean is None else nm.to_json(stats_mean),
         "var": nm.to_json(stats_var),
-        "running_mean": nm.to_json(new_mean) if new_mean is not None else (r_mean and [fmt.json_number(v) for v in r_mean]),
+        "running_mean": nm.to_json(new_mean)
+        if new_mean is not None
+        else (r_mean and [fmt.json_number(v) for v in r_mean]),
         "running_var": nm.to_json(new_var) if new_var is not None else (r_var and [fmt.json_number(v) for v in r_var]),
         "mode": "train" if training else "eval",
         "batch_statistics": setup.batch_stats,
@@ -245,18 +283,19 @@ def normalize(
     if kind == "rms":
         answer["mean_square"] = answer.pop("var")
         answer["var"] = None
-        answer["rms"] = nm.to_json(stats.sigma.reshape(view.stats_shape))
+        answer["rms"] = nm.to_json(stats.sigma.reshape(stats_shape))
     if unbiased is not None:
-        answer["var_unbiased"] = nm.to_json(unbiased.reshape(view.stats_shape))
+        answer["var_unbiased"] = nm.to_json(unbiased.reshape(stats_shape))
     if gradients is not None:
-        for key in ("dx", "dgamma", "dbeta"):
+        answer["dx"] = nm.to_json(dx_out)
+        for key in ("dgamma", "dbeta"):
             answer[key] = None if gradients[key] is None else nm.to_json(gradients[key])
 
-    quiet_lines = ["y =", nm.array_text(y, "")]
+    quiet_lines = ["y =", nm.array_text(y_out, "")]
     if new_mean is not None and new_var is not None:
         quiet_lines += [f"running_mean = {nm.vector_text(new_mean)}", f"running_var = {nm.vector_text(new_var)}"]
     if gradients is not None:
-        quiet_lines += ["dx =", nm.array_text(gradients["dx"], "")]
+        quiet_lines += ["dx =", nm.array_text(dx_out, "")]
         for key in ("dgamma", "dbeta"):
             if gradients[key] is not None:
                 quiet_lines.append(f"{key} = {nm.vector_text(gradients[key])}")
@@ -296,10 +335,14 @@ def _backward(
 ) -> dict[str, Any]:
     """dx, dγ, dβ (dγ and dβ None without affine parameters); formulas in the module docstring."""
     if grad_y.shape != setup.shape:
-        raise BadInput(f"dL/dy must have the input's shape {_size(setup.shape)}, got {_size(grad_y.shape)}", option="--grad-y")
+        raise BadInput(
+            f"dL/dy must have the input's shape {_size(setup.shape)}, got {_size(grad_y.shape)}", option="--grad-y"
+        )
     g = nm.as_array(grad_y.values, grad_y.shape)
     g_hat = g * gamma if gamma is not None else g
-    dx = view.from_rows(nm.backward_rows(view.to_rows(g_hat), stats, batch_stats=setup.batch_stats, rms=setup.kind == "rms"))
+    dx = view.from_rows(
+        nm.backward_rows(view.to_rows(g_hat), stats, batch_stats=setup.batch_stats, rms=setup.kind == "rms")
+    )
     dgamma = dbeta = None
     if setup.affine:
         x_hat = view.from_rows(stats.x_hat)

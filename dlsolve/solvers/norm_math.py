@@ -74,11 +74,15 @@ def grid(rows: list[list[Value]], indent: str = "  ") -> str:
     """Rows of right-aligned short cells, one line per row."""
     cells = [[cell(v) for v in row] for row in rows]
     widths = [max(len(row[j]) for row in cells) for j in range(len(cells[0]))]
-    return "\n".join(indent + "[ " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " ]" for row in cells)
+    return "\n".join(
+        indent + "[ " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " ]" for row in cells
+    )
 
 
 def latex_grid(rows: list[list[Value]]) -> str:
-    body = r" \\ ".join(" & ".join(fmt.latex_number(v) if isinstance(v, Fraction) else fmt.decimal(v) for v in row) for row in rows)
+    body = r" \\ ".join(
+        " & ".join(fmt.latex_number(v) if isinstance(v, Fraction) else fmt.decimal(v) for v in row) for row in rows
+    )
     return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
 
 

@@ -49,7 +49,11 @@ class Working:
 
 def _n(value: Value) -> str:
     """A value in running text: exact with its decimal, or a short decimal."""
-    return fmt.number(value) if isinstance(value, int) or fmt.is_exact(value) and len(fmt.exact(value)) <= 12 else fmt.decimal(value)
+    return (
+        fmt.number(value)
+        if isinstance(value, int) or (fmt.is_exact(value) and len(fmt.exact(value)) <= 12)
+        else fmt.decimal(value)
+    )
 
 
 def _p(value: Value) -> str:
@@ -101,8 +105,16 @@ def _scope(w: Working, width: int) -> str:
     kind, shape = w.setup.kind, w.setup.shape
     if kind == "batch":
         spatial = "·".join(map(str, shape[2:]))
-        over = f"N·{'·'.join('LHWD'[: len(shape) - 2]) if len(shape) > 3 else 'L'} = {shape[0]}·{spatial}" if len(shape) > 2 else f"N = {shape[0]}"
-        return f"Batch norm normalizes each of the {shape[1]} channels over the batch: M = {over} = {width} values" if len(shape) > 2 else f"Batch norm normalizes each of the {shape[1]} features over the N = {width} samples of the batch"
+        over = (
+            f"N·{'·'.join('LHWD'[: len(shape) - 2]) if len(shape) > 3 else 'L'} = {shape[0]}·{spatial}"
+            if len(shape) > 2
+            else f"N = {shape[0]}"
+        )
+        return (
+            f"Batch norm normalizes each of the {shape[1]} channels over the batch: M = {over} = {width} values"
+            if len(shape) > 2
+            else f"Batch norm normalizes each of the {shape[1]} features over the N = {width} samples of the batch"
+        )
     if kind in ("layer", "rms"):
         trailing = list(shape[len(shape) - w.setup.normalized :])
         name = "Layer norm" if kind == "layer" else "RMS norm"
@@ -147,8 +159,14 @@ def _statistics_step(w: Working) -> Step:
             f"√(σ² + ε) = {nm.sqrt_text(s.denominator[0])}"
         )
         latex = (
-            r"\mu = \frac{1}{M}\sum x = " + fmt.latex_number(mean) if fmt.is_exact(mean) else r"\mu = \frac{1}{M}\sum x"
-        ) + r",\quad \sigma^2 = \frac{1}{M}\sum (x-\mu)^2,\quad \sqrt{\sigma^2+\varepsilon} = " + nm.sqrt_latex(s.denominator[0])
+            (
+                r"\mu = \frac{1}{M}\sum x = " + fmt.latex_number(mean)
+                if fmt.is_exact(mean)
+                else r"\mu = \frac{1}{M}\sum x"
+            )
+            + r",\quad \sigma^2 = \frac{1}{M}\sum (x-\mu)^2,\quad \sqrt{\sigma^2+\varepsilon} = "
+            + nm.sqrt_latex(s.denominator[0])
+        )
     count = s.var.shape[0] if w.full else min(s.var.shape[0], _MAX_ROWS)
     columns = ["", "ms" if rms else "μ", "" if rms else "σ²", "rms" if rms else "√(σ² + ε)"]
     table_rows = [
@@ -168,7 +186,13 @@ def _statistics_step(w: Working) -> Step:
         "Statistics",
         text,
         latex,
-        blocks=[Table(columns, table_rows, title="per statistic" + ("" if count == s.var.shape[0] else " (first rows; --full for all)"))],
+        blocks=[
+            Table(
+                columns,
+                table_rows,
+                title="per statistic" + ("" if count == s.var.shape[0] else " (first rows; --full for all)"),
+            )
+        ],
         kind="norm.statistics",
     )
 
@@ -224,11 +248,17 @@ def _running_step(w: Working) -> Step:
     m = w.factor
     keep = 1 - m
     instance = w.setup.kind == "instance"
-    batch_mean = w.stats.mean if not instance else w.stats.mean.reshape(w.setup.shape[0], -1).sum(axis=0) / w.setup.shape[0]
-    batch_var = w.unbiased if not instance else w.unbiased.reshape(w.setup.shape[0], -1).sum(axis=0) / w.setup.shape[0]
-    momentum = (
-        f"m = 1/(num_batches_tracked) = {_n(m)} (momentum=None: a cumulative average)" if w.cumulative else f"m = {_n(m)}"
+    batch_mean = (
+        w.stats.mean if not instance else w.stats.mean.reshape(w.setup.shape[0], -1).sum(axis=0) / w.setup.shape[0]
     )
+    batch_var = w.unbiased if not instance else w.unbiased.reshape(w.setup.shape[0], -1).sum(axis=0) / w.setup.shape[0]
+    momentum = f"m = {_n(m)}"
+    if w.cumulative:
+        momentum = (
+            "momentum=None: InstanceNorm uses m = 0, so nothing moves"
+            if instance
+            else f"momentum=None: a cumulative average, m = 1/num_batches_tracked = {_n(m)}"
+        )
     text = (
         f"PyTorch: new = (1 − m)·old + m·batch, {momentum}. Keras's BatchNormalization uses the opposite "
         "convention: its momentum (default 0.99) weights the old value, new = m·old + (1 − m)·batch.\n"
@@ -274,7 +304,9 @@ def _backward_step(w: Working) -> Step:
             f"dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with σ = √(σ² + ε), ĝ = {scale}, the means over each "
             f"statistic's M = {width} entries"
         )
-        worked = f"(1/{nm.cell(s.sigma[0])})·({_p(g_hat_rows[0, 0])} − {_p(mean_g)} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
+        worked = (
+            f"(1/{nm.cell(s.sigma[0])})·({_p(g_hat_rows[0, 0])} − {_p(mean_g)} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
+        )
         latex = (
             r"\frac{\partial L}{\partial x} = \frac{1}{\sigma}\left(\hat{g} - \overline{\hat{g}} - "
             r"\hat{x}\,\overline{\hat{g}\hat{x}}\right),\ \hat{g} = \gamma g"
