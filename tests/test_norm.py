@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from dlsolve.errors import InvalidProblem
-from dlsolve.parsing import parse_scalar, parse_tensor
+from dlsolve.parsing import Tensor, parse_scalar, parse_tensor
 from dlsolve.solvers.norm import STEP_KINDS, normalize
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "norm_goldens.json").read_text(encoding="utf-8"))
@@ -103,3 +103,59 @@ def test_every_working_builds_with_declared_kinds() -> None:
             solution.answer["running_var"] is not None and case["training"] and case["track"]
         )
         assert all(step.text for step in steps)
+
+
+def _engine_expression(case: dict[str, Any]) -> str | None:
+    """L = Σ G·y as the expression engine's text, for the 2-D cases it can express (batch, layer, rms)."""
+    kind, eps = case["kind"], case["eps"] or "2**-52"
+    dim = "0" if kind == "batch" else "1"
+    if len(case["shape"]) != 2 or kind not in ("batch", "layer", "rms"):
+        return None
+    if kind == "rms":
+        x_hat = f"x / sqrt(mean(x**2, 1, True) + {eps})"
+    elif kind == "batch" and not case["training"] and case["track"]:
+        x_hat = f"(x - rm) / sqrt(rv + {eps})"
+    else:
+        centred = f"(x - mean(x, {dim}, True))"
+        x_hat = f"{centred} / sqrt(mean({centred}**2, {dim}, True) + {eps})"
+    y = f"gamma * {x_hat}" if case["affine"] else x_hat
+    if case["affine"] and kind != "rms":
+        y += " + beta"
+    return f"sum(G * ({y}))"
+
+
+def test_backward_agrees_with_the_expression_engine() -> None:
+    """The compact formulas (dx = (γ/σ)(g − mean(g) − x̂·mean(g·x̂)), ...) against the engine's reverse mode."""
+    from dlsolve.engine import backward, forward, parse_expression
+
+    checked = 0
+    for case in GOLDENS["norm"][::2]:
+        text = _engine_expression(case)
+        if text is None or "error" in case["torch"]:
+            continue
+        answer = solve_case(case).answer
+        x = parse_tensor(case["x"], "--x")
+        values: dict[str, Any] = {
+            "x": _rows(x),
+            "G": _rows(parse_tensor(case["grad_y"], "--grad-y")),
+        }
+        if case["affine"]:
+            values["gamma"] = case["gamma"]
+            if case["kind"] != "rms":
+                values["beta"] = case["beta"]
+        if "rm" in text:
+            values["rm"], values["rv"] = case["running_mean"], case["running_var"]
+        graph = parse_expression(text)
+        wrt = ["x"] + [name for name in ("gamma", "beta") if name in values]
+        grads = backward(forward(graph, values, exact=False), wrt=wrt).grads
+        close(answer["dx"], grads["x"].tolist(), f"dx {case}")
+        for name, key in (("gamma", "dgamma"), ("beta", "dbeta")):
+            if name in grads:
+                close(answer[key], grads[name].tolist(), f"{key} {case}")
+        checked += 1
+    assert checked >= 30
+
+
+def _rows(tensor: Tensor) -> list[list[float]]:
+    width = tensor.shape[1]
+    return [[float(v) for v in tensor.values[i * width : (i + 1) * width]] for i in range(tensor.shape[0])]
