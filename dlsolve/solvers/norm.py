@@ -44,6 +44,7 @@ STEP_KINDS = {
     "norm.affine": "y = γ·x̂ + β, one worked entry",
     "norm.running-stats": "the running mean and variance update (PyTorch's momentum, unbiased variance)",
     "norm.backward": "dβ, dγ and dx by the compact formula, one worked entry",
+    "norm.pre-ln-stack": "pre-LN residual blocks with identity sublayers, x_{l+1} = x_l + LN(x_l)",
 }
 
 KINDS = ("batch", "layer", "group", "instance", "rms")
@@ -172,11 +173,14 @@ def normalize(
     groups: int | None = None,
     normalized_shape: Sequence[int] | None = None,
     grad_y: Tensor | None = None,
+    blocks: int = 0,
     full: bool = False,
 ) -> Solution:
     """Forward (and with ``grad_y`` backward) pass of one normalization layer; see the module docstring.
 
     ``gamma``/``beta`` default to PyTorch's initial 1 and 0; the running statistics to 0 and 1.
+    ``blocks`` (layer and RMS norm) stacks that many pre-LN residual blocks with identity sublayers,
+    x_{l+1} = x_l + LN(x_l), and reports every x_l in ``stack``.
     """
     eps = (RMS_DEFAULT_EPS if kind == "rms" else DEFAULT_EPS) if eps is None else eps
     m = DEFAULT_MOMENTUM if momentum is None else momentum
@@ -252,6 +256,7 @@ def normalize(
         new_mean = old_mean * (1 - factor) + batch_mean * factor
         new_var = old_var * (1 - factor) + batch_var * factor
 
+    stack = _pre_ln_stack(kind, x_arr, view, eps, gamma_arr, beta_arr, blocks)
     gradients = None
     if grad_y is not None:
         gradients = _backward(setup, view, stats, gamma_arr, grad_y, rows.shape)
@@ -299,6 +304,9 @@ def normalize(
         for key in ("dgamma", "dbeta"):
             if gradients[key] is not None:
                 quiet_lines.append(f"{key} = {nm.vector_text(gradients[key])}")
+    if stack:
+        answer["stack"] = [nm.to_json(block) for block in stack]
+        quiet_lines += [f"x_{blocks} =", nm.array_text(stack[-1], "")]
     summary = f"{_TITLES[kind]} ({'train' if training else 'eval'} mode) of a {_size(shape)} input"
     if new_mean is not None and new_var is not None:
         summary += f"; running_mean {nm.vector_text(new_mean)}, running_var {nm.vector_text(new_var)}"
@@ -310,7 +318,7 @@ def normalize(
             norm_steps.Working(
                 setup=setup, x=x_arr, view=view, stats=stats, x_hat=x_hat, y=y, gamma=gammas, beta=betas, eps=eps,
                 factor=factor, cumulative=cumulative, old_mean=r_mean, old_var=r_var, new_mean=new_mean,
-                new_var=new_var, unbiased=unbiased, gradients=gradients, grad_y=grad_y, full=full,
+                new_var=new_var, unbiased=unbiased, gradients=gradients, grad_y=grad_y, stack=stack, full=full,
             )
         )  # fmt: skip
 
@@ -350,3 +358,22 @@ def _backward(
         if setup.kind != "rms":
             dbeta = g.sum(axis=view.param_axes).reshape(-1) if view.param_axes else g.reshape(-1)
     return {"dx": dx, "dgamma": dgamma, "dbeta": dbeta, "g_hat": g_hat}
+
+
+def _pre_ln_stack(
+    kind: str, x: Any, view: nm.Layout, eps: Value, gamma: Any, beta: Any, blocks: int
+) -> list[Any]:
+    """x_1 … x_K of K pre-LN residual blocks whose sublayers are the identity: x_{l+1} = x_l + LN(x_l)."""
+    if blocks and kind not in ("layer", "rms"):
+        raise BadInput(f"--blocks stacks pre-LN residual blocks: layer or rms norm, not {kind} norm", option="--blocks")
+    if blocks < 0 or blocks > 100:
+        raise BadInput(f"expected 0 to 100 blocks, got {blocks}", option="--blocks")
+    out = []
+    current = x
+    for _ in range(blocks):
+        normalized = view.from_rows(nm.row_stats(view.to_rows(current), eps, rms=kind == "rms").x_hat)
+        if gamma is not None:
+            normalized = normalized * gamma + (beta if beta is not None and kind != "rms" else 0)
+        current = current + normalized
+        out.append(current)
+    return out

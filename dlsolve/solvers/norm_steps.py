@@ -44,6 +44,7 @@ class Working:
     unbiased: np.ndarray | None
     gradients: dict[str, Any] | None
     grad_y: Tensor | None
+    stack: list[np.ndarray]
     full: bool
 
 
@@ -326,4 +327,23 @@ def build(w: Working) -> list[Step]:
         steps.append(_running_step(w))
     if w.gradients is not None:
         steps.append(_backward_step(w))
+    if w.stack:
+        steps.append(_stack_step(w))
     return steps
+
+
+def _stack_step(w: Working) -> Step:
+    name = "LN" if w.setup.kind == "layer" else "RMSNorm"
+    plain = w.gamma is None or (all(g == 1 for g in w.gamma) and all(b == 0 for b in (w.beta or [0])))
+    shown = w.stack if w.full else w.stack[-1:]
+    lines = [
+        f"Pre-LN blocks whose sublayers are the identity: x_(l+1) = x_l + {name}(x_l), {len(w.stack)} blocks.",
+    ]
+    if plain and w.setup.kind == "layer":
+        lines.append(
+            "With γ = 1, β = 0, x_l = μ + (σ + l)·x̂ keeps the same x̂, so LN(x_l) = x̂ (up to ε) and "
+            f"x_L ≈ x + L·x̂: the residual stream grows linearly with depth while each block adds a unit-scale update."
+        )
+    for index, block in enumerate(shown, len(w.stack) - len(shown) + 1):
+        lines += [f"x_{index} =", nm.array_text(block)]
+    return Step("Pre-LN stack", "\n".join(lines), r"x_{l+1} = x_l + \operatorname{LN}(x_l)", kind="norm.pre-ln-stack")
