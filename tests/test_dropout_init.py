@@ -62,7 +62,9 @@ def _solve_init(case: dict) -> object:
         return initialize(method, layer=layer, nonlinearity=case["nonlinearity"],
                           a=None if case["a"] is None else Fraction(case["a"]))  # fmt: skip
     if method.startswith("kaiming"):
-        return initialize(method, layer=layer, nonlinearity=case["nonlinearity"], a=Fraction(case["a"]), mode=case["mode"])
+        return initialize(
+            method, layer=layer, nonlinearity=case["nonlinearity"], a=Fraction(case["a"]), mode=case["mode"]
+        )
     if method == "orthogonal":  # torch was given gain 1, √2 or 5/3: calculate_gain of linear, relu or tanh
         nonlinearity = {1.0: "linear", math.sqrt(2.0): "relu", 5.0 / 3: "tanh"}[case["gain"]]
         return initialize(method, layer=layer, nonlinearity=nonlinearity)
@@ -70,8 +72,15 @@ def _solve_init(case: dict) -> object:
 
 
 def test_init_matches_torch() -> None:
-    assert {case["method"] for case in GOLDENS["init"]} == {
-        "xavier-uniform", "xavier-normal", "kaiming-uniform", "kaiming-normal", "lecun-normal", "orthogonal"}  # fmt: skip
+    methods = {case["method"] for case in GOLDENS["init"]}
+    assert methods == {
+        "xavier-uniform",
+        "xavier-normal",
+        "kaiming-uniform",
+        "kaiming-normal",
+        "lecun-normal",
+        "orthogonal",
+    }
     for case in GOLDENS["init"]:
         answer = _solve_init(case).answer  # type: ignore[attr-defined]
         assert answer["weight_shape"] == case["weight_shape"], case

@@ -75,8 +75,8 @@ def dropout(
         out = [
             Step(
                 "Scale",
-                f"{convention.capitalize()} dropout, {'training' if training else 'eval'} mode: {rule}; keep probability "
-                f"1 − p = {fmt.number(keep)}, scale = {fmt.number(scale)}",
+                f"{convention.capitalize()} dropout, {'training' if training else 'eval'} mode: {rule}; "
+                f"keep probability 1 − p = {fmt.number(keep)}, scale = {fmt.number(scale)}",
                 rf"y = {_rule_latex(inverted, training)}",
                 kind="dropout.scale",
             )

@@ -360,9 +360,7 @@ def _backward(
     return {"dx": dx, "dgamma": dgamma, "dbeta": dbeta, "g_hat": g_hat}
 
 
-def _pre_ln_stack(
-    kind: str, x: Any, view: nm.Layout, eps: Value, gamma: Any, beta: Any, blocks: int
-) -> list[Any]:
+def _pre_ln_stack(kind: str, x: Any, view: nm.Layout, eps: Value, gamma: Any, beta: Any, blocks: int) -> list[Any]:
     """x_1 … x_K of K pre-LN residual blocks whose sublayers are the identity: x_{l+1} = x_l + LN(x_l)."""
     if blocks and kind not in ("layer", "rms"):
         raise BadInput(f"--blocks stacks pre-LN residual blocks: layer or rms norm, not {kind} norm", option="--blocks")

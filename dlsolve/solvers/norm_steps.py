@@ -121,7 +121,10 @@ def _scope(w: Working, width: int) -> str:
         name = "Layer norm" if kind == "layer" else "RMS norm"
         return f"{name} normalizes each sample over its normalized_shape {trailing}: M = {width} values"
     if kind == "group":
-        return f"Group norm splits the {shape[1]} channels into {w.setup.groups} groups of {shape[1] // w.setup.groups} and normalizes each (sample, group): M = {width} values"
+        return (
+            f"Group norm splits the {shape[1]} channels into {w.setup.groups} groups of "
+            f"{shape[1] // w.setup.groups} and normalizes each (sample, group): M = {width} values"
+        )
     return f"Instance norm normalizes each (sample, channel) over its spatial positions: M = {width} values"
 
 
@@ -266,8 +269,8 @@ def _running_step(w: Working) -> Step:
         f"The gotcha: x̂ used the biased σ² (÷M), but the running variance takes the unbiased one, "
         f"σ²·M/(M − 1) = {_p(w.stats.var[0])}·{width}/{width - 1} = {_n(w.unbiased[0])} for {_row_label(w, 0)}."
         + (" Instance norm averages each channel's per-sample statistics over the batch first." if instance else "")
-        + f"\nchannel 0: running_mean = {_n(keep)}·{_p(w.old_mean[0])} + {_n(m)}·{_p(batch_mean[0])} = {_n(w.new_mean[0])}, "
-        f"running_var = {_n(keep)}·{_p(w.old_var[0])} + {_n(m)}·{_p(batch_var[0])} = {_n(w.new_var[0])}"
+        + f"\nchannel 0: running_mean = {_n(keep)}·{_p(w.old_mean[0])} + {_n(m)}·{_p(batch_mean[0])} = "
+        f"{_n(w.new_mean[0])}, running_var = {_n(keep)}·{_p(w.old_var[0])} + {_n(m)}·{_p(batch_var[0])} = {_n(w.new_var[0])}"
     )
     rows = [
         [f"channel {c}", nm.cell(batch_mean[c]), nm.cell(batch_var[c]), nm.cell(w.new_mean[c]), nm.cell(w.new_var[c])]
@@ -299,7 +302,10 @@ def _backward_step(w: Working) -> Step:
     elif rms:
         formula = f"dx = (1/rms)(ĝ − x̂·mean(ĝ·x̂)) with ĝ = {scale}, the mean over each statistic's M = {width} entries"
         worked = f"(1/{nm.cell(s.sigma[0])})·({_p(g_hat_rows[0, 0])} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
-        latex = r"\frac{\partial L}{\partial x} = \frac{1}{\operatorname{rms}}\left(\hat{g} - \hat{x}\,\overline{\hat{g}\hat{x}}\right)"
+        latex = (
+            r"\frac{\partial L}{\partial x} = \frac{1}{\operatorname{rms}}"
+            r"\left(\hat{g} - \hat{x}\,\overline{\hat{g}\hat{x}}\right)"
+        )
     else:
         formula = (
             f"dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with σ = √(σ² + ε), ĝ = {scale}, the means over each "
@@ -342,7 +348,7 @@ def _stack_step(w: Working) -> Step:
     if plain and w.setup.kind == "layer":
         lines.append(
             "With γ = 1, β = 0, x_l = μ + (σ + l)·x̂ keeps the same x̂, so LN(x_l) = x̂ (up to ε) and "
-            f"x_L ≈ x + L·x̂: the residual stream grows linearly with depth while each block adds a unit-scale update."
+            "x_L ≈ x + L·x̂: the residual stream grows linearly with depth while each block adds a unit-scale update."
         )
     for index, block in enumerate(shown, len(w.stack) - len(shown) + 1):
         lines += [f"x_{index} =", nm.array_text(block)]

@@ -46,7 +46,9 @@ NONLINEARITIES = (
 def gain_squared(nonlinearity: str, a: Fraction | None) -> Fraction:
     """calculate_gain(nonlinearity, a)², exact (leaky_relu's a defaults to 0.01, as PyTorch's)."""
     if nonlinearity not in NONLINEARITIES:
-        raise BadInput(f"Unsupported nonlinearity {nonlinearity}; one of {', '.join(NONLINEARITIES)}", option="--nonlinearity")
+        raise BadInput(
+            f"Unsupported nonlinearity {nonlinearity}; one of {', '.join(NONLINEARITIES)}", option="--nonlinearity"
+        )
     if nonlinearity == "tanh":
         return Fraction(25, 9)
     if nonlinearity == "relu":
@@ -62,7 +64,9 @@ def gain_squared(nonlinearity: str, a: Fraction | None) -> Fraction:
 def _fans(shape: tuple[int, ...]) -> tuple[int, int, int]:
     """(fan_in, fan_out, receptive field size) of a weight of ``shape``."""
     if len(shape) < 2:
-        raise BadInput("Fan in and fan out can not be computed for tensor with fewer than 2 dimensions", option="--shape")
+        raise BadInput(
+            "Fan in and fan out can not be computed for tensor with fewer than 2 dimensions", option="--shape"
+        )
     receptive = math.prod(shape[2:])
     return shape[1] * receptive, shape[0] * receptive, receptive
 
@@ -97,9 +101,13 @@ def initialize(
         raise BadInput(f"expected one of {', '.join(METHODS)}, got {method!r}", option="method")
     if mode not in ("fan_in", "fan_out"):
         raise BadInput(f"Mode {mode} not supported, please use one of fan_in, fan_out", option="--mode")
-    given = [name for name, value in (("--layer", layer), ("--shape", shape), ("--fan-in", fan_in)) if value is not None]
+    given = [
+        name for name, value in (("--layer", layer), ("--shape", shape), ("--fan-in", fan_in)) if value is not None
+    ]
     if len(given) != 1 and not (given == ["--fan-in"] or (fan_out is not None and not given)):
-        raise BadInput("give exactly one of --layer, --shape or --fan-in/--fan-out", option=given[-1] if given else "--layer")
+        raise BadInput(
+            "give exactly one of --layer, --shape or --fan-in/--fan-out", option=given[-1] if given else "--layer"
+        )
     source = ""
     if layer is not None:
         shape = weight_shape(layer)
@@ -114,16 +122,19 @@ def initialize(
     else:
         if fan_in is None or fan_out is None:
             needed = "--fan-out" if fan_in is not None else "--fan-in"
-            if method in ("kaiming-uniform", "kaiming-normal") and (fan_in if mode == "fan_in" else fan_out) is not None:
-                needed = ""
-            elif method == "lecun-normal" and fan_in is not None:
+            if (
+                method in ("kaiming-uniform", "kaiming-normal")
+                and (fan_in if mode == "fan_in" else fan_out) is not None
+            ) or (method == "lecun-normal" and fan_in is not None):
                 needed = ""
             if needed:
                 raise BadInput(f"{method} needs {needed} (or --layer/--shape)", option=needed)
         fi, fo = fan_in, fan_out
         if method == "orthogonal":
             raise BadInput("orthogonal needs the weight's shape: give --layer or --shape", option="--shape")
-        fans_text = ", ".join(f"{name} = {value}" for name, value in (("fan_in", fi), ("fan_out", fo)) if value is not None)
+        fans_text = ", ".join(
+            f"{name} = {value}" for name, value in (("fan_in", fi), ("fan_out", fo)) if value is not None
+        )
         fans_text += " (given)"
     if gain is not None and nonlinearity is not None:
         raise BadInput("give --gain or --nonlinearity, not both", option="--gain")
@@ -177,7 +188,10 @@ def initialize(
             Step(
                 "Standard deviation",
                 f"{formula}{_result(formula, var)}; weights ~ {distribution}",
-                latex + " = " + sqrt_latex(var) + (rf",\quad b = \sqrt{{3}}\,\text{{std}} = {sqrt_latex(bound2)}" if bound2 is not None else ""),
+                latex
+                + " = "
+                + sqrt_latex(var)
+                + (rf",\quad b = \sqrt{{3}}\,\text{{std}} = {sqrt_latex(bound2)}" if bound2 is not None else ""),
                 kind="init.std",
             ),
             Step("Why", argument, kind="init.variance"),
@@ -240,7 +254,9 @@ def _variance(
     fan = fi if mode == "fan_in" else fo
     assert fan is not None
     var = g2 / fan
-    relu = "for ReLU only half the inputs pass, E[x²] = Var(z)/2, so Var(w) = 2/fan_in keeps Var(z) constant (He et al.)"
+    relu = (
+        "for ReLU only half the inputs pass, E[x²] = Var(z)/2, so Var(w) = 2/fan_in keeps Var(z) constant (He et al.)"
+    )
     return (
         var,
         f"std = gain/√{mode} = √({fmt.exact(g2)}/{fan})",
