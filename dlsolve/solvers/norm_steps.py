@@ -270,7 +270,8 @@ def _running_step(w: Working) -> Step:
         f"σ²·M/(M − 1) = {_p(w.stats.var[0])}·{width}/{width - 1} = {_n(w.unbiased[0])} for {_row_label(w, 0)}."
         + (" Instance norm averages each channel's per-sample statistics over the batch first." if instance else "")
         + f"\nchannel 0: running_mean = {_n(keep)}·{_p(w.old_mean[0])} + {_n(m)}·{_p(batch_mean[0])} = "
-        f"{_n(w.new_mean[0])}, running_var = {_n(keep)}·{_p(w.old_var[0])} + {_n(m)}·{_p(batch_var[0])} = {_n(w.new_var[0])}"
+        f"{_n(w.new_mean[0])}, running_var = {_n(keep)}·{_p(w.old_var[0])} + {_n(m)}·{_p(batch_var[0])} = "
+        f"{_n(w.new_var[0])}"
     )
     rows = [
         [f"channel {c}", nm.cell(batch_mean[c]), nm.cell(batch_var[c]), nm.cell(w.new_mean[c]), nm.cell(w.new_var[c])]
