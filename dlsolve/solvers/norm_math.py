@@ -37,21 +37,33 @@ def exact_sqrt(value: Value) -> Value:
     return math.sqrt(value)
 
 
+#: Longest exact radicand written out (``√(800003/300000)``); longer ones are shown as decimals.
+MAX_RADICAND = 24
+
+
+def root_text(value: Value) -> str:
+    """√value as an expression: ``2``, ``8/3`` (exact roots), ``√(8/3)``, or a decimal when long."""
+    root = exact_sqrt(value)
+    if isinstance(root, Fraction):
+        return fmt.exact(root)
+    inner = fmt.exact(value) if isinstance(value, Fraction) else ""
+    if not inner or len(inner) > MAX_RADICAND:
+        return fmt.decimal(root)
+    return f"√{inner}" if inner.isdigit() else f"√({inner})"
+
+
 def sqrt_text(value: Value) -> str:
-    """``√(8/3) ≈ 1.63299``, ``2`` (a perfect square) or a float's decimal."""
+    """``√(8/3) ≈ 1.63299``, ``2`` or ``2/3 ≈ 0.666667`` (exact roots), or a decimal when long."""
     root = exact_sqrt(value)
     if isinstance(root, Fraction):
         return fmt.number(root)
-    if isinstance(value, Fraction):
-        inner = fmt.exact(value)
-        inner = inner if inner.isdigit() else f"({inner})"
-        return f"√{inner} ≈ {fmt.decimal(root)}"
-    return fmt.decimal(root)
+    text = root_text(value)
+    return text if not text.startswith("√") else f"{text} ≈ {fmt.decimal(root)}"
 
 
 def sqrt_latex(value: Value) -> str:
     root = exact_sqrt(value)
-    if isinstance(root, Fraction) or not isinstance(value, Fraction):
+    if isinstance(root, Fraction) or not isinstance(value, Fraction) or len(fmt.exact(value)) > MAX_RADICAND:
         return fmt.latex_number(root)
     return f"\\sqrt{{{fmt.latex_number(value)}}} \\approx {fmt.decimal(root)}"
 

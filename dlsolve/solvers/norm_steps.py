@@ -207,11 +207,12 @@ def _normalize_step(w: Working) -> Step:
     value = w.x[position]
     label = f"x{list(position)}"
     if w.setup.kind == "rms":
-        example = f"{label}: {nm.cell(value)}/{nm.cell(s.sigma[0])} = {_n(w.x_hat[position])}"
+        example = f"{label}: {nm.cell(value)}/{nm.root_text(s.denominator[0])} = {_n(w.x_hat[position])}"
         formula = "x̂ = x/rms"
         latex = r"\hat{x} = \frac{x}{\operatorname{rms}}"
     else:
-        example = f"{label}: ({nm.cell(value)} − {_p(s.mean[0])})/{nm.cell(s.sigma[0])} = {_n(w.x_hat[position])}"
+        root = nm.root_text(s.denominator[0])
+        example = f"{label}: ({nm.cell(value)} − {_p(s.mean[0])})/{root} = {_n(w.x_hat[position])}"
         formula = "x̂ = (x − μ)/√(σ² + ε)"
         latex = r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}}"
     text = f"{formula}, e.g. {example}\nx̂ =\n{nm.array_text(w.x_hat)}"
@@ -298,11 +299,11 @@ def _backward_step(w: Working) -> Step:
     scale = "γ·g" if w.setup.affine else "g"
     if not w.setup.batch_stats:
         formula = f"The running statistics are constants, so dx = ĝ/√(σ² + ε) with ĝ = {scale}"
-        worked = f"{_p(g_hat_rows[0, 0])}/{nm.cell(s.sigma[0])}"
+        worked = f"{_p(g_hat_rows[0, 0])}/{nm.root_text(s.denominator[0])}"
         latex = r"\frac{\partial L}{\partial x} = \frac{\gamma\, g}{\sqrt{\sigma^2_{\text{running}}+\varepsilon}}"
     elif rms:
         formula = f"dx = (1/rms)(ĝ − x̂·mean(ĝ·x̂)) with ĝ = {scale}, the mean over each statistic's M = {width} entries"
-        worked = f"(1/{nm.cell(s.sigma[0])})·({_p(g_hat_rows[0, 0])} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
+        worked = f"(1/{nm.root_text(s.denominator[0])})·({_p(g_hat_rows[0, 0])} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
         latex = (
             r"\frac{\partial L}{\partial x} = \frac{1}{\operatorname{rms}}"
             r"\left(\hat{g} - \hat{x}\,\overline{\hat{g}\hat{x}}\right)"
@@ -313,7 +314,8 @@ def _backward_step(w: Working) -> Step:
             f"statistic's M = {width} entries"
         )
         worked = (
-            f"(1/{nm.cell(s.sigma[0])})·({_p(g_hat_rows[0, 0])} − {_p(mean_g)} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
+            f"(1/{nm.root_text(s.denominator[0])})·({_p(g_hat_rows[0, 0])} − {_p(mean_g)} − "
+            f"{_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
         )
         latex = (
             r"\frac{\partial L}{\partial x} = \frac{1}{\sigma}\left(\hat{g} - \overline{\hat{g}} - "
