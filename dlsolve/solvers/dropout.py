@@ -83,7 +83,7 @@ def dropout(
         ]
         if y is not None:
             index = next((i for i, v in enumerate((mask_arr if training else x_arr).flat) if v), 0)
-            position = tuple(int(i) for i in _unravel(index, x.shape))
+            position = nm.unravel(index, x.shape)
             worked = f"{nm.cell(x_arr[position])}" + (f"·{nm.cell(mask_arr[position])}" if training else "")
             worked += f"·{nm.cell(scale)}" if scale != 1 else ""
             out.append(
@@ -112,14 +112,6 @@ def dropout(
         steps=steps,
         warnings=warnings,
     )
-
-
-def _unravel(flat: int, shape: tuple[int, ...]) -> list[int]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return list(reversed(index))
 
 
 def _rule(inverted: bool, training: bool) -> str:

@@ -111,6 +111,13 @@ def array_text(array: np.ndarray, indent: str = "  ") -> str:
     return "\n".join(parts)
 
 
+def unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
+    """The index of entry ``flat`` (row-major) in an array of ``shape`` (``()`` for a 0-d shape)."""
+    import numpy as np
+
+    return tuple(int(i) for i in np.unravel_index(flat, shape)) if shape else ()
+
+
 def to_json(array: np.ndarray) -> Any:
     """Nested lists of JSON numbers (ints stay ints)."""
     if not hasattr(array, "ndim"):  # an element of an object array

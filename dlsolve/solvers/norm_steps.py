@@ -69,19 +69,11 @@ def _row_label(w: Working, row: int) -> str:
         return f"channel {row}"
     if kind in ("layer", "rms"):
         lead = shape[: len(shape) - w.setup.normalized]
-        index = _unravel(row, lead)
+        index = nm.unravel(row, lead)
         return "sample " + (",".join(map(str, index)) if index else "0")
     second = "group" if kind == "group" else "channel"
     per = w.setup.groups if kind == "group" else shape[1]
     return f"sample {row // per}, {second} {row % per}"
-
-
-def _unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
-    index = []
-    for size in reversed(shape):
-        index.append(flat % size)
-        flat //= size
-    return tuple(reversed(index))
 
 
 def _first_position(w: Working) -> tuple[int, ...]:
@@ -89,7 +81,7 @@ def _first_position(w: Working) -> tuple[int, ...]:
     import numpy as np
 
     positions = np.arange(w.x.size).reshape(w.x.shape)
-    return _unravel(int(w.view.to_rows(positions)[0, 0]), w.x.shape)
+    return nm.unravel(int(w.view.to_rows(positions)[0, 0]), w.x.shape)
 
 
 def _param_index(w: Working, position: tuple[int, ...]) -> int:
