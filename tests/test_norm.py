@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import math
+import random
+import sys
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -232,3 +234,15 @@ def test_refusals_name_the_option(kind: str, kwargs: dict[str, Any], error: type
     with pytest.raises(error) as caught:
         normalize(kind, parse_tensor("1,2;3,4;5,7", "--x"), **kwargs)
     assert caught.value.option == option
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_live_torch_random_cases() -> None:
+    """Fresh random cases from the golden generator, run through real PyTorch now."""
+    pytest.importorskip("torch")
+    sys.path.insert(0, str(Path(__file__).parent / "data"))
+    import make_norm_goldens
+
+    for case in make_norm_goldens.make_norm(random.Random(), sample=20):
+        check_case(case)

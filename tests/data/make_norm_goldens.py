@@ -202,9 +202,11 @@ def norm_cases(rng: random.Random) -> list[dict[str, Any]]:
     return cases
 
 
-def make_norm(rng: random.Random) -> list[dict[str, Any]]:
+def make_norm(rng: random.Random, sample: int | None = None) -> list[dict[str, Any]]:
+    """The norm cases with PyTorch's answers (``sample``: only that many, drawn at random)."""
     out = []
-    for case in norm_cases(rng):
+    cases = norm_cases(rng)
+    for case in cases if sample is None else rng.sample(cases, sample):
         shape = tuple(case["shape"])
         x_values = random_values(rng, shape)
         g_values = random_values(rng, shape)
