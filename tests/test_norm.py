@@ -19,8 +19,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import Tensor, parse_scalar, parse_tensor
+from dlsolve.parsing import parse_scalar, parse_tensor
 from dlsolve.solvers.norm import STEP_KINDS, normalize
+from dlsolve.values import Tensor
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "norm_goldens.json").read_text(encoding="utf-8"))
 

@@ -15,10 +15,10 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Tensor
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers import norm_math as nm
 from dlsolve.solvers.norm_math import Value
+from dlsolve.values import Tensor
 
 STEP_KINDS = {
     "dropout.scale": "the keep probability and the scale applied in training or at test time",

@@ -33,10 +33,10 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import Tensor
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers import norm_math as nm
 from dlsolve.solvers.norm_math import Value
+from dlsolve.values import Tensor
 
 STEP_KINDS = {
     "norm.statistics": "the mean and biased variance (or mean square) each statistic covers, and √(σ² + ε)",

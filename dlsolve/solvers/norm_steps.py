@@ -17,8 +17,8 @@ from dlsolve.solvers.norm_math import Value
 if TYPE_CHECKING:
     import numpy as np
 
-    from dlsolve.parsing import Tensor
     from dlsolve.solvers.norm import _Setup
+    from dlsolve.values import Tensor
 
 _MAX_TERMS = 6
 _MAX_ROWS = 12

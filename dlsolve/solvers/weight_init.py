@@ -25,9 +25,9 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import LayerCall
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.norm_math import exact_sqrt, sqrt_latex, sqrt_text
+from dlsolve.values import LayerCall
 
 STEP_KINDS = {
     "init.fans": "fan_in and fan_out from the weight tensor's shape, as PyTorch computes them",
