@@ -643,7 +643,6 @@ def parse_int_list_or_unknown(
 
 # --------------------------------------------------------------------------- preconditioners (sgd-limit)
 
-
 def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner:
     """``identity``, ``diag:1,100,10000``, a matrix (``"2,1;1,2"``, ``@M.npy``) or an adaptive name.
 

@@ -37,6 +37,18 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "norm batch": "dlsolve.commands.norm",
+    "norm layer": "dlsolve.commands.norm",
+    "norm group": "dlsolve.commands.norm",
+    "norm instance": "dlsolve.commands.norm",
+    "norm rms": "dlsolve.commands.norm",
+    "dropout": "dlsolve.commands.dropout",
+    "init xavier-uniform": "dlsolve.commands.init",
+    "init xavier-normal": "dlsolve.commands.init",
+    "init kaiming-uniform": "dlsolve.commands.init",
+    "init kaiming-normal": "dlsolve.commands.init",
+    "init lecun-normal": "dlsolve.commands.init",
+    "init orthogonal": "dlsolve.commands.init",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -44,6 +56,8 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "norm": "Normalization layers by hand (batch, layer, group, instance, RMS), forward and backward, as PyTorch.",
+    "init": "Weight initialization: the std and bound torch.nn.init draws from, with fans and gains.",
 }
 
 #: The commands registered so far (their modules imported), by full name.

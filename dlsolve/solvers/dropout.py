@@ -69,6 +69,8 @@ def dropout(
         answer["kept"] = int(sum(mask_arr.flat))
     rule = _rule(inverted, training)
     summary = f"{convention} dropout, {'train' if training else 'eval'}: {rule} (scale {nm.cell(scale)})"
+    if y is not None:
+        summary += f": y = {nm.nested_text(y)}"
     quiet = "y unknown without --mask" if y is None else nm.array_text(y, "")
 
     def steps() -> list[Step]:

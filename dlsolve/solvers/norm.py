@@ -307,9 +307,18 @@ def normalize(
     if stack:
         answer["stack"] = [nm.to_json(block) for block in stack]
         quiet_lines += [f"x_{blocks} =", nm.array_text(stack[-1], "")]
-    summary = f"{_TITLES[kind]} ({'train' if training else 'eval'} mode) of a {_size(shape)} input"
+    mode_text = f" ({'train' if training else 'eval'} mode)" if kind in ("batch", "instance") else ""
+    summary = f"{_TITLES[kind]}{mode_text}: y = {nm.nested_text(y_out)}"
     if new_mean is not None and new_var is not None:
         summary += f"; running_mean {nm.vector_text(new_mean)}, running_var {nm.vector_text(new_var)}"
+    if gradients is not None:
+        summary += f"; dx = {nm.nested_text(dx_out)}"
+        summary += "".join(
+            f", {name} = {nm.vector_text(gradients[key])}" for key, name in (("dgamma", "dγ"), ("dbeta", "dβ"))
+            if gradients[key] is not None
+        )  # fmt: skip
+    if stack:
+        summary += f"; after {blocks} pre-LN blocks x_{blocks} = {nm.nested_text(stack[-1])}"
 
     def steps() -> list[Step]:
         from dlsolve.solvers import norm_steps
@@ -322,7 +331,9 @@ def normalize(
             )
         )  # fmt: skip
 
-    inputs: dict[str, Any] = {"layer": kind, "shape": list(shape), "eps": fmt.exact(eps), "mode": answer["mode"]}
+    inputs: dict[str, Any] = {"shape": list(shape), "eps": fmt.exact(eps)}
+    if kind in ("batch", "instance"):
+        inputs["mode"] = answer["mode"]
     if kind == "group":
         inputs["groups"] = setup.groups
     if kind in ("batch", "instance") and (setup.update or not setup.batch_stats):

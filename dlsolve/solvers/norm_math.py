@@ -82,6 +82,19 @@ def vector_text(values: Any) -> str:
     return "[" + ", ".join(cell(v) for v in flat) + "]"
 
 
+#: Most entries an answer line writes out (a larger array is named by its shape there).
+MAX_ANSWER_ENTRIES = 36
+
+
+def nested_text(array: np.ndarray) -> str:
+    """``[[1, 2], [3, 4]]`` with short cells (``[3x4x5 array]`` beyond :data:`MAX_ANSWER_ENTRIES`)."""
+    if array.size > MAX_ANSWER_ENTRIES:
+        return "[" + "x".join(map(str, array.shape)) + " array]"
+    if array.ndim == 1:
+        return vector_text(array)
+    return "[" + ", ".join(nested_text(item) for item in array) + "]"
+
+
 def grid(rows: list[list[Value]], indent: str = "  ") -> str:
     """Rows of right-aligned short cells, one line per row."""
     cells = [[cell(v) for v in row] for row in rows]
