@@ -111,17 +111,28 @@ def latex_grid(rows: list[list[Value]]) -> str:
     return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
 
 
-def array_text(array: np.ndarray, indent: str = "  ") -> str:
-    """A 1-D to 5-D array: a matrix per leading index (``[n]`` or ``[n, c]``) for 3-D and more."""
+#: Entries a working shows of an array before it elides the rest (``--full`` shows them all).
+MAX_SHOWN = 64
+
+
+def array_text(array: np.ndarray, indent: str = "  ", *, full: bool = True) -> str:
+    """A 1-D to 5-D array: a matrix per leading index (``[n]``) for 3-D and more.
+
+    Without ``full``, an array of more than :data:`MAX_SHOWN` entries shows its first rows or
+    leading items and says how many more there are.
+    """
     if array.ndim == 1:
         return grid([list(array)], indent)
+    count = array.shape[0] if full or array.size <= MAX_SHOWN else max(1, MAX_SHOWN // array[0].size)
     if array.ndim == 2:
-        return grid([list(row) for row in array], indent)
-    parts = []
-    for index in range(array.shape[0]):
-        inner = array_text(array[index], indent + "  ")
-        parts.append(f"{indent}[{index}]\n{inner}")
-    return "\n".join(parts)
+        text = grid([list(row) for row in array[:count]], indent)
+    else:
+        parts = [f"{indent}[{index}]\n{array_text(array[index], indent + '  ', full=full)}" for index in range(count)]
+        text = "\n".join(parts)
+    if count < array.shape[0]:
+        what = "rows" if array.ndim == 2 else f"of the {array.shape[0]} along this axis"
+        text += f"\n{indent}… {array.shape[0] - count} more {what} (--full shows all)"
+    return text
 
 
 def unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:

@@ -207,7 +207,7 @@ def _normalize_step(w: Working) -> Step:
         example = f"{label}: ({nm.cell(value)} − {_p(s.mean[0])})/{root} = {_n(w.x_hat[position])}"
         formula = "x̂ = (x − μ)/√(σ² + ε)"
         latex = r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}}"
-    text = f"{formula}, e.g. {example}\nx̂ =\n{nm.array_text(w.x_hat)}"
+    text = f"{formula}, e.g. {example}\nx̂ =\n{nm.array_text(w.x_hat, full=w.full)}"
     if w.x_hat.ndim == 2:
         latex += r" = " + nm.latex_grid([list(r) for r in w.x_hat])
     return Step("Normalize", text, latex, kind="norm.normalize")
@@ -217,7 +217,7 @@ def _affine_step(w: Working) -> Step:
     if not w.setup.affine:
         return Step(
             "Output",
-            f"affine=False: no γ or β, so y = x̂.\ny =\n{nm.array_text(w.y)}",
+            f"affine=False: no γ or β, so y = x̂.\ny =\n{nm.array_text(w.y, full=w.full)}",
             r"y = \hat{x}",
             kind="norm.affine",
         )
@@ -230,7 +230,7 @@ def _affine_step(w: Working) -> Step:
         f"{'y = γ·x̂' if rms else 'y = γ·x̂ + β'} with γ = {nm.vector_text(w.gamma)}"
         + ("" if rms else f", β = {nm.vector_text(w.beta)}")
         + f" (one per {'feature' if w.setup.kind in ('layer', 'rms') else 'channel'}), "
-        f"e.g. y{list(position)} = {worked} = {_n(w.y[position])}\ny =\n{nm.array_text(w.y)}"
+        f"e.g. y{list(position)} = {worked} = {_n(w.y[position])}\ny =\n{nm.array_text(w.y, full=w.full)}"
     )
     latex = r"y = \gamma \hat{x}" + ("" if rms else r" + \beta")
     if w.y.ndim == 2:
@@ -313,7 +313,11 @@ def _backward_step(w: Working) -> Step:
             r"\frac{\partial L}{\partial x} = \frac{1}{\sigma}\left(\hat{g} - \overline{\hat{g}} - "
             r"\hat{x}\,\overline{\hat{g}\hat{x}}\right),\ \hat{g} = \gamma g"
         )
-    lines = [f"{formula}; e.g. dx{list(position)} = {worked} = {_n(g['dx'][position])}", "dx =", nm.array_text(g["dx"])]
+    lines = [
+        f"{formula}; e.g. dx{list(position)} = {worked} = {_n(g['dx'][position])}",
+        "dx =",
+        nm.array_text(g["dx"], full=w.full),
+    ]
     if g["dgamma"] is not None:
         lines.insert(0, f"dγ = Σ g·x̂ = {nm.vector_text(g['dgamma'])}")
     if g["dbeta"] is not None:
@@ -346,5 +350,5 @@ def _stack_step(w: Working) -> Step:
             "x_L ≈ x + L·x̂: the residual stream grows linearly with depth while each block adds a unit-scale update."
         )
     for index, block in enumerate(shown, len(w.stack) - len(shown) + 1):
-        lines += [f"x_{index} =", nm.array_text(block)]
+        lines += [f"x_{index} =", nm.array_text(block, full=w.full)]
     return Step("Pre-LN stack", "\n".join(lines), r"x_{l+1} = x_l + \operatorname{LN}(x_l)", kind="norm.pre-ln-stack")
