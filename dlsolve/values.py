@@ -162,3 +162,34 @@ class Tensor(FrozenRecord):
     def __init__(self, shape: tuple[int, ...], values: tuple[Scalar, ...]) -> None:
         object.__setattr__(self, "shape", shape)
         object.__setattr__(self, "values", values)
+
+
+class Answer(FrozenRecord):
+    """A student's answer as read: numbers (``rows``, exact, with each entry's decimal places when it
+    was written as a decimal, else None) or words (lower-cased, single-spaced)."""
+
+    kind: str
+    rows: tuple[tuple[Fraction, ...], ...]
+    decimals: tuple[tuple[int | None, ...], ...]
+    words: str
+    text: str
+    _fields = ("kind", "rows", "decimals", "words", "text")
+
+    def __init__(
+        self,
+        kind: str,
+        rows: tuple[tuple[Fraction, ...], ...] = (),
+        decimals: tuple[tuple[int | None, ...], ...] = (),
+        words: str = "",
+        text: str = "",
+    ) -> None:
+        object.__setattr__(self, "kind", kind)  # "number", "vector", "matrix" or "words"
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "decimals", decimals)
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "text", text)
+
+    @property
+    def values(self) -> list[Fraction]:
+        """The numbers in reading order."""
+        return [value for row in self.rows for value in row]
