@@ -291,6 +291,10 @@ def normalize(
         answer["rms"] = nm.to_json(stats.sigma.reshape(stats_shape))
     if unbiased is not None:
         answer["var_unbiased"] = nm.to_json(unbiased.reshape(stats_shape))
+    if exact and isinstance(eps, Fraction) and kind != "rms":
+        answer["exact"] = _exact_answer(
+            y_out, stats_mean, stats_var, stats.denominator.reshape(stats_shape), new_mean, new_var
+        )
     if gradients is not None:
         answer["dx"] = nm.to_json(dx_out)
         for key in ("dgamma", "dbeta"):
@@ -347,6 +351,18 @@ def normalize(
         steps=steps,
         warnings=warnings,
     )
+
+
+def _exact_answer(y: Any, mean: Any, var: Any, denominator: Any, new_mean: Any, new_var: Any) -> dict[str, Any]:
+    """The exact values as strings (``"8/3"``, ``"√(800003/300000)"``); ``y`` only when it is rational."""
+    return {
+        "y": nm.to_strings(y) if nm.is_exact_array(y) else None,
+        "mean": None if mean is None else nm.to_strings(mean),
+        "var": nm.to_strings(var),
+        "std": nm.to_strings(denominator, root=True),
+        "running_mean": None if new_mean is None else nm.to_strings(new_mean),
+        "running_var": None if new_var is None else nm.to_strings(new_var),
+    }
 
 
 def _backward(

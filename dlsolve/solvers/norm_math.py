@@ -41,13 +41,14 @@ def exact_sqrt(value: Value) -> Value:
 MAX_RADICAND = 24
 
 
-def root_text(value: Value) -> str:
-    """√value as an expression: ``2``, ``8/3`` (exact roots), ``√(8/3)``, or a decimal when long."""
+def root_text(value: Value, longest: int | None = MAX_RADICAND) -> str:
+    """√value as an expression: ``2``, ``8/3`` (exact roots), ``√(8/3)``, or a decimal when the
+    radicand is longer than ``longest`` characters (None: never)."""
     root = exact_sqrt(value)
     if isinstance(root, Fraction):
         return fmt.exact(root)
     inner = fmt.exact(value) if isinstance(value, Fraction) else ""
-    if not inner or len(inner) > MAX_RADICAND:
+    if not inner or (longest is not None and len(inner) > longest):
         return fmt.decimal(root)
     return f"√{inner}" if inner.isdigit() else f"√({inner})"
 
@@ -133,6 +134,14 @@ def array_text(array: np.ndarray, indent: str = "  ", *, full: bool = True) -> s
         what = "rows" if array.ndim == 2 else f"of the {array.shape[0]} along this axis"
         text += f"\n{indent}… {array.shape[0] - count} more {what} (--full shows all)"
     return text
+
+
+def to_strings(array: np.ndarray, *, root: bool = False) -> Any:
+    """Nested lists of exact strings (``"8/3"``; with ``root``, √ of each entry: ``"√(8/3)"``, ``"2"``)."""
+    if not hasattr(array, "ndim") or array.ndim == 0:
+        value = array.item() if hasattr(array, "item") else array
+        return root_text(value, None) if root else fmt.exact(value)
+    return [to_strings(item, root=root) for item in array]
 
 
 def unravel(flat: int, shape: tuple[int, ...]) -> tuple[int, ...]:
