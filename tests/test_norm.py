@@ -184,10 +184,13 @@ def test_exact_values_where_the_inputs_are_exact() -> None:
     )
     assert solution.answer["y"] == [[-0.5, -1], [0.5, float(Fraction(5, 3))], [1.5, float(Fraction(13, 3))]]
     assert solution.answer["running_mean"] == [2, 5]  # eval: unchanged
+    assert solution.answer["exact"]["y"] == [["-0.5", "-1"], ["0.5", "1/3"], ["1.5", "5/3"]]
     statistics = next(step for step in solution.steps if step.kind == "norm.statistics")
     assert "running" in statistics.text
     train = normalize("batch", x)
     assert train.answer["var"] == [8 / 3, 32 / 3] and train.answer["var_unbiased"] == [4, 16]
+    assert train.answer["exact"]["var"] == ["8/3", "32/3"] and train.answer["exact"]["y"] is None
+    assert train.answer["exact"]["std"] == ["√(800003/300000)", "√(3200003/300000)"]  # √(σ² + 1/100000)
     stats_text = next(step for step in train.steps if step.kind == "norm.statistics").text
     assert "8/3" in stats_text and "√(800003/300000)" in stats_text  # σ² + ε exact under the root
     update = next(step for step in train.steps if step.kind == "norm.running-stats").text
