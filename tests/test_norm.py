@@ -184,7 +184,7 @@ def test_exact_values_where_the_inputs_are_exact() -> None:
     )
     assert solution.answer["y"] == [[-0.5, -1], [0.5, float(Fraction(5, 3))], [1.5, float(Fraction(13, 3))]]
     assert solution.answer["running_mean"] == [2, 5]  # eval: unchanged
-    assert solution.answer["exact"]["y"] == [["-0.5", "-1"], ["0.5", "1/3"], ["1.5", "5/3"]]
+    assert solution.answer["exact"]["y"] == [["-0.5", "-1"], ["0.5", "5/3"], ["1.5", "13/3"]]  # 2(x − 5)/3 + 1
     statistics = next(step for step in solution.steps if step.kind == "norm.statistics")
     assert "running" in statistics.text
     train = normalize("batch", x)
