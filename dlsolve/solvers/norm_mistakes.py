@@ -85,6 +85,14 @@ def batch_statistics_in_eval(kwargs: dict[str, Any], solution: Solution) -> dict
     return None if wrong is None else {"y": wrong["y"]}
 
 
+def _classic_dropout(kwargs: dict[str, Any], eval_mode: bool) -> dict[str, Any] | None:
+    """y of the classic (non-inverted) convention, for an inverted-dropout question in that mode."""
+    if bool(kwargs.get("eval_mode")) != eval_mode or kwargs.get("convention", "inverted") != "inverted":
+        return None
+    wrong = rerun("dropout", kwargs, convention="classic")
+    return None if wrong is None else {"y": wrong["y"]}
+
+
 @mistake(
     "dropout",
     "no-rescale",
@@ -92,10 +100,7 @@ def batch_statistics_in_eval(kwargs: dict[str, Any], solution: Solution) -> dict
     step="dropout.scale",
 )
 def no_rescale(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | None:
-    if kwargs.get("eval_mode") or kwargs.get("convention", "inverted") != "inverted":
-        return None
-    wrong = rerun("dropout", kwargs, convention="classic")
-    return None if wrong is None else {"y": wrong["y"]}
+    return _classic_dropout(kwargs, eval_mode=False)
 
 
 @mistake(
@@ -105,10 +110,7 @@ def no_rescale(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | N
     step="dropout.scale",
 )
 def scaled_at_test(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | None:
-    if not kwargs.get("eval_mode") or kwargs.get("convention", "inverted") != "inverted":
-        return None
-    wrong = rerun("dropout", kwargs, convention="classic")
-    return None if wrong is None else {"y": wrong["y"]}
+    return _classic_dropout(kwargs, eval_mode=True)
 
 
 @mistake(
