@@ -110,6 +110,7 @@ def dropout(
         inputs={"shape": list(x.shape), "p": fmt.exact(p), "mode": answer["mode"], "convention": convention},
         answer=answer,
         summary=summary,
+        answer_latex="" if y is None else nm.latex_answer([("y", y)]),
         quiet=quiet,
         steps=steps,
         warnings=warnings,

@@ -348,6 +348,17 @@ def normalize(
         answer=answer,
         summary=summary,
         quiet="\n".join(quiet_lines),
+        answer_latex=nm.latex_answer(
+            [
+                ("y", y_out),
+                (r"\text{running\_mean}", new_mean),
+                (r"\text{running\_var}", new_var),
+                (r"\partial L/\partial x", dx_out),
+                (r"\partial L/\partial \gamma", None if gradients is None else gradients["dgamma"]),
+                (r"\partial L/\partial \beta", None if gradients is None else gradients["dbeta"]),
+                (f"x_{{{blocks}}}", stack[-1] if stack else None),
+            ]
+        ),
         steps=steps,
         warnings=warnings,
     )

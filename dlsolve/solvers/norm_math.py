@@ -96,6 +96,20 @@ def nested_text(array: np.ndarray) -> str:
     return "[" + ", ".join(nested_text(item) for item in array) + "]"
 
 
+def latex_answer(parts: list[tuple[str, Any]]) -> str:
+    """``name = matrix`` lines for a boxed answer (gathered), or "" when an array is not 1-D/2-D or
+    too large to typeset (the renderer then boxes the summary)."""
+    lines = []
+    for name, array in parts:
+        if array is None:
+            continue
+        if array.ndim > 2 or array.size > MAX_ANSWER_ENTRIES:
+            return ""
+        rows = [list(array)] if array.ndim == 1 else [list(row) for row in array]
+        lines.append(f"{name} = {latex_grid(rows)}")
+    return r"\begin{gathered} " + r" \\ ".join(lines) + r" \end{gathered}" if lines else ""
+
+
 def grid(rows: list[list[Value]], indent: str = "  ") -> str:
     """Rows of right-aligned short cells, one line per row."""
     cells = [[cell(v) for v in row] for row in rows]

@@ -202,6 +202,9 @@ def initialize(
         inputs={"method": method, "fan_in": fi, "fan_out": fo, **({"shape": list(shape)} if shape else {})},
         answer=answer,
         summary=summary,
+        answer_latex=r"\text{std} = "
+        + sqrt_latex(var)
+        + ("" if bound2 is None else r",\quad b = " + sqrt_latex(bound2)),
         quiet=quiet,
         steps=steps,
     )
