@@ -18,7 +18,9 @@ from dlsolve.values import LayerCall
 _HELP = {
     "xavier-uniform": "Xavier (Glorot) uniform: U(−b, b), b = gain·√(6/(fan_in + fan_out)).",
     "xavier-normal": "Xavier (Glorot) normal: N(0, std²), std = gain·√(2/(fan_in + fan_out)).",
-    "kaiming-uniform": "Kaiming (He) uniform: U(−b, b), b = √3·gain/√fan (PyTorch's default for Linear and Conv).",
+    "kaiming-uniform": (
+        "Kaiming (He) uniform: U(−b, b), b = √3·gain/√fan (nn.Linear/Conv's default: a = √5, so b = 1/√fan_in)."
+    ),
     "kaiming-normal": "Kaiming (He) normal: N(0, std²), std = gain/√fan, gain = calculate_gain(nonlinearity, a).",
     "lecun-normal": "LeCun normal: N(0, std²), std = 1/√fan_in (kaiming_normal_ with nonlinearity='linear').",
     "orthogonal": "Orthogonal: gain × a random (semi-)orthogonal matrix; std = gain/√max(rows, cols).",

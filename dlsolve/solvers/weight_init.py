@@ -26,7 +26,7 @@ from typing import Any
 from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.solution import Solution, Step
-from dlsolve.solvers.norm_math import exact_sqrt, sqrt_latex, sqrt_text
+from dlsolve.solvers.norm_math import cell, exact_sqrt, sqrt_latex, sqrt_text
 from dlsolve.values import LayerCall
 
 STEP_KINDS = {
@@ -76,7 +76,7 @@ def _gain_text(nonlinearity: str, a: Fraction | None, g2: Fraction) -> str:
         "tanh": "5/3",
         "relu": "√2",
         "selu": "3/4",
-        "leaky_relu": f"√(2/(1 + a²)) with a = {fmt.exact(Fraction(1, 100) if a is None else a)}",
+        "leaky_relu": f"√(2/(1 + a²)) with a = {cell(Fraction(1, 100) if a is None else a)}",
     }.get(nonlinearity, "1")
     value = sqrt_text(g2)
     return f"calculate_gain('{nonlinearity}') = {formula}" + ("" if value.startswith(formula) else f" = {value}")
