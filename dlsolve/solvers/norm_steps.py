@@ -322,7 +322,73 @@ def _backward_step(w: Working) -> Step:
         lines.insert(0, f"dγ = Σ g·x̂ = {nm.vector_text(g['dgamma'])}")
     if g["dbeta"] is not None:
         lines.insert(1, f"dβ = Σ g = {nm.vector_text(g['dbeta'])}")
+    check = _engine_check(w)
+    if check:
+        lines.append(check)
     return Step("Backward pass", "\n".join(lines), latex, kind="norm.backward")
+
+
+def engine_expression(kind: str, eps: Value, *, affine: bool, running: bool) -> str | None:
+    """L = Σ G·y in the expression engine's grammar, for a 2-D input (batch, layer or RMS norm); None
+    for the layers it cannot express (group and instance norm need reshapes).
+
+    Names: ``x``, ``G`` (dL/dy), ``gamma``, ``beta`` and, with ``running``, ``rm``, ``rv``.
+    """
+    if kind not in ("batch", "layer", "rms"):
+        return None
+    eps_text = f"({fmt.exact(eps)})" if isinstance(eps, int) or fmt.is_exact(eps) else repr(float(eps))
+    dim = "0" if kind == "batch" else "1"
+    if kind == "rms":
+        x_hat = f"x / sqrt(mean(x**2, 1, True) + {eps_text})"
+    elif running:
+        x_hat = f"(x - rm) / sqrt(rv + {eps_text})"
+    else:
+        centred = f"(x - mean(x, {dim}, True))"
+        x_hat = f"{centred} / sqrt(mean({centred}**2, {dim}, True) + {eps_text})"
+    y = f"gamma * {x_hat}" if affine else x_hat
+    if affine and kind != "rms":
+        y += " + beta"
+    return f"sum(G * ({y}))"
+
+
+def _engine_check(w: Working) -> str:
+    """The backward pass redone by the expression engine's reverse mode (float64), as a sentence;
+    "" when the engine cannot express the layer or the input is not 2-D."""
+    import numpy as np
+
+    from dlsolve.engine import backward, forward, parse_expression
+
+    kind, g = w.setup.kind, w.gradients
+    running = not w.setup.batch_stats
+    text = engine_expression(kind, w.eps, affine=w.setup.affine, running=running)
+    if text is None or w.x.ndim != 2 or g is None or w.grad_y is None:
+        return ""
+    values: dict[str, Any] = {
+        "x": w.x.astype(float),
+        "G": np.array([float(v) for v in w.grad_y.values]).reshape(w.x.shape),
+    }
+    if w.setup.affine:
+        values["gamma"] = np.array([float(v) for v in w.gamma or []])
+        if kind != "rms":
+            values["beta"] = np.array([float(v) for v in w.beta or []])
+    if running:
+        values["rm"] = np.array([float(v) for v in w.old_mean or []])
+        values["rv"] = np.array([float(v) for v in w.old_var or []])
+    wrt = ["x"] + [name for name in ("gamma", "beta") if name in values]
+    grads = backward(forward(parse_expression(text, "--grad-y"), values, exact=False), wrt=wrt).grads
+    ours = {"x": g["dx"], "gamma": g["dgamma"], "beta": g["dbeta"]}
+    gap = max(float(np.max(np.abs(grads[name] - ours[name].astype(float)))) for name in wrt)
+    scale = max(1.0, *(float(np.max(np.abs(ours[name].astype(float)))) for name in wrt))
+    names = ", ".join({"x": "dx", "gamma": "dγ", "beta": "dβ"}[name] for name in wrt)
+    if gap <= 1e-9 * scale:
+        return (
+            f"Check: the expression engine's reverse mode on L = Σ g·y gives the same {names} "
+            f"(largest difference {fmt.decimal(gap, 2)})."
+        )
+    return (
+        "Check FAILED: the expression engine's reverse mode differs from the compact formula by "
+        f"{fmt.decimal(gap)}; please report it."
+    )
 
 
 def build(w: Working) -> list[Step]:
