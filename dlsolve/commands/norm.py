@@ -117,9 +117,9 @@ def norm_batch(
 ) -> Solution:
     """Batch norm (BatchNorm1d/2d/3d): per channel over the batch, training or eval mode.
 
-    Training: x̂ = (x − μ)/√(σ² + ε) with the batch's mean and *biased* variance (÷M), y = γx̂ + β;
+    Training: x̂ = (x − μ)/√(σ² + ε) with the batch's mean and *biased* variance (divided by M), y = γx̂ + β;
     the running statistics move by new = (1 − m)·old + m·batch with the *unbiased* variance
-    (÷(M − 1)); Keras's momentum is the opposite (the weight of the old value). --eval uses the
+    (divided by M − 1); Keras's momentum is the opposite (the weight of the old value). --eval uses the
     running statistics. --grad-y: dx = (γ/σ)(g − mean(g) − x̂·mean(g·x̂)), dγ = Σg·x̂, dβ = Σg.
 
     Example: dlsolve norm batch --x "1,2;3,6;5,10" --gamma 1,2 --beta 0,1 --running-mean 0,0 --running-var 1,1

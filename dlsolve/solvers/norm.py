@@ -15,9 +15,9 @@ Conventions (PyTorch's ``BatchNorm1d/2d/3d``, ``LayerNorm``, ``GroupNorm``, ``In
   passes it to ``F.instance_norm`` as 0, so its running statistics stay put.
 * Eval mode: batch norm (and instance norm with tracked stats) normalizes with the running statistics
   and updates nothing; without tracked statistics it uses the batch statistics in both modes.
-* Backward (``grad_y`` = dL/dy): dβ = Σg, dγ = Σg·x̂ (over everything but γ's axis) and, with ĝ = γ·g,
-  ``dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`` per statistic (RMSNorm: no mean(ĝ) term; fixed running
-  statistics: dx = ĝ/σ). σ = √(σ² + ε).
+* Backward (``grad_y`` = dL/dy): dβ = Σg, dγ = Σg·x̂ (over everything but γ's axis) and, with ĝ = γ·g,
+  ``dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂))`` per statistic (RMSNorm: no mean(ĝ) term; fixed running
+  statistics: dx = ĝ/σ). σ = √(σ² + ε).
 
 Refusals as PyTorch's (exit 1): ε ≤ 0 in training batch norm, one value per channel in training, a
 group count not dividing C, a ``normalized_shape`` that is not the input's trailing shape.

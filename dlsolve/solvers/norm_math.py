@@ -237,10 +237,10 @@ def given_stats(rows: np.ndarray, mean: np.ndarray, var: np.ndarray, eps: Value)
 
 
 def backward_rows(g_hat: np.ndarray, stats: RowStats, *, batch_stats: bool, rms: bool = False) -> np.ndarray:
-    """dL/dx of each row, from ĝ = γ·g (the gradient reaching x̂).
+    """dL/dx of each row, from ĝ = γ·g (the gradient reaching x̂).
 
-    Batch statistics (they depend on x): dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)); RMSNorm drops the
-    mean(ĝ) term: dx = (1/σ)(ĝ − x̂·mean(ĝ·x̂)); fixed (running) statistics: dx = ĝ/σ.
+    Batch statistics (they depend on x): dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)); RMSNorm drops the
+    mean(ĝ) term: dx = (1/σ)(ĝ − x̂·mean(ĝ·x̂)); fixed (running) statistics: dx = ĝ/σ.
     """
     sigma = stats.sigma[:, None]
     if not batch_stats:

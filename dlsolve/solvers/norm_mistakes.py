@@ -25,7 +25,7 @@ def _momentum(kwargs: dict[str, Any]) -> Fraction | None:
 @mistake(
     "norm batch",
     "unbiased-variance-to-normalize",
-    "normalized with the unbiased variance (÷(M − 1)); the batch is normalized with the biased one (÷M)",
+    "normalized with the unbiased variance (divided by M − 1); the batch is normalized with the biased one (by M)",
     step="norm.statistics",
 )
 def unbiased_to_normalize(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | None:
@@ -59,7 +59,7 @@ def keras_momentum(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any]
 @mistake(
     "norm batch",
     "biased-running-variance",
-    "updated the running variance with the biased batch variance (÷M); PyTorch uses the unbiased one (÷(M − 1))",
+    "updated the running variance with the biased batch variance (divided by M); PyTorch's is unbiased (by M − 1)",
     step="norm.running-stats",
 )
 def biased_running_variance(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | None:

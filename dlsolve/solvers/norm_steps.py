@@ -259,7 +259,7 @@ def _running_step(w: Working) -> Step:
     text = (
         f"PyTorch: new = (1 − m)·old + m·batch, {momentum}. Keras's BatchNormalization uses the opposite "
         "convention: its momentum (default 0.99) weights the old value, new = m·old + (1 − m)·batch.\n"
-        f"The gotcha: x̂ used the biased σ² (÷M), but the running variance takes the unbiased one, "
+        f"The gotcha: x̂ used the biased σ² (divided by M), but the running variance takes the unbiased one, "
         f"σ²·M/(M − 1) = {_p(w.stats.var[0])}·{width}/{width - 1} = {_n(w.unbiased[0])} for {_row_label(w, 0)}."
         + (" Instance norm averages each channel's per-sample statistics over the batch first." if instance else "")
         + f"\nchannel 0: running_mean = {_n(keep)}·{_p(w.old_mean[0])} + {_n(m)}·{_p(batch_mean[0])} = "
@@ -290,11 +290,11 @@ def _backward_step(w: Working) -> Step:
     mean_gx = (g_hat_rows[0] * s.x_hat[0]).sum() / width
     scale = "γ·g" if w.setup.affine else "g"
     if not w.setup.batch_stats:
-        formula = f"The running statistics are constants, so dx = ĝ/√(σ² + ε) with ĝ = {scale}"
+        formula = f"The running statistics are constants, so dx = ĝ/√(σ² + ε) with ĝ = {scale}"
         worked = f"{_p(g_hat_rows[0, 0])}/{nm.root_text(s.denominator[0])}"
         latex = r"\frac{\partial L}{\partial x} = \frac{\gamma\, g}{\sqrt{\sigma^2_{\text{running}}+\varepsilon}}"
     elif rms:
-        formula = f"dx = (1/rms)(ĝ − x̂·mean(ĝ·x̂)) with ĝ = {scale}, the mean over each statistic's M = {width} entries"
+        formula = f"dx = (1/rms)(ĝ − x̂·mean(ĝ·x̂)) with ĝ = {scale}, the mean over each statistic's M = {width} entries"
         worked = f"(1/{nm.root_text(s.denominator[0])})·({_p(g_hat_rows[0, 0])} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
         latex = (
             r"\frac{\partial L}{\partial x} = \frac{1}{\operatorname{rms}}"
@@ -302,7 +302,7 @@ def _backward_step(w: Working) -> Step:
         )
     else:
         formula = (
-            f"dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with σ = √(σ² + ε), ĝ = {scale}, the means over each "
+            f"dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with σ = √(σ² + ε), ĝ = {scale}, the means over each "
             f"statistic's M = {width} entries"
         )
         worked = (
