@@ -7,12 +7,15 @@ torch.nn.init function (checked in the generator against many real draws; the em
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 from fractions import Fraction
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import parse_layers, parse_scalar, parse_tensor
@@ -129,3 +132,16 @@ def test_init_refusals(kwargs: dict, error: type, option: str) -> None:
     with pytest.raises(error) as caught:
         initialize(**kwargs)
     assert caught.value.option == option
+
+
+@given(st.lists(st.integers(-9, 9), min_size=1, max_size=3), st.sampled_from(["0", "1/4", "1/2", "2/3"]))
+def test_inverted_dropout_is_unbiased_over_every_mask(values: list[int], p_text: str) -> None:
+    """E[y] over all 2^n masks, weighted (1 − p)^kept·p^dropped, is exactly x (the expected-value argument)."""
+    p = Fraction(p_text)
+    x = parse_tensor(",".join(map(str, values)), "--x")
+    total = [Fraction(0)] * len(values)
+    for mask in itertools.product((0, 1), repeat=len(values)):
+        weight = math.prod((1 - p) if kept else p for kept in mask)
+        y = dropout(x, p, parse_tensor(",".join(map(str, mask)), "--mask")).answer["exact"]["y"][0]
+        total = [t + weight * Fraction(v) for t, v in zip(total, y, strict=True)]
+    assert total == values

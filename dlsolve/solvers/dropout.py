@@ -67,6 +67,8 @@ def dropout(
     }
     if mask_arr is not None and training:
         answer["kept"] = int(sum(mask_arr.flat))
+    if y is not None and nm.is_exact_array(y):
+        answer["exact"] = {"y": nm.to_strings(y)}
     rule = _rule(inverted, training)
     summary = f"{convention} dropout, {'train' if training else 'eval'}: {rule} (scale {nm.cell(scale)})"
     if y is not None:
