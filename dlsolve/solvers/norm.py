@@ -59,7 +59,6 @@ _TITLES = {
     "instance": "Instance norm",
     "rms": "RMS norm",
 }
-_MAX_TABLE = 12
 
 
 @dataclass
