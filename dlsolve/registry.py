@@ -37,6 +37,11 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "cost memory": "dlsolve.commands.cost",
+    "cost checkpoint": "dlsolve.commands.cost",
+    "cost comm": "dlsolve.commands.cost",
+    "cost flops": "dlsolve.commands.cost",
+    "cost steps": "dlsolve.commands.cost",
     "norm batch": "dlsolve.commands.norm",
     "norm layer": "dlsolve.commands.norm",
     "norm group": "dlsolve.commands.norm",
@@ -56,6 +61,7 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "cost": "Memory, compute and communication of training, by hand.",
     "norm": "Normalization layers by hand (batch, layer, group, instance, RMS), forward and backward, as PyTorch.",
     "init": "Weight initialization: the std and bound torch.nn.init draws from, with fans and gains.",
 }
