@@ -175,6 +175,7 @@ def check_page(page: str) -> list[str]:
             ElementTree.fromstring(math)
         except ElementTree.ParseError as error:
             problems.append(f"MathML: {error}")
+        problems += [f"LaTeX left in MathML: {token}" for token in re.findall(r"<m(?:i|o|n|text)>[^<]*\\", math)]
     return problems
 
 
@@ -194,6 +195,7 @@ def test_html_checker_finds_broken_pages() -> None:
     assert check_page("<p><b>x</p></b>")
     assert check_page('<p><script src="http://x/y.js"></script></p>')
     assert check_page("<math><mi>x</mo></math>")
+    assert check_page("<math><mtext>running\\_mean</mtext></math>")
     assert not check_page("<p>a<br>b <math><mi>x</mi></math></p>")
 
 

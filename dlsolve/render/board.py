@@ -191,7 +191,8 @@ def read(step: Step) -> list[Piece]:
     Matrices that a heatmap block of the step shows are left out (each matrix once); text clauses
     the display maths says already are left out (see :func:`uncovered`).
     """
-    shown = [block.cells for block in step.blocks if isinstance(block, Heatmap)]
+    # matrices shown elsewhere in the step: its heatmaps, the matrices of its display maths
+    shown = [block.cells for block in step.blocks if isinstance(block, Heatmap)] + latex_matrices(step.latex)
     lines = step.text.rstrip().split("\n") if step.text.strip() else []
     pieces: list[Piece] = []
     index = 0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 import math
+import re
 from html import escape
 from typing import TYPE_CHECKING, TextIO
 
@@ -76,12 +77,25 @@ def mathml(latex: str, display: bool = False) -> str:
 
     from latex2mathml.converter import convert
 
+    latex = _plain_specials(latex)
     try:
         element = convert(latex, display="block" if display else "inline")
         ElementTree.fromstring(element)  # well formed, or not used
     except Exception:  # any failure of the converter falls back to the source
         return "<code>" + escape(latex) + "</code>"
     return element
+
+
+def _plain_specials(latex: str) -> str:
+    """Escaped ``\\_``, ``\\#``, ``\\%`` inside an upright name (``\\mathrm{running\\_mean}``), which
+    the converter would print with their backslash: the name becomes text with the plain characters."""
+    if not re.search(r"\\[_#%]", latex):
+        return latex
+    return re.sub(
+        r"\\(?:mathrm|text|operatorname)\{([^{}]*\\[_#%][^{}]*)\}",
+        lambda match: "\\text{" + re.sub(r"\\([_#%])", r"\1", match.group(1)) + "}",
+        latex,
+    )
 
 
 def inline(parts: list[tuple[str, str]]) -> str:

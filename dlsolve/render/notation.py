@@ -118,7 +118,7 @@ _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[
 #: File names, calls of methods and snake_case names: code, not maths.
 _CODE = re.compile(
     r"(?!(?:" + "|".join((*GREEK_NAMES, "max", "min", "sum", "arg")) + r")_)"
-    r"(?:[\w./-]*\.(?:py|csv|txt|npy|toml|json)(?::\d+)*|[A-Za-z_]\w*\.[A-Za-z_]\w*(?:\(.*\))?"
+    r"(?:[\w./-]*\.(?:py|csv|txt|npy|toml|json)(?::\d+)*|[A-Za-z_]\w+\.[A-Za-z_]\w+(?:\(.*\))?"
     # snake_case names of code: called, assigned, three parts, or long words on both sides (zero_grad,
     # loss_fn); short ones are maths (rf_in, jump_in, C_out)
     r"|[A-Za-z]{2,}(?:_[A-Za-z0-9]+)+(?:\(.*\)|=\S+)|[A-Za-z]{2,}(?:_[A-Za-z0-9]+){2,}"
