@@ -464,3 +464,17 @@ def lay_out(
         else:
             out += block(item)  # type: ignore[arg-type]
     return out
+
+
+def join_parts(
+    parts: list[tuple[str, str]], *, math: Callable[[str], str], code: Callable[[str], str], text: Callable[[str], str]
+) -> str:
+    """Prose parts (:func:`dlsolve.render.notation.segments`) written by a key's three writers."""
+    writers = {"math": math, "code": code, "text": text}
+    return "".join(writers[kind](value) for kind, value in parts)
+
+
+def prose(line: str, latex: str, inline: Callable[[list[tuple[str, str]]], str]) -> str:
+    """A line of plain text as a key's prose (``inline`` writes the parts), without the clauses
+    that the display maths ``latex`` says already."""
+    return inline(segments(uncovered(line, latex))) if line.strip() else ""

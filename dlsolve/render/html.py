@@ -100,20 +100,17 @@ def _plain_specials(latex: str) -> str:
 
 def inline(parts: list[tuple[str, str]]) -> str:
     """Prose parts (:func:`dlsolve.render.notation.segments`) as HTML with inline MathML."""
-    out = []
-    for kind, value in parts:
-        if kind == "math":
-            out.append(mathml(value))
-        elif kind == "code":
-            out.append("<code>" + escape(value) + "</code>")
-        else:
-            out.append(escape(notation.text_symbols(value)))
-    return "".join(out)
+    return board.join_parts(
+        parts,
+        math=mathml,
+        code=lambda v: "<code>" + escape(v) + "</code>",
+        text=lambda v: escape(notation.text_symbols(v)),
+    )
 
 
 def prose(text: str, latex: str = "") -> str:
     """Plain text as HTML with its maths in MathML (clauses ``latex`` says already left out)."""
-    return inline(notation.segments(board.uncovered(text, latex))) if text.strip() else ""
+    return board.prose(text, latex, inline)
 
 
 def display(latex: str) -> str:

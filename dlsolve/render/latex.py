@@ -135,20 +135,14 @@ def _code(text: str) -> str:
 
 def inline(parts: list[tuple[str, str]]) -> str:
     """Prose parts (:func:`dlsolve.render.notation.segments`) as LaTeX text with inline maths."""
-    out = []
-    for kind, value in parts:
-        if kind == "math":
-            out.append("$" + ascii_maths(value) + "$")
-        elif kind == "code":
-            out.append(_code(value))
-        else:
-            out.append(escape(notation.text_symbols(value)))
-    return "".join(out)
+    return board.join_parts(
+        parts, math=lambda v: "$" + ascii_maths(v) + "$", code=_code, text=lambda v: escape(notation.text_symbols(v))
+    )
 
 
 def prose(text: str, latex: str = "") -> str:
     """Plain text as LaTeX prose with its maths typeset (clauses ``latex`` says already left out)."""
-    return inline(notation.segments(board.uncovered(text, latex))) if text.strip() else ""
+    return board.prose(text, latex, inline)
 
 
 def display(latex: str) -> list[str]:

@@ -35,20 +35,14 @@ def _math(latex: str) -> str:
 
 def inline(parts: list[tuple[str, str]]) -> str:
     """Prose parts (:func:`dlsolve.render.notation.segments`) as Markdown with ``$...$`` maths."""
-    out = []
-    for kind, value in parts:
-        if kind == "math":
-            out.append("$" + _math(value) + "$")
-        elif kind == "code":
-            out.append("`" + value.replace("`", "'") + "`")
-        else:
-            out.append(_text(value))
-    return "".join(out)
+    return board.join_parts(
+        parts, math=lambda v: "$" + _math(v) + "$", code=lambda v: "`" + v.replace("`", "'") + "`", text=_text
+    )
 
 
 def prose(text: str, latex: str = "") -> str:
     """Plain text as Markdown with its maths (clauses ``latex`` says already left out)."""
-    return inline(notation.segments(board.uncovered(text, latex))) if text.strip() else ""
+    return board.prose(text, latex, inline)
 
 
 def display(latex: str) -> list[str]:
