@@ -39,10 +39,11 @@ def make_console(stream: TextIO) -> Console:
     return Console(file=stream, width=view_width(stream), highlight=False, soft_wrap=False)
 
 
-def _table(block: Table, width: int = 100, *, transposed: bool = False) -> RenderableType:
+def _table(block: Table, width: int = 100, *, transposed: bool = False) -> RenderableType | None:
     """A table no wider than ``width`` whose cells wrap only at spaces: each column at least as
-    wide as its longest word. When even that does not fit, one record per row (``column: value``
-    lines) instead. Numeric columns are right-aligned, text columns left-aligned."""
+    wide as its longest word. When even that does not fit: turned (one row per column) when it has
+    few rows and that fits, else one record per row (``column: value`` lines). ``None`` for a turned
+    table that does not fit. Numeric columns are right-aligned, text columns left-aligned."""
     count = max([len(block.columns), *(len(row) for row in block.rows)], default=0)
     columns = block.columns + [""] * (count - len(block.columns))
     rows = [row + [""] * (count - len(row)) for row in block.rows]
@@ -53,9 +54,13 @@ def _table(block: Table, width: int = 100, *, transposed: bool = False) -> Rende
     padding = 1 if sum(least) + 3 * (count - 1) <= width else 0
     chrome = (2 * padding + 1) * (count - 1)
     if count and sum(least) + chrome > width:
-        if len(rows) + 1 < count and not transposed:  # few long rows: one row per column
+        if transposed:
+            return None
+        if len(rows) + 1 < count:  # few long rows: one row per column, if that fits
             flipped = [list(column) for column in zip(columns, *rows, strict=True)]
-            return _table(Table(flipped[0], flipped[1:], block.title), width, transposed=True)
+            turned = _table(Table(flipped[0], flipped[1:], block.title), width, transposed=True)
+            if turned is not None:
+                return turned
         return _records(columns, rows, block.title)
     widths = natural
     if sum(natural) + chrome > width:
@@ -174,7 +179,7 @@ def _plot(block: Plot, width: int) -> RenderableType:
 def renderable(block: Block, width: int = 100) -> RenderableType:
     """A display block as a Rich renderable."""
     if isinstance(block, Table):
-        return _table(block, width)
+        return _table(block, width) or Text("")
     if isinstance(block, Heatmap):
         return _heatmap(block, width)
     return _plot(block, width)
