@@ -126,3 +126,27 @@ def test_cut_numbers_are_caught() -> None:
 def test_board_view_snapshot(problem_id: str, views: dict[str, str], snapshot) -> None:  # type: ignore[no-untyped-def]
     """The 80-column board view of each problem (review the snapshot when a working changes)."""
     assert views.get(problem_id, "no solution") == snapshot
+
+
+@pytest.mark.parametrize("width", [24, 40, 60, 100])
+def test_tables_never_cut_a_word_or_a_number(width: int) -> None:
+    """Wide tables wrap at spaces, turn (one row per column) or list their rows, as the width asks."""
+    from rich.console import Console
+
+    from dlsolve.render.rich_view import renderable
+
+    table = Table(
+        ["run", "regime", "learning rate", "final/first", "swing/drop", "message"],
+        [
+            ["A", "diverging", "too high", "5.89", "0.0187654", "the loss blew up at step 5"],
+            ["B", "healthy", "ok", "0.191", "0.018832", "fell from 2.3 to 0.44 and flattened"],
+        ],
+    )
+    stream = io.StringIO()
+    Console(file=stream, width=width, color_system=None).print(renderable(table, width))
+    lines = stream.getvalue().splitlines()
+    assert max(len(line) for line in lines) <= width
+    shown = {word.strip("│┃:") for line in lines for word in line.split()}
+    # every word, except the first column's name (a listed row starts with its first cell alone)
+    for word in {word for row in [table.columns[1:], *table.rows] for cell in row for word in cell.split()}:
+        assert word in shown, (word, width)
