@@ -801,7 +801,7 @@ class ModuleFacts:
             layers = [strip_pass_through(arg) for arg in ctor_call.args]
             last = last_part(dotted(layers[-1].func)) if layers and isinstance(layers[-1], ast.Call) else ""
             return ACTIVATION_MODULES.get(last, "logits")
-        if ctor in self.classes and depth < 3:
+        if ctor in self.classes and depth < 3 and dotted(ctor_call.func) == ctor:  # not other_module.Net()
             return self.forward_kind(self.classes[ctor], depth + 1) if _is_module(self.classes[ctor]) else None
         if ctor.endswith("Loss") or self.loss_type(func) is not None:
             return None
@@ -816,12 +816,45 @@ class ModuleFacts:
             return "pred"
         kinds = set()
         scope = Scope(self, forward, depth)
+        layer_outputs: set[str] = set()  # names last assigned a layer's output
         for node in scope.statements():
             if isinstance(node, ast.Return) and node.value is not None:
                 kind = scope.kind(node.value)
-                kinds.add(kind if kind in ("softmax", "logsoftmax", "sigmoid") else "logits")
+                if kind not in ("softmax", "logsoftmax", "sigmoid"):
+                    kind = "logits" if self.layer_output(node.value, layer_outputs, node) else "pred"
+                kinds.add(kind)
+            if isinstance(node, ast.Assign | ast.AnnAssign) and node.value is not None:
+                targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+                visible = self.layer_output(node.value, layer_outputs, node)
+                for name in (dotted(target) for target in targets):
+                    if name is not None:
+                        (layer_outputs.add if visible else layer_outputs.discard)(name)
             scope.update(node)
         return kinds.pop() if len(kinds) == 1 else "pred"
+
+    def layer_output(self, node: ast.expr, layer_outputs: set[str], at: ast.AST) -> bool:
+        """True when ``node`` is, visibly, the raw output of a ``torch.nn`` layer: a call of something
+        bound to a ``torch.nn`` constructor (``self.fc(x)``, ``nn.Linear``), ``F.linear``, a matrix
+        product, a pass-through or sum of such, or a name assigned one. An output from anything dlsolve
+        cannot see into (another module's model, a remote call) is unknown: False."""
+        if isinstance(node, ast.Name | ast.Attribute) and dotted(node) in layer_outputs:
+            return True
+        if isinstance(node, ast.BinOp):
+            if isinstance(node.op, ast.MatMult):
+                return True
+            sides = [side for side in (node.left, node.right) if not _is_literal(side)]
+            return bool(sides) and all(self.layer_output(side, layer_outputs, at) for side in sides)
+        if not isinstance(node, ast.Call):
+            return False
+        func = node.func
+        if isinstance(func, ast.Attribute) and func.attr in PASS_THROUGH:
+            return self.layer_output(func.value, layer_outputs, at)
+        name = dotted(func) or ""
+        if last_part(name) in ("linear", "bilinear", "conv1d", "conv2d", "conv3d", "matmul", "mm", "bmm", "addmm"):
+            return True
+        bound = self.binding(name, func) if name else None
+        constructor = dotted(bound.func) or "" if bound is not None else ""
+        return constructor.startswith(("nn.", "torch.nn.")) or constructor in TORCH_LAYERS
 
 
 OPTIMIZERS = {
@@ -839,6 +872,8 @@ OPTIMIZERS = {
     "Rprop",
     "SparseAdam",
 }
+#: ``torch.nn`` layers imported by name (``from torch.nn import Linear``).
+TORCH_LAYERS = {"Linear", "Bilinear", "LazyLinear", "Conv1d", "Conv2d", "Conv3d", "Sequential", "Embedding"}
 ACTIVATION_MODULES = {"Softmax": "softmax", "LogSoftmax": "logsoftmax", "Sigmoid": "sigmoid"}
 ACTIVATION_CALLS = {"softmax": "softmax", "log_softmax": "logsoftmax", "sigmoid": "sigmoid"}
 
@@ -1252,6 +1287,8 @@ class Analyzer:
         for call in calls:
             func = call.func
             receiver = dotted(func.value) if isinstance(func, ast.Attribute) else None
+            if isinstance(func, ast.Attribute) and func.attr in ("eval", "train"):
+                receiver = dotted(strip_pass_through(func.value))  # model.to(device).train()
             attr = func.attr if isinstance(func, ast.Attribute) else dotted(func) or ""
             kind = None
             if attr == "zero_grad" or (attr == "zero_" and receiver and receiver.endswith(".grad")):
@@ -1488,10 +1525,7 @@ class Analyzer:
         if isinstance(model_call.func, ast.Attribute) and model_call.func.attr == "forward":
             model = dotted(model_call.func.value) or "model"
         grad_off = self.facts.runs_grad_off(model_call)
-        loop_events = [e for e in events if e.node.lineno < model_call.lineno]  # type: ignore[attr-defined]
-        eval_before = self.mode_before(owner, loop) or any(e.kind == EVAL for e in loop_events)
-        if not eval_before and isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef):
-            eval_before = self.all_calls_after_eval(owner)
+        eval_before = self.mode_at(model_call, owner) == EVAL
         statement = loop if self.owns_lines(loop) else None  # type: ignore[arg-type]
         if not eval_before:
             edits = [self.insert_before(statement, f"{model}.eval()")] if statement is not None else []
@@ -1559,16 +1593,37 @@ class Analyzer:
             self.report("DL031", call, f"{what} with autograd on (no torch.no_grad() or torch.inference_mode())", edits)
 
     def in_eval_mode(self, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
-        """True when the last ``.eval()``/``.train()`` before ``call`` is ``.eval()``: in its own code, else
-        (a function that sets no mode) before every call of the function, or, for a function never
-        called here (a web handler), in the module's code (``model.eval()`` after loading it)."""
-        modes = [e.kind for e in self.events_before(call, function or self.tree) if e.kind in (EVAL, TRAIN)]
-        if modes or function is None:
-            return bool(modes) and modes[-1] == EVAL
-        if self.facts.call_sites.get(function):
-            return self.all_calls_after_eval(function)
-        module_modes = [e.kind for e in self.events(self.tree.body) if e.kind in (EVAL, TRAIN)]
-        return bool(module_modes) and module_modes[-1] == EVAL
+        """True when the model is in evaluation mode at ``call`` (:meth:`mode_at`), or, for a function
+        that sets no mode and is never called here (a web handler), when the module's code leaves it
+        so (``model.eval()`` after loading it)."""
+        mode = self.mode_at(call, function or self.tree)
+        if mode is None and function is not None and not self.calls_of(function):
+            module_modes = [e.kind for e in self.events(self.tree.body) if e.kind in (EVAL, TRAIN)]
+            return bool(module_modes) and module_modes[-1] == EVAL
+        return mode == EVAL
+
+    def mode_at(self, node: ast.AST, owner: ast.AST, depth: int = 0) -> str | None:
+        """The mode (EVAL or TRAIN) the model is in when ``node`` first runs, judged by the order of
+        the calls: the last ``.eval()``/``.train()`` that runs before it in ``owner`` (calls of local
+        functions followed, wherever those are defined); when ``owner`` sets none, the mode at every
+        call of ``owner`` in this file if they agree; None when unknown."""
+        modes = [e.kind for e in self.events_before(node, owner) if e.kind in (EVAL, TRAIN)]
+        if modes:
+            return modes[-1]
+        if not isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef) or depth >= 3:
+            return None
+        found = {self.mode_at(site, self.owner_of(site), depth + 1) for site in self.calls_of(owner)}
+        return found.pop() if len(found) == 1 else None
+
+    def calls_of(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> list[ast.Call]:
+        """The calls of ``function`` in this file (``model.train()`` is not a call of a function ``train``)."""
+        method = isinstance(self.facts.parents.get(function), ast.ClassDef)
+        sites = self.facts.call_sites.get(function, [])
+        return [site for site in sites if method or not isinstance(site.func, ast.Attribute)]
+
+    def owner_of(self, node: ast.AST) -> ast.AST:
+        """The innermost function containing ``node``, else the module."""
+        return next(self.facts.enclosing_functions(node), self.tree)
 
     def in_model_class(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         """True for a method of an ``nn.Module``-like class (its mode is the caller's business)."""
@@ -1644,32 +1699,6 @@ class Analyzer:
             and not isinstance(node.func, ast.Call)
             and self.facts.model_output_kind(node.func) is not None
         )
-
-    def mode_before(self, owner: ast.AST, loop: ast.stmt) -> bool:
-        """True when ``model.eval()`` (or ``train(False)``) runs in ``owner`` before ``loop``."""
-        body = owner.body  # type: ignore[attr-defined]
-        modes = [
-            e
-            for e in self.events(body)
-            if e.kind in (EVAL, TRAIN) and e.node.lineno < loop.lineno  # type: ignore[attr-defined]
-        ]
-        return bool(modes) and modes[-1].kind == EVAL
-
-    def all_calls_after_eval(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
-        """True when ``function`` is called, and every call follows ``model.eval()`` in its block."""
-        sites = self.facts.call_sites.get(function, [])
-        if not sites:
-            return False
-        for site in sites:
-            statement = self.enclosing_statement(site)
-            body = self.body_of(statement) if statement is not None else None
-            if body is None or statement is None:
-                return False
-            previous = body[: body.index(statement)]
-            modes = [e for e in self.events(previous) if e.kind in (EVAL, TRAIN)]
-            if not modes or modes[-1].kind != EVAL:
-                return False
-        return True
 
     def check_expressions(self, statement: ast.stmt, scope: Scope) -> None:
         """Loss-call rules (argument order, activations) and loss accumulation, on one statement."""
