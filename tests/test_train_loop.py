@@ -632,3 +632,116 @@ def test_fuzz_mutated_corpus_never_crashes_and_diff_parses(path, dropped, duplic
     findings, corrected = analyze(source)
     ast.parse(corrected)
     assert all(f.rule in RULES for f in findings)
+
+
+# --------------------------------------------------------------------------- correct real-world scripts
+
+CORRECT = CORPUS / "correct"
+CORRECT_FILES = sorted(CORRECT.glob("*.py"))
+
+
+def test_correct_scripts_give_no_finding_and_no_fix():
+    """Real-world-style correct training scripts (nested functions, trainer classes, chained calls,
+    helpers from other modules, GANs, accumulation, AMP, manual SGD, ...): no rule may fire."""
+    assert len(CORRECT_FILES) >= 40
+    for path in CORRECT_FILES:
+        assert expected_rules(path) == set(), path.name
+        source = path.read_text()
+        findings, corrected = analyze(source, path.name)
+        assert findings == [], [(f.file, f.line, f.rule, f.message) for f in findings]
+        assert corrected == source, path.name
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_correct_scripts_run_under_pytorch(tmp_path, monkeypatch):
+    """Every self-contained correct script (``# runnable`` on its second line) runs and trains
+    under PyTorch: the corpus really is correct code, not just code dlsolve accepts."""
+    pytest.importorskip("torch")
+    import contextlib
+    import io
+    import runpy
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    runnable = [path for path in CORRECT_FILES if path.read_text().splitlines()[1] == "# runnable"]
+    assert len(runnable) >= 35
+    for path in runnable:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            runpy.run_path(str(path), run_name="__main__")
+
+
+# --------------------------------------------------------------------------- the false findings of issue 14
+
+
+def test_mode_is_judged_by_the_order_of_calls_not_of_definitions():
+    # evaluate() is defined before model.eval() and called after it: in a with block, in an if
+    source = (CORRECT / "clean_nested_eval_called_after_eval.py").read_text()
+    assert analyze(source)[0] == []
+    # called before model.eval() (the eval() moved after the call): DL030 at the evaluation loop
+    moved = source.replace(
+        "        model.eval()\n        with torch.no_grad():\n            history.append(evaluate(val_loader))\n",
+        "        with torch.no_grad():\n            history.append(evaluate(val_loader))\n        model.eval()\n",
+    )
+    assert moved != source
+    assert [(f.line, f.rule) for f in analyze(moved)[0]] == [(20, "DL030")]
+
+
+@pytest.mark.parametrize(
+    ("mode_calls", "rules"),
+    [
+        (("model.to(device).train()", "model.eval()"), set()),
+        (("model.train().to(device)", "model.eval().cpu()"), set()),
+        (("model.cuda(0).train()", "model.to(device).eval()"), set()),
+        # a chained eval() with no train() anywhere: training resumes in eval mode
+        (("pass", "model.to(device).eval()"), {"DL032"}),
+        (("pass", "model.eval().cpu()"), {"DL032"}),
+    ],
+)
+def test_chained_mode_calls_count(mode_calls, rules):
+    train, evaluate = mode_calls
+    source = (
+        "model = Net()\ncriterion = nn.CrossEntropyLoss()\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        f"for epoch in range(3):\n    {train}\n    for x, y in train_loader:\n        optimizer.zero_grad()\n"
+        "        criterion(model(x), y).backward()\n        optimizer.step()\n"
+        f"    {evaluate}\n    with torch.no_grad():\n        for x, y in val_loader:\n            model(x)\n"
+    )
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
+@pytest.mark.parametrize(
+    ("forward", "rules"),
+    [
+        ("return self.fc(x)", {"DL022"}),  # nn.Linear: visibly raw logits
+        ("x = self.fc(x)\n        return x.view(len(x), -1)", {"DL022"}),
+        ("return self.fc(x) + self.skip(x)", {"DL022"}),
+        ("return F.log_softmax(self.fc(x), dim=1)", set()),
+        # what dlsolve cannot see into is unknown: no finding
+        ("return self.backbone(x)", set()),
+        ("return self.remote.rpc_sync().forward(x)", set()),
+        ("return helpers.head(self.fc(x))", set()),
+        ("return self.fc(x) + self.backbone(x)", set()),
+    ],
+)
+def test_an_origin_dlsolve_cannot_see_is_unknown(forward, rules):
+    source = (
+        "import torch.nn.functional as F\nfrom torch import nn\nimport helpers\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 3)\n        self.skip = nn.Linear(4, 3)\n"
+        "        self.backbone = timm.create_model('resnet18')\n        self.remote = rpc.remote('w', Net)\n"
+        f"    def forward(self, x):\n        {forward}\n"
+        "model = Net()\nfor x, y in train_loader:\n    loss = F.nll_loss(model(x), y)\n"
+    )
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
+def test_a_model_class_of_another_module_is_not_the_local_class_of_that_name():
+    source = (
+        "from torch import nn\nimport models\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 3)\n"
+        "    def forward(self, x):\n        return self.fc(x)\n"
+        "model = models.Net()\ncriterion = nn.NLLLoss()\nfor x, y in train_loader:\n    loss = criterion(model(x), y)\n"
+    )
+    assert analyze(source)[0] == []
+    assert [f.rule for f in analyze(source.replace("models.Net()", "Net()"))[0]] == ["DL022"]
