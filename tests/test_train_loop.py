@@ -739,7 +739,8 @@ def test_an_origin_dlsolve_cannot_see_is_unknown(forward, rules):
 def test_a_model_class_of_another_module_is_not_the_local_class_of_that_name():
     source = (
         "from torch import nn\nimport models\n"
-        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n        self.fc = nn.Linear(4, 3)\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 3)\n"
         "    def forward(self, x):\n        return self.fc(x)\n"
         "model = models.Net()\ncriterion = nn.NLLLoss()\nfor x, y in train_loader:\n    loss = criterion(model(x), y)\n"
     )
