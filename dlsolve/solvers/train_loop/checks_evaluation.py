@@ -1,0 +1,144 @@
+"""The checks of evaluation: DL030 (no ``model.eval()``) and DL031 (no ``torch.no_grad()``), for
+evaluation loops and for forward passes on held-out data or in evaluation functions.
+"""
+
+from __future__ import annotations
+
+import ast
+
+from dlsolve.solvers.train_loop.base import Event, LoopAnalysis
+from dlsolve.solvers.train_loop.flow import Scope
+from dlsolve.solvers.train_loop.vocabulary import (
+    BACKWARD,
+    EVAL,
+    EVAL_NAME,
+    HELD_OUT_NAME,
+    STEP,
+    TRAIN,
+    ZERO_GRAD,
+    dotted,
+    is_module,
+    last_part,
+    strip_pass_through,
+)
+
+
+class EvaluationChecks(LoopAnalysis):
+    """DL030, DL031."""
+
+    def check_evaluation_loop(self, owner: ast.AST, loop: ast.stmt, events: list[Event], scope: Scope) -> None:
+        if any(e.kind in (BACKWARD, STEP, ZERO_GRAD) for e in events):
+            return
+        iterable = dotted(getattr(loop, "iter", None)) or ""
+        if isinstance(getattr(loop, "iter", None), ast.Call):
+            call = loop.iter  # type: ignore[attr-defined]
+            iterable = dotted(call.args[0]) if call.args else dotted(call.func) or ""
+        function_name = getattr(owner, "name", "")
+        if not (EVAL_NAME.search(iterable or "") or EVAL_NAME.search(function_name)):
+            return
+        model_call = self.first_model_call(loop, scope)
+        if model_call is None:
+            return
+        model = dotted(model_call.func) or "model"
+        if isinstance(model_call.func, ast.Attribute) and model_call.func.attr == "forward":
+            model = dotted(model_call.func.value) or "model"
+        grad_off = self.facts.runs_grad_off(model_call)
+        eval_before = self.mode_at(model_call, owner) == EVAL
+        statement = loop if self.owns_lines(loop) else None  # type: ignore[arg-type]
+        if not eval_before:
+            edits = [self.insert_before(statement, f"{model}.eval()")] if statement is not None else []
+            self.report(
+                "DL030",
+                loop,
+                f"evaluation loop over {iterable or 'the data'} (line {loop.lineno}) calls {model}(...) "
+                f"without {model}.eval() before it",
+                edits,
+            )
+        if not grad_off:
+            edits = [self.wrap_no_grad(statement)] if statement is not None else []
+            self.report(
+                "DL031",
+                loop,
+                f"evaluation loop over {iterable or 'the data'} (line {loop.lineno}) runs with autograd on "
+                "(no torch.no_grad() or torch.inference_mode())",
+                edits,
+            )
+
+    def check_evaluation_call(self, call: ast.Call, scope: Scope) -> None:
+        """DL030/DL031 for a forward pass that evaluates outside an evaluation loop.
+
+        It evaluates when it runs on held-out data (``model(x_val)``, ``net(test_images.to(device))``)
+        or in a function named like ``evaluate``/``test``/``predict`` that never trains (no
+        backward/step/zero_grad, calls followed). Not checked: calls inside a loop that does not
+        train (the evaluation-loop rule's), in a model's own methods or pytest tests (``test_*``),
+        or followed by a backward() in the same block (input gradients on a test image need autograd).
+        """
+        owner = scope.owner
+        function = owner if isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef) else None
+        if not self.is_model_call(call) or (
+            function is not None and (self.in_model_class(function) or function.name.startswith("test_"))
+        ):
+            return  # a model's own method, or a pytest test
+        loops = [a for a in self.ancestors(call, owner) if isinstance(a, ast.For | ast.AsyncFor | ast.While)]
+        if not all(self.trains(loop) for loop in loops):
+            return
+        data = strip_pass_through(call.args[0]) if call.args else None
+        held_out = bool(HELD_OUT_NAME.search(last_part(dotted(data))))
+        evaluating_function = (
+            function is not None and bool(EVAL_NAME.search(function.name)) and not self.trains(function)
+        )
+        if not (held_out or evaluating_function) or any(e.kind == BACKWARD for e in self.events_after(call, owner)):
+            return
+        model = dotted(
+            call.func.value if isinstance(call.func, ast.Attribute) and call.func.attr == "forward" else call.func
+        )
+        model = model or "model"
+        in_eval = self.in_eval_mode(call, function)
+        anchor = self.evaluation_statement(call, owner)
+        movable = anchor is not None and self.owns_lines(anchor)
+        context = f"on held-out {self.segment(data)}" if held_out and data is not None else f"in {owner.name}()"  # type: ignore[attr-defined]
+        what = f"{self.segment(call)} (line {call.lineno}) evaluates {model} {context}"
+        if not in_eval:
+            edits = []
+            if anchor is not None and movable:
+                edits = [self.insert_before(anchor, f"{model}.eval()")]
+                returns = any(isinstance(node, ast.Return) for node in ast.walk(anchor))
+                if (loops or function is not None) and not returns:  # the caller or next iteration trains
+                    edits.append(self.insert_after(anchor, f"{model}.train()", self.indent(anchor)))
+            self.report("DL030", call, f"{what} without {model}.eval() before it", edits)
+        if not self.facts.runs_grad_off(call):
+            edits = [self.wrap_no_grad(anchor)] if anchor is not None and movable else []
+            self.report("DL031", call, f"{what} with autograd on (no torch.no_grad() or torch.inference_mode())", edits)
+
+    def in_eval_mode(self, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
+        """True when the model is in evaluation mode at ``call`` (:meth:`mode_at`), or, for a function
+        that sets no mode and is never called here (a web handler), when the module's code leaves it
+        so (``model.eval()`` after loading it)."""
+        mode = self.mode_at(call, function or self.tree)
+        if mode is None and function is not None and not self.calls_of(function):
+            module_modes = [e.kind for e in self.events(self.tree.body) if e.kind in (EVAL, TRAIN)]
+            return bool(module_modes) and module_modes[-1] == EVAL
+        return mode == EVAL
+
+    def in_model_class(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
+        """True for a method of an ``nn.Module``-like class (its mode is the caller's business)."""
+        cls = self.facts.enclosing_class(function.body[0])
+        return cls is not None and is_module(cls)
+
+    def evaluation_statement(self, call: ast.Call, owner: ast.AST) -> ast.stmt | None:
+        """The largest statement around ``call`` that does not train, below the innermost loop or
+        ``owner``: where ``model.eval()`` goes and what ``torch.no_grad()`` wraps."""
+        found = self.enclosing_statement(call)
+        for ancestor in self.ancestors(call, owner):
+            if isinstance(ancestor, ast.For | ast.AsyncFor | ast.While | ast.FunctionDef | ast.AsyncFunctionDef):
+                break
+            if isinstance(ancestor, ast.stmt) and ancestor is not found:
+                if any(e.kind in (BACKWARD, STEP, ZERO_GRAD) for e in self.events([ancestor])):
+                    break
+                found = ancestor
+        return found
+
+    def first_model_call(self, loop: ast.stmt, scope: Scope) -> ast.Call | None:
+        """The first call of a model in the body of ``loop`` (not in its iterable)."""
+        body = [*getattr(loop, "body", []), *getattr(loop, "orelse", [])]
+        return next((n for statement in body for n in ast.walk(statement) if self.is_model_call(n)), None)  # type: ignore[return-value]
