@@ -746,3 +746,89 @@ def test_a_model_class_of_another_module_is_not_the_local_class_of_that_name():
     )
     assert analyze(source)[0] == []
     assert [f.rule for f in analyze(source.replace("models.Net()", "Net()"))[0]] == ["DL022"]
+
+
+# --------------------------------------------------------------------------- --diff leaves no finding it can fix
+
+
+def test_diff_of_a_validation_inside_the_epoch_loop_restores_training_mode():
+    source = (CORPUS / "dl030_dl031_validation_in_epoch_loop.py").read_text()
+    findings, corrected = analyze(source)
+    assert [(f.line, f.rule) for f in findings] == [(20, "DL030"), (20, "DL031")]
+    assert (
+        "    model.eval()\n    with torch.no_grad():\n        for x, y in val_loader:\n"
+        "            correct += (model(x).argmax(1) == y).sum().item()\n    model.train()\n    print(epoch, correct)\n"
+    ) in corrected
+    assert analyze(corrected)[0] == []  # no DL032 on dlsolve's own patch
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def test_each_finding_is_listed_once_in_words_with_its_line():
+    solution = solve((CORPUS / "exam_2b.py").read_text(), "exam_2b.py")
+    assert not solution.working_built  # the answer needs no working
+    messages = [f["message"] for f in solution.answer["findings"]]
+    assert solution.answer["bugs"] == [
+        f"line 19, zero_grad() missing (DL001): {messages[0]}",
+        f"line 21, loss arguments swapped (DL010): {messages[1]}",
+    ]
+    for bug in solution.answer["bugs"]:
+        assert bug in solution.summary  # the Answer box says what is wrong, not only the codes
+    working = "\n".join(f"{step.title}\n{step.text}" for step in solution.steps)
+    assert all(working.count(message) == 1 for message in messages)
+    findings = [step for step in solution.steps if step.kind == "train-loop.finding"]
+    assert [step.title for step in findings] == [
+        "Line 19: zero_grad() missing (DL001)",
+        "Line 21: loss arguments swapped (DL010)",
+    ]
+    assert all(not step.blocks and not step.substeps for step in solution.steps)  # no table, no repeats
+    assert "Why: " in findings[0].text and "Fix: " in findings[0].text
+
+
+def test_no_rule_fired_says_how_many_were_checked_and_what_is_not_checked():
+    solution = solve((CORPUS / "clean_mnist_example.py").read_text(), "mnist.py")
+    assert solution.answer["clean"] is True and solution.answer["training_code"] is True
+    assert solution.summary.startswith(f"mnist.py: no rule fired ({len(RULES)} rules checked); not checked: ")
+    assert "data leakage" in solution.summary and "initialization scale" in solution.summary
+    assert solution.quiet == solution.summary and "clean" not in solution.summary
+    assert [step.kind for step in solution.steps] == ["train-loop.parse", "train-loop.no-finding"]
+
+
+@pytest.mark.parametrize("source", ["", "\n\n", "# a comment\nimport torch\n", "def helper(x):\n    return x + 1\n"])
+def test_a_file_without_training_code_says_no_training_loop_was_found(source):
+    solution = solve(source, "empty.py")
+    assert solution.answer["training_code"] is False and solution.answer["count"] == 0
+    assert "no training loop found" in solution.summary and "no rule fired" not in solution.summary
+    assert solution.steps[-1].kind == "train-loop.no-training-code"
+
+
+def test_cli_empty_file_says_no_training_loop(cli, tmp_path):
+    empty = tmp_path / "empty.py"
+    empty.write_text("")
+    result = cli("train-loop", str(empty), "-q")
+    assert result.exit_code == 0
+    assert "no training loop found" in result.stdout
+
+
+def test_step_kinds_are_declared():
+    from dlsolve.solvers.train_loop import STEP_KINDS
+    from dlsolve.step_kinds import all_kinds
+
+    declared = all_kinds()
+    for name, diff in [("exam_2b", True), ("clean_mnist_example", False), ("dl002_zero_grad_between", True)]:
+        solution = solve((CORPUS / f"{name}.py").read_text(), name, diff=diff)
+        kinds = {step.kind for step in solution.steps}
+        assert kinds <= set(STEP_KINDS) and kinds <= set(declared)
+    assert solve("", "e.py").steps[-1].kind in STEP_KINDS
+
+
+def test_the_rule_list_is_written_once():
+    import dlsolve.solvers.train_loop as package
+    from dlsolve.solvers.train_loop import rules_help, rules_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert rules_markdown() in readme  # kept current by cog (tests/test_readme.py)
+    for code, rule in RULES.items():
+        assert f"{code} {rule.title}" in rules_help()
+        assert f"* {code} {rule.finding}." in (package.__doc__ or "")

@@ -35,7 +35,10 @@ def solve(source: str, filename: str = "<stdin>", *, diff: bool = False) -> Solu
     checked = f"{len(RULES)} rules checked"
     if findings:
         count = f"{len(findings)} finding{'s' if len(findings) > 1 else ''}"
-        summary = f"{count} in {filename}: " + "; ".join(in_words(f) for f in findings)
+        words = [in_words(f) for f in findings]
+        if len(words) > 1:
+            words = [f"({index}) {text}" for index, text in enumerate(words, 1)]
+        summary = f"{count} in {filename}: " + "; ".join(words)
     elif not report.has_training_code:
         summary = (
             f"{filename}: no training loop found (no backward(), optimizer step, loss, model call or "
@@ -60,18 +63,19 @@ def solve(source: str, filename: str = "<stdin>", *, diff: bool = False) -> Solu
 
     def working() -> list[Step]:
         lines = len(source.splitlines())
+        first, *_, last = RULES
         steps = [
             Step(
-                "Parse the code (never run it)",
-                f"{filename}: {lines} line{'s' if lines != 1 else ''} parsed with Python's ast; {checked} "
-                f"({', '.join(RULES)}).",
+                "Parse the code",
+                f"{filename}: {lines} line{'s' if lines != 1 else ''} parsed with Python's ast (never run); "
+                f"{checked} ({first}–{last}).",
                 kind="train-loop.parse",
             )
         ]
         steps += [
             Step(
                 f"Line {f.line}: {RULES[f.rule].title} ({f.rule})",
-                f"{filename}:{f.line}:{f.col}: {f.message}.\nWhy: {RULES[f.rule].why}\nFix: {RULES[f.rule].fix}",
+                f"Line {f.line}, column {f.col}: {f.message}.\nWhy: {RULES[f.rule].why}\nFix: {RULES[f.rule].fix}",
                 kind="train-loop.finding",
             )
             for f in findings

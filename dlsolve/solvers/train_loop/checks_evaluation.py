@@ -46,7 +46,11 @@ class EvaluationChecks(LoopAnalysis):
         eval_before = self.mode_at(model_call, owner) == EVAL
         statement = loop if self.owns_lines(loop) else None  # type: ignore[arg-type]
         if not eval_before:
-            edits = [self.insert_before(statement, f"{model}.eval()")] if statement is not None else []
+            edits = []
+            if statement is not None:
+                edits = [self.insert_before(statement, f"{model}.eval()")]
+                if self.resumes_training(loop, owner):
+                    edits.append(self.insert_after(statement, f"{model}.train()", self.indent(statement)))
             self.report(
                 "DL030",
                 loop,
@@ -102,13 +106,20 @@ class EvaluationChecks(LoopAnalysis):
             edits = []
             if anchor is not None and movable:
                 edits = [self.insert_before(anchor, f"{model}.eval()")]
-                returns = any(isinstance(node, ast.Return) for node in ast.walk(anchor))
-                if (loops or function is not None) and not returns:  # the caller or next iteration trains
+                if self.resumes_training(anchor, owner):
                     edits.append(self.insert_after(anchor, f"{model}.train()", self.indent(anchor)))
             self.report("DL030", call, f"{what} without {model}.eval() before it", edits)
         if not self.facts.runs_grad_off(call):
             edits = [self.wrap_no_grad(anchor)] if anchor is not None and movable else []
             self.report("DL031", call, f"{what} with autograd on (no torch.no_grad() or torch.inference_mode())", edits)
+
+    def resumes_training(self, evaluation: ast.stmt, owner: ast.AST) -> bool:
+        """True when training may run after the statement ``evaluation`` (inside a loop of ``owner``,
+        or in a function, whose caller may train next) and it does not return: then DL030's fix gives
+        training mode back right after it, so that the fix does not cause DL032."""
+        returns = any(isinstance(node, ast.Return) for node in ast.walk(evaluation))
+        loops = any(isinstance(a, ast.For | ast.AsyncFor | ast.While) for a in self.ancestors(evaluation, owner))
+        return not returns and (loops or isinstance(owner, ast.FunctionDef | ast.AsyncFunctionDef))
 
     def in_eval_mode(self, call: ast.Call, function: ast.FunctionDef | ast.AsyncFunctionDef | None) -> bool:
         """True when the model is in evaluation mode at ``call`` (:meth:`mode_at`), or, for a function
