@@ -832,3 +832,58 @@ def test_the_rule_list_is_written_once():
     for code, rule in RULES.items():
         assert f"{code} {rule.title}" in rules_help()
         assert f"* {code} {rule.finding}." in (package.__doc__ or "")
+
+
+# --------------------------------------------------------------------------- models whose mode changes nothing
+
+
+@pytest.mark.parametrize(
+    ("model", "mode_matters"),
+    [
+        ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))", False),
+        ("nn.Linear(4, 2)", False),
+        ("nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))", True),
+        ("nn.Sequential(nn.Conv2d(1, 4, 3), nn.InstanceNorm2d(4), nn.Flatten())", False),
+        ("nn.Sequential(nn.Conv2d(1, 4, 3), nn.InstanceNorm2d(4, track_running_stats=True))", True),
+        ("Net()", False),
+        ("RecurrentDropout()", True),
+        ("NormNet()", True),
+        ("FunctionalDropout()", True),
+        ("Wrapper()", True),  # its backbone comes from another module
+        ("resnet18()", True),
+        ("models.Net()", True),
+    ],
+)
+def test_evaluation_without_eval_is_a_finding_only_when_the_mode_matters(model, mode_matters):
+    source = (
+        "import torch.nn.functional as F\nfrom torch import nn\nimport models\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.rnn = nn.LSTM(4, 8, 2)\n        self.head = nn.Linear(8, 2)\n"
+        "    def forward(self, x):\n        return self.head(self.rnn(x)[0])\n"
+        "class RecurrentDropout(Net):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.rnn = nn.LSTM(4, 8, 2, dropout=0.2)\n"
+        "class NormNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.layers = nn.ModuleList([nn.Linear(4, 4), nn.BatchNorm1d(4)])\n"
+        "    def forward(self, x):\n        for layer in self.layers:\n            x = layer(x)\n        return x\n"
+        "class FunctionalDropout(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n"
+        "    def forward(self, x):\n        return self.fc(F.dropout(x, 0.5, training=self.training))\n"
+        "class Wrapper(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.backbone = models.backbone()\n"
+        "    def forward(self, x):\n        return self.backbone(x)\n"
+        f"model = {model}\n"
+        "with torch.no_grad():\n    predictions = model(x_test)\n"
+    )
+    assert {f.rule for f in analyze(source)[0]} == ({"DL030"} if mode_matters else set())
+
+
+def test_training_after_eval_is_harmless_when_the_mode_changes_nothing():
+    loop = (
+        "criterion = nn.CrossEntropyLoss()\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "for epoch in range(3):\n    for x, y in train_loader:\n        optimizer.zero_grad()\n"
+        "        criterion(model(x), y).backward()\n        optimizer.step()\n    model.eval()\n"
+    )
+    plain = "model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))\n"
+    dropout = "model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))\n"
+    assert analyze(plain + loop)[0] == []
+    assert [f.rule for f in analyze(dropout + loop)[0]] == ["DL032"]

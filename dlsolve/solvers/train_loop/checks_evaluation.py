@@ -8,6 +8,7 @@ import ast
 
 from dlsolve.solvers.train_loop.base import Event, LoopAnalysis
 from dlsolve.solvers.train_loop.flow import Scope
+from dlsolve.solvers.train_loop.modes import depends_on_mode
 from dlsolve.solvers.train_loop.vocabulary import (
     BACKWARD,
     EVAL,
@@ -17,7 +18,6 @@ from dlsolve.solvers.train_loop.vocabulary import (
     TRAIN,
     ZERO_GRAD,
     dotted,
-    is_module,
     last_part,
     strip_pass_through,
 )
@@ -45,7 +45,7 @@ class EvaluationChecks(LoopAnalysis):
         grad_off = self.facts.runs_grad_off(model_call)
         eval_before = self.mode_at(model_call, owner) == EVAL
         statement = loop if self.owns_lines(loop) else None  # type: ignore[arg-type]
-        if not eval_before:
+        if not eval_before and depends_on_mode(self.facts, model_call.func):
             edits = []
             if statement is not None:
                 edits = [self.insert_before(statement, f"{model}.eval()")]
@@ -97,7 +97,7 @@ class EvaluationChecks(LoopAnalysis):
             call.func.value if isinstance(call.func, ast.Attribute) and call.func.attr == "forward" else call.func
         )
         model = model or "model"
-        in_eval = self.in_eval_mode(call, function)
+        in_eval = self.in_eval_mode(call, function) or not depends_on_mode(self.facts, call.func)
         anchor = self.evaluation_statement(call, owner)
         movable = anchor is not None and self.owns_lines(anchor)
         context = f"on held-out {self.segment(data)}" if held_out and data is not None else f"in {owner.name}()"  # type: ignore[attr-defined]
@@ -134,7 +134,7 @@ class EvaluationChecks(LoopAnalysis):
     def in_model_class(self, function: ast.FunctionDef | ast.AsyncFunctionDef) -> bool:
         """True for a method of an ``nn.Module``-like class (its mode is the caller's business)."""
         cls = self.facts.enclosing_class(function.body[0])
-        return cls is not None and is_module(cls)
+        return cls is not None and self.facts.is_module_class(cls)
 
     def evaluation_statement(self, call: ast.Call, owner: ast.AST) -> ast.stmt | None:
         """The largest statement around ``call`` that does not train, below the innermost loop or

@@ -8,7 +8,17 @@ import ast
 
 from dlsolve.solvers.train_loop.base import Event, LoopAnalysis
 from dlsolve.solvers.train_loop.edits import Edit
-from dlsolve.solvers.train_loop.vocabulary import BACKWARD, EVAL, SCHED, STEP, TRAIN, ZERO_GRAD, dotted
+from dlsolve.solvers.train_loop.modes import depends_on_mode
+from dlsolve.solvers.train_loop.vocabulary import (
+    BACKWARD,
+    EVAL,
+    SCHED,
+    STEP,
+    TRAIN,
+    ZERO_GRAD,
+    dotted,
+    strip_pass_through,
+)
 
 
 class TrainingChecks(LoopAnalysis):
@@ -166,6 +176,9 @@ class TrainingChecks(LoopAnalysis):
         trains_model = any(e.kind in (BACKWARD, STEP) for e in events)
         if not evals or trains or not trains_model:
             return
+        receiver = evals[0].node.func.value if isinstance(evals[0].node.func, ast.Attribute) else None  # type: ignore[attr-defined]
+        if receiver is not None and not depends_on_mode(self.facts, strip_pass_through(receiver)):
+            return  # no dropout or batch norm: the mode changes nothing
         model = evals[0].receiver or "model"
         first = loop.body[0]
         edits = []

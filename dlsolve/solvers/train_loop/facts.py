@@ -22,6 +22,7 @@ from dlsolve.solvers.train_loop.vocabulary import (
     binding_kind,
     dotted,
     grad_switch,
+    is_module,
     last_part,
     strip_pass_through,
 )
@@ -233,6 +234,11 @@ class ModuleFacts:
                 if parent is not None and parent not in found and len(found) < 16:
                     found.append(parent)
         return found
+
+    def is_module_class(self, cls: ast.ClassDef) -> bool:
+        """True for an ``nn.Module``-like class: it or a base class of this file has a ``forward``
+        method or a base named ``*Module``."""
+        return any(is_module(klass) for klass in self.lineage(cls))
 
     def method(self, cls: ast.ClassDef, name: str) -> ast.FunctionDef | ast.AsyncFunctionDef | None:
         """The method ``name`` of ``cls`` or of a base class defined in this file."""

@@ -30,7 +30,6 @@ from dlsolve.solvers.train_loop.vocabulary import (
     dotted,
     handler_bodies,
     is_literal,
-    is_module,
     last_part,
     strip_pass_through,
 )
@@ -299,7 +298,9 @@ def model_output_kind(facts: ModuleFacts, func: ast.expr, depth: int = 0) -> str
         last = last_part(dotted(layers[-1].func)) if layers and isinstance(layers[-1], ast.Call) else ""
         return ACTIVATION_MODULES.get(last, "logits")
     if ctor in facts.classes and depth < 3 and dotted(ctor_call.func) == ctor:  # not other_module.Net()
-        return forward_kind(facts, facts.classes[ctor], depth + 1) if is_module(facts.classes[ctor]) else None
+        return (
+            forward_kind(facts, facts.classes[ctor], depth + 1) if facts.is_module_class(facts.classes[ctor]) else None
+        )
     if ctor.endswith("Loss") or facts.loss_type(func) is not None:
         return None
     if MODEL_NAME.match(last_part(name)):
@@ -309,7 +310,7 @@ def model_output_kind(facts: ModuleFacts, func: ast.expr, depth: int = 0) -> str
 
 def forward_kind(facts: ModuleFacts, cls: ast.ClassDef, depth: int) -> str:
     """The kind of value ``cls.forward`` returns (``logits`` unless it ends in an activation)."""
-    forward = next((n for n in cls.body if isinstance(n, ast.FunctionDef) and n.name == "forward"), None)
+    forward = facts.method(cls, "forward")
     if forward is None:
         return "pred"
     kinds = set()
