@@ -887,3 +887,15 @@ def test_training_after_eval_is_harmless_when_the_mode_changes_nothing():
     dropout = "model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))\n"
     assert analyze(plain + loop)[0] == []
     assert [f.rule for f in analyze(dropout + loop)[0]] == ["DL032"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def _prepare_single_device_module(rank):\n    net = Net()\n    return net.to(rank)\n",  # not 'dev'(ice)
+        "def evaluate_shapes():\n    return Net(), Classifier(4)\n",  # constructors, not forward passes
+        "sigmoid = nn.Sigmoid()\ndef bce_test(i):\n    return sigmoid(i)\n",  # an activation, not a model
+    ],
+)
+def test_constructors_and_activations_are_not_evaluations(code):
+    assert analyze("from torch import nn\n" + code)[0] == []

@@ -14,6 +14,7 @@ from dlsolve.solvers.train_loop.facts import ModuleFacts
 from dlsolve.solvers.train_loop.flow import model_output_kind
 from dlsolve.solvers.train_loop.rules import Finding
 from dlsolve.solvers.train_loop.vocabulary import (
+    ACTIVATION_MODULES,
     BACKWARD,
     EVAL,
     SCALER_NAME,
@@ -233,12 +234,16 @@ class LoopAnalysis(SourceEditor):
         return next(self.facts.enclosing_functions(node), self.tree)
 
     def is_model_call(self, node: ast.AST) -> bool:
-        """A forward pass: a call of something bound to or named like a model (``net(x)``, ``model.forward(x)``)."""
-        return (
-            isinstance(node, ast.Call)
-            and not isinstance(node.func, ast.Call)
-            and model_output_kind(self.facts, node.func) is not None
-        )
+        """A forward pass: a call of something bound to or named like a model (``net(x)``,
+        ``model.forward(x)``); not a class being constructed (``Net()``) nor an activation module."""
+        if not isinstance(node, ast.Call) or isinstance(node.func, ast.Call):
+            return False
+        if isinstance(node.func, ast.Name) and (node.func.id in self.facts.classes or node.func.id[:1].isupper()):
+            return False  # Net(): a constructor
+        bound = self.facts.binding(dotted(node.func), node.func) if dotted(node.func) else None
+        if bound is not None and last_part(dotted(bound.func)) in ACTIVATION_MODULES:
+            return False  # softmax = nn.Softmax(dim=1); softmax(x)
+        return model_output_kind(self.facts, node.func) is not None
 
     def inside_loop(self, node: ast.AST) -> bool:
         current = self.facts.parents.get(node)

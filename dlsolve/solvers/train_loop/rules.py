@@ -131,7 +131,8 @@ RULES: dict[str, Rule] = {
             "evaluation without model.eval()",
             "evaluation without `model.eval()`: an evaluation loop, a forward pass on held-out data "
             "(`model(x_val)`, also inside the training loop), or one in an `evaluate`/`predict`-like function "
-            "that never trains; the mode is judged by the order of the calls",
+            "that never trains; the mode is judged by the order of the calls; not for a model seen entirely "
+            "that has no dropout or batch norm (the mode changes nothing)",
             "in training mode dropout stays active and batch norm uses and updates batch statistics, "
             "so evaluation metrics are noisy and the running statistics change.",
             "call model.eval() before evaluating (and model.train() before training resumes).",
@@ -152,7 +153,7 @@ RULES: dict[str, Rule] = {
             "train-after-eval-without-model-train",
             "training resumes in evaluation mode",
             "training resumes after `model.eval()` without `model.train()` (chained calls such as "
-            "`model.to(device).train()` count)",
+            "`model.to(device).train()` count; not for a model without dropout or batch norm)",
             "after model.eval() the next epoch trains with dropout off and frozen batch-norm statistics.",
             "call model.train() at the start of each training epoch.",
             "inserts `model.train()`",

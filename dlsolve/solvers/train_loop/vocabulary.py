@@ -57,7 +57,7 @@ PRED_NAME = re.compile(
     r"^(preds?|predictions?|predicted|outputs?|out|logits|y_?hat|yhat|y_?pred|scores|y_?logits)$", re.I
 )
 LOADER_NAME = re.compile(r"loader|(^|_)dl($|_)|batches|data|dataset|iter|train|test|val|valid|eval|dev", re.I)
-EVAL_NAME = re.compile(r"test|val|valid|eval|dev|infer|predict|score|accuracy", re.I)
+EVAL_NAME = re.compile(r"test|val|valid|eval|dev(?!ice)|infer|predict|score|accuracy", re.I)
 #: Held-out data: ``x_val``, ``X_test``, ``val_images``, ``test_data``, ``xtest``.
 HELD_OUT_NAME = re.compile(
     r"(^|_)(val|valid|validation|test|testing|eval|dev|holdout)(_|\d|$|set|data|images?|inputs?|x)|^x_?(val|test)", re.I
