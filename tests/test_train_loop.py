@@ -899,3 +899,11 @@ def test_training_after_eval_is_harmless_when_the_mode_changes_nothing():
 )
 def test_constructors_and_activations_are_not_evaluations(code):
     assert analyze("from torch import nn\n" + code)[0] == []
+
+
+def test_the_cli_help_takes_the_rule_list_from_the_package():
+    from dlsolve import registry
+    from dlsolve.solvers.train_loop import rules_help
+
+    command = registry.get("train-loop")
+    assert command is not None and rules_help() in (command.function.__doc__ or "")

@@ -22,10 +22,31 @@ The package, by job:
 Rules (stable codes):
 """
 
-from dlsolve.solvers.train_loop.analyzer import Report, analyze, inspect_source, parse_source
-from dlsolve.solvers.train_loop.answer import STEP_KINDS, solve
-from dlsolve.solvers.train_loop.edits import Edit, unified_diff
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
 from dlsolve.solvers.train_loop.rules import NOT_CHECKED, RULES, Finding, Rule, rules_help, rules_markdown
+
+#: Names imported on first use: the rules alone (``--help``) need none of the analysis modules.
+_LAZY = {
+    "Report": "analyzer",
+    "analyze": "analyzer",
+    "inspect_source": "analyzer",
+    "parse_source": "analyzer",
+    "STEP_KINDS": "answer",
+    "solve": "answer",
+    "Edit": "edits",
+    "unified_diff": "edits",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __doc__ = (__doc__ or "") + "\n".join(f"* {rule.code} {rule.finding}." for rule in RULES.values()) + "\n"
 

@@ -7,15 +7,17 @@ Codes are stable.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
+from dlsolve.solution import FrozenRecord
 
-@dataclass(frozen=True)
-class Rule:
+
+class Rule(FrozenRecord):
     """A rule: stable code, short name, a title in words, the finding in detail (Markdown), why it
-    matters, how to fix it, and what ``--diff`` does about it (Markdown)."""
+    matters, how to fix it, and what ``--diff`` does about it (Markdown). A :class:`FrozenRecord`,
+    not a dataclass: ``dlsolve train-loop --help`` reads the rules, and start-up time counts."""
 
+    _fields = ("code", "name", "title", "finding", "why", "fix", "diff")
     code: str
     name: str
     title: str
@@ -23,6 +25,10 @@ class Rule:
     why: str
     fix: str
     diff: str
+
+    def __init__(self, code: str, name: str, title: str, finding: str, why: str, fix: str, diff: str) -> None:
+        for key, value in zip(self._fields, (code, name, title, finding, why, fix, diff), strict=True):
+            object.__setattr__(self, key, value)
 
 
 RULES: dict[str, Rule] = {
@@ -202,15 +208,19 @@ NOT_CHECKED = (
 )
 
 
-@dataclass(frozen=True)
-class Finding:
+class Finding(FrozenRecord):
     """One problem found: where (1-based line and column), which rule, and a message about this code."""
 
+    _fields = ("file", "line", "col", "rule", "message")
     file: str
     line: int
     col: int
     rule: str
     message: str
+
+    def __init__(self, file: str, line: int, col: int, rule: str, message: str) -> None:
+        for key, value in zip(self._fields, (file, line, col, rule, message), strict=True):
+            object.__setattr__(self, key, value)
 
     def to_dict(self) -> dict[str, Any]:
         """The JSON form: file, line, col (1-based), rule, message, why, fix."""
