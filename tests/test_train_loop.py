@@ -907,3 +907,12 @@ def test_the_cli_help_takes_the_rule_list_from_the_package():
 
     command = registry.get("train-loop")
     assert command is not None and rules_help() in (command.function.__doc__ or "")
+
+
+def test_parameters_passed_on_through_growing_attribute_chains_are_unknown():
+    # f passes a.inner to g, g passes b.inner back to f: "a.crit" would become a.inner.inner...crit forever
+    source = (
+        "def f(a, out, y):\n    loss = a.crit(out, y)\n    g(a.inner, out, y)\n"
+        "def g(b, out, y):\n    f(b.inner, out, y)\n"
+    )
+    assert analyze(source)[0] == []

@@ -28,6 +28,10 @@ from dlsolve.solvers.train_loop.vocabulary import (
 )
 
 
+#: How many parameters :meth:`ModuleFacts.passed_binding` follows through calls at once.
+MAX_RESOLVING = 24
+
+
 @dataclass
 class ModuleFacts:
     """What the whole file tells us: constructor bindings, functions, classes, parents.
@@ -323,6 +327,9 @@ class ModuleFacts:
             return self.by_name.get(name)
         if key in self.passed or key in self.resolving:
             return self.passed.get(key)
+        if len(self.resolving) >= MAX_RESOLVING:
+            return None  # a chain of calls passing ``a.b`` on as ``c.d.b``...: unknown
+
         self.resolving.add(key)
         head, dot, rest = name.partition(".")
         found: list[ast.Call | None] = []
