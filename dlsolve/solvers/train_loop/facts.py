@@ -27,7 +27,6 @@ from dlsolve.solvers.train_loop.vocabulary import (
     strip_pass_through,
 )
 
-
 #: How many parameters :meth:`ModuleFacts.passed_binding` follows through calls at once.
 MAX_RESOLVING = 24
 

@@ -56,7 +56,7 @@ TARGET_NAME = re.compile(
 PRED_NAME = re.compile(
     r"^(preds?|predictions?|predicted|outputs?|out|logits|y_?hat|yhat|y_?pred|scores|y_?logits)$", re.I
 )
-LOADER_NAME = re.compile(r"loader|(^|_)dl($|_)|batches|data|dataset|iter|train|test|val|valid|eval|dev", re.I)
+LOADER_NAME = re.compile(r"loader|(^|_)dl($|_)|batches|data|dataset|iter|train|test|val|valid|eval|dev(?!ice)", re.I)
 EVAL_NAME = re.compile(r"test|val|valid|eval|dev(?!ice)|infer|predict|score|accuracy", re.I)
 #: Held-out data: ``x_val``, ``X_test``, ``val_images``, ``test_data``, ``xtest``.
 HELD_OUT_NAME = re.compile(
