@@ -916,3 +916,17 @@ def test_parameters_passed_on_through_growing_attribute_chains_are_unknown():
         "def g(b, out, y):\n    f(b.inner, out, y)\n"
     )
     assert analyze(source)[0] == []
+
+
+def test_zero_grad_before_the_loop_is_found_in_the_order_of_calls():
+    # reset() is defined after the loop and called before it: DL004, and no edit moving opt.zero_grad()
+    # out of reset() (the name opt does not exist in main)
+    source = (
+        "import torch\ndef main(model, loader, criterion):\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n    reset(optimizer)\n"
+        "    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n"
+        "        optimizer.step()\ndef reset(opt):\n    opt.zero_grad()\n"
+    )
+    findings, corrected = analyze(source)
+    assert [(f.line, f.rule) for f in findings] == [(10, "DL004")]
+    assert corrected == source

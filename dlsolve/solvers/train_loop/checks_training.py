@@ -46,7 +46,8 @@ class TrainingChecks(LoopAnalysis):
                 outside = before[-1]
                 edits = []
                 statement = self.statement_of(outside.node)
-                if statement is not None and backward_statement is not None:
+                here = self.owner_of(outside.node) is self.owner_of(loop)  # not in a helper it calls
+                if statement is not None and backward_statement is not None and here:
                     edits = [
                         self.delete_statement(statement),
                         self.insert_before(backward_statement, self.segment(statement)),
@@ -136,15 +137,8 @@ class TrainingChecks(LoopAnalysis):
         )
 
     def zero_grads_before(self, owner: ast.AST, loop: ast.stmt) -> list[Event]:
-        """zero_grad() calls of ``owner`` that run before ``loop`` starts (outside it)."""
-        body = owner.body  # type: ignore[attr-defined]
-        events = self.events(body)
-        inside = {id(n) for n in ast.walk(loop)}
-        return [
-            e
-            for e in events
-            if e.kind == ZERO_GRAD and id(e.node) not in inside and e.node.lineno < loop.lineno  # type: ignore[attr-defined]
-        ]
+        """zero_grad() calls of ``owner`` that run before ``loop`` starts, in the order of the calls."""
+        return [event for event in self.events_before(loop, owner) if event.kind == ZERO_GRAD]
 
     def check_scheduler(self, loop: ast.stmt, events: list[Event]) -> None:
         steps = [e for e in events if e.kind == STEP]
