@@ -930,3 +930,16 @@ def test_zero_grad_before_the_loop_is_found_in_the_order_of_calls():
     findings, corrected = analyze(source)
     assert [(f.line, f.rule) for f in findings] == [(10, "DL004")]
     assert corrected == source
+
+
+def test_a_dropout_built_anywhere_in_the_model_class_makes_the_mode_matter():
+    source = (
+        "from torch import nn\nfrom torch.nn import Dropout\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n        setattr(self, 'drop', DROPOUT)\n"
+        "    def forward(self, x):\n        return self.fc(getattr(self, 'drop')(x))\n"
+        "model = Net()\nwith torch.no_grad():\n    predictions = model(x_test)\n"
+    )
+    assert [f.rule for f in analyze(source.replace("DROPOUT", "nn.Dropout(0.5)"))[0]] == ["DL030"]
+    assert [f.rule for f in analyze(source.replace("DROPOUT", "Dropout(0.5)"))[0]] == ["DL030"]
+    assert analyze(source.replace("DROPOUT", "nn.Identity()"))[0] == []

@@ -40,6 +40,9 @@ MODE_FREE = {
 #: Modules that depend on the mode only with a nonzero ``dropout`` (its position when passed positionally).
 DROPOUT_ARGUMENT = {"RNN": 5, "LSTM": 5, "GRU": 5, "MultiheadAttention": 2}
 CONTAINERS = {"Sequential", "ModuleList"}
+#: ``torch.nn`` modules that always depend on the mode (recognised when imported by name too).
+MODE_PREFIXES = ("Dropout", "AlphaDropout", "FeatureAlphaDropout", "BatchNorm", "SyncBatchNorm", "LazyBatchNorm")
+MODE_PREFIXES += ("InstanceNorm", "LazyInstanceNorm", "Transformer")
 
 
 def depends_on_mode(facts: ModuleFacts, func: ast.expr) -> bool:
@@ -57,10 +60,10 @@ def _built_depends(facts: ModuleFacts, node: ast.expr, depth: int) -> bool:
     if not isinstance(node, ast.Call) or depth > 4:
         return True
     name = dotted(node.func) or ""
-    layer = last_part(name)
+    layer = torch_layer(node)
     if name in facts.classes and facts.is_module_class(facts.classes[name]):
         return _class_depends(facts, facts.classes[name], depth + 1)
-    if not (name.startswith(("nn.", "torch.nn.")) or name == layer):
+    if layer is None:
         return True  # another module's model or layer
     if layer in CONTAINERS:
         listed = layer == "ModuleList" and bool(node.args) and isinstance(node.args[0], ast.List)
@@ -68,12 +71,27 @@ def _built_depends(facts: ModuleFacts, node: ast.expr, depth: int) -> bool:
             return True
         parts = node.args[0].elts if listed else node.args  # type: ignore[attr-defined]
         return any(_built_depends(facts, part, depth + 1) for part in parts)
+    return _layer_depends(node, layer)
+
+
+def torch_layer(call: ast.Call) -> str | None:
+    """The ``torch.nn`` module ``call`` constructs (``nn.Linear(...)``, an imported ``Dropout(...)``), or None."""
+    name = dotted(call.func) or ""
+    layer = last_part(name)
+    if name.startswith(("nn.", "torch.nn.")):
+        return layer
+    known = layer in MODE_FREE or layer in DROPOUT_ARGUMENT or layer in CONTAINERS or layer.startswith(MODE_PREFIXES)
+    return layer if name == layer and known else None
+
+
+def _layer_depends(call: ast.Call, layer: str) -> bool:
+    """True unless the ``torch.nn`` layer ``call`` builds ignores the mode."""
     if layer.startswith("InstanceNorm"):
-        tracking = next((k.value for k in node.keywords if k.arg == "track_running_stats"), None)
+        tracking = next((k.value for k in call.keywords if k.arg == "track_running_stats"), None)
         return not (tracking is None or (isinstance(tracking, ast.Constant) and tracking.value is False))
     if layer in DROPOUT_ARGUMENT:
-        return _nonzero_dropout(node, DROPOUT_ARGUMENT[layer])
-    return layer not in MODE_FREE
+        return _nonzero_dropout(call, DROPOUT_ARGUMENT[layer])
+    return layer not in MODE_FREE and layer not in CONTAINERS
 
 
 def _nonzero_dropout(call: ast.Call, position: int) -> bool:
@@ -106,12 +124,15 @@ def _class_depends(facts: ModuleFacts, cls: ast.ClassDef, depth: int) -> bool:
                 continue
             name = dotted(node.func) or ""
             if "dropout" in last_part(name) or last_part(name) in ("batch_norm", "instance_norm"):
-                return True
+                return True  # F.dropout(x, training=self.training), self.dropout(x)
+            layer = torch_layer(node)
+            if layer is not None and _layer_depends(node, layer):
+                return True  # built anywhere in the class: setattr(self, ..., nn.Dropout()), lists
             if name.startswith("self.") and name.count(".") >= 1:
                 used.add(".".join(name.split(".")[:2]))  # self.fc(x), self.lstm.flatten_parameters()
     for attribute, values in assigned.items():
         for value in values:
-            if (attribute in used or _builds_module(facts, value)) and _built_depends(facts, value, depth):
+            if (attribute in used or _builds_module(value)) and _built_depends(facts, value, depth):
                 return True
     return any(attribute not in assigned and not _is_method(facts, cls, attribute) for attribute in used)
 
@@ -122,7 +143,7 @@ def _is_method(facts: ModuleFacts, cls: ast.ClassDef, attribute: str) -> bool:
     return facts.method(cls, name) is not None or name in ("forward", "parameters", "modules", "children")
 
 
-def _builds_module(facts: ModuleFacts, value: ast.expr) -> bool:
+def _builds_module(value: ast.expr) -> bool:
     """True when ``value`` may build a module: a ``torch.nn`` or class constructor (not ``nn.Parameter``)."""
     value = strip_pass_through(value)
     if not isinstance(value, ast.Call):
