@@ -943,3 +943,38 @@ def test_a_dropout_built_anywhere_in_the_model_class_makes_the_mode_matter():
     assert [f.rule for f in analyze(source.replace("DROPOUT", "nn.Dropout(0.5)"))[0]] == ["DL030"]
     assert [f.rule for f in analyze(source.replace("DROPOUT", "Dropout(0.5)"))[0]] == ["DL030"]
     assert analyze(source.replace("DROPOUT", "nn.Identity()"))[0] == []
+
+
+def test_an_optimizer_built_by_a_factory_passed_in_is_known_by_its_name():
+    # Learner(opt_func=torch.optim.SGD): self.opt = opt_func(...) is an optimizer (named like one)
+    source = (CORRECT / "clean_callbacks_trainer.py").read_text()
+    assert analyze(source)[0] == []
+    no_zero = source.replace("        self.opt.zero_grad()\n", "")
+    assert no_zero != source
+    assert [f.rule for f in analyze(no_zero)[0]] == ["DL001"]
+
+
+def test_an_evaluation_written_as_a_comprehension_over_a_validation_loader_is_checked():
+    source = (CORRECT / "clean_reduce_on_plateau.py").read_text()
+    assert analyze(source)[0] == []
+    guarded = "    with torch.no_grad():\n        valid_loss = sum("
+    autograd_on = source.replace(guarded, "    if True:\n        valid_loss = sum(")
+    assert autograd_on != source
+    assert [f.rule for f in analyze(autograd_on)[0]] == ["DL031"]  # no DL030: the model has no dropout
+
+
+def test_the_correct_scripts_are_understood_not_ignored():
+    """Remove the zero_grad() calls from the correct scripts: each must then get DL001 or DL004 (so
+    that 'no finding' on them means the loop was understood), except where no optimizer step
+    is visible: SAM's first_step/second_step and the word language model's manual update."""
+    blind = {"clean_sam_two_passes.py", "clean_word_language_model_style.py"}
+    mutated_count = 0
+    for path in CORRECT_FILES:
+        source = path.read_text()
+        mutated = re.sub(r"(?m)^(\s*)\w[\w.]*\.zero_grad\((set_to_none=True)?\)\s*$", r"\1pass", source)
+        if mutated == source:
+            continue
+        mutated_count += 1
+        rules = {f.rule for f in analyze(mutated)[0]}
+        assert bool(rules & {"DL001", "DL004"}) == (path.name not in blind), (path.name, rules)
+    assert mutated_count >= 40

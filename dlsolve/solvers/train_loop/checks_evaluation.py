@@ -23,16 +23,21 @@ from dlsolve.solvers.train_loop.vocabulary import (
 )
 
 
+def iterated_name(iterable: ast.expr | None) -> str:
+    """The name of what a loop or comprehension iterates over: ``val_loader`` for ``val_loader``,
+    ``enumerate(val_loader)`` or ``tqdm(val_loader)``; ``""`` when it has none."""
+    if isinstance(iterable, ast.Call):
+        return dotted(iterable.args[0]) or "" if iterable.args else dotted(iterable.func) or ""
+    return dotted(iterable) or ""
+
+
 class EvaluationChecks(LoopAnalysis):
     """DL030, DL031."""
 
     def check_evaluation_loop(self, owner: ast.AST, loop: ast.stmt, events: list[Event], scope: Scope) -> None:
         if any(e.kind in (BACKWARD, STEP, ZERO_GRAD) for e in events):
             return
-        iterable = dotted(getattr(loop, "iter", None)) or ""
-        if isinstance(getattr(loop, "iter", None), ast.Call):
-            call = loop.iter  # type: ignore[attr-defined]
-            iterable = dotted(call.args[0]) if call.args else dotted(call.func) or ""
+        iterable = iterated_name(getattr(loop, "iter", None))
         function_name = getattr(owner, "name", "")
         if not (EVAL_NAME.search(iterable or "") or EVAL_NAME.search(function_name)):
             return
@@ -88,10 +93,22 @@ class EvaluationChecks(LoopAnalysis):
             return
         data = strip_pass_through(call.args[0]) if call.args else None
         held_out = bool(HELD_OUT_NAME.search(last_part(dotted(data))))
+        over = next(  # [model(x) for x, y in val_loader]: an evaluation loop written as a comprehension
+            (
+                name
+                for a in self.ancestors(call, owner)
+                if isinstance(a, ast.ListComp | ast.SetComp | ast.DictComp | ast.GeneratorExp)
+                for name in (iterated_name(g.iter) for g in a.generators)
+                if EVAL_NAME.search(name)
+            ),
+            "",
+        )
         evaluating_function = (
             function is not None and bool(EVAL_NAME.search(function.name)) and not self.trains(function)
         )
-        if not (held_out or evaluating_function) or any(e.kind == BACKWARD for e in self.events_after(call, owner)):
+        if not (held_out or over or evaluating_function) or any(
+            e.kind == BACKWARD for e in self.events_after(call, owner)
+        ):
             return
         model = dotted(
             call.func.value if isinstance(call.func, ast.Attribute) and call.func.attr == "forward" else call.func
@@ -100,7 +117,9 @@ class EvaluationChecks(LoopAnalysis):
         in_eval = self.in_eval_mode(call, function) or not depends_on_mode(self.facts, call.func)
         anchor = self.evaluation_statement(call, owner)
         movable = anchor is not None and self.owns_lines(anchor)
-        context = f"on held-out {self.segment(data)}" if held_out and data is not None else f"in {owner.name}()"  # type: ignore[attr-defined]
+        context = f"in {owner.name}()" if evaluating_function else f"over {over}"  # type: ignore[attr-defined]
+        if held_out and data is not None:
+            context = f"on held-out {self.segment(data)}"
         what = f"{self.segment(call)} (line {call.lineno}) evaluates {model} {context}"
         if not in_eval:
             edits = []

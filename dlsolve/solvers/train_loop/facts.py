@@ -390,16 +390,23 @@ class ModuleFacts:
         call = self.binding(name, at)
         return dotted(call.func) or "" if call is not None else ""
 
+    def telling_constructor(self, name: str | None, at: ast.AST | None) -> str:
+        """The constructor ``name`` is bound to when it says what the object is (a class, or a name
+        with ``optim``/``sched`` in it); ``""`` for a factory passed in (``opt_func(params)``)."""
+        ctor = self.constructor(name, at)
+        telling = last_part(ctor)[:1].isupper() or "optim" in ctor or "sched" in ctor.lower()
+        return ctor if telling else ""
+
     def is_optimizer(self, name: str | None, at: ast.AST | None = None) -> bool:
         """An optimizer: bound to ``torch.optim.*`` (not a scheduler), else named like one."""
-        ctor = self.constructor(name, at)
+        ctor = self.telling_constructor(name, at)
         if ctor:
             return ("optim" in ctor or last_part(ctor) in OPTIMIZERS) and "lr_scheduler" not in ctor
         return bool(OPTIMIZER_NAME.search(last_part(name)))
 
     def is_scheduler(self, name: str | None, at: ast.AST | None = None) -> bool:
         """A learning-rate scheduler: bound to ``lr_scheduler.*``/``*LR``, else named like one."""
-        ctor = self.constructor(name, at)
+        ctor = self.telling_constructor(name, at)
         if ctor:
             return "lr_scheduler" in ctor or "schedule" in ctor.lower() or last_part(ctor).endswith("LR")
         return bool(SCHEDULER_NAME.search(last_part(name)))

@@ -303,7 +303,7 @@ def model_output_kind(facts: ModuleFacts, func: ast.expr, depth: int = 0) -> str
         )
     if ctor.endswith("Loss") or facts.loss_type(func) is not None:
         return None
-    if MODEL_NAME.match(last_part(name)):
+    if MODEL_NAME.search(last_part(name)):
         return "pred"
     return None
 
