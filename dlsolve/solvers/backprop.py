@@ -306,7 +306,7 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
 
     lines = []
     for node in graph.nodes:
-        parts = bw.contributions[node.index]
+        parts = sorted(bw.contributions[node.index], key=lambda part: part.consumer)
         if len(parts) < 2:
             continue
         terms = " + ".join(f"{value_text(part.value)} (from {graph.labels[part.consumer]})" for part in parts)
