@@ -340,3 +340,35 @@ def test_a_name_given_twice() -> None:
 )
 def test_parse_array_dimensions(text: str, shape: tuple[int, ...]) -> None:
     assert parse_array(text, "--at").shape == shape
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_quiet_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("backprop", "--f", "(x + y) * z", "--at", "x=-2", "--at", "y=5", "--at", "z=-4", "-q")
+    assert result.exit_code == 0
+    assert result.stdout.split() == ["f", "=", "−12", "∂f/∂x", "=", "−4", "∂f/∂y", "=", "−4", "∂f/∂z", "=", "3"]
+    data = cli("backprop", "--f", "sum(W @ x)", "--at", "W=1,2;3,4", "--at", "x=1,-1", "--wrt", "W", "--json").json()
+    assert data["answer"]["grad"] == {"W": [[1, -1], [1, -1]]}
+    assert {step["kind"] for step in data["steps"]} <= set(STEP_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--f", "foo(x)", "--at", "x=1"], 2, "--f: unknown function foo()"),
+        (["--f", "x.__class__", "--at", "x=1"], 2, "--f: the attribute .__class__ is not allowed"),
+        (["--f", "x + y", "--at", "x=1", "--at", "x=2", "--at", "y=1"], 2, "--at: x is given twice"),
+        (["--f", "x * 2", "--at", "x=1,2"], 2, "not a scalar"),
+        (["--f", "log(x)", "--at", "x=-1"], 1, "u1 = log(x): log of a non-positive value −1"),
+        (["--f", "sum(x + y)", "--at", "x=1,2,3", "--at", "y=1,2"], 2, "size of tensor a (3) must match"),
+        (["--f", "x", "--at", "x"], 2, "--at: expected NAME=VALUE"),
+        (["--f", "x * 9**9**9", "--at", "x=1"], 1, "overflows"),
+    ],
+)
+def test_cli_errors_are_one_line(cli, args: list[str], code: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("backprop", *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1

@@ -78,7 +78,10 @@ def to_sympy_expression(graph: Graph) -> tuple[Any, dict[str, Any]]:
             x, slope = values[node.args[0]], to_sympy(node.params[0])
             values.append(sp.Piecewise((x, x > 0), (slope * x, True)))
         else:
-            values.append(table[node.op](*(values[a] for a in node.args)))
+            args = [values[a] for a in node.args]
+            if node.op == "pow" and args[1].is_number and abs(args[1]) > 1024:
+                raise BadInput("an exponent larger than 1024 in magnitude is not kept as a formula", option="--f")
+            values.append(table[node.op](*args))
     return values[graph.output], symbols
 
 

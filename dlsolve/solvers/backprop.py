@@ -260,7 +260,7 @@ def _forward_step(graph: Any, fw: Any, full: bool) -> Step:
     args = [value_text(fw.values[a]) for a in first.args]
     substituted = op_text(graph, first, fw.shapes, [f"({a})" if a.startswith("−") else a for a in args])
     example = f"{graph.labels[first.index]} = {op_text(graph, first, fw.shapes)}"
-    if all(not fw.shapes[a] for a in first.args):
+    if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes):
         example += f" = {substituted}"
     example += f" = {value_text(fw.values[first.index])}"
     text = (f"Each node from its inputs, in topological order; for example {example}. "
