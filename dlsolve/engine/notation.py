@@ -124,8 +124,11 @@ def entry_latex(value: Any) -> str:
     return fmt.latex_number(value)
 
 
-def value_latex(array: Any) -> str:
-    """LaTeX of a value: a number, a row vector or a bmatrix."""
+def value_latex(array: Any, limit: int = SHOWN_ENTRIES) -> str:
+    """LaTeX of a value: a number, a row vector or a bmatrix (its corner and its shape beyond ``limit`` entries)."""
+    if array.size > limit:
+        corner = array[:2, :4] if array.ndim == 2 else array[:4]
+        return value_latex(corner, limit) + r"\cdots\ (" + r" \times ".join(map(str, array.shape)) + ")"
     if array.ndim == 0:
         return entry_latex(array.item())
     if array.ndim == 1:
@@ -145,6 +148,9 @@ def exact_string(value: Any) -> str:
 
 def json_value(array: Any, convert: Any) -> Any:
     """A nested list (or a scalar) of ``convert(entry)`` for a 0-d, 1-D or 2-D array."""
+    if array.dtype.kind == "f" and convert is json_number:
+        return array.tolist()  # float64: already JSON numbers, and fast for large gradients
+
     def walk(item: Any) -> Any:
         return [walk(entry) for entry in item] if isinstance(item, list) else convert(item)
 

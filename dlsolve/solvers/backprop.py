@@ -180,7 +180,7 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
     }
     if checked is not None:
         answer["check"] = checked
-    parts = [f"f = {value_text(fw.value)}"] + [f"∂f/∂{name} = {value_text(bw.grads[name])}" for name in names]
+    parts = [_is("f", value_text(fw.value))] + [_is(f"∂f/∂{name}", value_text(bw.grads[name])) for name in names]
     inputs = {"f": graph.text} | {f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)])
                                   for n in graph.names}
     latex = r" \quad ".join(
@@ -262,9 +262,9 @@ def _forward_step(graph: Any, fw: Any, full: bool) -> Step:
     example = f"{graph.labels[first.index]} = {op_text(graph, first, fw.shapes)}"
     if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes):
         example += f" = {substituted}"
-    example += f" = {value_text(fw.values[first.index])}"
+    example = _is(example, value_text(fw.values[first.index]))
     text = (f"Each node from its inputs, in topological order; for example {example}. "
-            f"f = {graph.labels[graph.output]} = {value_text(fw.value)}.")
+            f"{_is(f'f = {graph.labels[graph.output]}', value_text(fw.value))}.")
     columns = ["node", "operation", "value"] + (["shape"] if with_shapes else [])
     return Step("Forward pass", text, blocks=[Table(columns, rows, title="forward pass")], kind="backprop.forward")
 
@@ -287,14 +287,20 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                 rows.append([graph.labels[node.index], value_text(upstream), local,
                              f"→ {target}: {value_text(contribution.value)}"])
                 if not example:
-                    example = (f"∂f/∂{target} = ∂f/∂{graph.labels[node.index]} · ∂{graph.labels[node.index]}/∂{target}"
-                               f" = {value_text(upstream)} · {_grouped(local)} = {value_text(contribution.value)}")
+                    label = graph.labels[node.index]
+                    example = _is(f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
+                                  f" = {value_text(upstream)} · {_grouped(local)}", value_text(contribution.value))
     text = ("Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
             "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
             "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else ""))
     return Step("Backward pass", text,
                 blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
                 kind="backprop.backward")
+
+
+def _is(label: str, shown: str) -> str:
+    """``label = value``, or ``label ≈ value`` when the value is shown as decimals only."""
+    return f"{label} ≈ {shown[2:]}" if shown.startswith("≈ ") else f"{label} = {shown}"
 
 
 def _grouped(text: str) -> str:
@@ -310,7 +316,7 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
         if len(parts) < 2:
             continue
         terms = " + ".join(f"{value_text(part.value)} (from {graph.labels[part.consumer]})" for part in parts)
-        lines.append(f"∂f/∂{graph.labels[node.index]} = {terms} = {value_text(bw.node_grads[node.index])}")
+        lines.append(_is(f"∂f/∂{graph.labels[node.index]} = {terms}", value_text(bw.node_grads[node.index])))
     if not lines:
         return None
     return Step("Gradients add at forks",
@@ -321,8 +327,8 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
 def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
     from dlsolve.engine.notation import value_latex, value_text
 
-    lines = [f"∂f/∂{n} = {value_text(bw.grads[n], limit=10**9) if bw.grads[n].size <= 64 else value_text(bw.grads[n])}"
-             f"{_shape_suffix(fw.shapes[graph.var_index(n)])}" for n in names]
+    lines = [_is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)])
+             for n in names]
     latex = r" \\ ".join(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {value_latex(bw.grads[n])}"
                          for n in names if bw.grads[n].size <= 64)
     return Step("Gradients", "Each gradient has the shape of its input:\n" + "\n".join(lines),
