@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from bench_attention import best_times  # best wall time of each, interleaved
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -68,17 +69,6 @@ def process_time(args: list[str]) -> float:
     return time.perf_counter() - start
 
 
-def best(functions: list, repeats: int) -> list[float]:
-    """Best wall time of each function, interleaved so that machine load affects all alike."""
-    times = [math.inf] * len(functions)
-    for _ in range(repeats):
-        for index, function in enumerate(functions):
-            start = time.perf_counter()
-            function()
-            times[index] = min(times[index], time.perf_counter() - start)
-    return times
-
-
 def mlp(repeats: int) -> None:
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as folder:
@@ -88,7 +78,7 @@ def mlp(repeats: int) -> None:
         ours_args = [sys.executable, "-m", "dlsolve", "backprop", "--f", "cross_entropy(relu(X @ W1) @ W2, t)",
                      *(f"--at={n}=@{folder}/{n}.npy" for n in ("X", "W1", "W2", "t")), "-q"]
         numpy_args = [sys.executable, "-c", NUMPY_MLP, folder]
-        ours, reference = best([lambda: process_time(ours_args), lambda: process_time(numpy_args)], repeats)
+        ours, reference = best_times([lambda: process_time(ours_args), lambda: process_time(numpy_args)], repeats)
     print(f"1. MLP 512x256x256x10, cross-entropy, whole process: dlsolve {ours * 1000:.0f} ms, "
           f"NumPy {reference * 1000:.0f} ms, ratio {ours / reference:.2f} (target <= 3)")
 
@@ -97,7 +87,7 @@ def exact(repeats: int) -> None:
     sympy_args = [sys.executable, "-c", "import sympy"]
     for args in LECTURE:
         command = [sys.executable, "-m", "dlsolve", "backprop", *args, "-q"]
-        ours, reference = best([lambda c=command: process_time(c), lambda: process_time(sympy_args)], repeats)
+        ours, reference = best_times([lambda c=command: process_time(c), lambda: process_time(sympy_args)], repeats)
         print(f"2. {args[1]!r:45} dlsolve {ours * 1000:.0f} ms, import sympy {reference * 1000:.0f} ms, "
               f"ratio {ours / reference:.2f} (target <= 1.3)")
 
@@ -129,7 +119,7 @@ def adam(steps: int, repeats: int) -> None:
         return 2 * a.T @ (a @ w - b)
 
     assert np.allclose(loop(engine_gradient), loop(hand_gradient))
-    ours, reference = best([lambda: loop(engine_gradient), lambda: loop(hand_gradient)], repeats)
+    ours, reference = best_times([lambda: loop(engine_gradient), lambda: loop(hand_gradient)], repeats)
     print(f"3. {steps} Adam steps, 100 parameters: engine {ours * 1000:.0f} ms, "
           f"hand-written {reference * 1000:.0f} ms, "
           f"ratio {ours / reference:.2f} (target <= 2)")

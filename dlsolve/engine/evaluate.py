@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -147,10 +148,7 @@ def forward(graph: Graph, values: Mapping[str, Any], *, exact: bool) -> Forward:
 def check_scalar(forward: Forward) -> None:
     """PyTorch's rule for ``backward()``: f must hold one element; BadInput suggesting sum/mean otherwise."""
     shape = forward.shapes[forward.graph.output]
-    count = 1
-    for d in shape:
-        count *= d
-    if count != 1:
+    if math.prod(shape) != 1:
         raise BadInput(
             f"f has shape {list(shape)}, not a scalar: gradients need a scalar output (PyTorch: grad can be "
             f"implicitly created only for scalar outputs); wrap it in sum(...) or mean(...)",

@@ -8,6 +8,7 @@ mathematical notation (``1/(1 + e⁻²) ≈ 0.880797``, ``√2``, ``ln(3)``), ne
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from typing import Any
@@ -275,15 +276,8 @@ def local_text(graph: Any, node: Any, position: int, shapes: list[tuple[int, ...
         elif node.op == "mse":
             from dlsolve.engine.graph import broadcast_shapes
 
-            count = _size(broadcast_shapes(shape, shapes[node.args[1]]))
+            count = math.prod(broadcast_shapes(shape, shapes[node.args[1]]))
         else:
-            count = _size(shape)
+            count = math.prod(shape)
         fields["n"] = str(count)
     return _LOCAL_TEXT[node.op][position].format(**fields)
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    count = 1
-    for d in shape:
-        count *= d
-    return count

@@ -21,6 +21,7 @@ Conventions (PyTorch 2.x autograd, float64):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,10 +48,8 @@ def unbroadcast(grad: Any, shape: Shape) -> Any:
 
 
 def size(shape: Shape) -> int:
-    count = 1
-    for d in shape:
-        count *= d
-    return count
+    """The number of entries of a tensor of this shape."""
+    return math.prod(shape)
 
 
 class Op:

@@ -47,13 +47,12 @@ def solve_backprop(
     *,
     check: bool = False,
     exact: bool | None = None,
-    full: bool = False,
 ) -> Solution:
     """f's value and its gradients at ``values`` (name -> NumPy array, from ``parsing.parse_assignments``).
 
     ``wrt``: the names whose gradients are reported (default: every name with a value, except class
     indices of cross_entropy). ``exact``: None chooses (exact when every input is exact and small),
-    False forces float64. ``check`` adds central finite differences; ``full`` shows every node.
+    False forces float64. ``check`` adds central finite differences.
     """
     from dlsolve.engine import parse_expression
 
@@ -69,7 +68,7 @@ def solve_backprop(
             raise BadInput("a name is listed twice", option="--wrt")
     if any(name not in values for name in graph.names):
         return _symbolic(graph, values, wrt)
-    return _numeric(graph, values, wrt, check=check, exact=exact, full=full)
+    return _numeric(graph, values, wrt, check=check, exact=exact)
 
 
 # --------------------------------------------------------------------------- numeric mode
@@ -82,7 +81,7 @@ def _is_exact(values: Mapping[str, Any]) -> bool:
 
 
 def _numeric(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *, check: bool,
-             exact: bool | None, full: bool) -> Solution:
+             exact: bool | None) -> Solution:
     from dlsolve.engine import ExactTooLarge, backward, check_scalar, forward
 
     warnings: list[str] = []
@@ -111,7 +110,7 @@ def _numeric(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *
         if worst > CHECK_TOLERANCE:
             warnings.append(f"finite differences differ from the gradient by up to {worst:.2g} (relative); "
                             "expected near a kink")
-    return _numeric_solution(graph, fw, bw, names, checked, warnings, full)
+    return _numeric_solution(graph, fw, bw, names, checked, warnings)
 
 
 def _wrt(fw: Any, wrt: Sequence[str] | None) -> list[str]:
@@ -167,7 +166,7 @@ def _json_values(array: Any) -> Any:
 
 
 def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None,
-                      warnings: list[str], full: bool) -> Solution:
+                      warnings: list[str]) -> Solution:
     from dlsolve.engine.notation import exact_string, json_value, value_latex, value_text
 
     answer: dict[str, Any] = {
@@ -193,7 +192,7 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
         answer=answer,
         summary="; ".join(parts),
         quiet="\n".join(parts),
-        steps=lambda: _numeric_steps(graph, fw, bw, names, checked, full),
+        steps=lambda: _numeric_steps(graph, fw, bw, names, checked),
         warnings=warnings,
         answer_latex=latex,
     )
@@ -246,7 +245,7 @@ def _latex_text(text: str) -> str:
     return text
 
 
-def _forward_step(graph: Any, fw: Any, full: bool) -> Step:
+def _forward_step(graph: Any, fw: Any) -> Step:
     from dlsolve.engine.notation import op_text, value_text
 
     with_shapes = any(fw.shapes[node.index] for node in graph.nodes)
@@ -335,11 +334,10 @@ def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
                 r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "", kind="backprop.gradients")
 
 
-def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None,
-                   full: bool) -> list[Step]:
+def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None) -> list[Step]:
     steps = [_graph_step(graph, fw)]
     if graph.operations:
-        steps += [_forward_step(graph, fw, full), _backward_step(graph, fw, bw)]
+        steps += [_forward_step(graph, fw), _backward_step(graph, fw, bw)]
     fork = _fork_step(graph, bw)
     if fork:
         steps.append(fork)
