@@ -376,3 +376,13 @@ def test_cli_errors_are_one_line(cli, args: list[str], code: int, message: str) 
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_values_from_files(tmp_path: Path) -> None:
+    np.save(tmp_path / "w.npy", np.array([1.0, -2.0]))
+    (tmp_path / "X.csv").write_text("1,2\n3,4\n")
+    values = parse_assignments([f"w=@{tmp_path / 'w.npy'}", f"X=@{tmp_path / 'X.csv'}"], "--at")
+    assert values["w"].shape == (2,) and values["X"].shape == (2, 2)
+    solution = solve_backprop("sum(X @ w)", values)
+    assert solution.answer["grad"]["w"] == [4, 6]
+    assert solution.answer["grad"]["X"] == [[1, -2], [1, -2]]
