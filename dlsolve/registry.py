@@ -38,6 +38,11 @@ COMMAND_MODULES: dict[str, str] = {
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
     "backprop": "dlsolve.commands.backprop",
+    "cost memory": "dlsolve.commands.cost",
+    "cost checkpoint": "dlsolve.commands.cost",
+    "cost comm": "dlsolve.commands.cost",
+    "cost flops": "dlsolve.commands.cost",
+    "cost steps": "dlsolve.commands.cost",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -45,6 +50,7 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "cost": "Memory, compute and communication of training, by hand.",
 }
 
 #: The commands registered so far (their modules imported), by full name.
@@ -112,7 +118,11 @@ class Command:
         return found
 
     def call(self, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> Solution:
-        """Solve with option-name ``args`` (``{"in": 28, "k": 3}``), values typed or text.
+        """Solve with option-name ``args`` (``{"in": 28, "k": 3}``), values typed or text."""
+        return self.function(**self.bind(args, where, base_dir))
+
+    def bind(self, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> dict[str, Any]:
+        """The function's keyword arguments for option-name ``args``, values typed or text.
 
         Each value goes through its option's own parser, as on the command line; ``@file`` paths
         (and options named ``file`` or ``*-file``) are relative to ``base_dir``.
@@ -141,7 +151,7 @@ class Command:
         missing = [option for option in missing if parameters[option].name not in kwargs]
         if missing:
             raise BadInput(f"{where}: '{self.name}' needs {', '.join(dict.fromkeys(missing))}")
-        return self.function(**kwargs)
+        return kwargs
 
 
 def _convert(parameter: Parameter, value: Any) -> Any:
@@ -195,10 +205,15 @@ def load_all() -> dict[str, Command]:
     return {name: command for name in COMMAND_MODULES if (command := get(name)) is not None}
 
 
-def run(name: str, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> Solution:
-    """Solve command ``name`` with option-name ``args``: what problem files and batch lines do."""
+def find(name: str, where: str) -> Command:
+    """The command called ``name``; BadInput naming the known ones when there is none."""
     found = get(name) if isinstance(name, str) else None
     if found is None:
         known = ", ".join(sorted({*COMMAND_MODULES, *COMMANDS}))
         raise BadInput(f"{where}: unknown command {name!r} (known: {known})")
-    return found.call(args, where, base_dir)
+    return found
+
+
+def run(name: str, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> Solution:
+    """Solve command ``name`` with option-name ``args``: what problem files and batch lines do."""
+    return find(name, where).call(args, where, base_dir)
