@@ -32,6 +32,9 @@ def _printer() -> Any:
     from sympy.printing.str import StrPrinter
 
     class BoardPrinter(StrPrinter):
+        def _print_sigmoid(self, expr: Any) -> str:
+            return f"σ({self._print(expr.args[0])})"
+
         def _print_Piecewise(self, expr: Any) -> str:
             pieces = []
             for value, condition in expr.args:
@@ -148,9 +151,9 @@ def value_latex(array: Any, limit: int = SHOWN_ENTRIES) -> str:
 def exact_string(value: Any) -> str:
     """A string SymPy can parse back (``1/3``, ``1/(1 + exp(-2))``)."""
     if is_symbolic(value):
-        from sympy import sstr
+        from sympy import exp, sstr
 
-        return sstr(value)
+        return sstr(value.rewrite(exp))
     return fmt.exact(value) if fmt.is_exact(value) else repr(float(value))
 
 

@@ -298,7 +298,8 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                 if not example:
                     label = graph.labels[node.index]
                     example = _is(f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
-                                  f" = {value_text(upstream)} · {_grouped(local)}", value_text(contribution.value))
+                                  f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
+                                  value_text(contribution.value))
     text = ("Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
             "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
             "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else ""))
