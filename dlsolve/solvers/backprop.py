@@ -372,7 +372,7 @@ def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict
 
 
 def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) -> Solution:
-    from sympy import latex, sstr
+    from sympy import exp, latex, sstr
 
     from dlsolve.engine.notation import entry_text, json_number, sympy_text
     from dlsolve.engine.symbolic import symbolic_gradient
@@ -392,8 +392,8 @@ def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) 
 
     answer = {
         "value": number(f),
-        "f": sstr(f),
-        "symbolic": {n: sstr(d) for n, d in derivatives.items()},
+        "f": sstr(f.rewrite(exp)),
+        "symbolic": {n: sstr(d.rewrite(exp)) for n, d in derivatives.items()},
         "grad": {n: number(d) for n, d in derivatives.items() if number(d) is not None},
         "exact": None,
         "mode": "symbolic",
