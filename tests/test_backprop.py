@@ -100,6 +100,21 @@ def test_value_and_grad_matches_backward() -> None:
         assert value == pytest.approx(float(fw.value))
 
 
+def test_value_and_grad_refuses_what_is_not_finite_and_rechecks_new_shapes() -> None:
+    run = value_and_grad(parse_expression("sum(sqrt(w)) + sum(log(w))"), ["w"])
+    value, grads = run({"w": np.array([1.0, 4.0])})
+    assert value == pytest.approx(3 + math.log(4)) and grads["w"] == pytest.approx([1.5, 0.5])
+    with pytest.raises(InvalidProblem, match=r"u1 = sqrt\(w\): sqrt of a negative value"):
+        run({"w": np.array([1.0, -1.0])})
+    with pytest.raises(InvalidProblem, match=r"log\(w\): log of a non-positive value 0"):
+        run({"w": np.array([0.0])})
+    with pytest.raises(InvalidProblem, match="derivative of sqrt at 0 is infinite"):
+        value_and_grad(parse_expression("sqrt(w)"), ["w"])({"w": np.zeros(())})
+    assert run({"w": np.array([1.0, 1.0, 1.0])})[1]["w"] == pytest.approx([1.5, 1.5, 1.5])
+    with pytest.raises(BadInput, match="wrap it in sum"):
+        value_and_grad(parse_expression("w * 2"), ["w"])({"w": np.array([1.0, 2.0])})
+
+
 @pytest.mark.parametrize("case", GOLDENS["refused"], ids=lambda c: c["f"])
 def test_refusals_as_torch(case: dict[str, Any]) -> None:
     graph = parse_expression(case["f"])
