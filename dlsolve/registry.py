@@ -38,6 +38,9 @@ COMMAND_MODULES: dict[str, str] = {
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
     "backprop": "dlsolve.commands.backprop",
+    "rnn": "dlsolve.commands.rnn",
+    "decode greedy": "dlsolve.commands.decode",
+    "decode beam": "dlsolve.commands.decode",
     "cost memory": "dlsolve.commands.cost",
     "cost checkpoint": "dlsolve.commands.cost",
     "cost comm": "dlsolve.commands.cost",
@@ -50,6 +53,7 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "decode": "Greedy and beam-search decoding by hand over a table of next-token probabilities.",
     "cost": "Memory, compute and communication of training, by hand.",
 }
 

@@ -29,6 +29,9 @@ MISTAKE_MODULES: dict[str, str] = {
     "attention": "dlsolve.solvers.attention_mistakes",
     "sgd-limit": "dlsolve.solvers.sgd_limit_mistakes",
     "convergence-bound": "dlsolve.solvers.convergence_mistakes",
+    "rnn": "dlsolve.solvers.rnn_mistakes",
+    "decode greedy": "dlsolve.solvers.decode_mistakes",
+    "decode beam": "dlsolve.solvers.decode_mistakes",
 }
 
 
