@@ -439,8 +439,7 @@ def parse_array(text: str, option: str) -> np.ndarray:
         rank = array.ndim
     else:
         source = read_source(text, option)
-        matrix = parse_matrix(source if not text.startswith("@") or len(source) <= 20 * LARGE_ENTRIES else text,
-                              option)
+        matrix = parse_matrix(source if not text.startswith("@") or len(source) <= 20 * LARGE_ENTRIES else text, option)
         rank = _array_rank(text, source)
     if matrix.is_large:
         values = matrix.array
