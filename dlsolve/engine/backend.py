@@ -35,6 +35,8 @@ class FloatBackend:
         import numpy as np
 
         self.np = np
+        self.ndarray = np.ndarray
+        self.float64 = np.dtype(np.float64)
         self.exp = np.exp
         self.sqrt = np.sqrt
         self.sin = np.sin
@@ -49,6 +51,8 @@ class FloatBackend:
         return float(value)
 
     def asarray(self, value: Any) -> Any:
+        if type(value) is self.ndarray and value.dtype == self.float64:
+            return value
         return self.np.asarray(value, dtype=self.np.float64)
 
     def sigmoid(self, x: Any) -> Any:
@@ -91,6 +95,20 @@ class FloatBackend:
 
 
 # --------------------------------------------------------------------------- exact scalars
+
+#: Largest exact SymPy value kept (tree nodes); beyond it the exact path gives up (:class:`ExactTooLarge`).
+MAX_EXACT_NODES = 300
+#: Largest numerator or denominator of an exact Fraction kept, in bits.
+MAX_EXACT_BITS = 4096
+
+
+class ExactTooLarge(Exception):
+    """An exact value grew past :data:`MAX_EXACT_NODES`: the caller should use the float path."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _tree_size(expr: Any) -> int:
+    return 1 + sum(_tree_size(arg) for arg in expr.args)
 
 
 @functools.cache
@@ -145,7 +163,13 @@ def exact_sqrt(x: Any) -> Any:
     return from_sympy(_sympy().sqrt(to_sympy(x)))
 
 
+#: Largest whole exponent computed exactly (``9**9**9`` would never finish).
+MAX_EXACT_EXPONENT = 1024
+
+
 def exact_pow(a: Any, b: Any) -> Any:
+    if abs(b) > MAX_EXACT_EXPONENT:
+        raise ExactTooLarge(f"an exponent larger than {MAX_EXACT_EXPONENT} in magnitude")
     if isinstance(a, Fraction) and isinstance(b, Fraction):
         if b.denominator == 1:
             return a ** int(b)
@@ -156,11 +180,44 @@ def exact_pow(a: Any, b: Any) -> Any:
     return from_sympy(to_sympy(a) ** to_sympy(b))
 
 
+@functools.cache
+def sigmoid_function() -> Any:
+    """σ as a SymPy function, kept unevaluated so the board reads σ(2) rather than 1/(1 + e⁻²).
+
+    σ(0) = 1/2; σ' = σ(1 − σ); numeric values, comparisons and ``rewrite(exp)`` (what the JSON's
+    exact strings use, so that SymPy can parse them back) go through 1/(1 + e^(−x)).
+    """
+    sp = _sympy()
+
+    class sigmoid(sp.Function):
+        is_real = True
+
+        @classmethod
+        def eval(cls, x: Any) -> Any:
+            return sp.Rational(1, 2) if x.is_zero else None
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return self * (1 - self)
+
+        def _eval_rewrite_as_exp(self, x: Any, **kwargs: Any) -> Any:
+            return 1 / (1 + sp.exp(-x))
+
+        def _eval_evalf(self, prec: int) -> Any:
+            return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
+        def _eval_is_positive(self) -> bool:
+            return True
+
+        def _latex(self, printer: Any) -> str:
+            return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"
+
+    return sigmoid
+
+
 def exact_sigmoid(x: Any) -> Any:
     if x == 0:
         return Fraction(1, 2)
-    sympy = _sympy()
-    return from_sympy(1 / (1 + sympy.exp(-to_sympy(x))))
+    return from_sympy(sigmoid_function()(to_sympy(x)))
 
 
 def exact_tanh(x: Any) -> Any:
@@ -284,6 +341,15 @@ class ExactBackend:
 
     def logaddexp_form(self, z: Any) -> Any:
         return self.log(1 + self.exp(-z))
+
+    def check_size(self, value: Any) -> None:
+        """Raise :class:`ExactTooLarge` when an entry of ``value`` is a SymPy tree too large to keep."""
+        for entry in self.np.asarray(value, dtype=object).flat:
+            if isinstance(entry, Fraction):
+                if max(entry.numerator.bit_length(), entry.denominator.bit_length()) > MAX_EXACT_BITS:
+                    raise ExactTooLarge(f"an exact value has more than {MAX_EXACT_BITS} bits")
+            elif _tree_size(entry) > MAX_EXACT_NODES:
+                raise ExactTooLarge(f"an exact value has more than {MAX_EXACT_NODES} terms")
 
     def finite(self, value: Any) -> bool:
         for entry in self.np.asarray(value, dtype=object).flat:
