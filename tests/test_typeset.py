@@ -187,6 +187,7 @@ def test_html_key_is_one_well_formed_self_contained_page(midterm: list[Outcome])
     assert page.startswith("<!DOCTYPE html>")
     assert check_page(page) == []
     assert page.count("<math") > 100 and "<svg" in page  # maths as MathML, 2a's curves drawn
+    assert "<code>\\" not in page  # no formula left as LaTeX source (the converter read them all)
     assert page.count('<section class="problem"') == len(outcomes) == 7
     assert page.count('<div class="answer">') == 7
 

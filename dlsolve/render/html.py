@@ -113,9 +113,19 @@ def prose(text: str, latex: str = "") -> str:
     return board.prose(text, latex, inline)
 
 
+def _unaligned(latex: str) -> str:
+    """``aligned``/``gathered`` blocks (which the converter does not know) as plain lines."""
+
+    def lines(match: re.Match[str]) -> str:
+        rows = linebreak.top_split(match.group(2), r"\\")
+        return r" \\ ".join("".join(linebreak.top_split(row, "&")).strip() for row in rows)
+
+    return re.sub(r"\\begin\{(aligned|gathered|align\*?|gather\*?)\}(.*?)\\end\{\1\}", lines, latex, flags=re.S)
+
+
 def display(latex: str) -> str:
     """Display maths, one ``<math display="block">`` per line that fits the page."""
-    lines = linebreak.display_lines(latex, LINE_CHARS, aligned=False)
+    lines = linebreak.display_lines(_unaligned(latex), LINE_CHARS, aligned=False)
     if not lines:
         return ""
     return '<div class="display">' + "".join(mathml(line, display=True) for line in lines) + "</div>"

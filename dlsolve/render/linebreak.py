@@ -63,11 +63,11 @@ def width(latex: str) -> float:
             if name == "array" and body.startswith("{"):
                 body = body[matching(body, 0) :]
             if name in _MATRICES:
-                rows = [[width(cell) for cell in row.split("&")] for row in _top_split(body, r"\\")]
+                rows = [[width(cell) for cell in row.split("&")] for row in top_split(body, r"\\")]
                 columns = max((len(row) for row in rows), default=0)
                 total += sum(max((row[j] for row in rows if j < len(row)), default=0) + 1.5 for j in range(columns)) + 1
             else:
-                total += max((width(line) for line in _top_split(body, r"\\")), default=0)
+                total += max((width(line) for line in top_split(body, r"\\")), default=0)
             index = after
         elif latex.startswith(("\\text{", "\\mathrm{", "\\operatorname{", "\\mathbf{", "\\textbf{"), index):
             content, index = _group(latex, latex.index("{", index))
@@ -93,7 +93,7 @@ def width(latex: str) -> float:
     return total
 
 
-def _top_split(latex: str, separator: str) -> list[str]:
+def top_split(latex: str, separator: str) -> list[str]:
     """``latex`` split at ``separator`` where it is outside braces, environments and \\left..\\right."""
     parts: list[str] = []
     depth = 0
@@ -104,7 +104,7 @@ def _top_split(latex: str, separator: str) -> list[str]:
         elif latex.startswith(("\\end{", "\\right"), index):
             depth -= 1
         char = latex[index]
-        if char == "\\" and index + 1 < len(latex) and latex[index + 1] in "{}":
+        if char == "\\" and index + 1 < len(latex) and latex[index + 1] in "{}&%#_$":
             index += 2
             continue
         if char == "{":
@@ -134,7 +134,7 @@ def _relation_chunks(line: str) -> list[str]:
     for relation in _RELATIONS:
         split: list[str] = []
         for chunk in chunks:
-            pieces = _top_split(chunk, relation)
+            pieces = top_split(chunk, relation)
             split.append(pieces[0])
             split += [
                 relation + " " + piece.strip() if relation[-1].isalpha() else relation + piece for piece in pieces[1:]
@@ -152,7 +152,7 @@ def display_lines(latex: str, limit: float = LINE_CHARS, *, aligned: bool = True
     without ``aligned``) into lines of their own. A piece with no place to cut stays whole.
     """
     lines: list[str] = []
-    for line in _top_split(latex.strip(), r"\\"):
+    for line in top_split(latex.strip(), r"\\"):
         line = line.strip()
         if not line:
             continue
@@ -164,7 +164,7 @@ def display_lines(latex: str, limit: float = LINE_CHARS, *, aligned: bool = True
             pieces = [
                 part.strip().rstrip(",;").strip()
                 for piece in pieces
-                for part in _top_split(piece, separator)
+                for part in top_split(piece, separator)
                 if part.strip()
             ]
         for piece in pieces:
