@@ -58,7 +58,10 @@ def _positive_int(value: int, option: str) -> int:
 def _factor(value: Scalar, option: str, low: Scalar, high: Scalar, *, low_open: bool = False) -> Scalar:
     if value > high or value < low or (low_open and value == low):
         bracket = "(" if low_open else "["
-        raise BadInput(f"expected a value in {bracket}{fmt.exact(low)}, {fmt.exact(high)}], got {fmt.decimal(value)}", option=option)
+        raise BadInput(
+            f"expected a value in {bracket}{fmt.exact(low)}, {fmt.exact(high)}], got {fmt.decimal(value)}",
+            option=option,
+        )
     return value
 
 
@@ -118,11 +121,15 @@ def lr_schedule(
         factor = Fraction(1, 10) if gamma is None else gamma
         parameters |= {"step_size": str(size), "gamma": exact_text(factor)}
         function = lambda e: rules.step_lr(base, e, size, factor)  # noqa: E731
-        formula, formula_latex = "η_e = η·γ^⌊e/step_size⌋", r"\eta_e = \eta\,\gamma^{\lfloor e/\text{step\_size} \rfloor}"
+        formula, formula_latex = (
+            "η_e = η·γ^⌊e/step_size⌋",
+            r"\eta_e = \eta\,\gamma^{\lfloor e/\text{step\_size} \rfloor}",
+        )
         default_epochs = 3 * size
 
         def example(e: int) -> str:
-            return f"η_{e} = {exact_text(base)}·{exact_text(factor)}^⌊{e}/{size}⌋ = {exact_text(base)}·{exact_text(factor)}^{e // size}"
+            shown = f"{exact_text(base)}·{exact_text(factor)}"
+            return f"η_{e} = {shown}^⌊{e}/{size}⌋ = {shown}^{e // size}"
 
     elif kind == "multistep":
         marks = sorted(_need(milestones, "--milestones", kind))
@@ -153,15 +160,19 @@ def lr_schedule(
         parameters |= {"T_max": str(period), "eta_min": exact_text(eta_min)}
         function = lambda e: rules.cosine_lr(base, e, period, eta_min)  # noqa: E731
         formula = "η_e = η_min + (η − η_min)·(1 + cos(π·e/T_max))/2"
-        formula_latex = r"\eta_e = \eta_{\min} + \tfrac{1}{2}(\eta - \eta_{\min})\left(1 + \cos\frac{\pi e}{T_{\max}}\right)"
+        formula_latex = (
+            r"\eta_e = \eta_{\min} + \tfrac{1}{2}(\eta - \eta_{\min})\left(1 + \cos\frac{\pi e}{T_{\max}}\right)"
+        )
         default_epochs = period
         if epochs is not None and epochs > period:
             notes.append(
-                f"Beyond T_max = {period} the rate rises again (the cosine is periodic, as PyTorch's recursive form is)."
+                f"Beyond T_max = {period} the rate rises again "
+                "(the cosine is periodic, as PyTorch's recursive form is)."
             )
 
         def example(e: int) -> str:
-            return f"η_{e} = {exact_text(eta_min)} + ({exact_text(base)} − {exact_text(eta_min)})·(1 + cos(π·{e}/{period}))/2"
+            low = exact_text(eta_min)
+            return f"η_{e} = {low} + ({exact_text(base)} − {low})·(1 + cos(π·{e}/{period}))/2"
 
     elif kind == "cosine-warm-restarts":
         first = _positive_int(_need(t_0, "--t0", kind), "--t0")
@@ -181,7 +192,8 @@ def lr_schedule(
         def example(e: int) -> str:
             t_cur, t_i, restarts = rules.warm_restart_position(e, first, multiplier)
             return (
-                f"epoch {e}: {restarts} restart(s) so far, T_i = {t_i}, T_cur = {t_cur}: η_{e} = {exact_text(eta_min)} + "
+                f"epoch {e}: {restarts} restart(s) so far, T_i = {t_i}, T_cur = {t_cur}: "
+                f"η_{e} = {exact_text(eta_min)} + "
                 f"({exact_text(base)} − {exact_text(eta_min)})·(1 + cos(π·{t_cur}/{t_i}))/2"
             )
 
@@ -189,7 +201,11 @@ def lr_schedule(
         start = _factor(start_factor, "--start-factor", 0, 1, low_open=True)
         end = _factor(end_factor, "--end-factor", 0, 1)
         _positive_int(total_iters, "--total-iters")
-        parameters |= {"start_factor": exact_text(start), "end_factor": exact_text(end), "total_iters": str(total_iters)}
+        parameters |= {
+            "start_factor": exact_text(start),
+            "end_factor": exact_text(end),
+            "total_iters": str(total_iters),
+        }
         function = lambda e: rules.linear_lr(base, e, start, end, total_iters)  # noqa: E731
         formula = "η_e = η·(s + (f − s)·min(e, N)/N), s = start_factor, f = end_factor, N = total_iters"
         formula_latex = r"\eta_e = \eta\left(s + (f - s)\frac{\min(e, N)}{N}\right)"
@@ -197,7 +213,8 @@ def lr_schedule(
 
         def example(e: int) -> str:
             done = min(e, total_iters)
-            return f"η_{e} = {exact_text(base)}·({exact_text(start)} + ({exact_text(end)} − {exact_text(start)})·{done}/{total_iters})"
+            s = exact_text(start)
+            return f"η_{e} = {exact_text(base)}·({s} + ({exact_text(end)} − {s})·{done}/{total_iters})"
 
     elif kind == "onecycle":
         steps_total = _positive_int(_need(total_steps, "--total-steps", kind), "--total-steps")
@@ -207,7 +224,15 @@ def lr_schedule(
         rules.check_rate(div_factor, "--div-factor")
         rules.check_rate(final_div_factor, "--final-div-factor")
         cycle = rules.OneCycle(
-            base, steps_total, pct_start, anneal_strategy, div_factor, final_div_factor, three_phase, base_momentum, max_momentum
+            base,
+            steps_total,
+            pct_start,
+            anneal_strategy,
+            div_factor,
+            final_div_factor,
+            three_phase,
+            base_momentum,
+            max_momentum,
         )
         parameters |= {
             "total_steps": str(steps_total),
@@ -223,9 +248,14 @@ def lr_schedule(
             momentum = cycle.momentum
         bounds = ", ".join(f"phase {i + 1} ends at step {fmt.number(end)}" for i, (end, *_r) in enumerate(cycle.phases))
         anneal = (
-            "cos: end + (start − end)·(1 + cos(π·p))/2" if anneal_strategy == "cos" else "linear: start + (end − start)·p"
+            "cos: end + (start − end)·(1 + cos(π·p))/2"
+            if anneal_strategy == "cos"
+            else "linear: start + (end − start)·p"
         )
-        formula = f"each phase anneals from its start to its end rate, p = (e − phase start)/(phase end − phase start), {anneal}; {bounds}"
+        formula = (
+            "each phase anneals from its start to its end rate, p = (e − phase start)/(phase end − phase start), "
+            f"{anneal}; {bounds}"
+        )
         formula_latex = (
             r"\eta_e = \eta_{\text{end}} + \tfrac{1}{2}(\eta_{\text{start}} - \eta_{\text{end}})(1 + \cos \pi p)"
             if anneal_strategy == "cos"
@@ -274,7 +304,9 @@ def lr_schedule(
             raise BadInput(f"expected a whole number >= 0, got {warm}", option="--warmup")
         steps_total = _need(total_steps, "--total-steps", kind)
         if steps_total <= warm:
-            raise BadInput(f"expected more total steps than warmup steps ({warm}), got {steps_total}", option="--total-steps")
+            raise BadInput(
+                f"expected more total steps than warmup steps ({warm}), got {steps_total}", option="--total-steps"
+            )
         start = _factor(warmup_start, "--warmup-start", 0, 1)
         parameters |= {
             "warmup": str(warm),
@@ -295,7 +327,9 @@ def lr_schedule(
 
         def example(e: int) -> str:
             if e < warm:
-                return f"warmup: η_{e} = {exact_text(base)}·({exact_text(start)} + (1 − {exact_text(start)})·{e}/{warm})"
+                return (
+                    f"warmup: η_{e} = {exact_text(base)}·({exact_text(start)} + (1 − {exact_text(start)})·{e}/{warm})"
+                )
             return (
                 f"η_{e} = {exact_text(eta_min)} + ({exact_text(base)} − {exact_text(eta_min)})·"
                 f"(1 + cos(π·{min(e, steps_total) - warm}/{steps_total - warm}))/2"
@@ -332,7 +366,7 @@ def _rows(values: list[Value], momenta: list[Value] | None, full: bool) -> list[
         start = e
     if not full and len(rows) > SHOWN_ROWS:
         half = SHOWN_ROWS // 2
-        rows = rows[:half] + [["…"] * len(rows[0])] + rows[-half:]
+        rows = [*rows[:half], ["…"] * len(rows[0]), *rows[-half:]]
     return rows
 
 
@@ -371,9 +405,7 @@ def _solution(
     def build() -> list[Step]:
         worked = _worked_epoch(values)
         setting = ", ".join(f"{name} = {value}" for name, value in parameters.items())
-        text = (
-            f"{rules.TORCH_CLASS[kind]}: {formula}.\n{setting}.\n{example(worked)} = {value_text(values[worked])}."
-        )
+        text = f"{rules.TORCH_CLASS[kind]}: {formula}.\n{setting}.\n{example(worked)} = {value_text(values[worked])}."
         if notes:
             text += "\n" + "\n".join(notes)
         columns = ["epoch", "learning rate"] + (["momentum"] if momenta is not None else [])

@@ -142,7 +142,11 @@ def sqrt(value: Fraction) -> Surd | None:
     if product > MAX_EXACT_ROOT:
         return None
     square, rest = _square_part(product)
-    return Surd(Fraction(0), Fraction(square, value.denominator), rest) if rest != 1 else Surd(Fraction(square, value.denominator))
+    return (
+        Surd(Fraction(0), Fraction(square, value.denominator), rest)
+        if rest != 1
+        else Surd(Fraction(square, value.denominator))
+    )
 
 
 def exact_text(value: Fraction | Surd | float) -> str:
