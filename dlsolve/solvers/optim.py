@@ -14,9 +14,10 @@ from fractions import Fraction
 from typing import Any, Protocol
 
 from dlsolve import fmt
-from dlsolve.errors import BadInput
+from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.solution import FrozenRecord, Plot, Series, Solution, Step, Table
 from dlsolve.solvers import optim_rules as rules
+from dlsolve.solvers.optim_objective import Diverged, EngineObjective
 from dlsolve.solvers.optim_working import first_step_text, rule_latex, rule_text, weight_decay_step
 
 STEP_KINDS = {
@@ -202,19 +203,34 @@ def run(
     diverged_at = None
     with np.errstate(all="ignore"):
         for t in range(1, steps + 1):
-            theta, values, loss = rule.step(theta, grad_fn)
+            try:
+                theta, values, loss = rule.step(theta, grad_fn)
+            except Diverged:
+                diverged_at = t
+                break
+            except InvalidProblem as error:
+                where = f"at step {t} (θ = {vector_text(theta)})"
+                raise InvalidProblem(f"{where}: {error.message}", option=error.option) from None
             thetas.append(theta)
             losses.append(loss)
             if keep_all or t <= HEAD_ROWS or t > steps - TAIL_ROWS:
                 shown[t] = values
-            if not exact and (t % 64 == 0 or t == steps) and not np.all(np.abs(theta) <= BLOW_UP):
-                diverged_at = next(i for i in range(max(1, t - 64), t + 1) if not np.all(np.abs(thetas[i]) <= BLOW_UP))
-                del thetas[diverged_at:]
-                del losses[diverged_at - 1 :]
+            if not exact and t % 64 == 0 and not np.all(np.abs(theta) <= BLOW_UP):
                 break
+        if not exact:
+            # the first θ_i beyond BLOW_UP (checked every 64 steps, and here for the rest)
+            first = max(1, (len(thetas) - 1) // 64 * 64 - 64)
+            bad = next((i for i in range(first, len(thetas)) if not np.all(np.abs(thetas[i]) <= BLOW_UP)), None)
+            if bad is not None:
+                diverged_at = bad
+                del thetas[bad:]
+                del losses[bad - 1 :]
         final_loss = None
         if objective is not None and diverged_at is None:
-            final_loss = objective(theta)[0]
+            try:
+                final_loss = objective(theta)[0]
+            except Diverged:
+                diverged_at = len(thetas) - 1
     return Run(thetas, losses, shown, rule, diverged_at, final_loss)
 
 
@@ -327,10 +343,13 @@ def optim(
     inputs_exact = all(_is_exact(v) for p in params for v in p.values) and all(_is_exact(v) for v in hyper)
     if grads is not None:
         inputs_exact = inputs_exact and all(_is_exact(v) for row in grads for v in row)
-    else:
+    elif not isinstance(objective, EngineObjective):
         inputs_exact = inputs_exact and bool(objective.exact)  # type: ignore[union-attr]
-    exact = inputs_exact and not use_float and opt in rules.EXACT_RULES and steps <= MAX_EXACT_STEPS
     flat0 = [v for p in params for v in p.values]
+    wanted = inputs_exact and not use_float and opt in rules.EXACT_RULES and steps <= MAX_EXACT_STEPS
+    if objective is not None and isinstance(objective, EngineObjective):
+        inputs_exact = inputs_exact and objective.probe_exact(flat0) if wanted else False
+    exact = wanted and inputs_exact
     if exact:
         theta0 = np.array([Fraction(v) for v in flat0], dtype=object)
         source = (
@@ -348,7 +367,7 @@ def optim(
 
 
 def _norm(theta: Any) -> float:
-    return math.sqrt(math.fsum(float(v) ** 2 for v in theta))
+    return math.hypot(*(float(v) for v in theta))  # hypot scales: no overflow below float's range
 
 
 def _solution(
@@ -376,8 +395,8 @@ def _solution(
     warnings: list[str] = []
     if result.diverged_at is not None:
         warnings.append(
-            f"the iterates diverged: a parameter passed {BLOW_UP:g} at step {result.diverged_at}; the run stops after "
-            f"step {taken} (the step size is too large for this function)"
+            f"the iterates diverged: at step {result.diverged_at} a parameter passed {BLOW_UP:g} or f overflowed; "
+            f"the run stops after step {taken} (the step size is too large for this function)"
         )
     elif growing:
         warnings.append(
@@ -509,3 +528,31 @@ def _cell(value: Any) -> str:
     if isinstance(value, int | float | Fraction):
         return _number(value)
     return vector_text(value)
+
+
+def from_expression(
+    text: str, values: dict[str, Any], names: list[str] | None = None
+) -> tuple[list[Param], EngineObjective]:
+    """The optimized tensors and f's gradient source from ``--f``, ``--at`` values and ``--params``.
+
+    ``values`` maps names to numbers or nested lists (rows); ``names`` defaults to every name of f
+    that has a value; every other name is a constant.
+    """
+    import numpy as np
+
+    from dlsolve.engine import parse_expression
+
+    graph_names = parse_expression(text, "--f").names
+    if names is None:
+        names = [name for name in graph_names if name in values]
+    for name in names:
+        if name not in graph_names:
+            raise BadInput(f"{name} does not appear in f = {text}", option="--params")
+        if name not in values:
+            raise BadInput(f"{name} has no starting value; give one with --at {name}=VALUE", option="--at")
+    params = []
+    for name in names:
+        array = np.array(values[name], dtype=object)
+        params.append(Param(name, tuple(array.shape), list(array.reshape(-1))))
+    constants = {name: value for name, value in values.items() if name not in names}
+    return params, EngineObjective(text, [(p.name, p.shape) for p in params], constants)
