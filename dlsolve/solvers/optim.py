@@ -203,6 +203,8 @@ def run(
     diverged_at = None
     with np.errstate(all="ignore"):
         for t in range(1, steps + 1):
+            keep = keep_all or t <= HEAD_ROWS or t > steps - TAIL_ROWS
+            rule.record = keep
             try:
                 theta, values, loss = rule.step(theta, grad_fn)
             except Diverged:
@@ -213,7 +215,7 @@ def run(
                 raise InvalidProblem(f"{where}: {error.message}", option=error.option) from None
             thetas.append(theta)
             losses.append(loss)
-            if keep_all or t <= HEAD_ROWS or t > steps - TAIL_ROWS:
+            if keep:
                 shown[t] = values
             if not exact and t % 64 == 0 and not np.all(np.abs(theta) <= BLOW_UP):
                 break
@@ -259,18 +261,18 @@ def _shaped(values: list[Any], shape: tuple[int, ...]) -> Any:
 
 
 def _split(params: list[Param], flat: list[Any]) -> dict[str, Any]:
-    """The flat vector as ``{name: value}`` in each parameter's shape (JSON numbers)."""
+    """The flat vector (JSON numbers, from :func:`_flat_list`) as ``{name: value}`` in each parameter's shape."""
     out: dict[str, Any] = {}
     offset = 0
     for param in params:
         size = len(param.values)
-        out[param.name] = _shaped([fmt.json_number(v) for v in flat[offset : offset + size]], param.shape)
+        out[param.name] = _shaped(flat[offset : offset + size], param.shape)
         offset += size
     return out
 
 
 def _flat_list(array: Any, exact: bool) -> list[Any]:
-    return list(array) if exact else array.tolist()
+    return [fmt.json_number(v) for v in array] if exact else array.tolist()
 
 
 # --------------------------------------------------------------------------- the solver

@@ -129,6 +129,8 @@ class Rule:
     """
 
     columns: tuple[tuple[str, str], ...] = ()
+    #: Whether :meth:`step` must report its values for the table (the runner sets it per step).
+    record = True
 
     def __init__(self, config: Config, size: int, exact: bool) -> None:
         import numpy as np
@@ -338,18 +340,19 @@ class Adam(Rule):
         if self.v_max is not None:
             self.v_max = np.maximum(self.v_max, self.v)
             second = self.v_max
-        m_hat, v_hat = self.m / correction1, second / correction2
         if self.config.textbook:
-            new = theta - lr * m_hat / (np.sqrt(v_hat) + c["eps"])
+            new = theta - lr * (self.m / correction1) / (np.sqrt(second / correction2) + c["eps"])
         else:
             denom = np.sqrt(second) / correction2**0.5 + c["eps"]
             new = theta - (lr / correction1) * self.m / denom
+        if not self.record:
+            return new, {}, loss
         shown = {
             "grad": g,
             "exp_avg": self.m,
             "exp_avg_sq": self.v,
-            "m_hat": m_hat,
-            "v_hat": v_hat,
+            "m_hat": self.m / correction1,
+            "v_hat": second / correction2,
             "update": new - start,
         }
         if self.v_max is not None:
