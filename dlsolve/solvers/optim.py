@@ -271,6 +271,19 @@ def _split(params: list[Param], flat: list[Any]) -> dict[str, Any]:
     return out
 
 
+def _trajectory(params: list[Param], thetas: list[Any], exact: bool) -> list[dict[str, Any]]:
+    """``[{name: value}]`` for every θ; float runs convert all rows at once (10,000 steps are common)."""
+    if exact or not thetas:
+        return [_split(params, _flat_list(theta, exact)) for theta in thetas]
+    import numpy as np
+
+    rows = np.vstack(thetas).tolist()
+    if len(params) == 1 and len(params[0].shape) == 1:
+        name = params[0].name
+        return [{name: row} for row in rows]
+    return [_split(params, row) for row in rows]
+
+
 def _flat_list(array: Any, exact: bool) -> list[Any]:
     return [fmt.json_number(v) for v in array] if exact else array.tolist()
 
@@ -385,12 +398,15 @@ def _solution(
 ) -> Solution:
     taken = len(result.thetas) - 1
     final = result.thetas[-1]
-    trajectory = [_split(params, _flat_list(theta, exact)) for theta in result.thetas[1:]]
+    trajectory = _trajectory(params, result.thetas[1:], exact)
     state = {
         key: (value if isinstance(value, int) or value is None else _split(params, _flat_list(value, exact)))
         for key, value in result.rule.state().items()
     }
-    losses = [None if loss is None else fmt.json_number(loss if exact else float(loss)) for loss in result.losses]
+    if exact:
+        losses = [None if loss is None else fmt.json_number(loss) for loss in result.losses]
+    else:
+        losses = [None if loss is None else float(loss) for loss in result.losses]
     known_loss = objective is not None
     start_norm, end_norm = _norm(result.thetas[0]), _norm(final)
     growing = result.diverged_at is not None or end_norm > GROWTH * max(1.0, start_norm)
