@@ -64,7 +64,7 @@ def test_step_decay_exam() -> None:
 
 def test_cosine_exact_surds() -> None:
     solution = lr_schedule("cosine", lr=F(1, 10), t_max=4)
-    assert solution.answer["exact"] == ["0.1", "0.05 + √2/40", "0.05", "0.05 − √2/40", "0"]
+    assert solution.answer["exact"] == ["0.1", "0.05 + √2/40", "0.05", "0.05 - √2/40", "0"]
     assert math.isclose(solution.answer["lr"][1], 0.05 + math.sqrt(2) / 40)
 
 

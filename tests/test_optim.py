@@ -184,7 +184,7 @@ def test_ewma_of_a_constant_is_debiased_exactly(values: list[Fraction], beta: Fr
 def test_sgd_momentum_exact() -> None:
     """momentum 0.9, lr 0.05, grads 2, 1, 3 from w = 0: b = 2, 2.8, 5.52; w = −0.1, −0.24, −0.516 (exact)."""
     answer = optim("momentum", _w("0"), grads=[[F(2)], [F(1)], [F(3)]], lr=F(1, 20)).answer
-    assert answer["exact"] == {"w": "−0.516"}
+    assert answer["exact"] == {"w": "-0.516"}
     assert [t["w"] for t in answer["trajectory"]] == [-0.1, -0.24, -0.516]
     assert answer["state"]["momentum_buffer"]["w"] == 5.52
 

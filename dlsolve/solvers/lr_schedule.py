@@ -391,7 +391,7 @@ def _solution(
         "epochs": last,
     }
     if all(text is not None for text in exact):
-        answer["exact"] = exact
+        answer["exact"] = [text.replace("−", "-") for text in exact]  # type: ignore[union-attr]
     if momenta is not None:
         answer["momentum"] = [_json(v) for v in momenta]
     low, high = min(values, key=float), max(values, key=float)

@@ -34,8 +34,9 @@ MAX_STEPS = 10**6
 MAX_EXACT_STEPS = 200
 #: A coordinate beyond this (or inf/NaN) ends the run: the iterates diverged.
 BLOW_UP = 1e100
-#: The working calls the iterates growing when ‖θ‖ ends this many times above max(1, ‖θ₀‖).
-GROWTH = 100
+#: The working calls the iterates growing when, still rising at the last step, ‖θ‖ ends this many
+#: times above max(1, ‖θ₀‖), or f (when known) ends this many times above f(θ₀) > 0.
+GROWTH = 10
 #: Rows of the step table before the middle is elided (``full`` shows them all).
 HEAD_ROWS, TAIL_ROWS = 10, 5
 
@@ -385,6 +386,19 @@ def _norm(theta: Any) -> float:
     return math.hypot(*(float(v) for v in theta))  # hypot scales: no overflow below float's range
 
 
+def _growing(result: Run, known_loss: bool) -> bool:
+    """Still rising at the last step and GROWTH times up: ‖θ‖ over max(1, ‖θ₀‖), or f over f(θ₀)."""
+    thetas = result.thetas
+    if len(thetas) < 3 or _norm(thetas[-1]) <= _norm(thetas[-2]):
+        return False
+    if _norm(thetas[-1]) > GROWTH * max(1.0, _norm(thetas[0])):
+        return True
+    if known_loss and result.final_loss is not None:
+        first, last = float(result.losses[0]), float(result.final_loss)
+        return first > 0 and last > GROWTH * first
+    return False
+
+
 def _solution(
     config: rules.Config,
     params: list[Param],
@@ -409,7 +423,7 @@ def _solution(
         losses = [None if loss is None else float(loss) for loss in result.losses]
     known_loss = objective is not None
     start_norm, end_norm = _norm(result.thetas[0]), _norm(final)
-    growing = result.diverged_at is not None or end_norm > GROWTH * max(1.0, start_norm)
+    growing = result.diverged_at is not None or _growing(result, known_loss)
     warnings: list[str] = []
     if result.diverged_at is not None:
         warnings.append(
@@ -417,9 +431,12 @@ def _solution(
             f"the run stops after step {taken} (the step size is too large for this function)"
         )
     elif growing:
+        loss_growth = ""
+        if known_loss and result.final_loss is not None:
+            loss_growth = f", f from {_number(result.losses[0])} to {_number(result.final_loss)}"
         warnings.append(
             f"the iterates grow: ‖θ‖ = {fmt.decimal(start_norm)} at the start, {fmt.decimal(end_norm)} after {taken} "
-            "steps (the step size is too large for this function)"
+            f"steps{loss_growth} (the step size is too large for this function)"
         )
     answer: dict[str, Any] = {
         "optimizer": config.opt,
@@ -433,7 +450,8 @@ def _solution(
     if known_loss and result.final_loss is not None:
         answer["final_loss"] = fmt.json_number(result.final_loss if exact else float(result.final_loss))
     if exact:
-        answer["exact"] = {p.name: v for p, v in zip(params, _split_text(params, list(final)), strict=True)}
+        texts = _split_text(params, list(final))
+        answer["exact"] = {p.name: v.replace("−", "-") for p, v in zip(params, texts, strict=True)}
     if config.weight_decay:
         coupled = config.opt != "adamw"
         answer["weight_decay"] = {
