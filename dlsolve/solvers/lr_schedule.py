@@ -403,7 +403,7 @@ def _solution(
     quiet = f"final={exact_text(final)} lr=[{shown}]"
 
     def build() -> list[Step]:
-        worked = _worked_epoch(values)
+        worked = 1 if "cos" in formula and len(values) > 1 else _worked_epoch(values)
         setting = ", ".join(f"{name} = {value}" for name, value in parameters.items())
         text = f"{rules.TORCH_CLASS[kind]}: {formula}.\n{setting}.\n{example(worked)} = {value_text(values[worked])}."
         if notes:

@@ -503,8 +503,9 @@ def _solution(
             "optimizer": config.opt,
             "lr": _number(config.lr),
             "steps": str(steps),
-            "start": ", ".join(f"{p.name} = {vector_text(p.values)}" for p in params),
-        },
+        }
+        | ({"f": objective.text} if objective is not None else {})
+        | {f"{p.name}₀": vector_text(p.values) for p in params},
         answer=answer,
         summary=summary,
         quiet=quiet,
@@ -542,8 +543,10 @@ def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool,
     xs = [float(t) for t in range(taken + 1)]
     if known_loss and result.losses and all(math.isfinite(float(v)) for v in result.losses):
         values = [float(v) for v in result.losses]
+        if result.final_loss is not None:
+            values.append(float(result.final_loss))
         plot = Plot(
-            [Series("f(θ_t)", xs[:-1], values)],
+            [Series("f(θ_t)", xs[: len(values)], values)],
             "loss per step",
             "step",
             "loss",
