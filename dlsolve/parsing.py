@@ -405,6 +405,75 @@ def parse_vector(text: str, option: str) -> list[Scalar]:
     return values
 
 
+def _array_rank(text: str, source: str) -> int:
+    """How many dimensions typed text means: 0 (one number), 1 (one row) or 2 (rows)."""
+    stripped = source.strip()
+    if stripped.startswith(("[[", "((")):
+        return 2
+    lines = [line for line in stripped.replace(";", "\n").splitlines() if line.split("#", 1)[0].strip()]
+    if len(lines) > 1:
+        return 2
+    if stripped.startswith(("[", "(")):
+        return 1
+    return 1 if len(lines[0].replace(",", " ").split()) > 1 else 0
+
+
+def parse_array(text: str, option: str) -> np.ndarray:
+    """A scalar, vector or matrix as a NumPy array with as many dimensions as the text shows.
+
+    ``3`` is 0-d, ``1,2,3`` (or ``[1,2,3]``) is 1-D, ``1,2;3,4`` (or ``[[1,2],[3,4]]``, or a file
+    of several lines) is 2-D; a ``.npy`` file keeps its own dimensions (at most 2). Exact entries
+    (every typed number) give an object array of Fractions; large or float ``.npy`` inputs float64.
+    """
+    import numpy as np
+
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        array = load_array(text[1:], option)
+        if array.ndim > 2:
+            raise BadInput(f"expected at most 2 dimensions, got shape {list(array.shape)}", option=option)
+        matrix = _matrix_from_array(array.reshape(1, -1) if array.ndim < 2 else array, option)
+        rank = array.ndim
+    else:
+        source = read_source(text, option)
+        matrix = parse_matrix(source if not text.startswith("@") or len(source) <= 20 * LARGE_ENTRIES else text,
+                              option)
+        rank = _array_rank(text, source)
+    if matrix.is_large:
+        values = matrix.array
+    elif matrix.is_exact:
+        values = np.empty(matrix.shape, dtype=object)
+        for i, row in enumerate(matrix.rows):
+            for j, entry in enumerate(row):
+                values[i, j] = entry
+    else:
+        values = matrix.to_numpy()
+    if rank == 2:
+        return values
+    return values.reshape(()) if rank == 0 and values.size == 1 else values.reshape(-1)
+
+
+def parse_assignment(text: str, option: str) -> tuple[str, np.ndarray]:
+    """``NAME=VALUE`` -> (name, :func:`parse_array` of the value)."""
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        raise BadInput(f"expected NAME=VALUE such as x=2 or W=1,2;3,4, got {_quote(text)}", option=option)
+    if not name.isidentifier() or not name.isascii() or name.startswith("__"):
+        raise BadInput(f"{_quote(name)} is not a valid name (letters, digits and _)", option=option)
+    return name, parse_array(value.strip(), f"{option} {name}")
+
+
+def parse_assignments(texts: Sequence[str], option: str) -> dict[str, np.ndarray]:
+    """Repeated ``NAME=VALUE`` options; a name given twice is refused."""
+    values: dict[str, np.ndarray] = {}
+    for text in texts:
+        name, value = parse_assignment(text, option)
+        if name in values:
+            raise BadInput(f"{name} is given twice", option=option)
+        values[name] = value
+    return values
+
+
 # --------------------------------------------------------------------------- layer expressions
 
 

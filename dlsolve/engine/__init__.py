@@ -22,6 +22,7 @@ Values are NumPy arrays: 0-d for scalars, 1-D vectors, 2-D matrices.
 
 from __future__ import annotations
 
+from dlsolve.engine.backend import ExactTooLarge
 from dlsolve.engine.evaluate import Backward, Forward, backward, check_scalar, forward, value_and_grad
 from dlsolve.engine.graph import Graph, Node, infer_shapes
 from dlsolve.engine.parser import GRAMMAR, parse_expression
@@ -29,6 +30,7 @@ from dlsolve.engine.parser import GRAMMAR, parse_expression
 __all__ = [
     "GRAMMAR",
     "Backward",
+    "ExactTooLarge",
     "Forward",
     "Graph",
     "Node",

@@ -212,6 +212,19 @@ def exact_array_class() -> type:
     return ExactArray
 
 
+#: Largest exact SymPy value kept (tree nodes); beyond it the exact path gives up (:class:`ExactTooLarge`).
+MAX_EXACT_NODES = 300
+
+
+class ExactTooLarge(Exception):
+    """An exact value grew past :data:`MAX_EXACT_NODES`: the caller should use the float path."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _tree_size(expr: Any) -> int:
+    return 1 + sum(_tree_size(arg) for arg in expr.args)
+
+
 class ExactBackend:
     """Object arrays of Fractions and SymPy expressions (see the module docstring)."""
 
@@ -284,6 +297,12 @@ class ExactBackend:
 
     def logaddexp_form(self, z: Any) -> Any:
         return self.log(1 + self.exp(-z))
+
+    def check_size(self, value: Any) -> None:
+        """Raise :class:`ExactTooLarge` when an entry of ``value`` is a SymPy tree too large to keep."""
+        for entry in self.np.asarray(value, dtype=object).flat:
+            if not isinstance(entry, Fraction) and _tree_size(entry) > MAX_EXACT_NODES:
+                raise ExactTooLarge(f"an exact value has more than {MAX_EXACT_NODES} terms")
 
     def finite(self, value: Any) -> bool:
         for entry in self.np.asarray(value, dtype=object).flat:

@@ -101,7 +101,8 @@ def leaf_array(value: Any, exact: bool) -> Any:
 def forward(graph: Graph, values: Mapping[str, Any], *, exact: bool) -> Forward:
     """Every node's value at ``values`` (name -> number, nested list or array).
 
-    Exact (``exact=True``): Fractions, SymPy for irrational values; otherwise float64. Shapes follow
+    Exact (``exact=True``): Fractions, SymPy for irrational values (:class:`ExactTooLarge` when a
+    value grows past ``MAX_EXACT_NODES``: use the float path); otherwise float64. Shapes follow
     PyTorch (BadInput on a mismatch, with PyTorch's message); a value outside an operation's domain
     raises InvalidProblem naming the node and the value.
     """
@@ -135,6 +136,8 @@ def forward(graph: Graph, values: Mapping[str, Any], *, exact: bool) -> Forward:
                 value = b.asarray(op.forward(b, xs, node.params))
             except (ZeroDivisionError, OverflowError) as error:
                 raise InvalidProblem(_located(graph, node.index, f"no finite value ({error})"), option="--f") from None
+            if exact:
+                b.check_size(value)  # type: ignore[union-attr]
             if not b.finite(value):
                 raise InvalidProblem(_located(graph, node.index, "the value overflows float64 (not finite)"),
                                      option="--f")
@@ -198,6 +201,8 @@ def backward(forward: Forward, wrt: Sequence[str] | None = None) -> Backward:
                 if part is None or not needs[position]:
                     continue
                 part = unbroadcast(b.asarray(part), forward.shapes[arg])
+                if b.exact:
+                    b.check_size(part)  # type: ignore[union-attr]
                 if not b.finite(part):
                     raise InvalidProblem(_located(graph, node.index, "the gradient is not finite"), option="--f")
                 contributions[arg].append(Contribution(node.index, position, part))
