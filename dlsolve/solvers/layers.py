@@ -3,7 +3,7 @@
 Each layer is described by its constructor's parameters exactly as in PyTorch (names, positional
 order, defaults; note ConvTranspose's order ``in, out, kernel, stride, padding, output_padding,
 groups, bias, dilation``) and a function mapping an input shape to the output shape, the number of
-trainable parameters and the working. A :class:`~dlsolve.parsing.LayerCall` is bound to the
+trainable parameters and the working. A :class:`~dlsolve.values.LayerCall` is bound to the
 parameters the way Python binds a call (too many positional arguments, unknown or duplicate keywords
 and missing required arguments are :class:`BadInput`, exit 2).
 
@@ -28,9 +28,9 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import LayerCall
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers.conv import Geometry, dimension_steps, floor_warnings, spatial_output
+from dlsolve.values import LayerCall
 
 Shape = tuple[int, ...]
 
