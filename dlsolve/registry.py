@@ -37,6 +37,17 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "optim": "dlsolve.commands.optim",
+    "optim ewma": "dlsolve.commands.optim",
+    "lr-schedule step": "dlsolve.commands.lr_schedule",
+    "lr-schedule multistep": "dlsolve.commands.lr_schedule",
+    "lr-schedule exponential": "dlsolve.commands.lr_schedule",
+    "lr-schedule cosine": "dlsolve.commands.lr_schedule",
+    "lr-schedule cosine-warm-restarts": "dlsolve.commands.lr_schedule",
+    "lr-schedule linear": "dlsolve.commands.lr_schedule",
+    "lr-schedule onecycle": "dlsolve.commands.lr_schedule",
+    "lr-schedule inverse-time": "dlsolve.commands.lr_schedule",
+    "lr-schedule warmup-cosine": "dlsolve.commands.lr_schedule",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -44,6 +55,8 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "optim": "",
+    "lr-schedule": "The learning rate at every epoch, as torch.optim.lr_scheduler computes it, with a plot.",
 }
 
 #: The commands registered so far (their modules imported), by full name.

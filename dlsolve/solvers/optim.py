@@ -569,6 +569,25 @@ def _cell(value: Any) -> str:
     return vector_text(value)
 
 
+def params_from_values(values: dict[str, Any], names: list[str] | None = None) -> list[Param]:
+    """The optimized tensors for given gradients: every ``--at`` value, or those ``names`` picks."""
+    import numpy as np
+
+    if names is None:
+        names = list(values)
+    missing = [name for name in names if name not in values]
+    if missing:
+        raise BadInput(f"{', '.join(missing)} has no starting value; give one with --at NAME=VALUE", option="--params")
+    unused = [name for name in values if name not in names]
+    if unused:
+        raise BadInput(f"{', '.join(unused)} is not optimized and there is no f to use it in", option="--at")
+    params = []
+    for name in names:
+        array = np.array(values[name], dtype=object)
+        params.append(Param(name, tuple(array.shape), list(array.reshape(-1))))
+    return params
+
+
 def from_expression(
     text: str, values: dict[str, Any], names: list[str] | None = None
 ) -> tuple[list[Param], EngineObjective]:
@@ -577,8 +596,6 @@ def from_expression(
     ``values`` maps names to numbers or nested lists (rows); ``names`` defaults to every name of f
     that has a value; every other name is a constant.
     """
-    import numpy as np
-
     from dlsolve.engine import parse_expression
 
     graph_names = parse_expression(text, "--f").names
@@ -589,9 +606,6 @@ def from_expression(
             raise BadInput(f"{name} does not appear in f = {text}", option="--params")
         if name not in values:
             raise BadInput(f"{name} has no starting value; give one with --at {name}=VALUE", option="--at")
-    params = []
-    for name in names:
-        array = np.array(values[name], dtype=object)
-        params.append(Param(name, tuple(array.shape), list(array.reshape(-1))))
+    params = params_from_values({name: values[name] for name in names}, names)
     constants = {name: value for name, value in values.items() if name not in names}
     return params, EngineObjective(text, [(p.name, p.shape) for p in params], constants)
