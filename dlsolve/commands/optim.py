@@ -32,7 +32,7 @@ def _steps(value: Any, flag: str) -> int:
 def optim(
     f: Annotated[
         str | None,
-        option("--f", help='The loss f(params), in the grammar of backprop: "sum((A @ w - b)**2)", "w**2".'),
+        option("--f", help="The loss f(params), in the grammar of backprop: `sum((A @ w - b)**2)`, `w**2`."),
     ] = None,
     at: Annotated[
         list[Assignment] | None,
@@ -115,7 +115,7 @@ def optim(
 
       dlsolve optim --f "w**2" --at w=1 --opt adam --lr 0.1 --steps 2
 
-      dlsolve optim --f "sum((A @ w - b)**2)" --at "A=1,2;0,1" --at "b=1,2" --at "w=0,0" --opt momentum --steps 3
+      dlsolve optim --f "sum((A @ w - b)**2)" --at "A=1,2;0,1" --at "b=1,2" --at "w=0,0" --params w --opt momentum
 
       dlsolve optim --grads "2;1" --at w=1 --opt nesterov --lr 0.1 --convention textbook
     """
