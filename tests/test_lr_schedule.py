@@ -117,3 +117,14 @@ def test_step_kinds_declared() -> None:
         }[kind]
         solution = lr_schedule(kind, lr=F(1, 10), **options)
         assert [s.kind for s in solution.steps] == list(STEP_KINDS)
+
+
+def test_cli(cli: Any) -> None:
+    result = cli("lr-schedule", "step", "--lr", "0.1", "--step-size", "2", "--gamma", "0.5", "--epochs", "6", "-q")
+    assert result.exit_code == 0
+    assert result.stdout.startswith("final=0.0125")
+    cosine = cli("lr-schedule", "cosine", "--lr", "0.1", "--t-max", "4", "--json").json()
+    assert cosine["answer"]["exact"][1] == "0.05 + √2/40"
+    assert [s["kind"] for s in cosine["steps"]] == list(STEP_KINDS)
+    bad = cli("lr-schedule", "onecycle", "--max-lr", "0.1", "--total-steps", "10", "--epochs", "11")
+    assert bad.exit_code == 2 and "--epochs" in bad.stderr

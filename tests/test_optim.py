@@ -290,3 +290,51 @@ def test_nesterov_refusals_as_pytorch(kwargs: dict[str, Any], option: str) -> No
         optim("nesterov", _w("0"), grads=[[F(1)]], **kwargs)
     assert error.value.option == option
     assert "Nesterov momentum requires a momentum and zero dampening" in error.value.message
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_issue_examples(cli: Any) -> None:
+    adam = cli("optim", "--f", "w**2", "--at", "w=1", "--opt", "adam", "--lr", "0.1", "--steps", "2", "--json").json()
+    assert close([t["w"] for t in adam["answer"]["trajectory"]], [0.9000000005, 0.8004122286917927])
+    kinds = [step["kind"] for step in adam["steps"]]
+    assert kinds == ["optim.rule", "optim.first-step", "optim.steps"]
+    momentum = cli(
+        "optim", "--f", "sum((A @ w - b)**2)", "--at", "A=1,2;0,1;1,-1", "--at", "b=1,2,0", "--at", "w=0,0",
+        "--params", "w", "--opt", "momentum", "--lr", "0.05", "--momentum", "0.9", "--steps", "3", "-q",
+    )  # fmt: skip
+    assert momentum.exit_code == 0 and momentum.stdout.strip() == "w=[0.31, 1.2]"
+    given = cli("optim", "--grads", "4", "--opt", "adam", "--at", "w=0", "--steps", "1", "--json").json()["answer"]
+    assert close(given["state"]["exp_avg"]["w"], 0.4) and given["loss"] is None
+    ewma_answer = cli("optim", "ewma", "--values", "10,10", "--beta", "0.5", "--bias-correction", "--json").json()
+    assert ewma_answer["answer"]["v_hat"] == [10, 10]
+
+
+def test_cli_divergence_is_not_an_error(cli: Any) -> None:
+    result = cli("optim", "--f", "w**2", "--at", "w=1", "--lr", "1.5", "--steps", "5", "--json")
+    assert result.exit_code == 0
+    data = result.json()
+    assert data["answer"]["diverged"] is True and data["answer"]["final"] == {"w": -32}
+    assert any("the iterates grow" in warning for warning in data["warnings"])
+
+
+@pytest.mark.parametrize(
+    ("args", "option"),
+    [
+        (["--f", "w**2", "--at", "w=1", "--lr", "0"], "--lr"),
+        (["--f", "w**2", "--at", "w=1", "--opt", "adam", "--betas", "1,0.5"], "--betas"),
+        (["--f", "w**2", "--at", "w=1", "--opt", "adam", "--eps", "-1"], "--eps"),
+        (["--f", "w**2", "--at", "w=1", "--opt", "nesterov", "--dampening", "0.1"], "--dampening"),
+        (["--f", "w**2", "--at", "w=1", "--opt", "nesterov", "--momentum", "0"], "--momentum"),
+        (["--f", "w**2", "--at", "w=1", "--at", "x=2", "--params", "x"], "--params"),
+        (["--grads", "1,2;3", "--at", "w=1"], "--grads"),
+        (["--grads", "1,2", "--at", "w=1"], "--grads"),
+        (["--f", "w**2", "--at", "w=1", "--steps", "1000001"], "--steps"),
+        (["--f", "w**2", "--at", "w=1", "--opt", "lbfgs"], "--opt"),
+    ],
+)
+def test_cli_bad_input_exit_2_naming_the_option(cli: Any, args: list[str], option: str) -> None:
+    result = cli("optim", *args)
+    assert result.exit_code == 2, result.stderr
+    assert option in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
