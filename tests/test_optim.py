@@ -338,3 +338,10 @@ def test_cli_bad_input_exit_2_naming_the_option(cli: Any, args: list[str], optio
     result = cli("optim", *args)
     assert result.exit_code == 2, result.stderr
     assert option in result.stderr and len(result.stderr.strip().splitlines()) == 1, result.stderr
+
+
+def test_converging_from_zero_is_not_called_growth() -> None:
+    """‖θ‖ rises from θ₀ = 0 towards the minimiser while f falls: no warning."""
+    params, objective = from_expression("sum((w - c)**2)", {"w": [F(0), F(0)], "c": [F(30), F(40)]}, ["w"])
+    solution = optim("sgd", params, objective=objective, steps=20, lr=F(1, 4))
+    assert solution.answer["diverged"] is False and not solution.warnings

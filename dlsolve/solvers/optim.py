@@ -34,8 +34,8 @@ MAX_STEPS = 10**6
 MAX_EXACT_STEPS = 200
 #: A coordinate beyond this (or inf/NaN) ends the run: the iterates diverged.
 BLOW_UP = 1e100
-#: The working calls the iterates growing when, still rising at the last step, ‖θ‖ ends this many
-#: times above max(1, ‖θ₀‖), or f (when known) ends this many times above f(θ₀) > 0.
+#: The working calls the iterates growing when f ends this many times above f(θ₀) > 0 (given
+#: gradients: when ‖θ‖ ends this many times above max(1, ‖θ₀‖), still rising).
 GROWTH = 10
 #: Rows of the step table before the middle is elided (``full`` shows them all).
 HEAD_ROWS, TAIL_ROWS = 10, 5
@@ -387,16 +387,17 @@ def _norm(theta: Any) -> float:
 
 
 def _growing(result: Run, known_loss: bool) -> bool:
-    """Still rising at the last step and GROWTH times up: ‖θ‖ over max(1, ‖θ₀‖), or f over f(θ₀)."""
+    """The iterates grow: f (when known) ends GROWTH times above f(θ₀) > 0, else (given gradients)
+    ‖θ‖ ends GROWTH times above max(1, ‖θ₀‖), still rising at the last step."""
     thetas = result.thetas
-    if len(thetas) < 3 or _norm(thetas[-1]) <= _norm(thetas[-2]):
+    if len(thetas) < 3:
         return False
-    if _norm(thetas[-1]) > GROWTH * max(1.0, _norm(thetas[0])):
-        return True
-    if known_loss and result.final_loss is not None:
+    if known_loss:
+        if result.final_loss is None:
+            return False
         first, last = float(result.losses[0]), float(result.final_loss)
         return first > 0 and last > GROWTH * first
-    return False
+    return _norm(thetas[-1]) > max(_norm(thetas[-2]), GROWTH * max(1.0, _norm(thetas[0])))
 
 
 def _solution(
