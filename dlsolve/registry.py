@@ -37,6 +37,7 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "backprop": "dlsolve.commands.backprop",
     "optim": "dlsolve.commands.optim",
     "optim ewma": "dlsolve.commands.optim",
     "lr-schedule step": "dlsolve.commands.lr_schedule",

@@ -92,6 +92,22 @@ class FloatBackend:
 
 # --------------------------------------------------------------------------- exact scalars
 
+#: Largest exact SymPy value kept (tree nodes); beyond it the exact path gives up (:class:`ExactTooLarge`).
+MAX_EXACT_NODES = 300
+#: Largest numerator or denominator of an exact Fraction kept, in bits.
+MAX_EXACT_BITS = 4096
+
+
+class ExactTooLarge(Exception):
+    """An exact value grew past :data:`MAX_EXACT_NODES`: the caller should use the float path."""
+
+
+@functools.lru_cache(maxsize=65536)
+def _tree_size(expr: Any) -> int:
+    return 1 + sum(_tree_size(arg) for arg in expr.args)
+
+
+
 
 @functools.cache
 def _sympy() -> Any:
@@ -145,7 +161,13 @@ def exact_sqrt(x: Any) -> Any:
     return from_sympy(_sympy().sqrt(to_sympy(x)))
 
 
+#: Largest whole exponent computed exactly (``9**9**9`` would never finish).
+MAX_EXACT_EXPONENT = 1024
+
+
 def exact_pow(a: Any, b: Any) -> Any:
+    if abs(b) > MAX_EXACT_EXPONENT:
+        raise ExactTooLarge(f"an exponent larger than {MAX_EXACT_EXPONENT} in magnitude")
     if isinstance(a, Fraction) and isinstance(b, Fraction):
         if b.denominator == 1:
             return a ** int(b)
@@ -210,19 +232,6 @@ def exact_array_class() -> type:
             return np.ndarray.__array_wrap__(self, obj, context, False)
 
     return ExactArray
-
-
-#: Largest exact SymPy value kept (tree nodes); beyond it the exact path gives up (:class:`ExactTooLarge`).
-MAX_EXACT_NODES = 300
-
-
-class ExactTooLarge(Exception):
-    """An exact value grew past :data:`MAX_EXACT_NODES`: the caller should use the float path."""
-
-
-@functools.lru_cache(maxsize=65536)
-def _tree_size(expr: Any) -> int:
-    return 1 + sum(_tree_size(arg) for arg in expr.args)
 
 
 class ExactBackend:
@@ -301,7 +310,10 @@ class ExactBackend:
     def check_size(self, value: Any) -> None:
         """Raise :class:`ExactTooLarge` when an entry of ``value`` is a SymPy tree too large to keep."""
         for entry in self.np.asarray(value, dtype=object).flat:
-            if not isinstance(entry, Fraction) and _tree_size(entry) > MAX_EXACT_NODES:
+            if isinstance(entry, Fraction):
+                if max(entry.numerator.bit_length(), entry.denominator.bit_length()) > MAX_EXACT_BITS:
+                    raise ExactTooLarge(f"an exact value has more than {MAX_EXACT_BITS} bits")
+            elif _tree_size(entry) > MAX_EXACT_NODES:
                 raise ExactTooLarge(f"an exact value has more than {MAX_EXACT_NODES} terms")
 
     def finite(self, value: Any) -> bool:

@@ -16,6 +16,8 @@ from dlsolve import fmt
 
 #: A SymPy value longer than this is shown by its decimal only (the exact string stays in --json).
 LONG_EXACT = 36
+#: Inside a vector or matrix, a SymPy entry longer than this turns the whole array into decimals (``≈ [...]``).
+LONG_ENTRY = 14
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 
@@ -25,11 +27,23 @@ def is_symbolic(value: Any) -> bool:
     return not isinstance(value, Fraction | int | float) and hasattr(value, "free_symbols")
 
 
+def _printer() -> Any:
+    from sympy.printing.str import StrPrinter
+
+    class BoardPrinter(StrPrinter):
+        def _print_Piecewise(self, expr: Any) -> str:
+            pieces = []
+            for value, condition in expr.args:
+                where = "otherwise" if condition == True else "if " + self._print(condition)  # noqa: E712
+                pieces.append(f"{self._print(value)} {where}")
+            return "{" + "; ".join(pieces) + "}"
+
+    return BoardPrinter()
+
+
 def sympy_text(expr: Any) -> str:
     """One line of mathematical notation for a SymPy expression."""
-    from sympy import sstr
-
-    text = sstr(expr)
+    text = _printer().doprint(expr)
     text = re.sub(r"exp\((-?\d+)\)", lambda m: "e" + m.group(1).translate(_SUPERSCRIPT), text)
     text = re.sub(r"\*\*(\d)\b", lambda m: m.group(1).translate(_SUPERSCRIPT), text)
     text = re.sub(r"sqrt\((\w+)\)", r"√\1", text)
@@ -66,13 +80,37 @@ def scalar_text(value: Any) -> str:
     return fmt.number(value).replace("-", "−")
 
 
-def value_text(array: Any) -> str:
-    """A 0-d, 1-D or 2-D array: a scalar (with decimal), ``[a, b]`` or ``[[a, b], [c, d]]``."""
+#: Arrays with more entries than this are shown in part (the corners), with their shape.
+SHOWN_ENTRIES = 36
+
+
+def value_text(array: Any, limit: int = SHOWN_ENTRIES) -> str:
+    """A 0-d, 1-D or 2-D array: a scalar (with decimal), ``[a, b]`` or ``[[a, b], [c, d]]``.
+
+    An array of more than ``limit`` entries shows its first rows and columns, ``…`` and its shape.
+    """
+    if array.size > limit:
+        if array.ndim == 1:
+            return "[" + ", ".join(entry_text(v) for v in array[:4].tolist()) + ", …] (" + shape_note(array.shape) + ")"
+        rows = ["[" + ", ".join(entry_text(v) for v in row[:4].tolist()) + (", …]" if len(row) > 4 else "]")
+                for row in array[:2]]
+        return "[" + ", ".join(rows) + ", …] (" + shape_note(array.shape) + ")"
     if array.ndim == 0:
         return scalar_text(array.item() if hasattr(array, "item") else array)
+    entries = array.tolist()
+    flat = entries if array.ndim == 1 else [v for row in entries for v in row]
+    approximate = any(is_symbolic(v) and len(sympy_text(v)) > LONG_ENTRY for v in flat)
+
+    def show(value: Any) -> str:
+        if approximate and is_symbolic(value):
+            return fmt.decimal(to_float(value)).replace("-", "−")
+        return entry_text(value)
+
     if array.ndim == 1:
-        return "[" + ", ".join(entry_text(v) for v in array.tolist()) + "]"
-    return "[" + ", ".join(value_text(row) for row in array) + "]"
+        body = "[" + ", ".join(show(v) for v in entries) + "]"
+    else:
+        body = "[" + ", ".join("[" + ", ".join(show(v) for v in row) + "]" for row in entries) + "]"
+    return "≈ " + body if approximate else body
 
 
 def entry_latex(value: Any) -> str:
@@ -107,9 +145,10 @@ def exact_string(value: Any) -> str:
 
 def json_value(array: Any, convert: Any) -> Any:
     """A nested list (or a scalar) of ``convert(entry)`` for a 0-d, 1-D or 2-D array."""
-    if array.ndim == 0:
-        return convert(array.item())
-    return [json_value(row, convert) for row in array]
+    def walk(item: Any) -> Any:
+        return [walk(entry) for entry in item] if isinstance(item, list) else convert(item)
+
+    return walk(array.tolist())
 
 
 def json_number(value: Any) -> int | float:
@@ -124,3 +163,121 @@ def json_number(value: Any) -> int | float:
 def shape_note(shape: tuple[int, ...]) -> str:
     """``2×3`` for a matrix, ``3`` for a vector, empty for a scalar."""
     return "×".join(str(d) for d in shape)
+
+
+# --------------------------------------------------------------------------- nodes on the board
+
+_FUNCTION_TEXT = {
+    "exp": "exp({a})", "log": "ln({a})", "sqrt": "√({a})", "abs": "|{a}|", "sin": "sin({a})", "cos": "cos({a})",
+    "tanh": "tanh({a})", "sigmoid": "σ({a})", "relu": "relu({a})", "softplus": "softplus({a})",
+    "softmax": "softmax({a})", "log_softmax": "log_softmax({a})", "maximum": "max({a}, {b})",
+    "minimum": "min({a}, {b})", "mse": "mse({a}, {b})", "bce": "bce({a}, {b})",
+    "bce_with_logits": "bce_with_logits({a}, {b})", "cross_entropy": "cross_entropy({a}, {b})",
+    "add": "{a} + {b}", "sub": "{a} − {b}", "div": "{a} / {b}", "neg": "−{a}", "transpose": "{a}ᵀ",
+    "matmul": "{a} @ {b}",
+}
+
+_LOCAL_TEXT: dict[str, tuple[str, ...]] = {
+    "add": ("1", "1"),
+    "sub": ("1", "−1"),
+    "mul": ("{b}", "{a}"),
+    "div": ("1/{b}", "−{a}/{b}²"),
+    "pow": ("{b}·{a}^({b} − 1)", "{a}^{b}·ln {a}"),
+    "maximum": ("1 where {a} > {b}, ½ on a tie", "1 where {b} > {a}, ½ on a tie"),
+    "minimum": ("1 where {a} < {b}, ½ on a tie", "1 where {b} < {a}, ½ on a tie"),
+    "neg": ("−1",),
+    "exp": ("exp({a}) = {u}",),
+    "log": ("1/{a}",),
+    "sqrt": ("1/(2√{a}) = 1/(2{u})",),
+    "abs": ("sign({a}) (0 at 0)",),
+    "sin": ("cos({a})",),
+    "cos": ("−sin({a})",),
+    "tanh": ("1 − tanh²({a}) = 1 − {u}²",),
+    "sigmoid": ("σ(1 − σ) = {u}(1 − {u})",),
+    "relu": ("1 where {a} > 0, else 0",),
+    "leaky_relu": ("1 where {a} > 0, else {slope}",),
+    "softplus": ("σ({a})",),
+    "transpose": ("transpose back: ḡᵀ",),
+    "sum": ("1 for every entry: ḡ copied",),
+    "mean": ("1/{n} for every entry",),
+    "softmax": ("s ⊙ (ḡ − Σ ḡ ⊙ s), s = {u}",),
+    "log_softmax": ("ḡ − softmax({a}) · Σ ḡ",),
+    "mse": ("2({a} − {b})/{n}", "−2({a} − {b})/{n}"),
+    "bce": ("({a} − {b}) / ({a}(1 − {a})) / {n}", "(ln(1 − {a}) − ln {a}) / {n}"),
+    "bce_with_logits": ("(σ({a}) − {b}) / {n}", "−{a}/{n}"),
+    "cross_entropy": ("(softmax({a}) − y)/{n}: the p − y shortcut", "−log_softmax({a})/{n}"),
+}
+
+_MATMUL_LOCAL = {
+    (1, 1): ("ḡ · {b}", "ḡ · {a}"),
+    (2, 1): ("ḡ {b}ᵀ (outer product)", "{a}ᵀ ḡ"),
+    (1, 2): ("{b} ḡ", "{a} ḡᵀ (outer product)"),
+    (2, 2): ("ḡ {b}ᵀ", "{a}ᵀ ḡ"),
+}
+
+_SUPERSCRIPT_POWERS = {2: "²", 3: "³", 4: "⁴", -1: "⁻¹", -2: "⁻²"}
+
+
+def _param_text(value: Any) -> str:
+    return entry_text(value) if not isinstance(value, bool) else str(value)
+
+
+def op_text(graph: Any, node: Any, shapes: list[tuple[int, ...]], arg_texts: list[str] | None = None) -> str:
+    """The operation of ``node`` written with its arguments' labels: ``u1 · z``, ``σ(u3)``, ``W1 @ x``.
+
+    ``arg_texts`` replaces the labels (to write the substitution, ``(−2) + 5``).
+    """
+    labels = arg_texts if arg_texts is not None else [graph.labels[a] for a in node.args]
+    a = labels[0] if labels else ""
+    b = labels[1] if len(labels) > 1 else ""
+    if node.op == "mul":
+        both = shapes[node.args[0]] and shapes[node.args[1]]
+        return f"{a} ⊙ {b}" if both else f"{a} · {b}"
+    if node.op == "pow":
+        exponent = graph.nodes[node.args[1]]
+        if exponent.op == "const" and exponent.constant in _SUPERSCRIPT_POWERS:
+            return a + _SUPERSCRIPT_POWERS[int(exponent.constant)]
+        return f"{a}^{b}"
+    if node.op == "leaky_relu":
+        return f"leaky_relu({a}, {_param_text(node.params[0])})"
+    if node.op in ("sum", "mean"):
+        dim, keepdim = node.params
+        if dim is None:
+            return f"Σ {a}" if node.op == "sum" else f"mean({a})"
+        return f"{node.op}({a}, dim={dim}{', keepdim' if keepdim else ''})"
+    return _FUNCTION_TEXT[node.op].format(a=a, b=b)
+
+
+def local_text(graph: Any, node: Any, position: int, shapes: list[tuple[int, ...]]) -> str:
+    """The local derivative of ``node`` with respect to its argument ``position``, as a formula.
+
+    ``ḡ`` is the upstream gradient ∂f/∂node where the rule needs it (matrix products, softmax).
+    """
+    labels = [graph.labels[a] for a in node.args]
+    fields = {"a": labels[0], "b": labels[1] if len(labels) > 1 else "", "u": graph.labels[node.index]}
+    if node.op == "matmul":
+        ranks = (len(shapes[node.args[0]]), len(shapes[node.args[1]]))
+        return _MATMUL_LOCAL[ranks][position].format(**fields)
+    if node.op == "leaky_relu":
+        fields["slope"] = _param_text(node.params[0])
+    if node.op in ("mean", "mse", "bce", "bce_with_logits", "cross_entropy"):
+        shape = shapes[node.args[0]]
+        if node.op == "cross_entropy":
+            count = shape[0] if len(shape) == 2 else 1
+        elif node.op == "mean" and node.params[0] is not None and shape:
+            count = shape[node.params[0] % len(shape)]
+        elif node.op == "mse":
+            from dlsolve.engine.graph import broadcast_shapes
+
+            count = _size(broadcast_shapes(shape, shapes[node.args[1]]))
+        else:
+            count = _size(shape)
+        fields["n"] = str(count)
+    return _LOCAL_TEXT[node.op][position].format(**fields)
+
+
+def _size(shape: tuple[int, ...]) -> int:
+    count = 1
+    for d in shape:
+        count *= d
+    return count
