@@ -607,6 +607,9 @@ def from_expression(
             raise BadInput(f"{name} does not appear in f = {text}", option="--params")
         if name not in values:
             raise BadInput(f"{name} has no starting value; give one with --at {name}=VALUE", option="--at")
+    unused = [name for name in values if name not in graph_names]
+    if unused:
+        raise BadInput(f"{', '.join(unused)} does not appear in f = {text}", option="--at")
     params = params_from_values({name: values[name] for name in names}, names)
     constants = {name: value for name, value in values.items() if name not in names}
     return params, EngineObjective(text, [(p.name, p.shape) for p in params], constants)
