@@ -165,18 +165,8 @@ class Rule:
 
 
 def _cast(config: Config, exact: bool) -> dict[str, Any]:
-    names = (
-        "lr",
-        "momentum",
-        "dampening",
-        "beta1",
-        "beta2",
-        "eps",
-        "alpha",
-        "weight_decay",
-        "initial_accumulator",
-        "lr_decay",
-    )
+    """The numeric hyper-parameters as Fractions (exact runs) or floats."""
+    names = [name for name in Config._fields if name not in ("opt", "amsgrad", "centered", "convention")]
     return {name: (Fraction(getattr(config, name)) if exact else float(getattr(config, name))) for name in names}
 
 
