@@ -506,7 +506,7 @@ def _solution(
             "steps": str(steps),
         }
         | ({"f": objective.text} if objective is not None else {})
-        | {f"{p.name}₀": vector_text(p.values) for p in params},
+        | {f"{p.name}₀": tensor_text(p.values, p.shape) for p in params},
         answer=answer,
         summary=summary,
         quiet=quiet,
@@ -516,13 +516,22 @@ def _solution(
 
 
 def _split_text(params: list[Param], flat: list[Any]) -> list[str]:
+    """Each parameter's part of ``flat`` on the board, in its shape: ``1``, ``[1, 2]``, ``[[1, 0], [0, 1]]``."""
     texts = []
     offset = 0
     for param in params:
         size = len(param.values)
-        texts.append(vector_text(flat[offset : offset + size]))
+        texts.append(tensor_text(flat[offset : offset + size], param.shape))
         offset += size
     return texts
+
+
+def tensor_text(values: list[Any], shape: tuple[int, ...]) -> str:
+    """Values in row-major order shown in ``shape`` (a vector as ``[a, b]``, a matrix by rows)."""
+    if len(shape) < 2:
+        return vector_text(values)
+    width = math.prod(shape[1:])
+    return "[" + ", ".join(tensor_text(values[i * width : (i + 1) * width], shape[1:]) for i in range(shape[0])) + "]"
 
 
 def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool, taken: int) -> Step:
