@@ -192,6 +192,36 @@ def quadratic_cases(rng: random.Random) -> list[dict]:
     return cases
 
 
+def multi_cases(rng: random.Random) -> list[dict]:
+    """Two tensors at once (a matrix W and a vector b) in f = mse(W @ x + b, y): shapes kept, order W, b."""
+    cases = []
+    for index, opt in enumerate(["sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"] * 2):
+        case = {
+            "id": f"multi-{opt}-{index}",
+            "opt": opt,
+            "W": [[dec(rng, -1, 1, 1) for _ in range(3)] for _ in range(2)],
+            "b": [dec(rng, -1, 1, 1) for _ in range(2)],
+            "x": [dec(rng, -2, 2, 1) for _ in range(3)],
+            "y": [dec(rng, -1, 1, 1) for _ in range(2)],
+            "steps": 3,
+            "options": {"lr": dec(rng, 0.01, 0.3)} | ({"weight_decay": "0.1"} if index >= 7 else {}),
+        }
+        W = torch.tensor([[float(v) for v in row] for row in case["W"]], requires_grad=True)
+        b = torch.tensor([float(v) for v in case["b"]], requires_grad=True)
+        x = torch.tensor([float(v) for v in case["x"]])
+        y = torch.tensor([float(v) for v in case["y"]])
+        optimizer = torch_optimizer(opt, [W, b], case["options"])
+        trajectory = []
+        for _ in range(case["steps"]):
+            optimizer.zero_grad()
+            torch.nn.functional.mse_loss(W @ x + b, y).backward()
+            optimizer.step()
+            trajectory.append({"W": W.detach().tolist(), "b": b.detach().tolist()})
+        case["expected"] = {"trajectory": trajectory}
+        cases.append(case)
+    return cases
+
+
 def schedule_cases(rng: random.Random) -> list[dict]:
     from torch.optim import lr_scheduler as S
 
@@ -363,11 +393,12 @@ def main() -> None:
         "optim": cases,
         "quadratic": quadratic_cases(rng),
         "schedules": schedule_cases(rng),
+        "multi": multi_cases(random.Random(1616)),
     }
     OUT.write_text(json.dumps(data, indent=1) + "\n")
     print(
         f"{len(data['optim'])} optimizer cases, {len(data['quadratic'])} quadratic, "
-        f"{len(data['schedules'])} schedules -> {OUT}"
+        f"{len(data['schedules'])} schedules, {len(data['multi'])} two-tensor -> {OUT}"
     )
 
 
