@@ -199,10 +199,10 @@ def multi_cases(rng: random.Random) -> list[dict]:
         case = {
             "id": f"multi-{opt}-{index}",
             "opt": opt,
-            "W": [[dec(rng, -1, 1, 1) for _ in range(3)] for _ in range(2)],
-            "b": [dec(rng, -1, 1, 1) for _ in range(2)],
-            "x": [dec(rng, -2, 2, 1) for _ in range(3)],
-            "y": [dec(rng, -1, 1, 1) for _ in range(2)],
+            "W": [[dec(rng, -1, 1) for _ in range(3)] for _ in range(2)],
+            "b": [dec(rng, -1, 1) for _ in range(2)],
+            "x": [dec(rng, -2, 2) for _ in range(3)],
+            "y": [dec(rng, -1, 1) for _ in range(2)],
             "steps": 3,
             "options": {"lr": dec(rng, 0.01, 0.3)} | ({"weight_decay": "0.1"} if index >= 7 else {}),
         }
