@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput
@@ -166,6 +166,7 @@ def test_ewma_exam_numbers() -> None:
     assert solution.quiet == "v=7.5 v_hat=10"
 
 
+@settings(max_examples=15)
 @given(
     st.lists(st.integers(-20, 20).map(lambda k: F(k, 2)), min_size=1, max_size=6),
     st.integers(0, 99).map(lambda k: F(k, 100)),
