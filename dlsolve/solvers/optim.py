@@ -464,6 +464,12 @@ def _solution(
     summary = f"after {taken} step(s) of {config.opt}: {final_text}"
     if known_loss and result.final_loss is not None:
         summary += f"; f = {_number(result.final_loss)}"
+    if config.weight_decay and config.opt != "adamw":
+        summary += f"; weight decay λ = L2 penalty (λ/2)‖θ‖² with λ/2 = {_number(config.weight_decay / 2)}"
+    elif config.weight_decay:
+        summary += f"; decoupled decay θ(1 − ηλ) = {_number(1 - config.lr * config.weight_decay)}·θ, not an L2 penalty"
+    if growing:
+        summary += "; the iterates grow"
     quiet = final_text.replace(" = ", "=").replace("−", "-")
 
     def build() -> list[Step]:
