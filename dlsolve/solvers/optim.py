@@ -471,6 +471,10 @@ def _solution(
     if growing:
         summary += "; the iterates grow"
     quiet = final_text.replace(" = ", "=").replace("−", "-")
+    if config.weight_decay and config.opt != "adamw":
+        quiet += f" l2_coefficient={fmt.exact(config.weight_decay / 2)}"
+    if growing:
+        quiet += " diverged"
 
     def build() -> list[Step]:
         names = ", ".join(p.name for p in params)
