@@ -363,8 +363,10 @@ def optim(
         inputs_exact = inputs_exact and bool(objective.exact)  # type: ignore[union-attr]
     flat0 = [v for p in params for v in p.values]
     wanted = inputs_exact and not use_float and opt in rules.EXACT_RULES and steps <= MAX_EXACT_STEPS
-    if objective is not None and isinstance(objective, EngineObjective):
-        inputs_exact = inputs_exact and objective.probe_exact(flat0) if wanted else False
+    irrational = False
+    if isinstance(objective, EngineObjective) and wanted:
+        inputs_exact = objective.probe_exact(flat0)
+        irrational = not inputs_exact
     exact = wanted and inputs_exact
     if exact:
         theta0 = np.array([Fraction(v) for v in flat0], dtype=object)
@@ -379,7 +381,19 @@ def optim(
             _given_gradients(np.array([[float(v) for v in row] for row in grads])) if grads is not None else objective
         )
     result = run(config, theta0, source, steps, exact, full or steps <= HEAD_ROWS + TAIL_ROWS, objective)  # type: ignore[arg-type]
-    return _solution(config, params, result, grads, objective, exact, inputs_exact, steps, full)
+    if exact:
+        arithmetic = "exact arithmetic"
+    elif irrational:
+        arithmetic = "float64 (f or its gradient is not rational here)"
+    elif not inputs_exact:
+        arithmetic = "float64"
+    elif opt not in rules.EXACT_RULES:
+        arithmetic = "float64 (the rule takes square roots)"
+    elif use_float:
+        arithmetic = "float64 (--float)"
+    else:
+        arithmetic = f"float64 (exact arithmetic up to {MAX_EXACT_STEPS} steps)"
+    return _solution(config, params, result, grads, objective, exact, arithmetic, steps, full)
 
 
 def _norm(theta: Any) -> float:
@@ -407,7 +421,7 @@ def _solution(
     grads: list[list[Scalar]] | None,
     objective: Objective | None,
     exact: bool,
-    inputs_exact: bool,
+    arithmetic: str,
     steps: int,
     full: bool,
 ) -> Solution:
@@ -481,7 +495,7 @@ def _solution(
         steps_list = [
             Step(
                 f"{config.opt}: the update rule",
-                rule_text(config, names, grads is not None, objective.text if objective else None, exact, inputs_exact),
+                rule_text(config, names, grads is not None, objective.text if objective else None, arithmetic),
                 latex=rule_latex(config),
                 kind="optim.rule",
             ),

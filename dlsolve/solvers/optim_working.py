@@ -110,14 +110,10 @@ def _rule(config: rules.Config) -> tuple[str, list[str]]:
     return rule, notes
 
 
-def rule_text(
-    config: rules.Config, names: str, given: bool, function: str | None, exact: bool, inputs_exact: bool
-) -> str:
+def rule_text(config: rules.Config, names: str, given: bool, function: str | None, arithmetic: str) -> str:
+    """The rule, its hyper-parameters, the gradient source and the arithmetic (``"exact arithmetic"``, ...)."""
     rule, notes = _rule(config)
     source = "gradients given, one row per step" if given else f"f = {function}, g_t = ∇f at the current point"
-    arithmetic = "exact arithmetic" if exact else "float64"
-    if not exact and inputs_exact and config.opt not in rules.EXACT_RULES:
-        arithmetic += " (the rule takes square roots)"
     lines = [
         f"{rules.TORCH_CLASS[config.opt]} ({config.convention} convention) on θ = ({names}):",
         rule,
