@@ -365,3 +365,13 @@ def test_two_tensors_through_the_engine_match_torch() -> None:
         for mine, theirs in zip(answer["trajectory"], case["expected"]["trajectory"], strict=True):
             assert close(mine["W"], theirs["W"]), (case["id"], mine, theirs)
             assert close(mine["b"], theirs["b"]), (case["id"], mine, theirs)
+
+
+def test_exact_run_falls_back_to_float_when_fractions_explode() -> None:
+    """w⁴ + w³: each exact step multiplies the denominators' size; past the engine's limit, float64."""
+    params, objective = from_expression("w**4 + w**3", {"w": F(3, 10)})
+    solution = optim("momentum", params, objective=objective, steps=200, lr=F(1, 100))
+    assert "exact" not in solution.answer
+    assert "grew too large" in next(s for s in solution.steps if s.kind == "optim.rule").text
+    params, objective = from_expression("w**4 + w**3", {"w": F(3, 10)})
+    assert "exact" in optim("momentum", params, objective=objective, steps=3, lr=F(1, 100)).answer

@@ -368,21 +368,31 @@ def optim(
         inputs_exact = objective.probe_exact(flat0)
         irrational = not inputs_exact
     exact = wanted and inputs_exact
+    keep_all = full or steps <= HEAD_ROWS + TAIL_ROWS
+    too_large = False
     if exact:
+        from dlsolve.engine import ExactTooLarge
+
         theta0 = np.array([Fraction(v) for v in flat0], dtype=object)
         source = (
             _given_gradients(np.array([[Fraction(v) for v in row] for row in grads], dtype=object))
             if grads is not None
             else objective
         )
-    else:
+        try:
+            result = run(config, theta0, source, steps, True, keep_all, objective)  # type: ignore[arg-type]
+        except ExactTooLarge:
+            exact, too_large = False, True
+    if not exact:
         theta0 = np.array([float(v) for v in flat0])
         source = (
             _given_gradients(np.array([[float(v) for v in row] for row in grads])) if grads is not None else objective
         )
-    result = run(config, theta0, source, steps, exact, full or steps <= HEAD_ROWS + TAIL_ROWS, objective)  # type: ignore[arg-type]
+        result = run(config, theta0, source, steps, False, keep_all, objective)  # type: ignore[arg-type]
     if exact:
         arithmetic = "exact arithmetic"
+    elif too_large:
+        arithmetic = "float64 (the exact values grew too large)"
     elif irrational:
         arithmetic = "float64 (f or its gradient is not rational here)"
     elif not inputs_exact:

@@ -72,9 +72,11 @@ class EngineObjective:
             return False
         import numpy as np
 
+        from dlsolve.engine import ExactTooLarge
+
         try:
             loss, grad = self._exact(np.array([Fraction(v) for v in theta0], dtype=object))
-        except InvalidProblem:
+        except (InvalidProblem, ExactTooLarge):
             return False
         self.exact = fmt.is_exact(loss) and all(fmt.is_exact(v) for v in grad)
         return self.exact
