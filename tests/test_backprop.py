@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 import pytest
-from hypothesis import assume, given
+from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dlsolve.engine import (
@@ -68,8 +68,10 @@ def test_float_path_matches_torch_autograd() -> None:
         assert_matches(case, fw.value, backward(fw, list(case["grad"])).grads)
 
 
-def test_exact_path_matches_torch_autograd_on_the_lecture_graphs() -> None:
-    for case in GOLDENS["lecture"]:
+def test_exact_path_matches_torch_autograd_on_lecture_graphs() -> None:
+    """Three with symbolic values here; problems/backprop.toml checks every lecture graph through the CLI."""
+    chosen = {"sigmoid neuron", "staged", "logistic regression"}
+    for case in [c for c in GOLDENS["lecture"] if c["title"] in chosen]:
         fw = forward(parse_expression(case["f"]), exact_values(case["at"]), exact=True)
         assert_matches(case, fw.value, backward(fw, list(case["grad"])).grads)
 
@@ -177,6 +179,7 @@ EXPRESSIONS = [
 AWAY_FROM_ZERO = st.floats(0.05, 2) | st.floats(-2, -0.05)
 
 
+@settings(max_examples=15)
 @given(
     x=AWAY_FROM_ZERO, y=AWAY_FROM_ZERO,
     v=st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3), w=st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3),
@@ -205,6 +208,7 @@ SYMBOLIC = ["z / sigmoid(z)", "x * y + tanh(x)", "relu(x) * y", "log(1 + x**2) *
             "max(x, y) + abs(y)", "softplus(x * y) - sqrt(1 + y**2)", "bce_with_logits(x, sigmoid(y))"]
 
 
+@settings(max_examples=25)
 @given(x=st.fractions(-3, 3, max_denominator=8), y=st.fractions(-3, 3, max_denominator=8),
        which=st.integers(0, len(SYMBOLIC) - 1))
 def test_symbolic_derivatives_agree_with_the_numeric_path(x: Fraction, y: Fraction, which: int) -> None:

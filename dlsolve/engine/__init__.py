@@ -13,7 +13,7 @@ Used by ``dlsolve backprop`` (the working), and reused by ``optim`` and ``norm``
   ``Backward.grads`` maps each name of ``wrt`` to ∂f/∂name (same shape as the value);
   ``node_grads`` and ``contributions`` hold every node's gradient for the working.
 * :func:`value_and_grad(graph, wrt) -> (values -> (float, {name: ndarray}))
-  <dlsolve.engine.evaluate.value_and_grad>`: the compiled float64 path for many calls.
+  <dlsolve.engine.fast.value_and_grad>`: the compiled float64 path for many calls.
 * :func:`symbolic_gradient(graph, wrt, values) <dlsolve.engine.symbolic.symbolic_gradient>`: the
   derivatives as SymPy expressions when some names have no value.
 
@@ -23,7 +23,8 @@ Values are NumPy arrays: 0-d for scalars, 1-D vectors, 2-D matrices.
 from __future__ import annotations
 
 from dlsolve.engine.backend import ExactTooLarge
-from dlsolve.engine.evaluate import Backward, Forward, backward, check_scalar, forward, value_and_grad
+from dlsolve.engine.evaluate import Backward, Forward, backward, check_scalar, forward
+from dlsolve.engine.fast import value_and_grad
 from dlsolve.engine.graph import Graph, Node, infer_shapes
 from dlsolve.engine.parser import GRAMMAR, parse_expression
 

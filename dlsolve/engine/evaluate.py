@@ -7,13 +7,13 @@
   upstream gradient ∂f/∂u times its local derivative sent to its arguments (reduced over broadcast
   dimensions), the contributions of several consumers added ("gradients add at forks").
   It records every contribution for the working.
-* :func:`value_and_grad` compiles the same passes for repeated float64 calls (an optimizer's inner
-  loop): no checks until something is not finite, no records, nothing recomputed between calls.
+* :func:`dlsolve.engine.fast.value_and_grad` compiles the same passes for repeated float64 calls.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+import math
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from dlsolve.engine.backend import backend
@@ -148,10 +148,7 @@ def forward(graph: Graph, values: Mapping[str, Any], *, exact: bool) -> Forward:
 def check_scalar(forward: Forward) -> None:
     """PyTorch's rule for ``backward()``: f must hold one element; BadInput suggesting sum/mean otherwise."""
     shape = forward.shapes[forward.graph.output]
-    count = 1
-    for d in shape:
-        count *= d
-    if count != 1:
+    if math.prod(shape) != 1:
         raise BadInput(
             f"f has shape {list(shape)}, not a scalar: gradients need a scalar output (PyTorch: grad can be "
             f"implicitly created only for scalar outputs); wrap it in sum(...) or mean(...)",
@@ -217,71 +214,3 @@ def backward(forward: Forward, wrt: Sequence[str] | None = None) -> Backward:
                 grad[...] = b.num(0)
         grads[name] = grad
     return Backward(forward, node_grads, contributions, grads)
-
-
-def value_and_grad(graph: Graph, wrt: Sequence[str]) -> Callable[[Mapping[str, Any]], tuple[float, dict[str, Any]]]:
-    """A fast float64 function ``values -> (f, {name: ∂f/∂name for name in wrt})``.
-
-    Made once per graph and called many times (an optimizer's steps): the plan of both passes is
-    fixed here; each call only runs NumPy. Values are float64 arrays (or anything ``np.asarray``
-    takes); returned gradients are new arrays. Shapes are checked on the first call and whenever
-    they change. If f or a gradient is not finite, the checked passes run again to raise the
-    precise InvalidProblem (or BadInput for a shape error).
-    """
-    import numpy as np
-
-    b = backend(False)
-    names = list(wrt)
-    unknown = [name for name in names if name not in graph.names]
-    if unknown:
-        raise BadInput(f"{', '.join(unknown)} does not appear in f", option="--params")
-    depends = graph.depends_on(set(names))
-    leaves = [(node.index, node.name) for node in graph.nodes if node.op == "var"]
-    constants = [(node.index, np.asarray(float(node.constant))) for node in graph.nodes if node.op == "const"]  # type: ignore[arg-type]
-    steps = [(node.index, OPS[node.op].forward, node.args, node.params) for node in graph.nodes if not node.is_leaf]
-    back = [
-        (node.index, OPS[node.op].vjp, node.args, node.params, [depends[a] for a in node.args])
-        for node in reversed(graph.nodes)
-        if not node.is_leaf and depends[node.index]
-    ]
-    indices = [(name, graph.var_index(name)) for name in names]
-    output = graph.output
-    checked: dict[tuple[Shape, ...], None] = {}
-    count = len(graph.nodes)
-
-    def run(values: Mapping[str, Any]) -> tuple[float, dict[str, Any]]:
-        vals: list[Any] = [None] * count
-        for index, name in leaves:
-            vals[index] = np.asarray(values[name], dtype=np.float64)
-        key = tuple(vals[index].shape for index, _ in leaves)
-        if key not in checked:
-            check_scalar(Forward(graph, [], infer_shapes(graph, {n: vals[i].shape for i, n in leaves}), False, []))
-            checked[key] = None
-        for index, constant in constants:
-            vals[index] = constant
-        with np.errstate(all="ignore"):
-            for index, function, args, params in steps:
-                vals[index] = function(b, [vals[a] for a in args], params)
-            grads: list[Any] = [None] * count
-            grads[output] = np.ones(np.shape(vals[output]))
-            for index, vjp, args, params, needs in back:
-                g = grads[index]
-                if g is None:
-                    continue
-                parts = vjp(b, g, [vals[a] for a in args], vals[index], params, needs)
-                for arg, part, need in zip(args, parts, needs, strict=True):
-                    if need and part is not None:
-                        if np.shape(part) != np.shape(vals[arg]):
-                            part = unbroadcast(np.asarray(part), np.shape(vals[arg]))
-                        grads[arg] = part if grads[arg] is None else grads[arg] + part
-        value = float(np.reshape(vals[output], -1)[0])
-        result = {
-            name: np.zeros(np.shape(vals[index])) if grads[index] is None else np.array(grads[index], dtype=np.float64)
-            for name, index in indices
-        }
-        if not (np.isfinite(value) and all(np.all(np.isfinite(g)) for g in result.values())):
-            backward(forward(graph, {name: vals[index] for index, name in leaves}, exact=False), names)
-            raise InvalidProblem("f or its gradient is not finite at these values", option="--f")
-        return value, result
-
-    return run

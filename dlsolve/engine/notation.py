@@ -8,6 +8,7 @@ mathematical notation (``1/(1 + e⁻²) ≈ 0.880797``, ``√2``, ``ln(3)``), ne
 
 from __future__ import annotations
 
+import math
 import re
 from fractions import Fraction
 from typing import Any
@@ -124,8 +125,11 @@ def entry_latex(value: Any) -> str:
     return fmt.latex_number(value)
 
 
-def value_latex(array: Any) -> str:
-    """LaTeX of a value: a number, a row vector or a bmatrix."""
+def value_latex(array: Any, limit: int = SHOWN_ENTRIES) -> str:
+    """LaTeX of a value: a number, a row vector or a bmatrix (its corner and its shape beyond ``limit`` entries)."""
+    if array.size > limit:
+        corner = array[:2, :4] if array.ndim == 2 else array[:4]
+        return value_latex(corner, limit) + r"\cdots\ (" + r" \times ".join(map(str, array.shape)) + ")"
     if array.ndim == 0:
         return entry_latex(array.item())
     if array.ndim == 1:
@@ -145,6 +149,9 @@ def exact_string(value: Any) -> str:
 
 def json_value(array: Any, convert: Any) -> Any:
     """A nested list (or a scalar) of ``convert(entry)`` for a 0-d, 1-D or 2-D array."""
+    if array.dtype.kind == "f" and convert is json_number:
+        return array.tolist()  # float64: already JSON numbers, and fast for large gradients
+
     def walk(item: Any) -> Any:
         return [walk(entry) for entry in item] if isinstance(item, list) else convert(item)
 
@@ -269,15 +276,8 @@ def local_text(graph: Any, node: Any, position: int, shapes: list[tuple[int, ...
         elif node.op == "mse":
             from dlsolve.engine.graph import broadcast_shapes
 
-            count = _size(broadcast_shapes(shape, shapes[node.args[1]]))
+            count = math.prod(broadcast_shapes(shape, shapes[node.args[1]]))
         else:
-            count = _size(shape)
+            count = math.prod(shape)
         fields["n"] = str(count)
     return _LOCAL_TEXT[node.op][position].format(**fields)
-
-
-def _size(shape: tuple[int, ...]) -> int:
-    count = 1
-    for d in shape:
-        count *= d
-    return count

@@ -21,6 +21,7 @@ Conventions (PyTorch 2.x autograd, float64):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,10 +48,8 @@ def unbroadcast(grad: Any, shape: Shape) -> Any:
 
 
 def size(shape: Shape) -> int:
-    count = 1
-    for d in shape:
-        count *= d
-    return count
+    """The number of entries of a tensor of this shape."""
+    return math.prod(shape)
 
 
 class Op:
@@ -151,10 +150,14 @@ class Pow(Op):
         return None
 
     def forward(self, b, xs, params):
+        if not b.exact and xs[1].ndim == 0 and xs[1] == 2:
+            return xs[0] * xs[0]
         return b.pow(xs[0], xs[1])
 
     def vjp(self, b, g, xs, out, params, needs):
         a, e = xs
+        if not b.exact and e.ndim == 0 and not needs[1]:
+            return [g * (e * a if e == 2 else (e * a ** (e - 1) if e != 0 else 0 * a)), None]
         return [
             g * b.pow_grad_base(a, e) if needs[0] else None,
             g * b.pow_grad_exponent(a, e, out) if needs[1] else None,
@@ -401,6 +404,8 @@ class Sum(Op):
         x = xs[0]
         if self.average:
             g = g / b.num(self._count(x.shape, dim))
+        if dim is None and not b.exact:
+            return [np.full(x.shape, g, dtype=np.float64)]
         if dim is not None and not keepdim and x.ndim:
             g = np.expand_dims(g, _dim(x.shape, dim))
         return [b.asarray(np.broadcast_to(g, x.shape).copy())]

@@ -47,13 +47,12 @@ def solve_backprop(
     *,
     check: bool = False,
     exact: bool | None = None,
-    full: bool = False,
 ) -> Solution:
     """f's value and its gradients at ``values`` (name -> NumPy array, from ``parsing.parse_assignments``).
 
     ``wrt``: the names whose gradients are reported (default: every name with a value, except class
     indices of cross_entropy). ``exact``: None chooses (exact when every input is exact and small),
-    False forces float64. ``check`` adds central finite differences; ``full`` shows every node.
+    False forces float64. ``check`` adds central finite differences.
     """
     from dlsolve.engine import parse_expression
 
@@ -69,7 +68,7 @@ def solve_backprop(
             raise BadInput("a name is listed twice", option="--wrt")
     if any(name not in values for name in graph.names):
         return _symbolic(graph, values, wrt)
-    return _numeric(graph, values, wrt, check=check, exact=exact, full=full)
+    return _numeric(graph, values, wrt, check=check, exact=exact)
 
 
 # --------------------------------------------------------------------------- numeric mode
@@ -82,7 +81,7 @@ def _is_exact(values: Mapping[str, Any]) -> bool:
 
 
 def _numeric(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *, check: bool,
-             exact: bool | None, full: bool) -> Solution:
+             exact: bool | None) -> Solution:
     from dlsolve.engine import ExactTooLarge, backward, check_scalar, forward
 
     warnings: list[str] = []
@@ -111,7 +110,7 @@ def _numeric(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *
         if worst > CHECK_TOLERANCE:
             warnings.append(f"finite differences differ from the gradient by up to {worst:.2g} (relative); "
                             "expected near a kink")
-    return _numeric_solution(graph, fw, bw, names, checked, warnings, full)
+    return _numeric_solution(graph, fw, bw, names, checked, warnings)
 
 
 def _wrt(fw: Any, wrt: Sequence[str] | None) -> list[str]:
@@ -167,7 +166,7 @@ def _json_values(array: Any) -> Any:
 
 
 def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None,
-                      warnings: list[str], full: bool) -> Solution:
+                      warnings: list[str]) -> Solution:
     from dlsolve.engine.notation import exact_string, json_value, value_latex, value_text
 
     answer: dict[str, Any] = {
@@ -180,7 +179,7 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
     }
     if checked is not None:
         answer["check"] = checked
-    parts = [f"f = {value_text(fw.value)}"] + [f"∂f/∂{name} = {value_text(bw.grads[name])}" for name in names]
+    parts = [_is("f", value_text(fw.value))] + [_is(f"∂f/∂{name}", value_text(bw.grads[name])) for name in names]
     inputs = {"f": graph.text} | {f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)])
                                   for n in graph.names}
     latex = r" \quad ".join(
@@ -193,7 +192,7 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
         answer=answer,
         summary="; ".join(parts),
         quiet="\n".join(parts),
-        steps=lambda: _numeric_steps(graph, fw, bw, names, checked, full),
+        steps=lambda: _numeric_steps(graph, fw, bw, names, checked),
         warnings=warnings,
         answer_latex=latex,
     )
@@ -246,7 +245,7 @@ def _latex_text(text: str) -> str:
     return text
 
 
-def _forward_step(graph: Any, fw: Any, full: bool) -> Step:
+def _forward_step(graph: Any, fw: Any) -> Step:
     from dlsolve.engine.notation import op_text, value_text
 
     with_shapes = any(fw.shapes[node.index] for node in graph.nodes)
@@ -262,9 +261,9 @@ def _forward_step(graph: Any, fw: Any, full: bool) -> Step:
     example = f"{graph.labels[first.index]} = {op_text(graph, first, fw.shapes)}"
     if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes):
         example += f" = {substituted}"
-    example += f" = {value_text(fw.values[first.index])}"
+    example = _is(example, value_text(fw.values[first.index]))
     text = (f"Each node from its inputs, in topological order; for example {example}. "
-            f"f = {graph.labels[graph.output]} = {value_text(fw.value)}.")
+            f"{_is(f'f = {graph.labels[graph.output]}', value_text(fw.value))}.")
     columns = ["node", "operation", "value"] + (["shape"] if with_shapes else [])
     return Step("Forward pass", text, blocks=[Table(columns, rows, title="forward pass")], kind="backprop.forward")
 
@@ -287,14 +286,20 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                 rows.append([graph.labels[node.index], value_text(upstream), local,
                              f"→ {target}: {value_text(contribution.value)}"])
                 if not example:
-                    example = (f"∂f/∂{target} = ∂f/∂{graph.labels[node.index]} · ∂{graph.labels[node.index]}/∂{target}"
-                               f" = {value_text(upstream)} · {_grouped(local)} = {value_text(contribution.value)}")
+                    label = graph.labels[node.index]
+                    example = _is(f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
+                                  f" = {value_text(upstream)} · {_grouped(local)}", value_text(contribution.value))
     text = ("Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
             "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
             "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else ""))
     return Step("Backward pass", text,
                 blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
                 kind="backprop.backward")
+
+
+def _is(label: str, shown: str) -> str:
+    """``label = value``, or ``label ≈ value`` when the value is shown as decimals only."""
+    return f"{label} ≈ {shown[2:]}" if shown.startswith("≈ ") else f"{label} = {shown}"
 
 
 def _grouped(text: str) -> str:
@@ -310,7 +315,7 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
         if len(parts) < 2:
             continue
         terms = " + ".join(f"{value_text(part.value)} (from {graph.labels[part.consumer]})" for part in parts)
-        lines.append(f"∂f/∂{graph.labels[node.index]} = {terms} = {value_text(bw.node_grads[node.index])}")
+        lines.append(_is(f"∂f/∂{graph.labels[node.index]} = {terms}", value_text(bw.node_grads[node.index])))
     if not lines:
         return None
     return Step("Gradients add at forks",
@@ -321,19 +326,18 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
 def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
     from dlsolve.engine.notation import value_latex, value_text
 
-    lines = [f"∂f/∂{n} = {value_text(bw.grads[n], limit=10**9) if bw.grads[n].size <= 64 else value_text(bw.grads[n])}"
-             f"{_shape_suffix(fw.shapes[graph.var_index(n)])}" for n in names]
+    lines = [_is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)])
+             for n in names]
     latex = r" \\ ".join(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {value_latex(bw.grads[n])}"
                          for n in names if bw.grads[n].size <= 64)
     return Step("Gradients", "Each gradient has the shape of its input:\n" + "\n".join(lines),
                 r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "", kind="backprop.gradients")
 
 
-def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None,
-                   full: bool) -> list[Step]:
+def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None) -> list[Step]:
     steps = [_graph_step(graph, fw)]
     if graph.operations:
-        steps += [_forward_step(graph, fw, full), _backward_step(graph, fw, bw)]
+        steps += [_forward_step(graph, fw), _backward_step(graph, fw, bw)]
     fork = _fork_step(graph, bw)
     if fork:
         steps.append(fork)
