@@ -39,6 +39,19 @@ OUTPUT_PARAMETERS: list[tuple[str, Any]] = [
     ("markdown", Annotated[bool, typer.Option("--markdown", help="Print the working as Markdown.")]),
 ]
 
+#: Options every solver command gets besides the output mode: checking a student's answer.
+CHECK_PARAMETERS: list[tuple[str, Any]] = [
+    (
+        "answer",
+        Annotated[
+            str | None,
+            typer.Option(
+                "--answer", help="Check this answer (a number, shape, vector, matrix or words): verdict and diagnosis."
+            ),
+        ],
+    ),
+]
+
 #: Commands of the command line that are not solvers: name -> ``module:function`` (a Typer command).
 PLAIN_COMMANDS: dict[str, str] = {"solve": "dlsolve.commands.solve:solve"}
 
@@ -73,11 +86,16 @@ class _RenderedCommand:
         self.__doc__ = function.__doc__
         self._exit_status = command.exit_status
         self._callback = callback
+        self._name = command.name
 
     @functools.cached_property
     def __annotations__(self) -> dict[str, Any]:
         # inspect evaluates the postponed text directly (typing.get_type_hints also re-walks each result).
-        return {**inspect.get_annotations(self.__wrapped__, eval_str=True), **dict(OUTPUT_PARAMETERS)}
+        return {
+            **inspect.get_annotations(self.__wrapped__, eval_str=True),
+            **dict(OUTPUT_PARAMETERS),
+            **dict(CHECK_PARAMETERS),
+        }
 
     @functools.cached_property
     def __signature__(self) -> inspect.Signature:
@@ -87,21 +105,34 @@ class _RenderedCommand:
             parameter.replace(annotation=hints.get(parameter.name, parameter.empty))
             for parameter in signature.parameters.values()
         ]
-        extra = (
-            inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
-            for key, hint in OUTPUT_PARAMETERS
-        )
+        extra = [
+            *(
+                inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=False, annotation=hint)
+                for key, hint in OUTPUT_PARAMETERS
+            ),
+            *(
+                inspect.Parameter(key, inspect.Parameter.KEYWORD_ONLY, default=None, annotation=hint)
+                for key, hint in CHECK_PARAMETERS
+            ),
+        ]
         return signature.replace(
             parameters=[*parameters, *extra], return_annotation=hints.get("return", signature.empty)
         )
 
     def __call__(self, *args: Any, **kwargs: Any) -> int | None:
         mode = output_mode(**{key: kwargs.pop(key) for key, _ in OUTPUT_PARAMETERS})
+        answer = kwargs.pop("answer", None)
         if self._callback and click.get_current_context().invoked_subcommand:
             return None
         solution = self.__wrapped__(*args, **kwargs)
         from dlsolve.render import render
 
+        if answer is not None:
+            from dlsolve.grading.sheet import Grader, sheet_solution
+
+            verdict = Grader(self._name, self._name, kwargs, solution).grade(answer)
+            render(sheet_solution([verdict], solution.warnings), mode)
+            return int(ExitStatus.SOLVED if verdict.verdict == "correct" else ExitStatus.NO_VALID_ANSWER)
         render(solution, mode)
         return int(self._exit_status(solution)) if self._exit_status is not None else None
 

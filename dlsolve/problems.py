@@ -66,6 +66,8 @@ class Outcome:
     solution: Solution | None = None
     error: DlsolveError | None = None
     mismatches: list[str] | None = None
+    #: The command function's keyword arguments (parsed values): what answer checking recomputes from.
+    kwargs: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -121,6 +123,8 @@ def load_problem_file(path: Path) -> list[Problem]:
     except tomllib.TOMLDecodeError as error:
         raise BadInput(f"{path}: malformed TOML: {error}") from None
     tables = data.get("problem")
+    if tables is None and "student" in data:
+        return []  # a student's answers (for `solve --answers`) beside the problems: not problems
     if not isinstance(tables, list) or not tables:
         raise BadInput(f"{path}: expected one or more [[problem]] tables")
     # tomllib gives no positions: the n-th [[problem]] header line locates the n-th problem
@@ -211,14 +215,15 @@ def solve_problem(problem: Problem, *, check: bool = False) -> Outcome:
     try:
         from dlsolve import registry
 
-        solution = registry.run(problem.command, problem.args, problem.origin, problem.base_dir)
+        kwargs = registry.find(problem.command, problem.origin).bind(problem.args, problem.origin, problem.base_dir)
+        solution = registry.get(problem.command).function(**kwargs)  # type: ignore[union-attr]
     except DlsolveError as error:
         return _failed(problem, error, check)
     except Exception as error:  # a bug in a solver
         if traceback_wanted():
             raise
         return _failed(problem, InternalError.from_exception(error), check)
-    outcome = Outcome(problem, solution=solution)
+    outcome = Outcome(problem, solution=solution, kwargs=kwargs)
     if check:
         outcome.mismatches = compare(problem.expected, solution.answer, problem.tolerance)
     return outcome

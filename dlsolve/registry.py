@@ -125,7 +125,11 @@ class Command:
         return found
 
     def call(self, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> Solution:
-        """Solve with option-name ``args`` (``{"in": 28, "k": 3}``), values typed or text.
+        """Solve with option-name ``args`` (``{"in": 28, "k": 3}``), values typed or text."""
+        return self.function(**self.bind(args, where, base_dir))
+
+    def bind(self, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> dict[str, Any]:
+        """The function's keyword arguments for option-name ``args``, values typed or text.
 
         Each value goes through its option's own parser, as on the command line; ``@file`` paths
         (and options named ``file`` or ``*-file``) are relative to ``base_dir``.
@@ -154,7 +158,7 @@ class Command:
         missing = [option for option in missing if parameters[option].name not in kwargs]
         if missing:
             raise BadInput(f"{where}: '{self.name}' needs {', '.join(dict.fromkeys(missing))}")
-        return self.function(**kwargs)
+        return kwargs
 
 
 def _convert(parameter: Parameter, value: Any) -> Any:
@@ -208,10 +212,15 @@ def load_all() -> dict[str, Command]:
     return {name: command for name in COMMAND_MODULES if (command := get(name)) is not None}
 
 
-def run(name: str, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> Solution:
-    """Solve command ``name`` with option-name ``args``: what problem files and batch lines do."""
+def find(name: str, where: str) -> Command:
+    """The command called ``name``; BadInput naming the known ones when there is none."""
     found = get(name) if isinstance(name, str) else None
     if found is None:
         known = ", ".join(sorted({*COMMAND_MODULES, *COMMANDS}))
         raise BadInput(f"{where}: unknown command {name!r} (known: {known})")
-    return found.call(args, where, base_dir)
+    return found
+
+
+def run(name: str, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> Solution:
+    """Solve command ``name`` with option-name ``args``: what problem files and batch lines do."""
+    return find(name, where).call(args, where, base_dir)

@@ -79,7 +79,6 @@ class Matrix(FrozenRecord):
         return np.array([[float(v) for v in row] for row in self.rows], dtype=np.float64).reshape(self.shape)
 
 
-
 class LayerCall(FrozenRecord):
     """One PyTorch layer constructor call as written, e.g. ``nn.Conv2d(1, 16, 3, padding=1)``.
 
@@ -100,7 +99,6 @@ class LayerCall(FrozenRecord):
         object.__setattr__(self, "kwargs", kwargs)
         object.__setattr__(self, "source", source)
         object.__setattr__(self, "line", line)
-
 
 
 #: Adaptive preconditioners of ``--precond``: the matrix changes with the gradients seen.
@@ -129,8 +127,6 @@ class Preconditioner(FrozenRecord):
         return self.kind in ADAPTIVE_PRECONDITIONERS
 
 
-
-
 class SourceText(FrozenRecord):
     """The text of a file (or of standard input) an option names, with the name to show for it."""
 
@@ -154,3 +150,34 @@ class LossSeries(FrozenRecord):
     def __init__(self, runs: list[tuple[str | None, list[float]]], typed: bool) -> None:
         object.__setattr__(self, "runs", runs)
         object.__setattr__(self, "typed", typed)
+
+
+class Answer(FrozenRecord):
+    """A student's answer as read: numbers (``rows``, exact, with each entry's decimal places when it
+    was written as a decimal, else None) or words (lower-cased, single-spaced)."""
+
+    kind: str
+    rows: tuple[tuple[Fraction, ...], ...]
+    decimals: tuple[tuple[int | None, ...], ...]
+    words: str
+    text: str
+    _fields = ("kind", "rows", "decimals", "words", "text")
+
+    def __init__(
+        self,
+        kind: str,
+        rows: tuple[tuple[Fraction, ...], ...] = (),
+        decimals: tuple[tuple[int | None, ...], ...] = (),
+        words: str = "",
+        text: str = "",
+    ) -> None:
+        object.__setattr__(self, "kind", kind)  # "number", "vector", "matrix" or "words"
+        object.__setattr__(self, "rows", rows)
+        object.__setattr__(self, "decimals", decimals)
+        object.__setattr__(self, "words", words)
+        object.__setattr__(self, "text", text)
+
+    @property
+    def values(self) -> list[Fraction]:
+        """The numbers in reading order."""
+        return [value for row in self.rows for value in row]

@@ -27,6 +27,10 @@ relative tolerance of 1e-6), prints a pass/fail table and exits 1 on any mismatc
 problem's input is bad: the sheet still shows the others). With `-`,
 each input line {"command": ..., "args": {...}} gives one JSON answer line, in order; a bad line
 gives an {"error": ...} line and the batch goes on; exit 1 if any line failed.
+
+--answers FILE grades a student's sheet (TOML: problem id = answer) or a class (CSV: student,
+problem, answer): correct, wrong, missing or unreadable, and for a wrong answer the known mistake
+that reproduces it exactly. Example: dlsolve solve problems/midterm.toml --answers problems/midterm-sheet.toml
 """
 
 
@@ -46,6 +50,19 @@ def solve(
     latex: Annotated[bool, typer.Option("--latex", help="A standalone LaTeX answer key.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown answer key.")] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
+    answers: Annotated[
+        str | None,
+        typer.Option(
+            "--answers", help="Grade a student's answers: TOML (id = answer) or a class CSV (student,problem,answer)."
+        ),
+    ] = None,
+    gradebook: Annotated[
+        str | None,
+        typer.Option("--gradebook", help="With --answers: write a CSV, one row per student (verdicts, score)."),
+    ] = None,
+    tol: Annotated[
+        float, typer.Option("--tol", help="With --answers: relative tolerance for float answers.", min=0.0)
+    ] = 1e-3,
 ) -> int:
     from pathlib import Path
 
@@ -62,7 +79,11 @@ def solve(
     mode = output_mode(**{key: value for key, value in flags.items() if key != "jsonl"})
     if jsonl and mode != "rich":
         raise BadInput(f"choose one output mode, got --jsonl and --{mode}", option="--jsonl")
+    if gradebook is not None and answers is None:
+        raise BadInput("--gradebook needs --answers FILE", option="--gradebook")
     loaded = problems.load_problems([Path(name) for name in files], only)
+    if answers is not None:
+        return _grade(loaded, answers, gradebook, tol, mode, output)
     stream = _open_output(output)
     try:
         outcomes = []
@@ -81,6 +102,31 @@ def solve(
         if stream is not sys.stdout:
             stream.close()
     return int(max((outcome.exit_status for outcome in outcomes), default=ExitStatus.SOLVED))
+
+
+def _grade(loaded: list[Any], answers: str, gradebook: str | None, tol: float, mode: str, output: str | None) -> int:
+    """Solve each problem once, grade every student's answers, render the verdicts."""
+    from dlsolve import problems
+    from dlsolve.grading import sheet
+    from dlsolve.render import render
+
+    sheets = sheet.read_answers(answers)
+    outcomes = [problems.solve_problem(problem) for problem in loaded]
+    results, warnings = sheet.grade_students(outcomes, sheets, tol)
+    if gradebook is not None:
+        sheet.write_gradebook(gradebook, results)
+    if len(results) == 1:
+        student, verdicts = next(iter(results.items()))
+        solution = sheet.sheet_solution(verdicts, warnings, student)
+    else:
+        solution = sheet.class_solution(results, warnings)
+    stream = _open_output(output)
+    try:
+        render(solution, mode, stream)
+    finally:
+        if stream is not sys.stdout:
+            stream.close()
+    return int(ExitStatus.SOLVED)
 
 
 def _open_output(path: str | None) -> Any:
