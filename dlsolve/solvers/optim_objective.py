@@ -63,6 +63,7 @@ class EngineObjective:
         used = {name: value for name, value in constants.items() if name in self.graph.names}
         self.constants_exact = used if all(_all_exact(v) for v in used.values()) else None
         self.constants_float = {name: _array(value, False) for name, value in used.items()}
+        self.float_values = dict(self.constants_float)
         self.fast = value_and_grad(self.graph, names)
         self.exact = False
 
@@ -81,8 +82,9 @@ class EngineObjective:
         self.exact = fmt.is_exact(loss) and all(fmt.is_exact(v) for v in grad)
         return self.exact
 
-    def _values(self, theta: Any, exact: bool) -> dict[str, Any]:
-        values = dict(self.constants_exact if exact else self.constants_float)  # type: ignore[arg-type]
+    def _values(self, theta: Any) -> dict[str, Any]:
+        """The exact values of every name at θ (a new dict)."""
+        values = dict(self.constants_exact)  # type: ignore[arg-type]
         for name, start, end, shape in self.layout:
             values[name] = theta[start:end].reshape(shape)
         return values
@@ -92,7 +94,7 @@ class EngineObjective:
 
         from dlsolve.engine import backward, forward
 
-        values = {name: _array(value, True) for name, value in self._values(theta, True).items()}
+        values = {name: _array(value, True) for name, value in self._values(theta).items()}
         passed = forward(self.graph, values, exact=True)
         grads = backward(passed, self.names).grads
         loss = np.asarray(passed.value, dtype=object).reshape(-1)[0]
@@ -104,8 +106,11 @@ class EngineObjective:
 
         if theta.dtype == object:
             return self._exact(theta)
+        values = self.float_values  # one dict reused: the parameters' entries are replaced each call
+        for name, start, end, shape in self.layout:
+            values[name] = theta[start:end].reshape(shape)
         try:
-            loss, grads = self.fast(self._values(theta, False))
+            loss, grads = self.fast(values)
         except InvalidProblem:
             if not np.all(np.abs(theta) <= HUGE):
                 raise Diverged from None

@@ -322,31 +322,43 @@ class Adam(Rule):
             g = raw
         else:
             g = self.coupled(raw, theta)
-        self.m = self.m + (1 - beta1) * (g - self.m)  # torch: exp_avg.lerp_(grad, 1 - beta1)
-        self.v = beta2 * self.v + (1 - beta2) * g * g
+        # In place (Adam runs in float64; 10,000 steps are common): m ← m + (1 − β₁)(g − m) as
+        # torch's exp_avg.lerp_(grad, 1 − β₁), v ← β₂v + (1 − β₂)g².
+        m, v = self.m, self.v
+        step = g - m
+        step *= 1 - beta1
+        m += step
+        v *= beta2
+        square = g * g
+        square *= 1 - beta2
+        v += square
         correction1 = 1 - beta1**self.t
         correction2 = 1 - beta2**self.t
-        second = self.v
+        second = v
         if self.v_max is not None:
-            self.v_max = np.maximum(self.v_max, self.v)
+            np.maximum(self.v_max, v, out=self.v_max)
             second = self.v_max
         if self.config.textbook:
-            new = theta - lr * (self.m / correction1) / (np.sqrt(second / correction2) + c["eps"])
+            new = theta - lr * (m / correction1) / (np.sqrt(second / correction2) + c["eps"])
         else:
-            denom = np.sqrt(second) / correction2**0.5 + c["eps"]
-            new = theta - (lr / correction1) * self.m / denom
+            denom = np.sqrt(second)
+            denom /= correction2**0.5
+            denom += c["eps"]
+            step = m / denom
+            step *= lr / correction1
+            new = theta - step
         if not self.record:
             return new, {}, loss
         shown = {
             "grad": g,
-            "exp_avg": self.m,
-            "exp_avg_sq": self.v,
-            "m_hat": self.m / correction1,
+            "exp_avg": m.copy(),
+            "exp_avg_sq": v.copy(),
+            "m_hat": m / correction1,
             "v_hat": second / correction2,
             "update": new - start,
         }
         if self.v_max is not None:
-            shown["max_exp_avg_sq"] = self.v_max
+            shown["max_exp_avg_sq"] = self.v_max.copy()
         return new, shown, loss
 
     def state(self) -> dict[str, Any]:
