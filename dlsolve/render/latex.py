@@ -70,6 +70,16 @@ _UNICODE = {
     "⌉": r"\ensuremath{\rceil}",
     "⌊": r"\ensuremath{\lfloor}",
     "⌋": r"\ensuremath{\rfloor}",
+    # optim and lr-schedule
+    "α": r"\ensuremath{\alpha}",
+    "Δ": r"\ensuremath{\Delta}",
+    "π": r"\ensuremath{\pi}",
+    "ᵗ": r"\ensuremath{^t}",
+    "₀": r"\ensuremath{_0}",
+    "₁": r"\ensuremath{_1}",
+    "₂": r"\ensuremath{_2}",
+    "‖": r"\ensuremath{\|}",
+    "ḡ": r"\ensuremath{\bar g}",
 }
 _COMBINING_HAT = "\u0302"
 
