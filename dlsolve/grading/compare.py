@@ -32,6 +32,22 @@ PRIMARY_FIELDS: dict[str, list[str]] = {
     "convergence-bound": ["rho", "eta"],
     "lr-curve": ["too_high", "too_low"],
     "train-loop": ["rules"],
+    "optim": ["theta", "final_loss"],
+    "optim ewma": ["final", "final_corrected"],
+    **{
+        f"lr-schedule {kind}": ["final", "lr"]
+        for kind in (
+            "step",
+            "multistep",
+            "exponential",
+            "cosine",
+            "cosine-warm-restarts",
+            "linear",
+            "onecycle",
+            "inverse-time",
+            "warmup-cosine",
+        )
+    },
 }
 
 

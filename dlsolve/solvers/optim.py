@@ -463,10 +463,12 @@ def _solution(
             f"the iterates grow: ‖θ‖ = {fmt.decimal(start_norm)} at the start, {fmt.decimal(end_norm)} after {taken} "
             f"steps{loss_growth} (the step size is too large for this function)"
         )
+    flat_final = _flat_list(final, exact)
     answer: dict[str, Any] = {
         "optimizer": config.opt,
         "trajectory": trajectory,
         "final": _split(params, _flat_list(final, exact)),
+        "theta": flat_final if len(flat_final) > 1 else flat_final[0],
         "state": state,
         "loss": losses if known_loss else None,
         "steps": taken,
