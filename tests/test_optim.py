@@ -375,3 +375,42 @@ def test_exact_run_falls_back_to_float_when_fractions_explode() -> None:
     assert "grew too large" in next(s for s in solution.steps if s.kind == "optim.rule").text
     params, objective = from_expression("w**4 + w**3", {"w": F(3, 10)})
     assert "exact" in optim("momentum", params, objective=objective, steps=3, lr=F(1, 100)).answer
+
+
+@pytest.mark.parametrize(
+    ("args", "answer", "diagnosis"),
+    [
+        (["optim", "--grads", "2;1", "--at", "w=1", "--opt", "momentum", "--lr", "0.1"], "0.952", "textbook-momentum"),
+        (
+            [
+                "optim",
+                "--f",
+                "w**2",
+                "--at",
+                "w=2",
+                "--opt",
+                "adam",
+                "--lr",
+                "0.1",
+                "--weight-decay",
+                "0.1",
+                "--steps",
+                "3",
+            ],
+            "1.6444",
+            "decoupled-for-coupled",
+        ),  # fmt: skip
+        (["optim", "ewma", "--values", "10,10", "--beta", "0.5", "--bias-correction"], "final=10", "bias-correction"),
+        (
+            ["lr-schedule", "step", "--lr", "0.1", "--step-size", "2", "--gamma", "0.5", "--epochs", "6"],
+            "0.025",
+            "epoch-counted-from-one",
+        ),  # fmt: skip
+    ],
+)
+def test_named_mistakes_diagnose_wrong_answers(cli: Any, args: list[str], answer: str, diagnosis: str) -> None:
+    """Hand-worked wrong answers: textbook momentum for PyTorch's (η = 0.1, β = 0.9: v₁ = 0.2,
+    w₁ = 0.98, v₂ = 0.18 + 0.1 = 0.28, w₂ = 0.952; PyTorch: b₁ = 2, w₁ = 0.8, b₂ = 2.8, w₂ = 0.52),
+    AdamW's value for Adam, v̂ for v, the rate of epoch 5 for epoch 6."""
+    result = cli(*args, "--answer", answer, "-q")
+    assert result.exit_code == 1 and diagnosis in result.stdout, result.stdout

@@ -29,6 +29,22 @@ MISTAKE_MODULES: dict[str, str] = {
     "attention": "dlsolve.solvers.attention_mistakes",
     "sgd-limit": "dlsolve.solvers.sgd_limit_mistakes",
     "convergence-bound": "dlsolve.solvers.convergence_mistakes",
+    "optim": "dlsolve.solvers.optim_mistakes",
+    "optim ewma": "dlsolve.solvers.optim_mistakes",
+    **{
+        f"lr-schedule {kind}": "dlsolve.solvers.optim_mistakes"
+        for kind in (
+            "step",
+            "multistep",
+            "exponential",
+            "cosine",
+            "cosine-warm-restarts",
+            "linear",
+            "onecycle",
+            "inverse-time",
+            "warmup-cosine",
+        )
+    },
 }
 
 
