@@ -399,13 +399,13 @@ def test_exact_run_falls_back_to_float_when_fractions_explode() -> None:
             ],
             "1.6444",
             "decoupled-for-coupled",
-        ),  # fmt: skip
+        ),
         (["optim", "ewma", "--values", "10,10", "--beta", "0.5", "--bias-correction"], "final=10", "bias-correction"),
         (
             ["lr-schedule", "step", "--lr", "0.1", "--step-size", "2", "--gamma", "0.5", "--epochs", "6"],
             "0.025",
             "epoch-counted-from-one",
-        ),  # fmt: skip
+        ),
     ],
 )
 def test_named_mistakes_diagnose_wrong_answers(cli: Any, args: list[str], answer: str, diagnosis: str) -> None:
