@@ -46,7 +46,12 @@ def torch_for_textbook(kwargs: dict[str, Any], solution: Solution) -> dict[str, 
     return _theta(rerun("optim", kwargs, convention="torch"))
 
 
-@mistake("optim", "nesterov-as-momentum", "took plain momentum steps θ − ηb instead of Nesterov's θ − η(g + μb)")
+@mistake(
+    "optim",
+    "nesterov-as-momentum",
+    "took plain momentum steps θ − ηb instead of Nesterov's θ − η(g + μb)",
+    step="optim.rule",
+)
 def nesterov_as_momentum(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | None:
     return _theta(rerun("optim", kwargs, opt="momentum")) if kwargs.get("opt") == "nesterov" else None
 
