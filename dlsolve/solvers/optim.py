@@ -570,8 +570,16 @@ def tensor_text(values: list[Any], shape: tuple[int, ...]) -> str:
     return "[" + ", ".join(tensor_text(values[i * width : (i + 1) * width], shape[1:]) for i in range(shape[0])) + "]"
 
 
+#: Columns of the step table shown only with ``full``: the step-1 substitution has them, and for
+#: the adaptive rules the new θ follows from the state shown.
+BRIEF_HIDDEN = {"m_hat", "v_hat", "avg"}
+
+
 def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool, taken: int) -> Step:
-    columns = result.rule.columns
+    hidden = set() if full else BRIEF_HIDDEN | ({"update"} if config.opt not in rules.EXACT_RULES else set())
+    if not config.lr_decay:
+        hidden.add("clr")
+    columns = [(key, symbol) for key, symbol in result.rule.columns if key not in hidden]
     header = ["t"] + [symbol for _key, symbol in columns] + ["θ_t"] + (["f(θ_{t−1})"] if known_loss else [])
     rows: list[list[str]] = []
     previous = 0
@@ -602,11 +610,19 @@ def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool,
         plot = Plot([Series("‖θ_t‖", xs, [_norm(theta) for theta in result.thetas])], "‖θ‖ per step", "step", "‖θ‖")
     text = (
         f"{taken} step(s); each row: the gradient g (with any coupled weight decay), the optimizer state after the "
-        f"step, the update Δθ and the new parameters θ_t"
+        + ("step" if "update" in hidden else "step, the update Δθ")
+        + " and the new parameters θ_t"
         + ("; f(θ_{t−1}) is the loss where g was taken" if known_loss else "")
+        + _full_hint(config, full, taken > HEAD_ROWS + TAIL_ROWS)
         + "."
     )
     return Step("Every step", text, blocks=[Table(header, rows, title=f"{config.opt} steps"), plot], kind="optim.steps")
+
+
+def _full_hint(config: rules.Config, full: bool, elided: bool) -> str:
+    """What ``--full`` would add to the table, if anything."""
+    extra = (["every step"] if elided else []) + (["m̂, v̂ and Δθ"] if config.opt in ("adam", "adamw") else [])
+    return "" if full or not extra else "; --full shows " + " and ".join(extra)
 
 
 def _cell(value: Any) -> str:
