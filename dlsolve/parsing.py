@@ -482,7 +482,13 @@ def parse_assignments(texts: Sequence[str], option: str) -> dict[str, np.ndarray
 
 
 def _literal(node: ast.expr, source: str) -> Any:
-    """A whitelisted literal: numbers (with arithmetic), strings, bools, None, tuples, lists."""
+    """A whitelisted literal: numbers (with arithmetic), strings, bools, None, tuples, lists, and a
+    nested layer call (``TransformerEncoder(TransformerEncoderLayer(512, 8), 6)``) as a LayerCall."""
+    if isinstance(node, ast.Call):
+        name = _callee_name(node.func)
+        if name is None or not name[:1].isupper() or name == "Sequential":
+            raise ValueError("not a layer")
+        return _layer_call(node, name, source)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool | str | type(None)):
             return node.value
@@ -535,6 +541,11 @@ def _layer_calls(node: ast.expr, source: str, option: str) -> list[LayerCall]:
         if node.keywords:
             raise BadInput(f"line {node.lineno}: Sequential takes layers only", option=option)
         return [call for item in node.args for call in _layer_calls(item, source, option)]
+    return [_layer_call(node, name, source, option)]
+
+
+def _layer_call(node: ast.Call, name: str, source: str, option: str = "--net") -> LayerCall:
+    segment = ast.get_source_segment(source, node) or ""
     try:
         args = tuple(_literal(arg, source) for arg in node.args)
         kwargs = {}
@@ -548,7 +559,7 @@ def _layer_calls(node: ast.expr, source: str, option: str) -> list[LayerCall]:
             f"None or tuples; got {_quote(segment, 60)}",
             option=option,
         ) from None
-    return [LayerCall(name=name, args=args, kwargs=kwargs, source=segment, line=node.lineno)]
+    return LayerCall(name=name, args=args, kwargs=kwargs, source=segment, line=node.lineno)
 
 
 def parse_layers(text: str, option: str = "--net") -> list[LayerCall]:
@@ -923,7 +934,7 @@ def parse_answer(value: Any, option: str = "--answer") -> Answer:
         matrix = parse_matrix(text, option)
     except BadInput:
         words = " ".join(text.lower().replace("-", " ").replace(",", " ").split())
-        if not re.fullmatch(r"[\w\s.'/()]+", words) or not any(char.isalpha() for char in words):
+        if not re.fullmatch(r"[\w\s.'/()<>]+", words) or not any(char.isalpha() for char in words):
             raise BadInput(f"cannot read {_quote(text)} as a number, shape, matrix or words", option=option) from None
         return Answer("words", words=words, text=value)
     if matrix.is_large:

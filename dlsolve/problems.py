@@ -200,23 +200,24 @@ def load_problems(paths: list[Path], only: list[str] | None = None) -> list[Prob
             close = [match for wanted in missing for match in difflib.get_close_matches(wanted, ids, n=3)]
             hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
             listed = ", ".join(ids[:40]) + (", ..." if len(ids) > 40 else "")
-            raise BadInput(
-                f"no problem with id {', '.join(map(repr, missing))}{hint} (ids: {listed})", option="--only"
-            )
+            raise BadInput(f"no problem with id {', '.join(map(repr, missing))}{hint} (ids: {listed})", option="--only")
         problems = [problem for problem in problems if any(selected(problem.id, wanted) for wanted in only)]
     return problems
 
 
-def solve_problem(problem: Problem, *, check: bool = False) -> Outcome:
-    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``.
+def solve_problem(problem: Problem, *, check: bool = False, full: bool = False) -> Outcome:
+    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``; with
+    ``full`` ask commands that have a ``--full`` working for it.
 
     An error fails this problem only: the sheet goes on with the others.
     """
     try:
         from dlsolve import registry
 
-        kwargs = registry.find(problem.command, problem.origin).bind(problem.args, problem.origin, problem.base_dir)
-        solution = registry.get(problem.command).function(**kwargs)  # type: ignore[union-attr]
+        command = registry.find(problem.command, problem.origin)
+        args = {**problem.args, "full": True} if full and "full" in command.parameters else problem.args
+        kwargs = command.bind(args, problem.origin, problem.base_dir)
+        solution = command.function(**kwargs)
     except DlsolveError as error:
         return _failed(problem, error, check)
     except Exception as error:  # a bug in a solver

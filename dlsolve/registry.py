@@ -49,6 +49,14 @@ COMMAND_MODULES: dict[str, str] = {
     "lr-schedule onecycle": "dlsolve.commands.lr_schedule",
     "lr-schedule inverse-time": "dlsolve.commands.lr_schedule",
     "lr-schedule warmup-cosine": "dlsolve.commands.lr_schedule",
+    "rnn": "dlsolve.commands.rnn",
+    "decode greedy": "dlsolve.commands.decode",
+    "decode beam": "dlsolve.commands.decode",
+    "cost memory": "dlsolve.commands.cost",
+    "cost checkpoint": "dlsolve.commands.cost",
+    "cost comm": "dlsolve.commands.cost",
+    "cost flops": "dlsolve.commands.cost",
+    "cost steps": "dlsolve.commands.cost",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -58,6 +66,8 @@ GROUPS: dict[str, str] = {
     "attention": "",
     "optim": "",
     "lr-schedule": "The learning rate at every epoch, as torch.optim.lr_scheduler computes it, with a plot.",
+    "decode": "Greedy and beam-search decoding by hand over a table of next-token probabilities.",
+    "cost": "Memory, compute and communication of training, by hand.",
 }
 
 #: The commands registered so far (their modules imported), by full name.

@@ -49,6 +49,9 @@ def solve(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One line per problem: id: answer.")] = False,
     latex: Annotated[bool, typer.Option("--latex", help="A standalone LaTeX answer key.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown answer key.")] = False,
+    full: Annotated[
+        bool, typer.Option("--full", help="The full working (every cell, every check) where a command has one.")
+    ] = False,
     output: Annotated[str | None, typer.Option("--output", "-o", help="Write to this file instead of stdout.")] = None,
     answers: Annotated[
         str | None,
@@ -88,7 +91,7 @@ def solve(
     try:
         outcomes = []
         for problem in loaded:
-            outcome = problems.solve_problem(problem, check=check)
+            outcome = problems.solve_problem(problem, check=check, full=full)
             outcomes.append(outcome)
             if jsonl:
                 from dlsolve.render.json_view import dumps

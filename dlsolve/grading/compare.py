@@ -48,6 +48,9 @@ PRIMARY_FIELDS: dict[str, list[str]] = {
             "warmup-cosine",
         )
     },
+    "rnn": ["h_exact", "h", "h_last", "c_last"],
+    "decode greedy": ["sequence", "probability"],
+    "decode beam": ["sequence", "probability"],
 }
 
 

@@ -45,6 +45,9 @@ MISTAKE_MODULES: dict[str, str] = {
             "warmup-cosine",
         )
     },
+    "rnn": "dlsolve.solvers.rnn_mistakes",
+    "decode greedy": "dlsolve.solvers.decode_mistakes",
+    "decode beam": "dlsolve.solvers.decode_mistakes",
 }
 
 

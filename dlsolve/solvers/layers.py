@@ -54,6 +54,8 @@ class Applied:
     #: ``"keep"`` (pointwise), ``"end"`` (not a local window) or the Geometry of a conv/pool window.
     receptive: str | Geometry = "keep"
     warnings: list[str] = field(default_factory=list)
+    #: Shown beside the output shape: what else the layer returns (``h_n [2, 8, 64]``), not traced.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -904,6 +906,9 @@ def _catalogue() -> dict[str, LayerSpec]:
     specs += [LayerSpec(name, params, _keep) for name, params in pointwise.items()]
     for name in ("Softmax", "LogSoftmax", "Softmin"):
         specs.append(LayerSpec(name, (("dim", None),), _softmax_apply))
+    from dlsolve.solvers.layers_sequence import sequence_specs  # imports this module: see its docstring
+
+    specs += sequence_specs()
     return {spec.name: spec for spec in specs}
 
 
@@ -946,6 +951,7 @@ class LayerRow:
     receptive_field: list[int] | None
     jump: list[int] | None
     step: Step
+    note: str = ""
 
 
 def _rf_text(values: list[int] | None) -> str:
@@ -978,7 +984,8 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         if spec is None:
             raise BadInput(
                 f"line {call.line}: unknown layer {call.name!r}; known layers include Conv2d, ConvTranspose2d, "
-                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, ReflectionPad2d, PixelShuffle "
+                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, ReflectionPad2d, PixelShuffle, "
+                "LSTM, Embedding, TransformerEncoderLayer "
                 "(see README)",
                 option="--net",
             )
@@ -997,7 +1004,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
             ended, rf, jump = True, None, None
         lines = [*applied.lines, f"output shape {fmt.shape(applied.shape)}"]
         step = Step(f"Layer {index}: {name}", "\n".join(lines), " \\\\ ".join(applied.latex))
-        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, step))
+        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, step, applied.note))
         shape = applied.shape
     total = sum(row.params for row in rows)
     table = Table(
@@ -1006,7 +1013,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         + [
             [
                 f"{i}. {row.layer}",
-                fmt.shape(row.shape),
+                fmt.shape(row.shape) + (f" ({row.note})" if row.note else ""),
                 f"{row.params:,}",
                 _rf_text(row.receptive_field),
                 _rf_text(row.jump),
@@ -1036,6 +1043,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
                     "params": row.params,
                     "receptive_field": row.receptive_field,
                     "jump": row.jump,
+                    **({"note": row.note} if row.note else {}),
                 }
                 for row in rows
             ],
