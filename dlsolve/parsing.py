@@ -458,6 +458,8 @@ def parse_array(text: str, option: str) -> np.ndarray:
 
 def parse_assignment(text: str, option: str) -> tuple[str, np.ndarray]:
     """``NAME=VALUE`` -> (name, :func:`parse_array` of the value)."""
+    if not isinstance(text, str):
+        raise BadInput(f"expected NAME=VALUE text such as x=2 or W=1,2;3,4, got {text!r}", option=option)
     name, equals, value = text.partition("=")
     name = name.strip()
     if not equals or not name:

@@ -100,6 +100,21 @@ def test_value_and_grad_matches_backward() -> None:
         assert value == pytest.approx(float(fw.value))
 
 
+def test_value_and_grad_refuses_what_is_not_finite_and_rechecks_new_shapes() -> None:
+    run = value_and_grad(parse_expression("sum(sqrt(w)) + sum(log(w))"), ["w"])
+    value, grads = run({"w": np.array([1.0, 4.0])})
+    assert value == pytest.approx(3 + math.log(4)) and grads["w"] == pytest.approx([1.5, 0.5])
+    with pytest.raises(InvalidProblem, match=r"u1 = sqrt\(w\): sqrt of a negative value"):
+        run({"w": np.array([1.0, -1.0])})
+    with pytest.raises(InvalidProblem, match=r"log\(w\): log of a non-positive value 0"):
+        run({"w": np.array([0.0])})
+    with pytest.raises(InvalidProblem, match="derivative of sqrt at 0 is infinite"):
+        value_and_grad(parse_expression("sqrt(w)"), ["w"])({"w": np.zeros(())})
+    assert run({"w": np.array([1.0, 1.0, 1.0])})[1]["w"] == pytest.approx([1.5, 1.5, 1.5])
+    with pytest.raises(BadInput, match="wrap it in sum"):
+        value_and_grad(parse_expression("w * 2"), ["w"])({"w": np.array([1.0, 2.0])})
+
+
 @pytest.mark.parametrize("case", GOLDENS["refused"], ids=lambda c: c["f"])
 def test_refusals_as_torch(case: dict[str, Any]) -> None:
     graph = parse_expression(case["f"])
@@ -306,7 +321,7 @@ def test_symbolic_mode() -> None:
     z = sympy.Symbol("z")
     parsed = sympy.sympify(solution.answer["symbolic"]["z"])  # the JSON string parses back (test code only)
     assert sympy.simplify(parsed - sympy.diff(z * (1 + sympy.exp(-z)), z)) == 0
-    assert "e^(−z)" in solution.summary and "**" not in solution.summary
+    assert "σ(z)" in solution.summary and "**" not in solution.summary
     partly = solve("w * x + b", "w=3")
     assert partly.answer["symbolic"] == {"w": "x", "x": "3", "b": "1"}
     assert partly.answer["grad"] == {"x": 3, "b": 1}
@@ -376,3 +391,13 @@ def test_cli_errors_are_one_line(cli, args: list[str], code: int, message: str) 
     assert result.exit_code == code
     assert message in result.stderr
     assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_values_from_files(tmp_path: Path) -> None:
+    np.save(tmp_path / "w.npy", np.array([1.0, -2.0]))
+    (tmp_path / "X.csv").write_text("1,2\n3,4\n")
+    values = parse_assignments([f"w=@{tmp_path / 'w.npy'}", f"X=@{tmp_path / 'X.csv'}"], "--at")
+    assert values["w"].shape == (2,) and values["X"].shape == (2, 2)
+    solution = solve_backprop("sum(X @ w)", values)
+    assert solution.answer["grad"]["w"] == [4, 6]
+    assert solution.answer["grad"]["X"] == [[1, -2], [1, -2]]

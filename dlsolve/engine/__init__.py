@@ -27,6 +27,7 @@ from dlsolve.engine.evaluate import Backward, Forward, backward, check_scalar, f
 from dlsolve.engine.fast import value_and_grad
 from dlsolve.engine.graph import Graph, Node, infer_shapes
 from dlsolve.engine.parser import GRAMMAR, parse_expression
+from dlsolve.engine.symbolic import symbolic_gradient
 
 __all__ = [
     "GRAMMAR",
@@ -40,5 +41,6 @@ __all__ = [
     "forward",
     "infer_shapes",
     "parse_expression",
+    "symbolic_gradient",
     "value_and_grad",
 ]

@@ -182,11 +182,44 @@ def exact_pow(a: Any, b: Any) -> Any:
     return from_sympy(to_sympy(a) ** to_sympy(b))
 
 
+@functools.cache
+def sigmoid_function() -> Any:
+    """σ as a SymPy function, kept unevaluated so the board reads σ(2) rather than 1/(1 + e⁻²).
+
+    σ(0) = 1/2; σ' = σ(1 − σ); numeric values, comparisons and ``rewrite(exp)`` (what the JSON's
+    exact strings use, so that SymPy can parse them back) go through 1/(1 + e^(−x)).
+    """
+    sp = _sympy()
+
+    class sigmoid(sp.Function):
+        is_real = True
+
+        @classmethod
+        def eval(cls, x: Any) -> Any:
+            return sp.Rational(1, 2) if x.is_zero else None
+
+        def fdiff(self, argindex: int = 1) -> Any:
+            return self * (1 - self)
+
+        def _eval_rewrite_as_exp(self, x: Any, **kwargs: Any) -> Any:
+            return 1 / (1 + sp.exp(-x))
+
+        def _eval_evalf(self, prec: int) -> Any:
+            return (1 / (1 + sp.exp(-self.args[0])))._eval_evalf(prec)
+
+        def _eval_is_positive(self) -> bool:
+            return True
+
+        def _latex(self, printer: Any) -> str:
+            return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"
+
+    return sigmoid
+
+
 def exact_sigmoid(x: Any) -> Any:
     if x == 0:
         return Fraction(1, 2)
-    sympy = _sympy()
-    return from_sympy(1 / (1 + sympy.exp(-to_sympy(x))))
+    return from_sympy(sigmoid_function()(to_sympy(x)))
 
 
 def exact_tanh(x: Any) -> Any:

@@ -32,6 +32,9 @@ def _printer() -> Any:
     from sympy.printing.str import StrPrinter
 
     class BoardPrinter(StrPrinter):
+        def _print_sigmoid(self, expr: Any) -> str:
+            return f"σ({self._print(expr.args[0])})"
+
         def _print_Piecewise(self, expr: Any) -> str:
             pieces = []
             for value, condition in expr.args:
@@ -70,12 +73,15 @@ def entry_text(value: Any) -> str:
     return fmt.exact(value).replace("-", "−")
 
 
-def scalar_text(value: Any) -> str:
-    """A scalar with its decimal beside where the exact form is not already a short decimal."""
+def scalar_text(value: Any, exact_chars: int = LONG_EXACT) -> str:
+    """A scalar with its decimal beside where the exact form is not already a short decimal.
+
+    A SymPy value longer than ``exact_chars`` is shown by its decimal only (``≈ 0.196612``).
+    """
     if is_symbolic(value):
         text = sympy_text(value)
         decimal = fmt.decimal(to_float(value)).replace("-", "−")
-        return f"{text} ≈ {decimal}" if len(text) <= LONG_EXACT else f"≈ {decimal}"
+        return f"{text} ≈ {decimal}" if len(text) <= exact_chars else f"≈ {decimal}"
     if isinstance(value, float) or not fmt.is_exact(value):
         return fmt.decimal(float(value)).replace("-", "−")
     return fmt.number(value).replace("-", "−")
@@ -85,7 +91,7 @@ def scalar_text(value: Any) -> str:
 SHOWN_ENTRIES = 36
 
 
-def value_text(array: Any, limit: int = SHOWN_ENTRIES) -> str:
+def value_text(array: Any, limit: int = SHOWN_ENTRIES, exact_chars: int = LONG_EXACT) -> str:
     """A 0-d, 1-D or 2-D array: a scalar (with decimal), ``[a, b]`` or ``[[a, b], [c, d]]``.
 
     An array of more than ``limit`` entries shows its first rows and columns, ``…`` and its shape.
@@ -97,7 +103,7 @@ def value_text(array: Any, limit: int = SHOWN_ENTRIES) -> str:
                 for row in array[:2]]
         return "[" + ", ".join(rows) + ", …] (" + shape_note(array.shape) + ")"
     if array.ndim == 0:
-        return scalar_text(array.item() if hasattr(array, "item") else array)
+        return scalar_text(array.item() if hasattr(array, "item") else array, exact_chars)
     entries = array.tolist()
     flat = entries if array.ndim == 1 else [v for row in entries for v in row]
     approximate = any(is_symbolic(v) and len(sympy_text(v)) > LONG_ENTRY for v in flat)
@@ -132,18 +138,22 @@ def value_latex(array: Any, limit: int = SHOWN_ENTRIES) -> str:
         return value_latex(corner, limit) + r"\cdots\ (" + r" \times ".join(map(str, array.shape)) + ")"
     if array.ndim == 0:
         return entry_latex(array.item())
-    if array.ndim == 1:
-        return r"\begin{bmatrix} " + " & ".join(entry_latex(v) for v in array.tolist()) + r" \end{bmatrix}"
-    body = r" \\ ".join(" & ".join(entry_latex(v) for v in row) for row in array.tolist())
-    return r"\begin{bmatrix} " + body + r" \end{bmatrix}"
+    rows = [array.tolist()] if array.ndim == 1 else array.tolist()
+    approximate = any(is_symbolic(v) and len(sympy_text(v)) > LONG_ENTRY for row in rows for v in row)
+
+    def show(value: Any) -> str:
+        return fmt.decimal(to_float(value)) if approximate and is_symbolic(value) else entry_latex(value)
+
+    body = r" \\ ".join(" & ".join(show(v) for v in row) for row in rows)
+    return (r"\approx " if approximate else "") + r"\begin{bmatrix} " + body + r" \end{bmatrix}"
 
 
 def exact_string(value: Any) -> str:
     """A string SymPy can parse back (``1/3``, ``1/(1 + exp(-2))``)."""
     if is_symbolic(value):
-        from sympy import sstr
+        from sympy import exp, sstr
 
-        return sstr(value)
+        return sstr(value.rewrite(exp))
     return fmt.exact(value) if fmt.is_exact(value) else repr(float(value))
 
 

@@ -21,6 +21,8 @@ _VECTOR_ONLY = {"matmul", "softmax", "log_softmax", "cross_entropy"}
 def _scalar_ops() -> dict[str, Any]:
     import sympy as sp
 
+    from dlsolve.engine.backend import sigmoid_function
+
     def bigger(a: Any, b: Any, sign: int) -> Any:
         first, second = (a, b) if sign > 0 else (b, a)
         return sp.Piecewise((a, first > second), (b, first < second), ((a + b) / 2, True))
@@ -44,7 +46,7 @@ def _scalar_ops() -> dict[str, Any]:
         "sin": sp.sin,
         "cos": sp.cos,
         "tanh": sp.tanh,
-        "sigmoid": lambda x: 1 / (1 + sp.exp(-x)),
+        "sigmoid": sigmoid_function(),
         "relu": relu,
         "softplus": lambda x: sp.log(1 + sp.exp(x)),
         "transpose": lambda a: a,

@@ -34,6 +34,8 @@ STEP_KINDS = {
 
 #: Exact arithmetic only up to this many input entries (larger inputs use float64).
 EXACT_ENTRIES = 400
+#: In tables, a SymPy value longer than this many characters is shown by its decimal only.
+TABLE_EXACT = 20
 #: Finite differences look at most this many entries of each name (evenly spaced).
 CHECK_ENTRIES = 200
 #: A relative error above this in the finite-difference check is reported as a warning.
@@ -182,10 +184,10 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
     parts = [_is("f", value_text(fw.value))] + [_is(f"∂f/∂{name}", value_text(bw.grads[name])) for name in names]
     inputs = {"f": graph.text} | {f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)])
                                   for n in graph.names}
-    latex = r" \quad ".join(
-        [f"f = {value_latex(fw.value)}"]
-        + [rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {value_latex(bw.grads[n])}" for n in names]
-    )
+    latex = r"\begin{gathered} " + r" \\ ".join(
+        [_latex_is("f", value_latex(fw.value))]
+        + [_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n])) for n in names]
+    ) + r" \end{gathered}"
     return Solution(
         command="backprop",
         inputs=inputs,
@@ -196,6 +198,10 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
         warnings=warnings,
         answer_latex=latex,
     )
+
+
+def _latex_is(label: str, shown: str) -> str:
+    return f"{label} {shown}" if shown.startswith(r"\approx") else f"{label} = {shown}"
 
 
 def _latex_name(name: str) -> str:
@@ -251,7 +257,8 @@ def _forward_step(graph: Any, fw: Any) -> Step:
     with_shapes = any(fw.shapes[node.index] for node in graph.nodes)
     rows = []
     for node in graph.operations:
-        row = [graph.labels[node.index], op_text(graph, node, fw.shapes), value_text(fw.values[node.index])]
+        row = [graph.labels[node.index], op_text(graph, node, fw.shapes),
+               value_text(fw.values[node.index], exact_chars=TABLE_EXACT)]
         if with_shapes:
             row.append(_shape_suffix(fw.shapes[node.index]).strip(" []") or "scalar")
         rows.append(row)
@@ -277,18 +284,22 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
         upstream = bw.node_grads[node.index]
         if upstream is None:
             continue
+        first = True
         for arg in node.args:
             for contribution in bw.contributions[arg]:
                 if contribution.consumer != node.index:
                     continue
                 local = local_text(graph, node, contribution.position, fw.shapes)
                 target = graph.labels[arg]
-                rows.append([graph.labels[node.index], value_text(upstream), local,
-                             f"→ {target}: {value_text(contribution.value)}"])
+                shown = value_text(upstream, exact_chars=TABLE_EXACT) if first else ""
+                rows.append([graph.labels[node.index] if first else "", shown, local,
+                             f"→ {target}: {value_text(contribution.value, exact_chars=TABLE_EXACT)}"])
+                first = False
                 if not example:
                     label = graph.labels[node.index]
                     example = _is(f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
-                                  f" = {value_text(upstream)} · {_grouped(local)}", value_text(contribution.value))
+                                  f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
+                                  value_text(contribution.value))
     text = ("Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
             "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
             "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else ""))
@@ -328,7 +339,7 @@ def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
 
     lines = [_is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)])
              for n in names]
-    latex = r" \\ ".join(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {value_latex(bw.grads[n])}"
+    latex = r" \\ ".join(_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n]))
                          for n in names if bw.grads[n].size <= 64)
     return Step("Gradients", "Each gradient has the shape of its input:\n" + "\n".join(lines),
                 r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "", kind="backprop.gradients")
@@ -361,7 +372,7 @@ def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict
 
 
 def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) -> Solution:
-    from sympy import latex, sstr
+    from sympy import exp, latex, sstr
 
     from dlsolve.engine.notation import entry_text, json_number, sympy_text
     from dlsolve.engine.symbolic import symbolic_gradient
@@ -381,8 +392,8 @@ def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) 
 
     answer = {
         "value": number(f),
-        "f": sstr(f),
-        "symbolic": {n: sstr(d) for n, d in derivatives.items()},
+        "f": sstr(f.rewrite(exp)),
+        "symbolic": {n: sstr(d.rewrite(exp)) for n, d in derivatives.items()},
         "grad": {n: number(d) for n, d in derivatives.items() if number(d) is not None},
         "exact": None,
         "mode": "symbolic",
