@@ -16,6 +16,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dlsolve.solvers.lr_schedule_kinds import KINDS as SCHEDULE_KINDS
+
 if TYPE_CHECKING:
     from dlsolve.solution import Solution
 
@@ -31,20 +33,7 @@ MISTAKE_MODULES: dict[str, str] = {
     "convergence-bound": "dlsolve.solvers.convergence_mistakes",
     "optim": "dlsolve.solvers.optim_mistakes",
     "optim ewma": "dlsolve.solvers.optim_mistakes",
-    **{
-        f"lr-schedule {kind}": "dlsolve.solvers.optim_mistakes"
-        for kind in (
-            "step",
-            "multistep",
-            "exponential",
-            "cosine",
-            "cosine-warm-restarts",
-            "linear",
-            "onecycle",
-            "inverse-time",
-            "warmup-cosine",
-        )
-    },
+    **{f"lr-schedule {kind}": "dlsolve.solvers.optim_mistakes" for kind in SCHEDULE_KINDS},
     "rnn": "dlsolve.solvers.rnn_mistakes",
     "decode greedy": "dlsolve.solvers.decode_mistakes",
     "decode beam": "dlsolve.solvers.decode_mistakes",

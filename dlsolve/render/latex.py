@@ -92,7 +92,6 @@ _UNICODE = {
     "₁": r"\ensuremath{_1}",
     "₂": r"\ensuremath{_2}",
     "‖": r"\ensuremath{\|}",
-    "ḡ": r"\ensuremath{\bar g}",
 }
 _COMBINING_HAT = "\u0302"
 

@@ -37,22 +37,12 @@ from typing import Any
 
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.solvers import surds
+from dlsolve.solvers.lr_schedule_kinds import KINDS as KINDS
 from dlsolve.solvers.surds import Surd
 
 Value = Fraction | Surd | float
 Scalar = Fraction | float
 
-KINDS = (
-    "step",
-    "multistep",
-    "exponential",
-    "cosine",
-    "cosine-warm-restarts",
-    "linear",
-    "onecycle",
-    "inverse-time",
-    "warmup-cosine",
-)
 
 #: The PyTorch (or Keras) class each kind reproduces.
 TORCH_CLASS = {

@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from dlsolve.grading.mistakes import mistake, rerun
+from dlsolve.solvers.lr_schedule_kinds import KINDS
 
 if TYPE_CHECKING:
     from dlsolve.solution import Solution
@@ -110,10 +111,7 @@ def _epoch_off(command: str, kwargs: dict[str, Any], solution: Solution, shift: 
     return None if answer is None else {"final": answer["final"]}
 
 
-for _kind in (
-    "step", "multistep", "exponential", "cosine", "cosine-warm-restarts", "linear", "onecycle", "inverse-time",
-    "warmup-cosine",
-):  # fmt: skip
+for _kind in KINDS:
     _command = f"lr-schedule {_kind}"
 
     def _early(kwargs: dict[str, Any], solution: Solution, command: str = _command) -> dict[str, Any] | None:
