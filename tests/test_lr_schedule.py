@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import parse_scalar
@@ -128,3 +130,12 @@ def test_cli(cli: Any) -> None:
     assert [s["kind"] for s in cosine["steps"]] == list(STEP_KINDS)
     bad = cli("lr-schedule", "onecycle", "--max-lr", "0.1", "--total-steps", "10", "--epochs", "11")
     assert bad.exit_code == 2 and "--epochs" in bad.stderr
+
+
+@settings(max_examples=20)
+@given(st.integers(1, 12), st.integers(0, 30), st.integers(0, 5))
+def test_cosine_stays_between_eta_min_and_lr(t_max: int, epochs: int, eta_min_hundredths: int) -> None:
+    eta_min = F(eta_min_hundredths, 100)
+    answer = lr_schedule("cosine", lr=F(1, 10), t_max=t_max, eta_min=eta_min, epochs=epochs).answer
+    assert all(float(eta_min) - 1e-15 <= v <= 0.1 + 1e-15 for v in answer["lr"])
+    assert answer["lr"][0] == 0.1

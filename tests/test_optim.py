@@ -375,3 +375,23 @@ def test_exact_run_falls_back_to_float_when_fractions_explode() -> None:
     assert "grew too large" in next(s for s in solution.steps if s.kind == "optim.rule").text
     params, objective = from_expression("w**4 + w**3", {"w": F(3, 10)})
     assert "exact" in optim("momentum", params, objective=objective, steps=3, lr=F(1, 100)).answer
+
+
+@settings(max_examples=20)
+@given(
+    st.sampled_from(["sgd", "momentum", "nesterov"]),
+    st.lists(st.integers(-9, 9), min_size=1, max_size=6),
+    st.integers(1, 9),
+    st.integers(0, 3),
+)
+def test_exact_and_float_runs_agree(opt: str, grads: list[int], lr_tenths: int, decay_tenths: int) -> None:
+    """The exact (Fraction) path and the float64 path are the same rule."""
+    arguments = {
+        "grads": [[F(g)] for g in grads],
+        "lr": F(lr_tenths, 10),
+        "weight_decay": F(decay_tenths, 10),
+    }
+    exact = optim(opt, _w("1/2"), **arguments).answer
+    floats = optim(opt, _w("1/2"), use_float=True, **arguments).answer
+    assert "exact" in exact and "exact" not in floats
+    assert close([t["w"] for t in exact["trajectory"]], [t["w"] for t in floats["trajectory"]], abs_=1e-12)
