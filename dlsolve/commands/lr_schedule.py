@@ -88,7 +88,7 @@ def cosine(
     epochs: Epochs = None,
     full: Full = False,
 ) -> Solution:
-    """CosineAnnealingLR: η_e = η_min + (η − η_min)(1 + cos(πe/T_max))/2, exact for T_max | 4 or 6 steps.
+    """CosineAnnealingLR: η_e = η_min + (η − η_min)(1 + cos(πe/T_max))/2, surds at multiples of π/4, π/6.
 
     Example: dlsolve lr-schedule cosine --lr 0.1 --t-max 4
     """
