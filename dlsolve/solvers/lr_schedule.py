@@ -383,6 +383,7 @@ def _solution(
 ) -> Solution:
     final = values[-1]
     last = len(values) - 1
+    unit = "step" if kind in ("onecycle", "warmup-cosine") else "epoch"  # schedules stepped per batch
     exact = [_exact_text(v) for v in values]
     answer: dict[str, Any] = {
         "kind": kind,
@@ -396,7 +397,7 @@ def _solution(
         answer["momentum"] = [_json(v) for v in momenta]
     low, high = min(values, key=float), max(values, key=float)
     summary = (
-        f"{kind}: learning rate {value_text(values[0])} at epoch 0, {value_text(final)} at epoch {last} "
+        f"{kind}: learning rate {value_text(values[0])} at {unit} 0, {value_text(final)} at {unit} {last} "
         f"(min {value_text(low)}, max {value_text(high)})"
     )
     shown = ", ".join(exact_text(v) for v in values[:8]) + (", …" if len(values) > 8 else "")
@@ -408,11 +409,11 @@ def _solution(
         text = f"{rules.TORCH_CLASS[kind]}: {formula}.\n{setting}.\n{example(worked)} = {value_text(values[worked])}."
         if notes:
             text += "\n" + "\n".join(notes)
-        columns = ["epoch", "learning rate"] + (["momentum"] if momenta is not None else [])
+        columns = [unit, "learning rate"] + (["momentum"] if momenta is not None else [])
         plot = Plot(
             [Series("learning rate", [float(e) for e in range(len(values))], [float(v) for v in values])],
             title=f"{kind} schedule",
-            xlabel="epoch",
+            xlabel=unit,
             ylabel="learning rate",
         )
         return [
@@ -423,7 +424,7 @@ def _solution(
                 kind="lr-schedule.formula",
             ),
             Step(
-                f"Learning rate at epochs 0 to {last}",
+                f"Learning rate at {unit}s 0 to {last}",
                 f"From {value_text(values[0])} to {value_text(final)}; equal consecutive epochs share a row.",
                 blocks=[Table(columns, _rows(values, momenta, full), title="learning rate per epoch"), plot],
                 kind="lr-schedule.values",
