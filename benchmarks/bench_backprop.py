@@ -54,12 +54,50 @@ print(loss, gW1[0, :3], gW2[0, :3], gX[0, :3])
 
 LECTURE = [
     ["--f", "(x + y) * z", "--at", "x=-2", "--at", "y=5", "--at", "z=-4"],
-    ["--f", "sigmoid(w0 * x0 + w1 * x1 + w2)", "--at", "w0=2", "--at", "x0=-1", "--at", "w1=-3", "--at", "x1=-2",
-     "--at", "w2=-3"],
-    ["--f", "mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "--at", "W1=1,2;3,4", "--at", "b1=0,0", "--at", "W2=1,-1",
-     "--at", "b2=0", "--at", "x=1,2", "--at", "y=1", "--wrt", "W1,b1"],
-    ["--f", "cross_entropy(X @ W + b, t)", "--at", "X=1,0;0,1", "--at", "W=1,-1,0;0,1,2", "--at", "b=0,0,1",
-     "--at", "t=0,2"],
+    [
+        "--f",
+        "sigmoid(w0 * x0 + w1 * x1 + w2)",
+        "--at",
+        "w0=2",
+        "--at",
+        "x0=-1",
+        "--at",
+        "w1=-3",
+        "--at",
+        "x1=-2",
+        "--at",
+        "w2=-3",
+    ],
+    [
+        "--f",
+        "mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)",
+        "--at",
+        "W1=1,2;3,4",
+        "--at",
+        "b1=0,0",
+        "--at",
+        "W2=1,-1",
+        "--at",
+        "b2=0",
+        "--at",
+        "x=1,2",
+        "--at",
+        "y=1",
+        "--wrt",
+        "W1,b1",
+    ],
+    [
+        "--f",
+        "cross_entropy(X @ W + b, t)",
+        "--at",
+        "X=1,0;0,1",
+        "--at",
+        "W=1,-1,0;0,1,2",
+        "--at",
+        "b=0,0,1",
+        "--at",
+        "t=0,2",
+    ],
 ]
 
 
@@ -75,12 +113,22 @@ def mlp(repeats: int) -> None:
         for name, shape in (("X", (512, 256)), ("W1", (256, 256)), ("W2", (256, 10))):
             np.save(f"{folder}/{name}.npy", rng.normal(size=shape) / math.sqrt(shape[0]))
         np.save(f"{folder}/t.npy", rng.integers(0, 10, size=512).astype(np.float64))
-        ours_args = [sys.executable, "-m", "dlsolve", "backprop", "--f", "cross_entropy(relu(X @ W1) @ W2, t)",
-                     *(f"--at={n}=@{folder}/{n}.npy" for n in ("X", "W1", "W2", "t")), "-q"]
+        ours_args = [
+            sys.executable,
+            "-m",
+            "dlsolve",
+            "backprop",
+            "--f",
+            "cross_entropy(relu(X @ W1) @ W2, t)",
+            *(f"--at={n}=@{folder}/{n}.npy" for n in ("X", "W1", "W2", "t")),
+            "-q",
+        ]
         numpy_args = [sys.executable, "-c", NUMPY_MLP, folder]
         ours, reference = best_times([lambda: process_time(ours_args), lambda: process_time(numpy_args)], repeats)
-    print(f"1. MLP 512x256x256x10, cross-entropy, whole process: dlsolve {ours * 1000:.0f} ms, "
-          f"NumPy {reference * 1000:.0f} ms, ratio {ours / reference:.2f} (target <= 3)")
+    print(
+        f"1. MLP 512x256x256x10, cross-entropy, whole process: dlsolve {ours * 1000:.0f} ms, "
+        f"NumPy {reference * 1000:.0f} ms, ratio {ours / reference:.2f} (target <= 3)"
+    )
 
 
 def exact(repeats: int) -> None:
@@ -88,8 +136,10 @@ def exact(repeats: int) -> None:
     for args in LECTURE:
         command = [sys.executable, "-m", "dlsolve", "backprop", *args, "-q"]
         ours, reference = best_times([lambda c=command: process_time(c), lambda: process_time(sympy_args)], repeats)
-        print(f"2. {args[1]!r:45} dlsolve {ours * 1000:.0f} ms, import sympy {reference * 1000:.0f} ms, "
-              f"ratio {ours / reference:.2f} (target <= 1.3)")
+        print(
+            f"2. {args[1]!r:45} dlsolve {ours * 1000:.0f} ms, import sympy {reference * 1000:.0f} ms, "
+            f"ratio {ours / reference:.2f} (target <= 1.3)"
+        )
 
 
 def adam(steps: int, repeats: int) -> None:
@@ -120,9 +170,11 @@ def adam(steps: int, repeats: int) -> None:
 
     assert np.allclose(loop(engine_gradient), loop(hand_gradient))
     ours, reference = best_times([lambda: loop(engine_gradient), lambda: loop(hand_gradient)], repeats)
-    print(f"3. {steps} Adam steps, 100 parameters: engine {ours * 1000:.0f} ms, "
-          f"hand-written {reference * 1000:.0f} ms, "
-          f"ratio {ours / reference:.2f} (target <= 2)")
+    print(
+        f"3. {steps} Adam steps, 100 parameters: engine {ours * 1000:.0f} ms, "
+        f"hand-written {reference * 1000:.0f} ms, "
+        f"ratio {ours / reference:.2f} (target <= 2)"
+    )
 
 
 def main() -> None:

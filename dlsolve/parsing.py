@@ -39,6 +39,7 @@ from dlsolve.values import (
     Matrix,
     Preconditioner,
     SourceText,
+    Tensor,
 )
 
 if TYPE_CHECKING:
@@ -439,8 +440,7 @@ def parse_array(text: str, option: str) -> np.ndarray:
         rank = array.ndim
     else:
         source = read_source(text, option)
-        matrix = parse_matrix(source if not text.startswith("@") or len(source) <= 20 * LARGE_ENTRIES else text,
-                              option)
+        matrix = parse_matrix(source if not text.startswith("@") or len(source) <= 20 * LARGE_ENTRIES else text, option)
         rank = _array_rank(text, source)
     if matrix.is_large:
         values = matrix.array
@@ -862,6 +862,77 @@ def parse_loss_series(text: str | list[float], option: str) -> LossSeries:
     if isinstance(text, str) and (text.startswith("@") or text == "-"):
         return LossSeries(parse_series_table(read_source(text, option), option), typed=False)
     return LossSeries([(None, parse_float_series(text, option))], typed=True)
+
+
+# --------------------------------------------------------------------------- batched tensors (norm)
+
+
+def parse_tensor(text: str | list[Any], option: str) -> Tensor:
+    """A batch as PyTorch lays it out: ``N x C`` (a matrix), ``N,C,L`` or ``N,C,H,W``.
+
+    ``"1,2;3,4"`` is N x C; ``;;`` separates the N samples of an N,C,L batch, each a C x L matrix
+    (``"1,2;3,4;;5,6;7,8"`` is 2x2x2); ``;;;`` separates the N samples of an N,C,H,W batch, each
+    C channels of H x W separated by ``;;``; a batch of one sample ends with its separator
+    (``"1,2;3,4;;"`` is 1x2x2). ``@file.npy`` holds an array of 2 to 5 dimensions. A problem file
+    gives nested lists of 2 to 4 levels.
+    """
+    import numpy as np
+
+    if not isinstance(text, str):
+        return _typed_tensor(text, option)
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        array = load_array(text[1:], option)
+        if not 2 <= array.ndim <= 5 or array.size == 0 or array.dtype.kind not in "biuf":
+            raise BadInput(f"expected a non-empty numeric array of 2 to 5 dimensions, got {array.shape}", option=option)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise BadInput("the array contains NaN or infinite entries", option=option)
+        if array.dtype.kind in "biu" and array.size <= LARGE_ENTRIES:
+            from fractions import Fraction
+
+            return Tensor(array.shape, tuple(Fraction(int(v)) for v in array.ravel().tolist()))
+        return Tensor(array.shape, tuple(float(v) for v in array.ravel().tolist()))
+    source = read_source(text, option).strip()
+    pieces = source.split(";;;")
+    if len(pieces) > 1:
+        samples = [parse_channels(piece, option) for piece in (pieces[:-1] if not pieces[-1].strip() else pieces)]
+        shapes = {(len(sample), *sample[0].shape) for sample in samples}
+        if len(shapes) > 1:
+            raise BadInput(f"the samples (separated by ';;;') differ in shape: {sorted(shapes)}", option=option)
+        matrices = [matrix for sample in samples for matrix in sample]
+        shape: tuple[int, ...] = (len(samples), *shapes.pop())
+    elif ";;" in source:
+        trimmed = source[:-2] if source.endswith(";;") else source
+        matrices = parse_channels(trimmed, option) if ";;" in trimmed else [parse_matrix(trimmed, option)]
+        shape = (len(matrices), *matrices[0].shape)
+    else:
+        matrices = [parse_matrix(source, option)]
+        shape = matrices[0].shape
+    return Tensor(shape, tuple(v for matrix in matrices for row in matrix.tolist() for v in row))
+
+
+def _typed_tensor(value: Any, option: str) -> Tensor:
+    """A tensor from nested lists (2 to 4 levels), every sub-list of one level the same length."""
+    depth, probe = 0, value
+    while isinstance(probe, list | tuple) and probe:
+        depth, probe = depth + 1, probe[0]
+    if depth < 2:
+        return _typed_tensor([value if isinstance(value, list | tuple) else [value]], option)
+    if depth > 4:
+        raise BadInput(f"expected 2 to 4 levels of lists (N x C, N,C,L or N,C,H,W), got {depth}", option=option)
+    if depth == 2:
+        matrices = [parse_matrix(value, option)]
+        shape: tuple[int, ...] = matrices[0].shape
+    elif depth == 3:
+        matrices = parse_channels(value, option)
+        shape = (len(matrices), *matrices[0].shape)
+    else:
+        samples = [parse_channels(sample, option) for sample in value]
+        shapes = {(len(sample), *sample[0].shape) for sample in samples}
+        if len(shapes) > 1:
+            raise BadInput(f"the samples differ in shape: {sorted(shapes)}", option=option)
+        matrices = [matrix for sample in samples for matrix in sample]
+        shape = (len(samples), *shapes.pop())
+    return Tensor(shape, tuple(v for matrix in matrices for row in matrix.tolist() for v in row))
 
 
 # --------------------------------------------------------------------------- answers (answer checking)

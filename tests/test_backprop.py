@@ -55,9 +55,34 @@ def assert_matches(case: dict[str, Any], value: Any, grads: dict[str, Any], rtol
 def test_goldens_cover_the_grammar() -> None:
     assert len(GOLDENS["random"]) >= 300
     text = " ".join(case["f"] for case in CASES)
-    for word in ("exp(", "log(", "sqrt(", "abs(", "sin(", "cos(", "tanh(", "sigmoid(", "relu(", "leaky_relu(",
-                 "softplus(", "max(", "min(", "sum(", "mean(", "softmax(", "log_softmax(", "mse(", "bce(",
-                 "bce_with_logits(", "cross_entropy(", "@", ".T", "**", "/", " - "):
+    for word in (
+        "exp(",
+        "log(",
+        "sqrt(",
+        "abs(",
+        "sin(",
+        "cos(",
+        "tanh(",
+        "sigmoid(",
+        "relu(",
+        "leaky_relu(",
+        "softplus(",
+        "max(",
+        "min(",
+        "sum(",
+        "mean(",
+        "softmax(",
+        "log_softmax(",
+        "mse(",
+        "bce(",
+        "bce_with_logits(",
+        "cross_entropy(",
+        "@",
+        ".T",
+        "**",
+        "/",
+        " - ",
+    ):
         assert word in text, word
     assert re.search(r"(^|[(\s])-[a-z(]", text), "unary minus"
 
@@ -78,8 +103,20 @@ def test_exact_path_matches_torch_autograd_on_lecture_graphs() -> None:
 
 def test_exact_path_matches_torch_on_rational_random_cases() -> None:
     """Random goldens without transcendental functions stay Fractions: exact equality with torch's floats."""
-    transcendental = ("exp", "log", "sqrt", "sin", "cos", "tanh", "sigmoid", "softplus", "softmax", "bce",
-                      "cross_entropy", "0.5")
+    transcendental = (
+        "exp",
+        "log",
+        "sqrt",
+        "sin",
+        "cos",
+        "tanh",
+        "sigmoid",
+        "softplus",
+        "softmax",
+        "bce",
+        "cross_entropy",
+        "0.5",
+    )
     rational = [c for c in GOLDENS["random"] if not any(word in c["f"] for word in transcendental)]
     assert len(rational) >= 10
     for case in rational[:25]:
@@ -196,9 +233,12 @@ AWAY_FROM_ZERO = st.floats(0.05, 2) | st.floats(-2, -0.05)
 
 @settings(max_examples=15)
 @given(
-    x=AWAY_FROM_ZERO, y=AWAY_FROM_ZERO,
-    v=st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3), w=st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3),
-    a=st.lists(st.floats(-2, 2), min_size=9, max_size=9), which=st.integers(0, len(EXPRESSIONS) - 1),
+    x=AWAY_FROM_ZERO,
+    y=AWAY_FROM_ZERO,
+    v=st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3),
+    w=st.lists(AWAY_FROM_ZERO, min_size=3, max_size=3),
+    a=st.lists(st.floats(-2, 2), min_size=9, max_size=9),
+    which=st.integers(0, len(EXPRESSIONS) - 1),
 )
 def test_gradients_match_central_finite_differences(x, y, v, w, a, which) -> None:  # type: ignore[no-untyped-def]
     text = EXPRESSIONS[which]
@@ -219,13 +259,23 @@ def test_gradients_match_central_finite_differences(x, y, v, w, a, which) -> Non
             assert estimate == pytest.approx(float(np.asarray(bw.grads[name]).flat[position]), rel=1e-4, abs=1e-5)
 
 
-SYMBOLIC = ["z / sigmoid(z)", "x * y + tanh(x)", "relu(x) * y", "log(1 + x**2) * sigmoid(y)",
-            "max(x, y) + abs(y)", "softplus(x * y) - sqrt(1 + y**2)", "bce_with_logits(x, sigmoid(y))"]
+SYMBOLIC = [
+    "z / sigmoid(z)",
+    "x * y + tanh(x)",
+    "relu(x) * y",
+    "log(1 + x**2) * sigmoid(y)",
+    "max(x, y) + abs(y)",
+    "softplus(x * y) - sqrt(1 + y**2)",
+    "bce_with_logits(x, sigmoid(y))",
+]
 
 
 @settings(max_examples=25)
-@given(x=st.fractions(-3, 3, max_denominator=8), y=st.fractions(-3, 3, max_denominator=8),
-       which=st.integers(0, len(SYMBOLIC) - 1))
+@given(
+    x=st.fractions(-3, 3, max_denominator=8),
+    y=st.fractions(-3, 3, max_denominator=8),
+    which=st.integers(0, len(SYMBOLIC) - 1),
+)
 def test_symbolic_derivatives_agree_with_the_numeric_path(x: Fraction, y: Fraction, which: int) -> None:
     import sympy
 
@@ -237,8 +287,9 @@ def test_symbolic_derivatives_agree_with_the_numeric_path(x: Fraction, y: Fracti
     _, derivatives = symbolic_gradient(graph, graph.names, {}, simplify=False)
     bw = backward(forward(graph, {n: float(v) for n, v in point.items()}, exact=False))
     for name, derivative in derivatives.items():
-        substituted = derivative.subs({sympy.Symbol(n, real=True): sympy.Rational(v.numerator, v.denominator)
-                                       for n, v in point.items()})
+        substituted = derivative.subs(
+            {sympy.Symbol(n, real=True): sympy.Rational(v.numerator, v.denominator) for n, v in point.items()}
+        )
         assert float(substituted.evalf(20)) == pytest.approx(float(bw.grads[name]), rel=1e-9, abs=1e-12), text
 
 
@@ -298,8 +349,11 @@ def test_float_inputs_and_large_inputs_use_float64() -> None:
 
 def test_exact_path_falls_back_to_float_when_values_grow() -> None:
     text = "cross_entropy(leaky_relu(y * x, 0.2), softmax(log_softmax(softmax(z))))"
-    at = {"x": [[Fraction(1, 10), Fraction(-3, 10)]], "y": [Fraction(7, 10), Fraction(2)],
-          "z": [[Fraction(1, 2), Fraction(-1, 5)]]}
+    at = {
+        "x": [[Fraction(1, 10), Fraction(-3, 10)]],
+        "y": [Fraction(7, 10), Fraction(2)],
+        "z": [[Fraction(1, 2), Fraction(-1, 5)]],
+    }
     with pytest.raises(ExactTooLarge):
         backward(forward(parse_expression(text), at, exact=True))
     solution = solve(text, "x=[[0.1,-0.3]]", "y=0.7,2", "z=[[0.5,-0.2]]")
@@ -354,8 +408,15 @@ def test_a_name_given_twice() -> None:
 
 @pytest.mark.parametrize(
     ("text", "shape"),
-    [("3", ()), ("-1/2", ()), ("1,2,3", (3,)), ("[1,2]", (2,)), ("1,2;3,4", (2, 2)), ("1;2;3", (3, 1)),
-     ("[[1,2]]", (1, 2))],
+    [
+        ("3", ()),
+        ("-1/2", ()),
+        ("1,2,3", (3,)),
+        ("[1,2]", (2,)),
+        ("1,2;3,4", (2, 2)),
+        ("1;2;3", (3, 1)),
+        ("[[1,2]]", (1, 2)),
+    ],
 )
 def test_parse_array_dimensions(text: str, shape: tuple[int, ...]) -> None:
     assert parse_array(text, "--at").shape == shape

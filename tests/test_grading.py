@@ -177,6 +177,18 @@ MISTAKE_CASES = [
     # C </s> (0.25) is the most probable sequence; K = 2 prunes C at step 1 and ends with A a </s> (0.2)
     ("decode beam", {"model": _MISSES_TREE, "beam": 2}, "C </s>", "most-probable-sequence"),
     ("decode greedy", {"model": _EXAM_TREE}, "B B </s>", "most-probable-sequence"),  # 0.4·0.8 = 0.32 > 0.3
+    # x = [1, 3]: μ = 2, biased σ² = 1, unbiased 2; ε = 2: right y = ±1/√3, with the unbiased one ±1/√4
+    ("norm batch", {"x": "1;3", "eps": 2}, "-0.5;0.5", "unbiased-variance-to-normalize"),
+    ("norm batch", {"x": "1;3"}, "running_mean=1.8", "keras-momentum"),  # 0.9·2 + 0.1·0 (right: 0.2)
+    ("norm batch", {"x": "1;3"}, "running_var=1", "biased-running-variance"),  # 0.9·1 + 0.1·1 (right: 1.1)
+    # eval, running 0 and 1, ε = 3: right y = x/2 = [0.5, 1.5]; the batch's statistics give (x − 2)/2
+    ("norm batch", {"x": "1;3", "eps": 3, "eval": True}, "-0.5;0.5", "batch-statistics-in-eval"),
+    ("dropout", {"x": "1,2,3,4", "p": "0.5", "mask": "1,0,0,1"}, "1,0,0,4", "no-rescale"),  # right: 2,0,0,8
+    ("dropout", {"x": "1,2,3,4", "p": "0.5", "eval": True}, "0.5,1,1.5,2", "scaled-at-test"),  # right: x
+    # Conv2d(3, 64, 3), relu: right √(2/27); fan_out 576 gives √(2/576), fan_in = C_in = 3 gives √(2/3)
+    ("init kaiming-normal", {"layer": "Conv2d(3, 64, 3)", "nonlinearity": "relu"}, "0.0589256", "fan-out-for-fan-in"),
+    ("init kaiming-normal", {"layer": "Conv2d(3, 64, 3)", "nonlinearity": "relu"}, "0.816497", "kernel-ignored"),
+    ("init xavier-normal", {"layer": "Conv2d(3, 64, 3)"}, "0.172774", "kernel-ignored"),  # √(2/(3 + 64))
 ]
 
 

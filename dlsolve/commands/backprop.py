@@ -35,8 +35,9 @@ def backprop(
     ] = None,
     wrt: Annotated[
         Labels | None,
-        option("--wrt", parse=parsing.parse_labels, help="Gradients to report: 'W1,b1' (default: every name "
-               "with a value)."),
+        option(
+            "--wrt", parse=parsing.parse_labels, help="Gradients to report: 'W1,b1' (default: every name with a value)."
+        ),
     ] = None,
     check: Annotated[bool, option("--check", help="Compare with central finite differences.")] = False,
     float_: Annotated[bool, option("--float", help="Compute in float64 even for exact inputs.")] = False,

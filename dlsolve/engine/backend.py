@@ -111,8 +111,6 @@ def _tree_size(expr: Any) -> int:
     return 1 + sum(_tree_size(arg) for arg in expr.args)
 
 
-
-
 @functools.cache
 def _sympy() -> Any:
     import sympy

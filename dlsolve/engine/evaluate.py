@@ -29,8 +29,9 @@ class Forward:
     argument sits at a kink; ``value`` is f's value.
     """
 
-    def __init__(self, graph: Graph, values: list[Any], shapes: list[Shape], exact: bool,
-                 kinks: list[tuple[int, str]]) -> None:
+    def __init__(
+        self, graph: Graph, values: list[Any], shapes: list[Shape], exact: bool, kinks: list[tuple[int, str]]
+    ) -> None:
         self.graph = graph
         self.values = values
         self.shapes = shapes
@@ -71,8 +72,9 @@ class Backward:
     name of ``wrt`` to ∂f/∂name, shaped like the name's value.
     """
 
-    def __init__(self, forward: Forward, node_grads: list[Any], contributions: list[list[Contribution]],
-                 grads: dict[str, Any]) -> None:
+    def __init__(
+        self, forward: Forward, node_grads: list[Any], contributions: list[list[Contribution]], grads: dict[str, Any]
+    ) -> None:
         self.forward = forward
         self.node_grads = node_grads
         self.contributions = contributions
@@ -139,8 +141,9 @@ def forward(graph: Graph, values: Mapping[str, Any], *, exact: bool) -> Forward:
             if exact:
                 b.check_size(value)  # type: ignore[union-attr]
             if not b.finite(value):
-                raise InvalidProblem(_located(graph, node.index, "the value overflows float64 (not finite)"),
-                                     option="--f")
+                raise InvalidProblem(
+                    _located(graph, node.index, "the value overflows float64 (not finite)"), option="--f"
+                )
             results.append(value)
     return Forward(graph, results, shapes, exact, kinks)
 
@@ -190,8 +193,9 @@ def backward(forward: Forward, wrt: Sequence[str] | None = None) -> Backward:
             try:
                 parts = OPS[node.op].vjp(b, g, xs, values[node.index], node.params, needs)
             except (ZeroDivisionError, OverflowError) as error:
-                raise InvalidProblem(_located(graph, node.index, f"the derivative does not exist ({error})"),
-                                     option="--f") from None
+                raise InvalidProblem(
+                    _located(graph, node.index, f"the derivative does not exist ({error})"), option="--f"
+                ) from None
             except InvalidProblem as error:
                 raise InvalidProblem(_located(graph, node.index, error.message), option="--f") from None
             for position, (arg, part) in enumerate(zip(node.args, parts, strict=True)):

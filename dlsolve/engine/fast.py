@@ -28,10 +28,22 @@ def _kernels() -> tuple[dict[str, Callable[..., Any]], dict[str, Callable[..., A
         return 1.0 / (1.0 + np.exp(-x))
 
     forward = {
-        "add": np.add, "sub": np.subtract, "mul": np.multiply, "div": np.divide, "neg": np.negative,
-        "exp": np.exp, "log": np.log, "tanh": np.tanh, "sin": np.sin, "cos": np.cos, "sqrt": np.sqrt,
-        "sigmoid": sigmoid, "relu": lambda x: np.maximum(x, 0.0), "transpose": np.transpose,
-        "matmul": np.matmul, "square": np.square,
+        "add": np.add,
+        "sub": np.subtract,
+        "mul": np.multiply,
+        "div": np.divide,
+        "neg": np.negative,
+        "exp": np.exp,
+        "log": np.log,
+        "tanh": np.tanh,
+        "sin": np.sin,
+        "cos": np.cos,
+        "sqrt": np.sqrt,
+        "sigmoid": sigmoid,
+        "relu": lambda x: np.maximum(x, 0.0),
+        "transpose": np.transpose,
+        "matmul": np.matmul,
+        "square": np.square,
     }
     backward = {
         "add": lambda g, out, x, y: (g, g),
@@ -128,8 +140,9 @@ def _forward_step(index: int, kernel: Callable[..., Any], args: tuple[int, ...])
     return binary
 
 
-def _backward_step(index: int, vjp: Callable[..., Any], args: tuple[int, ...], reducers: tuple[Any, ...],
-                   needs: list[bool]) -> Callable[[list[Any], list[Any]], None]:
+def _backward_step(
+    index: int, vjp: Callable[..., Any], args: tuple[int, ...], reducers: tuple[Any, ...], needs: list[bool]
+) -> Callable[[list[Any], list[Any]], None]:
     targets = [(position, arg, reducers[position]) for position, arg in enumerate(args) if needs[position]]
 
     def step(v: list[Any], grads: list[Any]) -> None:
@@ -193,8 +206,7 @@ class _Plan:
             if depends[node.index]:
                 out_shape = shapes[node.index]
                 reducers = tuple(
-                    (_reducer(out_shape, shapes[a]) if OPS[op].elementwise else _unbroadcaster(shapes[a]))
-                    for a in args
+                    (_reducer(out_shape, shapes[a]) if OPS[op].elementwise else _unbroadcaster(shapes[a])) for a in args
                 )
                 self.back.append(_backward_step(node.index, vjp, args, reducers, [depends[a] for a in args]))
         self.back.reverse()

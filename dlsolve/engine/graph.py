@@ -171,9 +171,7 @@ def matmul_shape(a: Shape, b: Shape) -> Shape:
         return (a[0],)
     rows, inner = (1, a[0]) if len(a) == 1 else a
     if inner != b[0]:
-        raise BadInput(
-            f"mat1 and mat2 shapes cannot be multiplied ({rows}x{inner} and {b[0]}x{b[1]})", option="--f"
-        )
+        raise BadInput(f"mat1 and mat2 shapes cannot be multiplied ({rows}x{inner} and {b[0]}x{b[1]})", option="--f")
     return (b[1],) if len(a) == 1 else (rows, b[1])
 
 

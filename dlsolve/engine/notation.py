@@ -99,8 +99,10 @@ def value_text(array: Any, limit: int = SHOWN_ENTRIES, exact_chars: int = LONG_E
     if array.size > limit:
         if array.ndim == 1:
             return "[" + ", ".join(entry_text(v) for v in array[:4].tolist()) + ", …] (" + shape_note(array.shape) + ")"
-        rows = ["[" + ", ".join(entry_text(v) for v in row[:4].tolist()) + (", …]" if len(row) > 4 else "]")
-                for row in array[:2]]
+        rows = [
+            "[" + ", ".join(entry_text(v) for v in row[:4].tolist()) + (", …]" if len(row) > 4 else "]")
+            for row in array[:2]
+        ]
         return "[" + ", ".join(rows) + ", …] (" + shape_note(array.shape) + ")"
     if array.ndim == 0:
         return scalar_text(array.item() if hasattr(array, "item") else array, exact_chars)
@@ -185,12 +187,29 @@ def shape_note(shape: tuple[int, ...]) -> str:
 # --------------------------------------------------------------------------- nodes on the board
 
 _FUNCTION_TEXT = {
-    "exp": "exp({a})", "log": "ln({a})", "sqrt": "√({a})", "abs": "|{a}|", "sin": "sin({a})", "cos": "cos({a})",
-    "tanh": "tanh({a})", "sigmoid": "σ({a})", "relu": "relu({a})", "softplus": "softplus({a})",
-    "softmax": "softmax({a})", "log_softmax": "log_softmax({a})", "maximum": "max({a}, {b})",
-    "minimum": "min({a}, {b})", "mse": "mse({a}, {b})", "bce": "bce({a}, {b})",
-    "bce_with_logits": "bce_with_logits({a}, {b})", "cross_entropy": "cross_entropy({a}, {b})",
-    "add": "{a} + {b}", "sub": "{a} − {b}", "div": "{a} / {b}", "neg": "−{a}", "transpose": "{a}ᵀ",
+    "exp": "exp({a})",
+    "log": "ln({a})",
+    "sqrt": "√({a})",
+    "abs": "|{a}|",
+    "sin": "sin({a})",
+    "cos": "cos({a})",
+    "tanh": "tanh({a})",
+    "sigmoid": "σ({a})",
+    "relu": "relu({a})",
+    "softplus": "softplus({a})",
+    "softmax": "softmax({a})",
+    "log_softmax": "log_softmax({a})",
+    "maximum": "max({a}, {b})",
+    "minimum": "min({a}, {b})",
+    "mse": "mse({a}, {b})",
+    "bce": "bce({a}, {b})",
+    "bce_with_logits": "bce_with_logits({a}, {b})",
+    "cross_entropy": "cross_entropy({a}, {b})",
+    "add": "{a} + {b}",
+    "sub": "{a} − {b}",
+    "div": "{a} / {b}",
+    "neg": "−{a}",
+    "transpose": "{a}ᵀ",
     "matmul": "{a} @ {b}",
 }
 

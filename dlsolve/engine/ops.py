@@ -169,8 +169,9 @@ class Maximum(Op):
     pick = 1  # +1: the larger wins; -1: the smaller
 
     def kink(self, xs, params):
-        return "a tie: the gradient is split equally between both arguments (as PyTorch)" if _any(
-            xs[0] == xs[1]) else None
+        return (
+            "a tie: the gradient is split equally between both arguments (as PyTorch)" if _any(xs[0] == xs[1]) else None
+        )
 
     def forward(self, b, xs, params):
         import numpy as np
@@ -364,8 +365,9 @@ def _dim(shape: Shape, dim: int) -> int:
     """``dim`` made non-negative, refused out of range as PyTorch does."""
     rank = max(len(shape), 1)
     if not -rank <= dim < rank:
-        raise BadInput(f"dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})",
-                       option="--f")
+        raise BadInput(
+            f"dimension out of range (expected to be in range of [{-rank}, {rank - 1}], but got {dim})", option="--f"
+        )
     return dim % rank
 
 
@@ -382,7 +384,7 @@ class Sum(Op):
         axis = _dim(shape, dim)
         if not shape:
             return ()
-        return shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1:]
+        return shape[:axis] + ((1,) if keepdim else ()) + shape[axis + 1 :]
 
     def _count(self, shape: Shape, dim: int | None) -> int:
         return size(shape) if dim is None or not shape else shape[_dim(shape, dim)]
@@ -503,8 +505,11 @@ class Bce(Op):
     elementwise = False
 
     def shape(self, shapes, params):
-        _same_shape(shapes, "using a target size ({target}) that is different to the input size ({input}) is "
-                            "deprecated. Please ensure they have the same size.")
+        _same_shape(
+            shapes,
+            "using a target size ({target}) that is different to the input size ({input}) is "
+            "deprecated. Please ensure they have the same size.",
+        )
         return ()
 
     def domain(self, b, xs, params):
@@ -552,18 +557,19 @@ class CrossEntropy(Op):
     def shape(self, shapes, params):
         z, t = shapes
         if len(z) not in (1, 2):
-            raise BadInput(f"cross_entropy expects logits of 1 or 2 dimensions (C or N×C), got {list(z)}",
-                           option="--f")
+            raise BadInput(f"cross_entropy expects logits of 1 or 2 dimensions (C or N×C), got {list(z)}", option="--f")
         if len(t) == len(z) - 1:
             if len(z) == 2 and t[0] != z[0]:
-                raise BadInput(f"expected input batch_size ({z[0]}) to match target batch_size ({t[0]})",
-                               option="--f")
+                raise BadInput(f"expected input batch_size ({z[0]}) to match target batch_size ({t[0]})", option="--f")
             return ()
         if t != z:
-            raise BadInput("0D or 1D target tensor expected, multi-target not supported" if len(t) > len(z) - 1 and
-                           len(z) == 2 and len(t) == 2 else
-                           f"the target must be class indices of shape {list(z[:-1])} or probabilities of shape "
-                           f"{list(z)}, got {list(t)}", option="--f")
+            raise BadInput(
+                "0D or 1D target tensor expected, multi-target not supported"
+                if len(t) > len(z) - 1 and len(z) == 2 and len(t) == 2
+                else f"the target must be class indices of shape {list(z[:-1])} or probabilities of shape "
+                f"{list(z)}, got {list(t)}",
+                option="--f",
+            )
         return ()
 
     @staticmethod
@@ -617,8 +623,34 @@ def log_softmax_of(b: Any, z: Any) -> Any:
 OPS: dict[str, Op] = {
     op.name: op
     for op in (
-        Add(), Sub(), Mul(), Div(), Pow(), Maximum(), Minimum(), Neg(), Exp(), Log(), Sqrt(), Abs(), Sin(), Cos(),
-        Tanh(), Sigmoid(), Relu(), LeakyRelu(), Softplus(), Transpose(), Sum(), Mean(), Softmax(), LogSoftmax(),
-        Matmul(), Mse(), Bce(), BceWithLogits(), CrossEntropy(),
+        Add(),
+        Sub(),
+        Mul(),
+        Div(),
+        Pow(),
+        Maximum(),
+        Minimum(),
+        Neg(),
+        Exp(),
+        Log(),
+        Sqrt(),
+        Abs(),
+        Sin(),
+        Cos(),
+        Tanh(),
+        Sigmoid(),
+        Relu(),
+        LeakyRelu(),
+        Softplus(),
+        Transpose(),
+        Sum(),
+        Mean(),
+        Softmax(),
+        LogSoftmax(),
+        Matmul(),
+        Mse(),
+        Bce(),
+        BceWithLogits(),
+        CrossEntropy(),
     )
 }

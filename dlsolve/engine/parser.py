@@ -49,8 +49,15 @@ GRAMMAR = (
 )
 
 _BINARY = {ast.Add: "add", ast.Sub: "sub", ast.Mult: "mul", ast.Div: "div", ast.Pow: "pow", ast.MatMult: "matmul"}
-_OPERATOR_TEXT = {ast.FloorDiv: "//", ast.Mod: "%", ast.BitAnd: "&", ast.BitOr: "|", ast.BitXor: "^",
-                  ast.LShift: "<<", ast.RShift: ">>"}
+_OPERATOR_TEXT = {
+    ast.FloorDiv: "//",
+    ast.Mod: "%",
+    ast.BitAnd: "&",
+    ast.BitOr: "|",
+    ast.BitXor: "^",
+    ast.LShift: "<<",
+    ast.RShift: ">>",
+}
 MAX_TEXT = 20_000
 MAX_NODES = 5_000
 
@@ -66,8 +73,16 @@ class _Builder:
         self.nodes: list[Node] = []
         self.index: dict[tuple[object, ...], int] = {}
 
-    def add(self, op: str, args: tuple[int, ...] = (), params: tuple[object, ...] = (), *, name: str = "",
-            constant: object = None, source: str = "") -> int:
+    def add(
+        self,
+        op: str,
+        args: tuple[int, ...] = (),
+        params: tuple[object, ...] = (),
+        *,
+        name: str = "",
+        constant: object = None,
+        source: str = "",
+    ) -> int:
         key = (op, args, params, name, constant)
         found = self.index.get(key)
         if found is not None:
@@ -167,10 +182,21 @@ def _check_params(name: str, params: tuple[object, ...], option: str) -> tuple[o
 
 def _describe(node: ast.AST) -> str:
     kinds = {
-        ast.Subscript: "subscript", ast.Lambda: "lambda", ast.Compare: "comparison", ast.BoolOp: "boolean operator",
-        ast.IfExp: "conditional", ast.List: "list", ast.Tuple: "tuple", ast.Dict: "dict", ast.Set: "set",
-        ast.ListComp: "comprehension", ast.GeneratorExp: "comprehension", ast.NamedExpr: "assignment",
-        ast.JoinedStr: "string", ast.Await: "await", ast.Starred: "starred expression",
+        ast.Subscript: "subscript",
+        ast.Lambda: "lambda",
+        ast.Compare: "comparison",
+        ast.BoolOp: "boolean operator",
+        ast.IfExp: "conditional",
+        ast.List: "list",
+        ast.Tuple: "tuple",
+        ast.Dict: "dict",
+        ast.Set: "set",
+        ast.ListComp: "comprehension",
+        ast.GeneratorExp: "comprehension",
+        ast.NamedExpr: "assignment",
+        ast.JoinedStr: "string",
+        ast.Await: "await",
+        ast.Starred: "starred expression",
     }
     return kinds.get(type(node), type(node).__name__.lower())
 

@@ -74,8 +74,9 @@ def to_sympy_expression(graph: Graph) -> tuple[Any, dict[str, Any]]:
             values.append(to_sympy(node.constant))
         elif node.op in _VECTOR_ONLY:
             raise BadInput(
-                f"symbolic mode handles scalar expressions; {node.op} needs vectors: give every name a value "
-                f"with --at", option="--f")
+                f"symbolic mode handles scalar expressions; {node.op} needs vectors: give every name a value with --at",
+                option="--f",
+            )
         elif node.op == "leaky_relu":
             x, slope = values[node.args[0]], to_sympy(node.params[0])
             values.append(sp.Piecewise((x, x > 0), (slope * x, True)))
@@ -87,8 +88,9 @@ def to_sympy_expression(graph: Graph) -> tuple[Any, dict[str, Any]]:
     return values[graph.output], symbols
 
 
-def symbolic_gradient(graph: Graph, wrt: Sequence[str], values: Mapping[str, Any], *,
-                      simplify: bool = True) -> tuple[Any, dict[str, Any]]:
+def symbolic_gradient(
+    graph: Graph, wrt: Sequence[str], values: Mapping[str, Any], *, simplify: bool = True
+) -> tuple[Any, dict[str, Any]]:
     """(f, {name: ∂f/∂name}) as SymPy expressions, with the given scalar ``values`` substituted.
 
     ``values`` maps some names to exact scalars (Fractions); the others stay symbols. ``simplify``

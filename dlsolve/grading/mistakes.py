@@ -37,6 +37,10 @@ MISTAKE_MODULES: dict[str, str] = {
     "rnn": "dlsolve.solvers.rnn_mistakes",
     "decode greedy": "dlsolve.solvers.decode_mistakes",
     "decode beam": "dlsolve.solvers.decode_mistakes",
+    "norm batch": "dlsolve.solvers.norm_mistakes",
+    "dropout": "dlsolve.solvers.norm_mistakes",
+    "init kaiming-normal": "dlsolve.solvers.norm_mistakes",
+    "init xavier-normal": "dlsolve.solvers.norm_mistakes",
 }
 
 

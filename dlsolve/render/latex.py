@@ -45,6 +45,7 @@ _UNICODE = {
     "η": r"\ensuremath{\eta}",
     "θ": r"\ensuremath{\theta}",
     "λ": r"\ensuremath{\lambda}",
+    "Ψ": r"\ensuremath{\Psi}",
     "μ": r"\ensuremath{\mu}",
     "ρ": r"\ensuremath{\rho}",
     "σ": r"\ensuremath{\sigma}",

@@ -78,12 +78,14 @@ def solve_backprop(
 
 def _is_exact(values: Mapping[str, Any]) -> bool:
     entries = sum(int(getattr(v, "size", 1)) for v in values.values())
-    return entries <= EXACT_ENTRIES and all(getattr(v, "dtype", None) is not None and v.dtype.kind == "O"
-                                            for v in values.values())
+    return entries <= EXACT_ENTRIES and all(
+        getattr(v, "dtype", None) is not None and v.dtype.kind == "O" for v in values.values()
+    )
 
 
-def _numeric(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *, check: bool,
-             exact: bool | None) -> Solution:
+def _numeric(
+    graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *, check: bool, exact: bool | None
+) -> Solution:
     from dlsolve.engine import ExactTooLarge, backward, check_scalar, forward
 
     warnings: list[str] = []
@@ -110,8 +112,9 @@ def _numeric(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *
     if checked:
         worst = max(checked.values())
         if worst > CHECK_TOLERANCE:
-            warnings.append(f"finite differences differ from the gradient by up to {worst:.2g} (relative); "
-                            "expected near a kink")
+            warnings.append(
+                f"finite differences differ from the gradient by up to {worst:.2g} (relative); expected near a kink"
+            )
     return _numeric_solution(graph, fw, bw, names, checked, warnings)
 
 
@@ -121,8 +124,11 @@ def _wrt(fw: Any, wrt: Sequence[str] | None) -> list[str]:
         return [name for name in fw.graph.names if name not in blocked]
     refused = [name for name in wrt if name in blocked]
     if refused:
-        raise BadInput(f"{', '.join(refused)} holds class indices of cross_entropy: integer targets have no "
-                       "gradient (PyTorch: only floating point tensors can require gradients)", option="--wrt")
+        raise BadInput(
+            f"{', '.join(refused)} holds class indices of cross_entropy: integer targets have no "
+            "gradient (PyTorch: only floating point tensors can require gradients)",
+            option="--wrt",
+        )
     return list(wrt)
 
 
@@ -138,8 +144,12 @@ def _finite_differences(graph: Any, fw: Any, bw: Any, names: list[str]) -> dict[
     from dlsolve.engine.notation import to_float
 
     evaluate = value_and_grad(graph, [])
-    point = {name: np.vectorize(to_float, otypes=[float])(fw.values[graph.var_index(name)]) if fw.exact
-             else np.asarray(fw.values[graph.var_index(name)], dtype=float) for name in graph.names}
+    point = {
+        name: np.vectorize(to_float, otypes=[float])(fw.values[graph.var_index(name)])
+        if fw.exact
+        else np.asarray(fw.values[graph.var_index(name)], dtype=float)
+        for name in graph.names
+    }
     errors = {}
     for name in names:
         grad = np.vectorize(to_float, otypes=[float])(bw.grads[name]) if fw.exact else bw.grads[name]
@@ -167,8 +177,9 @@ def _json_values(array: Any) -> Any:
     return json_value(array, json_number)
 
 
-def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None,
-                      warnings: list[str]) -> Solution:
+def _numeric_solution(
+    graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None, warnings: list[str]
+) -> Solution:
     from dlsolve.engine.notation import exact_string, json_value, value_latex, value_text
 
     answer: dict[str, Any] = {
@@ -182,12 +193,17 @@ def _numeric_solution(graph: Any, fw: Any, bw: Any, names: list[str], checked: d
     if checked is not None:
         answer["check"] = checked
     parts = [_is("f", value_text(fw.value))] + [_is(f"∂f/∂{name}", value_text(bw.grads[name])) for name in names]
-    inputs = {"f": graph.text} | {f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)])
-                                  for n in graph.names}
-    latex = r"\begin{gathered} " + r" \\ ".join(
-        [_latex_is("f", value_latex(fw.value))]
-        + [_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n])) for n in names]
-    ) + r" \end{gathered}"
+    inputs = {"f": graph.text} | {
+        f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)]) for n in graph.names
+    }
+    latex = (
+        r"\begin{gathered} "
+        + r" \\ ".join(
+            [_latex_is("f", value_latex(fw.value))]
+            + [_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n])) for n in names]
+        )
+        + r" \end{gathered}"
+    )
     return Solution(
         command="backprop",
         inputs=inputs,
@@ -209,7 +225,7 @@ def _latex_name(name: str) -> str:
     if tail:
         return f"{head}_{{{tail}}}"
     stripped = name.rstrip("0123456789")
-    return f"{stripped}_{{{name[len(stripped):]}}}" if stripped and stripped != name else name
+    return f"{stripped}_{{{name[len(stripped) :]}}}" if stripped and stripped != name else name
 
 
 # --------------------------------------------------------------------------- the working
@@ -226,14 +242,14 @@ def _graph_step(graph: Any, fw: Any) -> Step:
 
     lines = []
     leaves = [n for n in graph.names]
-    lines.append("inputs: " + ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ")
-                                        for n in leaves))
+    lines.append(
+        "inputs: " + ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ") for n in leaves)
+    )
     latex_lines = []
     for node in graph.operations:
         text = op_text(graph, node, fw.shapes)
         lines.append(f"{graph.labels[node.index]} = {text}{_shape_suffix(fw.shapes[node.index])}")
-        latex_lines.append(f"{graph.labels[node.index].replace('u', 'u_', 1)} &= "
-                           + _latex_text(text))
+        latex_lines.append(f"{graph.labels[node.index].replace('u', 'u_', 1)} &= " + _latex_text(text))
     lines.append(f"f = {graph.labels[graph.output]}")
     return Step(
         "The computational graph",
@@ -244,8 +260,22 @@ def _graph_step(graph: Any, fw: Any) -> Step:
 
 
 def _latex_text(text: str) -> str:
-    replacements = {"σ": r"\sigma", "⊙": r"\odot", "·": r"\cdot", "−": "-", "ᵀ": "^T", "√": r"\sqrt", "Σ": r"\sum",
-                    "²": "^2", "³": "^3", "⁴": "^4", "⁻¹": "^{-1}", "⁻²": "^{-2}", "@": r"\,", "_": r"\_"}
+    replacements = {
+        "σ": r"\sigma",
+        "⊙": r"\odot",
+        "·": r"\cdot",
+        "−": "-",
+        "ᵀ": "^T",
+        "√": r"\sqrt",
+        "Σ": r"\sum",
+        "²": "^2",
+        "³": "^3",
+        "⁴": "^4",
+        "⁻¹": "^{-1}",
+        "⁻²": "^{-2}",
+        "@": r"\,",
+        "_": r"\_",
+    }
     for old, new in replacements.items():
         text = text.replace(old, new)
     return text
@@ -257,8 +287,11 @@ def _forward_step(graph: Any, fw: Any) -> Step:
     with_shapes = any(fw.shapes[node.index] for node in graph.nodes)
     rows = []
     for node in graph.operations:
-        row = [graph.labels[node.index], op_text(graph, node, fw.shapes),
-               value_text(fw.values[node.index], exact_chars=TABLE_EXACT)]
+        row = [
+            graph.labels[node.index],
+            op_text(graph, node, fw.shapes),
+            value_text(fw.values[node.index], exact_chars=TABLE_EXACT),
+        ]
         if with_shapes:
             row.append(_shape_suffix(fw.shapes[node.index]).strip(" []") or "scalar")
         rows.append(row)
@@ -269,8 +302,10 @@ def _forward_step(graph: Any, fw: Any) -> Step:
     if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes):
         example += f" = {substituted}"
     example = _is(example, value_text(fw.values[first.index]))
-    text = (f"Each node from its inputs, in topological order; for example {example}. "
-            f"{_is(f'f = {graph.labels[graph.output]}', value_text(fw.value))}.")
+    text = (
+        f"Each node from its inputs, in topological order; for example {example}. "
+        f"{_is(f'f = {graph.labels[graph.output]}', value_text(fw.value))}."
+    )
     columns = ["node", "operation", "value"] + (["shape"] if with_shapes else [])
     return Step("Forward pass", text, blocks=[Table(columns, rows, title="forward pass")], kind="backprop.forward")
 
@@ -292,20 +327,33 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                 local = local_text(graph, node, contribution.position, fw.shapes)
                 target = graph.labels[arg]
                 shown = value_text(upstream, exact_chars=TABLE_EXACT) if first else ""
-                rows.append([graph.labels[node.index] if first else "", shown, local,
-                             f"→ {target}: {value_text(contribution.value, exact_chars=TABLE_EXACT)}"])
+                rows.append(
+                    [
+                        graph.labels[node.index] if first else "",
+                        shown,
+                        local,
+                        f"→ {target}: {value_text(contribution.value, exact_chars=TABLE_EXACT)}",
+                    ]
+                )
                 first = False
                 if not example:
                     label = graph.labels[node.index]
-                    example = _is(f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
-                                  f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
-                                  value_text(contribution.value))
-    text = ("Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
-            "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
-            "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else ""))
-    return Step("Backward pass", text,
-                blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
-                kind="backprop.backward")
+                    example = _is(
+                        f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
+                        f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
+                        value_text(contribution.value),
+                    )
+    text = (
+        "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
+        "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
+        "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else "")
+    )
+    return Step(
+        "Backward pass",
+        text,
+        blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
+        kind="backprop.backward",
+    )
 
 
 def _is(label: str, shown: str) -> str:
@@ -329,20 +377,30 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
         lines.append(_is(f"∂f/∂{graph.labels[node.index]} = {terms}", value_text(bw.node_grads[node.index])))
     if not lines:
         return None
-    return Step("Gradients add at forks",
-                "A node used by several operations receives one gradient from each; they add:\n" + "\n".join(lines),
-                kind="backprop.fork")
+    return Step(
+        "Gradients add at forks",
+        "A node used by several operations receives one gradient from each; they add:\n" + "\n".join(lines),
+        kind="backprop.fork",
+    )
 
 
 def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
     from dlsolve.engine.notation import value_latex, value_text
 
-    lines = [_is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)])
-             for n in names]
-    latex = r" \\ ".join(_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n]))
-                         for n in names if bw.grads[n].size <= 64)
-    return Step("Gradients", "Each gradient has the shape of its input:\n" + "\n".join(lines),
-                r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "", kind="backprop.gradients")
+    lines = [
+        _is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)]) for n in names
+    ]
+    latex = r" \\ ".join(
+        _latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n]))
+        for n in names
+        if bw.grads[n].size <= 64
+    )
+    return Step(
+        "Gradients",
+        "Each gradient has the shape of its input:\n" + "\n".join(lines),
+        r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "",
+        kind="backprop.gradients",
+    )
 
 
 def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None) -> list[Step]:
@@ -354,17 +412,25 @@ def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict
         steps.append(fork)
     kinks = [(i, note) for i, note in fw.kinks if _reaches(bw, i)]
     if kinks:
-        steps.append(Step("Kinks", "\n".join(f"{graph.labels[i]} = {graph.nodes[i].source}: {note}"
-                                              for i, note in kinks), kind="backprop.kink"))
+        steps.append(
+            Step(
+                "Kinks",
+                "\n".join(f"{graph.labels[i]} = {graph.nodes[i].source}: {note}" for i, note in kinks),
+                kind="backprop.kink",
+            )
+        )
     steps.append(_gradients_step(graph, fw, bw, names))
     if checked is not None:
-        steps.append(Step(
-            "Check by finite differences",
-            "Central differences (f(x + h) − f(x − h))/(2h), h = 10⁻⁶·max(1, |x|), against the gradient "
-            f"(at most {CHECK_ENTRIES} entries per name): relative error "
-            + ", ".join(f"{name}: {error:.2g}" for name, error in checked.items()) + ".",
-            kind="backprop.check",
-        ))
+        steps.append(
+            Step(
+                "Check by finite differences",
+                "Central differences (f(x + h) − f(x − h))/(2h), h = 10⁻⁶·max(1, |x|), against the gradient "
+                f"(at most {CHECK_ENTRIES} entries per name): relative error "
+                + ", ".join(f"{name}: {error:.2g}" for name, error in checked.items())
+                + ".",
+                kind="backprop.check",
+            )
+        )
     return steps
 
 
@@ -380,8 +446,11 @@ def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) 
     scalars = {}
     for name, value in values.items():
         if getattr(value, "ndim", 0) != 0 or getattr(getattr(value, "dtype", None), "kind", "") != "O":
-            raise BadInput(f"symbolic mode (names without a value) needs exact scalar values; {name} is not one "
-                           "(or give every name a value)", option="--at")
+            raise BadInput(
+                f"symbolic mode (names without a value) needs exact scalar values; {name} is not one "
+                "(or give every name a value)",
+                option="--at",
+            )
         scalars[name] = value.item()
     names = list(wrt) if wrt is not None else list(graph.names)
     f, derivatives = symbolic_gradient(graph, names, scalars)
@@ -400,15 +469,20 @@ def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) 
         "wrt": names,
     }
     lines = [f"f = {sympy_text(f)}"] + [f"∂f/∂{n} = {sympy_text(d)}" for n, d in derivatives.items()]
-    steps = [Step(
-        "Derivatives as formulas",
-        f"{', '.join(free)} {'has' if len(free) == 1 else 'have'} no value, so the derivatives are formulas "
-        "(chain rule, simplified; kinks as PyTorch: relu'(0) = 0, max/min split ties):\n" + "\n".join(lines),
-        r"\begin{gathered} " + r" \\ ".join(
-            [f"f = {latex(f)}"] + [rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {latex(d)}"
-                                   for n, d in derivatives.items()]) + r" \end{gathered}",
-        kind="backprop.symbolic",
-    )]
+    steps = [
+        Step(
+            "Derivatives as formulas",
+            f"{', '.join(free)} {'has' if len(free) == 1 else 'have'} no value, so the derivatives are formulas "
+            "(chain rule, simplified; kinks as PyTorch: relu'(0) = 0, max/min split ties):\n" + "\n".join(lines),
+            r"\begin{gathered} "
+            + r" \\ ".join(
+                [f"f = {latex(f)}"]
+                + [rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {latex(d)}" for n, d in derivatives.items()]
+            )
+            + r" \end{gathered}",
+            kind="backprop.symbolic",
+        )
+    ]
     return Solution(
         command="backprop",
         inputs={"f": graph.text} | {f"at {n}" if n == "f" else n: entry_text(v) for n, v in scalars.items()},
@@ -416,6 +490,7 @@ def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) 
         summary="; ".join(lines),
         quiet="\n".join(lines),
         steps=steps,
-        answer_latex=r" \quad ".join(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {latex(d)}"
-                                     for n, d in derivatives.items()),
+        answer_latex=r" \quad ".join(
+            rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {latex(d)}" for n, d in derivatives.items()
+        ),
     )

@@ -941,6 +941,35 @@ def bind(call: LayerCall, spec: LayerSpec, ctx: Context) -> dict[str, Any]:
     return bound
 
 
+def weight_shape(call: LayerCall, option: str = "--layer") -> Shape:
+    """The shape of a layer's ``weight`` tensor as PyTorch allocates it (what ``torch.nn.init`` sees).
+
+    Linear: (out, in); ConvNd: (out, in/groups, *kernel); ConvTransposeNd: (in, out/groups, *kernel).
+    Other layers have no weight of two or more dimensions (InvalidProblem, as ``nn.init`` refuses).
+    """
+    spec = CATALOGUE.get(call.name)
+    if spec is None:
+        raise BadInput(f"unknown layer {call.name!r}; give Linear, ConvNd or ConvTransposeNd", option=option)
+    ctx = Context(1, call.name, _short(call.source))
+    a = bind(call, spec, ctx)
+    if call.name == "Linear":
+        return (_int(ctx, a["out_features"], "out_features"), _int(ctx, a["in_features"], "in_features"))
+    if call.name[:-2] in ("Conv", "ConvTranspose"):
+        n = int(call.name[-2])
+        c_in, c_out = _int(ctx, a["in_channels"], "in_channels"), _int(ctx, a["out_channels"], "out_channels")
+        groups = _int(ctx, a["groups"], "groups")
+        if groups <= 0 or c_in % groups or c_out % groups:
+            raise InvalidProblem(f"in_channels and out_channels must be divisible by groups ({groups})", option=option)
+        kernel = _ints(ctx, a["kernel_size"], n, "kernel_size")
+        first, second = (c_in, c_out) if call.name.startswith("ConvTranspose") else (c_out, c_in)
+        return (first, second // groups, *kernel)
+    raise InvalidProblem(
+        f"{call.name} has no weight of 2 or more dimensions: Fan in and fan out can not be computed for tensor "
+        "with fewer than 2 dimensions",
+        option=option,
+    )
+
+
 @dataclass
 class LayerRow:
     """One applied layer, as shown in the table and the JSON answer."""

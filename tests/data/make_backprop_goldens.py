@@ -67,7 +67,7 @@ def nest(flat: list, shape: tuple[int, ...]) -> object:
         return flat[0]
     if len(shape) == 1:
         return flat
-    return [flat[i * shape[1]:(i + 1) * shape[1]] for i in range(shape[0])]
+    return [flat[i * shape[1] : (i + 1) * shape[1]] for i in range(shape[0])]
 
 
 UNARY: list[tuple[str, Callable[[torch.Tensor], torch.Tensor]]] = [
@@ -124,8 +124,9 @@ def gen(case: Case, shape: tuple[int, ...], depth: int) -> Expr:
     if kind < 0.3:
         template, fn = rng.choice(UNARY)
         text, f = gen(case, shape, depth - 1)
-        return template.format(f"({text})" if template.startswith("(") or "**" in template else text), \
-            lambda env, f=f, fn=fn: fn(f(env))
+        return template.format(
+            f"({text})" if template.startswith("(") or "**" in template else text
+        ), lambda env, f=f, fn=fn: fn(f(env))
     if kind < 0.6:
         template, fn = rng.choice(BINARY)
         (ta, fa), (tb, fb) = gen(case, smaller(rng, shape), depth - 1), gen(case, shape, depth - 1)
@@ -186,20 +187,24 @@ def reduction(case: Case, depth: int) -> Expr:
         tb, fb = case.var(shape, "unit")
         if rng.random() < 0.5:
             return f"bce(sigmoid({ta}), {tb})", lambda env, fa=fa, fb=fb: F.binary_cross_entropy(
-                torch.sigmoid(fa(env)), fb(env))
+                torch.sigmoid(fa(env)), fb(env)
+            )
         return f"bce_with_logits({ta}, {tb})", lambda env, fa=fa, fb=fb: F.binary_cross_entropy_with_logits(
-            fa(env), fb(env))
+            fa(env), fb(env)
+        )
     ta, fa = gen(case, shape, depth - 1)
     if rng.random() < 0.5:
         tb, fb = case.var(shape[:-1], "index", shape[-1])
         return f"cross_entropy({ta}, {tb})", lambda env, fa=fa, fb=fb: F.cross_entropy(fa(env), fb(env).long())
     tb, fb = gen(case, shape, depth - 1)
     return f"cross_entropy({ta}, softmax({tb}))", lambda env, fa=fa, fb=fb: F.cross_entropy(
-        fa(env), torch.softmax(fb(env), -1))
+        fa(env), torch.softmax(fb(env), -1)
+    )
 
 
-def autograd(text: str, fn: Callable[[Env], torch.Tensor], values: dict[str, object],
-             indices: set[str]) -> dict[str, object]:
+def autograd(
+    text: str, fn: Callable[[Env], torch.Tensor], values: dict[str, object], indices: set[str]
+) -> dict[str, object]:
     env = {}
     for name, value in values.items():
         if name in indices:
@@ -236,42 +241,88 @@ def random_cases() -> list[dict[str, object]]:
 
 LECTURE: list[tuple[str, str, dict[str, object], Callable[[Env], torch.Tensor]]] = [
     ("cs231n add-mul", "(x + y) * z", {"x": -2, "y": 5, "z": -4}, lambda e: (e["x"] + e["y"]) * e["z"]),
-    ("sigmoid neuron", "sigmoid(w0 * x0 + w1 * x1 + w2)", {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
-     lambda e: torch.sigmoid(e["w0"] * e["x0"] + e["w1"] * e["x1"] + e["w2"])),
-    ("staged", "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", {"x": 3, "y": -4},
-     lambda e: (e["x"] + torch.sigmoid(e["y"])) / (torch.sigmoid(e["x"]) + (e["x"] + e["y"]) ** 2)),
-    ("mlp mse", "mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)",
-     {"W1": [[1, 2], [3, 4]], "b1": [0, 0], "W2": [1, -1], "b2": 0, "x": [1, 2], "y": 1},
-     lambda e: F.mse_loss(e["W2"] @ torch.sigmoid(e["W1"] @ e["x"] + e["b1"]) + e["b2"], e["y"])),
-    ("softmax regression", "cross_entropy(X @ W + b, t)",
-     {"X": [[1, 0], [0, 1]], "W": [[1, -1, 0], [0, 1, 2]], "b": [0, 0, 1], "t": [0, 2]},
-     lambda e: F.cross_entropy(e["X"] @ e["W"] + e["b"], e["t"].long())),
-    ("logistic regression", "bce(sigmoid(X @ w + b), y)",
-     {"X": [[1, 2], [-1, 1], [0, -1]], "w": [0.5, -0.5], "b": 0, "y": [1, 0, 1]},
-     lambda e: F.binary_cross_entropy(torch.sigmoid(e["X"] @ e["w"] + e["b"]), e["y"])),
-    ("logistic regression logits", "bce_with_logits(X @ w + b, y)",
-     {"X": [[1, 2], [-1, 1], [0, -1]], "w": [0.5, -0.5], "b": 0, "y": [1, 0, 1]},
-     lambda e: F.binary_cross_entropy_with_logits(e["X"] @ e["w"] + e["b"], e["y"])),
-    ("mean-only batch norm", "sum(g * (gamma * (x - mean(x)) + beta))",
-     {"x": [1, 2, 6], "gamma": 2, "beta": 1, "g": [1, 0, -1]},
-     lambda e: torch.sum(e["g"] * (e["gamma"] * (e["x"] - torch.mean(e["x"])) + e["beta"]))),
-    ("l2 regularized", "mse(X @ w, y) + lam * sum(w**2)",
-     {"X": [[1, 2], [3, 4]], "w": [1, -1], "y": [0, 1], "lam": 0.1},
-     lambda e: F.mse_loss(e["X"] @ e["w"], e["y"]) + e["lam"] * torch.sum(e["w"] ** 2)),
-    ("attention scores", "sum(G * (softmax(Q @ K.T / sqrt(2)) @ V))",
-     {"Q": [[1, 0], [0, 1]], "K": [[1, 0], [1, 1]], "V": [[1, 2], [3, 4]], "G": [[1, 0], [0, 1]]},
-     lambda e: torch.sum(e["G"] * (torch.softmax(e["Q"] @ e["K"].T / torch.sqrt(torch.tensor(2.0,
-                         dtype=torch.float64)), -1) @ e["V"]))),
-    ("rnn step", "sum(tanh(W @ h + U @ x))", {"W": [[1, 0], [0, 1]], "U": [[1, -1], [2, 0]], "h": [0, 1],
-                                             "x": [1, 1]},
-     lambda e: torch.sum(torch.tanh(e["W"] @ e["h"] + e["U"] @ e["x"]))),
-    ("kinks", "relu(x) + abs(y) + max(x, y) + leaky_relu(x, 0.1)", {"x": 0, "y": 0},
-     lambda e: torch.relu(e["x"]) + torch.abs(e["y"]) + torch.maximum(e["x"], e["y"]) + F.leaky_relu(e["x"], 0.1)),
+    (
+        "sigmoid neuron",
+        "sigmoid(w0 * x0 + w1 * x1 + w2)",
+        {"w0": 2, "x0": -1, "w1": -3, "x1": -2, "w2": -3},
+        lambda e: torch.sigmoid(e["w0"] * e["x0"] + e["w1"] * e["x1"] + e["w2"]),
+    ),
+    (
+        "staged",
+        "(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)",
+        {"x": 3, "y": -4},
+        lambda e: (e["x"] + torch.sigmoid(e["y"])) / (torch.sigmoid(e["x"]) + (e["x"] + e["y"]) ** 2),
+    ),
+    (
+        "mlp mse",
+        "mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)",
+        {"W1": [[1, 2], [3, 4]], "b1": [0, 0], "W2": [1, -1], "b2": 0, "x": [1, 2], "y": 1},
+        lambda e: F.mse_loss(e["W2"] @ torch.sigmoid(e["W1"] @ e["x"] + e["b1"]) + e["b2"], e["y"]),
+    ),
+    (
+        "softmax regression",
+        "cross_entropy(X @ W + b, t)",
+        {"X": [[1, 0], [0, 1]], "W": [[1, -1, 0], [0, 1, 2]], "b": [0, 0, 1], "t": [0, 2]},
+        lambda e: F.cross_entropy(e["X"] @ e["W"] + e["b"], e["t"].long()),
+    ),
+    (
+        "logistic regression",
+        "bce(sigmoid(X @ w + b), y)",
+        {"X": [[1, 2], [-1, 1], [0, -1]], "w": [0.5, -0.5], "b": 0, "y": [1, 0, 1]},
+        lambda e: F.binary_cross_entropy(torch.sigmoid(e["X"] @ e["w"] + e["b"]), e["y"]),
+    ),
+    (
+        "logistic regression logits",
+        "bce_with_logits(X @ w + b, y)",
+        {"X": [[1, 2], [-1, 1], [0, -1]], "w": [0.5, -0.5], "b": 0, "y": [1, 0, 1]},
+        lambda e: F.binary_cross_entropy_with_logits(e["X"] @ e["w"] + e["b"], e["y"]),
+    ),
+    (
+        "mean-only batch norm",
+        "sum(g * (gamma * (x - mean(x)) + beta))",
+        {"x": [1, 2, 6], "gamma": 2, "beta": 1, "g": [1, 0, -1]},
+        lambda e: torch.sum(e["g"] * (e["gamma"] * (e["x"] - torch.mean(e["x"])) + e["beta"])),
+    ),
+    (
+        "l2 regularized",
+        "mse(X @ w, y) + lam * sum(w**2)",
+        {"X": [[1, 2], [3, 4]], "w": [1, -1], "y": [0, 1], "lam": 0.1},
+        lambda e: F.mse_loss(e["X"] @ e["w"], e["y"]) + e["lam"] * torch.sum(e["w"] ** 2),
+    ),
+    (
+        "attention scores",
+        "sum(G * (softmax(Q @ K.T / sqrt(2)) @ V))",
+        {"Q": [[1, 0], [0, 1]], "K": [[1, 0], [1, 1]], "V": [[1, 2], [3, 4]], "G": [[1, 0], [0, 1]]},
+        lambda e: torch.sum(
+            e["G"]
+            * (torch.softmax(e["Q"] @ e["K"].T / torch.sqrt(torch.tensor(2.0, dtype=torch.float64)), -1) @ e["V"])
+        ),
+    ),
+    (
+        "rnn step",
+        "sum(tanh(W @ h + U @ x))",
+        {"W": [[1, 0], [0, 1]], "U": [[1, -1], [2, 0]], "h": [0, 1], "x": [1, 1]},
+        lambda e: torch.sum(torch.tanh(e["W"] @ e["h"] + e["U"] @ e["x"])),
+    ),
+    (
+        "kinks",
+        "relu(x) + abs(y) + max(x, y) + leaky_relu(x, 0.1)",
+        {"x": 0, "y": 0},
+        lambda e: torch.relu(e["x"]) + torch.abs(e["y"]) + torch.maximum(e["x"], e["y"]) + F.leaky_relu(e["x"], 0.1),
+    ),
     ("fork", "x * y + x**2 + exp(x)", {"x": 1, "y": 3}, lambda e: e["x"] * e["y"] + e["x"] ** 2 + torch.exp(e["x"])),
-    ("min tie vector", "sum(min(x, y) * w)", {"x": [1, 2, 3], "y": [1, 0, 3], "w": [1, 2, 3]},
-     lambda e: torch.sum(torch.minimum(e["x"], e["y"]) * e["w"])),
-    ("log softmax nll", "-sum(log_softmax(z) * t)", {"z": [1, 2, 3], "t": [0, 0, 1]},
-     lambda e: -torch.sum(torch.log_softmax(e["z"], -1) * e["t"])),
+    (
+        "min tie vector",
+        "sum(min(x, y) * w)",
+        {"x": [1, 2, 3], "y": [1, 0, 3], "w": [1, 2, 3]},
+        lambda e: torch.sum(torch.minimum(e["x"], e["y"]) * e["w"]),
+    ),
+    (
+        "log softmax nll",
+        "-sum(log_softmax(z) * t)",
+        {"z": [1, 2, 3], "t": [0, 0, 1]},
+        lambda e: -torch.sum(torch.log_softmax(e["z"], -1) * e["t"]),
+    ),
 ]
 
 REFUSED: list[tuple[str, dict[str, object], Callable[[Env], torch.Tensor]]] = [
@@ -283,12 +334,21 @@ REFUSED: list[tuple[str, dict[str, object], Callable[[Env], torch.Tensor]]] = [
     ("sum(A * v)", {"A": [[1, 2, 3], [4, 5, 6]], "v": [1, 2]}, lambda e: torch.sum(e["A"] * e["v"])),
     ("x * 2", {"x": [1, 2, 3]}, lambda e: e["x"] * 2),
     ("bce(p, y)", {"p": [0.5, 0.5, 0.5], "y": [1, 0]}, lambda e: F.binary_cross_entropy(e["p"], e["y"])),
-    ("bce_with_logits(z, y)", {"z": [1, 2, 3], "y": [1, 0]},
-     lambda e: F.binary_cross_entropy_with_logits(e["z"], e["y"])),
-    ("cross_entropy(Z, t)", {"Z": [[1, 2, 3], [1, 2, 3]], "t": [0, 1, 2]},
-     lambda e: F.cross_entropy(e["Z"], e["t"].long())),
-    ("cross_entropy(Z, t)", {"Z": [[1, 2, 3], [1, 2, 3]], "t": [0, 5]},
-     lambda e: F.cross_entropy(e["Z"], e["t"].long())),
+    (
+        "bce_with_logits(z, y)",
+        {"z": [1, 2, 3], "y": [1, 0]},
+        lambda e: F.binary_cross_entropy_with_logits(e["z"], e["y"]),
+    ),
+    (
+        "cross_entropy(Z, t)",
+        {"Z": [[1, 2, 3], [1, 2, 3]], "t": [0, 1, 2]},
+        lambda e: F.cross_entropy(e["Z"], e["t"].long()),
+    ),
+    (
+        "cross_entropy(Z, t)",
+        {"Z": [[1, 2, 3], [1, 2, 3]], "t": [0, 5]},
+        lambda e: F.cross_entropy(e["Z"], e["t"].long()),
+    ),
     ("log(x)", {"x": -1}, lambda e: torch.log(e["x"])),
     ("log(x - 1)", {"x": 1}, lambda e: torch.log(e["x"] - 1)),
     ("x / y", {"x": 1, "y": 0}, lambda e: e["x"] / e["y"]),
@@ -302,8 +362,10 @@ def refused_cases() -> list[dict[str, object]]:
     cases = []
     for text, values, fn in REFUSED:
         indices = {"t"} if "cross_entropy" in text else set()
-        env = {n: torch.tensor(v, dtype=torch.long if n in indices else torch.float64,
-                               requires_grad=n not in indices) for n, v in values.items()}
+        env = {
+            n: torch.tensor(v, dtype=torch.long if n in indices else torch.float64, requires_grad=n not in indices)
+            for n, v in values.items()
+        }
         try:
             out = fn(env)
             if out.numel() != 1:
