@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NewType
+from typing import Annotated, Any
 
 from dlsolve import parsing
-from dlsolve.commands import Labels, Vector, option
+from dlsolve.commands import Assignment, Labels, Vector, option
 from dlsolve.registry import command
 from dlsolve.solution import Solution
 from dlsolve.values import Matrix
-
-#: ``tuple[str, ndarray]``: one ``NAME=VALUE``.
-Assignment = NewType("Assignment", object)
 
 
 def _optimizer(value: Any, flag: str) -> str:
@@ -122,11 +119,7 @@ def optim(
     from dlsolve.errors import BadInput
     from dlsolve.solvers import optim as solver
 
-    values: dict[str, Any] = {}
-    for name, value in at or []:  # type: ignore[misc]
-        if name in values:
-            raise BadInput(f"{name} is given twice", option="--at")
-        values[name] = value
+    values = parsing.assignments_dict(at, "--at")  # type: ignore[arg-type]
     names = list(params) if params is not None else None  # type: ignore[call-overload]
     keywords = {
         "steps": steps, "lr": lr, "momentum": momentum, "dampening": dampening, "betas": betas, "eps": eps,
