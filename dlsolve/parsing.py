@@ -88,6 +88,10 @@ _ARITHMETIC_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 # --------------------------------------------------------------------------- text sources
 
 
+#: Typed text as Python's syntax reads it: the minus sign U+2212 (which dlsolve itself prints) as ``-``.
+_ASCII_MINUS = str.maketrans({"\u2212": "-"})
+
+
 def read_source(value: str, option: str) -> str:
     """The text an option refers to: ``@path`` reads a file, ``-`` reads standard input."""
     if value == "-":
@@ -122,7 +126,7 @@ def _check_length(text: str, option: str) -> None:
 
 def _parse_expression(text: str, option: str, what: str) -> ast.expr:
     _check_length(text, option)
-    stripped = text.strip()
+    stripped = text.translate(_ASCII_MINUS).strip()
     if not stripped:
         raise BadInput(f"expected {what}, got an empty value", option=option)
     try:
@@ -210,10 +214,12 @@ def _typed_scalar(value: Any, option: str, allow_inf: bool = False) -> Scalar:
 def parse_scalar(text: str | float, option: str, *, allow_inf: bool = False) -> Scalar:
     """An exact number from ``text``: ``3``, ``-0.25``, ``3/7``, ``1e-3``, ``1/(4*3)``.
 
-    Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``.
+    Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``. The minus sign may be
+    typed as U+2212 (``−1``), as dlsolve prints it.
     """
     if not isinstance(text, str):
         return _typed_scalar(text, option, allow_inf)
+    text = text.translate(_ASCII_MINUS)
     plain = text.strip()
     if _regex(_PLAIN_NUMBER).fullmatch(plain) and len(plain) < 100:
         from fractions import Fraction
@@ -250,6 +256,7 @@ def parse_int(text: str | int, option: str, *, minimum: int | None = None) -> in
         if minimum is not None and result < minimum:
             raise BadInput(f"expected a whole number >= {minimum}, got {result}", option=option)
         return result
+    text = text.translate(_ASCII_MINUS)
     plain = text.strip()
     if _is_plain_integer(plain) and len(plain) < 100:
         result = int(plain)
@@ -315,12 +322,16 @@ def _rows_from_nested(text: str, option: str, allow_inf: bool) -> list[list[Scal
 
 
 def _rows_from_text(text: str, option: str, allow_inf: bool) -> list[list[Scalar]]:
-    stripped = text.strip()
+    stripped = text.translate(_ASCII_MINUS).strip()
     if stripped.startswith(("[", "((")):
         return _rows_from_nested(stripped, option, allow_inf)
     lines = [line.split("#", 1)[0] for line in stripped.replace(";", "\n").splitlines()]
     rows = []
     for line in lines:
+        if "," in line and any(not piece.strip() for piece in line.split(",")):
+            raise BadInput(
+                f"empty entry in row {len(rows) + 1} ({line.strip()!r}: nothing between two commas)", option=option
+            )
         items = line.replace(",", " ").replace("\t", " ").split()
         if items:
             rows.append([_parse_entry(item, option, allow_inf) for item in items])
@@ -387,7 +398,12 @@ def parse_matrix(text: str | list[Any] | float, option: str, *, allow_inf: bool 
         return _matrix_from_rows(_typed_rows(text, option, allow_inf), option)
     if text.startswith("@") and text.lower().endswith(".npy"):
         return _matrix_from_array(load_array(text[1:], option), option)
-    source = read_source(text, option)
+    return _matrix_from_source(read_source(text, option), text, option, allow_inf)
+
+
+def _matrix_from_source(source: str, text: str, option: str, allow_inf: bool) -> Matrix:
+    """The matrix in ``source``, the text that the option value ``text`` referred to (read once:
+    standard input cannot be read twice)."""
     _check_length(source, option)
     if text.startswith("@") and len(source) > 20 * LARGE_ENTRIES:
         import numpy as np
@@ -669,7 +685,7 @@ def parse_channels(text: str | list[Any], option: str) -> list[Matrix]:
         if pieces is None and stripped.startswith("[[["):
             pieces = _nested_channel_texts(stripped, option)
         if pieces is None:
-            channels = [parse_matrix(text, option)]
+            channels = [_matrix_from_source(source, text, option, False)]
         else:
             channels = []
             for index, piece in enumerate(pieces, 1):
@@ -768,7 +784,7 @@ def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner
 
 def parse_float_token(text: str, option: str) -> float:
     """One float of a series: a decimal, ``1e-3``, ``nan``, ``inf`` (or arithmetic such as ``1/3``)."""
-    token = text.strip()
+    token = text.translate(_ASCII_MINUS).strip()
     if _is_float_token(token):
         return float(token)
     try:
