@@ -425,15 +425,15 @@ def _solution(
             ),
             Step(
                 f"Learning rate at {unit}s 0 to {last}",
-                f"From {value_text(values[0])} to {value_text(final)}; equal consecutive epochs share a row.",
-                blocks=[Table(columns, _rows(values, momenta, full), title="learning rate per epoch"), plot],
+                f"From {value_text(values[0])} to {value_text(final)}; equal consecutive {unit}s share a row.",
+                blocks=[Table(columns, _rows(values, momenta, full), title=f"learning rate per {unit}"), plot],
                 kind="lr-schedule.values",
             ),
         ]
 
     return Solution(
         command=f"lr-schedule {kind}",
-        inputs=parameters | {"epochs": str(last)},
+        inputs={name: value for name, value in parameters.items() if " " not in name} | {f"{unit}s": str(last)},
         answer=answer,
         summary=summary,
         quiet=quiet,

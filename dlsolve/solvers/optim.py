@@ -542,6 +542,7 @@ def _solution(
             "steps": str(steps),
         }
         | ({"f": objective.text} if objective is not None else {})
+        | (_constants_text(objective) if isinstance(objective, EngineObjective) else {})
         | {f"{p.name}₀": tensor_text(p.values, p.shape) for p in params},
         answer=answer,
         summary=summary,
@@ -617,6 +618,26 @@ def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool,
         + "."
     )
     return Step("Every step", text, blocks=[Table(header, rows, title=f"{config.opt} steps"), plot], kind="optim.steps")
+
+
+#: Constants with more entries than this are shown by their shape on the input line.
+SHOWN_CONSTANT_ENTRIES = 12
+
+
+def _constants_text(objective: EngineObjective) -> dict[str, str]:
+    """f's constants for the input line: their values, or their shape when large (``[100×100]``)."""
+    import numpy as np
+
+    texts = {}
+    for name, value in objective.constants_float.items():
+        shape = tuple(np.shape(value))
+        if math.prod(shape) > SHOWN_CONSTANT_ENTRIES:
+            texts[name] = "[" + "×".join(map(str, shape)) + "]"
+            continue
+        exact = objective.constants_exact
+        source = np.asarray(exact[name] if exact is not None else value, dtype=object).reshape(-1)
+        texts[name] = tensor_text(list(source), shape)
+    return texts
 
 
 def _full_hint(config: rules.Config, full: bool, elided: bool) -> str:
