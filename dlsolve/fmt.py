@@ -7,7 +7,6 @@ value is shown with its decimal beside it, e.g. ``1/3 ≈ 0.333333``.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING
 
@@ -66,9 +65,10 @@ def _terminates(value: Fraction) -> bool:
 
 
 def exact(value: Number) -> str:
-    """The exact form: ``3``, ``-1/3``, ``0.25`` (a short terminating decimal) or a float's repr."""
+    """The exact form: ``3``, ``-1/3``, ``0.25`` (a short terminating decimal); a float (not exact)
+    to :data:`DECIMAL_DIGITS` significant digits."""
     if isinstance(value, float):
-        return decimal(value, 12)
+        return decimal(value)
     from fractions import Fraction
 
     value = Fraction(value)
@@ -90,9 +90,10 @@ def number(value: Number) -> str:
 
 
 def latex_number(value: Number) -> str:
-    """LaTeX of an exact value: ``\\frac{1}{3}``, ``-\\frac{2}{5}``, ``0.25``, ``7``."""
+    """LaTeX of an exact value: ``\\frac{1}{3}``, ``-\\frac{2}{5}``, ``0.25``, ``7``; a float to
+    :data:`DECIMAL_DIGITS` significant digits."""
     if isinstance(value, float):
-        return decimal(value, 12)
+        return decimal(value)
     from fractions import Fraction
 
     value = Fraction(value)
@@ -152,19 +153,86 @@ def json_number(value: Number) -> int | float | str:
         return exact(value)
 
 
-#: How symbols of derived formulas are written (SymPy names -> maths).
-_SYMBOL_TEXT = {"eta": "η", "lambda_min": "λ_min", "lambda_max": "λ_max", "beta": "β", "R^2": "R²", "rho": "ρ"}
-_SYMBOL_LATEX = {"lambda_min": r"\lambda_{\min}", "lambda_max": r"\lambda_{\max}", "R^2": "R^2"}
+# --------------------------------------------------------------------------- board notation
+
 _SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "omega": "ω",
+}  # fmt: skip
 
 
-def symbolic(expression: object) -> str:
-    """A SymPy expression as one line of maths text: ``1 − √3/3``, ``4·η·λ_min − 4·R²·η²·λ_max``.
+def superscript(power: int) -> str:
+    """``x`` to the ``power`` as a board writes it: ``²``, ``³``, ``⁻¹``."""
+    return str(power).translate(_SUPERSCRIPTS)
 
-    Roots as ``√``, integer powers as superscripts, ``·`` for products, ``−`` for minus, Greek
-    letters for the derivation's symbols; positive terms first. Imports SymPy (callers have it loaded).
-    """
-    return _maths_printer().doprint(expression).replace("-", "−")
+
+def minus(text: str) -> str:
+    """Plain text with the minus sign ``−`` (U+2212) where a hyphen stands for one: before a digit
+    at the start, after a space or an opening bracket, and in `` - `` between terms."""
+    import re
+
+    text = re.sub(r"(^|[\s(\[,=])-(?=[\d.√(a-zA-Zα-ω])", "\\1−", text)
+    return text.replace(" - ", " − ")
+
+
+def symbol_name(name: str) -> str:
+    """A symbol's name in board notation: ``lambda_max`` -> ``λ_max``, ``eta`` -> ``η``, ``R^2`` -> ``R²``."""
+    head, sep, tail = name.partition("_")
+    return (_GREEK.get(head, head) + sep + tail).replace("^2", "²")
+
+
+def symbolic(expr: object) -> str:
+    """A SymPy expression as the board writes it: ``1 − √3/3``, ``λ_min²/(R²·λ_max)``,
+    ``−4·R²·η²·λ_max + 4·η·λ_min``: ``·`` for products, ``√`` for square roots, superscript
+    powers, Greek letters for their names, the minus sign ``−`` (never ``**``, ``*`` or ``sqrt``)."""
+    import sympy
+    from sympy.printing.precedence import precedence
+    from sympy.printing.str import StrPrinter
+
+    class Board(StrPrinter):
+        def _print_Symbol(self, expr: sympy.Symbol) -> str:
+            return symbol_name(expr.name)
+
+        def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
+            base, power = expr.as_base_exp()
+            if power == sympy.S.Half:
+                return "√" + self.parenthesize(base, precedence(expr) + 1)
+            if power == -sympy.S.Half:
+                return "1/√" + self.parenthesize(base, precedence(expr) + 1)
+            if power.is_Integer and int(power) > 1:
+                return self.parenthesize(base, precedence(expr) + 1) + superscript(int(power))
+            return super()._print_Pow(expr, rational)
+
+        def _print_Mul(self, expr: sympy.Mul) -> str:
+            return super()._print_Mul(expr).replace("*", "·")
+
+        def _print_Exp1(self, expr: object) -> str:
+            return "e"
+
+        def _print_exp(self, expr: sympy.exp) -> str:  # e², e^(√2/2), never exp(...)
+            (power,) = expr.args
+            if power.is_Integer and int(power) > 0:
+                return "e" + (superscript(int(power)) if power != 1 else "")
+            return f"e^({self._print(power)})"
+
+    return minus(Board().doprint(sympy.sympify(expr)))
+
+
+def symbolic_number(expr: object) -> str:
+    """An exact real from SymPy with its decimal when it is not a plain decimal: ``1 − √3/3 ≈ 0.42265``."""
+    import sympy
+
+    value = sympy.sympify(expr)
+    if value.is_Rational:
+        from fractions import Fraction
+
+        return minus(number(Fraction(int(value.p), int(value.q))))
+    return f"{symbolic(value)} ≈ {minus(decimal(float(value)))}"
+
+
+#: The derivation's symbols in LaTeX (SymPy names -> LaTeX).
+_SYMBOL_LATEX = {"lambda_min": r"\lambda_{\min}", "lambda_max": r"\lambda_{\max}", "R^2": "R^2"}
 
 
 def symbolic_latex(expression: object) -> str:
@@ -172,66 +240,5 @@ def symbolic_latex(expression: object) -> str:
     positive terms first."""
     import sympy
 
-    names = {symbol: _SYMBOL_LATEX[symbol.name] for symbol in expression.free_symbols if symbol.name in _SYMBOL_LATEX}  # type: ignore[attr-defined]
+    names = {s: _SYMBOL_LATEX[s.name] for s in expression.free_symbols if s.name in _SYMBOL_LATEX}  # type: ignore[attr-defined]
     return sympy.latex(expression, symbol_names=names, order="old")
-
-
-def symbolic_number(expression: object) -> str:
-    """An exact (irrational) SymPy number with its short decimal: ``1 − √3/3 ≈ 0.42265``."""
-    return f"{symbolic(expression)} ≈ {decimal(float(expression))}"  # type: ignore[arg-type]
-
-
-@functools.cache
-def _maths_printer() -> object:
-    import re
-
-    from sympy import Integer, Rational
-    from sympy.printing.precedence import precedence
-    from sympy.printing.str import StrPrinter
-
-    class MathsPrinter(StrPrinter):
-        def _print_Exp1(self, expr: object) -> str:
-            return "e"
-
-        def _print_exp(self, expr: object) -> str:
-            (power,) = expr.args  # type: ignore[attr-defined]
-            if isinstance(power, Integer) and power > 0:
-                return "e" + ("" if power == 1 else str(int(power)).translate(_SUPERSCRIPTS))
-            return f"e^({self._print(power)})"
-
-        def _print_Symbol(self, expr: object) -> str:
-            name = str(expr)
-            return _SYMBOL_TEXT.get(name, name)
-
-        def _print_Pow(self, expr: object, rational: bool = False) -> str:
-            base, exponent = expr.as_base_exp()  # type: ignore[attr-defined]
-            inner = self.parenthesize(base, precedence(expr), strict=False)
-            if exponent == Rational(1, 2):
-                return f"√{inner}"
-            if exponent == Rational(-1, 2):
-                return f"1/√{inner}"
-            if isinstance(exponent, Integer) and exponent > 0:
-                return inner + str(int(exponent)).translate(_SUPERSCRIPTS)
-            if isinstance(exponent, Integer):
-                return f"1/{inner}{str(-int(exponent)).translate(_SUPERSCRIPTS) if exponent != -1 else ''}"
-            return f"{inner}^({self._print(exponent)})"
-
-        def _print_Mul(self, expr: object) -> str:
-            text = super()._print_Mul(expr).replace("*", "·")
-            return re.sub(r"(?<![\w.])(\d+)·(?=[^\d(])", r"\1", text)  # 5√3/6, 4η, but 2·3
-
-        def _print_Add(self, expr: object, order: str | None = None) -> str:
-            terms = list(expr.as_ordered_terms())  # type: ignore[attr-defined]
-            # positive terms first, numbers before the rest: 1 + √3/3, 4·η·λ_min − 4·R²·η²·λ_max
-            terms.sort(key=lambda term: (term.could_extract_minus_sign(), not term.is_Rational))
-            text = ""
-            for index, term in enumerate(terms):
-                negative = term.could_extract_minus_sign()
-                shown = self.parenthesize(-term if negative else term, precedence(expr), strict=False)
-                if index == 0:
-                    text = f"-{shown}" if negative else shown
-                else:
-                    text += f" - {shown}" if negative else f" + {shown}"
-            return text
-
-    return MathsPrinter()

@@ -54,6 +54,8 @@ class Applied:
     #: ``"keep"`` (pointwise), ``"end"`` (not a local window) or the Geometry of a conv/pool window.
     receptive: str | Geometry = "keep"
     warnings: list[str] = field(default_factory=list)
+    #: Shown beside the output shape: what else the layer returns (``h_n [2, 8, 64]``), not traced.
+    note: str = ""
 
 
 @dataclass(frozen=True)
@@ -904,6 +906,9 @@ def _catalogue() -> dict[str, LayerSpec]:
     specs += [LayerSpec(name, params, _keep) for name, params in pointwise.items()]
     for name in ("Softmax", "LogSoftmax", "Softmin"):
         specs.append(LayerSpec(name, (("dim", None),), _softmax_apply))
+    from dlsolve.solvers.layers_sequence import sequence_specs  # imports this module: see its docstring
+
+    specs += sequence_specs()
     return {spec.name: spec for spec in specs}
 
 
@@ -936,6 +941,35 @@ def bind(call: LayerCall, spec: LayerSpec, ctx: Context) -> dict[str, Any]:
     return bound
 
 
+def weight_shape(call: LayerCall, option: str = "--layer") -> Shape:
+    """The shape of a layer's ``weight`` tensor as PyTorch allocates it (what ``torch.nn.init`` sees).
+
+    Linear: (out, in); ConvNd: (out, in/groups, *kernel); ConvTransposeNd: (in, out/groups, *kernel).
+    Other layers have no weight of two or more dimensions (InvalidProblem, as ``nn.init`` refuses).
+    """
+    spec = CATALOGUE.get(call.name)
+    if spec is None:
+        raise BadInput(f"unknown layer {call.name!r}; give Linear, ConvNd or ConvTransposeNd", option=option)
+    ctx = Context(1, call.name, _short(call.source))
+    a = bind(call, spec, ctx)
+    if call.name == "Linear":
+        return (_int(ctx, a["out_features"], "out_features"), _int(ctx, a["in_features"], "in_features"))
+    if call.name[:-2] in ("Conv", "ConvTranspose"):
+        n = int(call.name[-2])
+        c_in, c_out = _int(ctx, a["in_channels"], "in_channels"), _int(ctx, a["out_channels"], "out_channels")
+        groups = _int(ctx, a["groups"], "groups")
+        if groups <= 0 or c_in % groups or c_out % groups:
+            raise InvalidProblem(f"in_channels and out_channels must be divisible by groups ({groups})", option=option)
+        kernel = _ints(ctx, a["kernel_size"], n, "kernel_size")
+        first, second = (c_in, c_out) if call.name.startswith("ConvTranspose") else (c_out, c_in)
+        return (first, second // groups, *kernel)
+    raise InvalidProblem(
+        f"{call.name} has no weight of 2 or more dimensions: Fan in and fan out can not be computed for tensor "
+        "with fewer than 2 dimensions",
+        option=option,
+    )
+
+
 @dataclass
 class LayerRow:
     """One applied layer, as shown in the table and the JSON answer."""
@@ -946,6 +980,7 @@ class LayerRow:
     receptive_field: list[int] | None
     jump: list[int] | None
     step: Step
+    note: str = ""
 
 
 def _rf_text(values: list[int] | None) -> str:
@@ -978,7 +1013,8 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         if spec is None:
             raise BadInput(
                 f"line {call.line}: unknown layer {call.name!r}; known layers include Conv2d, ConvTranspose2d, "
-                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, ReflectionPad2d, PixelShuffle "
+                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, ReflectionPad2d, PixelShuffle, "
+                "LSTM, Embedding, TransformerEncoderLayer "
                 "(see README)",
                 option="--net",
             )
@@ -997,7 +1033,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
             ended, rf, jump = True, None, None
         lines = [*applied.lines, f"output shape {fmt.shape(applied.shape)}"]
         step = Step(f"Layer {index}: {name}", "\n".join(lines), " \\\\ ".join(applied.latex))
-        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, step))
+        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, step, applied.note))
         shape = applied.shape
     total = sum(row.params for row in rows)
     table = Table(
@@ -1006,7 +1042,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         + [
             [
                 f"{i}. {row.layer}",
-                fmt.shape(row.shape),
+                fmt.shape(row.shape) + (f" ({row.note})" if row.note else ""),
                 f"{row.params:,}",
                 _rf_text(row.receptive_field),
                 _rf_text(row.jump),
@@ -1036,6 +1072,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
                     "params": row.params,
                     "receptive_field": row.receptive_field,
                     "jump": row.jump,
+                    **({"note": row.note} if row.note else {}),
                 }
                 for row in rows
             ],
