@@ -207,6 +207,18 @@ def symbolic(expr: object) -> str:
         def _print_Mul(self, expr: sympy.Mul) -> str:
             return super()._print_Mul(expr).replace("*", "·")
 
+        def _print_Add(self, expr: sympy.Add, order: str | None = None) -> str:
+            if expr.free_symbols:  # a formula keeps SymPy's order
+                return super()._print_Add(expr, order)
+            # a number: positive terms first, the rational part first (1 + √3/3, 5√3/6 − 1/2)
+            terms = sorted(expr.as_ordered_terms(), key=lambda t: (t.could_extract_minus_sign(), not t.is_Rational))
+            text = ""
+            for index, term in enumerate(terms):
+                negative = term.could_extract_minus_sign()
+                shown = self.parenthesize(-term if negative else term, precedence(expr), strict=False)
+                text += ("-" if negative else "") + shown if index == 0 else (" - " if negative else " + ") + shown
+            return text
+
         def _print_Exp1(self, expr: object) -> str:
             return "e"
 

@@ -175,7 +175,7 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
                 kind="sgd-limit.independence",
                 title="Independent of p and of the step size",
                 text="The span argument and the constraint use neither p nor η: any sampling with p_i > 0 and any "
-                f"constant step with{bound} (each update then shrinks the error in the M^{{-1}} norm) "
+                f"constant step with{bound} (each update then shrinks the error in the M⁻¹ norm) "
                 "reach this same θ*.",
             )
         )
