@@ -216,7 +216,7 @@ def _solve(
     }
     shown = vec(theta) if exact else vec([float(v) for v in theta])
     names = {
-        "min-norm": "the interpolating solution nearest θ_0 in the M^{-1} norm",
+        "min-norm": "the interpolating solution nearest θ_0 in the M⁻¹ norm",
         "least-squares": "the least-squares solution (decaying steps)",
         "weighted-least-squares": "the p-weighted least-squares solution (decaying steps)",
         "ridge": "the ridge solution",
