@@ -30,7 +30,7 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import LayerCall
 from dlsolve.solution import Solution, Step, Table
-from dlsolve.solvers.conv import Geometry, dimension_steps, floor_warnings, spatial_output
+from dlsolve.solvers.conv_geometry import Geometry, dimension_steps, floor_warnings, spatial_output
 
 Shape = tuple[int, ...]
 
