@@ -31,15 +31,15 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.parsing import Matrix, Scalar, parse_channels, parse_int, parse_positive
 from dlsolve.solution import Solution, Step, Table
-from dlsolve.solvers.filters import (
+from dlsolve.solvers.filter_grid import (
     check_magnitude,
-    correlate,
     grid_from_rows,
     heatmap,
     json_matrix,
     matrix_quiet,
     short_matrix,
 )
+from dlsolve.solvers.filters import correlate
 
 Rows = list[list[Scalar]]
 
