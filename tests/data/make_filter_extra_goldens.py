@@ -96,7 +96,14 @@ def dilation_cases(rng: random.Random, count: int) -> list[dict]:
         x, k = random_array(rng, (c, h, w)), random_array(rng, (c, kh, kw))
         out = F.conv2d(torch.from_numpy(x)[None], torch.from_numpy(k)[None], None, tuple(s), tuple(p), tuple(d))
         cases.append(
-            {"image": text(x), "kernel": text(k), "stride": s, "padding": p, "dilation": d, "output": out[0, 0].tolist()}
+            {
+                "image": text(x),
+                "kernel": text(k),
+                "stride": s,
+                "padding": p,
+                "dilation": d,
+                "output": out[0, 0].tolist(),
+            }
         )
     return cases
 
@@ -174,8 +181,15 @@ def keras_pool_cases(rng: random.Random, count: int) -> list[dict]:
             out = keras.ops.convert_to_numpy(layer(np.transpose(x, (1, 2, 0))[None]))[0]
         except (ValueError, RuntimeError) as error:
             cases.append(
-                {"image": text(x), "size": [kh, kw], "stride": s, "padding": padding, "op": op, "output": None,
-                 "error": str(error).splitlines()[0][:160]}  # fmt: skip
+                {
+                    "image": text(x),
+                    "size": [kh, kw],
+                    "stride": s,
+                    "padding": padding,
+                    "op": op,
+                    "output": None,
+                    "error": str(error).splitlines()[0][:160],
+                }
             )
             continue
         if 0 in out.shape:
