@@ -21,6 +21,7 @@ convolutions, upsampling, adaptive pooling, Flatten, Linear) end them (shown as 
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -220,6 +221,12 @@ def _catalogue() -> dict[str, LayerSpec]:
 CATALOGUE: dict[str, LayerSpec] = _catalogue()
 
 
+STEP_KINDS = {
+    "conv.network": "the layer table of a network: output shape, parameters, MACs, receptive field per layer",
+    "conv.layer": "one layer of a network: its output-size formulas, parameter count and output shape",
+    "conv.totals": "the network's total parameters and MACs",
+}
+
 
 @dataclass
 class LayerRow:
@@ -230,7 +237,9 @@ class LayerRow:
     params: int
     receptive_field: list[int] | None
     jump: list[int] | None
-    step: Step
+    lines: list[str]
+    latex: list[str]
+    macs: int = 0
 
 
 def _rf_text(values: list[int] | None) -> str:
@@ -247,8 +256,42 @@ def _short(source: str) -> str:
     return text
 
 
-def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Solution:
-    """Trace ``input_shape`` through the layers; the output shape, parameters, receptive field of each."""
+def torchinfo_macs(name: str, params: int, shape: Shape) -> int:
+    """torchinfo's Mult-Adds of one layer: a layer whose class name holds "Conv" counts each parameter once per
+    batch item and output position (``N·∏out·params``); any other layer once per batch item (``N·params``)."""
+    if not params or not shape:
+        return 0
+    if "Conv" in name:
+        return params * shape[0] * math.prod(shape[2:])
+    return params * shape[0]
+
+
+def unknown_layer(call: LayerCall, known: Sequence[str], examples: str) -> BadInput:
+    """An unknown layer name, with the closest known names ("did you mean ReLU?")."""
+    import difflib
+
+    by_lower = {name.lower(): name for name in known}
+    matches = difflib.get_close_matches(call.name.lower(), list(by_lower), n=3, cutoff=0.75)
+    hint = (
+        f"; did you mean {' or '.join(by_lower[m] for m in matches)}?"
+        if matches
+        else f"; known layers include {examples}"
+    )
+    return BadInput(f"line {call.line}: unknown layer {call.name!r}{hint} (see README)", option="--net")
+
+
+def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framework: str | None = None) -> Solution:
+    """Trace ``input_shape`` through the layers; the output shape, parameters, MACs, receptive field of each.
+
+    ``framework`` is ``"pytorch"``, ``"keras"`` or None (Keras when the layers are Keras's: ``Conv2D``,
+    ``Dense``, ``Input(shape=...)``; see :mod:`dlsolve.solvers.layers_keras`).
+    """
+    from dlsolve.solvers import layers_keras
+
+    if framework is None:
+        framework = layers_keras.detect(calls)
+    if framework == "keras":
+        return layers_keras.keras_network_shape(input_shape, calls)
     shape: Shape = tuple(input_shape)
     rf: list[int] | None = None
     jump: list[int] | None = None
@@ -261,11 +304,11 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
         ctx = Context(index, call.name, name)
         spec = CATALOGUE.get(call.name)
         if spec is None:
-            raise BadInput(
-                f"line {call.line}: unknown layer {call.name!r}; known layers include Conv2d, ConvTranspose2d, "
-                "MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, ReflectionPad2d, PixelShuffle "
-                "(see README)",
-                option="--net",
+            raise unknown_layer(
+                call,
+                [*CATALOGUE, *layers_keras.CATALOGUE],
+                "Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, "
+                "ReflectionPad2d, PixelShuffle",
             )
         applied = spec.apply(ctx, bind(call, spec, ctx), shape)
         warnings.extend(f"layer {index} ({name}): {warning}" for warning in applied.warnings)
@@ -280,55 +323,82 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> Sol
             )
         elif applied.receptive == "end":
             ended, rf, jump = True, None, None
+        macs = applied.macs if applied.macs is not None else torchinfo_macs(call.name, applied.params, applied.shape)
         lines = [*applied.lines, f"output shape {fmt.shape(applied.shape)}"]
-        step = Step(f"Layer {index}: {name}", "\n".join(lines), " \\\\ ".join(applied.latex))
-        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, step))
+        if macs:
+            lines.append(f"MACs = {macs:,}")
+        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, applied.latex, macs))
         shape = applied.shape
     total = sum(row.params for row in rows)
-    table = Table(
-        columns=["Layer", "Output shape", "Params", "RF", "Jump"],
-        rows=[["Input", fmt.shape(input_shape), "", "", ""]]
-        + [
-            [
-                f"{i}. {row.layer}",
-                fmt.shape(row.shape),
-                f"{row.params:,}",
-                _rf_text(row.receptive_field),
-                _rf_text(row.jump),
+    total_macs = sum(row.macs for row in rows)
+
+    def build() -> list[Step]:
+        table = Table(
+            columns=["Layer", "Output shape", "Params", "MACs", "RF", "Jump"],
+            rows=[["Input", fmt.shape(input_shape), "", "", "", ""]]
+            + [
+                [
+                    f"{i}. {row.layer}",
+                    fmt.shape(row.shape),
+                    f"{row.params:,}",
+                    f"{row.macs:,}",
+                    _rf_text(row.receptive_field),
+                    _rf_text(row.jump),
+                ]
+                for i, row in enumerate(rows, 1)
             ]
-            for i, row in enumerate(rows, 1)
+            + [["Total", "", f"{total:,}", f"{total_macs:,}", "", ""]],
+            title="Layers (params: trainable; MACs as torchinfo's Mult-Adds; RF and jump in input pixels)",
+        )
+        counted = [str(row.params) for row in rows if row.params]
+        total_text = (
+            f"total parameters = {' + '.join(counted) if counted else '0'} = {total} (all trainable)\n"
+            f"total MACs = {total_macs:,}, counted as torchinfo's Mult-Adds: a conv layer's weights and bias once per "
+            "output position and batch item (N·∏out·params), other layers' parameters once per batch item; "
+            "tools such as fvcore and thop leave the bias out, and FLOPs are usually quoted as 2 × MACs "
+            f"= {2 * total_macs:,}"
+        )
+        return [
+            Step(
+                "Network",
+                f"input {fmt.shape(input_shape)} through {len(rows)} layers",
+                blocks=[table],
+                kind="conv.network",
+            ),
+            *[
+                Step(f"Layer {i}: {row.layer}", "\n".join(row.lines), " \\\\ ".join(row.latex), kind="conv.layer")
+                for i, row in enumerate(rows, 1)
+            ],
+            Step(
+                "Totals",
+                total_text,
+                f"\\text{{params}} = {total}, \\quad \\text{{MACs}} = {total_macs}",
+                kind="conv.totals",
+            ),
         ]
-        + [["Total", "", f"{total:,}", "", ""]],
-        title="Layers (params: trainable; RF and jump in input pixels)",
-    )
-    counted = [str(row.params) for row in rows if row.params]
-    total_text = f"total parameters = {' + '.join(counted) if counted else '0'} = {total} (all trainable)"
-    steps = [
-        Step("Network", f"input {fmt.shape(input_shape)} through {len(rows)} layers", blocks=[table]),
-        *[row.step for row in rows],
-        Step("Totals", total_text, f"\\text{{params}} = {total}"),
-    ]
+
     return Solution(
         command="conv-shape",
         inputs={"input": list(input_shape), "net": [call.source for call in calls]},
         answer={
             "shape": list(shape),
             "params": total,
+            "macs": total_macs,
             "layers": [
                 {
                     "layer": row.layer,
                     "shape": list(row.shape),
                     "params": row.params,
+                    "macs": row.macs,
                     "receptive_field": row.receptive_field,
                     "jump": row.jump,
                 }
                 for row in rows
             ],
         },
-        summary=f"output shape {fmt.shape(shape)}, {total:,} parameters",
+        summary=f"output shape {fmt.shape(shape)}, {total:,} parameters, {total_macs:,} MACs",
         quiet=" ".join(str(v) for v in shape),
-        steps=steps,
+        steps=build,
         warnings=warnings,
         answer_latex=fmt.shape(shape),
     )
-
