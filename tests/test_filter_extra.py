@@ -53,22 +53,22 @@ def kinds_declared(solution) -> None:
 # --------------------------------------------------------------------------- goldens
 
 
-@pytest.mark.parametrize("case", GOLDENS["transpose"], ids=lambda c: c["image"][:20])
-def test_transpose_matches_torch_conv_transpose2d(case):
-    kwargs = {
-        "stride": pair(case["stride"]),
-        "padding": pair(case["padding"]),
-        "output_padding": pair(case["output_padding"]),
-        "dilation": pair(case["dilation"]),
-        "bias": parse_scalar(case["bias"], "--bias") if "bias" in case else None,
-    }
-    run = lambda: transpose_filter(channels(case["image"]), parse_channels(case["kernel"], "--kernel"), **kwargs)  # noqa: E731
-    if case["error"] is not None:
-        with pytest.raises(InvalidProblem):
-            run()
-        return
-    solution = run()
-    close(solution.answer["output"], case["output"])
+def test_transpose_matches_torch_conv_transpose2d():
+    for case in GOLDENS["transpose"]:
+        kwargs = {
+            "stride": pair(case["stride"]),
+            "padding": pair(case["padding"]),
+            "output_padding": pair(case["output_padding"]),
+            "dilation": pair(case["dilation"]),
+            "bias": parse_scalar(case["bias"], "--bias") if "bias" in case else None,
+        }
+        image, kernel = channels(case["image"]), parse_channels(case["kernel"], "--kernel")
+        if case["error"] is not None:
+            with pytest.raises(InvalidProblem):
+                transpose_filter(image, kernel, **kwargs)
+            continue
+        solution = transpose_filter(image, kernel, **kwargs)
+        close(solution.answer["output"], case["output"])
 
 
 def test_transpose_goldens_cover_refusals_bias_dilation_and_output_padding():
@@ -79,57 +79,59 @@ def test_transpose_goldens_cover_refusals_bias_dilation_and_output_padding():
     assert any(c["output_padding"] != [0, 0] for c in valid)
 
 
-@pytest.mark.parametrize("case", GOLDENS["dilation"], ids=lambda c: c["image"][:20])
-def test_dilation_matches_torch_conv2d(case):
-    solution = apply_filter(
-        channels(case["image"]),
-        parse_channels(case["kernel"], "--kernel"),
-        stride=pair(case["stride"]),
-        padding=pair(case["padding"]),
-        dilation=pair(case["dilation"]),
-    )
-    close(solution.answer["output"], case["output"])
+def test_dilation_matches_torch_conv2d():
+    for case in GOLDENS["dilation"]:
+        solution = apply_filter(
+            channels(case["image"]),
+            parse_channels(case["kernel"], "--kernel"),
+            stride=pair(case["stride"]),
+            padding=pair(case["padding"]),
+            dilation=pair(case["dilation"]),
+        )
+        close(solution.answer["output"], case["output"])
 
 
-@pytest.mark.parametrize("case", GOLDENS["asymmetric_apply"], ids=lambda c: c["image"][:20])
-def test_asymmetric_apply_matches_torch_pad_then_conv2d(case):
-    pads = [tuple(p) for p in case["padding"]]
-    solution = apply_filter(
-        channels(case["image"]), parse_channels(case["kernel"], "--kernel"), stride=pair(case["stride"]), padding=pads
-    )
-    close(solution.answer["output"], case["output"])
+def test_asymmetric_apply_matches_torch_pad_then_conv2d():
+    for case in GOLDENS["asymmetric_apply"]:
+        pads = [tuple(p) for p in case["padding"]]
+        solution = apply_filter(
+            channels(case["image"]),
+            parse_channels(case["kernel"], "--kernel"),
+            stride=pair(case["stride"]),
+            padding=pads,
+        )
+        close(solution.answer["output"], case["output"])
 
 
-@pytest.mark.parametrize("case", GOLDENS["asymmetric_pool"], ids=lambda c: c["image"][:20])
-def test_asymmetric_pool_matches_torch(case):
-    solution = pool(
-        channels(case["image"]),
-        size=pair(case["size"]),
-        stride=pair(case["stride"]),
-        padding=[tuple(p) for p in case["padding"]],
-        op=case["op"],
-        exclude_pad=case["exclude_pad"],
-    )
-    expected = case["output"]
-    close(solution.answer["output"], expected[0] if len(expected) == 1 else expected)
+def test_asymmetric_pool_matches_torch():
+    for case in GOLDENS["asymmetric_pool"]:
+        solution = pool(
+            channels(case["image"]),
+            size=pair(case["size"]),
+            stride=pair(case["stride"]),
+            padding=[tuple(p) for p in case["padding"]],
+            op=case["op"],
+            exclude_pad=case["exclude_pad"],
+        )
+        expected = case["output"]
+        close(solution.answer["output"], expected[0] if len(expected) == 1 else expected)
 
 
-@pytest.mark.parametrize("case", GOLDENS["keras_pool"], ids=lambda c: c["image"][:20])
-def test_keras_pool_matches_keras(case):
-    run = lambda: pool(  # noqa: E731
-        channels(case["image"]),
-        size=pair(case["size"]),
-        stride=None if case["stride"] is None else pair(case["stride"]),
-        padding=case["padding"],
-        op=case["op"],
-        framework="keras",
-    )
-    if case["error"] is not None:
-        with pytest.raises(BadInput):
-            run()
-        return
-    expected = case["output"]
-    close(run().answer["output"], expected[0] if len(expected) == 1 else expected)
+def test_keras_pool_matches_keras():
+    for case in GOLDENS["keras_pool"]:
+        kwargs = {
+            "size": pair(case["size"]),
+            "stride": None if case["stride"] is None else pair(case["stride"]),
+            "padding": case["padding"],
+            "op": case["op"],
+            "framework": "keras",
+        }
+        if case["error"] is not None:
+            with pytest.raises(BadInput):
+                pool(channels(case["image"]), **kwargs)
+            continue
+        expected = case["output"]
+        close(pool(channels(case["image"]), **kwargs).answer["output"], expected[0] if len(expected) == 1 else expected)
 
 
 def test_keras_pool_goldens_cover_same_with_strides_and_both_ops():

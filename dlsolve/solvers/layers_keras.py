@@ -148,7 +148,7 @@ def _catalogue() -> dict[str, KerasSpec]:
         specs.append(
             KerasSpec(
                 f"ZeroPadding{n}D",
-                _signature("padding data_format" if n > 1 else "padding", padding=1, data_format=None),
+                _signature("padding data_format", padding=1, data_format=None),
                 _zero_padding(n),
             )
         )
@@ -185,7 +185,11 @@ def _catalogue() -> dict[str, KerasSpec]:
         ),
         KerasSpec("Flatten", _signature("data_format", data_format=None), _flatten),
         KerasSpec("Dropout", _signature("rate noise_shape seed", noise_shape=None), _dropout),
-        KerasSpec("SpatialDropout2D", _signature("rate data_format seed", data_format=None), _dropout),
+        KerasSpec(
+            "SpatialDropout2D",
+            _signature("rate data_format seed name dtype", data_format=None, name=None, dtype=None),
+            _dropout,
+        ),
         KerasSpec(
             "BatchNormalization",
             _signature(
@@ -277,8 +281,11 @@ def detect(calls: Sequence[LayerCall]) -> str:
         return "pytorch"
     torch_names = [call.name for call in calls if call.name in TORCH and call.name not in CATALOGUE]
     if torch_names:
+        by_lower = {name.lower(): name for name in CATALOGUE}
+        keras_spelling = by_lower.get(torch_names[0].lower())
+        hint = f"; did you mean {keras_spelling}?" if keras_spelling else "; write one framework's layers"
         raise BadInput(
-            f"the layers mix Keras ({keras_names[0]}) and PyTorch ({torch_names[0]}); write one framework's layers",
+            f"the layers mix Keras ({keras_names[0]}) and PyTorch ({torch_names[0]}){hint}",
             option="--net",
         )
     return "keras"
@@ -376,7 +383,8 @@ def keras_network_shape(input_shape: Sequence[int] | None, calls: Sequence[Layer
         counts[base] = counts.get(base, 0) + 1
         ctx = Context(index, default_name, " ".join(call.source.split()))
         arguments, extra = bind_keras(call, spec, ctx)
-        layer_name = extra.get("name") if isinstance(extra.get("name"), str) else default_name
+        given_name = extra.get("name", arguments.get("name"))
+        layer_name = given_name if isinstance(given_name, str) else default_name
         applied = spec.apply(ctx, arguments, shape)
         trainable, frozen = applied.trainable, applied.non_trainable
         if extra.get("trainable") is False:
