@@ -14,6 +14,9 @@ time, which other processes on a shared machine disturb much less. Bytecode cach
 children (as for an installed package), whatever PYTHONDONTWRITEBYTECODE says here.
 
 Run: ``python benchmarks/bench_startup.py [--repeat 40]``. Exit status 1 if a target is missed.
+``--baseline DIR`` also starts ``conv-shape -q`` and ``--help`` from another checkout (``git worktree
+add DIR REV``), interleaved with this one, and prints this tree's ratio to it: a change must not
+make either start slower.
 """
 
 from __future__ import annotations
@@ -87,7 +90,10 @@ def imported_modules(command: list[str]) -> set[str]:
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=40, help="starts per command (default 40)")
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare conv-shape -q and --help with")
     args = parser.parse_args()
+    if args.baseline is not None:
+        return compare_with(args.baseline, args.repeat)
 
     with tempfile.TemporaryDirectory() as directory:
         app_path = Path(directory) / "minimal_typer_app.py"
@@ -130,6 +136,30 @@ def main() -> int:
         print(f"{label}: numpy/sympy imported: {heavy or 'none'}; rich imported: {rich}")
         failed |= bool(heavy) or (label == "conv-shape -q" and rich)
     return 1 if failed else 0
+
+
+def compare_with(baseline: Path, repeat: int) -> int:
+    """CPU time of ``conv-shape -q`` and ``--help`` here and in ``baseline``, interleaved; the ratios."""
+    here = Path(__file__).resolve().parents[1]
+    runs = {
+        "conv-shape -q": ["conv-shape", "--in", "28", "--k", "3", "-q"],
+        "--help": ["--help"],
+    }
+    samples: dict[tuple[str, str], list[float]] = {}
+    for _ in range(repeat + 1):  # the first round warms the caches and is dropped
+        for label, arguments in runs.items():
+            for tree_name, tree in (("this tree", here), ("baseline", baseline.resolve())):
+                command = [sys.executable, "-c", f"import sys; sys.path.insert(0, {str(tree)!r}); "
+                           "from dlsolve.cli import run; sys.argv[0] = 'dlsolve'; run()", *arguments]  # fmt: skip
+                samples.setdefault((label, tree_name), []).append(time_once(command)[1])
+    worse = False
+    for label in runs:
+        mine = statistics.median(samples[(label, "this tree")][1:])
+        theirs = statistics.median(samples[(label, "baseline")][1:])
+        print(f"{label:>14}: this tree {mine * 1000:6.1f} ms, baseline {theirs * 1000:6.1f} ms CPU", end="")
+        print(f"; ratio {mine / theirs:.2f}")
+        worse |= mine / theirs > 1.05
+    return int(worse)
 
 
 if __name__ == "__main__":

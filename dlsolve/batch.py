@@ -48,8 +48,7 @@ def answer_lines(job: tuple[int, list[Any]]) -> tuple[str, bool]:
     """The JSON answer lines for ``lines``, numbered from ``first``; and whether any of them failed."""
     import json
 
-    from dlsolve.cli import COMMANDS  # the registry (already imported: the CLI is running)
-    from dlsolve.problems import run_command
+    from dlsolve import registry
     from dlsolve.render.json_view import dumps
 
     first, lines = job
@@ -69,7 +68,11 @@ def answer_lines(job: tuple[int, list[Any]]) -> tuple[str, bool]:
             args = request.get("args", {})
             if not isinstance(args, dict):
                 raise BadInput(f"{where}: 'args' must be an object")
-            reply = run_command(COMMANDS, request["command"], args, where).to_dict()
+            solution = registry.run(request["command"], args, where)
+            working = request.get("working", False)
+            if not isinstance(working, bool):
+                raise BadInput(f"{where}: 'working' must be true or false")
+            reply = solution.to_dict() if working else solution.answer_dict()
         except DlsolveError as error:
             failed = True
             reply = {"error": {**error.to_dict(), "line": number}}

@@ -12,6 +12,10 @@ Conventions:
 * A matrix is typed as rows separated by ``;`` (or newlines) with entries separated by ``,`` or
   spaces (``"1,2;3,4"``), or as a nested list (``"[[1,2],[3,4]]"``), or read from ``@path``
   (``.csv``, ``.txt``, ``.npy``), or ``-`` for standard input. Large inputs become float64.
+* Every parser also takes the typed value a problem file or a JSON batch line holds (an int, a
+  float, a list, a list of lists) and converts it directly, with the same checks and messages: no
+  value is turned back into text to be parsed again. A float is read as the decimal it prints as
+  (``0.1`` from TOML is exactly 1/10, as typed).
 """
 
 from __future__ import annotations
@@ -26,16 +30,27 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlsolve.errors import BadInput
-from dlsolve.solution import FrozenRecord
+from dlsolve.values import (
+    ADAPTIVE_PRECONDITIONERS,
+    UNKNOWN,
+    Answer,
+    LayerCall,
+    LossSeries,
+    Matrix,
+    Preconditioner,
+    SourceText,
+)
 
 if TYPE_CHECKING:
     # Start-up cost: ``fractions`` (with ``decimal`` and ``numbers``) is imported by the functions
-    # that need it; ``conv-shape`` with whole numbers never does. ``Scalar`` at run time: __getattr__.
+    # that need it; ``conv-shape`` with whole numbers never does.
     from fractions import Fraction
 
     import numpy as np
 
-    Scalar = Fraction | float
+    from dlsolve.values import Scalar
+
+__all__ = ["ADAPTIVE_PRECONDITIONERS", "UNKNOWN", "LayerCall", "Matrix", "Preconditioner"]  # re-exported
 
 #: Longest text accepted for one option (a larger input belongs in a file).
 MAX_TEXT = 2_000_000
@@ -59,15 +74,6 @@ def _is_plain_integer(text: str) -> bool:
     """Fast path: ``text`` matches ``[+-]?[0-9]+`` (ASCII digits), so ``int`` reads it exactly."""
     digits = text[1:] if text[:1] in ("+", "-") else text
     return digits.isascii() and digits.isdigit()
-
-
-def __getattr__(name: str) -> Any:
-    """``Scalar`` (``Fraction | float``) for the modules that import it, made on first use."""
-    if name == "Scalar":
-        from fractions import Fraction
-
-        return Fraction | float
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 _ARITHMETIC_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
@@ -183,11 +189,30 @@ def _evaluate_scalar(node: ast.expr, source: str, option: str, allow_inf: bool) 
     raise ValueError("not arithmetic")
 
 
-def parse_scalar(text: str, option: str, *, allow_inf: bool = False) -> Scalar:
+def _typed_scalar(value: Any, option: str, allow_inf: bool = False) -> Scalar:
+    """A number given as a value (a problem file's int or float), not as text."""
+    from fractions import Fraction
+
+    if isinstance(value, Fraction):
+        return value
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise BadInput(f"expected a number such as 3, 0.5 or 1/3, got {value!r}", option=option)
+    if isinstance(value, int):
+        return _check_size(Fraction(value), str(value), option)
+    if math.isinf(value) and allow_inf:
+        return value
+    if not math.isfinite(value):
+        raise BadInput(f"expected a finite number, got {value!r}", option=option)
+    return Fraction(repr(value))
+
+
+def parse_scalar(text: str | float, option: str, *, allow_inf: bool = False) -> Scalar:
     """An exact number from ``text``: ``3``, ``-0.25``, ``3/7``, ``1e-3``, ``1/(4*3)``.
 
     Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``.
     """
+    if not isinstance(text, str):
+        return _typed_scalar(text, option, allow_inf)
     plain = text.strip()
     if _regex(_PLAIN_NUMBER).fullmatch(plain) and len(plain) < 100:
         from fractions import Fraction
@@ -202,18 +227,28 @@ def parse_scalar(text: str, option: str, *, allow_inf: bool = False) -> Scalar:
         raise BadInput(f"expected a number such as 3, 0.5 or 1/3, got {_quote(text)}", option=option) from None
 
 
-def parse_positive(text: str, option: str) -> Fraction:
+def parse_positive(text: str | float, option: str) -> Fraction:
     """A number > 0."""
     value = parse_scalar(text, option)
     if value <= 0:
-        raise BadInput(f"expected a positive number, got {_quote(text)}", option=option)
+        raise BadInput(f"expected a positive number, got {_quote(str(text))}", option=option)
     from fractions import Fraction
 
     return Fraction(value)
 
 
-def parse_int(text: str, option: str, *, minimum: int | None = None) -> int:
+def parse_int(text: str | int, option: str, *, minimum: int | None = None) -> int:
     """A whole number, at least ``minimum`` when given."""
+    if not isinstance(text, str):
+        from fractions import Fraction
+
+        whole = isinstance(text, int | Fraction) or (isinstance(text, float) and text.is_integer())
+        if isinstance(text, bool) or not whole or int(text) != text:
+            raise BadInput(f"expected a whole number, got {text!r}", option=option)
+        result = int(text)
+        if minimum is not None and result < minimum:
+            raise BadInput(f"expected a whole number >= {minimum}, got {result}", option=option)
+        return result
     plain = text.strip()
     if _is_plain_integer(plain) and len(plain) < 100:
         result = int(plain)
@@ -237,8 +272,13 @@ def split_items(text: str) -> list[str]:
     return inner.split()
 
 
-def parse_int_list(text: str, option: str, *, minimum: int | None = None) -> list[int]:
-    """One or more whole numbers: ``28``, ``28,32``, ``28x32``."""
+def parse_int_list(text: str | int | list[int], option: str, *, minimum: int | None = None) -> list[int]:
+    """One or more whole numbers: ``28``, ``28,32``, ``28x32`` (or ``[28, 32]`` from a file)."""
+    if not isinstance(text, str):
+        items = text if isinstance(text, list | tuple) else [text]
+        if not items:
+            raise BadInput("expected one or more whole numbers, got an empty list", option=option)
+        return [parse_int(item, option, minimum=minimum) for item in items]
     _check_length(text, option)
     items = [text] if _is_plain_integer(text.strip()) else split_items(text)
     if not items:
@@ -247,55 +287,6 @@ def parse_int_list(text: str, option: str, *, minimum: int | None = None) -> lis
 
 
 # --------------------------------------------------------------------------- vectors and matrices
-
-
-class Matrix(FrozenRecord):
-    """A 2-D array of numbers.
-
-    Small inputs keep exact entries in ``rows`` (Fractions; floats where the input was floats).
-    Large inputs (more than ``LARGE_ENTRIES`` entries, or float ``.npy`` files) keep a float64
-    NumPy array in ``array`` instead, and ``rows`` is empty. Equality and hash look at ``rows`` only.
-    """
-
-    rows: tuple[tuple[Scalar, ...], ...]
-    array: np.ndarray | None
-    _fields = ("rows", "array")
-    _compared = ("rows",)
-
-    def __init__(self, rows: tuple[tuple[Scalar, ...], ...] = (), array: np.ndarray | None = None) -> None:
-        object.__setattr__(self, "rows", rows)
-        object.__setattr__(self, "array", array)
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        if self.array is not None:
-            return (int(self.array.shape[0]), int(self.array.shape[1]))
-        return (len(self.rows), len(self.rows[0]) if self.rows else 0)
-
-    @property
-    def is_large(self) -> bool:
-        return self.array is not None
-
-    @property
-    def is_exact(self) -> bool:
-        """True when every entry is an exact Fraction."""
-        from fractions import Fraction
-
-        return self.array is None and all(isinstance(v, Fraction) for row in self.rows for v in row)
-
-    def tolist(self) -> list[list[Scalar]]:
-        """Entries as nested Python lists (floats for a large matrix)."""
-        if self.array is not None:
-            return self.array.tolist()
-        return [list(row) for row in self.rows]
-
-    def to_numpy(self) -> np.ndarray:
-        """A float64 copy."""
-        import numpy as np
-
-        if self.array is not None:
-            return self.array.astype(np.float64, copy=True)
-        return np.array([[float(v) for v in row] for row in self.rows], dtype=np.float64).reshape(self.shape)
 
 
 def _parse_entry(text: str, option: str, allow_inf: bool) -> Scalar:
@@ -378,8 +369,21 @@ def load_array(path_text: str, option: str) -> np.ndarray:
         raise BadInput(f"cannot read array file {path_text!r}: {_os_reason(error)}", option=option) from None
 
 
-def parse_matrix(text: str, option: str, *, allow_inf: bool = False) -> Matrix:
-    """A matrix from typed text, ``@file`` (.csv/.txt/.npy) or ``-`` (stdin)."""
+def _typed_rows(value: Any, option: str, allow_inf: bool) -> list[list[Scalar]]:
+    """Matrix rows from a list of lists (or one list: a row; or one number: 1 x 1)."""
+    if not isinstance(value, list | tuple):
+        return [[_typed_scalar(value, option, allow_inf)]]
+    if all(isinstance(item, list | tuple) for item in value):
+        return [[_typed_scalar(entry, option, allow_inf) for entry in row] for row in value]
+    if any(isinstance(item, list | tuple) for item in value):
+        raise BadInput("expected a matrix (a list of rows), got numbers and lists mixed", option=option)
+    return [[_typed_scalar(entry, option, allow_inf) for entry in value]]
+
+
+def parse_matrix(text: str | list[Any] | float, option: str, *, allow_inf: bool = False) -> Matrix:
+    """A matrix from typed text, ``@file`` (.csv/.txt/.npy) or ``-`` (stdin); or a list of rows."""
+    if not isinstance(text, str):
+        return _matrix_from_rows(_typed_rows(text, option, allow_inf), option)
     if text.startswith("@") and text.lower().endswith(".npy"):
         return _matrix_from_array(load_array(text[1:], option), option)
     source = read_source(text, option)
@@ -395,7 +399,7 @@ def parse_matrix(text: str, option: str, *, allow_inf: bool = False) -> Matrix:
     return _matrix_from_rows(_rows_from_text(source, option, allow_inf), option)
 
 
-def parse_vector(text: str, option: str) -> list[Scalar]:
+def parse_vector(text: str | list[Any] | float, option: str) -> list[Scalar]:
     """A vector: one row or one column of a matrix (``1,0.1,0.01`` or ``1;2;3``)."""
     matrix = parse_matrix(text, option)
     rows, cols = matrix.shape
@@ -406,28 +410,6 @@ def parse_vector(text: str, option: str) -> list[Scalar]:
 
 
 # --------------------------------------------------------------------------- layer expressions
-
-
-class LayerCall(FrozenRecord):
-    """One PyTorch layer constructor call as written, e.g. ``nn.Conv2d(1, 16, 3, padding=1)``.
-
-    ``args`` and ``kwargs`` hold Python literals (ints, floats, bools, None, strings, tuples).
-    Binding them to the constructor's parameters is the layer catalogue's job.
-    """
-
-    name: str
-    args: tuple[Any, ...]
-    kwargs: dict[str, Any]
-    source: str
-    line: int
-    _fields = ("name", "args", "kwargs", "source", "line")
-
-    def __init__(self, name: str, args: tuple[Any, ...], kwargs: dict[str, Any], source: str, line: int) -> None:
-        object.__setattr__(self, "name", name)
-        object.__setattr__(self, "args", args)
-        object.__setattr__(self, "kwargs", kwargs)
-        object.__setattr__(self, "source", source)
-        object.__setattr__(self, "line", line)
 
 
 def _literal(node: ast.expr, source: str) -> Any:
@@ -506,6 +488,7 @@ def parse_layers(text: str, option: str = "--net") -> list[LayerCall]:
     Accepts one layer per line or ``;``-separated, ``#`` comments, an ``nn.``/``torch.nn.`` prefix,
     trailing commas, an ``nn.Sequential(...)`` wrapper and ``model = nn.Sequential(...)``.
     """
+    text = _require_text(text, option, "Conv2d(1, 16, 3)")
     _check_length(text, option)
     source = text.strip()
     if not source:
@@ -528,8 +511,15 @@ def parse_layers(text: str, option: str = "--net") -> list[LayerCall]:
     return calls
 
 
+def _require_text(value: Any, option: str, example: str) -> str:
+    if not isinstance(value, str):
+        raise BadInput(f"expected text such as {example}, got {value!r}", option=option)
+    return value
+
+
 def parse_choice(text: str, option: str, choices: Sequence[str]) -> str:
     """One of ``choices`` (case-insensitive, ``_`` and ``-`` interchangeable)."""
+    text = _require_text(text, option, choices[0])
     normalized = text.strip().lower().replace("_", "-")
     if normalized not in choices:
         raise BadInput(f"expected one of {', '.join(choices)}; got {_quote(text)}", option=option)
@@ -567,14 +557,22 @@ def _nested_channel_texts(text: str, option: str) -> list[str] | None:
     return [ast.get_source_segment(text, item) or "" for item in node.elts]
 
 
-def parse_channels(text: str, option: str) -> list[Matrix]:
+def parse_channels(text: str | list[Any], option: str) -> list[Matrix]:
     """A C x H x W stack of equally shaped matrices (C >= 1), one :class:`Matrix` per channel.
 
     Channels are typed as matrices separated by ``;;`` (``"1,2;3,4;;5,6;7,8"``), or as a 3-level
     nested list (``"[[[1,2],[3,4]],[[5,6],[7,8]]]"``), or read from ``@file.npy`` holding a 2-D or
     3-D array (``@file.txt``/``.csv`` and ``-`` may also use ``;;``). One plain matrix is one channel.
+    A problem file gives a list of matrices (three levels of lists) or one matrix.
     """
-    if text.startswith("@") and text.lower().endswith(".npy"):
+    if not isinstance(text, str):
+        three_levels = (
+            isinstance(text, list | tuple)
+            and bool(text)
+            and all(isinstance(item, list | tuple) and item and isinstance(item[0], list | tuple) for item in text)
+        )
+        channels = [parse_matrix(item, option) for item in text] if three_levels else [parse_matrix(text, option)]
+    elif text.startswith("@") and text.lower().endswith(".npy"):
         channels = _channels_from_array(load_array(text[1:], option), option)
     else:
         source = read_source(text, option)
@@ -607,6 +605,9 @@ def parse_labels(text: str, option: str, *, count: int | None = None) -> list[st
 
     Each label is stripped and must be non-empty; with ``count`` there must be exactly that many.
     """
+    if isinstance(text, list | tuple):
+        text = ",".join(str(item) for item in text)  # a list of labels from a problem file
+    text = _require_text(text, option, "This,exam,is")
     _check_length(text, option)
     stripped = text.strip()
     items = [item.strip() for item in stripped.split(",")] if "," in stripped else stripped.split()
@@ -618,15 +619,17 @@ def parse_labels(text: str, option: str, *, count: int | None = None) -> list[st
 
 
 def parse_int_list_or_unknown(
-    text: str, option: str, *, minimum: int | None = None, words: Sequence[str] = ()
-) -> list[int] | str | None:
-    """Whole numbers (``3`` or ``3,5``, one per dimension), ``?`` for the unknown (returns None),
-    or one of ``words`` such as ``same`` (returned lower-cased).
+    text: str | int | list[int], option: str, *, minimum: int | None = None, words: Sequence[str] = ()
+) -> list[int] | str:
+    """Whole numbers (``3`` or ``3,5``, one per dimension), ``?`` for the unknown (returns
+    :data:`~dlsolve.values.UNKNOWN`), or one of ``words`` such as ``same`` (returned lower-cased).
     """
+    if not isinstance(text, str):
+        return parse_int_list(text, option, minimum=minimum)
     _check_length(text, option)
     stripped = text.strip()
-    if stripped == "?":
-        return None
+    if stripped == UNKNOWN:
+        return UNKNOWN
     if stripped.lower() in words:
         return stripped.lower()
     try:
@@ -640,37 +643,17 @@ def parse_int_list_or_unknown(
 
 # --------------------------------------------------------------------------- preconditioners (sgd-limit)
 
-#: Adaptive preconditioners of ``--precond``: the matrix changes with the gradients seen.
-ADAPTIVE_PRECONDITIONERS = ("adagrad", "rmsprop", "adam", "epoch-rms")
-
-
-class Preconditioner(FrozenRecord):
-    """A ``--precond`` value: ``kind`` is ``identity``, ``diag``, ``matrix`` or an adaptive name.
-
-    ``diagonal`` holds the entries of ``diag:a,b,c``; ``matrix`` the rows of a full matrix. Whether
-    the matrix is symmetric positive definite and of the right size is the solver's check.
-    """
-
-    kind: str
-    diagonal: tuple[Scalar, ...]
-    matrix: Matrix | None
-    _fields = ("kind", "diagonal", "matrix")
-
-    def __init__(self, kind: str = "identity", diagonal: tuple[Scalar, ...] = (), matrix: Matrix | None = None) -> None:
-        object.__setattr__(self, "kind", kind)
-        object.__setattr__(self, "diagonal", diagonal)
-        object.__setattr__(self, "matrix", matrix)
-
-    @property
-    def is_adaptive(self) -> bool:
-        return self.kind in ADAPTIVE_PRECONDITIONERS
-
 
 def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner:
     """``identity``, ``diag:1,100,10000``, a matrix (``"2,1;1,2"``, ``@M.npy``) or an adaptive name.
 
     Adaptive names: ``adagrad``, ``rmsprop``, ``adam``, ``epoch-rms`` (``_`` and ``-`` alike).
     """
+    if not isinstance(text, str):
+        matrix = parse_matrix(text, option)
+        if matrix.shape[0] != matrix.shape[1]:
+            raise BadInput(f"expected a square matrix, got {matrix.shape[0]}x{matrix.shape[1]}", option=option)
+        return Preconditioner("matrix", matrix=matrix)
     _check_length(text, option)
     stripped = text.strip()
     name = stripped.lower().replace("_", "-")
@@ -712,6 +695,11 @@ def parse_float_series(text: str, option: str) -> list[float]:
 
     ``nan`` and ``inf`` are accepted (a diverging run logs them); at least one value is required.
     """
+    if not isinstance(text, str):
+        items = text if isinstance(text, list | tuple) else [text]
+        if not items or any(isinstance(item, bool) or not isinstance(item, int | float) for item in items):
+            raise BadInput(f"expected numbers such as 2.3,1.9,1.7, got {text!r}", option=option)
+        return [float(item) for item in items]
     _check_length(text, option)
     items = text.replace(",", " ").replace(";", " ").split()
     if not items:
@@ -766,3 +754,125 @@ def _is_float_token(cell: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+# --------------------------------------------------------------------------- whole inputs
+
+
+def parse_network(text: str, option: str) -> list[LayerCall]:
+    """Layers typed in place (``"Conv2d(1, 16, 3); ReLU()"``), or ``@file`` / ``-`` holding them."""
+    return parse_layers(read_source(_require_text(text, option, "Conv2d(1, 16, 3)"), option), option)
+
+
+def parse_network_file(path: str, option: str) -> list[LayerCall]:
+    """Layers from the file at ``path``, one layer a line."""
+    return parse_layers(read_source("@" + _require_text(path, option, "net.txt"), option), option)
+
+
+def parse_source_file(path: str, option: str) -> SourceText:
+    """The text of the file at ``path`` (``-``: standard input), with its name for messages."""
+    path = _require_text(path, option, "train.py")
+    return SourceText(read_source(path if path == "-" else "@" + path, option), "<stdin>" if path == "-" else path)
+
+
+def parse_loss_series(text: str | list[float], option: str) -> LossSeries:
+    """One ``--loss``: a typed run ``"2.3,1.9,1.7"`` (or a list), or ``@file.csv`` / ``-`` with a column per run."""
+    if isinstance(text, str) and (text.startswith("@") or text == "-"):
+        return LossSeries(parse_series_table(read_source(text, option), option), typed=False)
+    return LossSeries([(None, parse_float_series(text, option))], typed=True)
+
+
+# --------------------------------------------------------------------------- answers (answer checking)
+
+
+def _decimal_places(token: str) -> int | None:
+    """Places after the point of a plain decimal (``0.9009`` -> 4); None for an exact literal."""
+    token = token.strip()
+    if not _regex(_PLAIN_NUMBER).fullmatch(token) or "." not in token or "e" in token.lower():
+        return None
+    return len(token.split(".", 1)[1])
+
+
+def _answer_from_rows(rows: list[list[Any]], decimals: list[list[int | None]], text: str) -> Answer:
+    from fractions import Fraction
+
+    exact = tuple(tuple(Fraction(value) for value in row) for row in rows)
+    places = tuple(tuple(row) for row in decimals)
+    if len(exact) == 1 and len(exact[0]) == 1:
+        kind = "number"
+    elif len(exact) == 1 or all(len(row) == 1 for row in exact):
+        kind = "vector"
+        exact = (tuple(value for row in exact for value in row),)
+        places = (tuple(value for row in places for value in row),)
+    else:
+        kind = "matrix"
+    return Answer(kind, exact, places, text=text)
+
+
+def _scaled_vector(text: str, option: str) -> Answer | None:
+    """``(1/3)[1, 10, 100]`` or ``1/3 * [1, 10, 100]``: a scalar times a list, as sheets write it."""
+    try:
+        node = ast.parse(text.strip(), mode="eval").body
+    except (SyntaxError, ValueError, RecursionError, MemoryError):
+        return None
+    if isinstance(node, ast.Subscript):
+        scale_node, items = node.value, node.slice
+    elif isinstance(node, ast.BinOp) and isinstance(node.op, ast.Mult) and isinstance(node.right, ast.List):
+        scale_node, items = node.left, node.right
+    else:
+        return None
+    elements = items.elts if isinstance(items, ast.Tuple | ast.List) else [items]
+    try:
+        scale = _evaluate_scalar(scale_node, text.strip(), option, False)
+        values = [scale * _evaluate_scalar(item, text.strip(), option, False) for item in elements]
+    except (ValueError, TypeError, ZeroDivisionError, BadInput, RecursionError):
+        return None
+    return _answer_from_rows([values], [[None] * len(values)], text)
+
+
+def parse_answer(value: Any, option: str = "--answer") -> Answer:
+    """A student's answer: a number (``100/111``, ``0.9009``), a shape or vector (``32,128,26,26``,
+    ``[1, 2]``, ``(1/3)[1, 10, 100]``), a matrix (``1,2;3,4``) or words (``horizontal edge``).
+
+    Typed values from an answers file (numbers, lists, lists of lists) are read as they are; a float
+    counts as the decimal it prints as.
+    """
+    if not isinstance(value, str):
+        matrix = parse_matrix(value, option)
+        places = [[_decimal_places(repr(v)) if isinstance(v, float) else None for v in row] for row in _listify(value)]
+        return _answer_from_rows([list(row) for row in matrix.rows], places, repr(value))
+    text = value.strip()
+    _check_length(text, option)
+    if not text:
+        raise BadInput("expected an answer, got an empty one", option=option)
+    scaled = _scaled_vector(text, option) if "[" in text else None
+    if scaled is not None:
+        return scaled
+    if text.startswith("(") and text.endswith(")") and "(" not in text[1:]:
+        text = text[1:-1]  # a shape written as a tuple: (32, 128, 26, 26)
+    try:
+        matrix = parse_matrix(text, option)
+    except BadInput:
+        words = " ".join(text.lower().replace("-", " ").replace(",", " ").split())
+        if not re.fullmatch(r"[\w\s.'/()]+", words) or not any(char.isalpha() for char in words):
+            raise BadInput(f"cannot read {_quote(text)} as a number, shape, matrix or words", option=option) from None
+        return Answer("words", words=words, text=value)
+    if matrix.is_large:
+        raise BadInput("the answer is too large to check", option=option)
+    lines = [line for line in text.replace(";", "\n").splitlines() if line.strip()]
+    tokens = [line.replace(",", " ").split() for line in lines]
+    shape_matches = [len(row) for row in tokens] == [len(row) for row in matrix.rows]
+    places = (
+        [[_decimal_places(t) for t in row] for row in tokens]
+        if shape_matches
+        else [[None] * len(row) for row in matrix.rows]
+    )
+    return _answer_from_rows([list(row) for row in matrix.rows], places, value)
+
+
+def _listify(value: Any) -> list[list[Any]]:
+    if not isinstance(value, list | tuple):
+        return [[value]]
+    if all(isinstance(item, list | tuple) for item in value):
+        return [list(row) for row in value]
+    return [list(value)]

@@ -12,9 +12,10 @@ A problem file holds ``[[problem]]`` tables::
     source = "midterm 1(a)(i)"
     note = "The sheet agrees."
 
-Argument values may be strings, numbers, booleans (flags), lists (joined with ``,``; lists of lists
-become matrices ``a,b;c,d``). Paths (``@file`` values and options named ``file`` or ``*-file``) are
-relative to the problem file.
+Argument values may be strings, numbers, booleans (flags), lists (vectors, sizes) and lists of lists
+(matrices; three levels: channels). Each goes through its option's own parser as a typed value, as
+the command line's text does (:meth:`dlsolve.registry.Command.call`). Paths (``@file`` values and
+options named ``file`` or ``*-file``) are relative to the problem file.
 
 Checking: every key of ``expected`` must match the answer. Numbers match within
 ``rel_tol=1e-6, abs_tol=1e-9`` (or the problem's ``tolerance``), strings and booleans exactly,
@@ -23,13 +24,8 @@ lists element-wise with equal lengths, tables key by key (extra answer keys are 
 
 from __future__ import annotations
 
-import functools
-import inspect
 import math
 import tomllib
-import types
-import typing
-from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -43,14 +39,6 @@ REL_TOL = 1e-6
 ABS_TOL = 1e-9
 
 PROBLEM_KEYS = {"id", "title", "question", "command", "args", "expected", "source", "note", "tolerance"}
-
-
-class CommandSpec(typing.Protocol):
-    """What :mod:`dlsolve.cli` registers for each command (see ``cli.Command``)."""
-
-    name: str
-    function: Callable[..., Solution]
-    options: dict[str, str]
 
 
 @dataclass
@@ -78,6 +66,8 @@ class Outcome:
     solution: Solution | None = None
     error: DlsolveError | None = None
     mismatches: list[str] | None = None
+    #: The command function's keyword arguments (parsed values): what answer checking recomputes from.
+    kwargs: dict[str, Any] | None = None
 
     @property
     def verdict(self) -> str:
@@ -133,6 +123,8 @@ def load_problem_file(path: Path) -> list[Problem]:
     except tomllib.TOMLDecodeError as error:
         raise BadInput(f"{path}: malformed TOML: {error}") from None
     tables = data.get("problem")
+    if tables is None and "student" in data:
+        return []  # a student's answers (for `solve --answers`) beside the problems: not problems
     if not isinstance(tables, list) or not tables:
         raise BadInput(f"{path}: expected one or more [[problem]] tables")
     # tomllib gives no positions: the n-th [[problem]] header line locates the n-th problem
@@ -202,139 +194,39 @@ def load_problems(paths: list[Path], only: list[str] | None = None) -> list[Prob
 
         missing = [wanted for wanted in only if not any(selected(id_, wanted) for id_ in seen)]
         if missing:
-            raise BadInput(f"no problem with id {', '.join(map(repr, missing))}", option="--only")
+            import difflib
+
+            ids = list(seen)
+            close = [match for wanted in missing for match in difflib.get_close_matches(wanted, ids, n=3)]
+            hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
+            listed = ", ".join(ids[:40]) + (", ..." if len(ids) > 40 else "")
+            raise BadInput(
+                f"no problem with id {', '.join(map(repr, missing))}{hint} (ids: {listed})", option="--only"
+            )
         problems = [problem for problem in problems if any(selected(problem.id, wanted) for wanted in only)]
     return problems
 
 
-# --------------------------------------------------------------------------- calling commands
-
-
-def _scalar_text(value: Any, where: str, key: str) -> str:
-    if type(value) is int or type(value) is str:  # the common cases first (batch mode: per argument)
-        return str(value)
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | str):
-        return str(value)
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise BadInput(f"{where}: argument '{key}' must be finite")
-        return repr(value)
-    if isinstance(value, list):
-        return _array_text(value, _list_depth(value, where, key), where, key)
-    raise BadInput(f"{where}: argument '{key}' has an unsupported value {value!r}")
-
-
-#: Separators of the typed array syntax by nesting depth: entries, rows, channels (see parsing).
-_ARRAY_SEPARATORS = {1: ",", 2: ";", 3: ";;"}
-
-
-def _list_depth(value: list[Any], where: str, key: str) -> int:
-    """Nesting depth of a TOML array: 1 a vector, 2 a matrix, 3 channels of matrices."""
-    depths = {_list_depth(item, where, key) if isinstance(item, list) else 0 for item in value}
-    if len(depths) > 1:
-        raise BadInput(f"{where}: argument '{key}' mixes numbers and lists at the same level")
-    depth = 1 + (depths.pop() if depths else 0)
-    if depth > len(_ARRAY_SEPARATORS):
-        raise BadInput(f"{where}: argument '{key}' nests lists {depth} deep; at most 3 (channels of matrices)")
-    return depth
-
-
-def _array_text(value: list[Any], depth: int, where: str, key: str) -> str:
-    """A TOML array as the text a user would type: ``[[1, 2], [3, 4]]`` -> ``"1,2;3,4"``."""
-    if depth == 1:
-        return ",".join(_scalar_text(item, where, key) for item in value)
-    return _ARRAY_SEPARATORS[depth].join(_array_text(item, depth - 1, where, key) for item in value)
-
-
-def _annotation_base(annotation: Any) -> Any:
-    if typing.get_origin(annotation) is typing.Annotated:
-        annotation = typing.get_args(annotation)[0]
-    return annotation
-
-
-def _is_list(annotation: Any) -> bool:
-    base = _annotation_base(annotation)
-    union = isinstance(base, types.UnionType) or typing.get_origin(base) is typing.Union
-    return any(typing.get_origin(c) is list or c is list for c in (typing.get_args(base) if union else (base,)))
-
-
-@functools.cache
-def _parameters(function: Callable[..., Any]) -> tuple[dict[str, str], list[str]]:
-    """Each parameter's kind (``flag``, ``list`` or ``text``) and the required parameters."""
-    hints = typing.get_type_hints(function, include_extras=True)
-    kinds = {}
-    for name in inspect.signature(function).parameters:
-        hint = hints.get(name)
-        kinds[name] = "flag" if _annotation_base(hint) is bool else "list" if _is_list(hint) else "text"
-    required = [
-        name
-        for name, parameter in inspect.signature(function).parameters.items()
-        if parameter.default is inspect.Parameter.empty
-    ]
-    return kinds, required
-
-
-def _resolve_path(text: str, key: str, base_dir: Path) -> str:
-    if text.startswith("@") and not Path(text[1:]).is_absolute():
-        return "@" + str(base_dir / text[1:])
-    if (key == "file" or key.endswith("-file")) and text != "-" and not Path(text).is_absolute():
-        return str(base_dir / text)
-    return text
-
-
-def call_kwargs(spec: CommandSpec, args: Mapping[str, Any], where: str, base_dir: Path = Path()) -> dict[str, Any]:
-    """Keyword arguments for ``spec.function`` from option-name ``args`` (``{"in": 28}``)."""
-    kinds, required = _parameters(spec.function)
-    options = spec.options
-    kwargs: dict[str, Any] = {}
-    for key, value in args.items():
-        name = options.get(key) or options.get(str(key).lstrip("-"))
-        if name is None:
-            known = ", ".join(sorted(options))
-            raise BadInput(f"{where}: '{spec.name}' has no option '{key}' (options: {known})")
-        kind = kinds[name]
-        if kind == "text":
-            kwargs[name] = _resolve_path(_scalar_text(value, where, key), key, base_dir)
-        elif kind == "flag":
-            if not isinstance(value, bool):
-                raise BadInput(f"{where}: option '{key}' is a flag: write true or false")
-            kwargs[name] = value
-        else:
-            items = value if isinstance(value, list) else [value]
-            kwargs[name] = [_resolve_path(_scalar_text(item, where, key), key, base_dir) for item in items]
-    missing = [name for name in required if name not in kwargs]
-    if missing:
-        names = [next((o for o, n in spec.options.items() if n == m), m) for m in missing]
-        raise BadInput(f"{where}: '{spec.name}' needs {', '.join(names)}")
-    return kwargs
-
-
-def run_command(
-    commands: Mapping[str, CommandSpec], command: str, args: Mapping[str, Any], where: str, base_dir: Path = Path()
-) -> Solution:
-    """Solve one problem given by command name and option-name arguments."""
-    spec = commands.get(command)
-    if spec is None:
-        raise BadInput(f"{where}: unknown command {command!r} (known: {', '.join(sorted(commands))})")
-    return spec.function(**call_kwargs(spec, args, where, base_dir))
-
-
-def solve_problem(problem: Problem, commands: Mapping[str, CommandSpec], *, check: bool = False) -> Outcome:
-    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``.
+def solve_problem(problem: Problem, *, check: bool = False, full: bool = False) -> Outcome:
+    """Solve ``problem``; with ``check`` compare its answer (or its refusal) with ``expected``; with
+    ``full`` ask commands that have a ``--full`` working for it.
 
     An error fails this problem only: the sheet goes on with the others.
     """
     try:
-        solution = run_command(commands, problem.command, problem.args, problem.origin, problem.base_dir)
+        from dlsolve import registry
+
+        command = registry.find(problem.command, problem.origin)
+        args = {**problem.args, "full": True} if full and "full" in command.parameters else problem.args
+        kwargs = command.bind(args, problem.origin, problem.base_dir)
+        solution = command.function(**kwargs)
     except DlsolveError as error:
         return _failed(problem, error, check)
     except Exception as error:  # a bug in a solver
         if traceback_wanted():
             raise
         return _failed(problem, InternalError.from_exception(error), check)
-    outcome = Outcome(problem, solution=solution)
+    outcome = Outcome(problem, solution=solution, kwargs=kwargs)
     if check:
         outcome.mismatches = compare(problem.expected, solution.answer, problem.tolerance)
     return outcome

@@ -235,15 +235,22 @@ class Solution(Record):
         mode serialises thousands of solutions a second; ``dataclasses.asdict`` deep-copies).
         """
         return {
+            **self.answer_dict(),
+            "steps": [_step_dict(step) for step in self.steps],
+            "answer_latex": self.answer_latex,
+            "blocks": [_block_dict(block) for block in self.blocks],
+        }
+
+    def answer_dict(self) -> dict[str, Any]:
+        """The JSON form without the working (no ``steps``, ``blocks``, ``answer_latex``): what batch
+        lines carry unless asked for the working. Never builds the working."""
+        return {
             "command": self.command,
             "inputs": self.inputs,
             "answer": self.answer,
             "summary": self.summary,
             "quiet": self.quiet,
-            "steps": [_step_dict(step) for step in self.steps],
             "warnings": self.warnings,
-            "answer_latex": self.answer_latex,
-            "blocks": [_block_dict(block) for block in self.blocks],
         }
 
     @classmethod

@@ -15,13 +15,16 @@ from __future__ import annotations
 import importlib
 import pkgutil
 
+#: The packages whose modules write steps.
+STEP_PACKAGES = ("dlsolve.solvers", "dlsolve.grading")
+
 
 def all_kinds() -> dict[str, str]:
-    """Every declared step kind (kind -> meaning), from every module under ``dlsolve.solvers``."""
-    import dlsolve.solvers
-
+    """Every declared step kind (kind -> meaning), from every module of :data:`STEP_PACKAGES`."""
     kinds: dict[str, str] = {}
-    for module_info in pkgutil.walk_packages(dlsolve.solvers.__path__, "dlsolve.solvers."):
-        module = importlib.import_module(module_info.name)
-        kinds.update(getattr(module, "STEP_KINDS", {}))
+    for package_name in STEP_PACKAGES:
+        package = importlib.import_module(package_name)
+        for module_info in pkgutil.walk_packages(package.__path__, package_name + "."):
+            module = importlib.import_module(module_info.name)
+            kinds.update(getattr(module, "STEP_KINDS", {}))
     return kinds

@@ -9,7 +9,7 @@ from __future__ import annotations
 import click
 import typer.main
 
-from dlsolve.cli import app
+from dlsolve.cli import build_app
 
 #: Options every command has; the reference states them once instead of in every table.
 COMMON = {"--json", "--quiet", "--latex", "--markdown", "--help"}
@@ -39,6 +39,8 @@ def _default(parameter: click.Parameter) -> str:
     default = parameter.default
     if default is None or default == () or callable(default):
         return ""
+    if getattr(parameter, "show_default", None) is False:  # the help text states it
+        return ""
     return f"`{default}`"
 
 
@@ -64,7 +66,7 @@ def command_markdown(name: str, command: click.Command) -> str:
 
 def markdown() -> str:
     """The whole reference: every command in the order ``dlsolve --help`` lists them."""
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(build_app())
     assert isinstance(root, click.Group)
     return "\n".join(command_markdown(name, command) for name, command in _leaves(root, ""))
 

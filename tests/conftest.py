@@ -49,3 +49,47 @@ def run_cli(*args: str, stdin: str | bytes = "") -> Result:
 def cli():
     """``cli("conv-shape", "--in", "28", "--k", "3", "--json")`` -> Result."""
     return run_cli
+
+
+# --------------------------------------------------------------------------- profiles and shared fixtures
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The CI profile (``CI`` set) leaves out tests marked ``slow`` (subprocesses, whole-sheet
+    reruns); the thorough local profile runs them. ``DLSOLVE_SLOW=1`` runs them in CI too."""
+    if not os.environ.get("CI") or os.environ.get("DLSOLVE_SLOW"):
+        return
+    skip = pytest.mark.skip(reason="slow: run in the thorough profile (unset CI, or DLSOLVE_SLOW=1)")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@dataclass
+class Solved:
+    """A problem of ``problems/`` solved once for the whole session, with what was true right then."""
+
+    problem: Any
+    outcome: Any
+    warnings_at_solve: list[str]
+    working_built_at_solve: bool
+
+
+@pytest.fixture(scope="session")
+def solved_problems() -> dict[str, Solved]:
+    """Every problem in ``problems/`` solved (and checked) once per session: id -> :class:`Solved`."""
+    from pathlib import Path
+
+    from dlsolve.problems import load_problems, solve_problem
+
+    solved = {}
+    for problem in load_problems([Path(__file__).resolve().parent.parent / "problems"]):
+        outcome = solve_problem(problem, check=True)
+        solution = outcome.solution
+        solved[problem.id] = Solved(
+            problem,
+            outcome,
+            list(solution.warnings) if solution is not None else [],
+            solution.working_built if solution is not None else True,
+        )
+    return solved

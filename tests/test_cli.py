@@ -16,7 +16,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from dlsolve.cli import COMMANDS, app
+from dlsolve import registry
+from dlsolve.cli import build_app
+
+COMMANDS = registry.load_all()
+app = build_app()
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -194,7 +198,7 @@ option_text = st.one_of(
 
 def _fuzz_args(draw: st.DrawFn, name: str) -> list[str]:
     command = COMMANDS[name]
-    options = sorted(command.options)
+    options = sorted(command.parameters)
     chosen = draw(st.lists(st.sampled_from(options), max_size=5, unique=True)) if options else []
     args = list(name.split())
     for option in chosen:
@@ -239,7 +243,7 @@ json_values = st.recursive(
 def batch_lines(draw: st.DrawFn) -> bytes:
     """A JSON Lines request: usually a known command with fuzzed option values, sometimes garbage."""
     name = draw(st.sampled_from(sorted(COMMANDS)))
-    options = sorted(COMMANDS[name].options)
+    options = sorted(COMMANDS[name].parameters)
     args = draw(st.dictionaries(st.sampled_from(options), json_values, max_size=4)) if options else {}
     request = draw(
         st.one_of(
@@ -274,7 +278,7 @@ def test_fuzz_problem_files_never_crash(text: str, name: str, value: object) -> 
 
     from tests.conftest import run_cli
 
-    option = sorted(COMMANDS[name].options)[0] if COMMANDS[name].options else "x"
+    option = sorted(COMMANDS[name].parameters)[0] if COMMANDS[name].parameters else "x"
     wellformed = (
         f"[[problem]]\nid = 'p'\ncommand = {json.dumps(name)}\nargs = {{ {json.dumps(option)} = {_toml(value)} }}\n"
     )

@@ -171,7 +171,7 @@ def test_asymmetric_padding_by_hand():
     solution = apply_filter(channels("1,1;1,1"), channels("1,1;1,1"), padding=[(0, 1), (1, 0)])
     assert solution.answer["output"] == [[2, 4], [1, 2]]
     assert solution.inputs["padding"] == "0:1,1:0"
-    pad_step = next(s for s in solution.steps if s.kind == "filter.pad")
+    pad_step = next(s for s in solution.steps if s.kind == "filter.padding")
     assert "0 row(s) above, 1 below, 1 column(s) left, 0 right" in pad_step.text
 
 
@@ -184,7 +184,7 @@ def test_dilation_equals_the_kernel_with_zeros_typed_in():
         [6 * 1 + 8 * 2 + 16 * 3 + 18 * 4, 7 * 1 + 9 * 2 + 17 * 3 + 19 * 4, 8 * 1 + 10 * 2 + 18 * 3 + 20 * 4],
         [11 * 1 + 13 * 2 + 21 * 3 + 23 * 4, 12 * 1 + 14 * 2 + 22 * 3 + 24 * 4, 13 * 1 + 15 * 2 + 23 * 3 + 25 * 4],
     ]
-    cell = next(s for s in dilated.steps if s.kind == "filter.cells").substeps[0]
+    cell = next(s for s in dilated.steps if s.kind == "filter.windows").substeps[0]
     assert "1·1 + 3·2 + 11·3 + 13·4 = 92" in cell.text
     assert any(s.kind == "filter.dilate" for s in dilated.steps)
     size = next(s for s in dilated.steps if s.kind == "filter.output-size")

@@ -6,18 +6,17 @@ from pathlib import Path
 
 import pytest
 
-from dlsolve.cli import COMMANDS
-from dlsolve.problems import Problem, load_problems, solve_problem
+from dlsolve.problems import Problem, load_problems
 
 PROBLEM_FILES = sorted((Path(__file__).resolve().parents[1] / "problems").glob("*.toml"))
 PROBLEMS = load_problems(PROBLEM_FILES)
 
 
 @pytest.mark.parametrize("problem", PROBLEMS, ids=[p.id for p in PROBLEMS])
-def test_problem_checks(problem: Problem) -> None:
+def test_problem_checks(problem: Problem, solved_problems) -> None:  # type: ignore[no-untyped-def]
     assert problem.expected, f"{problem.origin}: no expected answer, so the check could not fail"
     assert problem.title and problem.question, f"{problem.origin}: title and question are required"
-    outcome = solve_problem(problem, COMMANDS, check=True)
+    outcome = solved_problems[problem.id].outcome
     assert outcome.passed, outcome.verdict
 
 
@@ -33,6 +32,7 @@ def test_every_exam_part_is_in_the_answer_key() -> None:
         assert part in ids
 
 
+@pytest.mark.slow
 def test_solve_check_all_files_exit_zero(cli) -> None:  # type: ignore[no-untyped-def]
     result = cli("solve", *map(str, PROBLEM_FILES), "--check", "-q")
     assert result.exit_code == 0, result.stdout + result.stderr

@@ -14,28 +14,30 @@ from typing import Annotated
 import pytest
 import typer
 
-from dlsolve import cli, fmt
-from dlsolve.cli import Command
+from dlsolve import fmt, registry
+from dlsolve.commands import option
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import parse_matrix, parse_scalar
-from dlsolve.problems import call_kwargs, compare, load_problem_file, load_problems, solve_problem
+from dlsolve.parsing import parse_channels, parse_matrix, parse_scalar
+from dlsolve.problems import compare, load_problem_file, load_problems, solve_problem
+from dlsolve.registry import Command
 from dlsolve.solution import Solution
+from dlsolve.values import Matrix
 
 
 def scaled_sum(
-    matrix: Annotated[str, typer.Option("--matrix", "--m")],
-    scale: Annotated[str, typer.Option("--scale")] = "1",
-    negate: Annotated[bool, typer.Option("--negate")] = False,
+    matrix: Annotated[Matrix, option("--matrix", "--m", parse=parse_matrix, help="A matrix.")],
+    scale: Annotated[Fraction, option("--scale", parse=parse_scalar, help="A number.")] = Fraction(1),
+    negate: Annotated[bool, option("--negate", help="A flag.")] = False,
     labels: Annotated[list[str] | None, typer.Option("--label")] = None,
 ) -> Solution:
     """Stand-in command: the sum of a matrix's entries times a scale."""
-    rows = parse_matrix(matrix, "--matrix").tolist()
-    total = sum((v for row in rows for v in row), Fraction(0)) * parse_scalar(scale, "--scale")
+    rows = matrix.tolist()
+    total = sum((v for row in rows for v in row), Fraction(0)) * scale
     if total == 0:
         raise InvalidProblem("the sum is zero", option="--matrix")
     total = -total if negate else total
     answer = {"sum": fmt.json_number(total), "exact": fmt.exact(total), "labels": labels or []}
-    return Solution("scaled-sum", {"matrix": matrix}, answer, f"sum = {fmt.number(total)}", fmt.exact(total))
+    return Solution("scaled-sum", {"rows": fmt.matrix(rows)}, answer, f"sum = {fmt.number(total)}", fmt.exact(total))
 
 
 def broken(matrix: Annotated[str, typer.Option("--matrix", "--m")]) -> Solution:
@@ -57,18 +59,26 @@ def write(tmp_path: Path, text: str, name: str = "p.toml") -> Path:
     [
         ([1, 2], "1,2"),
         ([[1, 2], [3, 4]], "1,2;3,4"),
-        ([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], "1,2;3,4;;5,6;7,8"),  # channels: as typed with ;;
-        ([[[1, 2]], [[3, 4]]], "1,2;;3,4"),  # one-row channels stay channels
+        ([[0.1, -2.5]], "0.1,-2.5"),  # a TOML float is the decimal it prints as: 0.1 is 1/10
     ],
 )
-def test_toml_arrays_become_the_typed_syntax(value: list, text: str) -> None:  # type: ignore[type-arg]
-    assert call_kwargs(FAKE["scaled-sum"], {"m": value}, "here") == {"matrix": text}
+def test_typed_values_go_through_the_same_parser_as_text(value: list, text: str) -> None:  # type: ignore[type-arg]
+    assert parse_matrix(value, "--m") == parse_matrix(text, "--m")
+    assert FAKE["scaled-sum"].call({"m": value}, "here").answer == FAKE["scaled-sum"].call({"m": text}, "here").answer
 
 
-@pytest.mark.parametrize(("value", "message"), [([1, [2, 3]], "mixes numbers and lists"), ([[[[1]]]], "4 deep")])
-def test_toml_arrays_ragged_or_too_deep_are_refused(value: list, message: str) -> None:  # type: ignore[type-arg]
+@pytest.mark.parametrize(
+    ("value", "text"),
+    [([[[1, 2], [3, 4]], [[5, 6], [7, 8]]], "1,2;3,4;;5,6;7,8"), ([[[1, 2]], [[3, 4]]], "1,2;;3,4")],
+)
+def test_typed_channels_are_channels(value: list, text: str) -> None:  # type: ignore[type-arg]
+    assert parse_channels(value, "--image") == parse_channels(text, "--image")
+
+
+@pytest.mark.parametrize(("value", "message"), [([1, [2, 3]], "numbers and lists mixed"), ([[[[1]]]], "a number")])
+def test_typed_matrices_ragged_or_too_deep_are_refused(value: list, message: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(BadInput, match=message):
-        call_kwargs(FAKE["scaled-sum"], {"m": value}, "here")
+        FAKE["scaled-sum"].call({"m": value}, "here")
 
 
 def test_only_takes_ids_and_patterns_and_folders_hold_problem_files(tmp_path: Path) -> None:
@@ -86,27 +96,25 @@ def test_only_takes_ids_and_patterns_and_folders_hold_problem_files(tmp_path: Pa
         load_problems([tmp_path / "empty"])
 
 
-def test_options_map_long_names_and_aliases() -> None:
-    assert FAKE["scaled-sum"].options == {
+def test_parameters_map_long_names_and_aliases() -> None:
+    parameters = FAKE["scaled-sum"].parameters
+    assert {option: parameter.name for option, parameter in parameters.items()} == {
         "matrix": "matrix",
         "m": "matrix",
         "scale": "scale",
         "negate": "negate",
         "label": "labels",
     }
+    assert [parameters[o].kind for o in ("m", "scale", "negate", "label")] == ["value", "value", "flag", "list"]
 
 
-def test_call_kwargs_converts_toml_values(tmp_path: Path) -> None:
-    kwargs = call_kwargs(
-        FAKE["scaled-sum"],
-        {"m": [[1, 2], [3, 0.5]], "scale": 0.1, "negate": True, "label": ["a", 3]},
-        "here",
-        tmp_path,
+def test_call_converts_typed_values_with_each_options_parser(tmp_path: Path) -> None:
+    solution = FAKE["scaled-sum"].call(
+        {"m": [[1, 2], [3, 0.5]], "scale": 0.1, "negate": True, "label": ["a", 3]}, "here", tmp_path
     )
-    assert kwargs == {"matrix": "1,2;3,0.5", "scale": "0.1", "negate": True, "labels": ["a", "3"]}
-    assert call_kwargs(FAKE["scaled-sum"], {"matrix": "@m.csv"}, "here", tmp_path) == {
-        "matrix": f"@{tmp_path / 'm.csv'}"
-    }
+    assert solution.answer == {"sum": -0.65, "exact": "-0.65", "labels": ["a", "3"]}
+    (tmp_path / "m.csv").write_text("1,2\n3,4\n")
+    assert FAKE["scaled-sum"].call({"matrix": "@m.csv"}, "here", tmp_path).answer["sum"] == 10
 
 
 @pytest.mark.parametrize(
@@ -115,14 +123,13 @@ def test_call_kwargs_converts_toml_values(tmp_path: Path) -> None:
         ({"scale": 2}, "needs matrix"),
         ({"matrix": "1", "bogus": 1}, "no option 'bogus'"),
         ({"matrix": "1", "negate": "yes"}, "is a flag"),
-        ({"matrix": {"a": 1}}, "unsupported value"),
+        ({"matrix": {"a": 1}}, "expected a number"),
         ({"matrix": float("nan")}, "finite"),
     ],
 )
-def test_call_kwargs_errors(args: dict, message: str) -> None:
-    with pytest.raises(BadInput, match=message) as caught:
-        call_kwargs(FAKE["scaled-sum"], args, "f.toml: problem 'x'")
-    assert "f.toml: problem 'x'" in str(caught.value)
+def test_call_errors(args: dict, message: str) -> None:  # type: ignore[type-arg]
+    with pytest.raises(BadInput, match=message):
+        FAKE["scaled-sum"].call(args, "f.toml: problem 'x'")
 
 
 @pytest.mark.parametrize(
@@ -145,7 +152,7 @@ def test_compare(expected: dict, actual: dict, ok: bool) -> None:
     assert (compare(expected, actual) == []) is ok
 
 
-def test_load_solve_and_check(tmp_path: Path) -> None:
+def test_load_solve_and_check(tmp_path: Path, fake_commands: None) -> None:
     path = write(
         tmp_path,
         """
@@ -169,7 +176,7 @@ args = { m = "1,-1" }
 expected = { error = "invalid-problem" }
 """,
     )
-    outcomes = [solve_problem(p, FAKE, check=True) for p in load_problem_file(path)]
+    outcomes = [solve_problem(p, check=True) for p in load_problem_file(path)]
     assert [o.passed for o in outcomes] == [True, False, True]
     assert outcomes[1].mismatches == ["answer.sum: expected 11, got 10"]
     assert outcomes[2].error is not None and outcomes[2].verdict == "pass"
@@ -211,7 +218,7 @@ def test_duplicate_ids_and_only(tmp_path: Path) -> None:
 @pytest.fixture
 def fake_commands(monkeypatch: pytest.MonkeyPatch) -> None:
     for name, command in FAKE.items():
-        monkeypatch.setitem(cli.COMMANDS, name, command)
+        monkeypatch.setitem(registry.COMMANDS, name, command)
 
 
 def test_batch_streams_answers_and_errors_in_order(cli, fake_commands) -> None:  # type: ignore[no-untyped-def]

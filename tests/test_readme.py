@@ -27,10 +27,10 @@ def test_reference_lists_every_option_of_every_command() -> None:
     import command_reference
     import typer.main
 
-    from dlsolve.cli import app
+    from dlsolve.cli import build_app
 
     text = command_reference.markdown()
-    root = typer.main.get_command(app)
+    root = typer.main.get_command(build_app())
     assert isinstance(root, click.Group)
     for name, command in command_reference._leaves(root, ""):
         assert f"### `dlsolve {name}`" in text

@@ -1,7 +1,11 @@
-"""``-q``: the answer only, plain text, one line where possible."""
+"""``-q``: the answer only, plain text, one line where possible; warnings go to standard error.
+
+The working is never built here (a Solution's steps stay an unbuilt builder).
+"""
 
 from __future__ import annotations
 
+import sys
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.solution import Solution
@@ -10,8 +14,15 @@ if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) cos
     from dlsolve.problems import Outcome
 
 
+def _warn(warnings: list[str], prefix: str = "") -> None:
+    if sys.stderr is not None:  # None when started with standard error closed (`2>&-`)
+        for warning in warnings:
+            sys.stderr.write(f"warning: {prefix}{warning}\n")
+
+
 def render(solution: Solution, stream: TextIO) -> None:
     stream.write(solution.quiet.rstrip("\n") + "\n")
+    _warn(solution.warnings)
 
 
 def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False) -> None:
@@ -21,5 +32,6 @@ def render_sheet(outcomes: list[Outcome], stream: TextIO, *, check: bool = False
             stream.write(f"{outcome.problem.id}: {outcome.verdict}\n")
         elif outcome.solution is not None:
             stream.write(f"{outcome.problem.id}: {' '.join(outcome.solution.quiet.split())}\n")
+            _warn(outcome.solution.warnings, f"{outcome.problem.id}: ")
         else:
             stream.write(f"{outcome.problem.id}: error: {outcome.error}\n")

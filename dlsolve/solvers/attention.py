@@ -39,9 +39,9 @@ from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Heatmap, Solution, Step, Table
 from dlsolve.solvers import linalg_exact as la
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np

@@ -115,10 +115,10 @@ def multiply_adds(sizes: MhaSizes) -> dict[str, int]:
 
 def attention_shapes(
     *,
-    batch: int,
-    seq: int,
-    d_model: int,
-    heads: int,
+    batch: int = 1,
+    seq: int | None = None,
+    d_model: int | None = None,
+    heads: int | None = None,
     seq_kv: int | None = None,
     d_k: int | None = None,
     d_v: int | None = None,
@@ -130,8 +130,11 @@ def attention_shapes(
     """Shapes, parameters (as ``nn.MultiheadAttention``) and multiply-adds of multi-head attention.
 
     Raises InvalidProblem when ``d_model`` is not divisible by ``heads`` and no ``d_k`` is given (as
-    PyTorch refuses), BadInput for sizes below 1.
+    PyTorch refuses), BadInput for sizes below 1 and for a missing ``seq``, ``d_model`` or ``heads``.
     """
+    for option, value in (("--seq", seq), ("--d-model", d_model), ("--heads", heads)):
+        if value is None:
+            raise BadInput(f"{option} is required (see 'dlsolve attention shapes --help')", option=option)
     for option, value in (
         ("--batch", batch),
         ("--seq", seq),

@@ -19,9 +19,9 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import Matrix
 from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
 from dlsolve.solvers import convergence_math as cm
+from dlsolve.values import Matrix
 
 Value = Fraction | float
 
@@ -608,3 +608,29 @@ def _simulation_step(means: list[float], rho: Value, factor: Value, runs: int, s
             )
         ],
     )
+
+
+def convergence_bound(
+    x: Matrix | None = None,
+    *,
+    p: str | list[Value] = "uniform",
+    symbolic: bool = False,
+    half: bool = False,
+    simulate: bool = False,
+    runs: int = 200,
+    steps: int = 50,
+    **settings: Any,
+) -> Solution:
+    """The ``convergence-bound`` command: the derivation alone (``symbolic``), or the bound for data ``x``.
+
+    ``p`` is a scheme of :data:`SCHEMES` or the sampling probabilities; ``simulate`` adds ``runs``
+    Monte Carlo runs of ``steps`` SGD steps; ``settings`` go to :func:`solve_convergence_bound`.
+    """
+    if symbolic:
+        return solve_symbolic(half)
+    if x is None:
+        raise BadInput("expected the data matrix X (or --symbolic for the derivation alone)", option="--x")
+    return solve_convergence_bound(
+        x, p=p, half=half, simulate_runs=runs if simulate else None, simulate_steps=steps, **settings
+    )
+

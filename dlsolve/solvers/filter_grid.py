@@ -21,8 +21,8 @@ from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Heatmap, Step
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np
@@ -32,8 +32,10 @@ if TYPE_CHECKING:
 STEP_KINDS = {
     "filter.inputs": "the image and the kernel (or pooling window) as given, with the settings",
     "filter.output-size": "the output-size formula per axis, substituted",
-    "filter.pad": "the image padded (zeros, or −∞ for max pooling)",
+    "filter.padding": "the image padded (zeros, or −∞ for max pooling)",
     "filter.output": "the output matrix (each channel)",
+    "filter.windows": "the rule for one output cell, then one worked window (with full, several)",
+    "filter.window": "one window: its values and the result (products summed, or the max or average)",
 }
 
 #: Largest matrix shown in full as a heatmap; larger ones show their top-left corner.

@@ -29,7 +29,7 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar, parse_channels, parse_int, parse_positive
+from dlsolve.parsing import parse_channels, parse_int, parse_positive
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers.filter_grid import (
     check_magnitude,
@@ -40,6 +40,7 @@ from dlsolve.solvers.filter_grid import (
     short_matrix,
 )
 from dlsolve.solvers.filters import correlate
+from dlsolve.values import Matrix, Scalar
 
 Rows = list[list[Scalar]]
 

@@ -22,7 +22,6 @@ from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.filter_grid import (
     MAX_CELLS_SHOWN,
@@ -47,15 +46,10 @@ from dlsolve.solvers.filter_grid import (
     short_matrix,
     window_geometry,
 )
+from dlsolve.values import Matrix, Scalar
 
 if TYPE_CHECKING:
     import numpy as np
-
-STEP_KINDS = {
-    "filter.windows": "the pooling rule and one window (or, with full, several) written out",
-    "filter.window": "one pooling window: its values and the max or the average",
-}
-
 
 def _keras_pads(padding: str, hw: Pair, size: Pair, stride: Pair) -> Pads:
     if padding not in ("same", "valid"):
@@ -372,7 +366,7 @@ def _pool_steps(
                 if op == "max"
                 else "average pooling pads with 0" + (" (not counted)" if exclude_pad else ""),
                 blocks=blocks,
-                kind="filter.pad",
+                kind="filter.padding",
             )
         )
     formula = (

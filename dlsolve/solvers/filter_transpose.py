@@ -24,7 +24,6 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.filter_grid import (
     MAX_MAGNITUDE,
@@ -43,6 +42,7 @@ from dlsolve.solvers.filter_grid import (
     short_matrix,
 )
 from dlsolve.solvers.filters import correlate, dilate
+from dlsolve.values import Matrix, Scalar
 
 STEP_KINDS = {
     "filter.scatter": "transposed convolution, scatter view: each input cell times the kernel, added into the output",

@@ -24,7 +24,6 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import Matrix, Scalar
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.filter_grid import (
     MAX_CELLS_SHOWN,
@@ -55,12 +54,11 @@ from dlsolve.solvers.filter_grid import (
 # re-exported for dlsolve.cli (which imports them from here) until the command modules take over
 from dlsolve.solvers.filter_grid import axis_pair as axis_pair
 from dlsolve.solvers.filter_pool import pool as pool
+from dlsolve.values import Matrix, Scalar
 
 STEP_KINDS = {
     "filter.flip": "the kernel rotated by 180° (true convolution)",
     "filter.dilate": "the dilated kernel: its taps d apart, zeros between them",
-    "filter.cells": "the formula of an output cell and one cell (or, with full, several) written out",
-    "filter.cell": "one output cell: its window, the products and their sum",
 }
 
 
@@ -153,7 +151,7 @@ def _cell_step(
     if bias is not None:
         total = total + bias
     lines.append(f"y[{i},{j}] = {fmt.number(total)}")
-    return Step(f"y[{i},{j}]", "\n".join(lines), blocks=blocks, kind="filter.cell")
+    return Step(f"y[{i},{j}]", "\n".join(lines), blocks=blocks, kind="filter.window")
 
 
 def correlate(x: Grid, kernel: Grid, stride: Pair, out: Pair, bias: Scalar | None = None) -> list[list[Scalar]]:
@@ -391,7 +389,7 @@ def _apply_steps(
                     )
                     for c in range(channels)
                 ],
-                kind="filter.pad",
+                kind="filter.padding",
             )
         )
     steps.append(_cells_step(xp, used, stride, before, dilation, out, cell, bias, full))
@@ -448,4 +446,4 @@ def _cells_step(
     if bias is not None:
         latex += r" + \mathrm{bias}"
     title = "Each output cell: window · kernel, summed" + (", plus the bias" if bias is not None else "")
-    return Step(title, text, latex, substeps=substeps, kind="filter.cells")
+    return Step(title, text, latex, substeps=substeps, kind="filter.windows")

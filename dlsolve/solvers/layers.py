@@ -28,7 +28,6 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import LayerCall
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers.conv_geometry import Geometry
 
@@ -68,6 +67,7 @@ from dlsolve.solvers.layers_torch import (
     _unflatten_apply,
     _upsample_apply,
 )
+from dlsolve.values import LayerCall
 
 _INPLACE = (("inplace", False),)
 _DEVICE = (("device", None), ("dtype", None))

@@ -12,8 +12,8 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import LayerCall
 from dlsolve.solvers.conv_geometry import Geometry
+from dlsolve.values import LayerCall
 
 Shape = tuple[int, ...]
 

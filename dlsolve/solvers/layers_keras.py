@@ -31,7 +31,6 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
-from dlsolve.parsing import LayerCall
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers.layers_args import REQUIRED, Context, _is_int
 from dlsolve.solvers.layers_keras_ops import (
@@ -54,6 +53,7 @@ from dlsolve.solvers.layers_keras_ops import (
     _zero_padding,
     snake_case,
 )
+from dlsolve.values import LayerCall
 
 STEP_KINDS = {
     "keras.summary": "the Keras model summary: layer, output shape (None, ...), parameters",

@@ -32,11 +32,14 @@ import itertools
 import math
 import statistics
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.solution import Plot, Series, Solution, Step, Table
+
+if TYPE_CHECKING:
+    from dlsolve.values import LossSeries
 
 DIVERGE_GROWTH = 1.5
 RISE_FRACTION = 0.75
@@ -191,6 +194,15 @@ def _labels_text(labels: list[str]) -> str:
     return ", ".join(labels) if labels else "none"
 
 
+#: The steps this module writes (see :mod:`dlsolve.step_kinds`).
+STEP_KINDS = {
+    "lr-curve.read": "the curves as given: length, first and final level, with the plot",
+    "lr-curve.classify": "the rules and thresholds, and the evidence table of every run",
+    "lr-curve.run": "one run's regime and the numbers that decided it",
+    "lr-curve.verdict": "whose learning rate is too high, too low or fine",
+}
+
+
 def solve(runs: list[tuple[str, list[float]]]) -> Solution:
     """Classify each run's loss curve and say whose learning rate is too high or too low."""
     if not runs:
@@ -210,76 +222,88 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
     candidates = [d for d in diagnoses if d.regime == HEALTHY] or [d for d in diagnoses if d.regime == TOO_SLOW]
     best = min(candidates, key=lambda d: d.evidence["final"] or math.inf).label if candidates else None
 
-    def cell(value: Any) -> str:
-        return "-" if value is None else fmt.decimal(value, 3) if isinstance(value, float) else str(value)
+    def working() -> list[Step]:
+        def cell(value: Any) -> str:
+            return "-" if value is None else fmt.decimal(value, 3) if isinstance(value, float) else str(value)
 
-    evidence_rows = [
-        [
-            d.label,
-            d.regime,
-            d.verdict,
-            cell(d.evidence["first"]),
-            cell(d.evidence["final"]),
-            cell(d.evidence["growth"]),
-            cell(d.evidence["zigzag_late"]),
-            cell(d.evidence["swing_to_drop"]),
-            cell(d.evidence["still_moving"]),
+        evidence_rows = [
+            [
+                d.label,
+                d.regime,
+                d.verdict,
+                cell(d.evidence["first"]),
+                cell(d.evidence["final"]),
+                cell(d.evidence["growth"]),
+                cell(d.evidence["zigzag_late"]),
+                cell(d.evidence["swing_to_drop"]),
+                cell(d.evidence["still_moving"]),
+            ]
+            for d in diagnoses
         ]
-        for d in diagnoses
-    ]
-    plot = Plot(
-        [Series(d.label, [float(i) for i in range(len(f))], f) for d in diagnoses for f in [_finite_prefix(d.values)]],
-        title="loss curves",
-        xlabel="step",
-        ylabel="loss",
-        logy=_use_log_scale(diagnoses),
-    )
-    steps = [
-        Step(
-            "Read the curves",
-            "\n".join(
-                f"{d.label}: {len(d.values)} values, first {cell(d.evidence['first'])}, final level (median of the "
-                f"last max(2, n/5) values) {cell(d.evidence['final'])}, min {cell(d.evidence['min'])}"
+        plot = Plot(
+            [
+                Series(d.label, [float(i) for i in range(len(f))], f)
                 for d in diagnoses
-            ),
-            blocks=[plot],
-        ),
-        Step(
-            "Classify each curve (diverging -> oscillating -> too slow -> healthy, first rule that applies)",
-            f"Thresholds: diverging if NaN/inf, final >= {DIVERGE_GROWTH} x first, or >= {RISE_FRACTION:.0%} "
-            f"of the last half's steps rising; oscillating if >= {ZIGZAG:.0%} direction changes in the last "
-            f"half with no trend and swings >= {SWING_OF_DROP} x the total decrease (or strict alternation); "
-            f"too slow if no decrease or still moving >= {STILL_MOVING:.0%} of the decrease so far.\n"
-            "growth = final / first;  swing/drop = mean |y_{t+1} - y_t| (last half) / (first - final);  "
-            "still moving = -slope(last third) * (n - 1) / (first - final).",
-            latex=r"\text{growth} = \frac{\bar y_{\text{final}}}{y_0},\quad "
-            r"\text{swing/drop} = \frac{\operatorname{mean}_{t \ge n/2} |y_{t+1} - y_t|}{y_0 - \bar y_{\text{final}}},"
-            r"\quad \text{still moving} = \frac{-s_{\text{last third}}\,(n-1)}{y_0 - \bar y_{\text{final}}}",
-            blocks=[
-                Table(
-                    [
-                        "run",
-                        "regime",
-                        "learning rate",
-                        "first",
-                        "final",
-                        "final/first",
-                        "zigzag (late)",
-                        "swing/drop",
-                        "still moving",
-                    ],
-                    evidence_rows,
-                    title="Evidence",
-                )
+                for f in [_finite_prefix(d.values)]
             ],
-            substeps=[Step(f"{d.label}: {d.regime}", d.reason) for d in diagnoses],
-        ),
-        Step(
-            "Verdict",
-            f"learning rate too high: {_labels_text(too_high)}; too low: {_labels_text(too_low)}; "
-            f"fine: {_labels_text(healthy)}" + (f"; lowest final loss among the usable runs: {best}" if best else ""),
-        ),
-    ]
+            title="loss curves",
+            xlabel="step",
+            ylabel="loss",
+            logy=_use_log_scale(diagnoses),
+        )
+        steps = [
+            Step(
+                "Read the curves",
+                "\n".join(
+                    f"{d.label}: {len(d.values)} values, first {cell(d.evidence['first'])}, final level (median of the "
+                    f"last max(2, n/5) values) {cell(d.evidence['final'])}, min {cell(d.evidence['min'])}"
+                    for d in diagnoses
+                ),
+                blocks=[plot],
+                kind="lr-curve.read",
+            ),
+            Step(
+                "Classify each curve (diverging -> oscillating -> too slow -> healthy, first rule that applies)",
+                f"Thresholds: diverging if NaN/inf, final >= {DIVERGE_GROWTH} x first, or >= {RISE_FRACTION:.0%} "
+                f"of the last half's steps rising; oscillating if >= {ZIGZAG:.0%} direction changes in the last "
+                f"half with no trend and swings >= {SWING_OF_DROP} x the total decrease (or strict alternation); "
+                f"too slow if no decrease or still moving >= {STILL_MOVING:.0%} of the decrease so far.\n"
+                "growth = final / first;  swing/drop = mean |y_{t+1} - y_t| (last half) / (first - final);  "
+                "still moving = -slope(last third) * (n - 1) / (first - final).",
+                latex=r"\text{growth} = \frac{\bar y_{\text{final}}}{y_0},\quad "
+                r"\text{swing/drop} = \frac{\operatorname{mean}_{t \ge n/2} |y_{t+1} - y_t|}"
+                r"{y_0 - \bar y_{\text{final}}},"
+                r"\quad \text{still moving} = \frac{-s_{\text{last third}}\,(n-1)}{y_0 - \bar y_{\text{final}}}",
+                blocks=[
+                    Table(
+                        [
+                            "run",
+                            "regime",
+                            "learning rate",
+                            "first",
+                            "final",
+                            "final/first",
+                            "zigzag (late)",
+                            "swing/drop",
+                            "still moving",
+                        ],
+                        evidence_rows,
+                        title="Evidence",
+                    )
+                ],
+                substeps=[Step(f"{d.label}: {d.regime}", d.reason, kind="lr-curve.run") for d in diagnoses],
+                kind="lr-curve.classify",
+            ),
+            Step(
+                "Verdict",
+                f"learning rate too high: {_labels_text(too_high)}; too low: {_labels_text(too_low)}; "
+                f"fine: {_labels_text(healthy)}"
+                + (f"; lowest final loss among the usable runs: {best}" if best else ""),
+                kind="lr-curve.verdict",
+            ),
+        ]
+        return steps
+
     summary = "; ".join(f"{d.label}: {d.regime} (learning rate {d.verdict})" for d in diagnoses)
     return Solution(
         command="lr-curve",
@@ -293,7 +317,7 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
         },
         summary=summary,
         quiet="; ".join(f"{d.label}: {d.regime}" for d in diagnoses),
-        steps=steps,
+        steps=working,
     )
 
 
@@ -305,3 +329,37 @@ def _finite_prefix(values: list[float]) -> list[float]:
 def _use_log_scale(diagnoses: list[Diagnosis]) -> bool:
     shown = [v for d in diagnoses for v in _finite_prefix(d.values)]
     return bool(shown) and min(shown) > 0 and max(shown) / min(shown) > 100
+
+
+def solve_series(loss: list[LossSeries], labels: list[str] | None = None) -> Solution:
+    """:func:`solve` on the runs the ``--loss`` options give, labelled.
+
+    A typed run takes the next of ``labels`` (in order); a CSV column its header; the others the
+    first free letters A, B, C, ..., Z, AA, AB, ... as on exam plots. Labels must be unique.
+    """
+    names = list(labels or [])
+    runs: list[tuple[str | None, list[float]]] = []
+    typed = 0
+    for series in loss:
+        if series.typed:
+            runs.extend((names[typed] if typed < len(names) else None, values) for _, values in series.runs)
+            typed += 1
+        else:
+            runs.extend(series.runs)
+    if len(names) > typed:
+        raise BadInput(f"{len(names)} labels for {typed} typed run(s); give one --label per --loss", option="--label")
+    defaults = iter(_default_labels({name for name, _ in runs if name is not None}, len(runs)))
+    labelled = [(name if name is not None else next(defaults), values) for name, values in runs]
+    seen = [name for name, _ in labelled]
+    duplicate = next((name for name in seen if seen.count(name) > 1), None)
+    if duplicate is not None:
+        raise BadInput(f"two runs are labelled {duplicate!r}; labels must be unique", option="--label")
+    return solve(labelled)
+
+
+def _default_labels(taken: set[str], count: int) -> list[str]:
+    """``count`` run labels A, B, ..., Z, AA, AB, ... (as on exam plots), skipping those ``taken``."""
+    import string
+
+    names = ("".join(p) for size in itertools.count(1) for p in itertools.product(string.ascii_uppercase, repeat=size))
+    return list(itertools.islice((name for name in names if name not in taken), count))

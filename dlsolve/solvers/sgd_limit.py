@@ -36,9 +36,9 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.parsing import Matrix, Preconditioner, Scalar
 from dlsolve.solution import Plot, Series, Solution, Step
 from dlsolve.solvers import linalg_exact as la
+from dlsolve.values import Matrix, Preconditioner, Scalar
 
 Number = Fraction | float
 #: Vectors longer than this are shown abbreviated in the working.

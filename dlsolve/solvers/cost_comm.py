@@ -1,0 +1,232 @@
+"""``cost comm`` and ``cost flops``: communication of data-parallel training and training compute.
+
+Communication schemes, for N workers each holding a gradient of S bytes that all must end up with
+the sum (an all-reduce):
+
+* ``ring-allreduce``: a reduce-scatter then an all-gather around the ring, N − 1 steps each; in every
+  step each worker sends one chunk of S/N bytes to its neighbour. Steps 2(N − 1), messages 2N(N − 1),
+  each worker sends (and receives) 2(N − 1)/N · S: nearly 2S, whatever N.
+* ``parameter-server``: every worker pushes S to one server and pulls S back. Messages 2N; the server
+  receives and sends N·S, which its one link carries one after the other: 2 steps of N·S.
+* ``all-to-all``: every worker sends its whole gradient to every other and sums what it gets.
+  Messages N(N − 1); each worker sends and receives (N − 1)·S, in one step.
+* ``tree``: a binary-tree reduce to the root, then a broadcast back down: 2⌈log₂N⌉ steps, messages
+  2(N − 1), each link carries S per step.
+
+Time = steps × latency + (bytes on the busiest link, one step after the other) / bandwidth.
+
+Training compute (Kaplan et al. 2020): a forward pass costs about 2N FLOPs per token (one multiply
+and one add per parameter), the backward pass twice that, so training costs about 6·N·D FLOPs for D
+tokens and inference 2N per token; time = FLOPs / (GPUs × peak × MFU).
+"""
+
+from __future__ import annotations
+
+import math
+from fractions import Fraction
+from typing import Any
+
+from dlsolve import fmt
+from dlsolve.errors import BadInput
+from dlsolve.solution import Solution, Step, Table
+
+SCHEMES = ("ring-allreduce", "parameter-server", "all-to-all", "tree")
+
+#: The steps this module writes (see :mod:`dlsolve.step_kinds`).
+STEP_KINDS = {
+    "cost.comm": "messages, bytes per worker and sequential steps of a communication scheme, and its time",
+    "cost.comm-compare": "every scheme side by side for the same workers and size",
+    "cost.flops": "training ≈ 6ND and inference ≈ 2N per token, with the derivation",
+    "cost.time": "the time the FLOPs take on the given hardware",
+}
+
+
+def scheme_costs(scheme: str, workers: int, size: Fraction) -> dict[str, Any]:
+    """Messages, bytes each worker sends and receives, sequential steps, and the busiest link's bytes
+    per step, for an all-reduce of ``size`` bytes over ``workers`` workers (module docstring)."""
+    n = workers
+    if scheme == "ring-allreduce":
+        chunk = size / n
+        return {
+            "messages": 2 * n * (n - 1),
+            "bytes_sent_per_worker": 2 * (n - 1) * chunk,
+            "bytes_received_per_worker": 2 * (n - 1) * chunk,
+            "steps": 2 * (n - 1),
+            "step_bytes": chunk,
+        }
+    if scheme == "parameter-server":
+        return {
+            "messages": 2 * n,
+            "bytes_sent_per_worker": size,
+            "bytes_received_per_worker": size,
+            "steps": 2,
+            "step_bytes": n * size,
+            "server_bytes": 2 * n * size,
+        }
+    if scheme == "all-to-all":
+        return {
+            "messages": n * (n - 1),
+            "bytes_sent_per_worker": (n - 1) * size,
+            "bytes_received_per_worker": (n - 1) * size,
+            "steps": 1,
+            "step_bytes": (n - 1) * size,
+        }
+    depth = math.ceil(math.log2(n)) if n > 1 else 0
+    return {
+        "messages": 2 * (n - 1),
+        "bytes_sent_per_worker": size,
+        "bytes_received_per_worker": size,
+        "steps": 2 * depth,
+        "step_bytes": 2 * size,
+    }
+
+
+def _json(value: Any) -> Any:
+    if isinstance(value, Fraction):
+        return int(value) if value.denominator == 1 else float(value)
+    return value
+
+
+def comm(
+    *,
+    workers: int,
+    size: Fraction,
+    scheme: str = "ring-allreduce",
+    bandwidth: Fraction | None = None,
+    latency: Fraction | None = None,
+) -> Solution:
+    """The cost of one all-reduce of ``size`` bytes over ``workers`` workers (module docstring);
+    with ``bandwidth`` (bytes/s) and ``latency`` (s) its time."""
+    if workers < 2:
+        raise BadInput(f"expected at least 2 workers, got {workers}", option="--workers")
+    if size <= 0:
+        raise BadInput(f"expected a positive size in bytes, got {fmt.number(size)}", option="--size")
+    costs = scheme_costs(scheme, workers, size)
+    seconds = None
+    if bandwidth is not None:
+        seconds = costs["steps"] * (latency or 0) + costs["steps"] * costs["step_bytes"] / bandwidth
+        if scheme == "all-to-all":
+            seconds = (latency or 0) + costs["step_bytes"] / bandwidth
+    answer = {key: _json(value) for key, value in costs.items() if key != "step_bytes"}
+    answer["scheme"] = scheme
+    answer["seconds"] = None if seconds is None else float(seconds)
+    rows = []
+    for other in SCHEMES:
+        other_costs = scheme_costs(other, workers, size)
+        rows.append(
+            [
+                other,
+                str(other_costs["messages"]),
+                fmt.number(other_costs["bytes_sent_per_worker"]),
+                str(other_costs["steps"]),
+            ]
+        )
+    formulas = {
+        "ring-allreduce": "2(N − 1) steps; each sends 2(N − 1)/N · S",
+        "parameter-server": "2N messages; the server carries N·S each way",
+        "all-to-all": "N(N − 1) messages; each sends (N − 1)·S",
+        "tree": "2⌈log₂N⌉ steps; 2(N − 1) messages",
+    }
+
+    def working() -> list[Step]:
+        text = (
+            f"N = {workers} workers, S = {fmt.number(size)} bytes, {scheme}: {formulas[scheme]}. "
+            f"Messages {costs['messages']}, each worker sends {fmt.number(costs['bytes_sent_per_worker'])} bytes "
+            f"and receives {fmt.number(costs['bytes_received_per_worker'])}, in {costs['steps']} sequential step(s)."
+        )
+        if seconds is not None:
+            text += (
+                f" Time = {costs['steps']} × latency + {costs['steps']} × {fmt.number(costs['step_bytes'])} bytes / "
+                f"{fmt.number(bandwidth)} bytes/s = {fmt.decimal(float(seconds))} s."  # type: ignore[arg-type]
+            )
+        return [
+            Step(scheme, text, kind="cost.comm"),
+            Step(
+                "All schemes compared",
+                "The ring's bytes per worker do not grow with N; the parameter server's link does.",
+                blocks=[Table(["scheme", "messages", "bytes sent per worker", "steps"], rows)],
+                kind="cost.comm-compare",
+            ),
+        ]
+
+    return Solution(
+        command="cost comm",
+        inputs={"workers": workers, "size": fmt.number(size), "scheme": scheme},
+        answer=answer,
+        summary=f"{scheme}: {costs['messages']} messages, {fmt.number(costs['bytes_sent_per_worker'])} bytes sent per "
+        f"worker, {costs['steps']} steps" + (f", {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        quiet=f"messages {costs['messages']}; bytes per worker {fmt.number(costs['bytes_sent_per_worker'])}; "
+        f"steps {costs['steps']}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        steps=working,
+    )
+
+
+def flops(
+    *,
+    params: Fraction,
+    tokens: Fraction | None = None,
+    peak_tflops: Fraction | None = None,
+    mfu: Fraction | None = None,
+    gpus: int = 1,
+) -> Solution:
+    """Training FLOPs ≈ 6·N·D (forward 2N and backward 4N per token), inference 2N per token, and
+    with the hardware the time: FLOPs / (GPUs × peak × MFU)."""
+    if params <= 0:
+        raise BadInput(f"expected a positive parameter count, got {fmt.number(params)}", option="--params")
+    if tokens is not None and tokens <= 0:
+        raise BadInput(f"expected a positive number of tokens, got {fmt.number(tokens)}", option="--tokens")
+    if mfu is not None and not 0 < mfu <= 1:
+        raise BadInput(f"expected 0 < MFU <= 1, got {fmt.number(mfu)}", option="--mfu")
+    if gpus < 1:
+        raise BadInput(f"expected at least one GPU, got {gpus}", option="--gpus")
+    training = 6 * params * tokens if tokens is not None else None
+    seconds = None
+    if training is not None and peak_tflops is not None:
+        seconds = training / (gpus * peak_tflops * 10**12 * (mfu if mfu is not None else 1))
+    answer = {
+        "flops_per_token_forward": _json(2 * params),
+        "flops_per_token_training": _json(6 * params),
+        "flops": _json(training) if training is not None else None,
+        "inference_flops_per_token": _json(2 * params),
+        "seconds": None if seconds is None else float(seconds),
+        "days": None if seconds is None else float(seconds) / 86400,
+    }
+
+    def working() -> list[Step]:
+        steps = [
+            Step(
+                "FLOPs ≈ 6ND",
+                f"forward: one multiply and one add per parameter per token, 2N = {fmt.number(2 * params)}; backward: "
+                f"twice the forward (gradients for the activations and for the weights), 4N; training: 6N per token"
+                + (
+                    f" × D = {fmt.number(tokens)} tokens = {fmt.decimal(float(training))} FLOPs"
+                    if training is not None
+                    else ""
+                )  # type: ignore[arg-type]
+                + f"; inference 2N = {fmt.decimal(float(2 * params))} FLOPs per token.",
+                latex=r"C_{\text{train}} \approx 6ND,\qquad C_{\text{infer}} \approx 2N \text{ per token}",
+                kind="cost.flops",
+            )
+        ]
+        if seconds is not None:
+            steps.append(
+                Step(
+                    "Time",
+                    f"{fmt.decimal(float(training))} / ({gpus} × {fmt.number(peak_tflops)}·10¹² × "  # type: ignore[arg-type]
+                    f"{fmt.number(mfu if mfu is not None else 1)}) = {fmt.decimal(float(seconds))} s = "
+                    f"{fmt.decimal(float(seconds) / 86400)} days.",
+                    latex=r"t = \frac{6ND}{g \cdot P \cdot \text{MFU}}",
+                    kind="cost.time",
+                )
+            )
+        return steps
+
+    shown = fmt.decimal(float(training)) if training is not None else fmt.decimal(float(6 * params)) + " per token"
+    return Solution(
+        command="cost flops",
+        inputs={"params": fmt.number(params), "tokens": None if tokens is None else fmt.number(tokens), "gpus": gpus},
+        answer=answer,
+        summary=f"training ≈ {shown} FLOPs" + (f", {fmt.decimal(float(seconds) / 86400)} days" if seconds else ""),
+        quiet=f"flops {shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        steps=working,
+    )

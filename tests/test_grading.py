@@ -1,0 +1,250 @@
+"""Answer checking: verdicts, the named mistakes that explain wrong answers, sheets and classes.
+
+The wrong answers below are computed here by hand (the mistaken formula written out), not by the
+mistake functions under test, so a mistake that recomputes something else fails its test.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from fractions import Fraction
+from pathlib import Path
+
+import pytest
+
+from dlsolve import registry
+from dlsolve.grading.mistakes import MISTAKE_MODULES, mistakes_for
+from dlsolve.grading.sheet import Grader, grade_students, read_answers
+from dlsolve.problems import load_problems, solve_problem
+from dlsolve.step_kinds import all_kinds
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def grade(command: str, args: dict, answer: object):  # type: ignore[no-untyped-def]
+    found = registry.get(command)
+    assert found is not None
+    kwargs = found.bind(args, "test")
+    return Grader(command, command, kwargs, found.function(**kwargs)).grade(answer)
+
+
+# Every named mistake: (command, args, the wrong answer as the mistake gives it, worked by hand).
+MISTAKE_CASES = [
+    ("conv-shape", {"in": 28, "k": 3, "s": 2, "p": 1}, "13", "no-plus-one"),  # (28+2-2-1)//2 = 13
+    ("conv-shape", {"in": 28, "k": 4, "s": 2, "p": 2}, "14", "padding-once"),  # (28+2-3-1)//2+1 = 14 (right: 15)
+    ("conv-shape", {"in": 28, "k": 3, "s": 2, "p": 1}, "15", "ceil-for-floor"),  # ceil(27/2)+1 = 15
+    ("conv-shape", {"in": 28, "k": 3, "d": 2}, "26", "dilation-ignored"),  # 28-2 = 26 (right: 24)
+    ("conv-shape", {"in": 28, "k": 3, "s": 2}, "26", "stride-ignored"),  # 28-3+1 = 26 (right: 13)
+    ("conv-shape", {"in": 28, "k": 3, "channels": 3, "filters": 64}, "params=1731", "channels-swapped"),  # 3*64*9+3
+    ("conv-shape", {"in": 28, "k": 3, "channels": 3, "filters": 64}, "params=1728", "bias-forgotten"),  # 64*3*9
+    ("conv-shape", {"in": 28, "k": 3, "channels": 4, "filters": 8, "groups": 2}, "params=296", "groups-ignored"),
+    ("filter apply", {"image": "1,2,0;0,1,3;2,1,0", "kernel": "1,0;0,-1"}, "0,1;1,-1", "kernel-flipped"),
+    ("filter apply", {"image": "1,2;3,4", "kernel": "1,1;1,1", "padding": 1}, "10", "padding-ignored"),
+    ("filter apply", {"image": "1,2,3;4,5,6;7,8,9", "kernel": "1,0;0,1", "stride": 2}, "6,8;12,14", "stride-ignored"),
+    ("filter apply", {"image": "1,2;3,4", "kernel": "1,1;1,1", "bias": 1}, "10", "bias-forgotten"),
+    ("filter pool", {"image": "1,3;5,7"}, "4", "average-for-max"),
+    ("filter pool", {"image": "1,3;5,7", "op": "avg"}, "7", "max-for-average"),
+    ("filter pool", {"image": "1,3;5,7", "size": 2, "stride": 1, "padding": 1}, "7", "padding-ignored"),
+    ("filter pool", {"image": "1,2,3;4,5,6;7,8,9"}, "5,6;8,9", "stride-ignored"),
+    (
+        "attention",
+        {"q": "1,0;0,1", "k": "1,0;0,1", "v": "1,0;0,1"},
+        "0.731059,0.268941;0.268941,0.731059",
+        "no-scaling",
+    ),
+    (
+        "attention",
+        {"q": "2,0;0,0", "k": "1,0;0,1", "v": "1,0;0,1", "no-scale": True},
+        "0.880797,0.5;0.119203,0.5",
+        "softmax-wrong-axis",
+    ),
+    (
+        "attention",
+        {"q": "1,0;0,1", "k": "0,1;0,0", "v": "1;0", "no-scale": True},
+        "0.268941;0.5",  # scores Q K = [[0, 1], [0, 0]]: rows softmax to (0.27, 0.73), (0.5, 0.5)
+        "keys-not-transposed",
+    ),
+    (
+        "attention",
+        {"q": "1,0;0,1", "k": "1,0;0,1", "v": "5,5;1,1", "no-scale": True},
+        "0.731059,0.268941;0.268941,0.731059",
+        "weights-for-output",
+    ),
+    (
+        "sgd-limit",
+        {"x": "1,0.1,0.01", "y": "1", "precond": "epoch-rms"},
+        "(1/3)[1, 10, 100]",
+        "preconditioner-without-square-root",
+    ),
+    ("sgd-limit", {"x": "1,1", "y": "2", "theta0": "1,-1"}, "1,1", "start-ignored"),  # right: (2, 0)
+    ("sgd-limit", {"x": "1,0;1,0", "y": "1,3", "p": "1/4,3/4", "full-batch": False}, "2,0", "sampling-ignored"),
+    ("sgd-limit", {"x": "1,1", "y": "2", "precond": "diag:1,3"}, "1,1", "plain-min-norm"),  # right: (1/2, 3/2)
+    ("convergence-bound", {"x": "1,0;0,2"}, "rho=0.5", "lambda-max-for-lambda-min"),  # right: 1/32
+    ("convergence-bound", {"x": "1,0,0;0,2,0"}, "rho=0", "zero-eigenvalue-as-lambda-min"),
+]
+
+
+@pytest.mark.parametrize(
+    ("command", "args", "wrong", "name"), MISTAKE_CASES, ids=[c[3] + ":" + c[0] for c in MISTAKE_CASES]
+)
+def test_each_mistake_reproduces_its_wrong_answer_and_not_the_right_one(command, args, wrong, name) -> None:  # type: ignore[no-untyped-def]
+    verdict = grade(command, args, wrong)
+    assert verdict.verdict == "wrong", (verdict.expected, verdict.given)
+    assert name in [m.name for m in verdict.diagnoses], verdict.diagnosis_text
+    right = grade(command, args, verdict.expected if "=" not in wrong else f"{wrong.split('=')[0]}={verdict.expected}")
+    assert right.verdict == "correct" and not right.diagnoses
+
+
+def test_every_registered_mistake_has_a_case_and_a_declared_step() -> None:
+    kinds = all_kinds()
+    names = {(command, mistake.name) for command in MISTAKE_MODULES for mistake in mistakes_for(command)}
+    assert names == {(c[0], c[3]) for c in MISTAKE_CASES}
+    for command in MISTAKE_MODULES:
+        for mistake in mistakes_for(command):
+            assert mistake.explanation and mistake.step
+            if any(kind.startswith(mistake.step.split(".")[0] + ".") for kind in kinds):
+                assert mistake.step in kinds, f"{mistake}: step kind {mistake.step!r} is not declared"
+
+
+def test_two_mistakes_giving_the_same_number_are_both_reported() -> None:
+    verdict = grade("conv-shape", {"in": 5, "k": 3, "s": 2, "p": 2}, "3")  # right: 4
+    assert {"no-plus-one", "padding-once"} <= {m.name for m in verdict.diagnoses}
+    assert " or " in verdict.diagnosis_text and verdict.to_dict()["diagnosis"]["also"]
+
+
+@pytest.mark.parametrize(
+    ("answer", "verdict"),
+    [
+        ("0.9009", "correct"),  # rounds 100/111 at 4 places
+        ("0.9", "correct"),  # rounds it at 1 place
+        ("0.901", "correct"),
+        ("0.9008", "wrong"),
+        ("100/111", "correct"),
+        ("[100/111, 100/111, 100/111]", "correct"),
+        ("(100/111)[1, 1, 1]", "correct"),
+        ("???", "unreadable"),
+        ("", "missing"),
+    ],
+)
+def test_exact_answers_compare_exactly_and_decimals_at_their_precision(answer: str, verdict: str) -> None:
+    args = {"x": "1,0.1,0.01", "y": "1", "precond": "epoch-rms"}
+    given = answer if "[" in answer or answer in ("", "???") else ", ".join([answer] * 3)
+    assert grade("sgd-limit", args, given).verdict == verdict
+
+
+def test_float_answers_within_the_tolerance() -> None:
+    args = {"x": "1,0,1;0,1,1", "p": "1/3,2/3"}
+    assert grade("convergence-bound", args, "0.0566").verdict == "correct"  # rho = 0.0566243
+    assert grade("convergence-bound", args, "0.06").verdict == "wrong"
+
+
+def test_the_exam_sheet_is_marked_and_4ii_diagnosed(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("solve", "problems/midterm.toml", "--answers", "problems/midterm-sheet.toml", "--json")
+    assert result.exit_code == 0, result.stderr
+    verdicts = {p["id"]: p for p in result.json()["answer"]["problems"]}
+    assert verdicts["4-ii"]["verdict"] == "wrong"
+    assert verdicts["4-ii"]["diagnosis"]["mistake"] == "preconditioner-without-square-root"
+    assert {pid for pid, p in verdicts.items() if p["verdict"] == "correct"} >= {
+        "1a-i",
+        "1a-ii",
+        "1b",
+        "2b",
+        "4-i",
+        "5-i",
+    }
+    assert {pid for pid, p in verdicts.items() if p["verdict"] == "missing"} == {"1c", "3", "5-ii"}
+
+
+def test_one_answer_on_any_command(cli) -> None:  # type: ignore[no-untyped-def]
+    assert cli("conv-shape", "--in", "28", "--k", "3", "--s", "2", "--answer", "13", "-q").exit_code == 0
+    wrong = cli("conv-shape", "--in", "28", "--k", "3", "--s", "2", "--p", "1", "--answer", "13", "-q")
+    assert wrong.exit_code == 1 and "no-plus-one" in wrong.stdout
+
+
+def test_bad_answers_files(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    bad = tmp_path / "class.csv"
+    bad.write_text("name,problem,answer\na,1a-i,3\n")
+    result = cli("solve", "problems/midterm.toml", "--answers", str(bad))
+    assert result.exit_code == 2 and "student" in result.stderr and "--answers" in result.stderr
+    unknown = tmp_path / "sheet.toml"
+    unknown.write_text('"9z" = "1"\n"1a-i" = "nonsense ((("\n')
+    result = cli("solve", "problems/midterm.toml", "--only", "1a-i", "--answers", str(unknown), "--json")
+    assert result.exit_code == 0 and "9z" in result.json()["warnings"][0]
+    assert result.json()["answer"]["problems"][0]["verdict"] in ("unreadable", "wrong")
+
+
+# --------------------------------------------------------------------------- a generated class
+
+CLASS_PROBLEMS = [
+    # (id, command, args, right, {mistake: wrong answer worked by hand})
+    ("c1", "conv-shape", {"in": 32, "k": 5, "s": 1, "p": 0}, "28", {"no-plus-one": "27", "padding-once": None}),
+    ("c2", "conv-shape", {"in": 28, "k": 3, "s": 2, "p": 1}, "14", {"no-plus-one": "13", "ceil-for-floor": "15"}),
+    (
+        "c3",
+        "conv-shape",
+        {"in": 28, "k": 3, "channels": 3, "filters": 16},
+        "params=448",
+        {"bias-forgotten": "params=432", "channels-swapped": "params=435"},
+    ),
+    ("c4", "filter pool", {"image": "1,3;5,7"}, "7", {"average-for-max": "4"}),
+    (
+        "c5",
+        "sgd-limit",
+        {"x": "1,0.1,0.01", "y": "1", "precond": "epoch-rms"},
+        "100/111,100/111,100/111",
+        {"preconditioner-without-square-root": "1/3,10/3,100/3"},
+    ),
+]
+
+
+def test_a_generated_class_of_200_students_is_graded_and_every_injected_mistake_found(tmp_path: Path) -> None:
+    rng = random.Random(7)
+    problems_file = tmp_path / "class.toml"
+    problems_file.write_text(
+        "".join(
+            f'[[problem]]\nid = "{pid}"\ntitle = "t"\nquestion = "q"\ncommand = "{command}"\n'
+            f"args = {{ {', '.join(f'{key} = {json.dumps(value)}' for key, value in args.items())} }}\n"
+            'expected = { error = "none" }\n\n'
+            for pid, command, args, _, _ in CLASS_PROBLEMS
+        )
+    )
+    rows, injected = [], {}
+    for student in range(200):
+        for pid, _, _, right, wrongs in CLASS_PROBLEMS:
+            options = [("right", right)] + [(name, answer) for name, answer in wrongs.items() if answer]
+            kind, answer = rng.choice(options)
+            rows.append([f"s{student}", pid, answer])
+            injected[(f"s{student}", pid)] = kind
+    answers_csv = tmp_path / "answers.csv"
+    with answers_csv.open("w", newline="") as stream:
+        csv.writer(stream).writerows([["student", "problem", "answer"], *rows])
+    outcomes = [solve_problem(problem) for problem in load_problems([problems_file])]
+    results, warnings = grade_students(outcomes, read_answers(str(answers_csv)))
+    assert not warnings and len(results) == 200
+    for student, verdicts in results.items():
+        for verdict in verdicts:
+            kind = injected[(student, verdict.problem)]
+            if kind == "right":
+                assert verdict.verdict == "correct", (student, verdict.to_dict())
+            else:
+                assert verdict.verdict == "wrong" and kind in [m.name for m in verdict.diagnoses], verdict.to_dict()
+
+
+def test_class_view_and_gradebook(tmp_path: Path, cli) -> None:  # type: ignore[no-untyped-def]
+    answers = tmp_path / "class.csv"
+    answers.write_text(
+        'student,problem,answer\nann,1a-i,"32,128,26,26"\nben,1a-i,"32,128,25,25"\nben,4-ii,"1/3,10/3,100/3"\n'
+    )
+    book = tmp_path / "grades.csv"
+    result = cli("solve", "problems/midterm.toml", "--answers", str(answers), "--gradebook", str(book), "--json")
+    assert result.exit_code == 0, result.stderr
+    per_problem = {p["id"]: p for p in result.json()["answer"]["per_problem"]}
+    assert per_problem["1a-i"]["correct"] == 1 and per_problem["4-ii"]["mistakes"] == {
+        "preconditioner-without-square-root": 1
+    }
+    table = list(csv.reader(book.read_text().splitlines()))
+    assert table[0][0] == "student" and table[0][-2:] == ["score", "total"]
+    assert [row[0] for row in table[1:]] == ["ann", "ben"]
+    assert Fraction(table[1][-2]) == 1
