@@ -231,40 +231,38 @@ def _steps(
 
 
 def _scatter_step(x: Grid, k: Grid, stride: Pair, padding: Pair, dilation: Pair, out: Pair) -> Step:
-    """The scatter view with one input cell's contribution written out."""
-    channels = x.shape[0]
+    """The scatter view with one input cell's copy of the kernel written out (the first non-zero cell)."""
+    channels, height, width = x.shape
     _, kh, kw = k.shape
-    x00 = [x.value(x.data[c, 0, 0]) for c in range(channels)]
-    contribution = [
-        [
-            sum((x00[c] * k.value(k.data[c, a, b]) for c in range(channels)), Fraction(0) if x.exact else 0.0)
-            for b in range(kw)
-        ]
+    zero: Scalar = Fraction(0) if x.exact else 0.0
+    cells = [(i, j) for i in range(height) for j in range(width)]
+    i, j = next((c for c in cells if any(x.data[ch, c[0], c[1]] for ch in range(channels))), (0, 0))
+    values = [x.value(x.data[c, i, j]) for c in range(channels)]
+    copy = [
+        [sum((values[c] * k.value(k.data[c, a, b]) for c in range(channels)), zero) for b in range(kw)]
         for a in range(kh)
     ]
-    products = (
-        ", ".join(
-            f"{factor(x00[0])}·{factor(k.value(k.data[0, a, b]))} = {fmt.exact(contribution[a][b])}"
+    r0, c0 = i * stride[0] - padding[0], j * stride[1] - padding[1]
+    if channels == 1 and kh * kw <= 9:
+        products = ", ".join(
+            f"{factor(values[0])}·{factor(k.value(k.data[0, a, b]))} = {fmt.exact(copy[a][b])}"
             for a in range(kh)
             for b in range(kw)
         )
-        if channels == 1 and kh * kw <= 9
-        else "x[0,0]·K"
-    )
+        worked = f"x[{i},{j}] = {fmt.exact(values[0])} times the kernel: {products}"
+    else:
+        worked = f"Σ_c x[c,{i},{j}]·K[c] (table below)"
     span = "" if dilation == (1, 1) else f", taps {pair_text(dilation)} apart"
     text = (
         "y[i·s − p + a·d, j·s − p + b·d] += Σ_c x[c,i,j]·K[c,a,b]: each input cell multiplies the whole kernel and "
         f"adds the copy into the output, starting at row i·{stride[0]} − {padding[0]}, column j·{stride[1]} − "
         f"{padding[1]}{span}; overlapping copies add up.\n"
-        f"For x[0,0] = {fmt.exact(x00[0]) if channels == 1 else 'per channel'}: {products}, added at rows "
-        f"{-padding[0]}..{-padding[0] + dilation[0] * (kh - 1)}, "
-        f"columns {-padding[1]}..{-padding[1] + dilation[1] * (kw - 1)} "
-        f"(cells outside 0..{out[0] - 1} x 0..{out[1] - 1} are cut off by the padding)"
+        f"{worked}, added at rows {r0}..{r0 + dilation[0] * (kh - 1)}, columns {c0}..{c0 + dilation[1] * (kw - 1)}"
+        f" (parts outside rows 0..{out[0] - 1}, columns 0..{out[1] - 1} are cut off by the padding)"
     )
     latex = r"y_{i s - p + a d,\; j s - p + b d} \mathrel{+}= \sum_c x_{c,i,j}\, K_{c,a,b}"
-    return Step(
-        "Scatter view", text, latex, blocks=[heatmap(contribution, "x[0,0] · K (one copy)")], kind="filter.scatter"
-    )
+    block = heatmap(copy, f"x[{i},{j}] · K (its copy)", row_start=r0, col_start=c0)
+    return Step("Scatter view", text, latex, blocks=[block], kind="filter.scatter")
 
 
 def _equivalent_step(

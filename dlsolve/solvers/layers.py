@@ -61,6 +61,7 @@ from dlsolve.solvers.layers_torch import (
     _keep,
     _layernorm_apply,
     _linear_apply,
+    _lrn_apply,
     _pool_apply,
     _prelu_apply,
     _softmax_apply,
@@ -162,6 +163,7 @@ def _catalogue() -> dict[str, LayerSpec]:
             _groupnorm_apply,
             keyword_only=_NORM_KW,
         ),
+        LayerSpec("LocalResponseNorm", (("size", REQUIRED), ("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)), _lrn_apply),
         LayerSpec("PReLU", (("num_parameters", 1), ("init", 0.25), *_DEVICE), _prelu_apply),
         LayerSpec("PixelShuffle", (("upscale_factor", REQUIRED),), _pixel_shuffle_apply),
         LayerSpec("PixelUnshuffle", (("downscale_factor", REQUIRED),), _pixel_unshuffle_apply),
@@ -271,7 +273,8 @@ def unknown_layer(call: LayerCall, known: Sequence[str], examples: str) -> BadIn
     import difflib
 
     by_lower = {name.lower(): name for name in known}
-    matches = difflib.get_close_matches(call.name.lower(), list(by_lower), n=3, cutoff=0.75)
+    same = call.name.lower() in by_lower
+    matches = [call.name.lower()] if same else difflib.get_close_matches(call.name.lower(), list(by_lower), 3, 0.75)
     hint = (
         f"; did you mean {' or '.join(by_lower[m] for m in matches)}?"
         if matches

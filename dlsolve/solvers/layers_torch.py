@@ -198,6 +198,21 @@ def _layernorm_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     return Applied(shape, params, [f"shape unchanged; params = {'2' if bias else '1'}·∏normalized_shape = {params}"])
 
 
+def _lrn_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
+    """LocalResponseNorm(size, alpha, beta, k): each value divided by (k + α/n·Σ of squares over n channels)^β;
+    the shape is unchanged and there are no parameters (AlexNet's normalization)."""
+    size = _int(ctx, a["size"], "size")
+    for name in ("alpha", "beta", "k"):
+        _float(ctx, a[name], name)
+    if len(shape) < 3:
+        raise ctx.invalid(f"Expected 3D or higher dimensionality input (got {len(shape)} dimensions)")
+    if size < 1:
+        raise ctx.invalid(f"size must be at least 1, got {size}")
+    return Applied(
+        shape, 0, [f"shape unchanged: each value is normalized over {size} neighbouring channels; no parameters"]
+    )
+
+
 def _groupnorm_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     groups = _int(ctx, a["num_groups"], "num_groups")
     channels = _int(ctx, a["num_channels"], "num_channels")
@@ -228,7 +243,15 @@ def _linear_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     if in_features < 0 or out_features < 0:
         raise ctx.invalid("in_features and out_features must be non-negative")
     if shape[-1] != in_features:
-        raise ctx.mismatch("in_features", in_features, shape, shape[-1], "features")
+        error = ctx.mismatch("in_features", in_features, shape, shape[-1], "features")
+        if len(shape) >= 3:
+            flat = math.prod(shape[1:])
+            error = ctx.invalid(
+                f"{error.message.split(': ', 1)[1]}; a Linear acts on the last dimension only: add Flatten() before "
+                f"it to make {fmt.shape((shape[0], flat))}"
+                + (f" (then in_features = {flat} fits)" if flat != in_features else " (in_features fits then)")
+            )
+        raise error
     params = in_features * out_features + (out_features if bias else 0)
     lines = [
         f"last dimension {in_features} -> {out_features}; params = in·out{' + out' if bias else ''} "
@@ -384,5 +407,3 @@ def _prelu_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
             f"Found parameter numbers = {count} and channel size = {channels}."
         )
     return Applied(shape, count, [f"shape unchanged; params = num_parameters = {count}"])
-
-
