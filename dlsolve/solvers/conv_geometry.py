@@ -220,8 +220,11 @@ def refusal(geometry: Geometry, sizes: Sequence[int]) -> str | None:
                 f"output_padding {list(g.output_padding)}, stride {list(g.stride)}, dilation {list(g.dilation)}"
             )
     else:
-        if kind == "avgpool" and g.dims == 3 and any(n < k for n, k in zip(sizes, g.kernel, strict=True)):
-            image = " ".join(f"{axis}: {n}" for axis, n in zip("THW", sizes, strict=True))
+        pads = g.pads()
+        # asymmetric padding is F.pad then the pool: AvgPool3d then sees the padded input
+        seen = sizes if all(b == a for b, a in pads) else [n + b + a for n, (b, a) in zip(sizes, pads, strict=True)]
+        if kind == "avgpool" and g.dims == 3 and any(n < k for n, k in zip(seen, g.kernel, strict=True)):
+            image = " ".join(f"{axis}: {n}" for axis, n in zip("THW", seen, strict=True))
             kernel = " ".join(f"k{axis}: {k}" for axis, k in zip("THW", g.kernel, strict=True))
             return f"input image ({image}) smaller than kernel size ({kernel})"
         for (before, after), k in zip(g.pads(), g.kernel, strict=True):
