@@ -314,6 +314,7 @@ def filter_design(
     sigma: Annotated[
         Any, option("--sigma", parse=parsing.parse_positive, help="Gaussian sigma (float weights).")
     ] = None,
+    full: Annotated[bool, option("--full", help="Also the evidence filter explain gives.")] = False,
 ) -> Solution:
     """A standard kernel for a purpose, with the reasoning (sums, signs, brightness) and a check.
 
@@ -323,7 +324,7 @@ def filter_design(
     """
     from dlsolve.solvers.filter_kernels import design_filter
 
-    return design_filter(what, size=size, sigma=sigma)
+    return design_filter(what, size=size, sigma=sigma, full=full)
 
 
 @command("filter explain")
@@ -331,6 +332,7 @@ def filter_explain(
     kernel: Annotated[
         Pair, option("--kernel", "-k", parse=_kernel, help="Kernel matrix (1,0,-1;2,0,-2;1,0,-1) or a name.")
     ],
+    full: Annotated[bool, option("--full", help="Also symmetry, separability and the step-edge responses.")] = False,
 ) -> Solution:
     """Say what a kernel does: edge detector (orientation, polarity), blur, sharpen, Laplacian, identity.
 
@@ -343,4 +345,4 @@ def filter_explain(
     from dlsolve.solvers.filter_kernels import explain_kernel
 
     slices, name = kernel  # type: ignore[misc]
-    return explain_kernel(slices, name)
+    return explain_kernel(slices, name, full=full)

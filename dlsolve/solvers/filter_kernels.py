@@ -580,7 +580,22 @@ def step_responses(rows: Rows) -> list[tuple[str, list[list[int]], Rows]]:
     return results
 
 
-def _evidence_steps(rows: Rows, facts: Evidence) -> list[Step]:
+STEP_KINDS = {
+    "filter.kernel": "the kernel as given or designed",
+    "filter.purpose": "what a designed kernel is for",
+    "filter.reasoning": "why a designed kernel's weights are what they are",
+    "filter.sum": "the sum of the weights: the response to a flat region",
+    "filter.symmetry": "the kernel's symmetries (rotation, mirrors)",
+    "filter.separability": "whether the kernel is a column times a row",
+    "filter.moments": "the first moments: the response to a ramp, the direction the kernel favours",
+    "filter.step-edges": "the responses to synthetic step edges",
+    "filter.verdict": "what the kernel does (the classification) and why",
+}
+
+
+def _evidence_steps(rows: Rows, facts: Evidence, *, full: bool = False) -> list[Step]:
+    """Sum of weights, first moments and the step-edge table; ``full`` adds symmetry, separability and the
+    response heatmaps."""
     s = facts.total
     flat_effect = (
         "flat regions give 0 (no overall brightness kept: a detector)"
@@ -594,36 +609,48 @@ def _evidence_steps(rows: Rows, facts: Evidence) -> list[Step]:
             "Sum of weights (response to a flat region)",
             f"Σ K = {fmt.number(s)}: a flat region of value v gives {fmt.exact(s)}·v; {flat_effect}",
             f"\\sum K = {fmt.latex_number(s)}",
-        ),
-        Step(
-            "Symmetry",
-            f"180° rotation: {facts.symmetry}; left-right mirror: {facts.mirror_lr}; "
-            f"up-down mirror: {facts.mirror_ud}\n"
-            "(antisymmetric under rotation = an odd, first-derivative-like filter; symmetric = even: blur, "
-            "Laplacian, sharpen)",
-        ),
+            kind="filter.sum",
+        )
     ]
-    if facts.factors is not None:
-        column, row = facts.factors
+    if full:
         steps.append(
             Step(
-                "Separability",
-                f"K = column ⊗ row with column {fmt.vector(column)} and row {fmt.vector(row)} "
-                "(rank 1: filtering by the column then the row gives the same output, cheaper)",
-                f"K = {fmt.latex_vector(column)} {fmt.latex_matrix([row])}",
+                "Symmetry",
+                f"180° rotation: {facts.symmetry}; left-right mirror: {facts.mirror_lr}; "
+                f"up-down mirror: {facts.mirror_ud}\n"
+                "(antisymmetric under rotation = an odd, first-derivative-like filter; symmetric = even: blur, "
+                "Laplacian, sharpen)",
+                kind="filter.symmetry",
             )
         )
-    else:
-        steps.append(Step("Separability", "not separable (rank > 1): K is not a column times a row"))
+        if facts.factors is not None:
+            column, row = facts.factors
+            steps.append(
+                Step(
+                    "Separability",
+                    f"K = column ⊗ row with column {fmt.vector(column)} and row {fmt.vector(row)} "
+                    "(rank 1: filtering by the column then the row gives the same output, cheaper)",
+                    f"K = {fmt.latex_vector(column)} {fmt.latex_matrix([row])}",
+                    kind="filter.separability",
+                )
+            )
+        else:
+            steps.append(
+                Step(
+                    "Separability",
+                    "not separable (rank > 1): K is not a column times a row",
+                    kind="filter.separability",
+                )
+            )
     gx, gy = facts.gradient
     steps.append(
         Step(
-            "First moments (response to a ramp)",
-            f"g_x = Σ K·dx = {fmt.number(gx)}, g_y = Σ K·dy = {fmt.number(gy)} (dx, dy: column/row offset from the "
-            "centre, y down). On the ramp image I = x (brightness growing to the right) each output is "
-            "g_x + ΣK·x_c, on the ramp I = y it is g_y + ΣK·y_c (x_c, y_c: the window centre). So the kernel "
-            "favours intensity increasing in the direction (g_x, g_y); (0, 0) means no first-derivative response.",
+            "First moments (the direction the kernel favours)",
+            f"g_x = Σ K·dx = {fmt.number(gx)}, g_y = Σ K·dy = {fmt.number(gy)} (dx, dy: column and row offset from "
+            "the centre, y down): the kernel responds most to intensity increasing along (g_x, g_y); (0, 0): no "
+            "first-derivative response",
             f"g_x = \\sum K\\,dx = {fmt.latex_number(gx)},\\quad g_y = \\sum K\\,dy = {fmt.latex_number(gy)}",
+            kind="filter.moments",
         )
     )
     table_rows = []
@@ -631,20 +658,25 @@ def _evidence_steps(rows: Rows, facts: Evidence) -> list[Step]:
     for label, _image, response in step_responses(rows):
         values = [v for r in response for v in r]
         table_rows.append([label, fmt.number(max(values)), fmt.number(min(values))])
-        if len(blocks) < 2 and len(response) <= 8 and len(response[0]) <= 8:
+        if full and len(blocks) < 2 and len(response) <= 8 and len(response[0]) <= 8:
             blocks.append(heatmap(response, f"response to the {label}"))
     steps.append(
         Step(
-            "Response to step edges (synthetic images, valid cross-correlation)",
-            "Each synthetic image is 0 on one side of the edge and 1 on the other; the kernel is slid over it.",
+            "Response to step edges (images 0 on one side of the edge, 1 on the other)",
+            "",
             blocks=[Table(["image", "max response", "min response"], table_rows, "step-edge responses"), *blocks],
+            kind="filter.step-edges",
         )
     )
     return steps
 
 
-def explain_kernel(kernel: Sequence[Matrix], name: str | None = None) -> Solution:
-    """Classify a 2-D kernel: edge (orientation, polarity), smoothing, sharpening, identity, Laplacian, emboss."""
+def explain_kernel(kernel: Sequence[Matrix], name: str | None = None, *, full: bool = False) -> Solution:
+    """Classify a 2-D kernel: edge (orientation, polarity), smoothing, sharpening, identity, Laplacian, emboss.
+
+    The working: the kernel, the sum of weights, the first moments, the step-edge table, the verdict;
+    ``full`` adds symmetry, separability and response heatmaps.
+    """
     if len(kernel) != 1:
         raise BadInput(f"expected one 2-D kernel, got {len(kernel)} channel slices", option="--kernel")
     matrix = kernel[0]
@@ -656,17 +688,21 @@ def explain_kernel(kernel: Sequence[Matrix], name: str | None = None) -> Solutio
         raise BadInput("expected a kernel of at most 1024 entries", option="--kernel")
     facts = evidence(rows)
     verdict = classify(rows, facts)
-    steps = [
-        Step(
-            "The kernel",
-            f"{len(rows)}x{len(rows[0])} kernel{' ' + name if name else ''} (cross-correlation: as a conv layer "
-            "applies it, not flipped)",
-            fmt.latex_matrix(rows),
-            blocks=[heatmap(rows, "kernel")],
-        ),
-        *_evidence_steps(rows, facts),
-        Step("Verdict", f"{verdict.kind}: {verdict.reason}"),
-    ]
+
+    def build() -> list[Step]:
+        return [
+            Step(
+                "The kernel",
+                f"{len(rows)}x{len(rows[0])} kernel{' ' + name if name else ''} (cross-correlation: as a conv layer "
+                "applies it, not flipped)",
+                fmt.latex_matrix(rows),
+                blocks=[heatmap(rows, "kernel")],
+                kind="filter.kernel",
+            ),
+            *_evidence_steps(rows, facts, full=full),
+            Step("Verdict", f"{verdict.kind}: {verdict.reason}", kind="filter.verdict"),
+        ]
+
     summary = _verdict_summary(verdict)
     answer: dict[str, Any] = {
         "kind": verdict.kind,
@@ -692,7 +728,7 @@ def explain_kernel(kernel: Sequence[Matrix], name: str | None = None) -> Solutio
         answer=answer,
         summary=summary,
         quiet=verdict.kind + (f" {verdict.orientation} {verdict.polarity}" if verdict.orientation else ""),
-        steps=steps,
+        steps=build,
     )
 
 
@@ -715,25 +751,31 @@ def _verdict_summary(verdict: Classification) -> str:
 # --------------------------------------------------------------------------- design
 
 
-def design_filter(what: str, *, size: int | None = None, sigma: Fraction | None = None) -> Solution:
-    """A standard kernel for ``what`` (a design name), with the reasoning and a check by ``explain``."""
+def design_filter(
+    what: str, *, size: int | None = None, sigma: Fraction | None = None, full: bool = False
+) -> Solution:
+    """A standard kernel for ``what`` (a design name): its purpose, the kernel, why its weights are what they
+    are, and a check by ``explain`` (``full``: the whole evidence of ``filter explain``)."""
     name = design_name(what, "WHAT")
     rows = design_kernel(name, size, sigma, "--size", "--sigma")
     design = DESIGNS[name]
     facts = evidence(rows)
     verdict = classify(rows, facts)
-    steps = [
-        Step("Purpose", design.purpose),
-        Step(
-            "Kernel",
-            f"{name} ({len(rows)}x{len(rows[0])}, cross-correlation as a conv layer applies it):\n{fmt.matrix(rows)}",
-            fmt.latex_matrix(rows),
-            blocks=[heatmap(rows, name)],
-        ),
-        Step("Why these weights", design.reasoning),
-        *_evidence_steps(rows, facts),
-        Step("Check (filter explain)", f"classified as {verdict.kind}: {verdict.reason}"),
-    ]
+    def build() -> list[Step]:
+        return [
+            Step("Purpose", design.purpose, kind="filter.purpose"),
+            Step(
+                "Kernel",
+                f"{name} ({len(rows)}x{len(rows[0])}, cross-correlation as a conv layer applies it)",
+                fmt.latex_matrix(rows),
+                blocks=[heatmap(rows, name)],
+                kind="filter.kernel",
+            ),
+            Step("Why these weights", design.reasoning, kind="filter.reasoning"),
+            *(_evidence_steps(rows, facts, full=True) if full else []),
+            Step("Check (filter explain)", f"classified as {verdict.kind}: {verdict.reason}", kind="filter.verdict"),
+        ]
+
     warnings = []
     if sigma is not None:
         warnings.append("with --sigma the weights are floats (exp is not exact)")
@@ -752,7 +794,7 @@ def design_filter(what: str, *, size: int | None = None, sigma: Fraction | None 
         answer=answer,
         summary=f"{name}: {short_matrix(rows)}",
         quiet=matrix_quiet(rows),
-        steps=steps,
+        steps=build,
         warnings=warnings,
         answer_latex=fmt.latex_matrix(rows),
     )
