@@ -649,29 +649,21 @@ def parse_padding(
     (``0:1,1:2``; may mix with plain numbers), ``?`` (:data:`~dlsolve.values.UNKNOWN`) or one of
     ``words`` (``same``). From a file: an int, a list of ints or of ``[before, after]`` pairs.
     """
-    if not isinstance(text, str):
-        items = text if isinstance(text, list | tuple) else [text]
+    if isinstance(text, str):
+        if ":" not in text:
+            return parse_int_list_or_unknown(text, option, minimum=minimum, words=words)
+        _check_length(text, option)
+        items: list[Any] = [item.split(":") if ":" in item else item for item in text.split(",")]
+    else:
+        items = list(text) if isinstance(text, list | tuple) else [text]
         if not items:
             raise BadInput("expected one or more paddings, got an empty list", option=option)
-        pads: list[int | tuple[int, int]] = []
-        for item in items:
-            if isinstance(item, list | tuple):
-                if len(item) != 2:
-                    raise BadInput(f"expected [before, after] pairs, got {item!r}", option=option)
-                pads.append((parse_int(item[0], option, minimum=minimum), parse_int(item[1], option, minimum=minimum)))
-            else:
-                pads.append(parse_int(item, option, minimum=minimum))
-        return pads
-    if ":" not in text:
-        return parse_int_list_or_unknown(text, option, minimum=minimum, words=words)
-    _check_length(text, option)
-    pads = []
-    for item in text.split(","):
-        if ":" in item:
-            parts = item.split(":")
-            if len(parts) != 2:
-                raise BadInput(f"expected before:after such as 0:1, got {_quote(item.strip())}", option=option)
-            pads.append((parse_int(parts[0], option, minimum=minimum), parse_int(parts[1], option, minimum=minimum)))
+    pads: list[int | tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, list | tuple):
+            if len(item) != 2:
+                raise BadInput(f"expected before:after such as 0:1, got {':'.join(map(str, item))!r}", option=option)
+            pads.append((parse_int(item[0], option, minimum=minimum), parse_int(item[1], option, minimum=minimum)))
         else:
             pads.append(parse_int(item, option, minimum=minimum))
     return pads

@@ -22,9 +22,9 @@ Random cases (fixed seed, float64, integer and quarter-step entries so that floa
 
 from __future__ import annotations
 
-import json
 import os
 import random
+import sys
 from pathlib import Path
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -32,6 +32,9 @@ os.environ.setdefault("KERAS_BACKEND", "torch")
 import numpy as np
 import torch
 import torch.nn.functional as F
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from golden_json import write_goldens
 
 OUT = Path(__file__).with_name("filter_extra_goldens.json")
 SEED = 20261203
@@ -235,15 +238,7 @@ def main() -> None:
         "asymmetric_pool": asymmetric_pool_cases(rng, 80),
         "keras_pool": keras_pool_cases(rng, 120),
     }
-    lines = ["{"]
-    for key, value in data.items():
-        if isinstance(value, list):
-            body = ",\n".join("  " + json.dumps(case) for case in value)
-            lines.append(f" {json.dumps(key)}: [\n{body}\n ],")
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
-    lines[-1] = lines[-1].rstrip(",")
-    OUT.write_text("\n".join([*lines, "}"]) + "\n")
+    write_goldens(OUT, data)
     print(f"wrote {OUT}: " + ", ".join(f"{len(v)} {k}" for k, v in data.items() if isinstance(v, list)))
 
 

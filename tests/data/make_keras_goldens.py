@@ -23,7 +23,6 @@ name)(*args, **kwargs)``, so the goldens test the text the user types.
 
 from __future__ import annotations
 
-import json
 import os
 import random
 import sys
@@ -39,6 +38,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from dlsolve.parsing import parse_layers
 
 SEED = 20261203
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from golden_json import write_goldens  # noqa: E402
+
 OUT = Path(__file__).with_name("keras_goldens.json")
 
 
@@ -293,18 +295,7 @@ def main() -> None:
     networks = {name: run_model(text) for name, text in NETWORKS.items()}
     data = {"keras": keras.__version__, "backend": keras.backend.backend(), "seed": SEED,
             "singles": singles, "layers": layers, "networks": networks}  # fmt: skip
-    lines = ["{"]
-    for key, value in data.items():
-        if isinstance(value, list):
-            body = ",\n".join("  " + json.dumps(case) for case in value)
-            lines.append(f" {json.dumps(key)}: [\n{body}\n ],")
-        elif isinstance(value, dict):
-            body = ",\n".join(f"  {json.dumps(name)}: {json.dumps(case)}" for name, case in value.items())
-            lines.append(f" {json.dumps(key)}: {{\n{body}\n }},")
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
-    lines[-1] = lines[-1].rstrip(",")
-    OUT.write_text("\n".join([*lines, "}"]) + "\n")
+    write_goldens(OUT, data)
     refused = sum(case["error"] is not None for case in singles), sum(case["error"] is not None for case in layers)
     print(f"wrote {OUT}: {len(singles)} singles ({refused[0]} refused), {len(layers)} layers ({refused[1]} refused), "
           f"{len(networks)} networks")  # fmt: skip

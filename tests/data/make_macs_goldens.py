@@ -16,7 +16,6 @@ Run from the repository root with PyTorch and torchinfo 1.8.0 installed (a few s
 
 from __future__ import annotations
 
-import json
 import random
 import sys
 import warnings
@@ -30,6 +29,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import make_conv_goldens
+from golden_json import write_goldens
 
 from dlsolve.parsing import parse_layers
 
@@ -124,18 +124,7 @@ def main() -> None:
         "networks": networks,
         "asymmetric": asymmetric(200),
     }
-    lines = ["{"]
-    for key, value in data.items():
-        if isinstance(value, list):
-            body = ",\n".join("  " + json.dumps(case) for case in value)
-            lines.append(f" {json.dumps(key)}: [\n{body}\n ],")
-        elif isinstance(value, dict):
-            body = ",\n".join(f"  {json.dumps(name)}: {json.dumps(case)}" for name, case in value.items())
-            lines.append(f" {json.dumps(key)}: {{\n{body}\n }},")
-        else:
-            lines.append(f" {json.dumps(key)}: {json.dumps(value)},")
-    lines[-1] = lines[-1].rstrip(",")
-    OUT.write_text("\n".join([*lines, "}"]) + "\n")
+    write_goldens(OUT, data)
     counts = f"{len(data['singles'])} singles, {len(networks)} networks, {len(data['asymmetric'])} asymmetric"
     print(f"wrote {OUT}: {counts}")
 
