@@ -179,11 +179,15 @@ def test_dilation_equals_the_kernel_with_zeros_typed_in():
     image = channels("1,2,3,4,5;6,7,8,9,10;11,12,13,14,15;16,17,18,19,20;21,22,23,24,25")
     dilated = apply_filter(image, channels("1,2;3,4"), dilation=(2, 2))
     typed = apply_filter(image, channels("1,0,2;0,0,0;3,0,4"))
-    assert dilated.answer["output"] == typed.answer["output"] == [
-        [1 * 1 + 3 * 2 + 11 * 3 + 13 * 4, 2 * 1 + 4 * 2 + 12 * 3 + 14 * 4, 3 * 1 + 5 * 2 + 13 * 3 + 15 * 4],
-        [6 * 1 + 8 * 2 + 16 * 3 + 18 * 4, 7 * 1 + 9 * 2 + 17 * 3 + 19 * 4, 8 * 1 + 10 * 2 + 18 * 3 + 20 * 4],
-        [11 * 1 + 13 * 2 + 21 * 3 + 23 * 4, 12 * 1 + 14 * 2 + 22 * 3 + 24 * 4, 13 * 1 + 15 * 2 + 23 * 3 + 25 * 4],
-    ]
+    assert (
+        dilated.answer["output"]
+        == typed.answer["output"]
+        == [
+            [1 * 1 + 3 * 2 + 11 * 3 + 13 * 4, 2 * 1 + 4 * 2 + 12 * 3 + 14 * 4, 3 * 1 + 5 * 2 + 13 * 3 + 15 * 4],
+            [6 * 1 + 8 * 2 + 16 * 3 + 18 * 4, 7 * 1 + 9 * 2 + 17 * 3 + 19 * 4, 8 * 1 + 10 * 2 + 18 * 3 + 20 * 4],
+            [11 * 1 + 13 * 2 + 21 * 3 + 23 * 4, 12 * 1 + 14 * 2 + 22 * 3 + 24 * 4, 13 * 1 + 15 * 2 + 23 * 3 + 25 * 4],
+        ]
+    )
     cell = next(s for s in dilated.steps if s.kind == "filter.windows").substeps[0]
     assert "1·1 + 3·2 + 11·3 + 13·4 = 92" in cell.text
     assert any(s.kind == "filter.dilate" for s in dilated.steps)
@@ -244,3 +248,34 @@ def test_equivalent_convolution_equals_the_scatter_view(x, k, stride, padding, d
 def test_transpose_exact_fractions():
     solution = transpose_filter(channels("1/2,1/3"), channels("3"), bias=Fraction(1, 6))
     assert solution.answer["output_exact"] == [["5/3", "7/6"]]
+
+
+@pytest.mark.torch
+def test_live_torch_random_transposed_convolutions():
+    torch = pytest.importorskip("torch")
+    import random
+
+    rng = random.Random(7)
+    for _ in range(40):
+        c, h, w, kh, kw = rng.randint(1, 2), rng.randint(1, 4), rng.randint(1, 4), rng.randint(1, 3), rng.randint(1, 3)
+        s, d, p = (rng.randint(1, 3),) * 2, (rng.randint(1, 2),) * 2, (rng.randint(0, 1),) * 2
+        x = [[[rng.randint(-3, 3) for _ in range(w)] for _ in range(h)] for _ in range(c)]
+        k = [[[rng.randint(-3, 3) for _ in range(kw)] for _ in range(kh)] for _ in range(c)]
+        text = lambda a: ";;".join(";".join(",".join(map(str, r)) for r in ch) for ch in a)  # noqa: E731
+        try:
+            expected = torch.nn.functional.conv_transpose2d(
+                torch.tensor(x, dtype=torch.float64)[None],
+                torch.tensor(k, dtype=torch.float64)[:, None],
+                None,
+                s,
+                p,
+                0,
+                1,
+                d,
+            )[0, 0].tolist()
+        except RuntimeError:
+            with pytest.raises(InvalidProblem):
+                transpose_filter(channels(text(x)), channels(text(k)), stride=s, padding=p, dilation=d)
+            continue
+        got = transpose_filter(channels(text(x)), channels(text(k)), stride=s, padding=p, dilation=d)
+        close(got.answer["output"], expected)

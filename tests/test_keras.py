@@ -12,10 +12,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import parse_layers
 from dlsolve.solvers.conv import conv_shape
+from dlsolve.solvers.conv_geometry import keras_same_pads
 from dlsolve.solvers.layers import network_shape
 from dlsolve.solvers.layers_keras import CATALOGUE, snake_case
 from dlsolve.step_kinds import all_kinds
@@ -199,3 +202,15 @@ def test_catalogue_signatures_match_keras():
         parameters = inspect.signature(getattr(keras.layers, name).__init__).parameters.values()
         expected = [p.name for p in parameters if p.name != "self" and p.kind == p.POSITIONAL_OR_KEYWORD]
         assert [n for n, _ in spec.params] == expected, name
+
+
+@given(size=st.integers(1, 60), kernel=st.integers(1, 9), stride=st.integers(1, 5), dilation=st.integers(1, 3))
+def test_tf_same_padding_gives_ceil_windows_with_the_extra_one_after(size, kernel, stride, dilation):
+    """TF's SAME pads (before, after) so that exactly ⌈in/s⌉ windows fit, the odd one after."""
+    before, after = keras_same_pads(size, kernel, stride, dilation)
+    span = dilation * (kernel - 1) + 1
+    windows = (size + before + after - span) // stride + 1
+    assert windows == -(-size // stride)
+    assert after - before in (0, 1) and before >= 0
+    # the last window starts inside the input or the padding before it: no window of padding only
+    assert (windows - 1) * stride < before + size
