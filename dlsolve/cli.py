@@ -28,7 +28,7 @@ import typer
 from dlsolve import __version__, registry
 from dlsolve.errors import BadInput, DlsolveError, ExitStatus, InternalError, traceback_wanted
 
-OUTPUT_MODES = ("json", "quiet", "latex", "markdown")
+OUTPUT_MODES = ("json", "quiet", "latex", "markdown", "html")
 
 #: The output options every solver command gets (Typer copies an option's info before changing it,
 #: so the commands can share these).
@@ -37,6 +37,7 @@ OUTPUT_PARAMETERS: list[tuple[str, Any]] = [
     ("quiet", Annotated[bool, typer.Option("--quiet", "-q", help="Print the answer only, plain.")]),
     ("latex", Annotated[bool, typer.Option("--latex", help="Print the working as LaTeX.")]),
     ("markdown", Annotated[bool, typer.Option("--markdown", help="Print the working as Markdown.")]),
+    ("html", Annotated[bool, typer.Option("--html", help="Print the working as one HTML page (MathML, no scripts).")]),
 ]
 
 #: Options every solver command gets besides the output mode: checking a student's answer.

@@ -65,9 +65,10 @@ def _terminates(value: Fraction) -> bool:
 
 
 def exact(value: Number) -> str:
-    """The exact form: ``3``, ``-1/3``, ``0.25`` (a short terminating decimal) or a float's repr."""
+    """The exact form: ``3``, ``-1/3``, ``0.25`` (a short terminating decimal); a float (not exact)
+    to :data:`DECIMAL_DIGITS` significant digits."""
     if isinstance(value, float):
-        return decimal(value, 12)
+        return decimal(value)
     from fractions import Fraction
 
     value = Fraction(value)
@@ -89,9 +90,10 @@ def number(value: Number) -> str:
 
 
 def latex_number(value: Number) -> str:
-    """LaTeX of an exact value: ``\\frac{1}{3}``, ``-\\frac{2}{5}``, ``0.25``, ``7``."""
+    """LaTeX of an exact value: ``\\frac{1}{3}``, ``-\\frac{2}{5}``, ``0.25``, ``7``; a float to
+    :data:`DECIMAL_DIGITS` significant digits."""
     if isinstance(value, float):
-        return decimal(value, 12)
+        return decimal(value)
     from fractions import Fraction
 
     value = Fraction(value)
@@ -149,3 +151,72 @@ def json_number(value: Number) -> int | float | str:
         return float(value)
     except OverflowError:
         return exact(value)
+
+
+# --------------------------------------------------------------------------- board notation
+
+_SUPERSCRIPTS = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+_GREEK = {
+    "alpha": "α", "beta": "β", "gamma": "γ", "delta": "δ", "epsilon": "ε", "eta": "η", "theta": "θ",
+    "lambda": "λ", "mu": "μ", "rho": "ρ", "sigma": "σ", "tau": "τ", "omega": "ω",
+}  # fmt: skip
+
+
+def superscript(power: int) -> str:
+    """``x`` to the ``power`` as a board writes it: ``²``, ``³``, ``⁻¹``."""
+    return str(power).translate(_SUPERSCRIPTS)
+
+
+def minus(text: str) -> str:
+    """Plain text with the minus sign ``−`` (U+2212) where a hyphen stands for one: before a digit
+    at the start, after a space or an opening bracket, and in `` - `` between terms."""
+    import re
+
+    text = re.sub(r"(^|[\s(\[,=])-(?=[\d.√(a-zA-Zα-ω])", "\\1−", text)
+    return text.replace(" - ", " − ")
+
+
+def symbol_name(name: str) -> str:
+    """A symbol's name in board notation: ``lambda_max`` -> ``λ_max``, ``eta`` -> ``η``."""
+    head, sep, tail = name.partition("_")
+    return _GREEK.get(head, head) + sep + tail
+
+
+def symbolic(expr: object) -> str:
+    """A SymPy expression as the board writes it: ``1 − √3/3``, ``λ_min²/(R²·λ_max)``,
+    ``−4·R²·η²·λ_max + 4·η·λ_min``: ``·`` for products, ``√`` for square roots, superscript
+    powers, Greek letters for their names, the minus sign ``−`` (never ``**``, ``*`` or ``sqrt``)."""
+    import sympy
+    from sympy.printing.precedence import precedence
+    from sympy.printing.str import StrPrinter
+
+    class Board(StrPrinter):
+        def _print_Symbol(self, expr: sympy.Symbol) -> str:
+            return symbol_name(expr.name)
+
+        def _print_Pow(self, expr: sympy.Pow, rational: bool = False) -> str:
+            base, power = expr.as_base_exp()
+            if power == sympy.S.Half:
+                return "√" + self.parenthesize(base, precedence(expr) + 1)
+            if power == -sympy.S.Half:
+                return "1/√" + self.parenthesize(base, precedence(expr) + 1)
+            if power.is_Integer and int(power) > 1:
+                return self.parenthesize(base, precedence(expr) + 1) + superscript(int(power))
+            return super()._print_Pow(expr, rational)
+
+        def _print_Mul(self, expr: sympy.Mul) -> str:
+            return super()._print_Mul(expr).replace("*", "·")
+
+    return minus(Board().doprint(sympy.sympify(expr)))
+
+
+def symbolic_number(expr: object) -> str:
+    """An exact real from SymPy with its decimal when it is not a plain decimal: ``1 − √3/3 ≈ 0.42265``."""
+    import sympy
+
+    value = sympy.sympify(expr)
+    if value.is_Rational:
+        from fractions import Fraction
+
+        return minus(number(Fraction(int(value.p), int(value.q))))
+    return f"{symbolic(value)} ≈ {minus(decimal(float(value)))}"

@@ -39,6 +39,7 @@ from dlsolve.values import (
     Matrix,
     Preconditioner,
     SourceText,
+    Tensor,
 )
 
 if TYPE_CHECKING:
@@ -87,6 +88,10 @@ _ARITHMETIC_OPS: dict[type[ast.operator], Callable[[Any, Any], Any]] = {
 # --------------------------------------------------------------------------- text sources
 
 
+#: Typed text as Python's syntax reads it: the minus sign U+2212 (which dlsolve itself prints) as ``-``.
+_ASCII_MINUS = str.maketrans({"\u2212": "-"})
+
+
 def read_source(value: str, option: str) -> str:
     """The text an option refers to: ``@path`` reads a file, ``-`` reads standard input."""
     if value == "-":
@@ -121,7 +126,7 @@ def _check_length(text: str, option: str) -> None:
 
 def _parse_expression(text: str, option: str, what: str) -> ast.expr:
     _check_length(text, option)
-    stripped = text.strip()
+    stripped = text.translate(_ASCII_MINUS).strip()
     if not stripped:
         raise BadInput(f"expected {what}, got an empty value", option=option)
     try:
@@ -209,10 +214,12 @@ def _typed_scalar(value: Any, option: str, allow_inf: bool = False) -> Scalar:
 def parse_scalar(text: str | float, option: str, *, allow_inf: bool = False) -> Scalar:
     """An exact number from ``text``: ``3``, ``-0.25``, ``3/7``, ``1e-3``, ``1/(4*3)``.
 
-    Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``.
+    Returns a Fraction; ``inf``/``-inf`` (floats) only when ``allow_inf``. The minus sign may be
+    typed as U+2212 (``−1``), as dlsolve prints it.
     """
     if not isinstance(text, str):
         return _typed_scalar(text, option, allow_inf)
+    text = text.translate(_ASCII_MINUS)
     plain = text.strip()
     if _regex(_PLAIN_NUMBER).fullmatch(plain) and len(plain) < 100:
         from fractions import Fraction
@@ -249,6 +256,7 @@ def parse_int(text: str | int, option: str, *, minimum: int | None = None) -> in
         if minimum is not None and result < minimum:
             raise BadInput(f"expected a whole number >= {minimum}, got {result}", option=option)
         return result
+    text = text.translate(_ASCII_MINUS)
     plain = text.strip()
     if _is_plain_integer(plain) and len(plain) < 100:
         result = int(plain)
@@ -314,12 +322,16 @@ def _rows_from_nested(text: str, option: str, allow_inf: bool) -> list[list[Scal
 
 
 def _rows_from_text(text: str, option: str, allow_inf: bool) -> list[list[Scalar]]:
-    stripped = text.strip()
+    stripped = text.translate(_ASCII_MINUS).strip()
     if stripped.startswith(("[", "((")):
         return _rows_from_nested(stripped, option, allow_inf)
     lines = [line.split("#", 1)[0] for line in stripped.replace(";", "\n").splitlines()]
     rows = []
     for line in lines:
+        if "," in line and any(not piece.strip() for piece in line.split(",")):
+            raise BadInput(
+                f"empty entry in row {len(rows) + 1} ({line.strip()!r}: nothing between two commas)", option=option
+            )
         items = line.replace(",", " ").replace("\t", " ").split()
         if items:
             rows.append([_parse_entry(item, option, allow_inf) for item in items])
@@ -386,7 +398,12 @@ def parse_matrix(text: str | list[Any] | float, option: str, *, allow_inf: bool 
         return _matrix_from_rows(_typed_rows(text, option, allow_inf), option)
     if text.startswith("@") and text.lower().endswith(".npy"):
         return _matrix_from_array(load_array(text[1:], option), option)
-    source = read_source(text, option)
+    return _matrix_from_source(read_source(text, option), text, option, allow_inf)
+
+
+def _matrix_from_source(source: str, text: str, option: str, allow_inf: bool) -> Matrix:
+    """The matrix in ``source``, the text that the option value ``text`` referred to (read once:
+    standard input cannot be read twice)."""
     _check_length(source, option)
     if text.startswith("@") and len(source) > 20 * LARGE_ENTRIES:
         import numpy as np
@@ -409,11 +426,87 @@ def parse_vector(text: str | list[Any] | float, option: str) -> list[Scalar]:
     return values
 
 
+def _array_rank(text: str, source: str) -> int:
+    """How many dimensions typed text means: 0 (one number), 1 (one row) or 2 (rows)."""
+    stripped = source.strip()
+    if stripped.startswith(("[[", "((")):
+        return 2
+    lines = [line for line in stripped.replace(";", "\n").splitlines() if line.split("#", 1)[0].strip()]
+    if len(lines) > 1:
+        return 2
+    if stripped.startswith(("[", "(")):
+        return 1
+    return 1 if len(lines[0].replace(",", " ").split()) > 1 else 0
+
+
+def parse_array(text: str, option: str) -> np.ndarray:
+    """A scalar, vector or matrix as a NumPy array with as many dimensions as the text shows.
+
+    ``3`` is 0-d, ``1,2,3`` (or ``[1,2,3]``) is 1-D, ``1,2;3,4`` (or ``[[1,2],[3,4]]``, or a file
+    of several lines) is 2-D; a ``.npy`` file keeps its own dimensions (at most 2). Exact entries
+    (every typed number) give an object array of Fractions; large or float ``.npy`` inputs float64.
+    """
+    import numpy as np
+
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        array = load_array(text[1:], option)
+        if array.ndim > 2:
+            raise BadInput(f"expected at most 2 dimensions, got shape {list(array.shape)}", option=option)
+        matrix = _matrix_from_array(array.reshape(1, -1) if array.ndim < 2 else array, option)
+        rank = array.ndim
+    else:
+        source = read_source(text, option)
+        matrix = parse_matrix(source if not text.startswith("@") or len(source) <= 20 * LARGE_ENTRIES else text, option)
+        rank = _array_rank(text, source)
+    if matrix.is_large:
+        values = matrix.array
+    elif matrix.is_exact:
+        values = np.empty(matrix.shape, dtype=object)
+        for i, row in enumerate(matrix.rows):
+            for j, entry in enumerate(row):
+                values[i, j] = entry
+    else:
+        values = matrix.to_numpy()
+    if rank == 2:
+        return values
+    return values.reshape(()) if rank == 0 and values.size == 1 else values.reshape(-1)
+
+
+def parse_assignment(text: str, option: str) -> tuple[str, np.ndarray]:
+    """``NAME=VALUE`` -> (name, :func:`parse_array` of the value)."""
+    if not isinstance(text, str):
+        raise BadInput(f"expected NAME=VALUE text such as x=2 or W=1,2;3,4, got {text!r}", option=option)
+    name, equals, value = text.partition("=")
+    name = name.strip()
+    if not equals or not name:
+        raise BadInput(f"expected NAME=VALUE such as x=2 or W=1,2;3,4, got {_quote(text)}", option=option)
+    if not name.isidentifier() or not name.isascii() or name.startswith("__"):
+        raise BadInput(f"{_quote(name)} is not a valid name (letters, digits and _)", option=option)
+    return name, parse_array(value.strip(), f"{option} {name}")
+
+
+def parse_assignments(texts: Sequence[str], option: str) -> dict[str, np.ndarray]:
+    """Repeated ``NAME=VALUE`` options; a name given twice is refused."""
+    values: dict[str, np.ndarray] = {}
+    for text in texts:
+        name, value = parse_assignment(text, option)
+        if name in values:
+            raise BadInput(f"{name} is given twice", option=option)
+        values[name] = value
+    return values
+
+
 # --------------------------------------------------------------------------- layer expressions
 
 
 def _literal(node: ast.expr, source: str) -> Any:
-    """A whitelisted literal: numbers (with arithmetic), strings, bools, None, tuples, lists."""
+    """A whitelisted literal: numbers (with arithmetic), strings, bools, None, tuples, lists, and a
+    nested layer call (``TransformerEncoder(TransformerEncoderLayer(512, 8), 6)``) as a LayerCall."""
+    if isinstance(node, ast.Call):
+        name = _callee_name(node.func)
+        if name is None or not name[:1].isupper() or name == "Sequential":
+            raise ValueError("not a layer")
+        return _layer_call(node, name, source)
     if isinstance(node, ast.Constant):
         if isinstance(node.value, bool | str | type(None)):
             return node.value
@@ -466,6 +559,11 @@ def _layer_calls(node: ast.expr, source: str, option: str) -> list[LayerCall]:
         if node.keywords:
             raise BadInput(f"line {node.lineno}: Sequential takes layers only", option=option)
         return [call for item in node.args for call in _layer_calls(item, source, option)]
+    return [_layer_call(node, name, source, option)]
+
+
+def _layer_call(node: ast.Call, name: str, source: str, option: str = "--net") -> LayerCall:
+    segment = ast.get_source_segment(source, node) or ""
     try:
         args = tuple(_literal(arg, source) for arg in node.args)
         kwargs = {}
@@ -479,7 +577,7 @@ def _layer_calls(node: ast.expr, source: str, option: str) -> list[LayerCall]:
             f"None or tuples; got {_quote(segment, 60)}",
             option=option,
         ) from None
-    return [LayerCall(name=name, args=args, kwargs=kwargs, source=segment, line=node.lineno)]
+    return LayerCall(name=name, args=args, kwargs=kwargs, source=segment, line=node.lineno)
 
 
 def parse_layers(text: str, option: str = "--net") -> list[LayerCall]:
@@ -583,7 +681,7 @@ def parse_channels(text: str | list[Any], option: str) -> list[Matrix]:
         if pieces is None and stripped.startswith("[[["):
             pieces = _nested_channel_texts(stripped, option)
         if pieces is None:
-            channels = [parse_matrix(stripped, option)]  # the text read (a file or stdin is read once)
+            channels = [_matrix_from_source(source, text, option, False)]
         else:
             channels = []
             for index, piece in enumerate(pieces, 1):
@@ -709,7 +807,7 @@ def parse_preconditioner(text: str, option: str = "--precond") -> Preconditioner
 
 def parse_float_token(text: str, option: str) -> float:
     """One float of a series: a decimal, ``1e-3``, ``nan``, ``inf`` (or arithmetic such as ``1/3``)."""
-    token = text.strip()
+    token = text.translate(_ASCII_MINUS).strip()
     if _is_float_token(token):
         return float(token)
     try:
@@ -810,6 +908,77 @@ def parse_loss_series(text: str | list[float], option: str) -> LossSeries:
     return LossSeries([(None, parse_float_series(text, option))], typed=True)
 
 
+# --------------------------------------------------------------------------- batched tensors (norm)
+
+
+def parse_tensor(text: str | list[Any], option: str) -> Tensor:
+    """A batch as PyTorch lays it out: ``N x C`` (a matrix), ``N,C,L`` or ``N,C,H,W``.
+
+    ``"1,2;3,4"`` is N x C; ``;;`` separates the N samples of an N,C,L batch, each a C x L matrix
+    (``"1,2;3,4;;5,6;7,8"`` is 2x2x2); ``;;;`` separates the N samples of an N,C,H,W batch, each
+    C channels of H x W separated by ``;;``; a batch of one sample ends with its separator
+    (``"1,2;3,4;;"`` is 1x2x2). ``@file.npy`` holds an array of 2 to 5 dimensions. A problem file
+    gives nested lists of 2 to 4 levels.
+    """
+    import numpy as np
+
+    if not isinstance(text, str):
+        return _typed_tensor(text, option)
+    if text.startswith("@") and text.lower().endswith(".npy"):
+        array = load_array(text[1:], option)
+        if not 2 <= array.ndim <= 5 or array.size == 0 or array.dtype.kind not in "biuf":
+            raise BadInput(f"expected a non-empty numeric array of 2 to 5 dimensions, got {array.shape}", option=option)
+        if array.dtype.kind == "f" and not np.all(np.isfinite(array)):
+            raise BadInput("the array contains NaN or infinite entries", option=option)
+        if array.dtype.kind in "biu" and array.size <= LARGE_ENTRIES:
+            from fractions import Fraction
+
+            return Tensor(array.shape, tuple(Fraction(int(v)) for v in array.ravel().tolist()))
+        return Tensor(array.shape, tuple(float(v) for v in array.ravel().tolist()))
+    source = read_source(text, option).strip()
+    pieces = source.split(";;;")
+    if len(pieces) > 1:
+        samples = [parse_channels(piece, option) for piece in (pieces[:-1] if not pieces[-1].strip() else pieces)]
+        shapes = {(len(sample), *sample[0].shape) for sample in samples}
+        if len(shapes) > 1:
+            raise BadInput(f"the samples (separated by ';;;') differ in shape: {sorted(shapes)}", option=option)
+        matrices = [matrix for sample in samples for matrix in sample]
+        shape: tuple[int, ...] = (len(samples), *shapes.pop())
+    elif ";;" in source:
+        trimmed = source[:-2] if source.endswith(";;") else source
+        matrices = parse_channels(trimmed, option) if ";;" in trimmed else [parse_matrix(trimmed, option)]
+        shape = (len(matrices), *matrices[0].shape)
+    else:
+        matrices = [parse_matrix(source, option)]
+        shape = matrices[0].shape
+    return Tensor(shape, tuple(v for matrix in matrices for row in matrix.tolist() for v in row))
+
+
+def _typed_tensor(value: Any, option: str) -> Tensor:
+    """A tensor from nested lists (2 to 4 levels), every sub-list of one level the same length."""
+    depth, probe = 0, value
+    while isinstance(probe, list | tuple) and probe:
+        depth, probe = depth + 1, probe[0]
+    if depth < 2:
+        return _typed_tensor([value if isinstance(value, list | tuple) else [value]], option)
+    if depth > 4:
+        raise BadInput(f"expected 2 to 4 levels of lists (N x C, N,C,L or N,C,H,W), got {depth}", option=option)
+    if depth == 2:
+        matrices = [parse_matrix(value, option)]
+        shape: tuple[int, ...] = matrices[0].shape
+    elif depth == 3:
+        matrices = parse_channels(value, option)
+        shape = (len(matrices), *matrices[0].shape)
+    else:
+        samples = [parse_channels(sample, option) for sample in value]
+        shapes = {(len(sample), *sample[0].shape) for sample in samples}
+        if len(shapes) > 1:
+            raise BadInput(f"the samples differ in shape: {sorted(shapes)}", option=option)
+        matrices = [matrix for sample in samples for matrix in sample]
+        shape = (len(samples), *shapes.pop())
+    return Tensor(shape, tuple(v for matrix in matrices for row in matrix.tolist() for v in row))
+
+
 # --------------------------------------------------------------------------- answers (answer checking)
 
 
@@ -882,7 +1051,7 @@ def parse_answer(value: Any, option: str = "--answer") -> Answer:
         matrix = parse_matrix(text, option)
     except BadInput:
         words = " ".join(text.lower().replace("-", " ").replace(",", " ").split())
-        if not re.fullmatch(r"[\w\s.'/()]+", words) or not any(char.isalpha() for char in words):
+        if not re.fullmatch(r"[\w\s.'/()<>]+", words) or not any(char.isalpha() for char in words):
             raise BadInput(f"cannot read {_quote(text)} as a number, shape, matrix or words", option=option) from None
         return Answer("words", words=words, text=value)
     if matrix.is_large:

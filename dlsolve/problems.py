@@ -200,9 +200,7 @@ def load_problems(paths: list[Path], only: list[str] | None = None) -> list[Prob
             close = [match for wanted in missing for match in difflib.get_close_matches(wanted, ids, n=3)]
             hint = f"; did you mean {', '.join(dict.fromkeys(close))}?" if close else ""
             listed = ", ".join(ids[:40]) + (", ..." if len(ids) > 40 else "")
-            raise BadInput(
-                f"no problem with id {', '.join(map(repr, missing))}{hint} (ids: {listed})", option="--only"
-            )
+            raise BadInput(f"no problem with id {', '.join(map(repr, missing))}{hint} (ids: {listed})", option="--only")
         problems = [problem for problem in problems if any(selected(problem.id, wanted) for wanted in only)]
     return problems
 

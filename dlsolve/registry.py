@@ -38,11 +38,27 @@ COMMAND_MODULES: dict[str, str] = {
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
     "convergence-bound": "dlsolve.commands.convergence_bound",
+    "backprop": "dlsolve.commands.backprop",
+    "rnn": "dlsolve.commands.rnn",
+    "decode greedy": "dlsolve.commands.decode",
+    "decode beam": "dlsolve.commands.decode",
     "cost memory": "dlsolve.commands.cost",
     "cost checkpoint": "dlsolve.commands.cost",
     "cost comm": "dlsolve.commands.cost",
     "cost flops": "dlsolve.commands.cost",
     "cost steps": "dlsolve.commands.cost",
+    "norm batch": "dlsolve.commands.norm",
+    "norm layer": "dlsolve.commands.norm",
+    "norm group": "dlsolve.commands.norm",
+    "norm instance": "dlsolve.commands.norm",
+    "norm rms": "dlsolve.commands.norm",
+    "dropout": "dlsolve.commands.dropout",
+    "init xavier-uniform": "dlsolve.commands.init",
+    "init xavier-normal": "dlsolve.commands.init",
+    "init kaiming-uniform": "dlsolve.commands.init",
+    "init kaiming-normal": "dlsolve.commands.init",
+    "init lecun-normal": "dlsolve.commands.init",
+    "init orthogonal": "dlsolve.commands.init",
 }
 
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
@@ -50,7 +66,10 @@ COMMAND_MODULES: dict[str, str] = {
 GROUPS: dict[str, str] = {
     "filter": "Apply, pool, transpose, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
+    "decode": "Greedy and beam-search decoding by hand over a table of next-token probabilities.",
     "cost": "Memory, compute and communication of training, by hand.",
+    "norm": "Normalization layers by hand (batch, layer, group, instance, RMS), forward and backward, as PyTorch.",
+    "init": "Weight initialization: the std and bound torch.nn.init draws from, with fans and gains.",
 }
 
 #: The commands registered so far (their modules imported), by full name.

@@ -152,6 +152,18 @@ class LossSeries(FrozenRecord):
         object.__setattr__(self, "typed", typed)
 
 
+class Tensor(FrozenRecord):
+    """An N-D array of numbers (a batch N x C, N,C,L or N,C,H,W): ``shape`` and the flat row-major ``values``."""
+
+    shape: tuple[int, ...]
+    values: tuple[Scalar, ...]
+    _fields = ("shape", "values")
+
+    def __init__(self, shape: tuple[int, ...], values: tuple[Scalar, ...]) -> None:
+        object.__setattr__(self, "shape", shape)
+        object.__setattr__(self, "values", values)
+
+
 class Answer(FrozenRecord):
     """A student's answer as read: numbers (``rows``, exact, with each entry's decimal places when it
     was written as a decimal, else None) or words (lower-cased, single-spaced)."""

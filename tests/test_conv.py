@@ -595,7 +595,12 @@ def test_catalogue_signatures_match_torch():
         parameters = list(inspect.signature(cls.__init__).parameters.values())[1:]
         if spec.var_args or any(p.kind is inspect.Parameter.VAR_POSITIONAL for p in parameters):
             continue
-        positional = [(p.name, p.default) for p in parameters if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD]
+        # a function default (TransformerEncoderLayer's activation=F.relu) is written by its name, 'relu'
+        positional = [
+            (p.name, p.default.__name__ if inspect.isfunction(p.default) else p.default)
+            for p in parameters
+            if p.kind is inspect.Parameter.POSITIONAL_OR_KEYWORD
+        ]
         keyword = [(p.name, p.default) for p in parameters if p.kind is inspect.Parameter.KEYWORD_ONLY]
         ours = [(n, inspect.Parameter.empty if d is REQUIRED else d) for n, d in spec.params]
         ours_kw = [(n, d) for n, d in spec.keyword_only]

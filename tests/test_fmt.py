@@ -47,3 +47,24 @@ def test_exact_form_parses_back(value: Fraction) -> None:
 
     assert parse_scalar(fmt.exact(value), "--x") == value
     assert isinstance(fmt.json_number(value), int | float)
+
+
+def test_floats_show_about_six_significant_digits() -> None:
+    """No 12-digit decimals on the board: a float is not exact, its short decimal is its form."""
+    assert fmt.exact(0.42264973081) == "0.42265"
+    assert fmt.exact(0.0669872981078) == "0.0669873"
+    assert fmt.latex_number(1.57735026919) == "1.57735"
+    assert fmt.number(2.5) == "2.5"
+
+
+def test_symbolic_board_notation() -> None:
+    """SymPy expressions as a TA writes them: no ``**``, ``*``, ``sqrt`` or ASCII Greek names."""
+    import sympy
+
+    radius, eta, big, small = sympy.symbols("R eta lambda_max lambda_min")
+    assert fmt.symbolic(-4 * radius**2 * eta**2 * big + 4 * eta * small) == "−4·R²·η²·λ_max + 4·η·λ_min"
+    assert fmt.symbolic(small**2 / (radius**2 * big)) == "λ_min²/(R²·λ_max)"
+    assert fmt.symbolic_number(1 - 1 / sympy.sqrt(3)) == "1 − √3/3 ≈ 0.42265"
+    assert fmt.symbolic_number(sympy.Rational(1, 3)) == "1/3 ≈ 0.333333"
+    assert fmt.minus("[1, 0, -1] and x - y") == "[1, 0, −1] and x − y"
+    assert fmt.superscript(-1) == "⁻¹"

@@ -30,6 +30,19 @@ def grade(command: str, args: dict, answer: object):  # type: ignore[no-untyped-
     return Grader(command, command, kwargs, found.function(**kwargs)).grade(answer)
 
 
+_EXAM_TREE = json.dumps(
+    {"": {"A": 0.5, "B": 0.4, "C": 0.1}, "A": {"A": 0.4, "</s>": 0.6}, "B": {"</s>": 0.2, "B": 0.8}}
+    | {"A A": {"</s>": 1}, "B B": {"</s>": 1}, "C": {"</s>": 1}}
+)
+_NO_SHRINK_TREE = json.dumps(
+    {"": {"A": 0.4, "B": 0.6}, "A": {"</s>": 0.6, "x": 0.4}, "A x": {"</s>": 1}, "B": {"y": 1}}
+    | {"B y": {"w": 0.55, "v": 0.45}, "B y w": {"</s>": 0.1, "q": 0.9}, "B y w q": {"</s>": 1}, "B y v": {"</s>": 1}}
+)
+_MISSES_TREE = json.dumps(
+    {"": {"A": 0.4, "B": 0.35, "C": 0.25}, "A": {"a": 0.5, "b": 0.5}, "B": {"a": 0.5, "b": 0.5}, "C": {"</s>": 1}}
+    | {f"{first} {second}": {"</s>": 1} for first in "AB" for second in "ab"}
+)
+
 # Every named mistake: (command, args, the wrong answer as the mistake gives it, worked by hand).
 MISTAKE_CASES = [
     ("conv-shape", {"in": 28, "k": 3, "s": 2, "p": 1}, "13", "no-plus-one"),  # (28+2-2-1)//2 = 13
@@ -83,6 +96,52 @@ MISTAKE_CASES = [
     ("sgd-limit", {"x": "1,1", "y": "2", "precond": "diag:1,3"}, "1,1", "plain-min-norm"),  # right: (1/2, 3/2)
     ("convergence-bound", {"x": "1,0;0,2"}, "rho=0.5", "lambda-max-for-lambda-min"),  # right: 1/32
     ("convergence-bound", {"x": "1,0,0;0,2,0"}, "rho=0", "zero-eigenvalue-as-lambda-min"),
+    # rnn, one step from h_0 = 0 (c_0 = 0): blocks as PyTorch stacks them, LSTM i,f,g,o and GRU r,z,n
+    # gates i, f, g, o pre 0, 0, 0, 1; read as i, f, o, g: o = σ(0) = 1/2, g = tanh 1, h = tanh(tanh(1)/2)/2
+    ("rnn", {"cell": "lstm", "x": "1", "w-ih": "0;0;0;1", "w-hh": "0;0;0;0"}, "0.1817", "lstm-gate-order"),
+    # z = σ(1), n = tanh(1): z·n = 0.556770 (right: (1 − z)·n = 0.204824)
+    (
+        "rnn",
+        {"cell": "gru", "x": "1", "w-ih": "0;0;1", "w-hh": "0;0;0", "b-ih": "0,1,0"},
+        "0.55677",
+        "gru-update-swapped",
+    ),
+    # r = z = σ(0) = 1/2, b_hn = 1: tanh(W_hn(r·h) + b_hn) = tanh 1, h = tanh(1)/2 (right: tanh(1/2)/2 = 0.231059)
+    (
+        "rnn",
+        {"cell": "gru", "x": "0", "w-ih": "0;0;0", "w-hh": "0;0;0", "b-hh": "0,0,1"},
+        "0.380797",
+        "gru-reset-before",
+    ),
+    # zero weights, c_0 = 2: c_1 = 1, h = o·c = 1/2 (right: tanh(1)/2 = 0.380797)
+    ("rnn", {"cell": "lstm", "x": "1", "w-ih": "0;0;0;0", "w-hh": "0;0;0;0", "c0": "2"}, "0.5", "lstm-no-tanh"),
+    # h = 1·1 + 1·0 (+ b_hh = 2 forgotten) = 1 (right: 3)
+    (
+        "rnn",
+        {"cell": "rnn", "nonlinearity": "none", "x": "1", "w-ih": "1", "w-hh": "1", "b-hh": "2"},
+        "1",
+        "no-hidden-bias",
+    ),
+    # greedy on the exam tree: A (0.5) then </s> (0.6); K = 2 finds B B </s> (0.32)
+    ("decode beam", {"model": _EXAM_TREE, "beam": 2}, "A </s>", "greedy"),
+    # K = 2 kept after A </s> finishes: B y w, B y v at step 3, then B y v </s> (0.27) ends the search
+    # (right, the beam shrinking to 1: B y w q </s>, 0.6·0.55·0.9 = 0.297)
+    ("decode beam", {"model": _NO_SHRINK_TREE, "beam": 2}, "B y v </s>", "beam-does-not-shrink"),
+    # C </s> (0.25) is the most probable sequence; K = 2 prunes C at step 1 and ends with A a </s> (0.2)
+    ("decode beam", {"model": _MISSES_TREE, "beam": 2}, "C </s>", "most-probable-sequence"),
+    ("decode greedy", {"model": _EXAM_TREE}, "B B </s>", "most-probable-sequence"),  # 0.4·0.8 = 0.32 > 0.3
+    # x = [1, 3]: μ = 2, biased σ² = 1, unbiased 2; ε = 2: right y = ±1/√3, with the unbiased one ±1/√4
+    ("norm batch", {"x": "1;3", "eps": 2}, "-0.5;0.5", "unbiased-variance-to-normalize"),
+    ("norm batch", {"x": "1;3"}, "running_mean=1.8", "keras-momentum"),  # 0.9·2 + 0.1·0 (right: 0.2)
+    ("norm batch", {"x": "1;3"}, "running_var=1", "biased-running-variance"),  # 0.9·1 + 0.1·1 (right: 1.1)
+    # eval, running 0 and 1, ε = 3: right y = x/2 = [0.5, 1.5]; the batch's statistics give (x − 2)/2
+    ("norm batch", {"x": "1;3", "eps": 3, "eval": True}, "-0.5;0.5", "batch-statistics-in-eval"),
+    ("dropout", {"x": "1,2,3,4", "p": "0.5", "mask": "1,0,0,1"}, "1,0,0,4", "no-rescale"),  # right: 2,0,0,8
+    ("dropout", {"x": "1,2,3,4", "p": "0.5", "eval": True}, "0.5,1,1.5,2", "scaled-at-test"),  # right: x
+    # Conv2d(3, 64, 3), relu: right √(2/27); fan_out 576 gives √(2/576), fan_in = C_in = 3 gives √(2/3)
+    ("init kaiming-normal", {"layer": "Conv2d(3, 64, 3)", "nonlinearity": "relu"}, "0.0589256", "fan-out-for-fan-in"),
+    ("init kaiming-normal", {"layer": "Conv2d(3, 64, 3)", "nonlinearity": "relu"}, "0.816497", "kernel-ignored"),
+    ("init xavier-normal", {"layer": "Conv2d(3, 64, 3)"}, "0.172774", "kernel-ignored"),  # √(2/(3 + 64))
 ]
 
 

@@ -16,7 +16,10 @@ from dlsolve.solution import Solution, Step
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = load_problems([ROOT / "problems"])
 #: Problems whose every step must carry a kind (grows as the solvers declare theirs).
-KINDS_REQUIRED: set[str] = set()
+KINDS_REQUIRED: set[str] = {
+    *("seq-linear-rnn", "seq-tanh-rnn", "seq-relu-rnn-exact", "seq-lstm-two-steps", "seq-gru-two-steps"),
+    *("seq-greedy-decoding", "seq-beam-two", "seq-beam-misses"),
+}
 
 
 def _never_built() -> list[Step]:

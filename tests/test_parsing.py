@@ -217,3 +217,39 @@ def test_arbitrary_text_is_refused_or_parsed_never_crashes(text: str) -> None:
             assert error.option == "--x"
     with contextlib.suppress(BadInput):
         parse_layers(text)
+
+
+@pytest.mark.parametrize(
+    ("parse", "text", "expected"),
+    [
+        (parse_scalar, "−1", -1),
+        (parse_scalar, "−1/4", Fraction(-1, 4)),
+        (parse_matrix, "1,−2;3,4", [[1, -2], [3, 4]]),
+        (parse_matrix, "[[1, −2], [3, 4]]", [[1, -2], [3, 4]]),
+    ],
+)
+def test_unicode_minus_is_a_minus(parse, text: str, expected) -> None:  # type: ignore[no-untyped-def]
+    """dlsolve prints the minus sign U+2212; text copied from its output reads back."""
+    value = parse(text, "--x")
+    assert (value.tolist() if hasattr(value, "tolist") else value) == expected
+
+
+@pytest.mark.parametrize("text", ["1,,2;3,4,5", "1,2,;3,4", "1,2;,3,4"])
+def test_empty_matrix_entry_is_named_not_called_ragged(text: str) -> None:
+    with pytest.raises(BadInput, match="empty entry in row") as error:
+        parse_matrix(text, "--x")
+    assert "ragged" not in str(error.value)
+
+
+@pytest.mark.parametrize(
+    ("args", "quiet"),
+    [
+        (["filter", "pool", "-i", "-"], "4"),
+        (["filter", "apply", "-i", "-", "-k", "1,0;0,1"], "5"),
+        (["filter", "explain", "-k", "-"], "smoothing"),
+    ],
+)
+def test_image_and_kernel_read_from_standard_input(cli, args: list[str], quiet: str) -> None:  # type: ignore[no-untyped-def]
+    """``-i -`` / ``-k -``: standard input is read once (a second read found it empty)."""
+    result = cli(*args, "-q", stdin="1,2;3,4")
+    assert (result.exit_code, result.stdout.strip()) == (0, quiet), result.stderr

@@ -632,3 +632,349 @@ def test_fuzz_mutated_corpus_never_crashes_and_diff_parses(path, dropped, duplic
     findings, corrected = analyze(source)
     ast.parse(corrected)
     assert all(f.rule in RULES for f in findings)
+
+
+# --------------------------------------------------------------------------- correct real-world scripts
+
+CORRECT = CORPUS / "correct"
+CORRECT_FILES = sorted(CORRECT.glob("*.py"))
+
+
+def test_correct_scripts_give_no_finding_and_no_fix():
+    """Real-world-style correct training scripts (nested functions, trainer classes, chained calls,
+    helpers from other modules, GANs, accumulation, AMP, manual SGD, ...): no rule may fire."""
+    assert len(CORRECT_FILES) >= 40
+    for path in CORRECT_FILES:
+        assert expected_rules(path) == set(), path.name
+        source = path.read_text()
+        findings, corrected = analyze(source, path.name)
+        assert findings == [], [(f.file, f.line, f.rule, f.message) for f in findings]
+        assert corrected == source, path.name
+
+
+@pytest.mark.torch
+@pytest.mark.slow
+def test_correct_scripts_run_under_pytorch(tmp_path, monkeypatch):
+    """Every self-contained correct script (``# runnable`` on its second line) runs and trains
+    under PyTorch: the corpus really is correct code, not just code dlsolve accepts."""
+    pytest.importorskip("torch")
+    import contextlib
+    import io
+    import runpy
+    import warnings
+
+    monkeypatch.chdir(tmp_path)
+    runnable = [path for path in CORRECT_FILES if path.read_text().splitlines()[1] == "# runnable"]
+    assert len(runnable) >= 35
+    for path in runnable:
+        with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
+            warnings.simplefilter("ignore")
+            runpy.run_path(str(path), run_name="__main__")
+
+
+# --------------------------------------------------------------------------- the false findings of issue 14
+
+
+def test_mode_is_judged_by_the_order_of_calls_not_of_definitions():
+    # evaluate() is defined before model.eval() and called after it: in a with block, in an if
+    source = (CORRECT / "clean_nested_eval_called_after_eval.py").read_text()
+    assert analyze(source)[0] == []
+    # called before model.eval() (the eval() moved after the call): DL030 at the evaluation loop
+    moved = source.replace(
+        "        model.eval()\n        with torch.no_grad():\n            history.append(evaluate(val_loader))\n",
+        "        with torch.no_grad():\n            history.append(evaluate(val_loader))\n        model.eval()\n",
+    )
+    assert moved != source
+    assert [(f.line, f.rule) for f in analyze(moved)[0]] == [(20, "DL030")]
+
+
+@pytest.mark.parametrize(
+    ("mode_calls", "rules"),
+    [
+        (("model.to(device).train()", "model.eval()"), set()),
+        (("model.train().to(device)", "model.eval().cpu()"), set()),
+        (("model.cuda(0).train()", "model.to(device).eval()"), set()),
+        # a chained eval() with no train() anywhere: training resumes in eval mode
+        (("pass", "model.to(device).eval()"), {"DL032"}),
+        (("pass", "model.eval().cpu()"), {"DL032"}),
+    ],
+)
+def test_chained_mode_calls_count(mode_calls, rules):
+    train, evaluate = mode_calls
+    source = (
+        "model = Net()\ncriterion = nn.CrossEntropyLoss()\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        f"for epoch in range(3):\n    {train}\n    for x, y in train_loader:\n        optimizer.zero_grad()\n"
+        "        criterion(model(x), y).backward()\n        optimizer.step()\n"
+        f"    {evaluate}\n    with torch.no_grad():\n        for x, y in val_loader:\n            model(x)\n"
+    )
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
+@pytest.mark.parametrize(
+    ("forward", "rules"),
+    [
+        ("return self.fc(x)", {"DL022"}),  # nn.Linear: visibly raw logits
+        ("x = self.fc(x)\n        return x.view(len(x), -1)", {"DL022"}),
+        ("return self.fc(x) + self.skip(x)", {"DL022"}),
+        ("return F.log_softmax(self.fc(x), dim=1)", set()),
+        # what dlsolve cannot see into is unknown: no finding
+        ("return self.backbone(x)", set()),
+        ("return self.remote.rpc_sync().forward(x)", set()),
+        ("return helpers.head(self.fc(x))", set()),
+        ("return self.fc(x) + self.backbone(x)", set()),
+    ],
+)
+def test_an_origin_dlsolve_cannot_see_is_unknown(forward, rules):
+    source = (
+        "import torch.nn.functional as F\nfrom torch import nn\nimport helpers\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 3)\n        self.skip = nn.Linear(4, 3)\n"
+        "        self.backbone = timm.create_model('resnet18')\n        self.remote = rpc.remote('w', Net)\n"
+        f"    def forward(self, x):\n        {forward}\n"
+        "model = Net()\nfor x, y in train_loader:\n    loss = F.nll_loss(model(x), y)\n"
+    )
+    assert {f.rule for f in analyze(source)[0]} == rules
+
+
+def test_a_model_class_of_another_module_is_not_the_local_class_of_that_name():
+    source = (
+        "from torch import nn\nimport models\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 3)\n"
+        "    def forward(self, x):\n        return self.fc(x)\n"
+        "model = models.Net()\ncriterion = nn.NLLLoss()\nfor x, y in train_loader:\n    loss = criterion(model(x), y)\n"
+    )
+    assert analyze(source)[0] == []
+    assert [f.rule for f in analyze(source.replace("models.Net()", "Net()"))[0]] == ["DL022"]
+
+
+# --------------------------------------------------------------------------- --diff leaves no finding it can fix
+
+
+def test_diff_of_a_validation_inside_the_epoch_loop_restores_training_mode():
+    source = (CORPUS / "dl030_dl031_validation_in_epoch_loop.py").read_text()
+    findings, corrected = analyze(source)
+    assert [(f.line, f.rule) for f in findings] == [(20, "DL030"), (20, "DL031")]
+    assert (
+        "    model.eval()\n    with torch.no_grad():\n        for x, y in val_loader:\n"
+        "            correct += (model(x).argmax(1) == y).sum().item()\n    model.train()\n    print(epoch, correct)\n"
+    ) in corrected
+    assert analyze(corrected)[0] == []  # no DL032 on dlsolve's own patch
+
+
+# --------------------------------------------------------------------------- the answer
+
+
+def test_each_finding_is_listed_once_in_words_with_its_line():
+    solution = solve((CORPUS / "exam_2b.py").read_text(), "exam_2b.py")
+    assert not solution.working_built  # the answer needs no working
+    messages = [f["message"] for f in solution.answer["findings"]]
+    assert solution.answer["bugs"] == [
+        f"line 19, zero_grad() missing (DL001): {messages[0]}",
+        f"line 21, loss arguments swapped (DL010): {messages[1]}",
+    ]
+    for bug in solution.answer["bugs"]:
+        assert bug in solution.summary  # the Answer box says what is wrong, not only the codes
+    working = "\n".join(f"{step.title}\n{step.text}" for step in solution.steps)
+    assert all(working.count(message) == 1 for message in messages)
+    findings = [step for step in solution.steps if step.kind == "train-loop.finding"]
+    assert [step.title for step in findings] == [
+        "Line 19: zero_grad() missing (DL001)",
+        "Line 21: loss arguments swapped (DL010)",
+    ]
+    assert all(not step.blocks and not step.substeps for step in solution.steps)  # no table, no repeats
+    assert "Why: " in findings[0].text and "Fix: " in findings[0].text
+
+
+def test_no_rule_fired_says_how_many_were_checked_and_what_is_not_checked():
+    solution = solve((CORPUS / "clean_mnist_example.py").read_text(), "mnist.py")
+    assert solution.answer["clean"] is True and solution.answer["training_code"] is True
+    assert solution.summary.startswith(f"mnist.py: no rule fired ({len(RULES)} rules checked); not checked: ")
+    assert "data leakage" in solution.summary and "initialization scale" in solution.summary
+    assert solution.quiet == solution.summary and "clean" not in solution.summary
+    assert [step.kind for step in solution.steps] == ["train-loop.parse", "train-loop.no-finding"]
+
+
+@pytest.mark.parametrize("source", ["", "\n\n", "# a comment\nimport torch\n", "def helper(x):\n    return x + 1\n"])
+def test_a_file_without_training_code_says_no_training_loop_was_found(source):
+    solution = solve(source, "empty.py")
+    assert solution.answer["training_code"] is False and solution.answer["count"] == 0
+    assert "no training loop found" in solution.summary and "no rule fired" not in solution.summary
+    assert solution.steps[-1].kind == "train-loop.no-training-code"
+
+
+def test_cli_empty_file_says_no_training_loop(cli, tmp_path):
+    empty = tmp_path / "empty.py"
+    empty.write_text("")
+    result = cli("train-loop", str(empty), "-q")
+    assert result.exit_code == 0
+    assert "no training loop found" in result.stdout
+
+
+def test_step_kinds_are_declared():
+    from dlsolve.solvers.train_loop import STEP_KINDS
+    from dlsolve.step_kinds import all_kinds
+
+    declared = all_kinds()
+    for name, diff in [("exam_2b", True), ("clean_mnist_example", False), ("dl002_zero_grad_between", True)]:
+        solution = solve((CORPUS / f"{name}.py").read_text(), name, diff=diff)
+        kinds = {step.kind for step in solution.steps}
+        assert kinds <= set(STEP_KINDS) and kinds <= set(declared)
+    assert solve("", "e.py").steps[-1].kind in STEP_KINDS
+
+
+def test_the_rule_list_is_written_once():
+    import dlsolve.solvers.train_loop as package
+    from dlsolve.solvers.train_loop import rules_help, rules_markdown
+
+    readme = (Path(__file__).parents[1] / "README.md").read_text()
+    assert rules_markdown() in readme  # kept current by cog (tests/test_readme.py)
+    for code, rule in RULES.items():
+        assert f"{code} {rule.title}" in rules_help()
+        assert f"* {code} {rule.finding}." in (package.__doc__ or "")
+
+
+# --------------------------------------------------------------------------- models whose mode changes nothing
+
+
+@pytest.mark.parametrize(
+    ("model", "mode_matters"),
+    [
+        ("nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))", False),
+        ("nn.Linear(4, 2)", False),
+        ("nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.5), nn.Linear(8, 2))", True),
+        ("nn.Sequential(nn.Conv2d(1, 4, 3), nn.InstanceNorm2d(4), nn.Flatten())", False),
+        ("nn.Sequential(nn.Conv2d(1, 4, 3), nn.InstanceNorm2d(4, track_running_stats=True))", True),
+        ("Net()", False),
+        ("RecurrentDropout()", True),
+        ("NormNet()", True),
+        ("FunctionalDropout()", True),
+        ("Wrapper()", True),  # its backbone comes from another module
+        ("resnet18()", True),
+        ("models.Net()", True),
+    ],
+)
+def test_evaluation_without_eval_is_a_finding_only_when_the_mode_matters(model, mode_matters):
+    source = (
+        "import torch.nn.functional as F\nfrom torch import nn\nimport models\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.rnn = nn.LSTM(4, 8, 2)\n        self.head = nn.Linear(8, 2)\n"
+        "    def forward(self, x):\n        return self.head(self.rnn(x)[0])\n"
+        "class RecurrentDropout(Net):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.rnn = nn.LSTM(4, 8, 2, dropout=0.2)\n"
+        "class NormNet(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.layers = nn.ModuleList([nn.Linear(4, 4), nn.BatchNorm1d(4)])\n"
+        "    def forward(self, x):\n        for layer in self.layers:\n            x = layer(x)\n        return x\n"
+        "class FunctionalDropout(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n"
+        "    def forward(self, x):\n        return self.fc(F.dropout(x, 0.5, training=self.training))\n"
+        "class Wrapper(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.backbone = models.backbone()\n"
+        "    def forward(self, x):\n        return self.backbone(x)\n"
+        f"model = {model}\n"
+        "with torch.no_grad():\n    predictions = model(x_test)\n"
+    )
+    assert {f.rule for f in analyze(source)[0]} == ({"DL030"} if mode_matters else set())
+
+
+def test_training_after_eval_is_harmless_when_the_mode_changes_nothing():
+    loop = (
+        "criterion = nn.CrossEntropyLoss()\noptimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n"
+        "for epoch in range(3):\n    for x, y in train_loader:\n        optimizer.zero_grad()\n"
+        "        criterion(model(x), y).backward()\n        optimizer.step()\n    model.eval()\n"
+    )
+    plain = "model = nn.Sequential(nn.Linear(4, 8), nn.ReLU(), nn.Linear(8, 2))\n"
+    dropout = "model = nn.Sequential(nn.Linear(4, 8), nn.Dropout(0.1), nn.Linear(8, 2))\n"
+    assert analyze(plain + loop)[0] == []
+    assert [f.rule for f in analyze(dropout + loop)[0]] == ["DL032"]
+
+
+@pytest.mark.parametrize(
+    "code",
+    [
+        "def _prepare_single_device_module(rank):\n    net = Net()\n    return net.to(rank)\n",  # not 'dev'(ice)
+        "def evaluate_shapes():\n    return Net(), Classifier(4)\n",  # constructors, not forward passes
+        "sigmoid = nn.Sigmoid()\ndef bce_test(i):\n    return sigmoid(i)\n",  # an activation, not a model
+    ],
+)
+def test_constructors_and_activations_are_not_evaluations(code):
+    assert analyze("from torch import nn\n" + code)[0] == []
+
+
+def test_the_cli_help_takes_the_rule_list_from_the_package():
+    from dlsolve import registry
+    from dlsolve.solvers.train_loop import rules_help
+
+    command = registry.get("train-loop")
+    assert command is not None and rules_help() in (command.function.__doc__ or "")
+
+
+def test_parameters_passed_on_through_growing_attribute_chains_are_unknown():
+    # f passes a.inner to g, g passes b.inner back to f: "a.crit" would become a.inner.inner...crit forever
+    source = (
+        "def f(a, out, y):\n    loss = a.crit(out, y)\n    g(a.inner, out, y)\n"
+        "def g(b, out, y):\n    f(b.inner, out, y)\n"
+    )
+    assert analyze(source)[0] == []
+
+
+def test_zero_grad_before_the_loop_is_found_in_the_order_of_calls():
+    # reset() is defined after the loop and called before it: DL004, and no edit moving opt.zero_grad()
+    # out of reset() (the name opt does not exist in main)
+    source = (
+        "import torch\ndef main(model, loader, criterion):\n"
+        "    optimizer = torch.optim.SGD(model.parameters(), lr=0.1)\n    reset(optimizer)\n"
+        "    for x, y in loader:\n        loss = criterion(model(x), y)\n        loss.backward()\n"
+        "        optimizer.step()\ndef reset(opt):\n    opt.zero_grad()\n"
+    )
+    findings, corrected = analyze(source)
+    assert [(f.line, f.rule) for f in findings] == [(10, "DL004")]
+    assert corrected == source
+
+
+def test_a_dropout_built_anywhere_in_the_model_class_makes_the_mode_matter():
+    source = (
+        "from torch import nn\nfrom torch.nn import Dropout\n"
+        "class Net(nn.Module):\n    def __init__(self):\n        super().__init__()\n"
+        "        self.fc = nn.Linear(4, 2)\n        setattr(self, 'drop', DROPOUT)\n"
+        "    def forward(self, x):\n        return self.fc(getattr(self, 'drop')(x))\n"
+        "model = Net()\nwith torch.no_grad():\n    predictions = model(x_test)\n"
+    )
+    assert [f.rule for f in analyze(source.replace("DROPOUT", "nn.Dropout(0.5)"))[0]] == ["DL030"]
+    assert [f.rule for f in analyze(source.replace("DROPOUT", "Dropout(0.5)"))[0]] == ["DL030"]
+    assert analyze(source.replace("DROPOUT", "nn.Identity()"))[0] == []
+
+
+def test_an_optimizer_built_by_a_factory_passed_in_is_known_by_its_name():
+    # Learner(opt_func=torch.optim.SGD): self.opt = opt_func(...) is an optimizer (named like one)
+    source = (CORRECT / "clean_callbacks_trainer.py").read_text()
+    assert analyze(source)[0] == []
+    no_zero = source.replace("        self.opt.zero_grad()\n", "")
+    assert no_zero != source
+    assert [f.rule for f in analyze(no_zero)[0]] == ["DL001"]
+
+
+def test_an_evaluation_written_as_a_comprehension_over_a_validation_loader_is_checked():
+    source = (CORRECT / "clean_reduce_on_plateau.py").read_text()
+    assert analyze(source)[0] == []
+    guarded = "    with torch.no_grad():\n        valid_loss = sum("
+    autograd_on = source.replace(guarded, "    if True:\n        valid_loss = sum(")
+    assert autograd_on != source
+    assert [f.rule for f in analyze(autograd_on)[0]] == ["DL031"]  # no DL030: the model has no dropout
+
+
+def test_the_correct_scripts_are_understood_not_ignored():
+    """Remove the zero_grad() calls from the correct scripts: each must then get DL001 or DL004 (so
+    that 'no finding' on them means the loop was understood), except where no optimizer step
+    is visible: SAM's first_step/second_step and the word language model's manual update."""
+    blind = {"clean_sam_two_passes.py", "clean_word_language_model_style.py"}
+    mutated_count = 0
+    for path in CORRECT_FILES:
+        source = path.read_text()
+        mutated = re.sub(r"(?m)^(\s*)\w[\w.]*\.zero_grad\((set_to_none=True)?\)\s*$", r"\1pass", source)
+        if mutated == source:
+            continue
+        mutated_count += 1
+        rules = {f.rule for f in analyze(mutated)[0]}
+        assert bool(rules & {"DL001", "DL004"}) == (path.name not in blind), (path.name, rules)
+    assert mutated_count >= 40

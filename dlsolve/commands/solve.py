@@ -49,6 +49,7 @@ def solve(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="One line per problem: id: answer.")] = False,
     latex: Annotated[bool, typer.Option("--latex", help="A standalone LaTeX answer key.")] = False,
     markdown: Annotated[bool, typer.Option("--markdown", help="A Markdown answer key.")] = False,
+    html: Annotated[bool, typer.Option("--html", help="An answer key as one HTML page (MathML, no scripts).")] = False,
     full: Annotated[
         bool, typer.Option("--full", help="The full working (every cell, every check) where a command has one.")
     ] = False,
@@ -78,7 +79,7 @@ def solve(
         return solve_batch(sys.stdin, sys.stdout)
     if "-" in files:
         raise BadInput("'-' (JSON Lines on stdin) cannot be mixed with problem files", option="FILE")
-    flags = {"json": json_output, "quiet": quiet, "latex": latex, "markdown": markdown, "jsonl": jsonl}
+    flags = {"json": json_output, "quiet": quiet, "latex": latex, "markdown": markdown, "html": html, "jsonl": jsonl}
     mode = output_mode(**{key: value for key, value in flags.items() if key != "jsonl"})
     if jsonl and mode != "rich":
         raise BadInput(f"choose one output mode, got --jsonl and --{mode}", option="--jsonl")

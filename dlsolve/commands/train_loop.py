@@ -9,6 +9,7 @@ from dlsolve.commands import argument, option
 from dlsolve.errors import ExitStatus
 from dlsolve.registry import command
 from dlsolve.solution import Solution
+from dlsolve.solvers.train_loop.rules import rules_help
 from dlsolve.values import SourceText
 
 
@@ -26,15 +27,10 @@ def train_loop(
 ) -> Solution:
     """Find the classic bugs of a PyTorch training loop by static analysis (the code is never run).
 
-    Rules (stable codes): DL001 zero_grad missing, DL002 zero_grad between backward and step, DL003
-    step before backward, DL004 zero_grad outside the loop, DL005 backward missing, DL010 loss
-    arguments (targets, predictions) instead of (input, target), DL020 softmax before
-    CrossEntropyLoss, DL021 sigmoid before BCEWithLogitsLoss, DL022 NLLLoss without log-softmax,
-    DL023 BCELoss on logits, DL030 evaluation without model.eval(), DL031 evaluation without
-    torch.no_grad(), DL032 training after model.eval() without model.train(), DL040 loss tensor
-    accumulated, DL041 backward() on a loss computed under no_grad, DL042 scheduler.step() before
-    optimizer.step().
-    Exit status 1 when there are findings, 0 when clean.
+    Rules (stable codes): {rules}
+
+    Exit status 1 when there are findings, 0 when no rule fires (the answer then says what no rule
+    checks) or the file has no training loop.
 
     Examples:
 
@@ -47,3 +43,7 @@ def train_loop(
     from dlsolve.solvers import train_loop as solver
 
     return solver.solve(file.text, file.name, diff=diff)
+
+
+# The rule list is written once, in the solver package (a light module: the analysis is not imported).
+train_loop.__doc__ = (train_loop.__doc__ or "").replace("{rules}", rules_help())

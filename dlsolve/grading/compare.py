@@ -32,6 +32,9 @@ PRIMARY_FIELDS: dict[str, list[str]] = {
     "convergence-bound": ["rho", "eta"],
     "lr-curve": ["too_high", "too_low"],
     "train-loop": ["rules"],
+    "rnn": ["h_exact", "h", "h_last", "c_last"],
+    "decode greedy": ["sequence", "probability"],
+    "decode beam": ["sequence", "probability"],
 }
 
 

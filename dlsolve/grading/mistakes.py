@@ -29,6 +29,13 @@ MISTAKE_MODULES: dict[str, str] = {
     "attention": "dlsolve.solvers.attention_mistakes",
     "sgd-limit": "dlsolve.solvers.sgd_limit_mistakes",
     "convergence-bound": "dlsolve.solvers.convergence_mistakes",
+    "rnn": "dlsolve.solvers.rnn_mistakes",
+    "decode greedy": "dlsolve.solvers.decode_mistakes",
+    "decode beam": "dlsolve.solvers.decode_mistakes",
+    "norm batch": "dlsolve.solvers.norm_mistakes",
+    "dropout": "dlsolve.solvers.norm_mistakes",
+    "init kaiming-normal": "dlsolve.solvers.norm_mistakes",
+    "init xavier-normal": "dlsolve.solvers.norm_mistakes",
 }
 
 

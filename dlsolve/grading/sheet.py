@@ -150,7 +150,11 @@ class Grader:
         if not value:
             return Verdict(self.problem, "unreadable", given=answer.text)
         verdict = "correct" if matches(answer, value, self.tol) else "wrong"
-        diagnoses = [] if verdict == "correct" else [m for m, fields in self.recomputed() if fields.get(shown) == value]
+        diagnoses = (
+            []
+            if verdict == "correct"
+            else [m for m, fields in self.recomputed() if shown in fields and matches(answer, fields[shown], self.tol)]
+        )
         return Verdict(self.problem, verdict, shown, show(value), answer.text, diagnoses)
 
     def _grade_table(self, given: dict[str, Any]) -> Verdict:

@@ -22,6 +22,7 @@ RENDERERS: dict[str, str] = {
     "quiet": "dlsolve.render.quiet",
     "latex": "dlsolve.render.latex",
     "markdown": "dlsolve.render.markdown",
+    "html": "dlsolve.render.html",
 }
 
 

@@ -7,6 +7,7 @@ import os
 import warnings
 from typing import TYPE_CHECKING, TextIO
 
+from rich import box
 from rich.cells import cell_len
 from rich.console import Console, Group, RenderableType
 from rich.padding import Padding
@@ -14,42 +15,89 @@ from rich.panel import Panel
 from rich.table import Table as RichTable
 from rich.text import Text
 
+from dlsolve.render import layout
 from dlsolve.solution import Block, Heatmap, Plot, Series, Solution, Step, Table
 
 if TYPE_CHECKING:  # only for annotations: importing problems (tomllib, ...) costs start-up time
     from dlsolve.problems import Outcome
 
 
+#: Width of the view when the output is not a terminal and ``COLUMNS`` is not set.
+PIPE_WIDTH = 80
+
+
+def view_width(stream: TextIO) -> int | None:
+    """The terminal's width (``None``: Rich asks the terminal), else ``COLUMNS``, else 80."""
+    if stream.isatty():
+        return None
+    columns = os.environ.get("COLUMNS", "")
+    return int(columns) if columns.isdigit() and int(columns) > 0 else PIPE_WIDTH
+
+
 def make_console(stream: TextIO) -> Console:
-    """A console on ``stream``; the width follows the terminal, or ``COLUMNS``, or 100."""
-    width = None if stream.isatty() else int(os.environ.get("COLUMNS", "100") or 100)
-    return Console(file=stream, width=width, highlight=False, soft_wrap=False)
+    """A console on ``stream``, as wide as :func:`view_width` says."""
+    return Console(file=stream, width=view_width(stream), highlight=False, soft_wrap=False)
 
 
-def _table(block: Table) -> RichTable:
-    table = RichTable(title=Text(block.title) if block.title else None, title_justify="left", show_lines=False)
-    for index, column in enumerate(block.columns):
-        table.add_column(Text(column), justify="left" if index == 0 else "right", overflow="fold")
-    for row in block.rows:
+def _table(block: Table, width: int = 100, *, transposed: bool = False) -> RenderableType | None:
+    """A table no wider than ``width`` whose cells wrap only at spaces: each column at least as
+    wide as its longest word. When even that does not fit: turned (one row per column) when it has
+    few rows and that fits, else one record per row (``column: value`` lines). ``None`` for a turned
+    table that does not fit. Numeric columns are right-aligned, text columns left-aligned."""
+    count = max([len(block.columns), *(len(row) for row in block.rows)], default=0)
+    columns = block.columns + [""] * (count - len(block.columns))
+    rows = [row + [""] * (count - len(row)) for row in block.rows]
+    cells = [[columns[j], *(row[j] for row in rows)] for j in range(count)]
+    natural = [max(cell_len(line) for cell in column for line in cell.split("\n")) for column in cells]
+    least = [max(cell_len(word) for cell in column for word in [*cell.split(), ""]) for column in cells]
+    # between columns: a space of padding each side and the rule's space, or the space alone
+    padding = 1 if sum(least) + 3 * (count - 1) <= width else 0
+    chrome = (2 * padding + 1) * (count - 1)
+    if count and sum(least) + chrome > width:
+        if transposed:
+            return None
+        if len(rows) + 1 < count:  # few long rows: one row per column, if that fits
+            flipped = [list(column) for column in zip(columns, *rows, strict=True)]
+            turned = _table(Table(flipped[0], flipped[1:], block.title), width, transposed=True)
+            if turned is not None:
+                return turned
+        return _records(columns, rows, block.title)
+    widths = natural
+    if sum(natural) + chrome > width:
+        widths = [int(w) for w in layout.column_widths(natural, least, width - chrome)]
+    table = RichTable(
+        title=Text(block.title) if block.title else None,
+        title_justify="left",
+        box=box.SIMPLE_HEAD,
+        show_edge=False,
+        pad_edge=False,
+        padding=(0, padding),
+    )
+    for index, column in enumerate(columns):
+        numeric = index > 0 and layout.numeric_column(cells[index][1:])
+        table.add_column(Text(column), justify="right" if numeric else "left", width=widths[index], overflow="fold")
+    for row in rows:
         table.add_row(*map(Text, row))
     return table
 
 
+def _records(columns: list[str], rows: list[list[str]], title: str) -> RenderableType:
+    """A table too wide for the screen, stacked: the first cell of each row, then the others as
+    ``column: value`` lines."""
+    lines: list[RenderableType] = [Text(title)] if title else []
+    for row in rows:
+        lines.append(Text(row[0], style="bold"))
+        for column, cell in zip(columns[1:], row[1:], strict=False):
+            line = Text("  ")
+            line.append(column + ": ", style="dim")
+            line.append(cell)
+            lines.append(Padding(line, (0, 0, 0, 0)))
+    return Group(*lines)
+
+
 def _colour(value: float, low: float, high: float) -> str:
-    """Background colour for ``value``: diverging blue-white-red around 0 if signs are mixed."""
-    if low < 0 < high:
-        scale = max(-low, high)
-        t = value / scale if scale else 0.0
-        strength = int(200 * min(abs(t), 1.0))
-        if t >= 0:
-            return f"rgb(255,{255 - strength},{255 - strength})"
-        return f"rgb({255 - strength},{255 - strength},255)"
-    span = high - low
-    t = (value - low) / span if span else 0.0
-    strength = int(200 * min(max(t, 0.0), 1.0))
-    if high <= 0:
-        strength = 200 - strength
-    return f"rgb({255 - strength},{255 - strength // 3},255)"
+    """Background colour for ``value`` (see :func:`dlsolve.render.layout.heat_rgb`)."""
+    return "rgb({},{},{})".format(*layout.heat_rgb(value, low, high))
 
 
 def _heatmap(block: Heatmap, width: int) -> RenderableType:
@@ -131,7 +179,7 @@ def _plot(block: Plot, width: int) -> RenderableType:
 def renderable(block: Block, width: int = 100) -> RenderableType:
     """A display block as a Rich renderable."""
     if isinstance(block, Table):
-        return _table(block)
+        return _table(block, width) or Text("")
     if isinstance(block, Heatmap):
         return _heatmap(block, width)
     return _plot(block, width)
@@ -151,7 +199,8 @@ def _step_parts(step: Step, number: str, width: int, indent: int = 0) -> list[Re
     body_indent = indent + 3
     if step.text.strip():
         parts.append(_indented(Text(step.text.rstrip()), body_indent))
-    parts.extend(_indented(renderable(block, width - 4 - indent), body_indent) for block in step.blocks)
+    # inside the outer panel (border and padding: 4 columns), at this step's indent
+    parts.extend(_indented(renderable(block, width - 4 - body_indent), body_indent) for block in step.blocks)
     for index, substep in enumerate(step.substeps, 1):
         parts += _step_parts(substep, f"{number}{index}.", width, body_indent)
     return parts
@@ -168,11 +217,11 @@ def solution_renderable(
     """The whole solution: inputs, numbered steps, answer box, warnings (between preface and epilogue)."""
     parts: list[RenderableType] = list(preface or [])
     if solution.inputs:
-        shown = "  ".join(f"{key}={value}" for key, value in solution.inputs.items() if value is not None)
+        shown = "  ".join(f"{key}={input_text(value)}" for key, value in solution.inputs.items() if value is not None)
         parts.append(Text(shown, style="dim"))
     for index, step in enumerate(solution.steps, 1):
         parts += [Text(""), *_step_parts(step, f"{index}.", width)]
-    parts.extend(renderable(block, width) for block in solution.blocks)
+    parts.extend(renderable(block, width - 4) for block in solution.blocks)
     parts += [
         Text(""),
         Panel(Text(solution.summary, style="bold"), title=Text("Answer"), border_style="green", expand=False),
@@ -180,8 +229,23 @@ def solution_renderable(
     for warning in solution.warnings:
         parts.append(Text(f"warning: {warning}", style="yellow"))
     parts.extend(epilogue or [])
-    title = Text(heading or f"dlsolve {solution.command}")
-    return Panel(Group(*parts), title=title, title_align="left", border_style="blue")
+    return _panel(parts, heading or f"dlsolve {solution.command}", width, "blue")
+
+
+def _panel(parts: list[RenderableType], heading: str, width: int, colour: str) -> Panel:
+    """A panel titled ``heading``; a heading too long for the border goes inside, wrapped."""
+    if cell_len(heading) + 6 <= width:
+        return Panel(Group(*parts), title=Text(heading), title_align="left", border_style=colour)
+    return Panel(Group(Text(heading, style="bold"), *parts), border_style=colour)
+
+
+def input_text(value: object) -> str:
+    """An input value as the user would type it: ``1,0;0,1`` for a matrix, ``1, 2`` for a list."""
+    if isinstance(value, list):
+        if value and all(isinstance(row, list) for row in value):
+            return "; ".join(", ".join(map(str, row)) for row in value)
+        return ", ".join(map(str, value))
+    return str(value)
 
 
 def _outcome(outcome: Outcome, width: int, check: bool) -> RenderableType:
@@ -197,7 +261,7 @@ def _outcome(outcome: Outcome, width: int, check: bool) -> RenderableType:
         after.append(Text(f"Check: {outcome.verdict}", style="green" if outcome.passed else "bold red"))
     if outcome.solution is None:
         body = Text(f"No valid answer: {outcome.error}", style="red")
-        return Panel(Group(*preface, body, *after), title=Text(heading), title_align="left", border_style="red")
+        return _panel([*preface, body, *after], heading, width, "red")
     return solution_renderable(outcome.solution, width, heading=heading, preface=preface, epilogue=after)
 
 

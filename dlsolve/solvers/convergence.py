@@ -633,4 +633,3 @@ def convergence_bound(
     return solve_convergence_bound(
         x, p=p, half=half, simulate_runs=runs if simulate else None, simulate_steps=steps, **settings
     )
-

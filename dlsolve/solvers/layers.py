@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlsolve import fmt
-from dlsolve.errors import BadInput
+from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers.conv_geometry import Geometry
 
@@ -217,10 +217,42 @@ def _catalogue() -> dict[str, LayerSpec]:
     specs += [LayerSpec(name, params, _keep) for name, params in pointwise.items()]
     for name in ("Softmax", "LogSoftmax", "Softmin"):
         specs.append(LayerSpec(name, (("dim", None),), _softmax_apply))
+    from dlsolve.solvers.layers_sequence import sequence_specs  # imports this module: see its docstring
+
+    specs += sequence_specs()
     return {spec.name: spec for spec in specs}
 
 
 CATALOGUE: dict[str, LayerSpec] = _catalogue()
+
+
+def weight_shape(call: LayerCall, option: str = "--layer") -> Shape:
+    """The shape of a layer's ``weight`` tensor as PyTorch allocates it (what ``torch.nn.init`` sees).
+
+    Linear: (out, in); ConvNd: (out, in/groups, *kernel); ConvTransposeNd: (in, out/groups, *kernel).
+    Other layers have no weight of two or more dimensions (InvalidProblem, as ``nn.init`` refuses).
+    """
+    spec = CATALOGUE.get(call.name)
+    if spec is None:
+        raise BadInput(f"unknown layer {call.name!r}; give Linear, ConvNd or ConvTransposeNd", option=option)
+    ctx = Context(1, call.name, _short(call.source))
+    a = bind(call, spec, ctx)
+    if call.name == "Linear":
+        return (_int(ctx, a["out_features"], "out_features"), _int(ctx, a["in_features"], "in_features"))
+    if call.name[:-2] in ("Conv", "ConvTranspose"):
+        n = int(call.name[-2])
+        c_in, c_out = _int(ctx, a["in_channels"], "in_channels"), _int(ctx, a["out_channels"], "out_channels")
+        groups = _int(ctx, a["groups"], "groups")
+        if groups <= 0 or c_in % groups or c_out % groups:
+            raise InvalidProblem(f"in_channels and out_channels must be divisible by groups ({groups})", option=option)
+        kernel = _ints(ctx, a["kernel_size"], n, "kernel_size")
+        first, second = (c_in, c_out) if call.name.startswith("ConvTranspose") else (c_out, c_in)
+        return (first, second // groups, *kernel)
+    raise InvalidProblem(
+        f"{call.name} has no weight of 2 or more dimensions: Fan in and fan out can not be computed for tensor "
+        "with fewer than 2 dimensions",
+        option=option,
+    )
 
 
 STEP_KINDS = {
@@ -242,6 +274,7 @@ class LayerRow:
     lines: list[str]
     latex: list[str]
     macs: int = 0
+    note: str = ""
 
 
 def _rf_text(values: list[int] | None) -> str:
@@ -260,11 +293,14 @@ def _short(source: str) -> str:
 
 def torchinfo_macs(name: str, params: int, shape: Shape) -> int:
     """torchinfo's Mult-Adds of one layer: a layer whose class name holds "Conv" counts each parameter once per
-    batch item and output position (``N·∏out·params``); any other layer once per batch item (``N·params``)."""
+    batch item and output position (``N·∏out·params``); RNN/LSTM/GRU once per entry of the output's first
+    two axes; any other layer once per batch item (``N·params``)."""
     if not params or not shape:
         return 0
     if "Conv" in name:
         return params * shape[0] * math.prod(shape[2:])
+    if name in ("RNN", "LSTM", "GRU"):  # inner weights (weight_ih_l0, ...): once per item of the first two axes
+        return params * math.prod(shape[:2])
     return params * shape[0]
 
 
@@ -311,7 +347,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framew
                 call,
                 [*CATALOGUE, *layers_keras.CATALOGUE],
                 "Conv2d, ConvTranspose2d, MaxPool2d, AvgPool2d, BatchNorm2d, ReLU, Flatten, Linear, Upsample, "
-                "ReflectionPad2d, PixelShuffle",
+                "ReflectionPad2d, PixelShuffle, LSTM, Embedding, TransformerEncoderLayer",
             )
         applied = spec.apply(ctx, bind(call, spec, ctx), shape)
         warnings.extend(f"layer {index} ({name}): {warning}" for warning in applied.warnings)
@@ -330,7 +366,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framew
         lines = [*applied.lines, f"output shape {fmt.shape(applied.shape)}"]
         if macs:
             lines.append(f"MACs = {macs:,}")
-        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, applied.latex, macs))
+        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, applied.latex, macs, applied.note))
         shape = applied.shape
     total = sum(row.params for row in rows)
     total_macs = sum(row.macs for row in rows)
@@ -342,7 +378,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framew
             + [
                 [
                     f"{i}. {row.layer}",
-                    fmt.shape(row.shape),
+                    fmt.shape(row.shape) + (f" ({row.note})" if row.note else ""),
                     f"{row.params:,}",
                     f"{row.macs:,}",
                     _rf_text(row.receptive_field),
@@ -395,6 +431,7 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framew
                     "macs": row.macs,
                     "receptive_field": row.receptive_field,
                     "jump": row.jump,
+                    **({"note": row.note} if row.note else {}),
                 }
                 for row in rows
             ],

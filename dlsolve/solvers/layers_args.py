@@ -37,6 +37,8 @@ class Applied:
     #: ``"keep"`` (pointwise), ``"end"`` (not a local window) or the Geometry of a conv/pool window.
     receptive: str | Geometry = "keep"
     warnings: list[str] = field(default_factory=list)
+    #: Shown beside the output shape: what else the layer returns (``h_n [2, 8, 64]``), not traced.
+    note: str = ""
     #: Multiply-accumulates when the catalogue counts them itself (None: the network's rule).
     macs: int | None = None
     #: Parameters that are not trained (Keras's BatchNormalization moving mean and variance).

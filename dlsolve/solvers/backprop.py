@@ -1,0 +1,496 @@
+"""Forward and backward pass through a computational graph, by hand (``dlsolve backprop``).
+
+f is parsed into a graph with one node per operation (:mod:`dlsolve.engine`); the forward pass gives
+every node's value; the backward pass (reverse-mode differentiation) visits the nodes in reverse
+topological order: each node's upstream gradient ∂f/∂u times its local derivative ∂u/∂a is what it
+sends to its argument a, and a node that feeds several consumers adds what they send ("gradients add
+at forks"). Broadcast arguments receive the sum over the broadcast dimensions.
+
+Conventions are PyTorch's autograd (float64): relu'(0) = 0, abs'(0) = 0, leaky_relu'(0) = slope,
+max/min split the gradient equally on ties; f must hold one element (``backward()``'s rule).
+Exact inputs give exact values (Fractions; exp, log, sqrt, sigmoid, tanh kept symbolic with a
+decimal beside) unless they grow too large; float64 otherwise. Names without a value: the
+derivatives as formulas (symbolic mode, scalar expressions only).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Any
+
+from dlsolve.errors import BadInput
+from dlsolve.solution import Solution, Step, Table
+
+STEP_KINDS = {
+    "backprop.graph": "the computational graph: one node per operation, with the shapes of matrix nodes",
+    "backprop.forward": "the forward pass: each node's operation and value, in topological order",
+    "backprop.backward": "the backward pass in reverse topological order: upstream × local derivative = gradient",
+    "backprop.fork": "where a node feeds several consumers, the gradients they send add",
+    "backprop.kink": "an argument at a kink, with the derivative PyTorch's autograd uses there",
+    "backprop.gradients": "the gradients asked for, ∂f/∂name for each name",
+    "backprop.check": "the gradients against central finite differences (relative error per name)",
+    "backprop.symbolic": "the derivatives as formulas, for names without a value",
+}
+
+#: Exact arithmetic only up to this many input entries (larger inputs use float64).
+EXACT_ENTRIES = 400
+#: In tables, a SymPy value longer than this many characters is shown by its decimal only.
+TABLE_EXACT = 20
+#: Finite differences look at most this many entries of each name (evenly spaced).
+CHECK_ENTRIES = 200
+#: A relative error above this in the finite-difference check is reported as a warning.
+CHECK_TOLERANCE = 1e-5
+
+
+def solve_backprop(
+    f: str,
+    values: Mapping[str, Any],
+    wrt: Sequence[str] | None = None,
+    *,
+    check: bool = False,
+    exact: bool | None = None,
+) -> Solution:
+    """f's value and its gradients at ``values`` (name -> NumPy array, from ``parsing.parse_assignments``).
+
+    ``wrt``: the names whose gradients are reported (default: every name with a value, except class
+    indices of cross_entropy). ``exact``: None chooses (exact when every input is exact and small),
+    False forces float64. ``check`` adds central finite differences.
+    """
+    from dlsolve.engine import parse_expression
+
+    graph = parse_expression(f)
+    unused = [name for name in values if name not in graph.names]
+    if unused:
+        raise BadInput(f"{', '.join(unused)} does not appear in f = {graph.text}", option="--at")
+    if wrt is not None:
+        unknown = [name for name in wrt if name not in graph.names]
+        if unknown:
+            raise BadInput(f"{', '.join(unknown)} does not appear in f = {graph.text}", option="--wrt")
+        if len(set(wrt)) != len(wrt):
+            raise BadInput("a name is listed twice", option="--wrt")
+    if any(name not in values for name in graph.names):
+        return _symbolic(graph, values, wrt)
+    return _numeric(graph, values, wrt, check=check, exact=exact)
+
+
+# --------------------------------------------------------------------------- numeric mode
+
+
+def _is_exact(values: Mapping[str, Any]) -> bool:
+    entries = sum(int(getattr(v, "size", 1)) for v in values.values())
+    return entries <= EXACT_ENTRIES and all(
+        getattr(v, "dtype", None) is not None and v.dtype.kind == "O" for v in values.values()
+    )
+
+
+def _numeric(
+    graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None, *, check: bool, exact: bool | None
+) -> Solution:
+    from dlsolve.engine import ExactTooLarge, backward, check_scalar, forward
+
+    warnings: list[str] = []
+    use_exact = _is_exact(values) if exact is None else exact and _is_exact(values)
+    fw = None
+    if use_exact:
+        try:
+            fw = forward(graph, values, exact=True)
+            check_scalar(fw)
+            names = _wrt(fw, wrt)
+            bw = backward(fw, names)
+        except ExactTooLarge:
+            warnings.append("the exact values grow too large to show; computed in float64 instead")
+            fw = None
+    if fw is None or not fw.exact:
+        fw = forward(graph, values, exact=False)
+        check_scalar(fw)
+        names = _wrt(fw, wrt)
+        bw = backward(fw, names)
+    for index, note in fw.kinks:
+        if _reaches(bw, index):
+            warnings.append(f"{graph.labels[index]} = {graph.nodes[index].source}: {note}")
+    checked = _finite_differences(graph, fw, bw, names) if check else None
+    if checked:
+        worst = max(checked.values())
+        if worst > CHECK_TOLERANCE:
+            warnings.append(
+                f"finite differences differ from the gradient by up to {worst:.2g} (relative); expected near a kink"
+            )
+    return _numeric_solution(graph, fw, bw, names, checked, warnings)
+
+
+def _wrt(fw: Any, wrt: Sequence[str] | None) -> list[str]:
+    blocked = fw.nondifferentiable()
+    if wrt is None:
+        return [name for name in fw.graph.names if name not in blocked]
+    refused = [name for name in wrt if name in blocked]
+    if refused:
+        raise BadInput(
+            f"{', '.join(refused)} holds class indices of cross_entropy: integer targets have no "
+            "gradient (PyTorch: only floating point tensors can require gradients)",
+            option="--wrt",
+        )
+    return list(wrt)
+
+
+def _reaches(bw: Any, index: int) -> bool:
+    return bw.node_grads[index] is not None
+
+
+def _finite_differences(graph: Any, fw: Any, bw: Any, names: list[str]) -> dict[str, float]:
+    """Relative error max|fd − g| / max(|g|, |fd|, 1e-12) per name; central differences, h = 1e-6·max(1, |x|)."""
+    import numpy as np
+
+    from dlsolve.engine import value_and_grad
+    from dlsolve.engine.notation import to_float
+
+    evaluate = value_and_grad(graph, [])
+    point = {
+        name: np.vectorize(to_float, otypes=[float])(fw.values[graph.var_index(name)])
+        if fw.exact
+        else np.asarray(fw.values[graph.var_index(name)], dtype=float)
+        for name in graph.names
+    }
+    errors = {}
+    for name in names:
+        grad = np.vectorize(to_float, otypes=[float])(bw.grads[name]) if fw.exact else bw.grads[name]
+        base = point[name]
+        positions = np.linspace(0, base.size - 1, min(base.size, CHECK_ENTRIES)).round().astype(int)
+        worst, scale = 0.0, 1e-12
+        for position in np.unique(positions):
+            h = 1e-6 * max(1.0, abs(float(base.flat[position])))
+            shifted = []
+            for sign in (1, -1):
+                moved = base.copy()
+                moved.flat[position] += sign * h
+                shifted.append(evaluate({**point, name: moved})[0])
+            estimate = (shifted[0] - shifted[1]) / (2 * h)
+            exact_value = float(np.asarray(grad).flat[position])
+            worst = max(worst, abs(estimate - exact_value))
+            scale = max(scale, abs(exact_value), abs(estimate))
+        errors[name] = worst / scale
+    return errors
+
+
+def _json_values(array: Any) -> Any:
+    from dlsolve.engine.notation import json_number, json_value
+
+    return json_value(array, json_number)
+
+
+def _numeric_solution(
+    graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None, warnings: list[str]
+) -> Solution:
+    from dlsolve.engine.notation import exact_string, json_value, value_latex, value_text
+
+    answer: dict[str, Any] = {
+        "value": _json_values(fw.value),
+        "grad": {name: _json_values(bw.grads[name]) for name in names},
+        "exact": {name: json_value(bw.grads[name], exact_string) for name in names} if fw.exact else None,
+        "value_exact": json_value(fw.value, exact_string) if fw.exact else None,
+        "mode": "exact" if fw.exact else "float",
+        "wrt": names,
+    }
+    if checked is not None:
+        answer["check"] = checked
+    parts = [_is("f", value_text(fw.value))] + [_is(f"∂f/∂{name}", value_text(bw.grads[name])) for name in names]
+    inputs = {"f": graph.text} | {
+        f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)]) for n in graph.names
+    }
+    latex = (
+        r"\begin{gathered} "
+        + r" \\ ".join(
+            [_latex_is("f", value_latex(fw.value))]
+            + [_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n])) for n in names]
+        )
+        + r" \end{gathered}"
+    )
+    return Solution(
+        command="backprop",
+        inputs=inputs,
+        answer=answer,
+        summary="; ".join(parts),
+        quiet="\n".join(parts),
+        steps=lambda: _numeric_steps(graph, fw, bw, names, checked),
+        warnings=warnings,
+        answer_latex=latex,
+    )
+
+
+def _latex_is(label: str, shown: str) -> str:
+    return f"{label} {shown}" if shown.startswith(r"\approx") else f"{label} = {shown}"
+
+
+def _latex_name(name: str) -> str:
+    head, _, tail = name.partition("_")
+    if tail:
+        return f"{head}_{{{tail}}}"
+    stripped = name.rstrip("0123456789")
+    return f"{stripped}_{{{name[len(stripped) :]}}}" if stripped and stripped != name else name
+
+
+# --------------------------------------------------------------------------- the working
+
+
+def _shape_suffix(shape: tuple[int, ...]) -> str:
+    from dlsolve.engine.notation import shape_note
+
+    return f"   [{shape_note(shape)}]" if shape else ""
+
+
+def _graph_step(graph: Any, fw: Any) -> Step:
+    from dlsolve.engine.notation import op_text
+
+    lines = []
+    leaves = [n for n in graph.names]
+    lines.append(
+        "inputs: " + ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ") for n in leaves)
+    )
+    latex_lines = []
+    for node in graph.operations:
+        text = op_text(graph, node, fw.shapes)
+        lines.append(f"{graph.labels[node.index]} = {text}{_shape_suffix(fw.shapes[node.index])}")
+        latex_lines.append(f"{graph.labels[node.index].replace('u', 'u_', 1)} &= " + _latex_text(text))
+    lines.append(f"f = {graph.labels[graph.output]}")
+    return Step(
+        "The computational graph",
+        "One node per operation, in topological order (shapes in brackets):\n" + "\n".join(lines),
+        r"\begin{aligned} " + r" \\ ".join(latex_lines) + r" \end{aligned}" if latex_lines else "",
+        kind="backprop.graph",
+    )
+
+
+def _latex_text(text: str) -> str:
+    replacements = {
+        "σ": r"\sigma",
+        "⊙": r"\odot",
+        "·": r"\cdot",
+        "−": "-",
+        "ᵀ": "^T",
+        "√": r"\sqrt",
+        "Σ": r"\sum",
+        "²": "^2",
+        "³": "^3",
+        "⁴": "^4",
+        "⁻¹": "^{-1}",
+        "⁻²": "^{-2}",
+        "@": r"\,",
+        "_": r"\_",
+    }
+    for old, new in replacements.items():
+        text = text.replace(old, new)
+    return text
+
+
+def _forward_step(graph: Any, fw: Any) -> Step:
+    from dlsolve.engine.notation import op_text, value_text
+
+    with_shapes = any(fw.shapes[node.index] for node in graph.nodes)
+    rows = []
+    for node in graph.operations:
+        row = [
+            graph.labels[node.index],
+            op_text(graph, node, fw.shapes),
+            value_text(fw.values[node.index], exact_chars=TABLE_EXACT),
+        ]
+        if with_shapes:
+            row.append(_shape_suffix(fw.shapes[node.index]).strip(" []") or "scalar")
+        rows.append(row)
+    first = graph.operations[0]
+    args = [value_text(fw.values[a]) for a in first.args]
+    substituted = op_text(graph, first, fw.shapes, [f"({a})" if a.startswith("−") else a for a in args])
+    example = f"{graph.labels[first.index]} = {op_text(graph, first, fw.shapes)}"
+    if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes):
+        example += f" = {substituted}"
+    example = _is(example, value_text(fw.values[first.index]))
+    text = (
+        f"Each node from its inputs, in topological order; for example {example}. "
+        f"{_is(f'f = {graph.labels[graph.output]}', value_text(fw.value))}."
+    )
+    columns = ["node", "operation", "value"] + (["shape"] if with_shapes else [])
+    return Step("Forward pass", text, blocks=[Table(columns, rows, title="forward pass")], kind="backprop.forward")
+
+
+def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
+    from dlsolve.engine.notation import local_text, value_text
+
+    rows: list[list[str]] = []
+    example = ""
+    for node in reversed(graph.operations):
+        upstream = bw.node_grads[node.index]
+        if upstream is None:
+            continue
+        first = True
+        for arg in node.args:
+            for contribution in bw.contributions[arg]:
+                if contribution.consumer != node.index:
+                    continue
+                local = local_text(graph, node, contribution.position, fw.shapes)
+                target = graph.labels[arg]
+                shown = value_text(upstream, exact_chars=TABLE_EXACT) if first else ""
+                rows.append(
+                    [
+                        graph.labels[node.index] if first else "",
+                        shown,
+                        local,
+                        f"→ {target}: {value_text(contribution.value, exact_chars=TABLE_EXACT)}",
+                    ]
+                )
+                first = False
+                if not example:
+                    label = graph.labels[node.index]
+                    example = _is(
+                        f"∂f/∂{target} = ∂f/∂{label} · ∂{label}/∂{target}"
+                        f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
+                        value_text(contribution.value),
+                    )
+    text = (
+        "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
+        "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
+        "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else "")
+    )
+    return Step(
+        "Backward pass",
+        text,
+        blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
+        kind="backprop.backward",
+    )
+
+
+def _is(label: str, shown: str) -> str:
+    """``label = value``, or ``label ≈ value`` when the value is shown as decimals only."""
+    return f"{label} ≈ {shown[2:]}" if shown.startswith("≈ ") else f"{label} = {shown}"
+
+
+def _grouped(text: str) -> str:
+    return text if " " not in text else f"({text})"
+
+
+def _fork_step(graph: Any, bw: Any) -> Step | None:
+    from dlsolve.engine.notation import value_text
+
+    lines = []
+    for node in graph.nodes:
+        parts = sorted(bw.contributions[node.index], key=lambda part: part.consumer)
+        if len(parts) < 2:
+            continue
+        terms = " + ".join(f"{value_text(part.value)} (from {graph.labels[part.consumer]})" for part in parts)
+        lines.append(_is(f"∂f/∂{graph.labels[node.index]} = {terms}", value_text(bw.node_grads[node.index])))
+    if not lines:
+        return None
+    return Step(
+        "Gradients add at forks",
+        "A node used by several operations receives one gradient from each; they add:\n" + "\n".join(lines),
+        kind="backprop.fork",
+    )
+
+
+def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
+    from dlsolve.engine.notation import value_latex, value_text
+
+    lines = [
+        _is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)]) for n in names
+    ]
+    latex = r" \\ ".join(
+        _latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n]))
+        for n in names
+        if bw.grads[n].size <= 64
+    )
+    return Step(
+        "Gradients",
+        "Each gradient has the shape of its input:\n" + "\n".join(lines),
+        r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "",
+        kind="backprop.gradients",
+    )
+
+
+def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None) -> list[Step]:
+    steps = [_graph_step(graph, fw)]
+    if graph.operations:
+        steps += [_forward_step(graph, fw), _backward_step(graph, fw, bw)]
+    fork = _fork_step(graph, bw)
+    if fork:
+        steps.append(fork)
+    kinks = [(i, note) for i, note in fw.kinks if _reaches(bw, i)]
+    if kinks:
+        steps.append(
+            Step(
+                "Kinks",
+                "\n".join(f"{graph.labels[i]} = {graph.nodes[i].source}: {note}" for i, note in kinks),
+                kind="backprop.kink",
+            )
+        )
+    steps.append(_gradients_step(graph, fw, bw, names))
+    if checked is not None:
+        steps.append(
+            Step(
+                "Check by finite differences",
+                "Central differences (f(x + h) − f(x − h))/(2h), h = 10⁻⁶·max(1, |x|), against the gradient "
+                f"(at most {CHECK_ENTRIES} entries per name): relative error "
+                + ", ".join(f"{name}: {error:.2g}" for name, error in checked.items())
+                + ".",
+                kind="backprop.check",
+            )
+        )
+    return steps
+
+
+# --------------------------------------------------------------------------- symbolic mode
+
+
+def _symbolic(graph: Any, values: Mapping[str, Any], wrt: Sequence[str] | None) -> Solution:
+    from sympy import exp, latex, sstr
+
+    from dlsolve.engine.notation import entry_text, json_number, sympy_text
+    from dlsolve.engine.symbolic import symbolic_gradient
+
+    scalars = {}
+    for name, value in values.items():
+        if getattr(value, "ndim", 0) != 0 or getattr(getattr(value, "dtype", None), "kind", "") != "O":
+            raise BadInput(
+                f"symbolic mode (names without a value) needs exact scalar values; {name} is not one "
+                "(or give every name a value)",
+                option="--at",
+            )
+        scalars[name] = value.item()
+    names = list(wrt) if wrt is not None else list(graph.names)
+    f, derivatives = symbolic_gradient(graph, names, scalars)
+    free = sorted(n for n in graph.names if n not in values)
+
+    def number(expr: Any) -> Any:
+        return json_number(expr) if not expr.free_symbols and expr.is_finite else None
+
+    answer = {
+        "value": number(f),
+        "f": sstr(f.rewrite(exp)),
+        "symbolic": {n: sstr(d.rewrite(exp)) for n, d in derivatives.items()},
+        "grad": {n: number(d) for n, d in derivatives.items() if number(d) is not None},
+        "exact": None,
+        "mode": "symbolic",
+        "wrt": names,
+    }
+    lines = [f"f = {sympy_text(f)}"] + [f"∂f/∂{n} = {sympy_text(d)}" for n, d in derivatives.items()]
+    steps = [
+        Step(
+            "Derivatives as formulas",
+            f"{', '.join(free)} {'has' if len(free) == 1 else 'have'} no value, so the derivatives are formulas "
+            "(chain rule, simplified; kinks as PyTorch: relu'(0) = 0, max/min split ties):\n" + "\n".join(lines),
+            r"\begin{gathered} "
+            + r" \\ ".join(
+                [f"f = {latex(f)}"]
+                + [rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {latex(d)}" for n, d in derivatives.items()]
+            )
+            + r" \end{gathered}",
+            kind="backprop.symbolic",
+        )
+    ]
+    return Solution(
+        command="backprop",
+        inputs={"f": graph.text} | {f"at {n}" if n == "f" else n: entry_text(v) for n, v in scalars.items()},
+        answer=answer,
+        summary="; ".join(lines),
+        quiet="\n".join(lines),
+        steps=steps,
+        answer_latex=r" \quad ".join(
+            rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}} = {latex(d)}" for n, d in derivatives.items()
+        ),
+    )
