@@ -267,16 +267,13 @@ def _catalogue() -> dict[str, KerasSpec]:
 
 CATALOGUE: dict[str, KerasSpec] = _catalogue()
 #: Names that only Keras uses (PyTorch spells them differently), which select Keras's rules.
-KERAS_ONLY = frozenset(
-    name for name in CATALOGUE if name not in ("Flatten", "Dropout", "ReLU", "Embedding", "LSTM", "GRU")
-) | {"Input", "InputLayer"}
-
-
 def detect(calls: Sequence[LayerCall]) -> str:
     """``"keras"`` when a layer name is Keras's only (Conv2D, Dense, Input, ...), else ``"pytorch"``."""
     from dlsolve.solvers.layers import CATALOGUE as TORCH
 
-    keras_names = [call.name for call in calls if call.name in KERAS_ONLY]
+    # names both frameworks spell alike (Flatten, Dropout, ReLU, Embedding, LSTM, GRU) decide nothing
+    keras_only = {"Input", "InputLayer", *(name for name in CATALOGUE if name not in TORCH)}
+    keras_names = [call.name for call in calls if call.name in keras_only]
     if not keras_names:
         return "pytorch"
     torch_names = [call.name for call in calls if call.name in TORCH and call.name not in CATALOGUE]
