@@ -227,6 +227,53 @@ def padded_grid(x: Grid, pads: Pads, fill: Any = 0) -> Grid:
     return Grid(pad(x.data, pads[0][0], pads[0][1], pads[1][0], pads[1][1], fill), x.denominator, x.exact)
 
 
+def image_and_kernel(
+    image: Sequence[Matrix], kernel: Sequence[Matrix], bias: Scalar | None
+) -> tuple[Grid, Grid, Scalar | None, list[str]]:
+    """The image and kernel grids of ``filter apply``/``transpose`` (exact unless a float is given), the bias
+    as a Fraction or a float, and the warnings. One kernel slice serves every channel (with a warning)."""
+    check_magnitude(image, "--image")
+    check_magnitude(kernel, "--kernel")
+    if bias is not None and not abs(bias) <= MAX_MAGNITUDE:  # also refuses NaN
+        raise BadInput(f"the bias must be at most 1e100 in size, got {fmt.decimal(bias)}", option="--bias")
+    warnings = []
+    if len(kernel) != len(image):
+        if len(kernel) != 1:
+            raise BadInput(
+                f"the kernel has {len(kernel)} channel slices but the image has {len(image)} channels; "
+                "give one slice per channel (separated by ';;') or one slice for all",
+                option="--kernel",
+            )
+        kernel = list(kernel) * len(image)
+        warnings.append(f"the one kernel slice is used for each of the {len(image)} channels and the results summed")
+    force_float = not (all(m.is_exact for m in (*image, *kernel)) and not isinstance(bias, float))
+    if bias is not None:
+        bias = float(bias) if force_float else Fraction(bias)
+    if force_float:
+        warnings.append("float inputs: the output is computed in float64")
+    return grid_from_channels(image, force_float), grid_from_channels(kernel, force_float), bias, warnings
+
+
+def output_answer(output: list[list[Scalar]], exact: bool, bias: Scalar | None) -> tuple[str, dict[str, Any]]:
+    """The summary and the answer fields every one-output filter command gives: output, shape, bias."""
+    height, width = len(output), len(output[0])
+    if height * width <= 36:
+        summary = f"output ({height}x{width}): {short_matrix(output)}"
+    else:
+        summary = f"output is {height}x{width}; y[0,0] = {fmt.number(output[0][0])}"
+    if bias is not None:
+        summary += f" (bias {fmt.exact(bias)} included)"
+    answer: dict[str, Any] = {
+        "output": json_matrix(output),
+        "shape": [height, width],
+        "bias": fmt.json_number(bias if bias is not None else 0),
+    }
+    if exact:
+        answer["output_exact"] = exact_strings(output)
+        answer["bias_exact"] = fmt.exact(bias if bias is not None else Fraction(0))
+    return summary, answer
+
+
 # --------------------------------------------------------------------------- display helpers
 
 

@@ -26,20 +26,16 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.filter_grid import (
-    MAX_MAGNITUDE,
     MAX_PADDED_ENTRIES,
     Grid,
     Pair,
     _compatible,
-    check_magnitude,
-    exact_strings,
     factor,
-    grid_from_channels,
     heatmap,
-    json_matrix,
+    image_and_kernel,
     matrix_quiet,
+    output_answer,
     pair_text,
-    short_matrix,
 )
 from dlsolve.solvers.filters import correlate, dilate
 from dlsolve.values import Matrix, Scalar
@@ -94,19 +90,6 @@ def transpose_filter(
     ):
         if min(pair) < low:
             raise BadInput(f"expected a {name} >= {low}, got {pair_text(pair)}", option=option)
-    check_magnitude(image, "--image")
-    check_magnitude(kernel, "--kernel")
-    if bias is not None and not abs(bias) <= MAX_MAGNITUDE:
-        raise BadInput(f"the bias must be at most 1e100 in size, got {fmt.decimal(bias)}", option="--bias")
-    shared = len(kernel) == 1 and len(image) > 1
-    if len(kernel) != len(image):
-        if len(kernel) != 1:
-            raise BadInput(
-                f"the kernel has {len(kernel)} slices but the image has {len(image)} channels; give one slice per "
-                "input channel (separated by ';;') or one slice for all",
-                option="--kernel",
-            )
-        kernel = list(kernel) * len(image)
     for o, s, d in zip(output_padding, stride, dilation, strict=True):
         if o >= s and o >= d:
             raise InvalidProblem(
@@ -114,11 +97,7 @@ def transpose_filter(
                 f"{pair_text(output_padding)}, stride {pair_text(stride)}, dilation {pair_text(dilation)}",
                 option="--output-padding",
             )
-    force_float = not (all(m.is_exact for m in (*image, *kernel)) and not isinstance(bias, float))
-    x = grid_from_channels(image, force_float)
-    k = grid_from_channels(kernel, force_float)
-    if bias is not None:
-        bias = float(bias) if force_float else Fraction(bias)
+    x, k, bias, warnings = image_and_kernel(image, kernel, bias)
     channels, height, width = x.shape
     _, kh, kw = k.shape
     sizes, kernel_hw = (height, width), (kh, kw)
@@ -146,23 +125,7 @@ def transpose_filter(
     def build() -> list[Step]:
         return _steps(x, k, output, stride, padding, output_padding, dilation, out, bias, full)
 
-    summary = (
-        f"output ({out[0]}x{out[1]}): {short_matrix(output)}"
-        if out[0] * out[1] <= 36
-        else f"output is {out[0]}x{out[1]}; y[0,0] = {fmt.number(output[0][0])}"
-    )
-    answer: dict[str, Any] = {
-        "output": json_matrix(output),
-        "shape": [out[0], out[1]],
-        "bias": fmt.json_number(bias if bias is not None else 0),
-    }
-    warnings = []
-    if exact:
-        answer["output_exact"] = exact_strings(output)
-    else:
-        warnings.append("float inputs: the output is computed in float64")
-    if shared:
-        warnings.append(f"the one kernel slice is used for each of the {len(image)} channels and the results summed")
+    summary, answer = output_answer(output, exact, bias)
     return Solution(
         command="filter transpose",
         inputs={

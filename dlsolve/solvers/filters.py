@@ -27,7 +27,6 @@ from dlsolve.errors import BadInput
 from dlsolve.solution import Solution, Step
 from dlsolve.solvers.filter_grid import (
     MAX_CELLS_SHOWN,
-    MAX_MAGNITUDE,
     MAX_PRODUCTS,
     MAX_TERMS,
     Grid,
@@ -35,19 +34,16 @@ from dlsolve.solvers.filter_grid import (
     _compatible,
     axis_pads,
     check_geometry,
-    check_magnitude,
-    exact_strings,
     factor,
-    grid_from_channels,
     heatmap,
-    json_matrix,
+    image_and_kernel,
     matrix_quiet,
+    output_answer,
     output_size_step,
     output_sizes,
     padded_grid,
     pads_text,
     pair_text,
-    short_matrix,
     window_geometry,
 )
 
@@ -214,27 +210,7 @@ def apply_filter(
         raise BadInput(f"expected a dilation >= 1, got {pair_text(dilation)}", option="--dilation")
     if min(min(pair) for pair in pads) < 0:
         raise BadInput(f"expected a padding >= 0, got {pads_text(pads)}", option="--padding")
-    check_magnitude(image, "--image")
-    check_magnitude(kernel, "--kernel")
-    if bias is not None and not abs(bias) <= MAX_MAGNITUDE:  # also refuses NaN
-        raise BadInput(f"the bias must be at most 1e100 in size, got {fmt.decimal(bias)}", option="--bias")
-    warnings = []
-    if len(kernel) != len(image):
-        if len(kernel) != 1:
-            raise BadInput(
-                f"the kernel has {len(kernel)} channel slices but the image has {len(image)} channels; "
-                "give one slice per channel (separated by ';;') or one slice for all",
-                option="--kernel",
-            )
-        kernel = list(kernel) * len(image)
-        warnings.append(f"the one kernel slice is used for each of the {len(image)} channels and the results summed")
-    force_float = not (
-        all(m.is_exact for m in image) and all(m.is_exact for m in kernel) and not isinstance(bias, float)
-    )
-    x = grid_from_channels(image, force_float)
-    k = grid_from_channels(kernel, force_float)
-    if bias is not None:
-        bias = float(bias) if force_float else Fraction(bias)
+    x, k, bias, warnings = image_and_kernel(image, kernel, bias)
     channels, height, width = x.shape
     _, kh, kw = k.shape
     span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
@@ -258,23 +234,8 @@ def apply_filter(
             x, k, used, xp, output, geometry, out, mode=mode, cell=cell, kernel_name=kernel_name, bias=bias, full=full
         )
 
-    if out[0] * out[1] <= 36:
-        summary = f"output ({out[0]}x{out[1]}): {short_matrix(output)}"
-    else:
-        summary = f"output is {out[0]}x{out[1]}; y[0,0] = {fmt.number(output[0][0])}"
-    if bias is not None:
-        summary += f" (bias {fmt.exact(bias)} included)"
-    answer: dict[str, Any] = {
-        "output": json_matrix(output),
-        "shape": [out[0], out[1]],
-        "mode": mode,
-        "bias": fmt.json_number(bias if bias is not None else 0),
-    }
-    if x.exact and k.exact:
-        answer["output_exact"] = exact_strings(output)
-        answer["bias_exact"] = fmt.exact(bias if bias is not None else Fraction(0))
-    else:
-        warnings.append("float inputs: the output is computed in float64")
+    summary, answer = output_answer(output, x.exact and k.exact, bias)
+    answer["mode"] = mode
     if cell is not None:
         answer["cell"] = {"index": list(cell), "value": fmt.json_number(output[cell[0]][cell[1]])}
     kernel_label = f"{kernel_name} " if kernel_name else ""
