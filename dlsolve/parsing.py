@@ -487,9 +487,14 @@ def parse_assignment(text: str, option: str) -> tuple[str, np.ndarray]:
 
 def parse_assignments(texts: Sequence[str], option: str) -> dict[str, np.ndarray]:
     """Repeated ``NAME=VALUE`` options; a name given twice is refused."""
-    values: dict[str, np.ndarray] = {}
-    for text in texts:
-        name, value = parse_assignment(text, option)
+    return assignments_dict([parse_assignment(text, option) for text in texts], option)
+
+
+def assignments_dict(pairs: Sequence[tuple[str, Any]] | None, option: str) -> dict[str, Any]:
+    """Parsed ``NAME=VALUE`` pairs (a repeated option, each parsed by :func:`parse_assignment`) as a
+    dict; a name given twice is refused."""
+    values: dict[str, Any] = {}
+    for name, value in pairs or []:
         if name in values:
             raise BadInput(f"{name} is given twice", option=option)
         values[name] = value

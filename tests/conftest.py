@@ -83,7 +83,10 @@ def solved_problems() -> dict[str, Solved]:
     from dlsolve.problems import load_problems, solve_problem
 
     solved = {}
-    for problem in load_problems([Path(__file__).resolve().parent.parent / "problems"]):
+    # Relative to the working folder (the repository, where pytest runs): paths that a working shows,
+    # such as train-loop's file, are then the same in every checkout.
+    folder = Path(os.path.relpath(Path(__file__).resolve().parent.parent / "problems"))
+    for problem in load_problems([folder]):
         outcome = solve_problem(problem, check=True)
         solution = outcome.solution
         solved[problem.id] = Solved(

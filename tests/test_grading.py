@@ -96,6 +96,53 @@ MISTAKE_CASES = [
     ("sgd-limit", {"x": "1,1", "y": "2", "precond": "diag:1,3"}, "1,1", "plain-min-norm"),  # right: (1/2, 3/2)
     ("convergence-bound", {"x": "1,0;0,2"}, "rho=0.5", "lambda-max-for-lambda-min"),  # right: 1/32
     ("convergence-bound", {"x": "1,0,0;0,2,0"}, "rho=0", "zero-eigenvalue-as-lambda-min"),
+    # optim, by hand: gradients 2 then 1 from w = 1, η = 0.1, μ = 0.9. PyTorch: b = 2, 2.8; w = 0.8, 0.52.
+    # Textbook: v = 0.2, 0.28; w = 0.98, 0.952. Nesterov (PyTorch): w = 0.62, 0.268.
+    ("optim", {"grads": "2;1", "at": ["w=1"], "opt": "momentum", "lr": "0.1"}, "0.952", "textbook-momentum-for-torch"),
+    (
+        "optim",
+        {"grads": "2;1", "at": ["w=1"], "opt": "momentum", "lr": "0.1", "convention": "textbook"},
+        "0.52",
+        "torch-momentum-for-textbook",
+    ),
+    ("optim", {"grads": "2;1", "at": ["w=1"], "opt": "nesterov", "lr": "0.1"}, "0.52", "nesterov-as-momentum"),
+    # w² from 2, η = 0.1, λ = 0.1, 3 steps (torch.optim): Adam 1.7006234, AdamW 1.6443687
+    (
+        "optim",
+        {"f": "w**2", "at": ["w=2"], "opt": "adam", "lr": "0.1", "weight-decay": "0.1", "steps": 3},
+        "1.6444",
+        "decoupled-for-coupled",
+    ),
+    (
+        "optim",
+        {"f": "w**2", "at": ["w=2"], "opt": "adamw", "lr": "0.1", "weight-decay": "0.1", "steps": 3},
+        "1.7006",
+        "coupled-for-decoupled",
+    ),
+    # SGD on w² from 2, η = 0.1, λ = 0.2, 2 steps: right 2·0.78² = 1.2168; without decay 2·0.8² = 1.28
+    (
+        "optim",
+        {"f": "w**2", "at": ["w=2"], "lr": "0.1", "weight-decay": "0.2", "steps": 2},
+        "1.28",
+        "weight-decay-forgotten",
+    ),
+    ("optim ewma", {"values": "10,10", "beta": "0.5", "bias-correction": True}, "final=10", "bias-correction-confused"),
+    # lr-schedule, one epoch early (epoch-counted-from-one) and late (one-step-too-many), by hand
+    *[
+        ("lr-schedule " + kind, args, answer, name)
+        for kind, args, early, late in [
+            ("step", {"lr": "0.1", "step-size": 1, "gamma": "0.5", "epochs": 3}, "0.025", "0.00625"),
+            ("multistep", {"lr": "0.1", "milestones": "1,2,3,4", "gamma": "0.5", "epochs": 3}, "0.025", "0.00625"),
+            ("exponential", {"lr": "0.1", "gamma": "0.5", "epochs": 3}, "0.025", "0.00625"),
+            ("cosine", {"lr": "0.1", "t-max": 4, "epochs": 2}, "0.0853553", "0.0146447"),  # 0.05(1 ± √2/2)
+            ("cosine-warm-restarts", {"lr": "1", "t0": 4, "epochs": 2}, "0.853553", "0.146447"),
+            ("linear", {"lr": "0.1", "start-factor": "0.5", "total-iters": 4, "epochs": 2}, "0.0625", "0.0875"),
+            ("onecycle", {"max-lr": "0.1", "total-steps": 10, "epochs": 1}, "0.004", "0.1"),  # right 0.052
+            ("inverse-time", {"lr": "0.1", "decay-rate": "1", "epochs": 3}, "0.0333333", "0.02"),  # right 0.025
+            ("warmup-cosine", {"lr": "0.1", "warmup": 2, "total-steps": 6, "epochs": 1}, "0", "0.1"),  # right 0.05
+        ]
+        for answer, name in ((early, "epoch-counted-from-one"), (late, "one-step-too-many"))
+    ],
     # rnn, one step from h_0 = 0 (c_0 = 0): blocks as PyTorch stacks them, LSTM i,f,g,o and GRU r,z,n
     # gates i, f, g, o pre 0, 0, 0, 1; read as i, f, o, g: o = σ(0) = 1/2, g = tanh 1, h = tanh(tanh(1)/2)/2
     ("rnn", {"cell": "lstm", "x": "1", "w-ih": "0;0;0;1", "w-hh": "0;0;0;0"}, "0.1817", "lstm-gate-order"),

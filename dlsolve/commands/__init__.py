@@ -33,6 +33,8 @@ Layers = NewType("Layers", object)
 Labels = NewType("Labels", object)
 #: ``tuple[int, int]``: one value per axis (rows, columns).
 Pair = NewType("Pair", object)
+#: ``tuple[str, numpy.ndarray]``: one ``NAME=VALUE`` (``--at``).
+Assignment = NewType("Assignment", object)
 #: A value of one of several types (a scheme name or probabilities, ...): the docstring says which.
 Choice = NewType("Choice", object)
 

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any, NewType
+from typing import Annotated
 
 from dlsolve import parsing
-from dlsolve.commands import Labels, option
+from dlsolve.commands import Assignment, Labels, option
 from dlsolve.registry import command
 from dlsolve.solution import Solution
-
-#: ``tuple[str, numpy.ndarray]``: one ``NAME=VALUE``.
-Assignment = NewType("Assignment", object)
 
 
 @command("backprop")
@@ -60,12 +57,7 @@ def backprop(
 
       dlsolve backprop --f "z / sigmoid(z)"
     """
-    from dlsolve.errors import BadInput
     from dlsolve.solvers.backprop import solve_backprop
 
-    values: dict[str, Any] = {}
-    for name, value in at or []:  # type: ignore[attr-defined]
-        if name in values:
-            raise BadInput(f"{name} is given twice", option="--at")
-        values[name] = value
+    values = parsing.assignments_dict(at, "--at")  # type: ignore[arg-type]
     return solve_backprop(f, values, list(wrt) if wrt else None, check=check, exact=False if float_ else None)

@@ -14,6 +14,7 @@ from __future__ import annotations
 from fractions import Fraction
 from typing import Any
 
+from dlsolve.solvers.lr_schedule_kinds import KINDS as SCHEDULE_KINDS
 from dlsolve.values import Answer
 
 #: Default relative tolerance for float answers.
@@ -32,6 +33,9 @@ PRIMARY_FIELDS: dict[str, list[str]] = {
     "convergence-bound": ["rho", "eta"],
     "lr-curve": ["too_high", "too_low"],
     "train-loop": ["rules"],
+    "optim": ["theta", "final_loss"],
+    "optim ewma": ["final", "final_corrected"],
+    **{f"lr-schedule {kind}": ["final", "lr"] for kind in SCHEDULE_KINDS},
     "rnn": ["h_exact", "h", "h_last", "c_last"],
     "decode greedy": ["sequence", "probability"],
     "decode beam": ["sequence", "probability"],

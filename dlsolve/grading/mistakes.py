@@ -16,6 +16,8 @@ import importlib
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from dlsolve.solvers.lr_schedule_kinds import KINDS as SCHEDULE_KINDS
+
 if TYPE_CHECKING:
     from dlsolve.solution import Solution
 
@@ -29,6 +31,9 @@ MISTAKE_MODULES: dict[str, str] = {
     "attention": "dlsolve.solvers.attention_mistakes",
     "sgd-limit": "dlsolve.solvers.sgd_limit_mistakes",
     "convergence-bound": "dlsolve.solvers.convergence_mistakes",
+    "optim": "dlsolve.solvers.optim_mistakes",
+    "optim ewma": "dlsolve.solvers.optim_mistakes",
+    **{f"lr-schedule {kind}": "dlsolve.solvers.optim_mistakes" for kind in SCHEDULE_KINDS},
     "rnn": "dlsolve.solvers.rnn_mistakes",
     "decode greedy": "dlsolve.solvers.decode_mistakes",
     "decode beam": "dlsolve.solvers.decode_mistakes",

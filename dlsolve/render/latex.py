@@ -95,6 +95,15 @@ _UNICODE = {
     "⌉": r"\ensuremath{\rceil}",
     "⌊": r"\ensuremath{\lfloor}",
     "⌋": r"\ensuremath{\rfloor}",
+    # optim and lr-schedule
+    "α": r"\ensuremath{\alpha}",
+    "Δ": r"\ensuremath{\Delta}",
+    "π": r"\ensuremath{\pi}",
+    "ᵗ": r"\ensuremath{^t}",
+    "₀": r"\ensuremath{_0}",
+    "₁": r"\ensuremath{_1}",
+    "₂": r"\ensuremath{_2}",
+    "‖": r"\ensuremath{\|}",
 }
 _COMBINING_HAT = "\u0302"
 
