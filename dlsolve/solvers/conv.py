@@ -528,7 +528,7 @@ def conv_shape(
         "dims": n_dims,
         "layer": layer,
         "output_padding": listed(output_padding) if layer == "transposed" else None,
-        "ceil": ceil if pooling else None,
+        "ceil": True if ceil else None,  # shown only when set (the input line lists non-null settings)
         "groups": groups if conv_like else None,
         "batch": batch,
         "channels": channels,

@@ -174,8 +174,9 @@ def pool(
         "stride": pair_text(stride),
         "padding": padding if isinstance(padding, str) else pads_text(pads),
         "op": op,
-        "ceil": ceil if not keras else None,
-        "exclude_pad": exclude_pad if op == "avg" and not keras else None,
+        # shown only when set (the input line lists non-null settings)
+        "ceil": True if ceil else None,
+        "exclude_pad": True if exclude_pad and op == "avg" and not keras else None,
     }
     if keras:
         inputs["framework"] = "keras"
