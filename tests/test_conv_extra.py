@@ -10,6 +10,8 @@ import json
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.parsing import parse_layers, parse_padding
@@ -151,3 +153,43 @@ def test_cli_reads_stdin_once(cli):
     assert cli("filter", "pool", "-i", "-", "-q", stdin="1,2;3,4").stdout.split() == ["4"]
     assert cli("filter", "apply", "-i", "-", "-k", "2", "-q", stdin="1,2;3,4").stdout.split() == ["2", "4", "6", "8"]
     assert cli("filter", "explain", "-k", "-", "-q", stdin="1,0,-1;1,0,-1;1,0,-1").exit_code == 0
+
+
+@given(
+    size=st.integers(1, 30),
+    kernel=st.integers(1, 6),
+    stride=st.integers(1, 4),
+    before=st.integers(0, 4),
+    after=st.integers(0, 4),
+    dilation=st.integers(1, 3),
+)
+def test_asymmetric_formula_counts_the_windows_that_fit(size, kernel, stride, before, after, dilation):
+    """⌊(in + p_b + p_a − d(k − 1) − 1)/s⌋ + 1 counts the window starts 0, s, 2s, ... that fit the padded input."""
+    span = dilation * (kernel - 1) + 1
+    fits = len(range(0, size + before + after - span + 1, stride))
+    try:
+        got = conv_shape([size], [kernel], stride=[stride], padding=[(before, after)], dilation=[dilation], dims=1)
+    except InvalidProblem:
+        assert fits == 0
+        return
+    assert got.answer["spatial"] == [fits]
+
+
+@given(
+    image=st.lists(st.lists(st.integers(-4, 4), min_size=5, max_size=5), min_size=5, max_size=6),
+    kernel=st.lists(st.lists(st.integers(-3, 3), min_size=2, max_size=2), min_size=2, max_size=2),
+    dilation=st.integers(1, 3),
+)
+def test_dilation_equals_zeros_typed_into_the_kernel(image, kernel, dilation):
+    from dlsolve.parsing import parse_channels
+    from dlsolve.solvers.filters import apply_filter
+
+    text = lambda rows: ";".join(",".join(map(str, r)) for r in rows)  # noqa: E731
+    spread = [[0] * (dilation + 1) for _ in range(dilation + 1)]
+    for a in range(2):
+        for b in range(2):
+            spread[a * dilation][b * dilation] = kernel[a][b]
+    x = parse_channels(text(image), "--image")
+    dilated = apply_filter(x, parse_channels(text(kernel), "--kernel"), dilation=(dilation, dilation))
+    typed = apply_filter(x, parse_channels(text(spread), "--kernel"))
+    assert dilated.answer["output"] == typed.answer["output"]
