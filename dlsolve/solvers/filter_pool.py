@@ -94,6 +94,8 @@ def pool(
         raise BadInput("Keras pooling has no ceil mode; --ceil is PyTorch's", option="--ceil")
     if keras and exclude_pad:
         raise BadInput("Keras's SAME average pooling always divides by the real cells", option="--exclude-pad")
+    if keras and not isinstance(padding, str) and all(p in (0, (0, 0)) for p in padding):
+        padding = "valid"  # Keras's default
     if keras != isinstance(padding, str):
         message = (
             "with --framework keras the padding is same or valid"
