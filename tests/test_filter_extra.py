@@ -279,3 +279,19 @@ def test_live_torch_random_transposed_convolutions():
             continue
         got = transpose_filter(channels(text(x)), channels(text(k)), stride=s, padding=p, dilation=d)
         close(got.answer["output"], expected)
+
+
+def test_full_writes_out_more_cells_windows_and_evidence():
+    from dlsolve.solvers.filter_kernels import design_filter, explain_kernel
+
+    image = channels("1,2,3,4;5,6,7,8;9,10,11,12;13,14,15,16")
+    short = next(s for s in apply_filter(image, channels("1,0;0,1")).steps if s.kind == "filter.windows")
+    full = next(s for s in apply_filter(image, channels("1,0;0,1"), full=True).steps if s.kind == "filter.windows")
+    assert len(short.substeps) == 1 and len(full.substeps) == 9
+    pooled = next(s for s in pool(image, full=True).steps if s.kind == "filter.windows")
+    assert len(pooled.substeps) == 4
+    kernel = parse_channels("1,0,-1;2,0,-2;1,0,-1", "--kernel")
+    assert not {"filter.symmetry", "filter.separability"} & {s.kind for s in explain_kernel(kernel).steps}
+    assert {"filter.symmetry", "filter.separability"} <= {s.kind for s in explain_kernel(kernel, full=True).steps}
+    assert "filter.moments" not in {s.kind for s in design_filter("sobel-x").steps}
+    assert "filter.moments" in {s.kind for s in design_filter("sobel-x", full=True).steps}
