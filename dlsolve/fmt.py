@@ -177,9 +177,9 @@ def minus(text: str) -> str:
 
 
 def symbol_name(name: str) -> str:
-    """A symbol's name in board notation: ``lambda_max`` -> ``λ_max``, ``eta`` -> ``η``."""
+    """A symbol's name in board notation: ``lambda_max`` -> ``λ_max``, ``eta`` -> ``η``, ``R^2`` -> ``R²``."""
     head, sep, tail = name.partition("_")
-    return _GREEK.get(head, head) + sep + tail
+    return (_GREEK.get(head, head) + sep + tail).replace("^2", "²")
 
 
 def symbolic(expr: object) -> str:
@@ -207,6 +207,27 @@ def symbolic(expr: object) -> str:
         def _print_Mul(self, expr: sympy.Mul) -> str:
             return super()._print_Mul(expr).replace("*", "·")
 
+        def _print_Add(self, expr: sympy.Add, order: str | None = None) -> str:
+            if expr.free_symbols:  # a formula keeps SymPy's order
+                return super()._print_Add(expr, order)
+            # a number: positive terms first, the rational part first (1 + √3/3, 5√3/6 − 1/2)
+            terms = sorted(expr.as_ordered_terms(), key=lambda t: (t.could_extract_minus_sign(), not t.is_Rational))
+            text = ""
+            for index, term in enumerate(terms):
+                negative = term.could_extract_minus_sign()
+                shown = self.parenthesize(-term if negative else term, precedence(expr), strict=False)
+                text += ("-" if negative else "") + shown if index == 0 else (" - " if negative else " + ") + shown
+            return text
+
+        def _print_Exp1(self, expr: object) -> str:
+            return "e"
+
+        def _print_exp(self, expr: sympy.exp) -> str:  # e², e^(√2/2), never exp(...)
+            (power,) = expr.args
+            if power.is_Integer and int(power) > 0:
+                return "e" + (superscript(int(power)) if power != 1 else "")
+            return f"e^({self._print(power)})"
+
     return minus(Board().doprint(sympy.sympify(expr)))
 
 
@@ -220,3 +241,16 @@ def symbolic_number(expr: object) -> str:
 
         return minus(number(Fraction(int(value.p), int(value.q))))
     return f"{symbolic(value)} ≈ {minus(decimal(float(value)))}"
+
+
+#: The derivation's symbols in LaTeX (SymPy names -> LaTeX).
+_SYMBOL_LATEX = {"lambda_min": r"\lambda_{\min}", "lambda_max": r"\lambda_{\max}", "R^2": "R^2"}
+
+
+def symbolic_latex(expression: object) -> str:
+    """LaTeX of a SymPy expression with the derivation's symbols typeset (``\\lambda_{\\min}``, ``R^2``),
+    positive terms first."""
+    import sympy
+
+    names = {s: _SYMBOL_LATEX[s.name] for s in expression.free_symbols if s.name in _SYMBOL_LATEX}  # type: ignore[attr-defined]
+    return sympy.latex(expression, symbol_names=names, order="old")

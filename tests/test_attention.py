@@ -375,6 +375,26 @@ def test_parameter_count_shapes_and_flops_match_torch(case):
     assert 2 * answer["macs"] == case["flops"]  # FlopCounterMode counts 2 FLOPs per multiply-add
 
 
+@pytest.mark.parametrize("case", GOLDENS["params"], ids=lambda c: f"{c['config']['d_model']}x{c['config']['heads']}")
+def test_parameter_count_without_seq_matches_torch(case):
+    """The parameter count does not depend on the sequence: without --seq it is answered alone (issue 14)."""
+    from dlsolve.solvers.attention_shapes import attention_shapes
+
+    config = {k: v for k, v in case["config"].items() if k not in ("seq", "seq_kv", "batch")}
+    solution = attention_shapes(**config)
+    assert solution.answer["params"] == case["params"]
+    assert solution.answer["output_shape"] is None and solution.answer["macs"] is None
+    assert solution.quiet == f"params {case['params']}"
+    assert [step.kind for step in solution.steps] == ["attention-shapes.head-width", "attention-shapes.params"]
+
+
+def test_cli_shapes_without_seq(cli):
+    result = cli("attention", "shapes", "--d-model", "512", "--heads", "8", "--json")
+    assert result.exit_code == 0, result.stderr
+    assert result.json()["answer"]["params"] == 4 * 512 * 512 + 4 * 512  # nn.MultiheadAttention(512, 8)
+    assert cli("attention", "shapes", "--seq", "4", "--heads", "8").exit_code == 2  # --d-model is needed
+
+
 @pytest.mark.torch
 def test_live_torch_random_cases_and_masked_rows():
     torch = pytest.importorskip("torch")

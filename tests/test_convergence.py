@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 from fractions import Fraction
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -13,7 +14,9 @@ from hypothesis import strategies as st
 
 from dlsolve.errors import BadInput
 from dlsolve.parsing import Matrix, parse_matrix
+from dlsolve.solution import Step
 from dlsolve.solvers.convergence import solve_convergence_bound, solve_symbolic
+from dlsolve.step_kinds import all_kinds
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "convergence_goldens.json").read_text())["cases"]
 
@@ -455,3 +458,114 @@ def test_identity_check_can_fail() -> None:
     assert not check_identity(2, b_coefficient=Fraction(8, 3))
     assert not check_identity(2, a_coefficient=Fraction(2))
     assert check_identity(1, a_coefficient=Fraction(1), b_coefficient=Fraction(1, 2))
+
+
+@pytest.mark.parametrize(("seed", "scales"), [(0, [1.0, 1e-3, 1e-6]), (1, [2.0, 1e-6]), (2, [1.0, 0.5, 1e-6, 1e-6])])
+def test_ill_conditioned_contraction_is_computed_stably(seed, scales):
+    """λ_min/λ_max ≈ 1e-12: 1 − factor is about 1e-25, far below float64's resolution near 1.
+
+    dlsolve must report it (answer.exact_contraction), never warn of growth on a rounding error, and
+    say that the factor prints as 1. Oracle: the generalised eigenvalue of (M, H) at 80 digits (mpmath),
+    M = H − 2cηH² + c²η² Σ p_i h_i x_i x_iᵀ, at dlsolve's η. Agreement to 1e-3: the float64 spectrum of
+    an H with condition number 1e12 is itself accurate to about 1e-4 (relative) in λ_min.
+    """
+    import mpmath as mp
+
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.standard_normal((len(scales), len(scales))))
+    x = q @ np.diag(scales)
+    solution = solve_convergence_bound(Matrix(array=x))
+    answer = solution.answer
+    assert answer["lambda_min"] / answer["lambda_max"] == pytest.approx(min(scales) ** 2 / max(scales) ** 2, rel=1e-3)
+    with mp.workdps(80):
+        c, n, d = 2, len(x), len(scales)
+        eta, p = mp.mpf(answer["eta"]), mp.mpf(1) / n
+        rows = [mp.matrix([[mp.mpf(v) for v in row]]) for row in x.tolist()]
+        h_matrix = sum((p * r.T * r for r in rows), mp.zeros(d, d))
+        k_matrix = sum((p * (r * h_matrix * r.T)[0] * r.T * r for r in rows), mp.zeros(d, d))
+        m_matrix = h_matrix - 2 * c * eta * h_matrix * h_matrix + (c * eta) ** 2 * k_matrix
+        values, vectors = mp.eigsy(h_matrix)
+        root_inverse = vectors * mp.diag([1 / mp.sqrt(v) for v in values]) * vectors.T
+        contraction = float(1 - max(mp.eigsy(root_inverse * m_matrix * root_inverse)[0]))
+    assert 0 < contraction < 1e-20
+    assert answer["exact_contraction"] == pytest.approx(contraction, rel=1e-3)
+    assert answer["exact_factor"] == 1.0  # 1 − 1e-25 in float64
+    assert not any("can grow" in w for w in solution.warnings)
+    assert any("below float64's resolution" in w and "exact contraction" in w for w in solution.warnings)
+    assert answer["eta_exact_best"] > 0 and answer["exact_factor_best"] <= 1.0
+
+
+def test_rounding_level_factor_is_not_called_growth():
+    """A factor equal to 1 within rounding says so instead of warning that the loss can grow."""
+    from dlsolve.solvers.convergence import Factor, _factor_warnings, analyse_scheme
+
+    scheme = analyse_scheme("uniform", np.eye(2), None, [0.5, 0.5], 2)
+    unresolved = _factor_warnings(Fraction(1, 8), scheme, 0.1, Factor(1 + 1e-17, -1e-17, 1e-16))
+    assert not any("can grow" in w for w in unresolved)
+    assert any("within float64 rounding" in w for w in unresolved)
+    growth = _factor_warnings(Fraction(1, 8), scheme, 0.1, Factor(1.5, -0.5, 1e-16))
+    assert any("can grow" in w for w in growth)
+
+
+def _walk(steps):  # type: ignore[no-untyped-def]
+    return [s for step in steps for s in (step, *_walk(step.substeps))]
+
+
+def _dump(data) -> str:  # type: ignore[no-untyped-def]
+    return json.dumps(data, sort_keys=True, ensure_ascii=False)
+
+
+def test_full_working_has_declared_kinds_and_more_steps() -> None:
+    """convergence-bound's full working (the CLI's --full) adds steps; every one has a declared kind."""
+    from dlsolve.solvers.convergence import solve_convergence_bound
+
+    x = parse_matrix("1,0,1;0,1,1", "--x")
+    concise = solve_convergence_bound(x, p=[1 / 3, 2 / 3], eps=0.001)
+    full = solve_convergence_bound(x, p=[1 / 3, 2 / 3], eps=0.001, full=True)
+    assert _dump(concise.answer) == _dump(full.answer)
+    concise_kinds = [step.kind for step in _walk(concise.steps)]
+    full_kinds = [step.kind for step in _walk(full.steps)]
+    extras = {
+        "convergence.identity-check",
+        "convergence.tight-bound",
+        "convergence.exact-factor",
+        "convergence.comparison",
+        "convergence.kaczmarz",
+    }
+    assert not extras & set(concise_kinds)
+    assert extras <= set(full_kinds)
+    assert concise_kinds[-2:] == ["convergence.bound", "convergence.steps-to-eps"]
+    declared = all_kinds()
+    assert all(kind in declared for kind in full_kinds)
+
+
+def test_quiet_answers_even_when_the_working_would_fail(monkeypatch: pytest.MonkeyPatch) -> None:
+    """-q never builds the working: a working that raises does not stop the answer."""
+    from dlsolve.solvers import convergence_steps
+    from dlsolve.solvers.convergence import solve_convergence_bound
+
+    def broken(context: Any) -> list[Step]:
+        raise RuntimeError("the working was built")
+
+    monkeypatch.setattr(convergence_steps, "working", broken)
+    solution = solve_convergence_bound(parse_matrix("1,0,0;0,2,0", "--x"))
+    assert "rho=1/32" in solution.quiet
+    with pytest.raises(RuntimeError):
+        solution.steps  # noqa: B018
+
+
+def test_quiet_has_no_sympy_on_the_float_path() -> None:
+    """convergence-bound -q on float data never imports SymPy (the derivation is working only)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, numpy as np\n"
+        "from dlsolve.parsing import Matrix\n"
+        "from dlsolve.solvers.convergence import solve_convergence_bound\n"
+        "s = solve_convergence_bound(Matrix(array=np.random.default_rng(0).standard_normal((30, 20))))\n"
+        "print(s.quiet)\n"
+        "print('sympy' in sys.modules)\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.splitlines()[-1] == "False", result.stdout

@@ -12,13 +12,17 @@ import pytest
 from dlsolve.problems import load_problems, solve_problem
 from dlsolve.render import render
 from dlsolve.solution import Solution, Step
+from dlsolve.step_kinds import all_kinds
 
 ROOT = Path(__file__).resolve().parent.parent
 PROBLEMS = load_problems([ROOT / "problems"])
+#: Commands whose every step carries a kind declared in its module's STEP_KINDS (grows as solvers declare theirs).
+KINDED_COMMANDS = {"attention", "attention shapes", "sgd-limit", "convergence-bound"}
 #: Problems whose every step must carry a kind (grows as the solvers declare theirs).
 KINDS_REQUIRED: set[str] = {
     *("seq-linear-rnn", "seq-tanh-rnn", "seq-relu-rnn-exact", "seq-lstm-two-steps", "seq-gru-two-steps"),
     *("seq-greedy-decoding", "seq-beam-two", "seq-beam-misses"),
+    *(problem.id for problem in PROBLEMS if problem.command in KINDED_COMMANDS),
 }
 
 
@@ -68,3 +72,22 @@ def test_working_built_late_is_the_working_built_at_once(problem) -> None:  # ty
     assert lazy.solution is not None
     render(lazy.solution, "quiet", io.StringIO())
     assert json.dumps(lazy.solution.to_dict(), default=str, sort_keys=True) == eager_json
+
+
+def _walk(steps: list[Step]) -> list[Step]:
+    return [s for step in steps for s in (step, *_walk(step.substeps))]
+
+
+@pytest.mark.parametrize("problem_id", sorted(p.id for p in PROBLEMS if p.command in KINDED_COMMANDS))
+def test_declared_kinds_and_late_working_equals_eager(problem_id: str, solved_problems) -> None:  # type: ignore[no-untyped-def]
+    """For the commands with declared kinds (in CI, unlike the slow test above): solving never built the
+    working, the late working equals one built at once, and every step's kind is declared."""
+    solved = solved_problems[problem_id]
+    assert not solved.working_built_at_solve, "solving (and checking) built the working"
+    eager = solve_problem(solved.problem).solution
+    assert eager is not None and eager.steps
+    lazy = solved.outcome.solution
+    assert json.dumps(lazy.to_dict(), sort_keys=True) == json.dumps(eager.to_dict(), sort_keys=True)
+    declared = all_kinds()
+    for step in _walk(lazy.steps):
+        assert step.kind in declared, f"{problem_id}: step {step.title!r} has undeclared kind {step.kind!r}"

@@ -387,7 +387,6 @@ def test_linalg_exact_pinv_matches_numpy():
         ({"x": "1,2", "precond": "1,2;3,4"}, "--precond"),
         ({"x": "1,2", "precond": "diag:1,0"}, "--precond"),
         ({"x": "1,2", "precond": "diag:1,2,3"}, "--precond"),
-        ({"x": "1,2;0,0"}, "--x"),
         ({"x": "1,2", "weight_decay": Fraction(-1)}, "--weight-decay"),
     ],
 )
@@ -527,3 +526,23 @@ def test_linalg_exact_against_numpy(rows):
     rhs = la.matvec(exact, [Fraction(j + 1) for j in range(len(rows[0]))])
     solution = la.solve(exact, rhs)
     assert solution is not None and la.matvec(exact, solution) == rhs
+
+
+@pytest.mark.parametrize("exact", [True, False])
+@pytest.mark.parametrize("y_zero_row", ["0", "3"])
+def test_all_zero_rows_are_answered_with_a_warning(exact, y_zero_row):
+    """A row of zeros is legitimate data (constant loss, zero gradient): answered, with a warning.
+
+    Oracle: NumPy's pseudo-inverse, pinv(X) y (min-norm interpolant, or the least-squares solution when
+    the zero row's target is not 0: its term (y_i - 0)^2 is a constant)."""
+    rows = [[1, 2, 0], [0, 0, 0], [2, 1, 1]]
+    y = [1, y_zero_row, 2]
+    text = ";".join(",".join(str(v) for v in row) for row in rows)
+    x = parse_matrix(text, "--x") if exact else Matrix(array=np.array(rows, dtype=float))
+    solution = solve_sgd_limit(x, y=fr(y), full_batch=True)
+    expected = np.linalg.pinv(np.array(rows, dtype=float)) @ np.array([float(v) for v in y])
+    assert np.allclose(solution.answer["theta"], expected, atol=1e-12)
+    assert any("row(s) 2 of X are all zeros" in w for w in solution.warnings)
+    assert solution.answer["case"] == ("min-norm" if y_zero_row == "0" else "least-squares")
+    assert (solution.answer["exact"] is not None) == exact
+    assert solution.steps  # the working builds too

@@ -115,6 +115,7 @@ def attention(
     masked_rows: Annotated[
         str, option("--masked-rows", parse=_masked_rows, help="Fully masked rows: zero (SDPA) or nan (MHA).")
     ] = "zero",
+    full: Annotated[bool, option("--full", help="Also every matrix written out and each query's line.")] = False,
 ) -> Solution:
     """Scaled dot-product attention softmax(Q K^T / sqrt(d_k)) V, step by step.
 
@@ -158,6 +159,7 @@ def attention(
         tokens=tokens,
         key_tokens=key_tokens,
         masked_rows=masked_rows,
+        full=full,
     )
 
 
@@ -165,7 +167,13 @@ def attention(
 def attention_shapes(
     batch: Annotated[int, option("--batch", "-b", parse=parsing.parse_int, minimum=1, help="Batch size B.")] = 1,
     seq: Annotated[
-        int | None, option("--seq", parse=parsing.parse_int, minimum=1, help="Query sequence length T.")
+        int | None,
+        option(
+            "--seq",
+            parse=parsing.parse_int,
+            minimum=1,
+            help="Query sequence length T (optional: without it, parameters only).",
+        ),
     ] = None,
     d_model: Annotated[
         int | None, option("--d-model", parse=parsing.parse_int, minimum=1, help="Model width d_model (embed_dim).")

@@ -54,6 +54,10 @@ def convergence_bound(
         int, option("--seed", parse=parsing.parse_int, minimum=0, help="Random seed (with --simulate).")
     ] = 0,
     symbolic: Annotated[bool, option("--symbolic", help="Only the SymPy derivation, no data.")] = False,
+    full: Annotated[
+        bool,
+        option("--full", help="Also beta, the exact factor, both sampling schemes, Kaczmarz and the identity check."),
+    ] = False,
 ) -> Solution:
     """SGD on interpolating least squares: E[L(theta_t+1) | theta_t] <= (1 - rho) L(theta_t), derived and checked.
 
@@ -83,4 +87,5 @@ def convergence_bound(
         steps=steps,
         seed=seed,
         symbolic=symbolic,
+        full=full,
     )

@@ -25,14 +25,21 @@ from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.solution import Solution, Step, Table
 
+STEP_KINDS = {
+    "attention-shapes.head-width": "the per-head widths d_k and d_v (d_model / h by default)",
+    "attention-shapes.tensors": "every tensor's shape, batch first",
+    "attention-shapes.params": "the parameters of each projection, itemized, and their total",
+    "attention-shapes.macs": "the multiply-adds of each matrix product, itemized, and their total",
+}
+
 
 @dataclass(frozen=True)
 class MhaSizes:
     """The sizes of one multi-head attention problem (see the module docstring)."""
 
     batch: int
-    seq: int
-    seq_kv: int
+    seq: int | None  #: None: no sequence given (parameters only)
+    seq_kv: int | None
     d_model: int
     heads: int
     d_k: int
@@ -45,6 +52,7 @@ class MhaSizes:
     @property
     def keys(self) -> int:
         """Number of keys attended to (one more with ``add_bias_kv``)."""
+        assert self.seq_kv is not None
         return self.seq_kv + (1 if self.add_bias_kv else 0)
 
     @property
@@ -129,12 +137,15 @@ def attention_shapes(
 ) -> Solution:
     """Shapes, parameters (as ``nn.MultiheadAttention``) and multiply-adds of multi-head attention.
 
-    Raises InvalidProblem when ``d_model`` is not divisible by ``heads`` and no ``d_k`` is given (as
-    PyTorch refuses), BadInput for sizes below 1 and for a missing ``seq``, ``d_model`` or ``heads``.
+    Without ``seq`` only the parameter count is answered (it does not depend on the sequence length);
+    shapes and multiply-adds need ``seq``. Raises InvalidProblem when ``d_model`` is not divisible by
+    ``heads`` and no ``d_k`` is given (as PyTorch refuses), BadInput for sizes below 1 and for a
+    missing ``d_model`` or ``heads``.
     """
-    for option, value in (("--seq", seq), ("--d-model", d_model), ("--heads", heads)):
+    for option, value in (("--d-model", d_model), ("--heads", heads)):
         if value is None:
             raise BadInput(f"{option} is required (see 'dlsolve attention shapes --help')", option=option)
+    assert d_model is not None and heads is not None
     for option, value in (
         ("--batch", batch),
         ("--seq", seq),
@@ -168,64 +179,96 @@ def attention_shapes(
         bias=bias,
         add_bias_kv=add_bias_kv,
     )
-    shapes = tensor_shapes(sizes)
     params = parameter_counts(sizes)
-    macs = multiply_adds(sizes)
     total_params = sum(params.values())
-    total_macs = sum(macs.values())
-    steps = [
-        _sizes_step(sizes),
-        Step(
-            title="Tensor shapes (batch first)",
-            text="\n".join(f"{name}: {fmt.shape(shape)}  ({how})" for name, shape, how in shapes),
-            blocks=[Table(columns=["tensor", "shape", "how"], rows=[[n, fmt.shape(s), how] for n, s, how in shapes])],
-        ),
-        _params_step(sizes, params, total_params),
-        _macs_step(sizes, macs, total_macs),
-    ]
     warnings = []
     if not sizes.torch_equivalent:
         warnings.append(
             f"h d_k = {sizes.heads * sizes.d_k}, d_v = {sizes.d_v} vs d_model = {d_model}: nn.MultiheadAttention "
             "always uses d_k = d_v = d_model / h, so it has no equivalent of these sizes"
         )
+    inputs: dict[str, Any] = {  # the sizes given, and the defaults only where they differ from the usual
+        "batch": batch if seq is not None else None,
+        "seq": seq,
+        "seq_kv": seq_kv,
+        "d_model": d_model,
+        "heads": heads,
+        "d_k": d_k,
+        "d_v": d_v,
+        "kdim": kdim,
+        "vdim": vdim,
+        "bias": None if bias else False,
+        "add_bias_kv": add_bias_kv or None,
+    }
+    answer: dict[str, Any] = {
+        "output_shape": None,
+        "scores_shape": None,
+        "weights_shape": None,
+        "shapes": None,
+        "head_dim": sizes.d_k,
+        "d_v": sizes.d_v,
+        "params": total_params,
+        "params_by_tensor": params,
+        "macs": None,
+        "macs_by_step": None,
+        "torch_equivalent": sizes.torch_equivalent,
+    }
+    if seq is None:
+        if batch != 1:
+            warnings.append("--batch only matters with --seq (shapes and multiply-adds); the parameters do not")
+        return Solution(
+            command="attention shapes",
+            inputs=inputs,
+            answer=answer,
+            summary=f"{total_params:,} parameters (they do not depend on the sequence length; give --seq for the "
+            "shapes and multiply-adds)",
+            quiet=f"params {total_params}",
+            steps=lambda: [_sizes_step(sizes), _params_step(sizes, params, total_params)],
+            warnings=warnings,
+            answer_latex=rf"\text{{params}} = {total_params}",
+        )
+    shapes = tensor_shapes(sizes)
+    macs = multiply_adds(sizes)
+    total_macs = sum(macs.values())
+
+    def working() -> list[Step]:
+        return [
+            _sizes_step(sizes),
+            Step(
+                kind="attention-shapes.tensors",
+                title="Tensor shapes (batch first)",
+                text=f"Output {fmt.shape(output_shape)}; scores and weights {fmt.shape(answer['scores_shape'])} "
+                f"(batch, heads, T, S); every tensor, and how it is made, in the table below.",
+                blocks=[
+                    Table(columns=["tensor", "shape", "how"], rows=[[n, fmt.shape(s), how] for n, s, how in shapes])
+                ],
+            ),
+            _params_step(sizes, params, total_params),
+            _macs_step(sizes, macs, total_macs),
+        ]
+
     output_shape = [batch, seq, d_model]
     summary = (
         f"output {fmt.shape(output_shape)}, weights {fmt.shape([batch, heads, seq, sizes.keys])} per head; "
         f"{total_params:,} parameters; {total_macs:,} multiply-adds"
     )
-    answer: dict[str, Any] = {
-        "output_shape": output_shape,
-        "scores_shape": [batch, heads, seq, sizes.keys],
-        "weights_shape": [batch, seq, sizes.keys],
-        "shapes": {name: shape for name, shape, _ in shapes},
-        "head_dim": sizes.d_k,
-        "d_v": sizes.d_v,
-        "params": total_params,
-        "params_by_tensor": params,
-        "macs": total_macs,
-        "macs_by_step": macs,
-        "torch_equivalent": sizes.torch_equivalent,
-    }
+    answer.update(
+        {
+            "output_shape": output_shape,
+            "scores_shape": [batch, heads, seq, sizes.keys],
+            "weights_shape": [batch, seq, sizes.keys],
+            "shapes": {name: shape for name, shape, _ in shapes},
+            "macs": total_macs,
+            "macs_by_step": macs,
+        }
+    )
     return Solution(
         command="attention shapes",
-        inputs={
-            "batch": batch,
-            "seq": seq,
-            "seq_kv": sizes.seq_kv,
-            "d_model": d_model,
-            "heads": heads,
-            "d_k": sizes.d_k,
-            "d_v": sizes.d_v,
-            "kdim": sizes.kdim,
-            "vdim": sizes.vdim,
-            "bias": bias,
-            "add_bias_kv": add_bias_kv,
-        },
+        inputs=inputs,
         answer=answer,
         summary=summary,
         quiet=f"output {fmt.shape(output_shape)}; params {total_params}; macs {total_macs}",
-        steps=steps,
+        steps=working,
         warnings=warnings,
         answer_latex=rf"\text{{params}} = {total_params},\quad \text{{MACs}} = {total_macs}",
     )
@@ -236,9 +279,12 @@ def _sizes_step(sizes: MhaSizes) -> Step:
         text = f"d_k = d_v = d_model / h = {sizes.d_model} / {sizes.heads} = {sizes.d_k} per head."
     else:
         text = f"d_k = {sizes.d_k}, d_v = {sizes.d_v} per head (given), h d_k = {sizes.heads * sizes.d_k}."
-    if sizes.add_bias_kv:
+    if sizes.add_bias_kv and sizes.seq_kv is not None:
         text += f"\nadd_bias_kv appends one learned key/value token: {sizes.seq_kv} + 1 = {sizes.keys} keys."
+    elif sizes.add_bias_kv:
+        text += "\nadd_bias_kv appends one learned key/value token (bias_k, bias_v) to the keys and values."
     return Step(
+        kind="attention-shapes.head-width",
         title="Head width",
         text=text,
         latex=rf"d_k = \frac{{d_{{model}}}}{{h}} = {sizes.d_k}"
@@ -248,9 +294,13 @@ def _sizes_step(sizes: MhaSizes) -> Step:
 
 
 def _itemized(counts: dict[str, int], formulas: dict[str, str], total: int) -> tuple[list[str], list[list[str]]]:
-    """``name: formula = count`` lines and the table rows (with a total row) of an itemized count."""
+    """The sum once with its terms substituted (``W_Q + W_K + ... = 262,144 + ... = 1,050,624``) and the
+    table rows (name, formula, count; a total row) that itemize it."""
     rows = [[name, formulas[name], f"{count:,}"] for name, count in counts.items()]
-    lines = [f"{name}: {formula} = {count}" for name, formula, count in rows]
+    lines = [
+        " + ".join(counts),
+        "= " + " + ".join(f"{count:,}" for count in counts.values()) + f" = {total:,}",
+    ]
     return lines, [*rows, ["total", "", f"{total:,}"]]
 
 
@@ -274,9 +324,11 @@ def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
         else "kdim/vdim differ from d_model, so nn.MultiheadAttention stores q_proj_weight, k_proj_weight, "
         "v_proj_weight separately"
     )
-    lines.append(f"total = {total:,}" + ("" if sizes.bias else " (bias=False)"))
+    if not sizes.bias:
+        lines.append("(bias=False: no projection biases)")
     lines.append(layout + ".")
     return Step(
+        kind="attention-shapes.params",
         title="Parameters",
         text="\n".join(lines),
         latex=rf"\#\text{{params}} = {total}",
@@ -295,12 +347,13 @@ def _macs_step(sizes: MhaSizes, macs: dict[str, int], total: int) -> Step:
         "output projection": f"B T h d_v D = {b}·{t}·{h}·{sizes.d_v}·{sizes.d_model}",
     }
     lines, rows = _itemized(macs, formulas, total)
-    lines.append(f"total = {total:,} multiply-adds (≈ {2 * total:,} FLOPs)")
+    lines.append(f"multiply-adds (≈ {2 * total:,} FLOPs).")
     lines.append(
-        f"Not counted: scaling by 1/sqrt(d_k) ({b * h * t * s:,} multiplications), softmax "
+        f"Not counted: scaling by 1/√d_k ({b * h * t * s:,} multiplications), softmax "
         f"({b * h * t * s:,} exponentials), bias additions."
     )
     return Step(
+        kind="attention-shapes.macs",
         title="Multiply-adds (one multiplication + one addition of a matrix product)",
         text="\n".join(lines),
         latex=rf"\text{{MACs}} = {total}",

@@ -19,7 +19,7 @@ from typing import Any
 
 from dlsolve import fmt
 from dlsolve.errors import BadInput, InvalidProblem
-from dlsolve.solution import Heatmap, Plot, Series, Solution, Step, Table
+from dlsolve.solution import Solution
 from dlsolve.solvers import convergence_math as cm
 from dlsolve.values import Matrix
 
@@ -50,7 +50,10 @@ class Scheme:
 
 
 def _show(value: Value | None) -> str:
-    return "—" if value is None else fmt.number(value)
+    """A value in a message: exact when exact (``1/32``), else about six significant digits."""
+    if value is None:
+        return "—"
+    return fmt.number(value) if isinstance(value, Fraction) else fmt.decimal(value)
 
 
 def _json(value: Value | None) -> int | float | None:
@@ -116,7 +119,7 @@ def resolve_probabilities(
     total = sum(p)
     warnings = []
     if abs(total - 1) > (0 if isinstance(total, Fraction) else 1e-12):
-        warnings.append(f"the probabilities summed to {fmt.number(total)}; they were normalised to sum 1")
+        warnings.append(f"the probabilities summed to {_show(total)}; they were normalised to sum 1")
         p = [v / total for v in p]
     return "given", list(p), warnings
 
@@ -139,10 +142,15 @@ def _float_rows(rows: list[list[Value]] | None) -> bool:
     return rows is None or not all(isinstance(v, Fraction) for row in rows for v in row)
 
 
-def analyse_scheme(name: str, array: Any, rows: list[list[Value]] | None, p: list[Value], c: int) -> Scheme:
-    """Analyse ``(X, p)``: exact when small and exact; float64 work on ``X / scale`` (reported unscaled)."""
+def analyse_scheme(
+    name: str, array: Any, rows: list[list[Value]] | None, p: list[Value], c: int, pencil: bool = True
+) -> Scheme:
+    """Analyse ``(X, p)``: exact when small and exact; float64 work on ``X / scale`` (reported unscaled).
+
+    ``pencil=False`` (a scheme only compared, not chosen) defers the reduced pencil until it is used.
+    """
     scale = float(2.0 ** round(math.log2(max(float(array.max()), -float(array.min())))))
-    analysis = cm.analyse(array, rows, p, scale)
+    analysis = cm.analyse(array, rows, p, scale, pencil=pencil)
     curvature = analysis.lambda_max * analysis.R2
     return Scheme(
         name=name,
@@ -154,13 +162,6 @@ def analyse_scheme(name: str, array: Any, rows: list[list[Value]] | None, p: lis
         eta_tight_best=cm.best_eta(analysis.lambda_min, analysis.beta, c),
         rho_tight_best=cm.best_rho(analysis.lambda_min, analysis.beta),
     )
-
-
-def exact_factor(scheme: Scheme, rows: list[list[Value]] | None, eta: Value, c: int) -> Value:
-    """Worst ``E[L_{t+1}] / L_t`` at ``eta``: exact (SymPy) when possible, else float64."""
-    if scheme.analysis.exact_path and rows is not None and isinstance(eta, Fraction):
-        return cm.exact_factor_rational(rows, scheme.analysis.p, eta, c)
-    return cm.worst_factor(scheme.analysis.pencil, float(eta) * scheme.scale**2, c)
 
 
 def best_exact_step(scheme: Scheme, c: int) -> tuple[float, float]:
@@ -199,6 +200,97 @@ def simulate(
     return means
 
 
+# --------------------------------------------------------------------------- exact (irrational) values
+
+
+def exact_forms(scheme: Scheme, c: int, eta: Fraction | None) -> dict[str, Any]:
+    """SymPy forms of the chosen scheme's values on the exact path (``1 - sqrt(3)/3``, ``1/2 - sqrt(3)/4``).
+
+    Empty on the float path, or when an eigenvalue has no closed form in radicals (a ``CRootOf``).
+    Keys: ``lambda_min``, ``lambda_max``, ``eta_best``, ``rho_best``, ``eta_max``, ``eta_tight_best``,
+    ``rho_tight_best``, and at the step size used ``eta``, ``rho``, ``bound_factor``.
+    """
+    roots = scheme.analysis.symbolic_eigenvalues
+    if not roots:
+        return {}
+    import sympy as sp
+
+    if any(root.has(sp.CRootOf) for root in roots):
+        return {}
+    result = scheme.analysis
+
+    def rational(value: Value) -> Any:
+        fraction = Fraction(value)
+        return sp.Rational(fraction.numerator, fraction.denominator)
+
+    lmin, lmax, r2, beta = roots[0], roots[-1], rational(result.R2), rational(result.beta)
+
+    def tidy(expression: Any) -> Any:
+        return sp.expand(sp.radsimp(expression))
+
+    forms = {
+        "lambda_min": lmin,
+        "lambda_max": lmax,
+        "eta_best": tidy(lmin / (c * lmax * r2)),
+        "rho_best": tidy(lmin**2 / (lmax * r2)),
+        "eta_max": tidy(2 * lmin / (c * lmax * r2)),
+        "eta_tight_best": tidy(lmin / (c * beta)),
+        "rho_tight_best": tidy(lmin**2 / beta),
+    }
+    step = forms["eta_best"] if eta is None else rational(eta)
+    forms["eta"] = step
+    forms["rho"] = tidy(2 * c * step * lmin - c * c * step**2 * lmax * r2)
+    forms["bound_factor"] = tidy(1 - forms["rho"])
+    return forms
+
+
+# --------------------------------------------------------------------------- the exact worst-case factor
+
+
+@dataclass
+class Factor:
+    """The exact worst-case one-step factor at one step size, with ``1 - factor`` computed without
+    cancellation (``contraction``) and the rounding level below which its sign is not resolved."""
+
+    value: Value
+    contraction: Value
+    resolution: float  #: 0 for the exact (SymPy) factor
+
+    @property
+    def resolved(self) -> bool:
+        return abs(self.contraction) > self.resolution
+
+    @property
+    def below_float(self) -> bool:
+        """A real contraction too small to show in ``1 - contraction`` (float64 prints the factor as 1)."""
+        return self.resolved and self.contraction > 0 and float(1 - self.contraction) == 1.0
+
+
+def worst_factor(scheme: Scheme, rows: list[list[Value]] | None, eta: Value, c: int) -> Factor:
+    """The factor at ``eta``: exact (SymPy) when possible, else float64 on ``S = T - I`` (see
+    :func:`dlsolve.solvers.convergence_math.top_change`)."""
+    import numpy as np
+
+    if scheme.analysis.exact_path and rows is not None and isinstance(eta, Fraction):
+        value = cm.exact_factor_rational(rows, scheme.analysis.p, eta, c)
+        return Factor(value, 1 - value, 0.0)
+    pencil = scheme.analysis.pencil
+    scaled = float(eta) * scheme.scale**2
+    contraction = cm.worst_contraction(pencil, scaled, c)
+    size = 2 * scaled * c * float(np.max(pencil.a, initial=0.0)) + (scaled * c) ** 2 * float(
+        np.max(pencil.q_diagonal, initial=0.0)
+    )
+    resolution = 64 * float(np.finfo(float).eps) * size
+    if pencil.size > cm.DENSE_MAX:  # Davidson stops at the rounding of 1 + theta
+        resolution = max(resolution, float(np.finfo(float).eps))
+    return Factor(1 - contraction, contraction, resolution)
+
+
+def exact_factor(scheme: Scheme, rows: list[list[Value]] | None, eta: Value, c: int) -> Value:
+    """Worst ``E[L_{t+1}] / L_t`` at ``eta``: exact (SymPy) when possible, else float64."""
+    return worst_factor(scheme, rows, eta, c).value
+
+
 # --------------------------------------------------------------------------- the command
 
 
@@ -208,38 +300,24 @@ def solve_symbolic(half: bool) -> Solution:
 
     derivation = cs.derive(cm.loss_constant(half))
     found = cs.formulas(derivation)
+    shown = cs.maths_formulas(derivation)
     return Solution(
         command="convergence-bound",
         inputs={"symbolic": True, "half": half},
         answer={"symbolic": found, "identity_checked": derivation.identity_checked},
-        summary=f"ρ(η) = {found['rho']}, best η = {found['eta_best']}, ρ* = {found['rho_best']}",
-        quiet=f"rho = {found['rho']}; eta* = {found['eta_best']}; rho* = {found['rho_best']}; "
-        f"contraction for 0 < eta < {found['eta_max']}",
-        steps=cs.derivation_steps(derivation),
+        summary=f"ρ(η) = {shown['rho']}, best η* = {shown['eta_best']}, ρ* = {shown['rho_best']}",
+        quiet=f"rho = {shown['rho']}; eta* = {shown['eta_best']}; rho* = {shown['rho_best']}; "
+        f"contraction for 0 < eta < {shown['eta_max']}",
+        steps=lambda: cs.derivation_steps(derivation, full=True),
     )
 
 
-def solve_convergence_bound(
-    x: Matrix,
-    p: str | list[Value] = "uniform",
-    eta: Fraction | None = None,
-    y: list[Value] | None = None,
-    half: bool = False,
-    eps: Fraction | None = None,
-    simulate_runs: int | None = None,
-    simulate_steps: int = 50,
-    seed: int = 0,
-) -> Solution:
-    """Bound, tighter bound and exact worst-case factor of SGD's one-step loss contraction for ``(X, p)``.
-
-    ``p`` is ``"uniform"``, ``"importance"`` (``p_i ∝ ||x_i||^2``) or a vector; ``eta`` defaults to
-    the textbook best ``lambda_min / (c lambda_max R^2)``; ``simulate_runs`` turns on Monte Carlo.
-    """
-    from dlsolve.solvers import convergence_symbolic as cs
-
-    c = cm.loss_constant(half)
+def _check_inputs(
+    x: Matrix, p: str | list[Value], eta: Fraction | None, y: list[Value] | None, eps: Fraction | None
+) -> tuple[Any, list[list[Value]] | None, str, list[Value], list[str]]:
+    """``(array, exact rows, scheme name, p, warnings)``; BadInput naming the option otherwise."""
     array, rows = _check_rows(x)
-    n, d = array.shape
+    n = array.shape[0]
     name, weights, warnings = resolve_probabilities(rows, array, p)
     if eps is not None and not 1e-300 <= eps < 1:
         raise BadInput("expected 1e-300 <= eps < 1", option="--eps")
@@ -257,18 +335,43 @@ def solve_convergence_bound(
                 f"{fmt.decimal(residual)}); the bound assumes interpolation",
                 option="--y",
             )
+    return array, rows, name, weights, warnings
+
+
+def solve_convergence_bound(
+    x: Matrix,
+    p: str | list[Value] = "uniform",
+    eta: Fraction | None = None,
+    y: list[Value] | None = None,
+    half: bool = False,
+    eps: Fraction | None = None,
+    simulate_runs: int | None = None,
+    simulate_steps: int = 50,
+    seed: int = 0,
+    full: bool = False,
+) -> Solution:
+    """Bound, tighter bound and exact worst-case factor of SGD's one-step loss contraction for ``(X, p)``.
+
+    ``p`` is ``"uniform"``, ``"importance"`` (``p_i ∝ ||x_i||^2``) or a vector; ``eta`` defaults to
+    the textbook best ``lambda_min / (c lambda_max R^2)``; ``simulate_runs`` turns on Monte Carlo.
+    The answer holds every number; the working (built on demand) stops at ``eta*`` and ``rho*`` unless
+    ``full`` (the tighter bound, the exact factor, the comparison of sampling schemes, Kaczmarz).
+    """
+    from dlsolve.solvers import convergence_steps
+
+    c = cm.loss_constant(half)
+    array, rows, name, weights, warnings = _check_inputs(x, p, eta, y, eps)
+    n, d = array.shape
     if simulate_runs is not None and simulate_runs * simulate_steps * n > MAX_SIMULATION_WORK:
         raise BadInput(
             f"runs x steps x n = {simulate_runs * simulate_steps * n} is too much work (at most {MAX_SIMULATION_WORK})",
             option="--runs",
         )
-
-    derivation = cs.derive(c)
     schemes = {name: analyse_scheme(name, array, rows, weights, c)}
     for other in SCHEMES:
         if other not in schemes:
             other_p = cm.sampling_probabilities(rows if not _float_rows(rows) else _normalised(array), other)
-            schemes[other] = analyse_scheme(other, array, rows, other_p, c)
+            schemes[other] = analyse_scheme(other, array, rows, other_p, c, pencil=False)
     chosen = schemes[name]
     result = chosen.analysis
     step_size: Value = eta if eta is not None else chosen.eta_best
@@ -276,19 +379,19 @@ def solve_convergence_bound(
     try:
         rho = cm.rho_of(step_size, result.lambda_min, curvature, c)
         rho_tight = cm.rho_of(step_size, result.lambda_min, result.beta, c)
-        factor = exact_factor(chosen, rows, step_size, c)
-        finite = all(math.isfinite(value) for value in (rho, rho_tight, factor))
+        factor = worst_factor(chosen, rows, step_size, c)
+        finite = all(math.isfinite(value) for value in (rho, rho_tight, factor.value))
     except OverflowError:
         finite = False
     if not finite:  # only a given η can be this far out: the best one is about 1 / (c λ_max R²)
         raise BadInput(
             f"η = {float(step_size):.3g} is too large for these data: η² λ_max R² overflows a float "
-            f"(the bound contracts for 0 < η < {fmt.number(chosen.eta_max)})",
+            f"(the bound contracts for 0 < η < {_show(chosen.eta_max)})",
             option="--eta",
         )
     eta_exact_best, factor_best = best_exact_step(chosen, c)
-    steps_bound = cm.steps_to_reduce(1 - rho, eps) if eps is not None else None
-    steps_exact = cm.steps_to_reduce(factor, eps) if eps is not None else None
+    steps_bound = cm.steps_to_reduce(1 - rho, eps, float(rho)) if eps is not None else None
+    steps_exact = cm.steps_to_reduce(factor.value, eps, float(factor.contraction)) if eps is not None else None
     uniform = schemes["uniform"].analysis
     norms_total: Value = (
         sum((v * v for row in rows for v in row), Fraction(0))
@@ -296,49 +399,138 @@ def solve_convergence_bound(
         else float((array * array).sum())
     )
     kaczmarz = 1 - n * uniform.lambda_min / norms_total
+    warnings += _factor_warnings(step_size, chosen, rho, factor)
+    forms = exact_forms(chosen, c, eta)
+    answer = _answer(chosen, schemes, step_size, rho, rho_tight, factor, (eta_exact_best, factor_best), forms)
+    answer.update(
+        {
+            "steps_to_eps": steps_bound,
+            "steps_to_eps_exact": steps_exact,
+            "eps": _json(eps),
+            "kaczmarz_rate": _json(kaczmarz),
+            "sampling": name,
+            "p": [_json(v) for v in weights] if n <= 1000 else None,
+            "loss": "half" if half else "square",
+        }
+    )
+    _check_finite(answer)
+    means = None
+    if simulate_runs is not None:
+        targets = y if y is not None else [float(v) for v in array.sum(axis=1)]
+        means = simulate(array, weights, targets, c, float(step_size), simulate_runs, simulate_steps, seed)
+        ratio = (means[-1] / means[0]) ** (1 / simulate_steps) if means[0] > 0 else 0.0
+        answer["simulation"] = {
+            "runs": simulate_runs,
+            "steps": simulate_steps,
+            "seed": seed,
+            "mean_loss": means,
+            "empirical_ratio": ratio,
+        }
+    context = convergence_steps.Context(
+        schemes=schemes,
+        chosen=chosen,
+        rows=rows,
+        array=array,
+        c=c,
+        eta=step_size,
+        default_eta=eta is None,
+        rho=rho,
+        rho_tight=rho_tight,
+        factor=factor,
+        best_exact=(eta_exact_best, factor_best),
+        eps=eps,
+        steps_bound=steps_bound,
+        steps_exact=steps_exact,
+        kaczmarz=kaczmarz,
+        norms_total=norms_total,
+        forms=forms,
+        simulation=None if means is None else (means, simulate_runs or 0, seed, y is None),
+        full=full,
+    )
+    show = convergence_steps.show
+    rho_text = show(rho, forms.get("rho"))
+    summary = (
+        f"λ_min = {show(result.lambda_min, forms.get('lambda_min'))}, λ_max = "
+        f"{show(result.lambda_max, forms.get('lambda_max'))}, R² = {show(result.R2)}: at η = "
+        f"{show(step_size, forms.get('eta'))} the bound gives E[L_{{t+1}}] ≤ (1 − ρ) L_t with ρ = {rho_text}; the "
+        f"exact worst factor is {convergence_steps.factor_text(factor)}; best η for it ≈ {fmt.decimal(eta_exact_best)} "
+        f"(factor {fmt.decimal(factor_best)})"
+    )
+    quiet = (
+        f"eta={_quiet(step_size, forms.get('eta'))} rho={_quiet(rho, forms.get('rho'))} "
+        f"bound_factor={_quiet(1 - rho, forms.get('bound_factor'))} "
+        f"exact_factor={_quiet(factor.value)} eta_exact_best={fmt.decimal(eta_exact_best)}"
+    )
+    if steps_bound is not None:
+        quiet += f" steps_to_eps={steps_bound}"
+    return Solution(
+        command="convergence-bound",
+        inputs=_inputs(x, n, d, p, eta, y, half, eps)
+        | ({"runs": simulate_runs, "steps": simulate_steps, "seed": seed} if simulate_runs is not None else {}),
+        answer=answer,
+        summary=summary,
+        quiet=quiet,
+        steps=lambda: convergence_steps.working(context),
+        warnings=warnings,
+        answer_latex=convergence_steps.answer_latex(context),
+    )
+
+
+def _quiet(value: Value, form: Any = None) -> str:
+    """``-q``'s form of a value, one token: a fraction when exact (``1/32``), a radical with its decimal
+    (``1/2−√3/4≈0.0669873``), else about six significant digits."""
+    if form is not None and not isinstance(value, Fraction):
+        return f"{fmt.symbolic(form).replace(' ', '')}≈{fmt.decimal(value)}"
+    if isinstance(value, Fraction):
+        return str(value.numerator) if value.denominator == 1 else f"{value.numerator}/{value.denominator}"
+    return fmt.decimal(value)
+
+
+def _factor_warnings(step_size: Value, chosen: Scheme, rho: Value, factor: Factor) -> list[str]:
+    """No contraction proven, real growth, and contractions float64 cannot show (never growth on rounding)."""
+    warnings = []
     if rho <= 0:
         warnings.append(
-            f"η = {fmt.number(step_size)} is outside 0 < η < {fmt.number(chosen.eta_max)}: the textbook bound "
+            f"η = {_show(step_size)} is outside 0 < η < {_show(chosen.eta_max)}: the textbook bound "
             "proves no contraction (1 − ρ ≥ 1)"
         )
-    if factor >= 1:
-        warnings.append(f"at η = {fmt.number(step_size)} the expected loss can grow: worst factor {_show(factor)} ≥ 1")
+    elif float(1 - rho) == 1.0:
+        warnings.append(
+            f"ρ = {fmt.decimal(rho)} is below float64's resolution near 1: the bound's factor 1 − ρ prints as 1 "
+            "but is smaller"
+        )
+    if factor.resolved and factor.contraction < 0:
+        warnings.append(
+            f"at η = {_show(step_size)} the expected loss can grow: worst factor {fmt.decimal(factor.value)} "
+            f"> 1 (by {fmt.decimal(-factor.contraction)})"
+        )
+    elif not factor.resolved:
+        warnings.append(
+            f"at η = {_show(step_size)} the exact worst factor is 1 to within float64 rounding "
+            f"(|1 − factor| ≤ {fmt.decimal(factor.resolution)}): H is too ill-conditioned to tell contraction "
+            "from growth"
+        )
+    elif factor.below_float:
+        warnings.append(
+            f"the exact contraction 1 − factor = {fmt.decimal(factor.contraction)} is below float64's resolution "
+            "near 1: the factor prints as 1 but is smaller (answer.exact_contraction holds it)"
+        )
+    return warnings
 
-    steps = [
-        Step(
-            title="Derivation (SymPy)",
-            text="The general result, before any numbers.",
-            substeps=cs.derivation_steps(derivation),
-        )
-    ]
-    steps.append(_spectrum_step(chosen, rows, array, n, d, name))
-    steps.append(_bound_step(chosen, step_size, eta is None, rho, c))
-    steps.append(_tight_step(chosen, step_size, rho_tight, c))
-    steps.append(_exact_step(chosen, step_size, factor, eta_exact_best, factor_best, rho))
-    if eps is not None:
-        steps.append(
-            Step(
-                title=f"Steps to reduce the loss by ε = {fmt.number(eps)}",
-                text=(
-                    f"E[L_t] ≤ q^t L_0 ≤ ε L_0 once t ≥ ln ε / ln q.\n"
-                    f"Textbook bound q = 1 − ρ = {_show(1 - rho)}: t = {_steps_text(steps_bound)}.\n"
-                    f"Exact worst-case factor q = {_show(factor)}: t = {_steps_text(steps_exact)}."
-                ),
-            )
-        )
-    steps.append(_comparison_step(schemes, c))
-    steps.append(
-        Step(
-            title="Reference: randomized Kaczmarz (Strohmer and Vershynin 2009)",
-            text=(
-                "Kaczmarz samples row i with p_i = ||x_i||²/||X||_F² and projects onto x_iᵀθ = y_i "
-                "(SGD on f_i/||x_i||² with the 1/2 convention and η = 1); for errors in the row space\n"
-                "E||e_{t+1}||² ≤ (1 − σ_min²(X)/||X||_F²) ||e_t||², σ_min the smallest nonzero singular value.\n"
-                f"σ_min² = n λ_min(H_uniform) = {_show(n * uniform.lambda_min)}, ||X||_F² = {_show(norms_total)}: "
-                f"rate {_show(kaczmarz)} per step (on the squared error, not on L)."
-            ),
-        )
-    )
+
+def _answer(
+    chosen: Scheme,
+    schemes: dict[str, Scheme],
+    step_size: Value,
+    rho: Value,
+    rho_tight: Value,
+    factor: Factor,
+    best_exact: tuple[float, float],
+    forms: dict[str, Any],
+) -> dict[str, Any]:
+    """The JSON answer: every number, ``exact`` strings of the rational ones, ``exact_text`` maths text
+    of every exact one (irrational ones too: ``1 − √3/3``)."""
+    result = chosen.analysis
     answer: dict[str, Any] = {
         "lambda_min": _json(result.lambda_min),
         "lambda_max": _json(result.lambda_max),
@@ -347,12 +539,10 @@ def solve_convergence_bound(
         "eta": _json(step_size),
         "rho": _json(rho),
         "bound_factor": _json(1 - rho),
-        "exact_factor": _json(factor),
-        "eta_exact_best": eta_exact_best,
-        "exact_factor_best": factor_best,
-        "steps_to_eps": steps_bound,
-        "steps_to_eps_exact": steps_exact,
-        "eps": _json(eps),
+        "exact_factor": _json(factor.value),
+        "exact_contraction": _json(factor.contraction),
+        "eta_exact_best": best_exact[0],
+        "exact_factor_best": best_exact[1],
         "eta_best": _json(chosen.eta_best),
         "rho_best": _json(chosen.rho_best),
         "eta_max": _json(chosen.eta_max),
@@ -360,10 +550,6 @@ def solve_convergence_bound(
         "eta_tight_best": _json(chosen.eta_tight_best),
         "rho_tight_best": _json(chosen.rho_tight_best),
         "rank": result.rank,
-        "kaczmarz_rate": _json(kaczmarz),
-        "sampling": name,
-        "p": [_json(v) for v in weights] if n <= 1000 else None,
-        "loss": "half" if half else "square",
         "comparison": {
             key: {
                 "lambda_min": _json(s.analysis.lambda_min),
@@ -377,237 +563,46 @@ def solve_convergence_bound(
             for key, s in schemes.items()
         },
     }
-    answer["exact"] = {
-        key: text
-        for key, value in (
-            ("lambda_min", result.lambda_min),
-            ("lambda_max", result.lambda_max),
-            ("R2", result.R2),
-            ("beta", result.beta),
-            ("eta", step_size),
-            ("rho", rho),
-            ("bound_factor", 1 - rho),
-            ("exact_factor", factor),
-            ("rho_best", chosen.rho_best),
-        )
-        if (text := _exact_text(value)) is not None
+    values = {
+        "lambda_min": result.lambda_min,
+        "lambda_max": result.lambda_max,
+        "R2": result.R2,
+        "beta": result.beta,
+        "eta": step_size,
+        "rho": rho,
+        "bound_factor": 1 - rho,
+        "exact_factor": factor.value,
+        "rho_best": chosen.rho_best,
     }
-    _check_finite(answer)
-    if simulate_runs is not None:
-        targets = y if y is not None else [float(v) for v in array.sum(axis=1)]
-        means = simulate(array, weights, targets, c, float(step_size), simulate_runs, simulate_steps, seed)
-        steps.append(_simulation_step(means, rho, factor, simulate_runs, seed, y is None))
-        ratio = (means[-1] / means[0]) ** (1 / simulate_steps) if means[0] > 0 else 0.0
-        answer["simulation"] = {
-            "runs": simulate_runs,
-            "steps": simulate_steps,
-            "seed": seed,
-            "mean_loss": means,
-            "empirical_ratio": ratio,
-        }
-    summary = (
-        f"λ_min = {_show(result.lambda_min)}, λ_max = {_show(result.lambda_max)}, R² = {_show(result.R2)}: at η = "
-        f"{_show(step_size)} the bound gives E[L_{{t+1}}] ≤ {_show(1 - rho)} L_t (ρ = {_show(rho)}); the exact worst "
-        f"factor is {_show(factor)}; best η for it ≈ {fmt.decimal(eta_exact_best)} (factor {fmt.decimal(factor_best)})"
+    answer["exact"] = {key: text for key, value in values.items() if (text := _exact_text(value)) is not None}
+    texts = {key: _quiet(value) for key, value in values.items() if isinstance(value, Fraction)}
+    texts.update({key: fmt.symbolic(form) for key, form in forms.items() if key in values or key == "eta_best"})
+    answer["exact_text"] = texts
+    return answer
+
+
+def _inputs(
+    x: Matrix,
+    n: int,
+    d: int,
+    p: str | list[Value],
+    eta: Fraction | None,
+    y: list[Value] | None,
+    half: bool,
+    eps: Fraction | None,
+) -> dict[str, Any]:
+    """The input line: X as maths rows (``1 0 1; 0 1 1``), no Python lists."""
+    shown_x = (
+        "; ".join(" ".join(fmt.exact(v) for v in row) for row in x.tolist()) if n * d <= 400 else f"{n}x{d} matrix"
     )
-    quiet = (
-        f"eta={fmt.exact(step_size)} rho={fmt.exact(rho)} bound_factor={fmt.exact(1 - rho)} "
-        f"exact_factor={fmt.exact(factor)} eta_exact_best={fmt.decimal(eta_exact_best)}"
-    )
-    if steps_bound is not None:
-        quiet += f" steps_to_eps={steps_bound}"
-    return Solution(
-        command="convergence-bound",
-        inputs={
-            "x": [[fmt.exact(v) for v in row] for row in x.tolist()] if n * d <= 400 else f"{n}x{d} matrix",
-            "p": p if isinstance(p, str) else [fmt.exact(v) for v in p],
-            "eta": None if eta is None else fmt.exact(eta),
-            "y": None if y is None else [fmt.exact(v) for v in y],
-            "half": half,
-            "eps": None if eps is None else fmt.exact(eps),
-        }
-        | ({"runs": simulate_runs, "steps": simulate_steps, "seed": seed} if simulate_runs is not None else {}),
-        answer=answer,
-        summary=summary,
-        quiet=quiet,
-        steps=steps,
-        warnings=warnings,
-        answer_latex=rf"\mathbb{{E}}[L_{{t+1}}\mid\theta_t] \le {fmt.latex_number(1 - rho)}\, L_t",
-    )
-
-
-# --------------------------------------------------------------------------- steps
-
-
-def _steps_text(steps: int | None) -> str:
-    return "none (q ≥ 1: no guarantee)" if steps is None else str(steps)
-
-
-def _spectrum_step(scheme: Scheme, rows: list[list[Value]] | None, array: Any, n: int, d: int, name: str) -> Step:
-    result = scheme.analysis
-    how = "exact, from SymPy's characteristic polynomial" if result.exact_path else "float64, NumPy"
-    text = (
-        f"Sampling: {name}, p = {fmt.vector(result.p, with_decimal=True) if n <= 12 else f'({n} values)'}.\n"
-        f"H = Σ p_i x_i x_iᵀ is {d}x{d} with rank {result.rank}"
-        + (" (singular: d > n or dependent rows)" if result.rank < d else "")
-        + f"; nonzero eigenvalues ({how}): "
-        + (
-            ", ".join(_show(v) for v in result.eigenvalues)
-            if len(result.eigenvalues) <= 12
-            else f"{result.rank} values"
-        )
-        + f".\nλ_min = {_show(result.lambda_min)} (smallest NONZERO eigenvalue), λ_max = {_show(result.lambda_max)}.\n"
-        "Why nonzero: θ_0 = 0 and each SGD step adds a multiple of some x_i, so θ_t stays in the row space of X; "
-        "θ* (the min-norm solution, the limit of SGD) is there too, so e_t = θ_t − θ* lies in the row space "
-        "= range(H), where eᵀH²e ≥ λ_min eᵀHe holds with the smallest nonzero eigenvalue "
-        "(null-space directions are never excited)."
-    )
-    blocks: list[Any] = []
-    if rows is not None and d <= 8 and n <= 12:
-        row_norms = [sum(v * v for v in row) for row in rows]
-        blocks.append(
-            Table(
-                title="Data points",
-                columns=["i", "x_i", "||x_i||²", "p_i", "h_i = x_iᵀHx_i"],
-                rows=[
-                    [str(i + 1), fmt.vector(row), _show(norm), _show(weight), _show(h)]
-                    for i, (row, norm, weight, h) in enumerate(zip(rows, row_norms, result.p, result.h, strict=True))
-                ],
-            )
-        )
-    if rows is not None and d <= 8 and not _float_rows(rows):
-        h_matrix = [
-            [sum((w * row[a] * row[b] for w, row in zip(result.p, rows, strict=True)), Fraction(0)) for b in range(d)]
-            for a in range(d)
-        ]
-        blocks.insert(
-            0,
-            Heatmap(
-                values=[[float(v) for v in line] for line in h_matrix],
-                cells=[[fmt.exact(v) for v in line] for line in h_matrix],
-                title="H = Σ p_i x_i x_iᵀ",
-            ),
-        )
-    return Step(
-        title="The numbers: H, its spectrum and the row space",
-        text=text,
-        latex=rf"\lambda_{{\min}} = {fmt.latex_number(result.lambda_min)},\quad \lambda_{{\max}} = "
-        rf"{fmt.latex_number(result.lambda_max)}",
-        blocks=blocks,
-    )
-
-
-def _bound_step(scheme: Scheme, eta: Value, default_eta: bool, rho: Value, c: int) -> Step:
-    result = scheme.analysis
-    curvature = result.lambda_max * result.R2
-    chosen = "the best step size of this bound (default)" if default_eta else "given by --eta"
-    return Step(
-        title="The textbook bound with these numbers",
-        text=(
-            f"R² = max_i ||x_i||² = {_show(result.R2)}; λ_max R² = {_show(curvature)}.\n"
-            f"ρ(η) = {2 * c}·λ_min·η − {c * c}·λ_max R²·η² = {_show(2 * c * result.lambda_min)} η − "
-            f"{_show(c * c * curvature)} η².\n"
-            f"Best η* = λ_min/({c}·λ_max R²) = {_show(scheme.eta_best)}, ρ* = λ_min²/(λ_max R²) = "
-            f"{_show(scheme.rho_best)}; any contraction needs 0 < η < {_show(scheme.eta_max)}.\n"
-            f"At η = {_show(eta)} ({chosen}): ρ = {_show(rho)}, so E[L(θ_{{t+1}}) | θ_t] ≤ {_show(1 - rho)} L(θ_t)."
-        ),
-        latex=rf"\rho(\eta) = {fmt.latex_number(rho)},\quad 1-\rho = {fmt.latex_number(1 - rho)}",
-    )
-
-
-def _tight_step(scheme: Scheme, eta: Value, rho_tight: Value, c: int) -> Step:
-    result = scheme.analysis
-    return Step(
-        title="A tighter constant: β = max_i x_iᵀHx_i",
-        text=(
-            f"E[B | θ_t] ≤ {c * c}η² β L with β = max_i x_iᵀHx_i = {_show(result.beta)} ≤ λ_max R² = "
-            f"{_show(result.lambda_max * result.R2)}.\n"
-            f"ρ_β(η) = {2 * c}·λ_min·η − {c * c}·β·η²; at η = {_show(eta)}: ρ_β = {_show(rho_tight)} "
-            f"(factor {_show(1 - rho_tight)}).\n"
-            f"Best for this bound: η = λ_min/({c}β) = {_show(scheme.eta_tight_best)}, ρ_β* = λ_min²/β = "
-            f"{_show(scheme.rho_tight_best)}."
-        ),
-    )
-
-
-def _exact_step(
-    scheme: Scheme, eta: Value, factor: Value, eta_exact_best: float, factor_best: float, rho: Value
-) -> Step:
-    how = "exactly (SymPy, largest root of det(M_r − μ H_r))" if isinstance(factor, Fraction) else "in float64"
-    return Step(
-        title="Exact worst-case one-step factor",
-        text=(
-            "E[L(θ_{t+1}) | θ_t] = (c/2) eᵀMe exactly, with M = H − 2cη H² + c²η² Σ_i p_i (x_iᵀHx_i) x_i x_iᵀ, "
-            "and L = (c/2) eᵀHe, so max over e in the row space of E[L_{t+1}]/L_t is the largest "
-            "generalised eigenvalue of (M, H) on the row space.\n"
-            f"At η = {_show(eta)}: factor = {_show(factor)} ({how}); the textbook bound says "
-            f"{_show(1 - rho)}.\n"
-            f"The step size minimising the exact factor (convex in η; cutting planes): η ≈ "
-            f"{fmt.decimal(eta_exact_best)}, factor ≈ {fmt.decimal(factor_best)}."
-        ),
-    )
-
-
-def _comparison_step(schemes: dict[str, Scheme], c: int) -> Step:
-    columns = ["p", "λ_min", "λ_max", "β", "η*", "ρ*", "η_β*", "ρ_β*", "best exact factor"]
-    table_rows = []
-    for key, scheme in schemes.items():
-        result = scheme.analysis
-        best = best_exact_step(scheme, c)
-        table_rows.append(
-            [
-                key,
-                _show(result.lambda_min),
-                _show(result.lambda_max),
-                _show(result.beta),
-                _show(scheme.eta_best),
-                _show(scheme.rho_best),
-                _show(scheme.eta_tight_best),
-                _show(scheme.rho_tight_best),
-                f"{fmt.decimal(best[1])} at η ≈ {fmt.decimal(best[0])}",
-            ]
-        )
-    return Step(
-        title="Uniform versus importance sampling (p_i ∝ ||x_i||²)",
-        text=(
-            "Each scheme at its own best step sizes (η*, ρ*: textbook bound; η_β*, ρ_β*: with β). "
-            "Note the loss L = Σ p_i f_i itself changes with p; "
-            "under interpolation all share the minimiser θ*, so the contraction factors compare convergence speed."
-        ),
-        blocks=[Table(columns=columns, rows=table_rows, title="Sampling schemes")],
-    )
-
-
-def _simulation_step(means: list[float], rho: Value, factor: Value, runs: int, seed: int, default_y: bool) -> Step:
-    steps = len(means) - 1
-    times = [float(t) for t in range(steps + 1)]
-    bound = [means[0] * float(1 - rho) ** t for t in range(steps + 1)]
-    exact = [means[0] * float(factor) ** t for t in range(steps + 1)]
-    ratio = (means[-1] / means[0]) ** (1 / steps) if means[0] > 0 else 0.0
-    positive = all(v > 0 for v in means + bound + exact)
-    return Step(
-        title=f"Monte Carlo: {runs} runs of SGD from θ_0 = 0 (seed {seed})",
-        text=(
-            ("y = X·1 (no --y given), so θ* is the min-norm solution of Xθ = X·1.\n" if default_y else "")
-            + f"Mean L_0 = {fmt.decimal(means[0])}, mean L_{steps} = {fmt.decimal(means[-1])}; bound (1 − ρ)^t L_0 = "
-            f"{fmt.decimal(bound[-1])}, exact-factor curve {fmt.decimal(exact[-1])}.\n"
-            f"Empirical one-step ratio (mean L_{steps} / mean L_0)^(1/{steps}) = {fmt.decimal(ratio)} versus the "
-            f"exact worst-case factor {_show(factor)} (E[L_t] ≤ factor^t L_0 for every start)."
-        ),
-        blocks=[
-            Plot(
-                series=[
-                    Series("Monte Carlo mean L_t", times, means),
-                    Series("bound (1-ρ)^t L_0", times, bound),
-                    Series("exact factor^t L_0", times, exact),
-                ],
-                title="Expected loss",
-                xlabel="step t",
-                ylabel="L",
-                logy=positive,
-            )
-        ],
-    )
+    return {
+        "x": f"[{shown_x}]" if n * d <= 400 else shown_x,
+        "p": p if isinstance(p, str) else fmt.vector(p),
+        "eta": None if eta is None else fmt.exact(eta),
+        "y": None if y is None else fmt.vector(y),
+        "half": half or None,
+        "eps": None if eps is None else fmt.exact(eps),
+    }
 
 
 def convergence_bound(
@@ -619,17 +614,19 @@ def convergence_bound(
     simulate: bool = False,
     runs: int = 200,
     steps: int = 50,
+    full: bool = False,
     **settings: Any,
 ) -> Solution:
     """The ``convergence-bound`` command: the derivation alone (``symbolic``), or the bound for data ``x``.
 
     ``p`` is a scheme of :data:`SCHEMES` or the sampling probabilities; ``simulate`` adds ``runs``
-    Monte Carlo runs of ``steps`` SGD steps; ``settings`` go to :func:`solve_convergence_bound`.
+    Monte Carlo runs of ``steps`` SGD steps; ``full`` adds the extras to the working (the CLI's
+    ``--full``); ``settings`` go to :func:`solve_convergence_bound`.
     """
     if symbolic:
         return solve_symbolic(half)
     if x is None:
         raise BadInput("expected the data matrix X (or --symbolic for the derivation alone)", option="--x")
     return solve_convergence_bound(
-        x, p=p, half=half, simulate_runs=runs if simulate else None, simulate_steps=steps, **settings
+        x, p=p, half=half, simulate_runs=runs if simulate else None, simulate_steps=steps, full=full, **settings
     )

@@ -66,16 +66,19 @@ def eta_limit(lambda_min: Value, curvature: Value, c: int) -> Value:
     return 2 * lambda_min / (c * curvature)
 
 
-def steps_to_reduce(factor: Value, eps: Value) -> int | None:
+def steps_to_reduce(factor: Value, eps: Value, contraction: float | None = None) -> int | None:
     """Smallest ``t`` with ``factor^t <= eps`` (None when ``factor >= 1``, i.e. no guarantee).
 
-    ``ln factor`` is ``log1p(-(1 - factor))`` so that factors within 1e-16 of 1 still count.
+    ``ln factor`` is ``log1p(-(1 - factor))`` so that factors within 1e-16 of 1 still count;
+    ``contraction`` is ``1 - factor`` when known more precisely than ``factor`` itself.
     """
-    if factor <= 0 or eps >= 1:
+    gap = float(1 - factor) if contraction is None else contraction
+    if (factor <= 0 and contraction is None) or eps >= 1:
         return 1 if eps < 1 else 0
-    if factor >= 1:
+    if gap >= 1:
+        return 1
+    if factor >= 1 and contraction is None:
         return None
-    gap = float(1 - factor)
     if gap <= 0:  # closer to 1 than float64 can tell: astronomically many steps
         return None
     steps = max(1, math.ceil(math.log(float(eps)) / math.log1p(-gap) - 1e-12))
@@ -132,24 +135,43 @@ class Analysis:
     h: list[Value]
     eigenvalues: list[Value]
     exact_path: bool
-    pencil: Pencil  # float64 reduced pencil (A, Q)
+    #: The float64 reduced pencil (A, Q), or what builds it on first use: ``(x, p, scale)``.
+    pencil_source: Pencil | tuple[Any, list[Value], float]
+    #: The exact path's eigenvalues as SymPy numbers (sorted; irrational ones stay exact, e.g. 1 - sqrt(3)/3).
+    symbolic_eigenvalues: list[Any] | None = None
+
+    @property
+    def pencil(self) -> Pencil:
+        """The reduced pencil (A, Q), built when first asked for (a scheme only compared needs none)."""
+        if not isinstance(self.pencil_source, Pencil):
+            self.pencil_source = reduced_pencil(*self.pencil_source)[0]
+        return self.pencil_source
 
 
-def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale: float = 1.0) -> Analysis:
+def analyse(
+    x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale: float = 1.0, pencil: bool = True
+) -> Analysis:
     """Spectrum of ``H``, ``R^2``, ``h_i = x_i^T H x_i``, ``beta`` and the reduced pencil for ``(X, p)``.
 
     ``x`` is the float64 data; the float work is on ``x / scale`` (a power of two, so that squares of
     squares stay in range); ``rows`` holds the exact entries when the input is exact (else None).
     Reported values are unscaled; the pencil stays in scaled units (use ``eta * scale**2`` with it).
+    ``pencil=False`` computes the eigenvalues alone (no eigenvectors) and leaves the pencil to be built
+    when first used (:attr:`Analysis.pencil`).
     """
     import numpy as np
 
     exact = rows is not None and _exact_feasible(rows) and all(isinstance(v, Fraction) for v in p)
-    pencil, float_eigenvalues, float_h = reduced_pencil(x, p, scale)
+    source: Pencil | tuple[Any, list[Value], float]
+    if pencil:
+        source, float_eigenvalues, float_h = reduced_pencil(x, p, scale)
+    else:
+        source, (float_eigenvalues, float_h) = (x, p, scale), spectrum(x, p, scale)
     if exact:
         assert rows is not None
         h_exact = exact_leverages(rows, p)
-        eigenvalues = exact_nonzero_eigenvalues(rows, p)
+        roots = sorted(exact_nonzero_roots(rows, p), key=float)
+        eigenvalues = [_sympy_value(root) for root in roots]
         r2: Value = max(sum(v * v for v in row) for row in rows)
         return Analysis(
             p=list(p),
@@ -161,7 +183,8 @@ def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale
             h=list(h_exact),
             eigenvalues=sorted(eigenvalues),
             exact_path=True,
-            pencil=pencil,
+            pencil_source=source,
+            symbolic_eigenvalues=roots,
         )
     eigenvalues = sorted(float(v) * scale**2 for v in float_eigenvalues)
     return Analysis(
@@ -174,7 +197,7 @@ def analyse(x: np.ndarray, rows: list[list[Value]] | None, p: list[Value], scale
         h=[float(v) * scale**4 for v in float_h],
         eigenvalues=eigenvalues,
         exact_path=False,
-        pencil=pencil,
+        pencil_source=source,
     )
 
 
@@ -197,8 +220,8 @@ def _sympy_value(root: Any) -> Value:
     return float(root.evalf(30))
 
 
-def exact_nonzero_eigenvalues(rows: list[list[Value]], p: list[Value]) -> list[Value]:
-    """Nonzero eigenvalues of ``H = X^T P X`` with multiplicity: rational ones exact, others float.
+def exact_nonzero_roots(rows: list[list[Value]], p: list[Value]) -> list[Any]:
+    """Nonzero eigenvalues of ``H = X^T P X`` with multiplicity, as exact SymPy numbers.
 
     They are the eigenvalues of the smaller of ``X^T P X`` (d x d) and ``X X^T P`` (n x n, similar
     to ``P^1/2 X X^T P^1/2``), whichever is smaller, without the zero roots.
@@ -212,7 +235,8 @@ def exact_nonzero_eigenvalues(rows: list[list[Value]], p: list[Value]) -> list[V
     return _nonzero_roots(small)
 
 
-def _nonzero_roots(matrix: Any) -> list[Value]:
+def _nonzero_roots(matrix: Any) -> list[Any]:
+    """The nonzero real roots of ``matrix``'s characteristic polynomial (SymPy numbers, with multiplicity)."""
     import sympy
 
     lam = sympy.Symbol("lambda")
@@ -221,7 +245,7 @@ def _nonzero_roots(matrix: Any) -> list[Value]:
         coefficients.pop()
     if len(coefficients) <= 1:
         return []
-    return [_sympy_value(root) for root in sympy.real_roots(sympy.Poly(coefficients, lam))]
+    return list(sympy.real_roots(sympy.Poly(coefficients, lam)))
 
 
 def exact_factor_rational(rows: list[list[Value]], p: list[Value], eta: Fraction, c: int) -> Value:
@@ -247,7 +271,7 @@ def exact_factor_rational(rows: list[list[Value]], p: list[Value], eta: Fraction
     basis = sympy.Matrix.vstack(*xs.rowspace())
     h_reduced = basis * h_matrix * basis.T
     m_reduced = basis * m_matrix * basis.T
-    roots = _nonzero_roots(h_reduced.inv() * m_reduced) if m_reduced.rank() else [Fraction(0)]
+    roots = [_sympy_value(root) for root in _nonzero_roots(h_reduced.inv() * m_reduced)] if m_reduced.rank() else []
     return max(roots) if roots else Fraction(0)
 
 
@@ -322,6 +346,26 @@ def reduced_pencil(x: np.ndarray, p: list[Value], scale: float = 1.0) -> tuple[P
     return Pencil(values[keep], factor, (factor * factor).sum(axis=0)), values[keep], leverages
 
 
+def spectrum(x: np.ndarray, p: list[Value], scale: float = 1.0) -> tuple[Any, Any]:
+    """``(nonzero eigenvalues of H, h)`` as :func:`reduced_pencil` gives them, without eigenvectors
+    (``eigvalsh``; ``h_i = x_i^T G x_i`` with the d x d Gram matrix, or from the n x n one)."""
+    import numpy as np
+
+    weights = np.array([float(v) for v in p])
+    n, d = x.shape
+    xp = x * (np.sqrt(weights) / scale)[:, None]
+    if d < n:
+        gram = xp.T @ xp
+        values = np.linalg.eigvalsh(gram)
+        leverages = np.einsum("ij,ij->i", x @ gram, x) / scale**2
+    else:
+        gram_p = xp @ xp.T
+        root = np.sqrt(weights)
+        leverages = ((gram_p / root[:, None] / root[None, :]) ** 2) @ weights
+        values = np.linalg.eigvalsh(gram_p)
+    return values[values > _zero_tolerance(values, n, d)], leverages
+
+
 def _zero_tolerance(eigenvalues: np.ndarray, n: int, d: int) -> float:
     """Eigenvalues of a Gram matrix below this count as zero (rounding level, as in matrix_rank)."""
     import numpy as np
@@ -339,13 +383,24 @@ def pencil_matrix(pencil: Pencil, eta: float, c: int) -> np.ndarray:
 
 def top_eigenpair(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray, float, float]:
     """``(lambda_max(T(eta)), unit eigenvector w, w^T A w, w^T Q w)``: dense, or Davidson above DENSE_MAX."""
+    change, vector, a_value, q_value = top_change(pencil, eta, c)
+    return 1 + change, vector, a_value, q_value
+
+
+def top_change(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray, float, float]:
+    """As :func:`top_eigenpair` but the eigenvalue of ``S = T(eta) - I = eta^2 c^2 Q - 2 eta c A``.
+
+    ``lambda_max(S) = factor - 1`` keeps its relative precision where ``T``'s eigenvalues are all
+    within rounding of 1 (ill-conditioned ``H``: the contraction ``1 - factor`` can be 1e-23, far
+    below float64's resolution of numbers near 1).
+    """
     import numpy as np
 
     if pencil.size > DENSE_MAX:
         return _davidson_top(pencil, eta, c)
-    values, vectors = np.linalg.eigh(pencil_matrix(pencil, eta, c))
-    vector = vectors[:, -1]
     a_matrix, q_matrix = pencil.dense
+    values, vectors = np.linalg.eigh((eta * c) ** 2 * q_matrix - 2 * eta * c * a_matrix)
+    vector = vectors[:, -1]
     return float(values[-1]), vector, float(vector @ a_matrix @ vector), float(vector @ q_matrix @ vector)
 
 
@@ -359,7 +414,8 @@ ROUNDING = 2.0**-56
 
 
 def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray, float, float]:
-    """Top eigenpair of ``T(eta)`` by Davidson's method with the diagonal preconditioner (Olsen's form).
+    """Top eigenpair of ``S = T(eta) - I`` (as :func:`top_change`) by Davidson's method with the diagonal
+    preconditioner (Olsen's form).
 
     Works on ``S = T - I = eta^2 c^2 Q - 2 eta c A`` (``T``'s eigenvalues are within rounding of 1,
     ``S`` keeps their differences). Each step adds ``(theta - diag S)^{-1} (r - epsilon u)``,
@@ -418,12 +474,17 @@ def _davidson_top(pencil: Pencil, eta: float, c: int) -> tuple[float, np.ndarray
         new_a, new_q = pencil.products(correction)
         basis, a_rows, q_rows = np.vstack([basis, correction]), np.vstack([a_rows, new_a]), np.vstack([q_rows, new_q])
     pencil.space = (basis, a_rows, q_rows)
-    return 1 + theta, vector, float(weights @ gram_a @ weights), float(weights @ gram_q @ weights)
+    return theta, vector, float(weights @ gram_a @ weights), float(weights @ gram_q @ weights)
 
 
 def worst_factor(pencil: Pencil, eta: float, c: int) -> float:
     """``max E[L_{t+1}] / L_t`` over errors in the row space, at step size ``eta`` (float)."""
     return top_eigenpair(pencil, eta, c)[0]
+
+
+def worst_contraction(pencil: Pencil, eta: float, c: int) -> float:
+    """``1 - max E[L_{t+1}] / L_t`` computed without cancellation (``-lambda_max(S)``, see :func:`top_change`)."""
+    return -top_change(pencil, eta, c)[0]
 
 
 def minimise_worst_factor(pencil: Pencil, c: int, guesses: list[float]) -> tuple[float, float]:
@@ -432,29 +493,31 @@ def minimise_worst_factor(pencil: Pencil, c: int, guesses: list[float]) -> tuple
     ``F`` is convex (a maximum of convex quadratics ``q_w(eta) = 1 - 2 eta c a_w + eta^2 c^2 b_w``
     over unit ``w``). Cutting planes: each evaluation adds its top eigenvector's quadratic, a lower
     bound touching ``F`` there; the next ``eta`` minimises the maximum of the quadratics so far.
-    Stops when the best value is within 1e-12 (relative) of that lower bound.
+    Works on ``F - 1`` (:func:`top_change`), so that factors within rounding of 1 (ill-conditioned
+    ``H``) still compare; stops when the best value is within ``min(1e-12, 1e-6 |F - 1|)`` of that
+    lower bound.
     """
     pieces: list[tuple[float, float]] = []
-    best_eta, best_value = 0.0, 1.0
+    best_eta, best_change = 0.0, 0.0
     etas = [g for g in guesses if g > 0]
     for _ in range(200):
         eta = etas.pop(0) if etas else _model_minimum(pieces, c)[0]
-        value, _vector, a_value, q_value = top_eigenpair(pencil, eta, c)
+        change, _vector, a_value, q_value = top_change(pencil, eta, c)
         pieces.append((a_value, q_value))
-        if value < best_value:
-            best_eta, best_value = eta, value
+        if change < best_change:
+            best_eta, best_change = eta, change
         if not etas:
             lower = _model_minimum(pieces, c)[1]
-            if best_value - lower <= 1e-12 * max(1.0, abs(best_value)):
+            if best_change - lower <= min(1e-12, 1e-6 * abs(best_change)):
                 break
-    return best_eta, best_value
+    return best_eta, 1 + best_change
 
 
 def _model_minimum(pieces: list[tuple[float, float]], c: int) -> tuple[float, float]:
-    """Minimiser over ``eta >= 0`` of ``max_k 1 - 2 eta c a_k + eta^2 c^2 b_k`` (a convex function)."""
+    """Minimiser over ``eta >= 0`` of ``max_k -2 eta c a_k + eta^2 c^2 b_k`` (a convex function: ``F - 1``)."""
 
     def model(eta: float) -> float:
-        return max(1 - 2 * eta * c * a + (eta * c) ** 2 * b for a, b in pieces)
+        return max(-2 * eta * c * a + (eta * c) ** 2 * b for a, b in pieces)
 
     candidates = [0.0]
     for index, (a, b) in enumerate(pieces):

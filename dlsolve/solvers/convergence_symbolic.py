@@ -17,6 +17,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
+from dlsolve import fmt
 from dlsolve.solution import Step
 
 
@@ -138,9 +139,14 @@ def _latex_coefficient(value: int | Any) -> str:
     return "" if value == 1 else sp.latex(value)
 
 
-def derivation_steps(derivation: Derivation) -> list[Step]:
-    """The derivation as Steps, in the exam's shape (no data)."""
-    import sympy as sp
+def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]:
+    """The derivation as Steps, in the exam's shape (no data); ``full`` adds the SymPy identity check.
+
+    Kinds: ``convergence.setup``, ``.one-step``, ``.expect-a``, ``.expect-b``, ``.rho`` and
+    ``.identity-check`` (declared in :mod:`dlsolve.solvers.convergence_steps`).
+    """
+
+    shown = maths_formulas(derivation)
 
     c = derivation.c
     scale = "" if c == 2 else "1/2 "
@@ -155,6 +161,7 @@ def derivation_steps(derivation: Derivation) -> list[Step]:
     c_sq_latex = _latex_coefficient(c * c)
     steps = [
         Step(
+            kind="convergence.setup",
             title="Set-up: the loss is a quadratic form in the error",
             text=(
                 f"f_i(θ) = {scale}(y_i − x_iᵀθ)², L(θ) = Σ p_i f_i(θ). Interpolation: y_i = x_iᵀθ* for every i.\n"
@@ -169,6 +176,7 @@ def derivation_steps(derivation: Derivation) -> list[Step]:
             ),
         ),
         Step(
+            kind="convergence.one-step",
             title="One step: L(θ_{t+1}) = L(θ_t) + A + B",
             text=(
                 f"Expanding {scale}(e − {_coefficient(c, 'η')} r_i x_i)ᵀH(e − {_coefficient(c, 'η')} r_i x_i):\n"
@@ -180,6 +188,7 @@ def derivation_steps(derivation: Derivation) -> list[Step]:
             ),
         ),
         Step(
+            kind="convergence.expect-a",
             title="Conditional expectation of A, and its bound",
             text=(
                 f"E[A | θ_t] = −{a_coef} Σ p_i r_i x_iᵀHe = −{a_coef} eᵀ(Σ p_i x_i x_iᵀ)He = −{a_coef} eᵀH²e (exact).\n"
@@ -194,6 +203,7 @@ def derivation_steps(derivation: Derivation) -> list[Step]:
             ),
         ),
         Step(
+            kind="convergence.expect-b",
             title="Conditional expectation of B, and its bounds",
             text=(
                 f"E[B | θ_t] = {b_coef} Σ p_i r_i² x_iᵀHx_i (exact).\n"
@@ -206,23 +216,29 @@ def derivation_steps(derivation: Derivation) -> list[Step]:
             ),
         ),
         Step(
+            kind="convergence.rho",
             title="ρ(η), the best step size and the contraction range",
             text=(
-                f"E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ(η)) L(θ_t) with ρ(η) = {sp.sstr(derivation.rho)}.\n"
-                f"dρ/dη = 0 at η* = {sp.sstr(derivation.eta_best)}, giving ρ* = {sp.sstr(derivation.rho_best)}.\n"
-                f"Any contraction (ρ > 0) needs 0 < η < {sp.sstr(derivation.eta_max)}.\n"
-                f"With the tighter β: ρ_β(η) = {sp.sstr(derivation.rho_tight)}, best η = "
-                f"{sp.sstr(derivation.eta_tight_best)}, ρ_β* = {sp.sstr(derivation.rho_tight_best)}."
+                f"E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ(η)) L(θ_t) with ρ(η) = {shown['rho']}.\n"
+                f"dρ/dη = 0 at η* = {shown['eta_best']}, giving ρ* = {shown['rho_best']}.\n"
+                f"Any contraction (ρ > 0) needs 0 < η < {shown['eta_max']}.\n"
+                f"With the tighter β: ρ_β(η) = {shown['rho_tight']}, best η = "
+                f"{shown['eta_tight_best']}, ρ_β* = {shown['rho_tight_best']}."
             ),
             latex=(
-                rf"\rho(\eta) = {sp.latex(derivation.rho)},\quad \eta^* = {sp.latex(derivation.eta_best)},"
-                rf"\quad \rho^* = {sp.latex(derivation.rho_best)},\quad 0 < \eta < {sp.latex(derivation.eta_max)}"
+                rf"\rho(\eta) = {fmt.symbolic_latex(derivation.rho)},\quad "
+                rf"\eta^* = {fmt.symbolic_latex(derivation.eta_best)},\quad "
+                rf"\rho^* = {fmt.symbolic_latex(derivation.rho_best)},\quad "
+                rf"0 < \eta < {fmt.symbolic_latex(derivation.eta_max)}"
             ),
         ),
     ]
+    if not full:
+        return steps
     verdict = "holds" if derivation.identity_checked else "FAILS"
     steps.append(
         Step(
+            kind="convergence.identity-check",
             title="SymPy check of the exact expectations",
             text=(
                 "For a generic problem with 2 points in 2-D (every entry, p_1, e and η a symbol), SymPy expands "
@@ -247,4 +263,12 @@ def formulas(derivation: Derivation) -> dict[str, str]:
         "rho_tight_best": sp.sstr(derivation.rho_tight_best),
         "E_A": sp.sstr(-derivation.coefficient_a * sp.Symbol("eta")) + "*e^T H^2 e",
         "E_B": sp.sstr(derivation.coefficient_b * sp.Symbol("eta") ** 2) + "*sum_i p_i r_i**2 x_i^T H x_i",
+    }
+
+
+def maths_formulas(derivation: Derivation) -> dict[str, str]:
+    """The formulas as maths text (``4·η·λ_min − 4·R²·η²·λ_max``) for the working and the summary."""
+    return {
+        name: fmt.symbolic(getattr(derivation, name))
+        for name in ("rho", "eta_best", "rho_best", "eta_max", "rho_tight", "eta_tight_best", "rho_tight_best")
     }

@@ -33,6 +33,17 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import numpy as np
 
+
+@dataclass
+class SimulationSettings:
+    """How ``sgd-limit`` runs the simulation: number of steps, step size, schedule and seed."""
+
+    steps: int
+    lr: float
+    schedule: str
+    seed: int
+
+
 #: ``torch.optim`` default hyper-parameters.
 ADAGRAD_EPS = 1e-10
 RMSPROP_ALPHA, RMSPROP_EPS = 0.99, 1e-8

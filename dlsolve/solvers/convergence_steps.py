@@ -1,0 +1,395 @@
+"""The working of ``convergence-bound``, built on demand: what a TA writes, then (``full``) the extras.
+
+Default: the derivation, the spectrum of ``H`` and the textbook bound with its best step ``eta*`` and
+``rho*`` (and the steps to reach ``eps`` when asked). With ``full``: the data table, the SymPy
+identity check, the tighter constant ``beta``, the exact worst-case factor with the step size minimising
+it, uniform versus importance sampling and randomized Kaczmarz. Numbers: exact values as fractions or
+radicals with a short decimal (``1 − √3/3 ≈ 0.42265``), floats to about six significant digits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from dlsolve import fmt
+from dlsolve.solution import Heatmap, Plot, Series, Step, Table
+from dlsolve.solvers.convergence_math import Value
+
+if TYPE_CHECKING:
+    from dlsolve.solvers.convergence import Factor, Scheme
+
+STEP_KINDS = {
+    "convergence.derivation": "the general bound derived with SymPy, before any numbers (substeps below)",
+    "convergence.setup": "the loss as a quadratic form in the error e = θ − θ*, and one SGD step",
+    "convergence.one-step": "L(θ_{t+1}) = L(θ_t) + A + B: the cross term A and the quadratic term B",
+    "convergence.expect-a": "E[A | θ_t] exactly, and its bound with the smallest nonzero eigenvalue",
+    "convergence.expect-b": "E[B | θ_t] exactly, and its bounds with β and with λ_max R²",
+    "convergence.rho": "ρ(η), its maximiser η*, ρ* and the step sizes that contract",
+    "convergence.identity-check": "SymPy's check of the exact expectations on a generic problem",
+    "convergence.spectrum": "H = Σ p_i x_i x_iᵀ, its nonzero eigenvalues, λ_min and λ_max",
+    "convergence.bound": "the textbook bound with these numbers: η*, ρ* and the factor 1 − ρ",
+    "convergence.tight-bound": "the tighter bound with β = max_i x_iᵀHx_i",
+    "convergence.exact-factor": "the exact worst-case one-step factor, a generalised eigenvalue",
+    "convergence.steps-to-eps": "how many steps reduce the expected loss by ε",
+    "convergence.comparison": "uniform versus importance sampling, each at its own best step sizes",
+    "convergence.kaczmarz": "the randomized Kaczmarz rate, for reference",
+    "convergence.simulation": "Monte Carlo SGD runs against the bound and the exact factor",
+}
+
+
+@dataclass
+class Context:
+    """Everything the working shows (computed by :func:`dlsolve.solvers.convergence.solve_convergence_bound`)."""
+
+    schemes: dict[str, Scheme]
+    chosen: Scheme
+    rows: list[list[Value]] | None
+    array: Any
+    c: int
+    eta: Value
+    default_eta: bool
+    rho: Value
+    rho_tight: Value
+    factor: Factor
+    best_exact: tuple[float, float]
+    eps: Fraction | None
+    steps_bound: int | None
+    steps_exact: int | None
+    kaczmarz: Value
+    norms_total: Value
+    forms: dict[str, Any]  #: SymPy forms of irrational exact values (convergence.exact_forms)
+    simulation: tuple[list[float], int, int, bool] | None  #: (mean losses, runs, seed, y defaulted)
+    full: bool
+
+
+def show(value: Value | None, form: Any = None) -> str:
+    """An exact value with its decimal (``1/32 = 0.03125``, ``1/3 ≈ 0.333333``, ``1 − √3/3 ≈ 0.42265``),
+    an integer, or a float to about six significant digits."""
+    if value is None:
+        return "—"
+    if form is not None and not isinstance(value, Fraction):
+        return fmt.symbolic_number(form)
+    if isinstance(value, Fraction) and value.denominator != 1:
+        decimal = fmt.decimal(value)
+        sign = "=" if Fraction(decimal) == value else "≈"
+        return f"{value.numerator}/{value.denominator} {sign} {decimal}"
+    if isinstance(value, Fraction):
+        return str(value.numerator)
+    return fmt.decimal(value)
+
+
+def latex(value: Value, form: Any = None) -> str:
+    """LaTeX of a value: a fraction or radical when exact, else about six significant digits."""
+    if form is not None and not isinstance(value, Fraction):
+        import sympy as sp
+
+        return sp.latex(form)
+    return fmt.latex_number(value) if isinstance(value, Fraction) else fmt.decimal(value)
+
+
+def factor_text(factor: Factor) -> str:
+    """The exact worst factor, with ``1 − contraction`` when float64 cannot show it."""
+    if factor.below_float:
+        return f"1 − {fmt.decimal(factor.contraction)} (below float64's resolution near 1)"
+    if not factor.resolved:
+        return f"1 to within rounding (±{fmt.decimal(factor.resolution)})"
+    return show(factor.value)
+
+
+def answer_latex(context: Context) -> str:
+    """The boxed answer: ``η*`` (or the given η), ``ρ`` and the bound."""
+    forms = context.forms
+    rho = latex(context.rho, forms.get("rho"))
+    bound = latex(1 - context.rho, forms.get("bound_factor"))
+    return (
+        rf"\eta = {latex(context.eta, forms.get('eta'))},\quad \rho = {rho},\quad "
+        rf"\mathbb{{E}}[L_{{t+1}}\mid\theta_t] \le {bound}\, L_t"
+    )
+
+
+def working(context: Context) -> list[Step]:
+    """The steps: derivation, spectrum, bound (and ε); with ``full`` the tighter bound, exact factor,
+    comparison and Kaczmarz; the simulation when one was run."""
+    from dlsolve.solvers import convergence_symbolic as cs
+
+    steps = [
+        Step(
+            kind="convergence.derivation",
+            title="Derivation (SymPy)",
+            text="The general result, before any numbers.",
+            substeps=cs.derivation_steps(cs.derive(context.c), full=context.full),
+        ),
+        _spectrum_step(context),
+        _bound_step(context),
+    ]
+    if context.full:
+        steps += [_tight_step(context), _exact_step(context)]
+    if context.eps is not None:
+        steps.append(_eps_step(context))
+    if context.full:
+        steps += [_comparison_step(context), _kaczmarz_step(context)]
+    if context.simulation is not None:
+        steps.append(_simulation_step(context))
+    return steps
+
+
+def _steps_text(steps: int | None) -> str:
+    return "none (q ≥ 1: no guarantee)" if steps is None else str(steps)
+
+
+def _spectrum_step(context: Context) -> Step:
+    scheme, rows = context.chosen, context.rows
+    result, forms = scheme.analysis, context.forms
+    n, d = context.array.shape
+    how = "exact, from the characteristic polynomial" if result.exact_path else "float64, NumPy"
+    symbolic = result.symbolic_eigenvalues if forms else None
+    eigenvalues = (
+        [show(value, form) for value, form in zip(result.eigenvalues, symbolic, strict=True)]
+        if symbolic is not None
+        else [show(value) for value in result.eigenvalues]
+    )
+    text = (
+        f"Sampling: {scheme.name}, p = {fmt.vector(result.p, with_decimal=True) if n <= 12 else f'({n} values)'}.\n"
+        f"H = Σ p_i x_i x_iᵀ is {d}x{d} with rank {result.rank}"
+        + (" (singular: d > n or dependent rows)" if result.rank < d else "")
+        + f"; nonzero eigenvalues ({how}): "
+        + (", ".join(eigenvalues) if len(eigenvalues) <= 12 else f"{result.rank} values")
+        + f".\nλ_min = {show(result.lambda_min, forms.get('lambda_min'))} (smallest NONZERO eigenvalue), "
+        f"λ_max = {show(result.lambda_max, forms.get('lambda_max'))}.\n"
+        "Why nonzero: θ_0 = 0 and each SGD step adds a multiple of some x_i, so θ_t stays in the row space of X; "
+        "θ* (the min-norm solution, the limit of SGD) is there too, so e_t = θ_t − θ* lies in the row space "
+        "= range(H), where eᵀH²e ≥ λ_min eᵀHe holds with the smallest nonzero eigenvalue "
+        "(null-space directions are never excited)."
+    )
+    blocks: list[Any] = []
+    if rows is not None and d <= 8 and all(isinstance(v, Fraction) for row in rows for v in row):
+        h_matrix = [
+            [sum((w * row[a] * row[b] for w, row in zip(result.p, rows, strict=True)), Fraction(0)) for b in range(d)]
+            for a in range(d)
+        ]
+        blocks.append(
+            Heatmap(
+                values=[[float(v) for v in line] for line in h_matrix],
+                cells=[[fmt.exact(v) for v in line] for line in h_matrix],
+                title="H = Σ p_i x_i x_iᵀ",
+            )
+        )
+    if context.full and rows is not None and d <= 8 and n <= 12:
+        row_norms = [sum(v * v for v in row) for row in rows]
+        blocks.append(
+            Table(
+                title="Data points",
+                columns=["i", "x_i", "||x_i||²", "p_i", "h_i = x_iᵀHx_i"],
+                rows=[
+                    [str(i + 1), fmt.vector(row), show(norm), show(weight), show(h)]
+                    for i, (row, norm, weight, h) in enumerate(zip(rows, row_norms, result.p, result.h, strict=True))
+                ],
+            )
+        )
+    return Step(
+        kind="convergence.spectrum",
+        title="The numbers: H, its spectrum and the row space",
+        text=text,
+        latex=rf"\lambda_{{\min}} = {latex(result.lambda_min, forms.get('lambda_min'))},\quad \lambda_{{\max}} = "
+        rf"{latex(result.lambda_max, forms.get('lambda_max'))}",
+        blocks=blocks,
+    )
+
+
+def _bound_step(context: Context) -> Step:
+    scheme, c, forms = context.chosen, context.c, context.forms
+    result = scheme.analysis
+    curvature = result.lambda_max * result.R2
+    chosen = "the best step size of this bound (default)" if context.default_eta else "given by --eta"
+    eta_best = show(scheme.eta_best, forms.get("eta_best"))
+    rho_best = show(scheme.rho_best, forms.get("rho_best"))
+    rho = show(context.rho, forms.get("rho"))
+    bound = show(1 - context.rho, forms.get("bound_factor"))
+    decimal_curvature = show(curvature) if not forms else fmt.decimal(curvature)
+    text = (
+        f"R² = max_i ||x_i||² = {show(result.R2)}; λ_max R² = {decimal_curvature}.\n"
+        f"ρ(η) = {2 * c}·λ_min·η − {c * c}·λ_max R²·η² {_coefficients(2 * c * result.lambda_min, c * c * curvature)}.\n"
+        f"Best η* = λ_min/({c}·λ_max R²) = {eta_best}, ρ* = λ_min²/(λ_max R²) = {rho_best}; "
+        f"any contraction needs 0 < η < {show(scheme.eta_max, forms.get('eta_max'))}.\n"
+    )
+    if context.default_eta:
+        text += f"So with η* = {eta_best}: E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ*) L(θ_t), 1 − ρ* = {bound}."
+    else:
+        text += f"At η = {show(context.eta, forms.get('eta'))} ({chosen}): ρ = {rho}, so E[L(θ_{{t+1}}) | θ_t] ≤ "
+        text += f"(1 − ρ) L(θ_t), 1 − ρ = {bound}."
+    if not context.full:
+        text += (
+            "\n(The full working adds the tighter constant β, the exact worst-case factor, uniform versus "
+            "importance sampling and Kaczmarz.)"
+        )
+    return Step(
+        kind="convergence.bound",
+        title="The textbook bound with these numbers",
+        text=text,
+        latex=rf"\eta^* = {latex(scheme.eta_best, forms.get('eta_best'))},\quad "
+        rf"\rho^* = {latex(scheme.rho_best, forms.get('rho_best'))},\quad "
+        rf"1-\rho = {latex(1 - context.rho, forms.get('bound_factor'))}",
+    )
+
+
+def _coefficients(linear: Value, square: Value) -> str:
+    """``= 2η − 32η²`` with exact coefficients, ``≈ 1.6906η − 12.6188η²`` otherwise."""
+    if isinstance(linear, Fraction) and isinstance(square, Fraction):
+        return f"= {fmt.exact(linear)}η − {fmt.exact(square)}η²"
+    return f"≈ {fmt.decimal(linear)}η − {fmt.decimal(square)}η²"
+
+
+def _tight_step(context: Context) -> Step:
+    scheme, c, forms = context.chosen, context.c, context.forms
+    result = scheme.analysis
+    return Step(
+        kind="convergence.tight-bound",
+        title="A tighter constant: β = max_i x_iᵀHx_i",
+        text=(
+            f"E[B | θ_t] ≤ {c * c}η² β L with β = max_i x_iᵀHx_i = {show(result.beta)} ≤ λ_max R² = "
+            f"{fmt.decimal(result.lambda_max * result.R2)}.\n"
+            f"ρ_β(η) = {2 * c}·λ_min·η − {c * c}·β·η²; at η = {show(context.eta, forms.get('eta'))}: ρ_β = "
+            f"{show(context.rho_tight)} (factor {show(1 - context.rho_tight)}).\n"
+            f"Best for this bound: η = λ_min/({c}β) = {show(scheme.eta_tight_best, forms.get('eta_tight_best'))}, "
+            f"ρ_β* = λ_min²/β = {show(scheme.rho_tight_best, forms.get('rho_tight_best'))}."
+        ),
+        latex=rf"\rho_\beta(\eta) = {2 * c}\lambda_{{\min}}\eta - {c * c}\beta\eta^2 = "
+        rf"{latex(context.rho_tight)}",
+    )
+
+
+def _exact_step(context: Context) -> Step:
+    factor = context.factor
+    how = "exactly (largest root of det(M_r − μ H_r))" if isinstance(factor.value, Fraction) else "in float64"
+    text = (
+        "E[L(θ_{t+1}) | θ_t] = (c/2) eᵀMe exactly, with M = H − 2cη H² + c²η² Σ_i p_i (x_iᵀHx_i) x_i x_iᵀ, "
+        "and L = (c/2) eᵀHe, so max over e in the row space of E[L_{t+1}]/L_t is the largest "
+        "generalised eigenvalue of (M, H) on the row space.\n"
+        f"At η = {show(context.eta, context.forms.get('eta'))}: factor = {factor_text(factor)} ({how}); the "
+        f"textbook bound says {show(1 - context.rho, context.forms.get('bound_factor'))}.\n"
+    )
+    if not isinstance(factor.value, Fraction):
+        text += (
+            f"1 − factor = {fmt.decimal(factor.contraction)}, computed as the smallest eigenvalue of "
+            "I − T(η) = 2cηA − c²η²Q (no cancellation against 1).\n"
+        )
+    text += (
+        f"The step size minimising the exact factor (convex in η; cutting planes): η ≈ "
+        f"{fmt.decimal(context.best_exact[0])}, factor ≈ {fmt.decimal(context.best_exact[1])}."
+    )
+    return Step(
+        kind="convergence.exact-factor",
+        title="Exact worst-case one-step factor",
+        text=text,
+        latex=r"\max_{e} \frac{\mathbb{E}[L_{t+1}]}{L_t} = \lambda_{\max}(M, H) = " + latex(factor.value),
+    )
+
+
+def _eps_step(context: Context) -> Step:
+    assert context.eps is not None
+    text = (
+        "E[L_t] ≤ q^t L_0 ≤ ε L_0 once t ≥ ln ε / ln q.\n"
+        f"Textbook bound q = 1 − ρ = {show(1 - context.rho, context.forms.get('bound_factor'))}: "
+        f"t = {_steps_text(context.steps_bound)}."
+    )
+    if context.full:
+        text += f"\nExact worst-case factor q = {factor_text(context.factor)}: t = {_steps_text(context.steps_exact)}."
+    return Step(
+        kind="convergence.steps-to-eps",
+        title=f"Steps to reduce the loss by ε = {show(context.eps)}",
+        text=text,
+        latex=r"t \ge \frac{\ln \varepsilon}{\ln(1-\rho)}",
+    )
+
+
+def _comparison_step(context: Context) -> Step:
+    from dlsolve.solvers.convergence import best_exact_step
+
+    columns = ["p", "λ_min", "λ_max", "β", "η*", "ρ*", "η_β*", "ρ_β*", "best exact factor"]
+    table_rows = []
+    for key, scheme in context.schemes.items():
+        result = scheme.analysis
+        best = best_exact_step(scheme, context.c)
+        table_rows.append(
+            [
+                key,
+                *(
+                    fmt.decimal(value)
+                    for value in (
+                        result.lambda_min,
+                        result.lambda_max,
+                        result.beta,
+                        scheme.eta_best,
+                        scheme.rho_best,
+                        scheme.eta_tight_best,
+                        scheme.rho_tight_best,
+                    )
+                ),
+                f"{fmt.decimal(best[1])} at η ≈ {fmt.decimal(best[0])}",
+            ]
+        )
+    return Step(
+        kind="convergence.comparison",
+        title="Uniform versus importance sampling (p_i ∝ ||x_i||²)",
+        text=(
+            "Each scheme at its own best step sizes (η*, ρ*: textbook bound; η_β*, ρ_β*: with β). "
+            "Note the loss L = Σ p_i f_i itself changes with p; "
+            "under interpolation all share the minimiser θ*, so the contraction factors compare convergence speed."
+        ),
+        blocks=[Table(columns=columns, rows=table_rows, title="Sampling schemes")],
+    )
+
+
+def _kaczmarz_step(context: Context) -> Step:
+    n = context.array.shape[0]
+    uniform = context.schemes["uniform"].analysis
+    return Step(
+        kind="convergence.kaczmarz",
+        title="Reference: randomized Kaczmarz (Strohmer and Vershynin 2009)",
+        text=(
+            "Kaczmarz samples row i with p_i = ||x_i||²/||X||_F² and projects onto x_iᵀθ = y_i "
+            "(SGD on f_i/||x_i||² with the 1/2 convention and η = 1); for errors in the row space\n"
+            "E||e_{t+1}||² ≤ (1 − σ_min²(X)/||X||_F²) ||e_t||², σ_min the smallest nonzero singular value.\n"
+            f"σ_min² = n λ_min(H_uniform) = {show(n * uniform.lambda_min)}, ||X||_F² = {show(context.norms_total)}: "
+            f"rate {show(context.kaczmarz)} per step (on the squared error, not on L)."
+        ),
+        latex=r"\mathbb{E}\|e_{t+1}\|^2 \le \left(1 - \frac{\sigma_{\min}^2(X)}{\|X\|_F^2}\right)\|e_t\|^2",
+    )
+
+
+def _simulation_step(context: Context) -> Step:
+    assert context.simulation is not None
+    means, runs, seed, default_y = context.simulation
+    rho, factor = context.rho, context.factor.value
+    steps = len(means) - 1
+    times = [float(t) for t in range(steps + 1)]
+    bound = [means[0] * float(1 - rho) ** t for t in range(steps + 1)]
+    exact = [means[0] * float(factor) ** t for t in range(steps + 1)]
+    ratio = (means[-1] / means[0]) ** (1 / steps) if means[0] > 0 else 0.0
+    positive = all(v > 0 for v in means + bound + exact)
+    return Step(
+        kind="convergence.simulation",
+        title=f"Monte Carlo: {runs} runs of SGD from θ_0 = 0 (seed {seed})",
+        text=(
+            ("y = X·1 (no --y given), so θ* is the min-norm solution of Xθ = X·1.\n" if default_y else "")
+            + f"Mean L_0 = {fmt.decimal(means[0])}, mean L_{steps} = {fmt.decimal(means[-1])}; bound (1 − ρ)^t L_0 = "
+            f"{fmt.decimal(bound[-1])}, exact-factor curve {fmt.decimal(exact[-1])}.\n"
+            f"Empirical one-step ratio (mean L_{steps} / mean L_0)^(1/{steps}) = {fmt.decimal(ratio)} versus the "
+            f"exact worst-case factor {factor_text(context.factor)} (E[L_t] ≤ factor^t L_0 for every start)."
+        ),
+        blocks=[
+            Plot(
+                series=[
+                    Series("Monte Carlo mean L_t", times, means),
+                    Series("bound (1-ρ)^t L_0", times, bound),
+                    Series("exact factor^t L_0", times, exact),
+                ],
+                title="Expected loss",
+                xlabel="step t",
+                ylabel="L",
+                logy=positive,
+            )
+        ],
+    )
