@@ -599,7 +599,8 @@ def parse_layers(text: str, option: str = "--net") -> list[LayerCall]:
     try:
         module = ast.parse(source, mode="exec")
     except SyntaxError as error:
-        raise BadInput(f"line {error.lineno}: cannot parse layers: {error.msg}", option=option) from None
+        column = f", column {error.offset}" if error.offset else ""
+        raise BadInput(f"line {error.lineno}{column}: cannot parse layers: {error.msg}", option=option) from None
     except (ValueError, MemoryError, RecursionError):
         raise BadInput("cannot parse layers", option=option) from None
     calls: list[LayerCall] = []
@@ -742,6 +743,33 @@ def parse_int_list_or_unknown(
             raise
         expected = f"expected whole numbers, ?, or one of {', '.join(words)}"
         raise BadInput(f"{expected}; got {_quote(text)}", option=option) from None
+
+
+def parse_padding(
+    text: str | int | list[Any], option: str, *, minimum: int = 0, words: Sequence[str] = ()
+) -> list[int | tuple[int, int]] | str:
+    """Padding per dimension: whole numbers (``1``, ``1,0``: both sides alike), ``before:after`` pairs
+    (``0:1,1:2``; may mix with plain numbers), ``?`` (:data:`~dlsolve.values.UNKNOWN`) or one of
+    ``words`` (``same``). From a file: an int, a list of ints or of ``[before, after]`` pairs.
+    """
+    if isinstance(text, str):
+        if ":" not in text:
+            return parse_int_list_or_unknown(text, option, minimum=minimum, words=words)
+        _check_length(text, option)
+        items: list[Any] = [item.split(":") if ":" in item else item for item in text.split(",")]
+    else:
+        items = list(text) if isinstance(text, list | tuple) else [text]
+        if not items:
+            raise BadInput("expected one or more paddings, got an empty list", option=option)
+    pads: list[int | tuple[int, int]] = []
+    for item in items:
+        if isinstance(item, list | tuple):
+            if len(item) != 2:
+                raise BadInput(f"expected before:after such as 0:1, got {':'.join(map(str, item))!r}", option=option)
+            pads.append((parse_int(item[0], option, minimum=minimum), parse_int(item[1], option, minimum=minimum)))
+        else:
+            pads.append(parse_int(item, option, minimum=minimum))
+    return pads
 
 
 # --------------------------------------------------------------------------- preconditioners (sgd-limit)

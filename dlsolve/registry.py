@@ -33,6 +33,7 @@ COMMAND_MODULES: dict[str, str] = {
     "lr-curve": "dlsolve.commands.lr_curve",
     "filter apply": "dlsolve.commands.filter",
     "filter pool": "dlsolve.commands.filter",
+    "filter transpose": "dlsolve.commands.filter",
     "filter design": "dlsolve.commands.filter",
     "filter explain": "dlsolve.commands.filter",
     "sgd-limit": "dlsolve.commands.sgd_limit",
@@ -74,7 +75,7 @@ COMMAND_MODULES: dict[str, str] = {
 #: Command groups (``dlsolve filter apply``): group name -> its help. A group whose own name is also a
 #: command (``attention``, with subcommand ``attention shapes``) solves when called without one.
 GROUPS: dict[str, str] = {
-    "filter": "Apply, pool, design and explain convolution filters, with the arithmetic shown.",
+    "filter": "Apply, pool, transpose, design and explain convolution filters, with the arithmetic shown.",
     "attention": "",
     "optim": "",
     "lr-schedule": "The learning rate at every epoch, as torch.optim.lr_scheduler computes it, with a plot.",

@@ -654,7 +654,7 @@ def test_cli_network_mode(cli, tmp_path):
     answer = result.json()["answer"]
     assert answer["shape"] == [10, 1, 32, 32]
     assert answer["params"] == GOLDENS["networks"]["exam-encoder-decoder"]["params"]
-    assert set(answer["layers"][0]) == {"layer", "shape", "params", "receptive_field", "jump"}
+    assert set(answer["layers"][0]) == {"layer", "shape", "params", "macs", "receptive_field", "jump"}
     net_file = tmp_path / "lenet.py"
     net_file.write_text(
         "# LeNet-5\nmodel = nn.Sequential(\n    nn.Conv2d(1, 6, 5),  # C1\n    nn.Tanh(),\n    nn.AvgPool2d(2),\n"

@@ -38,10 +38,10 @@ def conv_shape(
         option(
             "--p",
             "--padding",
-            parse=_sizes,
+            parse=parsing.parse_padding,
             minimum=0,
             words=("same", "valid"),
-            help="Padding p on each side, or same / valid (conv); ? unknown.",
+            help="Padding p on each side, before:after per dimension (0:1,1:2), or same / valid; ? unknown.",
         ),
     ] = None,
     dilation: Annotated[
@@ -99,8 +99,22 @@ def conv_shape(
         Layers | None,
         option("--net-file", parse=parsing.parse_network_file, help="Network mode: a file, one layer a line."),
     ] = None,
+    framework: Annotated[
+        str | None,
+        option(
+            "--framework",
+            parse=parsing.parse_choice,
+            choices=("pytorch", "keras"),
+            help="pytorch (default) or keras: TF/Keras SAME/VALID rules, (H, W, C) order (Keras layer names "
+            "select it).",
+        ),
+    ] = None,
 ) -> Solution:
-    """Output shape of a conv / transposed conv / pooling layer, or of a whole network (PyTorch rules).
+    """Output shape, parameters and MACs of a conv / transposed conv / pooling layer, or of a whole network.
+
+    PyTorch's rules by default; --framework keras (or Keras layer names in --net) applies TF/Keras's:
+    SAME gives out = ceil(in/s) at any stride, VALID floor((in - d(k-1) - 1)/s) + 1, shapes (N, H, W, C).
+    MACs are counted as torchinfo's Mult-Adds (weights and bias once per output position); FLOPs ~ 2 x MACs.
 
     Examples:
 
@@ -111,6 +125,10 @@ def conv_shape(
       dlsolve conv-shape --in 7 --k 3 --layer maxpool --s 2 --ceil
 
       dlsolve conv-shape --input 10,1,32,32 --net "Conv2d(1, 16, 3, padding=1); ReLU(); MaxPool2d(2)"
+
+      dlsolve conv-shape --in 28 --k 4 --s 2 --p same --framework keras
+
+      dlsolve conv-shape --net "Input(shape=(28, 28, 1)); Conv2D(32, 3); MaxPooling2D(); Flatten(); Dense(10)"
 
     Exit 1 when PyTorch would refuse the layer (with its reason) or no value of the unknown fits.
     """
@@ -135,4 +153,5 @@ def conv_shape(
         input_shape=input_shape,
         net=net,
         net_file=net_file,
+        framework=framework,
     )

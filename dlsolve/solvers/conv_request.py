@@ -29,8 +29,8 @@ SIZE_OPTIONS = {
 }
 
 
-def _check_sizes(values: Sequence[int], option: str, most: int) -> None:
-    if len(values) > most or max(values) > MAX_SIZE:
+def _check_sizes(values: Sequence[int | tuple[int, int]], option: str, most: int) -> None:
+    if len(values) > most or max(max(v) if isinstance(v, tuple) else v for v in values) > MAX_SIZE:
         raise BadInput(f"expected at most {most} values, each at most {MAX_SIZE}; got {list(values)}", option=option)
 
 
@@ -45,7 +45,7 @@ def solve_conv_shape(
     size: list[int] | str | None = None,
     kernel: list[int] | str | None = None,
     stride: list[int] | str | None = None,
-    padding: list[int] | str | None = None,
+    padding: list[int | tuple[int, int]] | str | None = None,
     dilation: list[int] | str | None = None,
     dims: int | None = None,
     layer: str | None = None,
@@ -60,6 +60,7 @@ def solve_conv_shape(
     input_shape: list[int] | None = None,
     net: list[LayerCall] | None = None,
     net_file: list[LayerCall] | None = None,
+    framework: str | None = None,
 ) -> Solution:
     """One layer's output shape (``size``, ``kernel``, ...; one of them may be ``"?"``, solved from
     ``out``) or, with ``input_shape`` and the layers (``net``, or ``net_file`` read from a file), a network's (see
@@ -81,6 +82,10 @@ def solve_conv_shape(
         "--ceil": ceil or None,
         "--no-bias": None if bias else True,
     }
+    if framework == "keras" and net is None and net_file is None and input_shape is None:
+        framework_single = "keras"
+    else:
+        framework_single = "pytorch"
     if net is not None or net_file is not None or input_shape is not None:
         mixed = [name for name, value in single.items() if value is not None]
         if mixed:
@@ -90,15 +95,17 @@ def solve_conv_shape(
         if net is not None and net_file is not None:
             raise BadInput("give the layers with --net or --net-file, not both", option="--net-file")
         layers = net if net is not None else net_file
-        if input_shape is None:
-            raise BadInput("network mode needs the input shape, e.g. --input 10,1,32,32", option="--input")
         if layers is None:
             raise BadInput("network mode needs the layers: --net '...' or --net-file FILE", option="--net")
-        if len(input_shape) > 6 or max(input_shape) > MAX_SIZE:
-            raise BadInput(f"expected at most 6 sizes, each at most {MAX_SIZE}; got {input_shape}", option="--input")
         from dlsolve.solvers.layers import network_shape
+        from dlsolve.solvers.layers_keras import detect
 
-        return network_shape(input_shape, layers)
+        framework = framework or detect(layers)
+        if input_shape is None and framework != "keras":
+            raise BadInput("network mode needs the input shape, e.g. --input 10,1,32,32", option="--input")
+        if input_shape is not None and (len(input_shape) > 6 or max(input_shape) > MAX_SIZE):
+            raise BadInput(f"expected at most 6 sizes, each at most {MAX_SIZE}; got {input_shape}", option="--input")
+        return network_shape(input_shape, layers, framework)
 
     from dlsolve.solvers.conv import conv_shape
 
@@ -136,4 +143,5 @@ def solve_conv_shape(
         bias=bias,
         out=out,
         unknown=unknowns[0] if unknowns else None,
+        framework=framework_single,
     )
