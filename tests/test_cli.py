@@ -168,6 +168,23 @@ def readme_examples() -> list[str]:
     return lines
 
 
+def _plain(line: str) -> bool:
+    """A README line that is one dlsolve call with no shell syntax (no pipe, redirection, list)."""
+    command = line.split(" #")[0]
+    return command.startswith("dlsolve ") and not any(mark in command for mark in ("|", ">", "<", ";", "&", "$(", "*"))
+
+
+@pytest.mark.parametrize("line", [line for line in readme_examples() if _plain(line)])
+def test_readme_examples_run_in_process(line: str, cli, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    """The CI profile's check of the README: each plain example, run in this process."""
+    expected = int(m.group(1)) if (m := re.search(r" #.*\bexit (\d)", line)) else 0
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("COLUMNS", "100")
+    result = cli(*shlex.split(line.split(" #")[0])[1:])
+    assert result.exit_code == expected, f"{line}\n{result.stdout[-800:]}\n{result.stderr[-800:]}"
+
+
+@pytest.mark.slow
 @pytest.mark.parametrize("line", readme_examples())
 def test_readme_examples_run(line: str) -> None:
     """Every README example runs as written (exit 0, or the status its comment states)."""
