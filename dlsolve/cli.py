@@ -150,10 +150,10 @@ def _main_options(
     """
 
 
-def _new_app(**settings: Any) -> typer.Typer:
+def _new_app(*, completion: bool = False, **settings: Any) -> typer.Typer:
     return typer.Typer(
         pretty_exceptions_enable=False,
-        add_completion=False,
+        add_completion=completion,
         context_settings=_CONTEXT,
         rich_markup_mode="markdown",  # `[[problem]]` is text, not Rich markup; paragraphs reflow
         **settings,
@@ -169,7 +169,7 @@ def build_app(top: str | None = None) -> typer.Typer:
     """
     names = [*PLAIN_COMMANDS, *registry.COMMAND_MODULES]
     wanted = [name for name in names if name.split()[0] == top] or names
-    app = _new_app(name="dlsolve", no_args_is_help=True)
+    app = _new_app(name="dlsolve", no_args_is_help=True, completion=True)  # --install-completion (Typer's)
     app.callback()(_main_options)
     groups: dict[str, typer.Typer] = {}
     for name in wanted:

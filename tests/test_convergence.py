@@ -195,6 +195,7 @@ def test_expected_next_loss_never_exceeds_the_claimed_bounds(problem):
     assert answer["exact_factor"] <= answer["bound_factor"] + 1e-12
 
 
+@pytest.mark.slow  # an optimisation per example: the thorough profile
 @given(
     st.lists(
         st.lists(st.floats(-2, 2, allow_nan=False).map(lambda v: round(v, 2)), min_size=4, max_size=4),
@@ -258,6 +259,7 @@ def test_symbolic_and_numeric_paths_agree(problem):
     assert evaluate("rho") == pytest.approx(numeric["rho"], rel=1e-9, abs=1e-12)
 
 
+@pytest.mark.slow  # an optimisation per example: the thorough profile
 @given(problems(), st.floats(0.2, 5))
 def test_best_exact_step_beats_other_step_sizes(problem, scale):
     rows, p, _eta, _z, half = problem
