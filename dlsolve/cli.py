@@ -20,6 +20,7 @@ import inspect
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import click
@@ -145,7 +146,8 @@ def _main_options(
 ) -> None:
     """Solve deep-learning exam problems and show the working, step by step.
 
-    Every command prints the working (default), or --json, -q (answer only), --latex, --markdown.
+    Every command prints the working (default), or --json, -q (answer only), --latex, --markdown,
+    --html; --answer VALUE checks a student's answer instead.
     Exit status: 0 solved, 1 the problem has no valid answer, 2 bad input or usage.
     """
 
@@ -160,12 +162,24 @@ def _new_app(*, completion: bool = False, **settings: Any) -> typer.Typer:
     )
 
 
-def build_app(top: str | None = None) -> typer.Typer:
+def _listed(doc: str | None) -> Callable[[], None]:
+    """A command with no options and ``doc`` as its help: what ``dlsolve --help`` lists."""
+
+    def listed() -> None:  # never called: a named command builds the real one
+        raise AssertionError("a listed-only command was run")
+
+    listed.__doc__ = doc
+    return listed
+
+
+def build_app(top: str | None = None, *, listing: bool = False) -> typer.Typer:
     """The Typer app with the commands named ``top`` (a command or group), or every command.
 
     Start-up cost: Typer builds the Click command of every registered command on every start, and a
     run needs only the invoked one, so a run registers only that one. ``--help``, ``--version`` and
-    unknown names get the whole app.
+    unknown names get the whole app; with ``listing`` its commands are registered with their help
+    alone (the top-level help lists names and first lines: building every option of every command
+    for it would make ``dlsolve --help`` cost as much as all the commands' own help pages).
     """
     names = [*PLAIN_COMMANDS, *registry.COMMAND_MODULES]
     wanted = [name for name in names if name.split()[0] == top] or names
@@ -176,7 +190,8 @@ def build_app(top: str | None = None) -> typer.Typer:
         if name in PLAIN_COMMANDS:
             module, function = PLAIN_COMMANDS[name].split(":")
             loaded = importlib.import_module(module)
-            app.command(name, help=loaded.SOLVE_HELP)(getattr(loaded, function))
+            plain = _listed(loaded.SOLVE_HELP) if listing else getattr(loaded, function)
+            app.command(name, help=loaded.SOLVE_HELP)(plain)
             continue
         command = registry.get(name)
         assert command is not None
@@ -187,17 +202,24 @@ def build_app(top: str | None = None) -> typer.Typer:
                 groups[group_name] = _new_app(no_args_is_help=group_name != name, **help_text)
                 app.add_typer(groups[group_name], name=group_name)
             if not sub:
-                groups[group_name].callback(invoke_without_command=True)(_RenderedCommand(command, callback=True))
-            else:
+                callback = _listed(command.function.__doc__) if listing else _RenderedCommand(command, callback=True)
+                groups[group_name].callback(invoke_without_command=True)(callback)
+            elif not listing:  # the top-level help lists a group by its own help
                 groups[group_name].command(sub)(_RenderedCommand(command))
         else:
-            app.command(name)(_RenderedCommand(command))
+            app.command(name)(_listed(command.function.__doc__) if listing else _RenderedCommand(command))
     return app
 
 
 def _app_for(args: list[str]) -> typer.Typer:
-    """The app for a run with ``args``: only the command that ``args[0]`` names, when it names one."""
-    return build_app(args[0] if args and not args[0].startswith("-") else None)
+    """The app for a run with ``args``: only the command that ``args[0]`` names, when it names one;
+    else every command, listed by its help alone. Shell completion names the command in COMP_WORDS."""
+    if os.environ.get("_DLSOLVE_COMPLETE"):
+        words = os.environ.get("COMP_WORDS", "").split()
+        return build_app(words[1] if len(words) > 2 else None)
+    top = args[0] if args and not args[0].startswith("-") else None
+    named = top is not None and any(name.split()[0] == top for name in (*PLAIN_COMMANDS, *registry.COMMAND_MODULES))
+    return build_app(top) if named else build_app(listing=True)
 
 
 def _version(value: bool) -> None:
