@@ -52,6 +52,24 @@ def timed(command: list[str], stdin: str | None = None) -> float:
     return elapsed
 
 
+def mixed_problems(count: int) -> list[dict]:
+    """``count`` batch lines cycling through every problem of problems/ whose arguments need no file,
+    so every command appears (issue 20: batch mode on mixed lines of every command)."""
+    import tomllib
+
+    lines = []
+    for path in sorted((ROOT / "problems").glob("*.toml")):
+        for problem in tomllib.loads(path.read_text()).get("problem", []):
+            args = problem.get("args", {})
+            uses_file = any(
+                isinstance(v, str) and (v.startswith("@") or v.endswith((".py", ".json", ".toml")))
+                for v in args.values()
+            )
+            if "error" not in problem.get("expected", {}) and not uses_file and problem["command"] != "train-loop":
+                lines.append({"command": problem["command"], "args": args})
+    return [lines[index % len(lines)] for index in range(count)]
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lines", type=int, default=10_000)
@@ -75,6 +93,14 @@ def main() -> int:
     rate = 1 / per_line
     speedup = per_process / per_line
     sheet_ratio = statistics.median(sheet) / statistics.median(imports)
+    mixed = mixed_problems(options.lines)
+    mixed_input = "".join(json.dumps(problem) + "\n" for problem in mixed)
+    mixed_time = statistics.median(timed([*DLSOLVE, "solve", "-"], mixed_input) for _ in range(options.repeat))
+    commands = len({problem["command"] for problem in mixed})
+    rate_mixed = options.lines / mixed_time
+    print(
+        f"mixed batch: {options.lines} lines, {commands} commands: {mixed_time:.2f} s -> {rate_mixed:,.0f} problems/s"
+    )
     print(
         f"batch: {options.lines} lines in {statistics.median(batch):.3f} s -> {rate:,.0f} problems/s (target >= 10,000)"
     )
