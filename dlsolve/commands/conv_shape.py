@@ -109,6 +109,7 @@ def conv_shape(
             "select it).",
         ),
     ] = None,
+    full: Annotated[bool, option("--full", help="Network mode: every layer worked out, not one of each kind.")] = False,
 ) -> Solution:
     """Output shape, parameters and MACs of a conv / transposed conv / pooling layer, or of a whole network.
 
@@ -154,4 +155,5 @@ def conv_shape(
         net=net,
         net_file=net_file,
         framework=framework,
+        full=full,
     )

@@ -127,7 +127,8 @@ def _clauses(line: str) -> list[str]:
         stripped = piece.rstrip(" .;:")
         if stripped.endswith(")"):
             opening = _opening(stripped)
-            if opening > 0:
+            # only an aside after a space: "λ_min²/(R²·λ_max)" or "f(x)" is one formula, not two clauses
+            if opening > 0 and stripped[opening - 1] == " ":
                 out += [piece[:opening], piece[opening:]]
                 continue
         out.append(piece)

@@ -61,6 +61,7 @@ def solve_conv_shape(
     net: list[LayerCall] | None = None,
     net_file: list[LayerCall] | None = None,
     framework: str | None = None,
+    full: bool = False,
 ) -> Solution:
     """One layer's output shape (``size``, ``kernel``, ...; one of them may be ``"?"``, solved from
     ``out``) or, with ``input_shape`` and the layers (``net``, or ``net_file`` read from a file), a network's (see
@@ -105,7 +106,7 @@ def solve_conv_shape(
             raise BadInput("network mode needs the input shape, e.g. --input 10,1,32,32", option="--input")
         if input_shape is not None and (len(input_shape) > 6 or max(input_shape) > MAX_SIZE):
             raise BadInput(f"expected at most 6 sizes, each at most {MAX_SIZE}; got {input_shape}", option="--input")
-        return network_shape(input_shape, layers, framework)
+        return network_shape(input_shape, layers, framework, full=full)
 
     from dlsolve.solvers.conv import conv_shape
 

@@ -319,8 +319,13 @@ def unknown_layer(call: LayerCall, known: Sequence[str], examples: str) -> BadIn
     return BadInput(f"line {call.line}: unknown layer {call.name!r}{hint} (see README)", option="--net")
 
 
-def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framework: str | None = None) -> Solution:
+def network_shape(
+    input_shape: Sequence[int], calls: Sequence[LayerCall], framework: str | None = None, *, full: bool = False
+) -> Solution:
     """Trace ``input_shape`` through the layers; the output shape, parameters, MACs, receptive field of each.
+
+    The working writes out the first layer of each kind (one worked example; the table has them all),
+    or every layer with ``full``.
 
     ``framework`` is ``"pytorch"``, ``"keras"`` or None (Keras when the layers are Keras's: ``Conv2D``,
     ``Dense``, ``Input(shape=...)``; see :mod:`dlsolve.solvers.layers_keras`).
@@ -389,6 +394,10 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framew
             + [["Total", "", f"{total:,}", f"{total_macs:,}", "", ""]],
             title="Layers (params: trainable; MACs as torchinfo's Mult-Adds; RF and jump in input pixels)",
         )
+        first_of_kind: dict[str, int] = {}
+        for index, row in enumerate(rows):
+            first_of_kind.setdefault(row.layer.split("(")[0], index)
+        worked = set(first_of_kind.values())
         counted = [str(row.params) for row in rows if row.params]
         total_text = (
             f"total parameters = {' + '.join(counted) if counted else '0'} = {total} (all trainable)\n"
@@ -400,19 +409,32 @@ def network_shape(input_shape: Sequence[int], calls: Sequence[LayerCall], framew
         return [
             Step(
                 "Network",
-                f"input {fmt.shape(input_shape)} through {len(rows)} layers",
+                f"input {fmt.shape(input_shape)} through {len(rows)} layers"
+                + (
+                    ""
+                    if full or len(worked) == len(rows)
+                    else "; the first layer of each kind is worked below, the "
+                    "others are the same formula (every layer with --full)"
+                ),
                 blocks=[table],
                 kind="conv.network",
             ),
             *[
                 Step(f"Layer {i}: {row.layer}", "\n".join(row.lines), " \\\\ ".join(row.latex), kind="conv.layer")
                 for i, row in enumerate(rows, 1)
+                if full or i - 1 in worked
             ],
-            Step(
-                "Totals",
-                total_text,
-                f"\\text{{params}} = {total}, \\quad \\text{{MACs}} = {total_macs}",
-                kind="conv.totals",
+            *(
+                []
+                if len(rows) == 1  # the table's total and the answer say it all
+                else [
+                    Step(
+                        "Totals",
+                        total_text,
+                        f"\\text{{params}} = {total}, \\quad \\text{{MACs}} = {total_macs}",
+                        kind="conv.totals",
+                    )
+                ]
             ),
         ]
 

@@ -454,6 +454,12 @@ def answer_latex(context: Context, weights: np.ndarray, output: np.ndarray, larg
     return rf"A = \begin{{bmatrix}} {body} \end{{bmatrix}} \approx {decimal_weights},\quad {output_latex}"
 
 
+def _equal(a: np.ndarray, b: np.ndarray, a_exact: list[list[Any]] | None, b_exact: list[list[Any]] | None) -> bool:
+    if a_exact is not None and b_exact is not None:
+        return a_exact == b_exact
+    return a.shape == b.shape and bool((a == b).all())
+
+
 def projection_step(operands: Operands) -> Step:
     """``Q = X Wq + bq``, ``K = X_kv Wk + bk``, ``V = X_v Wv + bv``: the formulas and, when small, the matrices."""
     projection = operands.projection
@@ -486,8 +492,16 @@ def projection_step(operands: Operands) -> Step:
         for name, bias in biases.items():
             if bias is not None:
                 lines.append(f"b{name.lower()} = [{', '.join(cell(value) for value in bias)}]")
+        groups: list[list[str]] = []  # equal matrices (identity projections of one X) are written once
         for name in projection.weights:
-            lines.append(_matrix_text(formulas[name], exact[name], arrays[name]))
+            same = next((g for g in groups if _equal(arrays[g[0]], arrays[name], exact[g[0]], exact[name])), None)
+            if same is None:
+                groups.append([name])
+            else:
+                same.append(name)
+        for group in groups:
+            label = formulas[group[0]] if len(group) == 1 else " = ".join(group)
+            lines.append(_matrix_text(label, exact[group[0]], arrays[group[0]]))
     else:
         lines.append(", ".join(f"{name}: {shape_text(arrays[name].shape)}" for name in projection.weights))
     return Step(
