@@ -95,6 +95,10 @@ MISTAKE_CASES = [
     ("sgd-limit", {"x": "1,0;1,0", "y": "1,3", "p": "1/4,3/4", "full-batch": False}, "2,0", "sampling-ignored"),
     ("sgd-limit", {"x": "1,1", "y": "2", "precond": "diag:1,3"}, "1,1", "plain-min-norm"),  # right: (1/2, 3/2)
     ("convergence-bound", {"x": "1,0;0,2"}, "rho=0.5", "lambda-max-for-lambda-min"),  # right: 1/32
+    # f = (x + y)·x at x = 2, y = 1: ∂f/∂x = (x + y) + x = 5; one path alone gives 3 or 2
+    ("backprop", {"f": "(x + y) * x", "at": ["x=2", "y=1"]}, "grad.x=3", "fork-not-added"),
+    # f = σ(w·x) at w = 0, x = 2: ∂f/∂w = σ(0)(1 − σ(0))·2 = 1/2; with σ' taken as σ: σ(0)·2 = 1
+    ("backprop", {"f": "sigmoid(w * x)", "at": ["w=0", "x=2"]}, "grad.w=1", "sigmoid-derivative-as-sigmoid"),
     ("convergence-bound", {"x": "1,0,0;0,2,0"}, "rho=0", "zero-eigenvalue-as-lambda-min"),
     # optim, by hand: gradients 2 then 1 from w = 1, η = 0.1, μ = 0.9. PyTorch: b = 2, 2.8; w = 0.8, 0.52.
     # Textbook: v = 0.2, 0.28; w = 0.98, 0.952. Nesterov (PyTorch): w = 0.62, 0.268.

@@ -159,12 +159,19 @@ def check_scalar(forward: Forward) -> None:
         )
 
 
-def backward(forward: Forward, wrt: Sequence[str] | None = None) -> Backward:
+def backward(
+    forward: Forward, wrt: Sequence[str] | None = None, *, local: Mapping[str, Any] | None = None, forks: str = "add"
+) -> Backward:
     """Reverse mode: ∂f/∂name for each name in ``wrt`` (default: every variable).
 
     For each operation node in reverse topological order: its upstream gradient ∂f/∂u (the sum of
     what its consumers sent), times its local derivative, is sent to each argument that depends on
     ``wrt``; broadcast arguments receive the sum over the broadcast dimensions.
+
+    Answer checking recomputes students' mistakes with the same pass: ``local`` replaces an
+    operation's vector-Jacobian product (op name -> ``vjp(b, g, xs, value, params, needs)``), and
+    ``forks="first"`` (or ``"last"``) keeps only the first (last) gradient a fork receives instead of
+    adding them, in reverse topological order.
     """
     import numpy as np
 
@@ -191,7 +198,8 @@ def backward(forward: Forward, wrt: Sequence[str] | None = None) -> Backward:
             needs = [depends[a] for a in node.args]
             xs = [values[a] for a in node.args]
             try:
-                parts = OPS[node.op].vjp(b, g, xs, values[node.index], node.params, needs)
+                vjp = (local or {}).get(node.op, OPS[node.op].vjp)
+                parts = vjp(b, g, xs, values[node.index], node.params, needs)
             except (ZeroDivisionError, OverflowError) as error:
                 raise InvalidProblem(
                     _located(graph, node.index, f"the derivative does not exist ({error})"), option="--f"
@@ -207,7 +215,12 @@ def backward(forward: Forward, wrt: Sequence[str] | None = None) -> Backward:
                 if not b.finite(part):
                     raise InvalidProblem(_located(graph, node.index, "the gradient is not finite"), option="--f")
                 contributions[arg].append(Contribution(node.index, position, part))
-                node_grads[arg] = part if node_grads[arg] is None else b.asarray(node_grads[arg] + part)
+                if node_grads[arg] is None:
+                    node_grads[arg] = part
+                elif forks == "add":
+                    node_grads[arg] = b.asarray(node_grads[arg] + part)
+                elif forks == "last":
+                    node_grads[arg] = part
     grads = {}
     for name in names:
         index = graph.var_index(name)

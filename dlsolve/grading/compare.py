@@ -104,10 +104,20 @@ def fits(given: Answer, value: Any) -> bool:
     return rows is not None and _same_shape(given, rows)
 
 
+def lookup(answer: dict[str, Any], field: str) -> Any:
+    """The answer field ``field``; ``grad.x`` is the entry ``x`` of the field ``grad`` (None if absent)."""
+    value: Any = answer
+    for part in field.split(".") if field not in answer else [field]:
+        if not isinstance(value, dict) or part not in value:
+            return None
+        value = value[part]
+    return value
+
+
 def choose_field(given: Answer, answer: dict[str, Any], candidates: list[str]) -> str | None:
     """The first candidate field of ``answer`` that ``given`` has the form of (else the first one)."""
-    present = [field for field in candidates if answer.get(field) is not None]
-    return next((field for field in present if fits(given, answer[field])), present[0] if present else None)
+    present = [field for field in candidates if lookup(answer, field) is not None]
+    return next((field for field in present if fits(given, lookup(answer, field))), present[0] if present else None)
 
 
 def _close(expected: Fraction | float, given: Fraction, places: int | None, tol: float) -> bool:

@@ -26,6 +26,7 @@ Recompute = Callable[[dict[str, Any], "Solution"], dict[str, Any] | None]
 #: Command -> the module that registers its mistakes (imported when that command is graded).
 MISTAKE_MODULES: dict[str, str] = {
     "conv-shape": "dlsolve.solvers.conv_mistakes",
+    "backprop": "dlsolve.solvers.backprop_mistakes",
     "filter apply": "dlsolve.solvers.filter_mistakes",
     "filter pool": "dlsolve.solvers.filter_mistakes",
     "attention": "dlsolve.solvers.attention_mistakes",

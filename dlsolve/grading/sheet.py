@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from dlsolve.errors import BadInput, DlsolveError
-from dlsolve.grading.compare import DEFAULT_TOL, PRIMARY_FIELDS, choose_field, expected_rows, matches, show
+from dlsolve.grading.compare import DEFAULT_TOL, PRIMARY_FIELDS, choose_field, expected_rows, lookup, matches, show
 from dlsolve.grading.mistakes import Mistake, mistakes_for
 from dlsolve.solution import Solution, Step, Table
 
@@ -71,9 +71,19 @@ class Verdict:
 
 
 def graded_value(answer: dict[str, Any], field: str) -> Any:
-    """The value an answer field is graded against: its exact form (``output_exact``) when it has one."""
-    exact = answer.get(f"{field}_exact")
-    return exact if exact is not None and expected_rows(exact) is not None else answer[field]
+    """The value an answer field is graded against: its exact form (``output_exact``) when it has one.
+    ``grad.x`` is the entry ``x`` of the field ``grad``."""
+    exact = lookup(answer, f"{field}_exact")
+    return exact if exact is not None and expected_rows(exact) is not None else lookup(answer, field)
+
+
+def _dotted(fields: list[str], answer: dict[str, Any]) -> list[str]:
+    """``fields`` with each table-valued field (``grad``: {x: ..., y: ...}) replaced by its entries."""
+    return [
+        f"{field}.{key}" if isinstance(answer.get(field), dict) else field
+        for field in fields
+        for key in (answer[field] if isinstance(answer.get(field), dict) else [None])
+    ]
 
 
 class Grader:
@@ -88,7 +98,7 @@ class Grader:
         self.command = command
         self.kwargs = kwargs
         self.solution = solution
-        self.fields = fields or PRIMARY_FIELDS.get(command) or list(solution.answer)
+        self.fields = _dotted(fields or PRIMARY_FIELDS.get(command) or list(solution.answer), solution.answer)
         self.tol = tol
         self._recomputed: list[tuple[Mistake, dict[str, Any]]] | None = None
 
@@ -97,11 +107,13 @@ class Grader:
             self._recomputed = []
             for mistake in mistakes_for(self.command):
                 try:
-                    fields = mistake.recompute(self.kwargs, self.solution)
+                    found = mistake.recompute(self.kwargs, self.solution)
                 except DlsolveError:
-                    fields = None
-                if fields:
-                    self._recomputed.append((mistake, fields))
+                    found = None
+                # a mistake may give alternatives (a fork's first or last path): each is tried
+                for fields in found if isinstance(found, list) else [found]:
+                    if fields:
+                        self._recomputed.append((mistake, fields))
         return self._recomputed
 
     def grade(self, given: Any) -> Verdict:
@@ -110,7 +122,8 @@ class Grader:
 
         if given is None or (isinstance(given, str) and not given.strip()):
             return Verdict(self.problem, "missing", expected=self._expected_text(self.fields))
-        if isinstance(given, str) and "=" in given.split(",")[0] and given.split("=")[0].strip().isidentifier():
+        named = isinstance(given, str) and "=" in given.split(",")[0]
+        if named and all(part.isidentifier() for part in given.split("=")[0].strip().split(".")):
             field, _, value = given.partition("=")  # `params=1728`: an answer to one named field
             given = {field.strip(): value.strip()}
         if isinstance(given, dict):
@@ -160,7 +173,7 @@ class Grader:
     def _grade_table(self, given: dict[str, Any]) -> Verdict:
         verdicts = []
         for field, value in given.items():
-            if field not in self.solution.answer:
+            if lookup(self.solution.answer, field) is None:
                 return Verdict(self.problem, "unreadable", field, given=f"{field} = {value!r} (no such answer field)")
             grader = Grader(self.problem, self.command, self.kwargs, self.solution, [field], self.tol)
             grader._recomputed = self._recomputed
@@ -178,7 +191,9 @@ class Grader:
         )
 
     def _expected_text(self, fields: list[str]) -> str:
-        field = next((f for f in fields if self.solution.answer.get(f) is not None), None)
+        field = next(
+            (f for f in _dotted(fields, self.solution.answer) if lookup(self.solution.answer, f) is not None), None
+        )
         return "" if field is None else show(graded_value(self.solution.answer, field))
 
 
