@@ -144,3 +144,22 @@ def test_bad_input_names_the_option(cli, args: list[str], option: str) -> None: 
     result = cli("cost", *args)
     assert result.exit_code == 2 and option in result.stderr, result.stderr
     assert len(result.stderr.splitlines()) == 1
+
+
+def test_flops_of_a_network_from_its_macs(cli) -> None:  # type: ignore[no-untyped-def]
+    # Conv2d(3, 16, 3) on 8x3x32x32: 8·30·30 positions × 448 params; Linear: 8 × 144,010
+    macs = 8 * 30 * 30 * 448 + 8 * (14400 * 10 + 10)
+    result = cli(
+        "cost",
+        "flops",
+        "--net",
+        "Conv2d(3, 16, 3); Flatten(); Linear(14400, 10)",
+        "--input",
+        "8,3,32,32",
+        "--steps",
+        "100",
+        "--json",
+    )
+    answer = result.json()["answer"]
+    assert (answer["macs"], answer["flops_per_step"], answer["flops"]) == (macs, 6 * macs, 600 * macs)
+    assert cli("cost", "flops", "--net", "Linear(2, 2)").exit_code == 2  # no --input

@@ -139,7 +139,9 @@ def cost_comm(
 
 @command("cost flops")
 def cost_flops(
-    params: Annotated[Any, option("--params", parse=parsing.parse_positive, help="Parameters N (1.3e9).")],
+    params: Annotated[
+        Any, option("--params", parse=parsing.parse_positive, help="Parameters N (1.3e9), or --net.")
+    ] = None,
     tokens: Annotated[Any, option("--tokens", parse=parsing.parse_positive, help="Training tokens D (300e9).")] = None,
     peak_tflops: Annotated[
         Any, option("--peak-tflops", parse=parsing.parse_positive, help="Peak TFLOP/s of one GPU (312).")
@@ -148,13 +150,36 @@ def cost_flops(
         Any, option("--mfu", parse=parsing.parse_positive, help="Model FLOPs utilisation, 0-1 (0.4).")
     ] = None,
     gpus: Annotated[int, option("--gpus", parse=parsing.parse_int, minimum=1, help="GPUs.")] = 1,
+    net: Annotated[
+        Layers | None,
+        option("--net", parse=parsing.parse_network, help="Instead of --params: layers, counted exactly (MACs)."),
+    ] = None,
+    input_shape: Annotated[
+        Ints | None,
+        option("--input", parse=parsing.parse_int_list, minimum=1, help="With --net: the input batch shape."),
+    ] = None,
+    steps: Annotated[
+        int, option("--steps", parse=parsing.parse_int, minimum=1, help="With --net: training steps.")
+    ] = 1,
 ) -> Solution:
     """Training compute ≈ 6·N·D FLOPs (inference 2N per token), and the time on given hardware.
 
+    With --net and --input instead: the network's multiply-accumulates counted layer by layer, and a
+    training step ≈ 6 · MACs FLOPs.
+
+    Example: dlsolve cost flops --net "Conv2d(3, 16, 3); Flatten(); Linear(14400, 10)" --input 8,3,32,32 --steps 100
+
     Example: dlsolve cost flops --params 1.3e9 --tokens 300e9 --peak-tflops 312 --mfu 0.4 --gpus 64
     """
-    from dlsolve.solvers.cost_comm import flops
+    from dlsolve.errors import BadInput
+    from dlsolve.solvers.cost_comm import flops, network_flops
 
+    if net is not None:
+        if params is not None or input_shape is None:
+            raise BadInput("give --net with --input (the batch shape), or --params and --tokens", option="--net")
+        return network_flops(net=net, input_shape=input_shape, steps=steps, peak_tflops=peak_tflops, mfu=mfu, gpus=gpus)
+    if params is None:
+        raise BadInput("give the parameter count (--params) or a network (--net with --input)", option="--params")
     return flops(params=params, tokens=tokens, peak_tflops=peak_tflops, mfu=mfu, gpus=gpus)
 
 

@@ -230,3 +230,75 @@ def flops(
         quiet=f"flops {shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
     )
+
+
+def network_flops(
+    *,
+    net: list[Any],
+    input_shape: list[int],
+    steps: int = 1,
+    peak_tflops: Fraction | None = None,
+    mfu: Fraction | None = None,
+    gpus: int = 1,
+) -> Solution:
+    """The exact alternative to 6ND for a network: its multiply-accumulates per batch, counted layer by
+    layer as ``conv-shape --net`` counts them (torchinfo's Mult-Adds). A forward pass costs 2·MACs
+    FLOPs, the backward pass about twice that (gradients for the inputs and for the weights), so a
+    training step costs about 6·MACs FLOPs, and ``steps`` steps that many times more."""
+    from dlsolve.solvers.layers import network_shape
+
+    if steps < 1:
+        raise BadInput(f"expected at least one step, got {steps}", option="--steps")
+    traced = network_shape(input_shape, net).answer
+    macs = traced.get("macs")
+    if macs is None:
+        raise BadInput("this network's MACs are not counted (Keras layers): give --params and --tokens", option="--net")
+    forward_flops, per_step = 2 * macs, 6 * macs
+    training = per_step * steps
+    seconds = None
+    if peak_tflops is not None:
+        seconds = training / (gpus * peak_tflops * 10**12 * (mfu if mfu is not None else 1))
+    rows = [[layer["layer"], f"{layer.get('macs') or 0:,}"] for layer in traced["layers"]]
+
+    def working() -> list[Step]:
+        worked = [
+            Step(
+                "MACs per layer",
+                f"input {fmt.shape(input_shape)}: {macs:,} multiply-accumulates per batch (torchinfo's Mult-Adds: "
+                "a conv's weights and bias once per output position and batch item)",
+                blocks=[Table(["layer", "MACs"], rows)],
+                kind="cost.flops",
+            ),
+            Step(
+                "FLOPs of a training step ≈ 6 · MACs",
+                f"forward 2 · {macs:,} = {forward_flops:,} FLOPs; backward about twice the forward; a training "
+                f"step ≈ 6 · MACs = {per_step:,} FLOPs; × {steps} step(s) = {training:,} FLOPs.",
+                latex=r"C_{\text{step}} \approx 2\,\text{MACs} + 4\,\text{MACs} = 6\,\text{MACs}",
+                kind="cost.flops",
+            ),
+        ]
+        if seconds is not None:
+            worked.append(
+                Step(
+                    "Time",
+                    f"{training:,} / ({gpus} × {fmt.number(peak_tflops)}·10¹² × "  # type: ignore[arg-type]
+                    f"{fmt.number(mfu if mfu is not None else 1)}) = {fmt.decimal(float(seconds))} s.",
+                    kind="cost.time",
+                )
+            )
+        return worked
+
+    return Solution(
+        command="cost flops",
+        inputs={"input": input_shape, "layers": len(net), "steps": steps},
+        answer={
+            "macs": macs,
+            "forward_flops": forward_flops,
+            "flops_per_step": per_step,
+            "flops": training,
+            "seconds": None if seconds is None else float(seconds),
+        },
+        summary=f"{macs:,} MACs per batch; training ≈ {training:,} FLOPs",
+        quiet=f"macs {macs}; flops {training}",
+        steps=working,
+    )
