@@ -103,6 +103,8 @@ MISTAKE_CASES = [
     # optim, by hand: gradients 2 then 1 from w = 1, η = 0.1, μ = 0.9. PyTorch: b = 2, 2.8; w = 0.8, 0.52.
     # Textbook: v = 0.2, 0.28; w = 0.98, 0.952. Nesterov (PyTorch): w = 0.62, 0.268.
     ("optim", {"grads": "2;1", "at": ["w=1"], "opt": "momentum", "lr": "0.1"}, "0.952", "textbook-momentum-for-torch"),
+    # Adam, one step of g = 4 from 0, lr 0.1: m = 0.4, v = 0.016 uncorrected: 0.1·0.4/√0.016 = 0.316228 (right: 0.1)
+    ("optim", {"grads": "4", "at": ["w=0"], "opt": "adam", "lr": "0.1"}, "-0.316228", "no-bias-correction"),
     (
         "optim",
         {"grads": "2;1", "at": ["w=1"], "opt": "momentum", "lr": "0.1", "convention": "textbook"},

@@ -93,7 +93,8 @@ def _config(opt: str, given: dict[str, Any], convention: str) -> rules.Config:
     """Check every option as torch.optim's constructors do and fill in torch's defaults."""
     if opt not in rules.OPTIMIZERS:
         raise BadInput(f"unknown optimizer {opt!r}; expected one of {', '.join(rules.OPTIMIZERS)}", option="--opt")
-    if convention not in ("torch", "textbook"):
+    # "no-bias-correction" is not a user's choice: answer checking recomputes Adam without m̂, v̂ with it
+    if convention not in ("torch", "textbook", "no-bias-correction"):
         raise BadInput(f"expected torch or textbook, got {convention!r}", option="--convention")
     for option, value in given.items():
         if value not in (None, False) and option in APPLIES and opt not in APPLIES[option]:

@@ -25,6 +25,18 @@ def _theta(answer: dict[str, Any] | None) -> dict[str, Any] | None:
 
 @mistake(
     "optim",
+    "no-bias-correction",
+    "left out Adam's bias correction: m_t/(√v_t + ε) instead of m̂_t/(√v̂_t + ε), m̂ = m/(1 − β₁ᵗ), v̂ = v/(1 − β₂ᵗ)",
+    step="optim.rule",
+)
+def no_bias_correction(kwargs: dict[str, Any], solution: Solution) -> dict[str, Any] | None:
+    if kwargs.get("opt") not in ("adam", "adamw"):
+        return None
+    return _theta(rerun("optim", kwargs, convention="no-bias-correction"))
+
+
+@mistake(
+    "optim",
     "textbook-momentum-for-torch",
     "used the textbook momentum v ← βv + (1 − β)g (v₀ = 0) where PyTorch's buffer starts at b₁ = g₁ and adds all of g",
     step="optim.rule",

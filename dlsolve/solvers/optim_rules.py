@@ -334,6 +334,8 @@ class Adam(Rule):
         v += square
         correction1 = 1 - beta1**self.t
         correction2 = 1 - beta2**self.t
+        if self.config.convention == "no-bias-correction":  # a student's mistake, for answer checking
+            correction1 = correction2 = 1
         second = v
         if self.v_max is not None:
             np.maximum(self.v_max, v, out=self.v_max)
