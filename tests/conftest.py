@@ -96,3 +96,13 @@ def solved_problems() -> dict[str, Solved]:
             solution.working_built if solution is not None else True,
         )
     return solved
+
+
+@pytest.fixture(autouse=True)
+def _torch_default_dtype_restored() -> Any:
+    """Golden generators imported by live torch tests set torch's default dtype to float64 at import;
+    the tests after them expect PyTorch's float32 default."""
+    yield
+    torch = sys.modules.get("torch")
+    if torch is not None and hasattr(torch, "get_default_dtype") and torch.get_default_dtype() != torch.float32:
+        torch.set_default_dtype(torch.float32)
