@@ -8,7 +8,7 @@ value is shown with its decimal beside it, e.g. ``1/3 ≈ 0.333333``.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     # Start-up cost: ``fractions`` (with ``decimal`` and ``numbers``) is imported by the functions
@@ -228,14 +228,28 @@ def symbolic(expr: object) -> str:
                 return "e" + (superscript(int(power)) if power != 1 else "")
             return f"e^({self._print(power)})"
 
-    return minus(Board().doprint(sympy.sympify(expr)))
+    return minus(Board().doprint(_as_sympy(expr)))
+
+
+def _as_sympy(expr: object) -> Any:
+    """A SymPy value from a SymPy expression or a number: never from text (nothing is parsed)."""
+    import sympy
+
+    if isinstance(expr, sympy.Basic):
+        return expr
+    if isinstance(expr, bool) or (not isinstance(expr, int | float) and type(expr).__name__ != "Fraction"):
+        raise TypeError(f"expected a SymPy expression or a number, got {type(expr).__name__}")
+    if isinstance(expr, int):
+        return sympy.Integer(expr)
+    if isinstance(expr, float):
+        return sympy.Float(expr)
+    return sympy.Rational(expr.numerator, expr.denominator)  # type: ignore[attr-defined]
 
 
 def symbolic_number(expr: object) -> str:
     """An exact real from SymPy with its decimal when it is not a plain decimal: ``1 − √3/3 ≈ 0.42265``."""
-    import sympy
 
-    value = sympy.sympify(expr)
+    value = _as_sympy(expr)
     if value.is_Rational:
         from fractions import Fraction
 

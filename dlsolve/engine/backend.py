@@ -192,9 +192,11 @@ def sigmoid_function() -> Any:
     class sigmoid(sp.Function):
         is_real = True
 
-        @classmethod
-        def eval(cls, x: Any) -> Any:
+        def _value_at(cls, x: Any) -> Any:
             return sp.Rational(1, 2) if x.is_zero else None
+
+        # SymPy's hook for a function's known values is a classmethod named ``eval`` (not Python's).
+        eval = classmethod(_value_at)
 
         def fdiff(self, argindex: int = 1) -> Any:
             return self * (1 - self)

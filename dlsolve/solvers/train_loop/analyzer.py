@@ -38,7 +38,7 @@ class Analyzer(TrainingChecks, EvaluationChecks, LossChecks):
 
     def has_training_code(self) -> bool:
         """True when some call is one the rules look at: backward(), an optimizer or scheduler step,
-        zero_grad(), eval()/train(), a loss or a model."""
+        zero_grad(), model.eval()/.train(), a loss or a model."""
         events = self.events(self.tree.body) or any(
             self.events(function.body) for function in self.facts.functions.values()
         )

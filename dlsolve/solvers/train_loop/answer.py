@@ -42,7 +42,7 @@ def solve(source: str, filename: str = "<stdin>", *, diff: bool = False) -> Solu
     elif not report.has_training_code:
         summary = (
             f"{filename}: no training loop found (no backward(), optimizer step, loss, model call or "
-            "eval()/train()): nothing to check"
+            "model.eval()/.train()): nothing to check"
         )
     else:
         summary = f"{filename}: no rule fired ({checked}); not checked: {NOT_CHECKED}"

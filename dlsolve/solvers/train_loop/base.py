@@ -1,5 +1,5 @@
 """What every ``train-loop`` check stands on: the findings, and the training events of code in the
-order they run (``zero_grad``, ``backward``, ``step``, scheduler steps, ``eval()``/``train()``), with
+order they run (``zero_grad``, ``backward``, ``step``, scheduler steps, ``model.eval()``/``.train()``), with
 calls of the file's own functions followed, as data.
 """
 

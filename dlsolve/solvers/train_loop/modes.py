@@ -5,7 +5,7 @@ modes (``nn.Dropout*``, ``nn.BatchNorm*``, ``nn.InstanceNorm*(track_running_stat
 layers and attention with ``dropout > 0``, the ``nn.Transformer*`` layers, ``F.dropout``, code reading
 ``self.training``). A model dlsolve can see entirely (``torch.nn`` layers, ``Sequential``s of them,
 classes of this file built from them) without any of those gives the same outputs in both modes, so
-evaluating it without ``eval()`` is not a bug: DL030 and DL032 do not fire on it. Anything not
+evaluating it without ``model.eval()`` is not a bug: DL030 and DL032 do not fire on it. Anything not
 visible (a model from another module, a parameter nobody passes) may depend on the mode.
 """
 
