@@ -177,7 +177,7 @@ def test_bias_on_a_zero_map_is_the_bias_everywhere():
     assert "0·1 + 0·2 + 0·3 + 0·4 + bias = 0 + 1 = 1" in cells.substeps[0].text
     assert "the bias 1 is included in every cell" in solution.steps[-1].text
     assert "bias 1" in solution.steps[0].text
-    assert solution.summary.endswith("(bias 1 included)")
+    assert solution.summary.startswith("output (3x3, bias 1 included) =\n  [1, 1, 1]")
 
 
 def test_bias_by_hand_exact_negative_and_multichannel():

@@ -54,6 +54,14 @@ def test_plain_text_maths_becomes_inline_latex() -> None:
     assert notation.ascii_to_latex("theta_t ->  x_a_b") == r"\theta _{t} \to x_{a}{}_{b}"  # no double script
 
 
+def test_unicode_powers_are_one_script() -> None:
+    assert notation.segments("the M⁻¹ norm") == [("text", "the "), ("math", "M^{-1}"), ("text", " norm")]
+    assert notation.ascii_to_latex("a = K⁻¹ r_0") == "a = K^{-1} r_{0}"
+    assert notation.ascii_to_latex("10⁻³") == "10^{-3}"
+    assert notation.ascii_to_latex("x_i²") == "x_{i}^2"  # (x_i)², not x with subscript i²
+    assert notation.ascii_to_latex("‖θ − θ_0‖_M⁻¹") == r"\|\theta - \theta _{0}\|_{M^{-1}}"  # the norm of M⁻¹
+
+
 def test_clauses_the_display_maths_says_are_left_out() -> None:
     latex = r"\sum K = 0"
     assert board.uncovered("Σ K = 0: a flat region gives 0", latex) == "A flat region gives 0"
@@ -69,6 +77,30 @@ def test_matrices_in_the_text_are_typeset_once() -> None:
     matrices = [piece for piece in pieces if isinstance(piece, board.MatrixPiece)]
     assert [m.rows for m in matrices] == [[["1", "0"], ["0", "1"]]]  # the scaled one is the heatmap
     assert matrices[0].label == r"Q K^\top"
+
+
+def test_the_answer_box_matrix_is_not_shown_again_in_the_last_step_that_shows_it() -> None:
+    rows = "  [ 1  0 ]\n  [ 0  1 ]"
+    steps = [
+        Step("Inputs", f"Q =\n{rows}"),  # the same values as the answer, but an input: kept
+        Step("Weights", "weights, A =\n" + rows, substeps=[Step("Check", "rows sum to 1")]),
+        Step("Output", "2x2 output", blocks=[Heatmap([[1.0, 0.0], [0.0, 1.0]], [["1", "0"], ["0", "1"]], "y")]),
+    ]
+    solution = Solution(
+        "x",
+        {},
+        {},
+        "y =\n  [1, 0]\n  [0, 1]",
+        "",
+        steps=steps,
+        answer_latex=r"\begin{bmatrix} 1 & 0 \\ 0 & 1 \end{bmatrix}",
+    )
+    shown = board.steps_once(solution)
+    assert shown[2].blocks == [] and shown[2].text == "2x2 output"
+    assert shown[:2] == steps[:2]
+    assert solution.steps[2].blocks  # the solution itself is not changed
+    solution.steps = steps[:2]  # now the weights step is the last to show it: its matrix goes, "weights," stays
+    assert [s.text for s in board.steps_once(solution)] == [f"Q =\n{rows}", "weights"]
 
 
 def test_wide_display_maths_is_cut_into_lines_that_fit() -> None:

@@ -32,7 +32,7 @@ from dlsolve.render.notation import (
     cell_latex,
     segments,
 )
-from dlsolve.solution import Heatmap, Plot, Step, Table
+from dlsolve.solution import Heatmap, Plot, Solution, Step, Table
 
 
 class Prose(NamedTuple):
@@ -162,6 +162,118 @@ def uncovered(line: str, latex: str) -> str:
         if kept and kept[0] != _clauses(line)[0]
         else text
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# each matrix once: the Answer box shows the result, so the last step does not
+
+
+def answer_matrices(solution: Solution) -> list[list[list[str]]]:
+    """The matrices the Answer box shows: those of ``answer_latex`` and the rows written in the
+    summary (``[1, 0, 0]`` lines under a ``name =`` line)."""
+    found = latex_matrices(solution.answer_latex)
+    rows: list[list[str]] = []
+    for line in [*solution.summary.splitlines(), ""]:
+        match = re.fullmatch(r"\s*\[([^\[\]]*)\]\s*", line)
+        if match and match.group(1).strip():
+            rows.append([cell.strip() for cell in match.group(1).split(",")])
+        elif rows:
+            found.append(rows)
+            rows = []
+    unique: list[list[list[str]]] = []
+    for matrix in found:  # the summary's rows and the typeset answer are usually the same matrices
+        if not any(same_matrix(matrix, other) for other in unique):
+            unique.append(matrix)
+    return unique
+
+
+_ONLY_MATRIX = re.compile(r"\s*(?:[^=&]*=\s*)?\\begin\{([bp]?matrix)\}.*?\\end\{\1\}\s*", re.S)
+
+
+def _occurrences(step: Step, matrix: list[list[str]]) -> list[tuple[str, int]]:
+    """Where ``step`` itself (not its substeps) shows ``matrix``: ("block", index), ("text", line) or
+    ("latex", 0) when its display maths is that matrix and nothing else."""
+    found: list[tuple[str, int]] = []
+    lines = step.text.split("\n")
+    index = 0
+    while index < len(lines):
+        start = index
+        rows = []
+        while index < len(lines) and (cells := _matrix_cells(lines[index])) is not None:
+            rows.append(cells)
+            index += 1
+        if rows and same_matrix(rows, matrix):
+            found.append(("text", start))
+        index += 0 if rows else 1
+    if _ONLY_MATRIX.fullmatch(step.latex) and any(same_matrix(m, matrix) for m in latex_matrices(step.latex)):
+        found.append(("latex", 0))
+    found += [
+        ("block", number)
+        for number, block in enumerate(step.blocks)
+        if isinstance(block, Heatmap) and same_matrix(block.cells, matrix)
+    ]
+    return found
+
+
+def _without(step: Step, where: tuple[str, int]) -> Step:
+    """A copy of ``step`` without the matrix at ``where`` (see :func:`_occurrences`); a text matrix
+    goes with its ``name =`` line."""
+    kind, at = where
+    text, latex, blocks = step.text, step.latex, list(step.blocks)
+    if kind == "block":
+        del blocks[at]
+    elif kind == "latex":
+        latex = ""
+    else:
+        lines = text.split("\n")
+        end = at
+        while end < len(lines) and _matrix_cells(lines[end]) is not None:
+            end += 1
+        label = _label(lines[at - 1]) if at > 0 else None
+        if label is not None:
+            head = label.rpartition(", ")[0]
+            lines[at - 1 : end] = [head] if head else []
+        else:
+            del lines[at:end]
+        text = "\n".join(lines)
+    return Step(step.title, text, latex, blocks, list(step.substeps), step.kind)
+
+
+def steps_once(solution: Solution) -> list[Step]:
+    """The steps to show with the Answer box: each matrix of the answer left out of the last step
+    that shows it (the boxed answer is that step's result, each matrix once). Copies; the
+    solution's own steps are not changed."""
+    steps = list(solution.steps)
+    matrices = answer_matrices(solution) if steps else []
+    for matrix in matrices:
+        last: tuple[list[int], tuple[str, int]] | None = None
+        stack: list[tuple[list[int], Step]] = [([i], s) for i, s in enumerate(steps)]
+        order: list[tuple[list[int], Step]] = []
+        while stack:  # depth first, in reading order
+            path, step = stack.pop(0)
+            order.append((path, step))
+            stack[0:0] = [([*path, j], sub) for j, sub in enumerate(step.substeps)]
+        for path, step in order:
+            occurrences = _occurrences(step, matrix)
+            if occurrences:
+                last = (path, occurrences[-1])
+        if last is None:
+            continue
+        path, where = last
+        steps = _replaced(steps, path, where)
+    return steps
+
+
+def _replaced(steps: list[Step], path: list[int], where: tuple[str, int]) -> list[Step]:
+    head, *rest = path
+    step = steps[head]
+    if rest:
+        copy = Step(
+            step.title, step.text, step.latex, list(step.blocks), _replaced(step.substeps, rest, where), step.kind
+        )
+    else:
+        copy = _without(step, where)
+    return [*steps[:head], copy, *steps[head + 1 :]]
 
 
 # ---------------------------------------------------------------------------------------------

@@ -295,8 +295,9 @@ def answer_html(solution: Solution) -> str:
 def body(solution: Solution) -> str:
     """Steps, answer and warnings (no page around them)."""
     parts = []
-    if solution.steps:
-        parts.append(_steps(solution.steps))
+    steps = board.steps_once(solution)
+    if steps:
+        parts.append(_steps(steps))
     parts += [block_html(block) for block in solution.blocks]
     parts.append(answer_html(solution))
     parts += [f'<p class="warning"><strong>Warning:</strong> {prose(w)}</p>' for w in solution.warnings]

@@ -113,7 +113,9 @@ FUNCTIONS = {
 
 GREEK_LETTERS = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
 _OPERATORS = {"=", "+", "-", "−", "·", "×", "/", "≈", "≤", "≥", "<", ">", "<=", ">=", "->", "←", "→", "∈", "≠", "*"}
-_STRONG = set("_^ᵀ²³√∇Σ∏⌊⌋‖·×≈≤≥←→∈∞⊗⊙⋆∝") | set(GREEK_LETTERS)
+#: Unicode superscripts, as the plain text writes powers (``M⁻¹``, ``10⁻³``)
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ⁿ", "0123456789-+n", strict=True))
+_STRONG = set("_^ᵀ√∇Σ∏⌊⌋‖·×≈±≤≥←→∈∞⊗⊙⋆∝") | set(SUPERSCRIPTS) | set(GREEK_LETTERS)
 _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf")
 #: File names, calls of methods and snake_case names: code, not maths.
 _CODE = re.compile(
@@ -157,6 +159,12 @@ def _script(text: str, index: int) -> tuple[str, int]:
     token = match.group()
     if token == "T":
         return r"\top", match.end()
+    end = match.end()
+    # ‖x‖_M⁻¹ is the norm of M⁻¹ (a matrix, upper case), where x_i² is (x_i)²
+    if text[index - 1] == "_" and token.isupper() and end < len(text) and text[end] in SUPERSCRIPTS:
+        while end < len(text) and text[end] in SUPERSCRIPTS:
+            end += 1
+        return "{" + ascii_to_latex(text[index:end]) + "}", end
     if len(token) > 1 and token.isalpha() and token not in ("ij", "ik", "jk", "in"):
         token = r"\mathrm{" + token + "}" if len(token) > 2 else token
     return "{" + (token if token.startswith("\\") else ascii_to_latex(token)) + "}", match.end()
@@ -230,6 +238,13 @@ def ascii_to_latex(text: str) -> str:
             else:
                 out.append(r"\mathrm{" + word + "}")
             index = match.end()
+        elif char in SUPERSCRIPTS:  # M⁻¹, 10⁻³, x²: one script for the run
+            end = index
+            while end < len(text) and text[end] in SUPERSCRIPTS:
+                end += 1
+            script = "".join(SUPERSCRIPTS[c] for c in text[index:end])
+            out.append("^" + (script if len(script) == 1 else "{" + script + "}"))
+            index = end
         elif char == "\u0302" and out:  # combining hat
             out[-1] = r"\hat{" + out[-1].strip() + "}"
             index += 1

@@ -219,7 +219,9 @@ def solution_renderable(
     if solution.inputs:
         shown = "  ".join(f"{key}={input_text(value)}" for key, value in solution.inputs.items() if value is not None)
         parts.append(Text(shown, style="dim"))
-    for index, step in enumerate(solution.steps, 1):
+    from dlsolve.render.board import steps_once
+
+    for index, step in enumerate(steps_once(solution), 1):
         parts += [Text(""), *_step_parts(step, f"{index}.", width)]
     parts.extend(renderable(block, width - 4) for block in solution.blocks)
     parts += [

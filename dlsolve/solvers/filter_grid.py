@@ -257,12 +257,11 @@ def image_and_kernel(
 def output_answer(output: list[list[Scalar]], exact: bool, bias: Scalar | None) -> tuple[str, dict[str, Any]]:
     """The summary and the answer fields every one-output filter command gives: output, shape, bias."""
     height, width = len(output), len(output[0])
+    included = "" if bias is None else f", bias {fmt.exact(bias)} included"
     if height * width <= 36:
-        summary = f"output ({height}x{width}): {short_matrix(output)}"
+        summary = f"output ({height}x{width}{included}){short_matrix(output)}"
     else:
-        summary = f"output is {height}x{width}; y[0,0] = {fmt.number(output[0][0])}"
-    if bias is not None:
-        summary += f" (bias {fmt.exact(bias)} included)"
+        summary = f"output is {height}x{width}{included}; y[0,0] = {fmt.number(output[0][0])}"
     answer: dict[str, Any] = {
         "output": json_matrix(output),
         "shape": [height, width],
@@ -312,10 +311,11 @@ def exact_strings(rows: Sequence[Sequence[Scalar]]) -> list[list[str]]:
 
 
 def short_matrix(rows: Sequence[Sequence[Scalar]]) -> str:
-    """``[[1, 2], [3, 4]]`` for small matrices, else its shape."""
+    """A small matrix as the answer box writes it, one row a line (``=`` then ``  [1, 2]`` lines);
+    a large one as ``: a 9x9 matrix``. It follows the matrix's name in a summary."""
     if len(rows) * len(rows[0]) > 36:
-        return f"a {len(rows)}x{len(rows[0])} matrix"
-    return "[" + ", ".join(fmt.vector(row) for row in rows) + "]"
+        return f": a {len(rows)}x{len(rows[0])} matrix"
+    return " =\n" + "\n".join("  " + fmt.vector(row) for row in rows)
 
 
 def factor(value: Scalar) -> str:

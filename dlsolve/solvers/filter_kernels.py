@@ -491,7 +491,7 @@ def design_filter(
         command="filter design",
         inputs={"what": name, "size": size, "sigma": None if sigma is None else fmt.exact(sigma)},
         answer=answer,
-        summary=f"{name}: {short_matrix(rows)}",
+        summary=f"{name}{short_matrix(rows)}",
         quiet=matrix_quiet(rows),
         steps=build,
         warnings=warnings,

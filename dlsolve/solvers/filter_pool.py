@@ -164,7 +164,7 @@ def pool(
         answer["output_exact"] = exact_strings(outputs[0]) if single else [exact_strings(o) for o in outputs]
     shown = outputs[0]
     if out[0] * out[1] <= 36:
-        summary = f"{op} pooling output ({out[0]}x{out[1]}): {short_matrix(shown)}"
+        summary = f"{op} pooling output ({out[0]}x{out[1]}){short_matrix(shown)}"
     else:
         summary = f"{op} pooling output is {out[0]}x{out[1]}"
     if not single:
