@@ -68,6 +68,9 @@ def test_clauses_the_display_maths_says_are_left_out() -> None:
     conv = r"H_{out} = \left\lfloor \frac{28 + 2\cdot 0 - 1\cdot(3-1) - 1}{1} \right\rfloor + 1 = 26"
     assert board.uncovered("H_out = ⌊(28 + 2·0 − 1·(3 − 1) − 1)/1⌋ + 1 = ⌊25/1⌋ + 1 = 26", conv) == ""
     assert board.uncovered("M = I (plain SGD)", r"\theta_{t+1} = \theta_t - \eta M_t g") != ""  # I is not there
+    moments = r"g_x = \sum K\,dx = 0,\quad g_y = \sum K\,dy = -6"
+    said = board.uncovered("g_y = Σ K·dy = -6: the kernel responds most to intensity increasing along (0, -6)", moments)
+    assert said == "The kernel responds most to intensity increasing along (0, -6)"  # a value, not an aside
 
 
 def test_matrices_in_the_text_are_typeset_once() -> None:

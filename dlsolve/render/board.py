@@ -127,8 +127,10 @@ def _clauses(line: str) -> list[str]:
         stripped = piece.rstrip(" .;:")
         if stripped.endswith(")"):
             opening = _opening(stripped)
-            # only an aside after a space: "λ_min²/(R²·λ_max)" or "f(x)" is one formula, not two clauses
-            if opening > 0 and stripped[opening - 1] == " ":
+            # only an aside after a space: "λ_min²/(R²·λ_max)" or "f(x)" is one formula, not two clauses;
+            # and only words are an aside: "increasing along (0, -6)" ends with its object
+            aside = re.search(r"[A-Za-z]{2,}", stripped[opening:])
+            if opening > 0 and stripped[opening - 1] == " " and aside:
                 out += [piece[:opening], piece[opening:]]
                 continue
         out.append(piece)
