@@ -664,7 +664,7 @@ def test_cli_network_mode(cli, tmp_path):
     )
     lenet = cli("conv-shape", "--input", "1,1,32,32", "--net-file", str(net_file), "-q")
     assert lenet.exit_code == 0, lenet.stderr
-    assert lenet.stdout.strip() == "1 10"
+    assert lenet.stdout.splitlines() == ["1 10", "61706 parameters"]  # LeNet-5: the final shape, then its parameters
     mixed = cli("conv-shape", "--input", "1,1,32,32", "--net", "ReLU()", "--k", "3")
     assert mixed.exit_code == 2
     mismatch = cli("conv-shape", "--input", "1,3,32,32", "--net", "Conv2d(1, 4, 3)")

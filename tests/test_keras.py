@@ -142,7 +142,7 @@ def test_keras_mnist_example_table_like_model_summary():
     totals = next(s for s in solution.steps if s.kind == "keras.totals").text
     assert "Total params: 34,826" in totals and "Non-trainable params: 0" in totals
     assert solution.answer["shape"] == [None, 10]
-    assert solution.quiet == "None 10"
+    assert solution.quiet == "None 10\n34826 parameters"
     declared = all_kinds()
     assert all(step.kind in declared for step in solution.steps)
 

@@ -469,3 +469,15 @@ def test_batch_line_with_a_solver_bug_is_an_internal_error_line(cli, fake_comman
     assert result.exit_code == 1
     assert replies[0]["error"]["kind"] == "internal" and replies[0]["error"]["line"] == 1
     assert replies[1]["answer"]["sum"] == 2
+
+
+def test_sheet_quiet_keeps_matrix_rows_and_parameter_counts_on_one_line(solved_problems) -> None:  # type: ignore[no-untyped-def]
+    from dlsolve.render.quiet import one_line
+
+    assert one_line("3 3 3 3\n3 3 3 3\n0 0 0 0\n") == "3 3 3 3; 3 3 3 3; 0 0 0 0"
+    assert one_line("output =\n  [1, 0]\n  [0, 1]\nmost attended: q1 → k1") == (
+        "output = [1, 0]; [0, 1]; most attended: q1 → k1"
+    )
+    assert one_line(solved_problems["1c"].outcome.solution.quiet) == "3 3 3 3; 3 3 3 3; 0 0 0 0"
+    assert one_line(solved_problems["1e"].outcome.solution.quiet) == "10 1 32 32; 46513 parameters"
+    assert one_line(solved_problems["1f"].outcome.solution.quiet) == "16 1 32 32; 217 parameters"

@@ -321,5 +321,3 @@ def kernel_from_text(text: str, option: str = "--kernel") -> tuple[list[Matrix],
     rows = design_kernel(name, size, sigma, option)
     label = name + "".join(":" + p.strip() for p in params)
     return [Matrix(rows=tuple(tuple(r) for r in rows))], label
-
-

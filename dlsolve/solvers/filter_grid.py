@@ -321,4 +321,3 @@ def short_matrix(rows: Sequence[Sequence[Scalar]]) -> str:
 def factor(value: Scalar) -> str:
     text = fmt.exact(value)
     return f"({text})" if text.startswith("-") or "/" in text else text
-

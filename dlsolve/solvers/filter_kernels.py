@@ -450,9 +450,7 @@ def _verdict_summary(verdict: Classification) -> str:
 # --------------------------------------------------------------------------- design
 
 
-def design_filter(
-    what: str, *, size: int | None = None, sigma: Fraction | None = None, full: bool = False
-) -> Solution:
+def design_filter(what: str, *, size: int | None = None, sigma: Fraction | None = None, full: bool = False) -> Solution:
     """A standard kernel for ``what`` (a design name): its purpose, the kernel, why its weights are what they
     are, and a check by ``explain`` (``full``: the whole evidence of ``filter explain``)."""
     name = design_name(what, "WHAT")
@@ -460,6 +458,7 @@ def design_filter(
     design = DESIGNS[name]
     facts = evidence(rows)
     verdict = classify(rows, facts)
+
     def build() -> list[Step]:
         return [
             Step("Purpose", design.purpose, kind="filter.purpose"),

@@ -51,6 +51,7 @@ from dlsolve.values import Matrix, Scalar
 if TYPE_CHECKING:
     import numpy as np
 
+
 def _keras_pads(padding: str, hw: Pair, size: Pair, stride: Pair) -> Pads:
     if padding not in ("same", "valid"):
         raise BadInput(f"TF/Keras padding is 'same' or 'valid', got {padding!r}", option="--padding")
@@ -150,7 +151,16 @@ def pool(
 
     def build() -> list[Step]:
         return _pool_steps(
-            x, xp, inside, outputs, geometry, out, op, exclude_pad, padding if keras else None, full  # type: ignore[arg-type]
+            x,
+            xp,
+            inside,
+            outputs,
+            geometry,
+            out,
+            op,
+            exclude_pad,
+            padding if keras else None,
+            full,  # type: ignore[arg-type]
         )
 
     single = channels == 1

@@ -459,7 +459,7 @@ def network_shape(
             ],
         },
         summary=f"output shape {fmt.shape(shape)}, {total:,} parameters, {total_macs:,} MACs",
-        quiet=" ".join(str(v) for v in shape),
+        quiet=" ".join(str(v) for v in shape) + f"\n{total} parameters",
         steps=build,
         warnings=warnings,
         answer_latex=fmt.shape(shape),

@@ -137,7 +137,6 @@ def _channel_axis(shape: Shape, n: int) -> int:
     return len(shape) - n - 1
 
 
-
 # --------------------------------------------------------------------------- binding and the network
 
 
@@ -162,5 +161,3 @@ def bind(call: LayerCall, spec: LayerSpec, ctx: Context) -> dict[str, Any]:
                 raise ctx.bad(f"{spec.name}() missing required argument '{name}'")
             bound[name] = default
     return bound
-
-

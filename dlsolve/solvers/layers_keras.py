@@ -266,6 +266,8 @@ def _catalogue() -> dict[str, KerasSpec]:
 
 
 CATALOGUE: dict[str, KerasSpec] = _catalogue()
+
+
 #: Names that only Keras uses (PyTorch spells them differently), which select Keras's rules.
 def detect(calls: Sequence[LayerCall]) -> str:
     """``"keras"`` when a layer name is Keras's only (Conv2D, Dense, Input, ...), else ``"pytorch"``."""
@@ -452,7 +454,7 @@ def keras_network_shape(input_shape: Sequence[int] | None, calls: Sequence[Layer
             f"output shape {_shape_text(shape)}, {total:,} parameters "
             f"({trainable_total:,} trainable, {frozen_total:,} non-trainable)"
         ),
-        quiet=" ".join("None" if v is None else str(v) for v in shape),
+        quiet=" ".join("None" if v is None else str(v) for v in shape) + f"\n{total} parameters",
         steps=build,
         warnings=warnings,
         answer_latex=fmt.shape(["None" if v is None else v for v in shape]),  # type: ignore[misc]

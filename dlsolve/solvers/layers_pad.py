@@ -258,5 +258,3 @@ def _channel_shuffle_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> App
         )
     lines = [f"shape unchanged: C = {shape[1]} channels in {groups} groups of {shape[1] // groups}; no parameters"]
     return Applied(shape, 0, lines)
-
-
