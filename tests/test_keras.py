@@ -214,3 +214,10 @@ def test_tf_same_padding_gives_ceil_windows_with_the_extra_one_after(size, kerne
     assert after - before in (0, 1) and before >= 0
     # the last window starts inside the input or the padding before it: no window of padding only
     assert (windows - 1) * stride < before + size
+
+
+def test_keras_spelling_of_a_pytorch_layer_on_a_batched_input_says_both_ways_out(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("conv-shape", "--input", "1,1,28,28", "--net", "Conv2D(1,4,3)")
+    assert result.exit_code == 1 and result.stderr.count("\n") == 1
+    assert "Conv2D is Keras's layer" in result.stderr and "PyTorch's is Conv2d(1, 4, 3)" in result.stderr
+    assert cli("conv-shape", "--input", "1,1,28,28", "--net", "Conv2d(1,4,3)", "-q").stdout.startswith("1 4 26 26")

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from dlsolve import fmt
-from dlsolve.errors import BadInput
+from dlsolve.errors import BadInput, InvalidProblem
 from dlsolve.solution import Solution, Step, Table
 from dlsolve.solvers.layers_args import REQUIRED, Context, _is_int
 from dlsolve.solvers.layers_keras_ops import (
@@ -334,6 +334,23 @@ class KerasRow:
     lines: list[str]
 
 
+def _with_torch_hint(
+    error: InvalidProblem, call: LayerCall, index: int, input_shape: Sequence[int] | None
+) -> InvalidProblem:
+    """Keras's refusal of a first layer that PyTorch spells alike (``Conv2D`` for ``Conv2d``) on an
+    ``--input`` with a batch: the user probably meant PyTorch's layer, so say both ways out."""
+    from dlsolve.solvers.layers import CATALOGUE as TORCH
+
+    twin = {name.lower(): name for name in TORCH}.get(call.name.lower())
+    if index != 1 or twin is None or twin == call.name or not input_shape:
+        return error
+    hint = (
+        f"; {call.name} is Keras's layer (channels last, --input without the batch: H,W,C); "
+        f"PyTorch's is {twin}({', '.join(map(str, call.args))}) with --input N,C,H,W"
+    )
+    return InvalidProblem(error.message + hint, option=error.option, where=error.where)
+
+
 def keras_network_shape(input_shape: Sequence[int] | None, calls: Sequence[LayerCall]) -> Solution:
     """Trace a Keras Sequential model (see the module docstring); the table of ``model.summary()``."""
     calls = list(calls)
@@ -384,7 +401,10 @@ def keras_network_shape(input_shape: Sequence[int] | None, calls: Sequence[Layer
         arguments, extra = bind_keras(call, spec, ctx)
         given_name = extra.get("name", arguments.get("name"))
         layer_name = given_name if isinstance(given_name, str) else default_name
-        applied = spec.apply(ctx, arguments, shape)
+        try:
+            applied = spec.apply(ctx, arguments, shape)
+        except InvalidProblem as error:
+            raise _with_torch_hint(error, call, index, input_shape) from None
         trainable, frozen = applied.trainable, applied.non_trainable
         if extra.get("trainable") is False:
             trainable, frozen = 0, applied.trainable + applied.non_trainable
