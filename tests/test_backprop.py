@@ -462,3 +462,23 @@ def test_values_from_files(tmp_path: Path) -> None:
     solution = solve_backprop("sum(X @ w)", values)
     assert solution.answer["grad"]["w"] == [4, 6]
     assert solution.answer["grad"]["X"] == [[1, -2], [1, -2]]
+
+
+@pytest.mark.parametrize(
+    ("typed", "board"),
+    [
+        ("w**2 + 3*w", "w² + 3 · w"),
+        ("sum((A @ w - b)**2)", "Σ (A @ w − b)²"),
+        ("a - (b + c)", "a − (b + c)"),
+        ("a/(b*c)", "a / (b · c)"),
+        ("(-a)**2", "(−a)²"),
+        ("-a**2", "−a²"),
+        ("(a+b)*(c-d)", "(a + b) · (c − d)"),
+        ("mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "mse(W2 @ σ(W1 @ x + b1) + b2, y)"),
+    ],
+)
+def test_formula_in_board_notation_keeps_only_the_brackets_it_needs(typed: str, board: str) -> None:
+    from dlsolve.engine import parse_expression
+    from dlsolve.engine.notation import formula_text
+
+    assert formula_text(parse_expression(typed)) == board

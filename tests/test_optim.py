@@ -242,7 +242,7 @@ def test_rmsprop_first_root_as_surd() -> None:
 
 def test_divergence_is_reported_not_refused() -> None:
     class Steep:
-        exact, text = False, "w²"
+        exact, text, formula = False, "w**2", "w²"
 
         def __call__(self, theta: Any) -> tuple[Any, Any]:
             return float(theta @ theta), 2 * theta

@@ -284,6 +284,35 @@ def op_text(graph: Any, node: Any, shapes: list[tuple[int, ...]], arg_texts: lis
     return _FUNCTION_TEXT[node.op].format(a=a, b=b)
 
 
+#: How tightly an operation binds, to know when an argument needs brackets (functions: 9, atoms).
+_BINDING = {"add": 1, "sub": 1, "neg": 2, "mul": 3, "div": 3, "matmul": 3, "pow": 5, "transpose": 6}
+
+
+def formula_text(graph: Any, shapes: list[tuple[int, ...]] | None = None) -> str:
+    """The whole expression in board notation, with only the brackets it needs:
+    ``w**2 + 3*w`` -> ``w² + 3 · w``, ``sum((A @ w - b)**2)`` -> ``Σ (A @ w − b)²``."""
+    shapes = shapes if shapes is not None else [()] * len(graph.nodes)
+    texts: list[str] = []
+    binding: list[int] = []
+    for node in graph.nodes:
+        if node.is_leaf:
+            texts.append(graph.labels[node.index])
+            negative = node.op == "const" and node.constant is not None and node.constant < 0
+            binding.append(2 if negative else 9)
+            continue
+        strength = _BINDING.get(node.op, 9)
+        arguments = []
+        for position, arg in enumerate(node.args):
+            inner = binding[arg]
+            # a − (b + c), a / (b · c), (a + b)², (−a)²: the right operand of − and /, and the base of a power
+            tight = inner < strength or (inner == strength and position == 1 and node.op in ("sub", "div"))
+            tight = tight or (node.op in ("pow", "transpose") and inner < 9)
+            arguments.append(f"({texts[arg]})" if tight and strength < 9 else texts[arg])
+        texts.append(op_text(graph, node, shapes, arguments))
+        binding.append(strength)
+    return texts[graph.output]
+
+
 def local_text(graph: Any, node: Any, position: int, shapes: list[tuple[int, ...]]) -> str:
     """The local derivative of ``node`` with respect to its argument ``position``, as a formula.
 

@@ -113,9 +113,11 @@ FUNCTIONS = {
 
 GREEK_LETTERS = "αβγδεζηθικλμνξπρστυφχψωΓΔΘΛΞΠΣΦΨΩ"
 _OPERATORS = {"=", "+", "-", "−", "·", "×", "/", "≈", "≤", "≥", "<", ">", "<=", ">=", "->", "←", "→", "∈", "≠", "*"}
-#: Unicode superscripts, as the plain text writes powers (``M⁻¹``, ``10⁻³``)
-SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ⁿ", "0123456789-+n", strict=True))
-_STRONG = set("_^ᵀ√∇Σ∏⌊⌋‖·×≈±≤≥←→∈∞⊗⊙⋆∝") | set(SUPERSCRIPTS) | set(GREEK_LETTERS)
+#: Unicode superscripts, as the plain text writes powers (``M⁻¹``, ``10⁻³``, ``β₁ᵗ``)
+SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ⁿᵗⁱ", "0123456789-+nti", strict=True))
+#: Unicode subscripts, as the plain text writes indices (``θ₀``, ``β₁``, ``m̂ₜ``)
+SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼ", "0123456789+-aeoxhklmnpstij", strict=True))
+_STRONG = set("_^ᵀ√∇Σ∏⌊⌋‖·×≈±≤≥←→∈∞⊗⊙⋆∝") | set(SUPERSCRIPTS) | set(SUBSCRIPTS) | set(GREEK_LETTERS)
 _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf")
 #: File names, calls of methods and snake_case names: code, not maths.
 _CODE = re.compile(
@@ -202,7 +204,11 @@ def ascii_to_latex(text: str) -> str:
             index = end
         elif char == "√":
             match = re.compile(
-                r"√(\d+(?:\.\d+)?|[A-Za-z" + GREEK_LETTERS + r"](?:_\{[^{}]*\}|_[A-Za-z0-9]+)?|\(.*?\))"
+                r"√(\d+(?:\.\d+)?|[A-Za-z"
+                + GREEK_LETTERS
+                + r"]\u0302?(?:["
+                + "".join(SUBSCRIPTS)
+                + r"]+|_\{[^{}]*\}|_[A-Za-z0-9]+)?|\(.*?\))"
             ).match(text, index)
             if match:
                 inner = match.group(1)
@@ -238,12 +244,15 @@ def ascii_to_latex(text: str) -> str:
             else:
                 out.append(r"\mathrm{" + word + "}")
             index = match.end()
-        elif char in SUPERSCRIPTS:  # M⁻¹, 10⁻³, x²: one script for the run
+        elif char in SUPERSCRIPTS or char in SUBSCRIPTS:  # M⁻¹, 10⁻³, x², θ₀: one script for the run
+            table, mark = (SUPERSCRIPTS, "^") if char in SUPERSCRIPTS else (SUBSCRIPTS, "_")
             end = index
-            while end < len(text) and text[end] in SUPERSCRIPTS:
+            while end < len(text) and text[end] in table:
                 end += 1
-            script = "".join(SUPERSCRIPTS[c] for c in text[index:end])
-            out.append("^" + (script if len(script) == 1 else "{" + script + "}"))
+            script = "".join(table[c] for c in text[index:end])
+            if out and out[-1].startswith(mark):  # x₁₂ is one run; x_a₁ would be a double script
+                out.append("{}")
+            out.append(mark + (script if len(script) == 1 else "{" + script + "}"))
             index = end
         elif char == "\u0302" and out:  # combining hat
             out[-1] = r"\hat{" + out[-1].strip() + "}"

@@ -57,7 +57,8 @@ class Param(FrozenRecord):
 class Objective(Protocol):
     """f as a gradient source: called with the flat parameter vector, returns (loss, gradient)."""
 
-    text: str
+    text: str  # as typed
+    formula: str  # in board notation
     exact: bool
 
     def __call__(self, theta: Any) -> tuple[Any, Any]: ...
@@ -508,7 +509,7 @@ def _solution(
         steps_list = [
             Step(
                 f"{config.opt}: the update rule",
-                rule_text(config, names, grads is not None, objective.text if objective else None, arithmetic),
+                rule_text(config, names, grads is not None, objective.formula if objective else None, arithmetic),
                 latex=rule_latex(config),
                 kind="optim.rule",
             ),

@@ -67,6 +67,13 @@ class EngineObjective:
         self.fast = value_and_grad(self.graph, names)
         self.exact = False
 
+    @property
+    def formula(self) -> str:
+        """f in board notation (``w² + 3 · w``), not as typed (``w**2 + 3*w``)."""
+        from dlsolve.engine.notation import formula_text
+
+        return formula_text(self.graph)
+
     def probe_exact(self, theta0: list[Any]) -> bool:
         """Whether f and ∇f stay rational at θ₀ (then exact runs are possible); sets ``exact``."""
         if self.constants_exact is None or not all(fmt.is_exact(v) for v in theta0):
