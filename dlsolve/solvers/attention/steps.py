@@ -69,8 +69,8 @@ def _matrix_text(name: str, rows: list[list[Any]] | None, array: np.ndarray) -> 
     shown = rows if rows is not None else _rounded(array)
     if any(isinstance(value, str) for row in shown for value in row):  # exact entries written already
         widths = [max(len(row[j]) for row in shown) for j in range(len(shown[0]))]
-        body = "\n".join("  [ " + "  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) + " ]" for row in shown)
-        return f"{name} =\n{body}"
+        lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in shown]
+        return f"{name} =\n" + "\n".join(f"  [ {line} ]" for line in lines)
     return f"{name} =\n{fmt.matrix(shown, indent='  ')}"
 
 
@@ -136,7 +136,7 @@ def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step
     default_scale = context.scale_text.startswith("1/√")
     scale_latex = (r"\frac{1}{\sqrt{d_k}} = " if default_scale else "") + context.scale_latex
     latex = rf"S = s\, Q K^\top,\quad s = {scale_latex}"
-    scale = (f"1/√d_k = " if default_scale else "") + context.scale_text
+    scale = ("1/√d_k = " if default_scale else "") + context.scale_text
     lead = f"Every query's dot product with every key, scaled: S = s Q Kᵀ; s = {scale}."
     if result.raw_scores is None or result.scores is None:
         return Step(
@@ -494,7 +494,8 @@ def _equal(a: np.ndarray, b: np.ndarray, a_exact: list[list[Any]] | None, b_exac
 
 
 def projection_step(operands: Operands) -> Step:
-    """``Q = X W_Q + b_Q``, ``K = X_kv W_K + b_K``, ``V = X_v W_V + b_V``: the formulas and, when small, the matrices."""
+    """``Q = X W_Q + b_Q``, ``K = X_kv W_K + b_K``, ``V = X_v W_V + b_V``: the formulas and, when small,
+    the matrices."""
     projection = operands.projection
     assert projection is not None
     sources, biases = projection.sources, projection.biases
