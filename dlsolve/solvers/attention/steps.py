@@ -202,8 +202,8 @@ def _softmax_step(context: Context, result: HeadResult, exact_head: ExactHead | 
     temperature = context.temperature
     if context.hard:
         text = [
-            "Hard attention (the limit of softmax(scores / T) as T → 0): each query puts weight 1 on its "
-            "highest-scoring key; k tied maxima get 1/k each."
+            "Each query puts weight 1 on its highest-scoring key; k tied maxima get 1/k each "
+            "(the limit of softmax(S/T) as T → 0)."
         ]
         return Step(
             kind="attention.softmax",
@@ -259,7 +259,7 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
 
     rows, keys = result.weights.shape
     blocks: list[Any] = []
-    text = [f"Attention weights A ({rows} queries x {keys} keys): each row sums to 1."]
+    text = [f"Each row of A ({rows} queries x {keys} keys) sums to 1."]
     if context.shown:
         cells: list[list[Any]]
         if context.hard:
@@ -272,7 +272,7 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
         blocks.append(_heatmap("weights A (query x key)", cells, context.query_labels, context.key_labels))
         if context.full:
             text.append(_matrix_text("A", [list(row) for row in cells] if context.hard else None, result.weights))
-    latex = r"A = \mathrm{softmax}(S)"
+    latex = "" if context.hard else r"A = \mathrm{softmax}(S)"  # hard: step 3 writes w_ij as the limit
     if context.full or head is not None:  # one head's pattern is not the answer's (the mean over heads)
         table_rows = []
         for i in range(min(rows, 64)):
@@ -292,7 +292,7 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
                 ]
             )
         if context.full:
-            latex += r",\quad H_i = -\sum_j w_{ij} \ln w_{ij}"
+            latex += (r",\quad " if latex else "") + r"H_i = -\sum_j w_{ij} \ln w_{ij}"
             blocks.append(
                 Table(
                     columns=["query", "attends most to", "weight", "entropy (nats)"],
