@@ -259,7 +259,8 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
 
     rows, keys = result.weights.shape
     blocks: list[Any] = []
-    text = [f"Each row of A ({rows} queries x {keys} keys) sums to 1."]
+    queries = f"{rows} quer{'y' if rows == 1 else 'ies'} x {keys} key{'' if keys == 1 else 's'}"
+    text = [f"Each row of A ({queries}) sums to 1."]
     if context.shown:
         cells: list[list[Any]]
         if context.hard:
