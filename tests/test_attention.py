@@ -901,3 +901,14 @@ EMBEDDING_OPTIONS = [
 def test_fuzz_embedding_path_options(option, text):
     base = {"--x": "1,0;0,1", "--wq": "1,0;0,1", "--wk": "1,0;0,1", "--wv": "1,0;0,1", "--heads": "2"}
     _fuzz(["attention"], base, option, text)
+
+
+def test_exact_weights_written_once_single_head_in_the_answer(cli):
+    """With --exact and more than 6 tokens, the exact weights of a single head are in the answer, so
+    the weights step does not repeat them (--full does)."""
+    argv = ["--q", "1;0;0;0;0;0;1", "--k", "1;0;0;0;0;0;2", "--v", "1;2;3;4;5;6;7", "--exact"]
+    data = solve(cli, *argv)
+    assert "e/(5 + e + e²) ≈ 0.179931" in data["summary"]
+    assert "Exact weights" not in _step(data, "attention.weights")["text"]
+    full = _step(solve(cli, *argv, "--full"), "attention.weights")
+    assert "Exact weights:\n  q1: [e/(5 + e + e²)" in full["text"]
