@@ -316,7 +316,7 @@ def test_separate_values_by_hand(cli):
     assert_close_matrix(evaluate_exact(answer["exact"]["output"]), answer["output"])
     projection = data["steps"][0]["text"]
     assert "keys from X_kv (3x1)" in projection and "values from a separate sequence X_v (3x1)" in projection
-    assert "K = X_kv Wk, V = X_v Wv" in projection
+    assert "K = X_kv W_K, V = X_v W_V" in projection
     assert "values from X_v" in data["inputs"]["from"]
 
 
@@ -517,34 +517,100 @@ def test_projections_from_embeddings(cli):
     assert_close_matrix(answer["output"], (weights @ np.array([[2.0, 4], [6, 8]])).tolist())
 
 
+EYE5 = ";".join(",".join("1" if i == j else "0" for j in range(5)) for i in range(5))
+#: Midterm problem 3: one-hot embeddings of This, exam, is, the, midterm, exam; identity projections; --hard.
+EXAM_3 = ["--x", EYE5 + ";0,1,0,0,0", "--wq", EYE5, "--wk", EYE5, "--wv", EYE5]
+EXAM_3 += ["--tokens", "This,exam,is,the,midterm,exam", "--hard"]
+
+
+def _step(data: dict, kind: str) -> dict:
+    return next(step for step in data["steps"] if step["kind"] == kind)
+
+
+def _blocks(step: dict, kind: str) -> list[dict]:
+    return [block for block in step["blocks"] if block["type"] == kind]
+
+
 def test_exam_question_3_reconstruction_labelled_table(cli):
-    """One-hot embeddings of This, exam, is, the, midterm, exam; identity projections; --hard."""
-    eye = ";".join(",".join("1" if i == j else "0" for j in range(5)) for i in range(5))
-    x = eye + ";0,1,0,0,0"
-    result = cli(
-        "attention",
-        "--x",
-        x,
-        "--wq",
-        eye,
-        "--wk",
-        eye,
-        "--wv",
-        eye,
-        "--tokens",
-        "This,exam,is,the,midterm,exam",
-        "--hard",
-        "--json",
-    )
-    assert result.exit_code == 0
-    data = result.json()
+    """The weights heatmap is labelled by token; the tie exam(2)/exam(6) is in the answer, and the
+    most-attended table (with --full) lists it too."""
+    data = solve(cli, *EXAM_3)
     assert data["answer"]["weights"][1] == [0, 0.5, 0, 0, 0, 0.5]
     assert data["answer"]["argmax_tokens"] == ["This", "exam(2)", "is", "the", "midterm", "exam(2)"]
-    heatmaps = [b for s in data["steps"] for b in s["blocks"] if b["type"] == "heatmap" and "weights" in b["title"]]
+    heatmaps = _blocks(_step(data, "attention.weights"), "heatmap")
     assert heatmaps[0]["row_labels"] == ["This", "exam(2)", "is", "the", "midterm", "exam(6)"]
     assert heatmaps[0]["cells"][5] == ["0", "0.5", "0", "0", "0", "0.5"]
-    tables = [b for s in data["steps"] for b in s["blocks"] if b["type"] == "table"]
+    for text in (data["summary"], data["quiet"]):
+        assert "exam(2) → exam(2) / exam(6) (tie, 1/2 each)" in text
+        assert "exam(6) → exam(2) / exam(6) (tie, 1/2 each)" in text
+    tables = _blocks(_step(solve(cli, *EXAM_3, "--full"), "attention.weights"), "table")
     assert tables[0]["rows"][5][1] == "exam(2) / exam(6)"
+
+
+def test_scores_step_shows_one_matrix_the_scores_into_softmax(cli):
+    """By default the scores step shows S = s Q Kᵀ once (exact k/√d_k entries when Q Kᵀ is exact and
+    √d_k irrational), not Q Kᵀ as well; --full writes Q Kᵀ out too."""
+    step = _step(solve(cli, *EXAM_3), "attention.scores")
+    (heatmap,) = _blocks(step, "heatmap")
+    assert heatmap["cells"][1] == ["0", "1/√5", "0", "0", "0", "1/√5"]
+    assert heatmap["values"][1][1] == pytest.approx(1 / math.sqrt(5))
+    assert "Q Kᵀ =" not in step["text"] and "[" not in step["text"]
+    assert "s = 1/√d_k = 1/√5 ≈ 0.447214" in step["text"]
+    full = _step(solve(cli, *EXAM_3, "--full"), "attention.scores")
+    assert "Q Kᵀ =\n  [ 1  0  0  0  0  0 ]" in full["text"]
+    assert len(_blocks(full, "heatmap")) == 1
+
+
+def test_scores_step_float_inputs_show_the_scaled_scores(cli):
+    """Random (float) inputs: the heatmap holds the scaled scores s Q Kᵀ in decimals."""
+    q, k = "0.3,-1.2;1.1,0.4", "0.5,0.1;-1,0.7"
+    data = solve(cli, "--q", q, "--k", k, "--v", "1,2;3,4")
+    step = _step(data, "attention.scores")
+    (heatmap,) = _blocks(step, "heatmap")
+    expected = np.array([[0.3, -1.2], [1.1, 0.4]]) @ np.array([[0.5, 0.1], [-1, 0.7]]).T / math.sqrt(2)
+    assert_close_matrix(heatmap["values"], expected.tolist(), tol=1e-12)
+    assert_close_matrix(data["answer"]["scores"], expected.tolist(), tol=1e-12)
+    assert "Q Kᵀ =" not in step["text"]
+    full = _step(solve(cli, "--q", q, "--k", k, "--v", "1,2;3,4", "--full"), "attention.scores")
+    assert "Q Kᵀ =" in full["text"]
+
+
+def test_masked_scores_shown_once_by_default(cli):
+    """With a mask, the masked scores (what the softmax gets) are the one score matrix; --full also
+    shows the unmasked scores."""
+    argv = ["--q", "1,0;0,1;1,1", "--k", "1,0;0,1;1,1", "--v", "1;2;3", "--causal"]
+    data = solve(cli, *argv)
+    assert not _blocks(_step(data, "attention.scores"), "heatmap")
+    assert _blocks(_step(data, "attention.mask"), "heatmap")[0]["cells"][0][1] == "-inf"
+    full = solve(cli, *argv, "--full")
+    assert _blocks(_step(full, "attention.scores"), "heatmap") and _blocks(_step(full, "attention.mask"), "heatmap")
+
+
+def test_weights_step_extras_only_with_full(cli):
+    """The most-attended table and the entropies are --full detail (the answer names the most-attended
+    keys); no step says a matrix is "in the table below"."""
+    data = solve(cli, *EXAM_3)
+    weights = _step(data, "attention.weights")
+    assert not _blocks(weights, "table")
+    assert "entropy" not in weights["text"] and "Most attended" not in weights["text"]
+    assert r"\ln" not in weights["latex"]
+    assert all("table below" not in step["text"] for step in data["steps"])
+    full = _step(solve(cli, *EXAM_3, "--full"), "attention.weights")
+    assert _blocks(full, "table")[0]["columns"][-1] == "entropy (nats)"
+    assert "exam(6) → exam(2) / exam(6) (weight 0.5, entropy 0.693147)" in full["text"]
+    assert r"\ln" in full["latex"]
+
+
+def test_projection_text_and_latex_name_the_weights_alike(cli):
+    """Q = X W_Q in the text as in the LaTeX, so a typeset key writes the formula once."""
+    from dlsolve.render import board
+    from dlsolve.solution import Step
+
+    step = _step(solve(cli, *EXAM_3), "attention.projection")
+    assert "Q = X W_Q, K = X W_K, V = X W_V" in step["text"] and step["latex"].startswith("Q = X W_Q")
+    laid = board.items(Step(step["title"], step["text"], latex=step["latex"], kind=step["kind"]))
+    prose = " ".join(board.plain(parts) for kind, lines in laid if kind == "prose" for parts in lines)
+    assert "W" not in prose and "is projected" in prose
 
 
 def test_hard_matches_brute_force_argmax():
@@ -835,3 +901,14 @@ EMBEDDING_OPTIONS = [
 def test_fuzz_embedding_path_options(option, text):
     base = {"--x": "1,0;0,1", "--wq": "1,0;0,1", "--wk": "1,0;0,1", "--wv": "1,0;0,1", "--heads": "2"}
     _fuzz(["attention"], base, option, text)
+
+
+def test_exact_weights_written_once_single_head_in_the_answer(cli):
+    """With --exact and more than 6 tokens, the exact weights of a single head are in the answer, so
+    the weights step does not repeat them (--full does)."""
+    argv = ["--q", "1;0;0;0;0;0;1", "--k", "1;0;0;0;0;0;2", "--v", "1;2;3;4;5;6;7", "--exact"]
+    data = solve(cli, *argv)
+    assert "e/(5 + e + e²) ≈ 0.179931" in data["summary"]
+    assert "Exact weights" not in _step(data, "attention.weights")["text"]
+    full = _step(solve(cli, *argv, "--full"), "attention.weights")
+    assert "Exact weights:\n  q1: [e/(5 + e + e²)" in full["text"]

@@ -169,7 +169,59 @@ def test_cli_csv_on_stdin(cli):
 
 def test_cli_rich_output_has_the_plot(cli):
     result = cli("lr-curve", "--loss", f"@{DATA / 'lr_curve_exam.csv'}")
-    assert result.exit_code == 0 and "loss curves" in result.stdout and "Verdict" in result.stdout
+    assert result.exit_code == 0 and "loss curves" in result.stdout and "Lowest final loss" in result.stdout
+
+
+EXAM_2A = [
+    ("A", [2.3, 2.9, 4.4, 8.1, 19.0, math.nan]),
+    ("B", [2.3, 1.2, 0.7, 0.5, 0.45, 0.43]),
+    ("C", [2.3, 2.25, 2.2, 2.15, 2.1, 2.05]),
+]
+
+
+def _step(solution, kind):
+    return next(step for step in solution.steps if step.kind == kind)
+
+
+def test_read_step_says_the_final_level_convention_once():
+    """The median convention once for all runs; the first/final numbers are the evidence table's."""
+    text = _step(solve(EXAM_2A), "lr-curve.read").text
+    assert text.count("median") == 1 and "max(2, ⌊n/5⌋)" in text and "the last 2 here" in text
+    assert "13.6" not in text and "0.44" not in text
+    mixed = _step(solve([("A", [4, 3, 2, 1]), ("B", [float(v) for v in range(20, 0, -1)])]), "lr-curve.read")
+    assert "here A 2, B 4" in mixed.text
+
+
+def test_classify_step_formula_once_in_a_typeset_key():
+    """The text's formula line (for the terminal) says only what the LaTeX display says, so a typeset
+    key drops it; the thresholds stay as prose."""
+    from dlsolve.render import board
+
+    step = _step(solve(EXAM_2A), "lr-curve.classify")
+    threshold, formula = step.text.split("\n")
+    assert formula.startswith("growth = final / first")
+    assert board.uncovered(formula, step.latex) == ""
+    assert board.uncovered(threshold, step.latex) == threshold
+
+
+def test_evidence_table_numbers_and_run_substeps_the_regimes():
+    """The evidence table holds the numbers; each run's substep names its regime and learning rate
+    once; the last step names only the best usable run (the answer box has the regimes)."""
+    solution = solve(EXAM_2A)
+    step = _step(solution, "lr-curve.classify")
+    (table,) = step.blocks
+    assert table.columns[:4] == ["run", "first", "final", "growth"] and "regime" not in table.columns
+    assert table.rows[0][:3] == ["A", "2.3", "13.6"]
+    assert [s.title for s in step.substeps] == [
+        "A: diverging (learning rate too high)",
+        "B: healthy (learning rate ok)",
+        "C: too slow (learning rate too low)",
+    ]
+    assert step.substeps[0].text == "value NaN at step 5: the loss blew up"
+    assert _step(solution, "lr-curve.verdict").text == "Lowest final loss among the usable runs: B (0.44)."
+    assert "too high" in solution.summary and "too low" in solution.summary
+    diverging = solve([("A", [1.0, 2.0, 4.0, 8.0])])
+    assert [s.kind for s in diverging.steps] == ["lr-curve.read", "lr-curve.classify"]
 
 
 @pytest.mark.parametrize(

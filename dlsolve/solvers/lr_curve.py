@@ -149,30 +149,30 @@ def classify(label: str, values: list[float]) -> Diagnosis:
         return Diagnosis(label, values, regime, reason, evidence)
 
     if bad is not None:
-        return diagnosis(DIVERGING, f"value {values[bad]} at step {bad}: the loss blew up")
+        return diagnosis(DIVERGING, f"value {_value_text(values[bad])} at step {bad}: the loss blew up")
     if first > 0 and final >= DIVERGE_GROWTH * first:
         return diagnosis(
-            DIVERGING, f"final level {fmt.decimal(final)} >= {DIVERGE_GROWTH} x first value {fmt.decimal(first)}"
+            DIVERGING, f"final level {fmt.decimal(final)} ≥ {DIVERGE_GROWTH} × first value {fmt.decimal(first)}"
         )
     if late_steps and rising >= RISE_FRACTION and finite[-1] > (1 + RISE_ABOVE_MIN) * lowest and lowest >= 0:
         return diagnosis(
             DIVERGING,
-            f"{rising:.0%} of the last half's steps go up (>= {RISE_FRACTION:.0%}) and the last value is "
-            f"{fmt.decimal(finite[-1] / lowest if lowest else math.inf)} x the minimum",
+            f"{rising:.0%} of the last half's steps go up (≥ {RISE_FRACTION:.0%}) and the last value is "
+            f"{fmt.decimal(finite[-1] / lowest if lowest else math.inf)} × the minimum",
         )
     no_progress = trend < mean_step
     large_swings = (drop <= 0 and mean_step > 0) or (drop > 0 and mean_step >= SWING_OF_DROP * drop)
     strict_cycle = zigzag >= STRICT_ZIGZAG and mean_step >= STRICT_SWING * abs(final)
     if zigzag >= ZIGZAG and no_progress and (large_swings or strict_cycle):
         why = (
-            f"mean step {fmt.decimal(mean_step)} >= {SWING_OF_DROP} x total decrease {fmt.decimal(max(drop, 0))}"
+            f"mean step {fmt.decimal(mean_step)} ≥ {SWING_OF_DROP} × total decrease {fmt.decimal(max(drop, 0))}"
             if large_swings
-            else f"strict alternation ({zigzag:.0%} reversals) with steps {fmt.decimal(mean_step)} >= "
+            else f"strict alternation ({zigzag:.0%} reversals) with steps {fmt.decimal(mean_step)} ≥ "
             f"{STRICT_SWING:.0%} of the loss {fmt.decimal(final)}"
         )
         return diagnosis(
             OSCILLATING,
-            f"the last half changes direction {zigzag:.0%} of the time (>= {ZIGZAG:.0%}), trend "
+            f"the last half changes direction {zigzag:.0%} of the time (≥ {ZIGZAG:.0%}), trend "
             f"{fmt.decimal(trend)} < mean step {fmt.decimal(mean_step)}; {why}",
         )
     if drop <= 0:
@@ -181,7 +181,7 @@ def classify(label: str, values: list[float]) -> Diagnosis:
         return diagnosis(
             TOO_SLOW,
             f"still falling at {fmt.decimal(-final_slope)} per step: {still_moving:.0%} of the decrease so far "
-            f"again in {count - 1} more steps (>= {STILL_MOVING:.0%}), far from a plateau",
+            f"again in {count - 1} more steps (≥ {STILL_MOVING:.0%}), far from a plateau",
         )
     return diagnosis(
         HEALTHY,
@@ -190,16 +190,41 @@ def classify(label: str, values: list[float]) -> Diagnosis:
     )
 
 
-def _labels_text(labels: list[str]) -> str:
-    return ", ".join(labels) if labels else "none"
+def _value_text(value: float) -> str:
+    """A loss as the board writes it: ``NaN``, ``inf``, ``−inf`` or a short decimal."""
+    if math.isnan(value):
+        return "NaN"
+    if math.isinf(value):
+        return "inf" if value > 0 else "−inf"
+    return fmt.decimal(value)
+
+
+def _window(diagnosis: Diagnosis) -> int:
+    """How many of the last finite values the final level is the median of: ``max(2, n // 5)``."""
+    return max(2, len(_finite_prefix(diagnosis.values)) // 5)
+
+
+def _read_text(diagnoses: list[Diagnosis]) -> str:
+    """The final-level convention, said once (the lengths are in the input line, the numbers in the
+    tables)."""
+    windows = {_window(d) for d in diagnoses}
+    here = (
+        f"the last {windows.pop()} here"
+        if len(windows) == 1
+        else "here " + ", ".join(f"{d.label} {_window(d)}" for d in diagnoses)
+    )
+    return (
+        f"The final level of a run is the median of its last max(2, ⌊n/5⌋) finite values ({here}), "
+        "so one noisy last value does not decide."
+    )
 
 
 #: The steps this module writes (see :mod:`dlsolve.step_kinds`).
 STEP_KINDS = {
-    "lr-curve.read": "the curves as given: length, first and final level, with the plot",
+    "lr-curve.read": "the curves as given (lengths, the final-level convention), with the plot",
     "lr-curve.classify": "the rules and thresholds, and the evidence table of every run",
-    "lr-curve.run": "one run's regime and the numbers that decided it",
-    "lr-curve.verdict": "whose learning rate is too high, too low or fine",
+    "lr-curve.run": "one run's regime, its learning rate and the numbers that decided it",
+    "lr-curve.verdict": "the usable run with the lowest final loss (the regimes are the answer)",
 }
 
 
@@ -229,8 +254,6 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
         evidence_rows = [
             [
                 d.label,
-                d.regime,
-                d.verdict,
                 cell(d.evidence["first"]),
                 cell(d.evidence["final"]),
                 cell(d.evidence["growth"]),
@@ -252,56 +275,43 @@ def solve(runs: list[tuple[str, list[float]]]) -> Solution:
             logy=_use_log_scale(diagnoses),
         )
         steps = [
+            Step("Read the curves", _read_text(diagnoses), blocks=[plot], kind="lr-curve.read"),
             Step(
-                "Read the curves",
-                "\n".join(
-                    f"{d.label}: {len(d.values)} values, first {cell(d.evidence['first'])}, final level (median of the "
-                    f"last max(2, n/5) values) {cell(d.evidence['final'])}, min {cell(d.evidence['min'])}"
-                    for d in diagnoses
-                ),
-                blocks=[plot],
-                kind="lr-curve.read",
-            ),
-            Step(
-                "Classify each curve (diverging -> oscillating -> too slow -> healthy, first rule that applies)",
-                f"Thresholds: diverging if NaN/inf, final >= {DIVERGE_GROWTH} x first, or >= {RISE_FRACTION:.0%} "
-                f"of the last half's steps rising; oscillating if >= {ZIGZAG:.0%} direction changes in the last "
-                f"half with no trend and swings >= {SWING_OF_DROP} x the total decrease (or strict alternation); "
-                f"too slow if no decrease or still moving >= {STILL_MOVING:.0%} of the decrease so far.\n"
-                "growth = final / first;  swing/drop = mean |y_{t+1} - y_t| (last half) / (first - final);  "
-                "still moving = -slope(last third) * (n - 1) / (first - final).",
-                latex=r"\text{growth} = \frac{\bar y_{\text{final}}}{y_0},\quad "
-                r"\text{swing/drop} = \frac{\operatorname{mean}_{t \ge n/2} |y_{t+1} - y_t|}"
-                r"{y_0 - \bar y_{\text{final}}},"
-                r"\quad \text{still moving} = \frac{-s_{\text{last third}}\,(n-1)}{y_0 - \bar y_{\text{final}}}",
+                "Classify each curve (diverging → oscillating → too slow → healthy, first rule that applies)",
+                f"Thresholds: diverging if NaN/inf, final ≥ {DIVERGE_GROWTH} × first, or ≥ {RISE_FRACTION:.0%} "
+                f"of the last half's steps rising; oscillating if ≥ {ZIGZAG:.0%} direction changes in the last "
+                f"half with no trend and swings ≥ {SWING_OF_DROP} × the total decrease (or strict alternation); "
+                f"too slow if no decrease or still moving ≥ {STILL_MOVING:.0%} of the decrease so far.\n"
+                "growth = final / first; swing/drop = mean |y_{t+1} − y_t| (last half) / (first − final); "
+                "still moving = −slope(last third) · (n − 1) / (first − final).",
+                latex=r"\text{growth} = \frac{\text{final}}{\text{first}},\quad "
+                r"\text{swing/drop} = \frac{\operatorname{mean}_{\text{last half}} |y_{t+1} - y_t|}"
+                r"{\text{first} - \text{final}},"
+                r"\quad \text{still moving} = \frac{-\text{slope}_{\text{last third}} \cdot (n-1)}"
+                r"{\text{first} - \text{final}}",
                 blocks=[
                     Table(
-                        [
-                            "run",
-                            "regime",
-                            "learning rate",
-                            "first",
-                            "final",
-                            "final/first",
-                            "zigzag (late)",
-                            "swing/drop",
-                            "still moving",
-                        ],
+                        ["run", "first", "final", "growth", "zigzag (late)", "swing/drop", "still moving"],
                         evidence_rows,
                         title="Evidence",
                     )
                 ],
-                substeps=[Step(f"{d.label}: {d.regime}", d.reason, kind="lr-curve.run") for d in diagnoses],
+                substeps=[
+                    Step(f"{d.label}: {d.regime} (learning rate {d.verdict})", d.reason, kind="lr-curve.run")
+                    for d in diagnoses
+                ],
                 kind="lr-curve.classify",
             ),
-            Step(
-                "Verdict",
-                f"learning rate too high: {_labels_text(too_high)}; too low: {_labels_text(too_low)}; "
-                f"fine: {_labels_text(healthy)}"
-                + (f"; lowest final loss among the usable runs: {best}" if best else ""),
-                kind="lr-curve.verdict",
-            ),
         ]
+        if best is not None:
+            final = next(d.evidence["final"] for d in diagnoses if d.label == best)
+            steps.append(
+                Step(
+                    "Best run",
+                    f"Lowest final loss among the usable runs: {best} ({cell(final)}).",
+                    kind="lr-curve.verdict",
+                )
+            )
         return steps
 
     summary = "; ".join(f"{d.label}: {d.regime} (learning rate {d.verdict})" for d in diagnoses)

@@ -22,13 +22,13 @@ if TYPE_CHECKING:
     import numpy as np
 
 STEP_KINDS = {
-    "attention.projection": "Q, K, V projected from the embeddings (Q = X Wq + bq, ...)",
-    "attention.scores": "the score matrix Q Kᵀ and its scaling",
+    "attention.projection": "Q, K, V projected from the embeddings (Q = X W_Q + b_Q, ...)",
+    "attention.scores": "the scores S = s Q Kᵀ (with --full also Q Kᵀ written out)",
     "attention.mask": "the masks applied to the scores (blocked scores become −inf)",
     "attention.softmax": "the row-wise softmax (or its hard, argmax limit)",
     "attention.softmax-row": "one query's exponentials, their sum and its weights",
-    "attention.weights": "the attention weights, the most-attended key and the entropy per query",
-    "attention.output": "output = weights V",
+    "attention.weights": "the attention weights A (with --full, the most-attended key and entropy per query)",
+    "attention.output": "output = A V",
     "attention.head": "one head's steps (multi-head attention)",
     "attention.concat": "the head outputs concatenated, and the weights averaged over heads",
     "attention.output-projection": "output = concat(heads) Wo + bo",
@@ -67,6 +67,10 @@ def _heatmap(
 def _matrix_text(name: str, rows: list[list[Any]] | None, array: np.ndarray) -> str:
     """``name =`` and the matrix on the next lines (exact entries when known)."""
     shown = rows if rows is not None else _rounded(array)
+    if any(isinstance(value, str) for row in shown for value in row):  # exact entries written already
+        widths = [max(len(row[j]) for row in shown) for j in range(len(shown[0]))]
+        lines = ["  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)) for row in shown]
+        return f"{name} =\n" + "\n".join(f"  [ {line} ]" for line in lines)
     return f"{name} =\n{fmt.matrix(shown, indent='  ')}"
 
 
@@ -97,7 +101,7 @@ def head_steps(context: Context, result: HeadResult, head: int | None) -> list[S
     if context.masks.description:
         steps.append(_mask_step(context, result))
     steps.append(_softmax_step(context, result, exact_head))
-    steps.append(_pattern_step(context, result, exact_head))
+    steps.append(_pattern_step(context, result, exact_head, head))
     steps.append(_output_step(context, result, head, exact_head))
     return steps
 
@@ -113,38 +117,62 @@ def _raw_exact(context: Context, head: int | None) -> list[list[Fraction]] | Non
     return la.matmul(q_head, la.transpose(head_columns(operands.k_exact, head, context.d_k)))
 
 
+def _root_cell(value: Fraction, root: int) -> str:
+    """An exact score ``value / √root``: ``1/√5``, ``−2/√5``, ``3/(2√5)`` (0 as ``0``)."""
+    if value == 0:
+        return "0"
+    sign = "−" if value < 0 else ""
+    numerator, denominator = abs(value).numerator, abs(value).denominator
+    if denominator == 1:
+        return f"{sign}{numerator}/√{root}"
+    return f"{sign}{numerator}/({denominator}√{root})"
+
+
 def _scores_step(context: Context, result: HeadResult, head: int | None) -> Step:
+    """``S = s Q Kᵀ``: by default one matrix, the scores that go into the softmax (the masked
+    scores of the next step when there is a mask); ``full`` also writes ``Q Kᵀ`` and ``S`` out."""
     labels = (context.query_labels, context.key_labels)
     rows, keys = result.weights.shape
+    default_scale = context.scale_text.startswith("1/√")
+    scale_latex = (r"\frac{1}{\sqrt{d_k}} = " if default_scale else "") + context.scale_latex
+    latex = rf"S = s\, Q K^\top,\quad s = {scale_latex}"
+    scale = ("1/√d_k = " if default_scale else "") + context.scale_text
+    lead = f"Every query's dot product with every key, scaled: S = s Q Kᵀ; s = {scale}."
     if result.raw_scores is None or result.scores is None:
         return Step(
             kind="attention.scores",
             title="Scores and scaling",
-            text=f"scores = Q Kᵀ times {context.scale_text}: a {rows}x{keys} matrix (too large to show)",
-            latex=rf"S = {context.scale_latex}\, Q K^\top",
+            text=f"{lead}\nS is {rows}x{keys} (too large to show).",
+            latex=latex,
         )
     raw_exact = _raw_exact(context, head)
-    scaled_exact = None
-    if raw_exact is not None and context.scale_exact is not None and context.masks.additive is None:
-        scaled_exact = [[value * context.scale_exact for value in row] for row in raw_exact]
-    text = [f"Dot product of every query with every key (d_k = {context.d_k}): Q Kᵀ is {rows}x{keys}."]
+    scaled_exact: list[list[Any]] | None = None
+    if raw_exact is not None and context.masks.additive is None:
+        if context.scale_exact is not None:
+            scaled_exact = [[value * context.scale_exact for value in row] for row in raw_exact]
+        elif default_scale:  # 1/√d_k, d_k not a square: exact entries k/√d_k
+            scaled_exact = [[_root_cell(value, context.d_k) for value in row] for row in raw_exact]
+    text = [lead]
     blocks = []
+    masked_next = bool(context.masks.description)  # the masked scores (next step) go into the softmax
     if context.shown:
-        text.append(_matrix_text("Q Kᵀ", raw_exact, result.raw_scores))
         scaled = result.raw_scores * context.scale_value
         if context.full:
-            text.append(f"Scale by {context.scale_text}:")
-            text.append(_matrix_text(f"scores = Q Kᵀ * {context.scale_text.split(' ')[0]}", scaled_exact, scaled))
-        else:
-            text.append(f"Scale by {context.scale_text}: the scaled scores (queries x keys) are in the table below.")
-        blocks.append(_heatmap("scaled scores (queries x keys)", scaled_exact or scaled.tolist(), *labels))
-    else:
-        text.append(f"Scale by {context.scale_text}.")
+            text.append(_matrix_text("Q Kᵀ", raw_exact, result.raw_scores))
+            text.append(_matrix_text("S", scaled_exact, scaled))
+        if context.full or not masked_next:
+            values: list[list[Any]] = scaled.tolist()
+            heatmap = _heatmap("scores S (query x key)", values, *labels)
+            if scaled_exact is not None:
+                heatmap.cells = [
+                    [entry if isinstance(entry, str) else cell(entry) for entry in row] for row in scaled_exact
+                ]
+            blocks.append(heatmap)
     return Step(
         kind="attention.scores",
-        title="Scores Q Kᵀ and scaling" + (f" (head {head + 1})" if head is not None else ""),
+        title="Scores S = s Q Kᵀ" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
-        latex=rf"S = s\, Q K^\top,\quad s = {context.scale_latex}",
+        latex=latex,
         blocks=blocks,
     )
 
@@ -157,9 +185,9 @@ def _mask_step(context: Context, result: HeadResult) -> Step:
     if context.shown and result.scores is not None:
         if context.full:
             text.append(_matrix_text("masked scores", None, result.scores))
-        else:
-            text.append("The masked scores are in the table below.")
-        blocks.append(_heatmap("masked scores", result.scores.tolist(), context.query_labels, context.key_labels))
+        blocks.append(
+            _heatmap("masked scores S (query x key)", result.scores.tolist(), context.query_labels, context.key_labels)
+        )
     return Step(
         kind="attention.mask",
         title="Mask",
@@ -174,8 +202,8 @@ def _softmax_step(context: Context, result: HeadResult, exact_head: ExactHead | 
     temperature = context.temperature
     if context.hard:
         text = [
-            "Hard attention (the limit of softmax(scores / T) as T → 0): each query puts weight 1 on its "
-            "highest-scoring key; k tied maxima get 1/k each."
+            "Each query puts weight 1 on its highest-scoring key; k tied maxima get 1/k each "
+            "(the limit of softmax(S/T) as T → 0)."
         ]
         return Step(
             kind="attention.softmax",
@@ -224,13 +252,15 @@ def _softmax_row_step(
     return Step(kind="attention.softmax-row", title=f"Query {label}", text=text)
 
 
-def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | None) -> Step:
-    """The weights heatmap (labelled) and, per query, the most-attended key and the entropy."""
+def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | None, head: int | None) -> Step:
+    """The weights heatmap (labelled); with ``full`` also, per query, the most-attended key and the
+    entropy (the answer names the most-attended keys and their ties)."""
     import numpy as np
 
     rows, keys = result.weights.shape
     blocks: list[Any] = []
-    text = [f"Attention weights ({rows} queries x {keys} keys); each row sums to 1."]
+    queries = f"{rows} quer{'y' if rows == 1 else 'ies'} x {keys} key{'' if keys == 1 else 's'}"
+    text = [f"Each row of A ({queries}) sums to 1."]
     if context.shown:
         cells: list[list[Any]]
         if context.hard:
@@ -240,62 +270,66 @@ def _pattern_step(context: Context, result: HeadResult, exact_head: ExactHead | 
             ]
         else:
             cells = result.weights.tolist()
-        blocks.append(_heatmap("weights (query x key)", cells, context.query_labels, context.key_labels))
+        blocks.append(_heatmap("weights A (query x key)", cells, context.query_labels, context.key_labels))
         if context.full:
-            text.append(_matrix_text("weights", [list(row) for row in cells] if context.hard else None, result.weights))
+            text.append(_matrix_text("A", [list(row) for row in cells] if context.hard else None, result.weights))
+    latex = "" if context.hard else r"A = \mathrm{softmax}(S)"  # hard: step 3 writes w_ij as the limit
+    if context.full or head is not None:  # one head's pattern is not the answer's (the mean over heads)
+        table_rows = []
+        for i in range(min(rows, 64)):
+            target = int(result.argmax[i])
+            entropy = float(result.entropy[i])
+            if target < 0:
+                table_rows.append([context.query_labels[i], "(all masked)", "-", "-"])
+                continue
+            row_weights = result.weights[i]
+            tied = np.flatnonzero(row_weights == row_weights[target]).tolist()
+            table_rows.append(
+                [
+                    context.query_labels[i],
+                    " / ".join(context.key_labels[j] for j in tied),
+                    fmt.decimal(float(result.weights[i, target])),
+                    fmt.decimal(entropy) if math.isfinite(entropy) else "-",
+                ]
+            )
+        if context.full:
+            latex += (r",\quad " if latex else "") + r"H_i = -\sum_j w_{ij} \ln w_{ij}"
+            blocks.append(
+                Table(
+                    columns=["query", "attends most to", "weight", "entropy (nats)"],
+                    rows=table_rows,
+                    title="most-attended key per query" + (" (first 64 rows)" if rows > 64 else ""),
+                )
+            )
+            text += [f"{row[0]} → {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
+            text.append(
+                f"(entropy is 0 for one-hot attention and ln {keys} ≈ {fmt.decimal(math.log(keys))} for uniform)"
+            )
         else:
-            text[0] += " The weights are in the table below."
-    table_rows = []
-    for i in range(min(rows, 64)):
-        target = int(result.argmax[i])
-        entropy = float(result.entropy[i])
-        if target < 0:
-            table_rows.append([context.query_labels[i], "(all masked)", "-", "-"])
-            continue
-        row_weights = result.weights[i]
-        tied = np.flatnonzero(row_weights == row_weights[target]).tolist()
-        table_rows.append(
-            [
-                context.query_labels[i],
-                " / ".join(context.key_labels[j] for j in tied),
-                fmt.decimal(float(result.weights[i, target])),
-                fmt.decimal(entropy) if math.isfinite(entropy) else "-",
-            ]
-        )
-    blocks.append(
-        Table(
-            columns=["query", "attends most to", "weight", "entropy (nats)"],
-            rows=table_rows,
-            title="most-attended key per query" + (" (first 64 rows)" if rows > 64 else ""),
-        )
-    )
-    if context.full:
-        text += [f"{row[0]} → {row[1]} (weight {row[2]}, entropy {row[3]})" for row in table_rows[:SHOW_ROWS]]
-    else:
-        text.append(f"Most attended: {pattern_text(context, result.weights, result.argmax)}.")
-    text.append(f"(entropy is 0 for one-hot attention and ln {keys} ≈ {fmt.decimal(math.log(keys))} for uniform)")
+            text.append(f"Most attended: {pattern_text(context, result.weights, result.argmax)}.")
     exact_in_rows = not context.hard and max(rows, keys) <= SHOW_SOFTMAX_ROWS
-    if exact_head is not None and context.shown and not exact_in_rows:
+    # the answer has the exact weights of a single head
+    if exact_head is not None and context.shown and not exact_in_rows and (head is not None or context.full):
         text.append("Exact weights:")
         text += _exact_lines(context, exact_head.weights)
     return Step(
         kind="attention.weights",
         title="Attention weights: who attends to whom",
         text="\n".join(text),
-        latex=r"A = \mathrm{softmax}(S),\quad H_i = -\sum_j w_{ij} \ln w_{ij}",
+        latex=latex,
         blocks=blocks,
     )
 
 
 def _output_step(context: Context, result: HeadResult, head: int | None, exact_head: ExactHead | None) -> Step:
     rows, width = result.output.shape
-    text = [f"Each output row is the weighted average of the value rows: output = weights V ({rows}x{width})."]
+    text = ["Each output row is the weighted average of the value rows: output = A V."]
     blocks = []
-    if context.shown and width <= SHOW_ROWS:
+    if not (context.shown and width <= SHOW_ROWS):
+        text[0] += f" It is {rows}x{width}."
+    else:
         if context.full:
-            text.append(_matrix_text("weights V", None, result.output))
-        else:
-            text[0] += " It is in the table below."
+            text.append(_matrix_text("A V", None, result.output))
         blocks.append(
             _heatmap(
                 "output (row: query)",
@@ -309,7 +343,7 @@ def _output_step(context: Context, result: HeadResult, head: int | None, exact_h
         text += _exact_lines(context, exact_head.output)
     return Step(
         kind="attention.output",
-        title="Output = weights V" + (f" (head {head + 1})" if head is not None else ""),
+        title="Output = A V" + (f" (head {head + 1})" if head is not None else ""),
         text="\n".join(text),
         latex=r"\mathrm{output} = A V",
         blocks=blocks,
@@ -461,14 +495,15 @@ def _equal(a: np.ndarray, b: np.ndarray, a_exact: list[list[Any]] | None, b_exac
 
 
 def projection_step(operands: Operands) -> Step:
-    """``Q = X Wq + bq``, ``K = X_kv Wk + bk``, ``V = X_v Wv + bv``: the formulas and, when small, the matrices."""
+    """``Q = X W_Q + b_Q``, ``K = X_kv W_K + b_K``, ``V = X_v W_V + b_V``: the formulas and, when small,
+    the matrices."""
     projection = operands.projection
     assert projection is not None
     sources, biases = projection.sources, projection.biases
     arrays = {"Q": operands.q, "K": operands.k, "V": operands.v}
     exact = {"Q": operands.q_exact, "K": operands.k_exact, "V": operands.v_exact}
     formulas = {
-        name: f"{name} = {sources[name][0]} W{name.lower()}" + ("" if biases[name] is None else f" + b{name.lower()}")
+        name: f"{name} = {sources[name][0]} W_{name}" + ("" if biases[name] is None else f" + b_{name}")
         for name in projection.weights
     }
     x_shape, kv_shape, v_shape = projection.query_shape, projection.keys_from, projection.values_from
@@ -491,7 +526,7 @@ def projection_step(operands: Operands) -> Step:
     if shown:
         for name, bias in biases.items():
             if bias is not None:
-                lines.append(f"b{name.lower()} = [{', '.join(cell(value) for value in bias)}]")
+                lines.append(f"b_{name} = [{', '.join(cell(value) for value in bias)}]")
         groups: list[list[str]] = []  # equal matrices (identity projections of one X) are written once
         for name in projection.weights:
             same = next((g for g in groups if _equal(arrays[g[0]], arrays[name], exact[g[0]], exact[name])), None)
