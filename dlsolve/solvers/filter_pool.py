@@ -36,6 +36,7 @@ from dlsolve.solvers.filter_grid import (
     factor,
     grid_from_channels,
     heatmap,
+    image_text,
     json_matrix,
     matrix_quiet,
     output_size_step,
@@ -322,7 +323,7 @@ def _pool_steps(
     steps = [
         Step(
             "Image and window",
-            f"image: {channels} channel(s) of {height}x{width}; {op} pooling, window {pair_text(size)}, "
+            f"{image_text(channels, height, width)}; {op} pooling, window {pair_text(size)}, "
             f"stride {pair_text(stride)}, {padding_text}"
             + (", ceil mode" if ceil else "")
             + ("" if op == "max" else average_text),
