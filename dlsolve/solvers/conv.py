@@ -80,17 +80,24 @@ def macs_of(kind: str, params: int, bias_count: int, batch: int | None, spatial:
         return 0, Step("MACs", "pooling multiplies nothing: 0 MACs", "\\text{MACs} = 0", kind="conv.macs")
     per = "" if batch is not None else " (per sample: N = 1)"
     out_text = "·".join(map(str, spatial))
-    text = (
-        f"MACs = N·∏out·params = {n}·{out_text}·{params} = {macs:,}{per}, as torchinfo counts Mult-Adds "
-        "(each weight and bias once per output position and batch item)"
-    )
+    # a lead line (a typeset key puts the display after it), the count once, then the other conventions
+    lines = [
+        "as torchinfo counts Mult-Adds: each weight and bias once per output position and batch item",
+        f"MACs = N·∏out·params = {n}·{out_text}·{params} = {macs:,}{per}",
+    ]
+    others = []
     if bias_count:
-        text += f"; tools that leave the bias out (fvcore, thop) give {n * positions * (params - bias_count):,}"
+        others.append(f"fvcore and thop leave the bias out: {n * positions * (params - bias_count):,}")
     if kind == "transposed":
-        text += "; for a transposed conv torchinfo counts per output position too"
-    text += f"; FLOPs are usually quoted as 2 × MACs = {2 * macs:,}"
+        others.append("for a transposed conv torchinfo counts per output position too")
+    others.append(f"FLOPs ≈ 2 × MACs = {2 * macs:,}")
+    text = "\n".join([*lines, "; ".join(others)])
     factors = " \\cdot ".join(map(str, [n, *spatial, params]))
-    latex = f"\\text{{MACs}} = {factors} = {macs}"
+    latex = (
+        f"\\text{{MACs}} = N\\cdot {{\\textstyle\\prod}} \\mathrm{{out}}\\cdot \\text{{params}} = {factors} = "
+        + f"{macs:,}".replace(",", "{,}")
+        + ("" if batch is not None else "\\quad \\text{(per sample: } N = 1)")
+    )
     return macs, Step("MACs", text, latex, kind="conv.macs")
 
 

@@ -314,8 +314,9 @@ def params_working(
 ) -> tuple[int, str, str]:
     """A conv layer's trainable parameters with the formula, the numbers and the total, as (total, text, LaTeX).
 
-    conv: ``C_out·(C_in/groups)·∏k + C_out``; transposed: ``C_in·(C_out/groups)·∏k + C_out`` (the bias,
-    one per output channel). ``/groups`` is written only when groups ≠ 1. Text and LaTeX say the same
+    conv: ``C_out·(C_in/groups)·k_h·k_w + C_out``; transposed: ``C_in·(C_out/groups)·k_h·k_w + C_out`` (the
+    bias, one per output channel; the kernel's sides k, k_h·k_w or k_d·k_h·k_w by dimension). ``/groups`` is
+    written only when groups ≠ 1. Text and LaTeX say the same
     words, so a typeset key shows the line once.
     """
     product = 1
@@ -325,14 +326,16 @@ def params_working(
     names = ("in", "out") if transposed else ("out", "in")
     total = first * (second // groups) * product + (filters if bias else 0)
     kernel_text = "·".join(map(str, kernel))
+    # the kernel's sides by name: k (1-D), k_h·k_w (2-D), k_d·k_h·k_w (3-D)
+    sides = ["k"] if len(kernel) == 1 else [f"k_{name.lower()}" for name in DIM_NAMES[len(kernel)]]
+    ksym, lksym = "·".join(sides), "\\cdot ".join(side.replace("_", "_{") + "}" * ("_" in side) for side in sides)
+    out_name, in_name = (f"C_{{\\mathrm{{{name}}}}}" for name in names)
     if groups == 1:
-        formula, numbers = f"C_{names[0]}·C_{names[1]}·∏k", f"{first}·{second}·{kernel_text}"
-        lformula = f"C_{{\\mathrm{{{names[0]}}}}}\\cdot C_{{\\mathrm{{{names[1]}}}}}\\cdot \\prod k"
+        formula, numbers = f"C_{names[0]}·C_{names[1]}·{ksym}", f"{first}·{second}·{kernel_text}"
+        lformula = f"{out_name}\\cdot {in_name}\\cdot {lksym}"
     else:
-        formula, numbers = f"C_{names[0]}·(C_{names[1]}/groups)·∏k", f"{first}·({second}/{groups})·{kernel_text}"
-        lformula = (
-            f"C_{{\\mathrm{{{names[0]}}}}}\\cdot (C_{{\\mathrm{{{names[1]}}}}}/\\mathrm{{groups}})\\cdot \\prod k"
-        )
+        formula, numbers = f"C_{names[0]}·(C_{names[1]}/groups)·{ksym}", f"{first}·({second}/{groups})·{kernel_text}"
+        lformula = f"{out_name}\\cdot ({in_name}/\\mathrm{{groups}})\\cdot {lksym}"
     lnumbers = numbers.replace("·", "\\cdot ")
     if bias:
         text = f"params = {formula} + C_out (bias) = {numbers} + {filters} = {total}"
