@@ -397,12 +397,12 @@ def _pool_steps(
     ]
     text = formula
     if len(shown) < len(cells):
-        text += f"\n(one worked window of {len(cells)}; the output table has them all; --full writes out more)"
+        text += f"\n(one window of {len(cells)} worked out; --full writes out more)"
     steps.append(Step("Each window", text, substeps=substeps, kind="filter.windows"))
     steps.append(
         Step(
             "Output",
-            f"{out[0]}x{out[1]} per channel",
+            f"{out[0]}x{out[1]} output" + (" per channel" if channels > 1 else ""),
             blocks=[heatmap(o, "output" + (f" channel {c}" if channels > 1 else "")) for c, o in enumerate(outputs)],
             kind="filter.output",
         )
