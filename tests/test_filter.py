@@ -162,7 +162,7 @@ def test_multichannel_sums_over_channels():
     solution = apply_filter(channels("1,2;3,4;;10,20;30,40"), parse_channels("1,0;0,0;;0,0;0,1", "--kernel"))
     assert solution.answer["output"] == [[1 + 40]]
     text = solution.steps[-2].substeps[0].text
-    assert "sum over channels: 1 + 40 = 41" in text
+    assert "y[0,0] = 1 + 40 = 41" in text  # the channel sums, summed
 
 
 def test_bias_on_a_zero_map_is_the_bias_everywhere():
@@ -172,10 +172,10 @@ def test_bias_on_a_zero_map_is_the_bias_everywhere():
     assert (solution.answer["bias"], solution.answer["bias_exact"]) == (1, "1")
     assert solution.inputs["bias"] == "1"
     cells = next(s for s in solution.steps if s.kind == "filter.windows")
-    assert "K[a,b] + bias, with bias = 1" in cells.text
-    assert cells.latex.endswith(r"+ \mathrm{bias}")
-    assert "0·1 + 0·2 + 0·3 + 0·4 + bias = 0 + 1 = 1" in cells.substeps[0].text
-    assert "the bias 1 is included in every cell" in solution.steps[-1].text
+    assert "K[a,b] + bias, bias = 1" in cells.text
+    assert cells.latex.endswith(r"+ \mathrm{bias},\quad \mathrm{bias} = 1")
+    assert "y[0,0] = 0·1 + 0·2 + 0·3 + 0·4 + bias = 0 + 1 = 1" in cells.substeps[0].text
+    assert "plus the bias 1 in every cell" in solution.steps[-1].text
     assert "bias 1" in solution.steps[0].text
     assert solution.summary.startswith("output (3x3, bias 1 included) =\n  [1, 1, 1]")
 
@@ -188,7 +188,7 @@ def test_bias_by_hand_exact_negative_and_multichannel():
     assert "1·1 + 2·0 + 3·0 + 4·(-1) + bias = -3 + (-1/3) = -10/3" in solution.steps[-2].substeps[0].text
     two = apply_filter(channels("1,2;3,4;;10,20;30,40"), parse_channels("1,0;0,0;;0,0;0,1", "--kernel"), bias=2)
     assert two.answer["output"] == [[1 + 40 + 2]]
-    assert "sum over channels + bias: 1 + 40 + bias = 41 + 2 = 43" in two.steps[-2].substeps[0].text
+    assert "y[0,0] = 1 + 40 + bias = 41 + 2 = 43" in two.steps[-2].substeps[0].text
     # --cell and conv mode: the bias is added after the flipped-kernel sum
     flipped = apply_filter(matrix([[1, 2, 3], [4, 5, 6], [7, 8, 9]]), matrix([[1, 0], [0, 0]]), mode="conv", bias=-5)
     assert flipped.answer["output"] == [[0, 1], [3, 4]]
@@ -246,7 +246,7 @@ def test_cell_expands_one_cell_with_heatmaps():
     first = cells.substeps[0]
     assert first.kind == "filter.window" and first.title == "y[4,2]"
     assert [b.title for b in first.blocks] == ["window", "window ⊙ kernel"]
-    assert len(cells.substeps) == 1 and "one worked cell of 25" in cells.text
+    assert len(cells.substeps) == 1 and "one cell of 25 worked out" in cells.text
 
 
 def test_scipy_ndimage_derivative_filters_agree():

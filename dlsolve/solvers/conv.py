@@ -28,6 +28,7 @@ from dlsolve.solvers.conv_geometry import (
     dimension_steps,
     floor_warnings,
     layer_name,
+    params_working,
     raw_output,
     refusal,
     spatial_output,
@@ -62,23 +63,7 @@ def params_of(
         return 0, Step("Parameters", "pooling layers have no parameters: 0", "\\text{params} = 0", kind="conv.params")
     if channels is None or filters is None:
         return None, None
-    kernel_product = 1
-    for k in kernel:
-        kernel_product *= k
-    kernel_text = "·".join(str(k) for k in kernel)
-    if kind == "conv":
-        weights = filters * (channels // groups) * kernel_product
-        formula = "C_out·(C_in/groups)·∏k"
-        substituted = f"{filters}·({channels}/{groups})·{kernel_text}"
-    else:
-        weights = channels * (filters // groups) * kernel_product
-        formula = "C_in·(C_out/groups)·∏k"
-        substituted = f"{channels}·({filters}/{groups})·{kernel_text}"
-    total = weights + (filters if bias else 0)
-    bias_text = f" + {filters}" if bias else ""
-    text = f"params = {formula}{' + C_out (bias)' if bias else ' (no bias)'} = {substituted}{bias_text} = {total}"
-    cdot = " \\cdot "
-    latex = f"\\text{{params}} = {substituted.replace('·', cdot)}{bias_text} = {total}"
+    total, text, latex = params_working(kind == "transposed", kernel, channels, filters, groups, bias)
     return total, Step("Parameters", text, latex, kind="conv.params")
 
 
@@ -95,17 +80,24 @@ def macs_of(kind: str, params: int, bias_count: int, batch: int | None, spatial:
         return 0, Step("MACs", "pooling multiplies nothing: 0 MACs", "\\text{MACs} = 0", kind="conv.macs")
     per = "" if batch is not None else " (per sample: N = 1)"
     out_text = "·".join(map(str, spatial))
-    text = (
-        f"MACs = N·∏out·params = {n}·{out_text}·{params} = {macs:,}{per}, as torchinfo counts Mult-Adds "
-        "(each weight and bias once per output position and batch item)"
-    )
+    # a lead line (a typeset key puts the display after it), the count once, then the other conventions
+    lines = [
+        "as torchinfo counts Mult-Adds: each weight and bias once per output position and batch item",
+        f"MACs = N·∏out·params = {n}·{out_text}·{params} = {macs:,}{per}",
+    ]
+    others = []
     if bias_count:
-        text += f"; tools that leave the bias out (fvcore, thop) give {n * positions * (params - bias_count):,}"
+        others.append(f"fvcore and thop leave the bias out: {n * positions * (params - bias_count):,}")
     if kind == "transposed":
-        text += "; for a transposed conv torchinfo counts per output position too"
-    text += f"; FLOPs are usually quoted as 2 × MACs = {2 * macs:,}"
+        others.append("for a transposed conv torchinfo counts per output position too")
+    others.append(f"FLOPs ≈ 2 × MACs = {2 * macs:,}")
+    text = "\n".join([*lines, "; ".join(others)])
     factors = " \\cdot ".join(map(str, [n, *spatial, params]))
-    latex = f"\\text{{MACs}} = {factors} = {macs}"
+    latex = (
+        f"\\text{{MACs}} = N\\cdot {{\\textstyle\\prod}} \\mathrm{{out}}\\cdot \\text{{params}} = {factors} = "
+        + f"{macs:,}".replace(",", "{,}")
+        + ("" if batch is not None else "\\quad \\text{(per sample: } N = 1)")
+    )
     return macs, Step("MACs", text, latex, kind="conv.macs")
 
 
@@ -489,16 +481,10 @@ def conv_shape(
             steps.append(Step(f"Solve for the {UNKNOWNS[unknown][1]}", solve_text, kind="conv.solve-unknown"))  # type: ignore[index]
         steps.extend(dimension_steps(geometry, sizes))
         if shape is not None:
-            order = f"{', '.join(dim_names)}, channels" if keras else f"channels, {', '.join(dim_names)}"
-            latex_order = f"{', '.join(dim_names)}, C" if keras else f"C, {', '.join(dim_names)}"
-            steps.append(
-                Step(
-                    "Output shape",
-                    f"[batch, {order}] = {fmt.shape(shape)}",
-                    f"[N, {latex_order}] = {fmt.shape(shape)}",
-                    kind="conv.output-shape",
-                )
-            )
+            # the same names in text and LaTeX (N batch, C channels), so a typeset key shows the line once
+            order = f"N, {', '.join(dim_names)}, C" if keras else f"N, C, {', '.join(dim_names)}"
+            line = f"[{order}] = {fmt.shape(shape)}"
+            steps.append(Step("Output shape", line, line, kind="conv.output-shape"))
         steps.extend(step for step in (params_step, None if pooling else macs_step) if step is not None)
         return steps
 

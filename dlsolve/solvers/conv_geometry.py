@@ -309,6 +309,46 @@ def dropped_inputs(geometry: Geometry, sizes: Sequence[int], outs: Sequence[int]
 # --------------------------------------------------------------------------- working
 
 
+def params_working(
+    transposed: bool, kernel: Sequence[int], channels: int, filters: int, groups: int, bias: bool
+) -> tuple[int, str, str]:
+    """A conv layer's trainable parameters with the formula, the numbers and the total, as (total, text, LaTeX).
+
+    conv: ``C_out·(C_in/groups)·k_h·k_w + C_out``; transposed: ``C_in·(C_out/groups)·k_h·k_w + C_out`` (the
+    bias, one per output channel; the kernel's sides k, k_h·k_w or k_d·k_h·k_w by dimension). ``/groups`` is
+    written only when groups ≠ 1. Text and LaTeX say the same
+    words, so a typeset key shows the line once.
+    """
+    product = 1
+    for k in kernel:
+        product *= k
+    first, second = (channels, filters) if transposed else (filters, channels)
+    names = ("in", "out") if transposed else ("out", "in")
+    total = first * (second // groups) * product + (filters if bias else 0)
+    kernel_text = "·".join(map(str, kernel))
+    # the kernel's sides by name: k (1-D), k_h·k_w (2-D), k_d·k_h·k_w (3-D)
+    sides = ["k"] if len(kernel) == 1 else [f"k_{name.lower()}" for name in DIM_NAMES[len(kernel)]]
+    ksym, lksym = "·".join(sides), "\\cdot ".join(side.replace("_", "_{") + "}" * ("_" in side) for side in sides)
+    out_name, in_name = (f"C_{{\\mathrm{{{name}}}}}" for name in names)
+    if groups == 1:
+        formula, numbers = f"C_{names[0]}·C_{names[1]}·{ksym}", f"{first}·{second}·{kernel_text}"
+        lformula = f"{out_name}\\cdot {in_name}\\cdot {lksym}"
+    else:
+        formula, numbers = f"C_{names[0]}·(C_{names[1]}/groups)·{ksym}", f"{first}·({second}/{groups})·{kernel_text}"
+        lformula = f"{out_name}\\cdot ({in_name}/\\mathrm{{groups}})\\cdot {lksym}"
+    lnumbers = numbers.replace("·", "\\cdot ")
+    if bias:
+        text = f"params = {formula} + C_out (bias) = {numbers} + {filters} = {total}"
+        latex = (
+            f"\\text{{params}} = {lformula} + C_{{\\mathrm{{out}}}}\\,(\\text{{bias}}) "
+            f"= {lnumbers} + {filters} = {total}"
+        )
+    else:
+        text = f"params = {formula} = {numbers} = {total} (no bias)"
+        latex = f"\\text{{params}} = {lformula} = {lnumbers} = {total}\\ (\\text{{no bias}})"
+    return total, text, latex
+
+
 def dimension_steps(geometry: Geometry, sizes: Sequence[int]) -> list[Step]:
     """One step per spatial dimension, or one for all when every dimension has the same numbers."""
     names = DIM_NAMES[len(sizes)]
@@ -354,15 +394,26 @@ def dimension_step(geometry: Geometry, sizes: Sequence[int], index: int, names: 
     pad_num = f"2·{before}" if symmetric else f"{before} + {after}"
     pad_latex = f"2\\cdot {before}" if symmetric else f"{before} + {after}"
     if g.kind == "transposed":
+        # (in − 1)·s − 2p + d(k − 1) + output_padding + 1; with d = 1 and no output_padding, (in − 1)·s − 2p + k
         op = g.output_padding[index] or 0
-        span_sym, span_num = ("d(k − 1)", f"{d}·({k} − 1)") if d != 1 else ("(k − 1)", f"({k} − 1)")
-        text = (
-            f"{name}_out = (in − 1)·s − {pad_text} + {span_sym} + output_padding + 1 "
-            f"= ({size} − 1)·{s} − {pad_num.replace(' + ', ' − ')} + {span_num} + {op} + 1 = {out}"
-        )
-        span_latex = f"{d}\\cdot({k}-1)" if d != 1 else f"({k}-1)"
-        minus_pads = pad_latex.replace(" + ", " - ")
-        latex = f"{latex_name}_{{out}} = ({size}-1)\\cdot {s} - {minus_pads} + {span_latex} + {op} + 1 = {out}"
+        tpad_text = "2p" if symmetric else "(p_b + p_a)"
+        minus_pads = pad_num if symmetric else f"({pad_num})"
+        lminus_pads = pad_latex if symmetric else f"({pad_latex})"
+        lpad_text = "2p" if symmetric else "(p_b + p_a)"
+        if d == 1 and op == 0:
+            formula, numbers = f"(in − 1)·s − {tpad_text} + k", f"({size} − 1)·{s} − {minus_pads} + {k}"
+            lformula, lnumbers = f"(in - 1)\\cdot s - {lpad_text} + k", f"({size}-1)\\cdot {s} - {lminus_pads} + {k}"
+        else:
+            span_sym, span_num = ("d(k − 1)", f"{d}·({k} − 1)") if d != 1 else ("(k − 1)", f"({k} − 1)")
+            span_latex = f"{d}\\cdot({k}-1)" if d != 1 else f"({k}-1)"
+            formula = f"(in − 1)·s − {tpad_text} + {span_sym} + output_padding + 1"
+            numbers = f"({size} − 1)·{s} − {minus_pads} + {span_num} + {op} + 1"
+            lformula = (
+                f"(in - 1)\\cdot s - {lpad_text} + {'d(k-1)' if d != 1 else '(k-1)'} + \\mathrm{{output\\_padding}} + 1"
+            )
+            lnumbers = f"({size}-1)\\cdot {s} - {lminus_pads} + {span_latex} + {op} + 1"
+        text = f"{name}_out = {formula} = {numbers} = {out}"
+        latex = f"{latex_name}_{{out}} = {lformula} = {lnumbers} = {out}"
         return Step(title, text, latex, kind="conv.output-size")
     numerator = size + before + after - d * (k - 1) - 1
     ceil = g.ceil and g.kind != "conv"

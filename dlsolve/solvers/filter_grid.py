@@ -197,6 +197,11 @@ def output_sizes(geometry: Geometry, height: int, width: int) -> Pair:
     return out[0], out[1]
 
 
+def image_text(channels: int, height: int, width: int) -> str:
+    """``image: 1 channel of 5x6`` (the input line of the filter commands' first step)."""
+    return f"image: {channels} channel{'' if channels == 1 else 's'} of {height}x{width}"
+
+
 def output_size_step(geometry: Geometry, height: int, width: int, note: str = "") -> Step:
     """The output-size formula per axis (as ``conv-shape`` writes it), in one step."""
     from dlsolve.solvers.conv_geometry import dimension_steps

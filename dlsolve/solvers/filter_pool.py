@@ -36,6 +36,7 @@ from dlsolve.solvers.filter_grid import (
     factor,
     grid_from_channels,
     heatmap,
+    image_text,
     json_matrix,
     matrix_quiet,
     output_size_step,
@@ -332,7 +333,7 @@ def _pool_steps(
     steps = [
         Step(
             "Image and window",
-            f"image: {channels} channel(s) of {height}x{width}; {op} pooling, window {pair_text(size)}, "
+            f"{image_text(channels, height, width)}; {op} pooling, window {pair_text(size)}, "
             f"stride {pair_text(stride)}, {padding_text}"
             + (", ceil mode" if ceil else "")
             + ("" if op == "max" else average_text),
@@ -406,12 +407,12 @@ def _pool_steps(
     ]
     text = formula
     if len(shown) < len(cells):
-        text += f"\n(one worked window of {len(cells)}; the output table has them all; --full writes out more)"
+        text += f"\n(one window of {len(cells)} worked out; --full writes out more)"
     steps.append(Step("Each window", text, substeps=substeps, kind="filter.windows"))
     steps.append(
         Step(
             "Output",
-            f"{out[0]}x{out[1]} per channel",
+            f"{out[0]}x{out[1]} output" + (" per channel" if channels > 1 else ""),
             blocks=[heatmap(o, "output" + (f" channel {c}" if channels > 1 else "")) for c, o in enumerate(outputs)],
             kind="filter.output",
         )

@@ -33,6 +33,7 @@ from dlsolve.solvers.filter_grid import (
     factor,
     heatmap,
     image_and_kernel,
+    image_text,
     matrix_quiet,
     output_answer,
     pair_text,
@@ -166,7 +167,7 @@ def _steps(
     steps = [
         Step(
             "Image and kernel",
-            f"image: {channels} channel(s) of {height}x{width}; kernel {kh}x{kw}"
+            f"{image_text(channels, height, width)}; kernel {kh}x{kw}"
             f"{' per channel' if channels > 1 else ''}; stride {pair_text(stride)}; padding {pair_text(padding)}"
             + (f"; output padding {pair_text(output_padding)}" if output_padding != (0, 0) else "")
             + (f"; dilation {pair_text(dilation)}" if dilation != (1, 1) else "")

@@ -37,6 +37,7 @@ from dlsolve.solvers.filter_grid import (
     factor,
     heatmap,
     image_and_kernel,
+    image_text,
     matrix_quiet,
     output_answer,
     output_size_step,
@@ -102,6 +103,16 @@ def _plus_bias(subtotal: Scalar, bias: Scalar) -> str:
     return f"{fmt.exact(subtotal)} + {factor(bias)} = {fmt.exact(subtotal + bias)}"
 
 
+def _cell_latex(text: str) -> str:
+    """A worked cell's plain-text sum as LaTeX: ``1·(-1) + … + bias = -1/3`` -> ``1\\cdot (-1) + \\dots``."""
+    import re
+
+    text = re.sub(r"(\d+)/(\d+)", r"\\frac{\1}{\2}", text)
+    for plain, latex in (("·", "\\cdot "), ("…", "\\dots"), ("≈", "\\approx"), ("bias", "\\mathrm{bias}")):
+        text = text.replace(plain, latex)
+    return text
+
+
 def _cell_step(
     xp: Grid,
     kernel: Grid,
@@ -114,22 +125,20 @@ def _cell_step(
     full: bool,
     bias: Scalar | None = None,
 ) -> Step:
-    """Output cell (i, j) written out: window, products and their sum; with a bias, ``... + bias = s + b = y``."""
+    """Output cell (i, j) written out: its window, then ``y[i,j] = products = sum`` on one line (per channel,
+    then the channel sums, with several channels); with a bias, ``... + bias = s + b = y``."""
     _, kh, kw = kernel.shape
     span = (dilation[0] * (kh - 1) + 1, dilation[1] * (kw - 1) + 1)
     r0, c0 = i * stride[0] - before[0], j * stride[1] - before[1]
     per_channel, total = _cell_terms(xp, kernel, i, j, stride, dilation)
-    step_text = "" if dilation == (1, 1) else f", every {pair_text(dilation)}th"
+    step_text = "" if dilation == (1, 1) else f", taps {pair_text(dilation)} apart"
     where = f"window rows {r0}..{r0 + span[0] - 1}, columns {c0}..{c0 + span[1] - 1}{step_text} (image coordinates)"
-    lines = [where]
+    sums: list[str] = []
     blocks = []
     single = len(per_channel) == 1
     for c, texts, subtotal in per_channel:
-        label = "" if single else f"channel {c}: "
-        if single and bias is not None:
-            lines.append(f"{_sum_text(texts)} + bias = {_plus_bias(subtotal, bias)}")
-        else:
-            lines.append(f"{label}{_sum_text(texts)} = {fmt.exact(subtotal)}")
+        if not single:
+            sums.append(f"channel {c}: {_sum_text(texts)} = {fmt.exact(subtotal)}")
         if full:
             rows = range(i * stride[0], i * stride[0] + span[0], dilation[0])
             cols = range(j * stride[1], j * stride[1] + span[1], dilation[1])
@@ -138,16 +147,20 @@ def _cell_step(
             suffix = f" (channel {c})" if len(per_channel) > 1 else ""
             blocks.append(heatmap(window, f"window{suffix}", row_start=r0, col_start=c0))
             blocks.append(heatmap(products, f"window ⊙ kernel{suffix}", row_start=r0, col_start=c0))
-    if not single:
-        channel_sums = " + ".join(factor(s) for _, _, s in per_channel)
-        if bias is None:
-            lines.append(f"sum over channels: {channel_sums} = {fmt.exact(total)}")
-        else:
-            lines.append(f"sum over channels + bias: {channel_sums} + bias = {_plus_bias(total, bias)}")
-    if bias is not None:
-        total = total + bias
-    lines.append(f"y[{i},{j}] = {fmt.number(total)}")
-    return Step(f"y[{i},{j}]", "\n".join(lines), blocks=blocks, kind="filter.window")
+    terms = _sum_text(per_channel[0][1]) if single else " + ".join(factor(s) for _, _, s in per_channel)
+    value = total if bias is None else total + bias
+    decimal = fmt.number(value)[len(fmt.exact(value)) :]  # " ≈ 0.333333" for a fraction, else ""
+    if bias is None:
+        result = f"{terms} = {fmt.exact(total)}{decimal}"
+    else:
+        result = f"{terms} + bias = {_plus_bias(total, bias)}{decimal}"
+    cell = f"y[{i},{j}] = {result}"
+    sums.append(cell)
+    latex = " \\\\ ".join(
+        [f"\\text{{channel {c}: }} " + _cell_latex(line.split(": ", 1)[1]) for c, line in enumerate(sums[:-1])]
+        + [f"y_{{{i},{j}}} = " + _cell_latex(result)]
+    )
+    return Step(f"y[{i},{j}]", "\n".join([where, *sums]), latex, blocks=blocks, kind="filter.window")
 
 
 def correlate(x: Grid, kernel: Grid, stride: Pair, out: Pair, bias: Scalar | None = None) -> list[list[Scalar]]:
@@ -287,15 +300,15 @@ def _apply_steps(
     steps = [
         Step(
             "Image and kernel",
-            f"image: {channels} channel(s) of {height}x{width}; kernel {kernel_label}{kh}x{kw}"
+            f"{image_text(channels, height, width)}; kernel {kernel_label}{kh}x{kw}"
             f"{' per channel' if channels > 1 else ''}; stride {pair_text(stride)}; padding {pads_text(pads)}"
             + dilation_text
-            + ("" if bias is None else f"; bias {fmt.number(bias)} (added to every output cell)")
+            + ("" if bias is None else f"; bias {fmt.number(bias)} (one number per filter, added to every output cell)")
             + "\n"
             + (
-                "mode xcorr: cross-correlation, what a conv layer (PyTorch conv2d) computes; the kernel is not flipped"
+                "cross-correlation (PyTorch's conv2d): the kernel is not flipped"
                 if mode == "xcorr"
-                else "mode conv: true convolution; the kernel is rotated by 180° first"
+                else "true convolution: the kernel is rotated by 180° first"
             ),
             blocks=input_blocks,
             kind="filter.inputs",
@@ -353,12 +366,23 @@ def _apply_steps(
                 kind="filter.padding",
             )
         )
-    steps.append(_cells_step(xp, used, stride, before, dilation, out, cell, bias, full))
-    output_text = f"{out[0]}x{out[1]} output"
-    if bias is not None:
-        output_text += f" = (x ⋆ K) + bias: the bias {fmt.number(bias)} is included in every cell"
+    padded = pads != ((0, 0), (0, 0))
+    symbol = "K" if mode == "xcorr" else "K'"
+    steps.append(_cells_step(xp, used, stride, before, dilation, out, cell, bias, full, padded, symbol))
+    # the output matrix is the answer: the text reads alone (a key shows the matrix once, in the Answer)
+    kernel_used = "K" if mode == "xcorr" else "K'"
+    output_text = f"{out[0]}x{out[1]} output: y = x ⋆ {kernel_used}" + (
+        "" if bias is None else f", plus the bias {fmt.number(bias)} in every cell"
+    )
+    if mode == "conv":
+        output_text += " (true convolution: K' is K rotated by 180°)"
     steps.append(Step("Output", output_text, blocks=[heatmap(output, "output")], kind="filter.output"))
     return steps
+
+
+def _index_text(stride: int, dilation: int, out_index: str, tap: str) -> str:
+    """``i + a``, ``2i + a``, ``i + 2a``: a window's row (or column) in the (padded) image."""
+    return f"{stride if stride > 1 else ''}{out_index} + {dilation if dilation > 1 else ''}{tap}"
 
 
 def _cells_step(
@@ -371,21 +395,25 @@ def _cells_step(
     cell: tuple[int, int] | None,
     bias: Scalar | None,
     full: bool,
+    padded: bool = False,
+    symbol: str = "K",
 ) -> Step:
-    """The formula, then one cell written out (``cell``, else the first); ``full``: the first few cells too."""
+    """The formula with the stride and dilation as numbers (``x[2i + a, 2j + b]``), then one cell written out
+    (``cell``, else the first); ``full``: the first few cells too. Text and LaTeX say the same formula."""
     channels = k.shape[0]
-    a_term = "a" if dilation[0] == 1 else "a·d_h"
-    b_term = "b" if dilation[1] == 1 else "b·d_w"
-    formula = (
-        f"y[i,j] = Σ_c Σ_a Σ_b x_pad[c, i·s_h + {a_term}, j·s_w + {b_term}] · K[c,a,b]"
-        if channels > 1
-        else f"y[i,j] = Σ_a Σ_b x_pad[i·s_h + {a_term}, j·s_w + {b_term}] · K[a,b]"
-    )
-    if bias is not None:
-        formula += (
-            f" + bias, with bias = {fmt.number(bias)}: one number per filter (conv2d's bias), "
-            "added to every output cell"
+    row, col = _index_text(stride[0], dilation[0], "i", "a"), _index_text(stride[1], dilation[1], "j", "b")
+    x_name, x_latex = ("x_pad", "x^{pad}") if padded else ("x", "x")
+    if channels > 1:
+        formula = f"y[i,j] = Σ_c Σ_a Σ_b {x_name}[c, {row}, {col}]·{symbol}[c,a,b]"
+        latex = (
+            f"y_{{i,j}} = \\sum_{{c}}\\sum_{{a}}\\sum_{{b}} {x_latex}_{{c,\\, {row},\\, {col}}}\\, {symbol}_{{c,a,b}}"
         )
+    else:
+        formula = f"y[i,j] = Σ_a Σ_b {x_name}[{row}, {col}]·{symbol}[a,b]"
+        latex = f"y_{{i,j}} = \\sum_{{a}}\\sum_{{b}} {x_latex}_{{{row},\\, {col}}}\\, {symbol}_{{a,b}}"
+    if bias is not None:
+        formula += f" + bias, bias = {fmt.exact(bias)}"
+        latex += f" + \\mathrm{{bias}},\\quad \\mathrm{{bias}} = {fmt.latex_number(bias)}"
     first = cell if cell is not None else (0, 0)
     cells = [(i, j) for i in range(out[0]) for j in range(out[1])]
     shown = [first]
@@ -394,17 +422,12 @@ def _cells_step(
     substeps = [
         _cell_step(xp, k, i, j, stride, before, dilation, full=full or (i, j) == cell, bias=bias) for i, j in shown
     ]
-    text = (
-        formula + f"\nwith stride ({stride[0]}, {stride[1]}): window (i, j) starts at padded row i·{stride[0]}, "
-        f"column j·{stride[1]}"
-    )
+    lines = [formula]
     if len(shown) < len(cells):
-        text += (
-            f"\n(one worked cell of {len(cells)}; the output table has them all; --cell i,j (0-based) writes out "
-            "any cell, --full the first few)"
+        # the lead line (a typeset key puts the formula after it)
+        lines.insert(
+            0,
+            f"one cell of {len(cells)} worked out (--cell i,j (0-based) for another, --full for the first few)",
         )
-    latex = r"y_{i,j} = \sum_{c}\sum_{a}\sum_{b} x^{pad}_{c,\, i s_h + a,\, j s_w + b}\, K_{c,a,b}"
-    if bias is not None:
-        latex += r" + \mathrm{bias}"
     title = "Each output cell: window · kernel, summed" + (", plus the bias" if bias is not None else "")
-    return Step(title, text, latex, substeps=substeps, kind="filter.windows")
+    return Step(title, "\n".join(lines), latex, substeps=substeps, kind="filter.windows")

@@ -283,6 +283,11 @@ def _rf_text(values: list[int] | None) -> str:
     return str(values[0]) if len(set(values)) == 1 else "x".join(map(str, values))
 
 
+def _thousands(value: int) -> str:
+    """``1{,}638{,}400``: thousands separated in LaTeX as the text separates them (1,638,400)."""
+    return f"{value:,}".replace(",", "{,}")
+
+
 def _short(source: str) -> str:
     text = " ".join(source.split())
     for prefix in ("torch.nn.", "nn."):
@@ -356,22 +361,33 @@ def network_shape(
             )
         applied = spec.apply(ctx, bind(call, spec, ctx), shape)
         warnings.extend(f"layer {index} ({name}): {warning}" for warning in applied.warnings)
+        tail: list[str] = []
+        tail_latex: list[str] = []
         if isinstance(applied.receptive, Geometry) and not ended:
             g = applied.receptive
             if not started or rf is None or jump is None or len(rf) != g.dims:
                 rf, jump, started = [1] * g.dims, [1] * g.dims, True
             rf = [r + d * (k - 1) * j for r, k, d, j in zip(rf, g.kernel, g.dilation, jump, strict=True)]
             jump = [j * s for j, s in zip(jump, g.stride, strict=True)]
-            applied.lines.append(
-                f"receptive field = rf_in + d(k−1)·jump_in = {_rf_text(rf)}, jump = jump_in·s = {_rf_text(jump)}"
+            # after the formulas of the layer, the rest briefly on one line (text and LaTeX say the same words)
+            tail = [f"receptive field = rf_in + d(k−1)·jump_in = {_rf_text(rf)}, jump = jump_in·s = {_rf_text(jump)}"]
+            tail_latex.append(
+                "\\text{receptive field} = \\mathrm{rf}_{\\mathrm{in}} + d(k-1)\\cdot \\mathrm{jump}_{\\mathrm{in}} = "
+                f"{_rf_text(rf)},\\quad \\text{{jump}} = \\mathrm{{jump}}_{{\\mathrm{{in}}}}\\cdot s = {_rf_text(jump)}"
             )
         elif applied.receptive == "end":
             ended, rf, jump = True, None, None
         macs = applied.macs if applied.macs is not None else torchinfo_macs(call.name, applied.params, applied.shape)
-        lines = [*applied.lines, f"output shape {fmt.shape(applied.shape)}"]
+        tail.append(f"output shape {fmt.shape(applied.shape)}")
         if macs:
-            lines.append(f"MACs = {macs:,}")
-        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, applied.latex, macs, applied.note))
+            tail.append(f"MACs = {macs:,}")
+        tail_latex.append(
+            f"\\text{{output shape }} {fmt.shape(applied.shape)}"
+            + (f",\\quad \\text{{MACs}} = {_thousands(macs)}" if macs else "")
+        )
+        lines = [*applied.lines, "; ".join(tail)]
+        latex = [*applied.latex, *tail_latex] if applied.latex else []  # LaTeX only where the layer has its formulas
+        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, latex, macs, applied.note))
         shape = applied.shape
     total = sum(row.params for row in rows)
     total_macs = sum(row.macs for row in rows)
@@ -399,12 +415,18 @@ def network_shape(
             first_of_kind.setdefault(row.layer.split("(")[0], index)
         worked = set(first_of_kind.values())
         counted = [str(row.params) for row in rows if row.params]
+        params_sum = " + ".join(counted) if len(counted) > 1 else ""
+        # the lead line first (a typeset key puts the display maths after it), then the totals once
         total_text = (
-            f"total parameters = {' + '.join(counted) if counted else '0'} = {total} (all trainable)\n"
-            f"total MACs = {total_macs:,}, counted as torchinfo's Mult-Adds: a conv layer's weights and bias once per "
-            "output position and batch item (N·∏out·params), other layers' parameters once per batch item; "
-            "tools such as fvcore and thop leave the bias out, and FLOPs are usually quoted as 2 × MACs "
-            f"= {2 * total_macs:,}"
+            "the table's columns summed (MACs as torchinfo counts Mult-Adds: N·∏out·params for a conv layer, "
+            "N·params for the others; fvcore and thop leave the bias out)\n"
+            f"params = {params_sum + ' = ' if params_sum else ''}{total} (all trainable)\n"
+            f"MACs = {total_macs:,}; FLOPs ≈ 2 × MACs = {2 * total_macs:,}"
+        )
+        total_latex = (
+            f"\\text{{params}} = {params_sum + ' = ' if params_sum else ''}{total}\\ \\text{{(all trainable)}} \\\\ "
+            f"\\text{{MACs}} = {_thousands(total_macs)},\\quad "
+            f"\\text{{FLOPs}} \\approx 2 \\times \\text{{MACs}} = {_thousands(2 * total_macs)}"
         )
         return [
             Step(
@@ -427,14 +449,7 @@ def network_shape(
             *(
                 []
                 if len(rows) == 1  # the table's total and the answer say it all
-                else [
-                    Step(
-                        "Totals",
-                        total_text,
-                        f"\\text{{params}} = {total}, \\quad \\text{{MACs}} = {total_macs}",
-                        kind="conv.totals",
-                    )
-                ]
+                else [Step("Totals", total_text, total_latex, kind="conv.totals")]
             ),
         ]
 

@@ -9,7 +9,7 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from dlsolve import fmt
-from dlsolve.solvers.conv_geometry import Geometry, dimension_steps, floor_warnings, spatial_output
+from dlsolve.solvers.conv_geometry import Geometry, dimension_steps, floor_warnings, params_working, spatial_output
 from dlsolve.solvers.layers_args import (
     Applied,
     Context,
@@ -65,16 +65,9 @@ def _conv_apply(n: int, transposed: bool) -> Callable[[Context, dict[str, Any], 
         sizes = shape[axis + 1 :]
         spatial = spatial_output(geometry, sizes, where=ctx.where(), option="--net")
         lines, latex = _dimension_lines(geometry, sizes, n)
-        kernel_product = math.prod(kernel)
-        if transposed:
-            weights = in_channels * (out_channels // groups) * kernel_product
-            formula = f"C_in·(C_out/groups)·∏k = {in_channels}·({out_channels}/{groups})·{'·'.join(map(str, kernel))}"
-        else:
-            weights = out_channels * (in_channels // groups) * kernel_product
-            formula = f"C_out·(C_in/groups)·∏k = {out_channels}·({in_channels}/{groups})·{'·'.join(map(str, kernel))}"
-        params = weights + (out_channels if bias else 0)
-        lines.append(f"params = {formula}{f' + {out_channels} (bias)' if bias else ''} = {params}")
-        latex.append(f"\\text{{params}} = {params}")
+        params, params_text, params_latex = params_working(transposed, kernel, in_channels, out_channels, groups, bias)
+        lines.append(params_text)
+        latex.append(params_latex)
         receptive = "end" if transposed else geometry
         warnings = floor_warnings(geometry, sizes, spatial)
         return Applied((*shape[:axis], out_channels, *spatial), params, lines, latex, receptive, warnings)
