@@ -276,3 +276,22 @@ def test_inline_maths_of_any_text_is_balanced_latex(text: str) -> None:
             assert _balanced(value.replace("\\\\", "")), value
             assert not re.search(r"(?<!\\)_\{[^{}]*\}_|(?<!\\)\^\{[^{}]*\}\^", value), value
     assert _balanced(inline(notation.segments(text)).replace("\\\\", ""))
+
+
+def test_answer_words_keep_an_unnamed_matrix_name_and_drop_its_rows() -> None:
+    matrix = r"\begin{bmatrix} 3 & 3 \\ 0 & 0 \end{bmatrix}"
+    assert board.answer_words("output (2x2) =\n  [3, 3]\n  [0, 0]", matrix) == "output (2x2)."
+    named = r"A = \begin{bmatrix} 1 & 0 \\ 0 & 1 \end{bmatrix}"
+    assert board.answer_words("weights =\n  [1, 0]\n  [0, 1]\nmost attended: q1 → k1", named) == (
+        "most attended: q1 → k1"
+    )
+    assert "[" not in sheet_of_one(
+        Solution("filter apply", {}, {}, "output (2x2) =\n  [3, 3]\n  [0, 0]", "", answer_latex=matrix)
+    )
+
+
+def sheet_of_one(solution: Solution) -> str:
+    """The Markdown of one solution's answer (its rows are typeset, not repeated as text)."""
+    stream = io.StringIO()
+    render(solution, "markdown", stream)
+    return stream.getvalue().split("**Answer.**")[1]

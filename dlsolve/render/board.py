@@ -466,6 +466,33 @@ def shown_in(block: Heatmap, latex: str) -> bool:
     return any(same_matrix(block.cells, rows) for rows in latex_matrices(latex))
 
 
+def answer_words(summary: str, latex: str) -> str:
+    """The words of the summary that the typeset answer ``latex`` does not show, on one line.
+
+    Rows of a matrix (``[1, 0]`` lines) are left out when the typeset answer has matrices, and so is
+    the ``name =`` line above them when the typeset answer names its matrices (``A = [..]``); an
+    unnamed one keeps its name (``output (3x4)``). Then the clauses the maths says already go
+    (:func:`uncovered`)."""
+    if "\\begin{" not in latex:
+        return uncovered(" ".join(summary.split()), latex) if latex else summary
+    named = re.search(r"=\s*\\begin\{", latex) is not None
+    lines = summary.splitlines()
+    kept: list[str] = []
+    for index, line in enumerate(lines):
+        if re.fullmatch(r"\s*\[.*\]\s*", line):
+            continue
+        if line.rstrip().endswith("=") and index + 1 < len(lines) and lines[index + 1].lstrip().startswith("["):
+            if not named:
+                kept.append(line.rstrip()[:-1].rstrip() + ":")
+            continue
+        kept.append(line.strip())
+    text = ""
+    for line in filter(None, kept):
+        text += ("" if not text else " " if text.endswith((":", "=")) else "; ") + line
+    words = uncovered(text, latex)
+    return words.rstrip(":").rstrip() if words.rstrip().endswith(":") else words
+
+
 def says_numbers(summary: str, latex: str) -> bool:
     """Whether every number of ``latex`` is in ``summary`` (so the summary alone is the answer)."""
     numbers = {w for w in latex_tokens(latex) if w[0].isdigit()}

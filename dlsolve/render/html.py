@@ -285,10 +285,10 @@ def answer_html(solution: Solution) -> str:
     the summary does not."""
     latex = solution.answer_latex
     if latex and ("\\begin{" in latex or not board.says_numbers(solution.summary, latex)):
-        words = board.uncovered(solution.summary, latex)
+        words = board.answer_words(solution.summary, latex)
         inner = (f"<p>{prose(words)}</p>" if words else "") + display(latex)
     else:
-        inner = f"<p>{prose(solution.summary)}</p>"
+        inner = f"<p>{prose(' '.join(solution.summary.split()))}</p>"
     return f'<div class="answer"><span class="label">Answer</span>{inner}</div>'
 
 

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import itertools
 import math
-import re
 from typing import TYPE_CHECKING, TextIO
 
 from dlsolve.fmt import decimal
@@ -386,25 +385,13 @@ def answer_box(solution: Solution) -> list[str]:
     solution has it, with the words of the summary the maths does not say."""
     inner = []
     latex = solution.answer_latex
-    shows_matrix = "\\begin{" in latex
-    if latex and (shows_matrix or not board.says_numbers(solution.summary, latex)):
-        summary = solution.summary
-        if shows_matrix:  # the matrices are typeset below: not their rows as text too
-            lines = summary.splitlines()
-            summary = "\n".join(
-                line
-                for index, line in enumerate(lines)
-                if not re.fullmatch(r"\s*\[.*\]\s*", line)
-                and not (
-                    line.rstrip().endswith("=") and index + 1 < len(lines) and lines[index + 1].lstrip().startswith("[")
-                )
-            )
-        words = board.uncovered(summary, latex)
+    if latex and ("\\begin{" in latex or not board.says_numbers(solution.summary, latex)):
+        words = board.answer_words(solution.summary, latex)
         if words:
             inner.append(prose(words) + "\\par")
         inner += display(latex)
     else:
-        inner.append(prose(solution.summary) + "\\par")
+        inner.append(prose(" ".join(solution.summary.split())) + "\\par")
     return [
         "\\par\\medskip\\noindent\\fbox{\\begin{minipage}{\\dimexpr\\linewidth-2\\fboxsep-2\\fboxrule\\relax}",
         "\\textbf{Answer.} " + "\n".join(inner),

@@ -120,10 +120,10 @@ def answer_lines(solution: Solution) -> list[str]:
     numbers the summary does not."""
     latex = solution.answer_latex
     if latex and ("\\begin{" in latex or not board.says_numbers(solution.summary, latex)):
-        words = board.uncovered(solution.summary, latex)
+        words = board.answer_words(solution.summary, latex)
         inner = [f"**Answer.** {prose(words)}".rstrip(), "", *display(latex)]
     else:
-        inner = [f"**Answer.** {prose(solution.summary)}", ""]
+        inner = [f"**Answer.** {prose(' '.join(solution.summary.split()))}", ""]
     return [("> " + line).rstrip() for line in inner[:-1]] + [""]
 
 
