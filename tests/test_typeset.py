@@ -295,3 +295,11 @@ def sheet_of_one(solution: Solution) -> str:
     stream = io.StringIO()
     render(solution, "markdown", stream)
     return stream.getvalue().split("**Answer.**")[1]
+
+
+def test_display_maths_goes_where_the_text_wrote_the_formula() -> None:
+    latex = r"x = 1 + 2 = 3"
+    remark_after = board.read(Step("Sum", "x = 1 + 2 = 3\nthe remark that follows it", latex))
+    assert [type(piece).__name__ for piece in remark_after] == ["Display", "Prose"]
+    lead = board.read(Step("Sum", "Add the two numbers.\nx = 1 + 2 = 3\nthe remark that follows it", latex))
+    assert [type(piece).__name__ for piece in lead] == ["Prose", "Display", "Prose"]

@@ -310,6 +310,7 @@ def read(step: Step) -> list[Piece]:
     shown = [block.cells for block in step.blocks if isinstance(block, Heatmap)] + latex_matrices(step.latex)
     lines = step.text.rstrip().split("\n") if step.text.strip() else []
     pieces: list[Piece] = []
+    said_at: int | None = None
     index = 0
     while index < len(lines):
         line = lines[index]
@@ -333,12 +334,15 @@ def read(step: Step) -> list[Piece]:
                 pieces += _prose(label.rpartition(", ")[0], step.latex)
             index = end
             continue
-        pieces += _prose(line, step.latex)
+        said = _prose(line, step.latex)
+        if not said and line.strip() and said_at is None:
+            said_at = len(pieces)  # the display maths goes where the text wrote the formula
+        pieces += said
         index += 1
     # a line that is a formula and nothing else is displayed as one
     pieces = [_as_display(piece) if isinstance(piece, Prose) else piece for piece in pieces]
     if step.latex and not _says_already(pieces, step.latex):
-        at = 1 if pieces and isinstance(pieces[0], Prose) else 0
+        at = said_at if said_at is not None else 1 if pieces and isinstance(pieces[0], Prose) else 0
         pieces.insert(at, Display(step.latex))
     return pieces
 
