@@ -115,7 +115,13 @@ def attention(
     masked_rows: Annotated[
         str, option("--masked-rows", parse=_masked_rows, help="Fully masked rows: zero (SDPA) or nan (MHA).")
     ] = "zero",
-    full: Annotated[bool, option("--full", help="Also every matrix written out and each query's line.")] = False,
+    full: Annotated[
+        bool,
+        option(
+            "--full",
+            help="Also QKᵀ before scaling, every matrix written out, and each query's most-attended key and entropy.",
+        ),
+    ] = False,
 ) -> Solution:
     """Scaled dot-product attention softmax(Q K^T / sqrt(d_k)) V, step by step.
 
