@@ -341,13 +341,13 @@ def _evidence_steps(rows: Rows, facts: Evidence, *, full: bool = False) -> list[
     steps.append(
         Step(
             "First moments (the direction the kernel favours)",
-            f"g_x = Σ K·dx = {fmt.number(gx)}, g_y = Σ K·dy = {fmt.number(gy)} (dx, dy: column and row offset from "
-            "the centre, y down): "
+            f"g_x = Σ K·dx = {fmt.number(gx)}, g_y = Σ K·dy = {fmt.number(gy)}: "
             + (
                 "(0, 0), so no first-derivative response"
                 if gx == 0 and gy == 0
                 else f"the kernel responds most to intensity increasing along ({fmt.number(gx)}, {fmt.number(gy)})"
-            ),
+            )
+            + " (dx, dy: column and row offsets from the centre, y down)",
             f"g_x = \\sum K\\,dx = {fmt.latex_number(gx)},\\quad g_y = \\sum K\\,dy = {fmt.latex_number(gy)}",
             kind="filter.moments",
         )
