@@ -151,10 +151,8 @@ def setup_step(problem: Problem) -> Step:
         else "Float64 arithmetic (float or large input): NumPy lstsq (SVD) / solve."
     )
     given = ", ".join(values + data)
-    text = (
-        f"{arithmetic}\n{update}; {loss}.\n"
-        f"X ({problem.n}x{problem.d}) =\n{rows_text}\n"
-        + (f"{given}.\n{precond}" if "\n" in precond else f"{given}; {precond}.")
+    text = f"{arithmetic}\n{update}; {loss}.\nX ({problem.n}x{problem.d}) =\n{rows_text}\n" + (
+        f"{given}.\n{precond}" if "\n" in precond else f"{given}; {precond}."
     )
     return Step("Set-up and conventions", text, " \\\\ ".join(latex_lines), kind="sgd-limit.setup")
 
