@@ -181,11 +181,13 @@ def _spectrum_step(context: Context) -> Step:
         "(λ_min the smallest NONZERO eigenvalue: the error stays in the row space, see step 1.3)."
     )
     blocks: list[Any] = []
+    h_exact: list[list[Fraction]] = []
     if rows is not None and d <= 8 and all(isinstance(v, Fraction) for row in rows for v in row):
         h_matrix = [
             [sum((w * row[a] * row[b] for w, row in zip(result.p, rows, strict=True)), Fraction(0)) for b in range(d)]
             for a in range(d)
         ]
+        h_exact = h_matrix
         blocks.append(
             Heatmap(
                 values=[[float(v) for v in line] for line in h_matrix],
@@ -205,12 +207,21 @@ def _spectrum_step(context: Context) -> Step:
                 ],
             )
         )
+    # H typeset once, beside its eigenvalues (the typeset keys then leave out its heatmap block)
+    h_latex = next(
+        (
+            r"H = \sum_i p_i x_i x_i^\top = " + fmt.latex_matrix(h_exact) + r",\quad "
+            for block in blocks
+            if isinstance(block, Heatmap)
+        ),
+        "",
+    )
     return Step(
         kind="convergence.spectrum",
         title="The numbers: H and its spectrum",
         text=text,
-        latex=rf"\lambda_{{\min}} = {latex(result.lambda_min, forms.get('lambda_min'))},\quad \lambda_{{\max}} = "
-        rf"{latex(result.lambda_max, forms.get('lambda_max'))}",
+        latex=h_latex + rf"\lambda_{{\min}} = {latex(result.lambda_min, forms.get('lambda_min'))},\quad "
+        rf"\lambda_{{\max}} = {latex(result.lambda_max, forms.get('lambda_max'))}",
         blocks=blocks,
     )
 
@@ -257,8 +268,7 @@ def _bound_step(context: Context) -> Step:
         )
     if not context.full:
         text += (
-            "\n(The full working adds the tighter constant β, the exact worst-case factor, uniform versus "
-            "importance sampling and Kaczmarz.)"
+            "\n(--full adds the tighter constant β, the exact worst-case factor, the sampling schemes and Kaczmarz.)"
         )
     return Step(
         kind="convergence.bound",
