@@ -121,10 +121,11 @@ def setup_step(problem: Problem) -> Step:
         gradient, gradient_latex = f"({gradient}{decay})", rf"\left({gradient_latex}{decay_latex}\right)"
     update = f"θ_{{t+1}} = θ_t − η {m} {gradient}, {sampling}"
     loss = "f_i(θ) = (y_i − x_iᵀθ)², ∇f_i(θ) = −2(y_i − x_iᵀθ) x_i"
-    latex_lines = [
-        rf"\theta_{{t+1}} = \theta_t - \eta\, {m} {gradient_latex},\quad {sampling_latex},\quad "
-        r"f_i(\theta) = (y_i - x_i^\top\theta)^2,\quad \nabla f_i(\theta) = -2(y_i - x_i^\top\theta)\,x_i"
-    ]
+    update_latex = rf"\theta_{{t+1}} = \theta_t - \eta\, {m} {gradient_latex},\quad {sampling_latex}"
+    loss_latex = r"f_i(\theta) = (y_i - x_i^\top\theta)^2,\quad \nabla f_i(\theta) = -2(y_i - x_i^\top\theta)\,x_i"
+    # one line when it fits (plain sampling); the loss on a line of its own after a longer update
+    long_update = problem.reweight or bool(problem.weight_decay) or problem.full_batch
+    latex_lines = [update_latex, loss_latex] if long_update else [update_latex + r",\quad " + loss_latex]
     data = []
     if problem.weight_decay:
         data.append(f"λ = {fmt.number(problem.weight_decay)}")
