@@ -101,6 +101,17 @@ def test_setup_says_the_update_and_the_data_once():
     assert prose == "Exact rational arithmetic."
 
 
+def test_setup_display_puts_the_loss_on_its_own_line_after_a_long_update():
+    (plain,) = _by_kind(solve("1,0;0,1;1,1", y=fr([1, 1, 3])), "sgd-limit.setup")
+    (weighted,) = _by_kind(
+        solve("1,0;0,1;1,1", y=fr([1, 1, 3]), p=fr(["1/2", "1/4", "1/4"]), reweight=True), "sgd-limit.setup"
+    )
+    assert plain.latex.split(" \\\\ ")[0].endswith(r"-2(y_i - x_i^\top\theta)\,x_i")
+    first, second = weighted.latex.split(" \\\\ ")[:2]
+    assert first.endswith(r"w_i = 1/(n p_i)") and second.startswith(r"f_i(\theta) =")
+    assert "w_{i_t} ∇f_{i_t}(θ_t)" in weighted.text and "w_i = 1/(n p_i)" in weighted.text
+
+
 def test_epoch_rms_setup_writes_the_preconditioner_as_a_formula():
     solution = solve(EXAM_X, y=fr([1]), precond="epoch-rms")
     (setup,) = _by_kind(solution, "sgd-limit.setup")
