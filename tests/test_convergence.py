@@ -571,3 +571,112 @@ def test_quiet_has_no_sympy_on_the_float_path() -> None:
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert result.stdout.splitlines()[-1] == "False", result.stdout
+
+
+# --------------------------------------------------------------------------- the working, as a board
+
+
+def _kind(solution, kind: str) -> Step:
+    (step,) = [step for step in _walk(solution.steps) if step.kind == kind]
+    return step
+
+
+EXAM_5 = ("1,0,1;0,1,1", [Fraction(1, 3), Fraction(2, 3)])
+
+
+@pytest.mark.parametrize(
+    ("half", "rho", "rho_latex", "eta_best", "eta_max"),
+    [
+        (
+            False,
+            "ρ(η) = 4ηλ_min − 4η²λ_max R²",
+            r"\rho(\eta) = 4\eta\lambda_{\min} - 4\eta^2\lambda_{\max}R^2",
+            "η* = λ_min/(2λ_max R²)",
+            "0 < η < λ_min/(λ_max R²)",
+        ),
+        (
+            True,
+            "ρ(η) = 2ηλ_min − η²λ_max R²",
+            r"\rho(\eta) = 2\eta\lambda_{\min} - \eta^2\lambda_{\max}R^2",
+            "η* = λ_min/(λ_max R²)",
+            "0 < η < 2λ_min/(λ_max R²)",
+        ),
+    ],
+)
+def test_rho_is_written_as_a_ta_writes_it(half, rho, rho_latex, eta_best, eta_max) -> None:
+    """ρ(η) leading term first, no ``·`` after a number (never SymPy's ``−4·R²·η²·λ_max + 4·η·λ_min``)."""
+    x, p = EXAM_5
+    step = _kind(solve(x, p=p, half=half), "convergence.rho")
+    assert rho in step.text and rho_latex in step.latex
+    assert eta_best in step.text and "ρ* = λ_min²/(λ_max R²)" in step.text and eta_max in step.text
+    assert "·" not in step.text and "R²·η²" not in step.text and "−4·R²" not in step.text
+    assert "giving" not in step.text  # the display says η* and ρ*; the text no more
+    assert "ρ_β" not in step.text  # the tighter β is for --full
+    assert "ρ_β(η) = " in _kind(solve(x, p=p, half=half, full=True), "convergence.rho").text
+    # --symbolic's answer reads the same way
+    assert solve_symbolic(half).summary.startswith(rho)
+
+
+def test_board_formulas_are_read_off_sympys_expressions() -> None:
+    """The board's forms come from the derived expressions: another expression gives other text, and
+    one that is not of the expected shape is refused rather than written wrong."""
+    import dataclasses
+
+    import sympy as sp
+
+    from dlsolve.errors import InternalError
+    from dlsolve.solvers import convergence_symbolic as cs
+
+    derivation = cs.derive(2)
+    eta, lmin, lmax, r2 = (derivation.symbols[k] for k in ("eta", "lambda_min", "lambda_max", "R2"))
+    other = dataclasses.replace(derivation, rho=3 * eta * lmin - sp.Rational(1, 2) * eta**2 * lmax * r2)
+    assert cs.board_formulas(other)["rho"] == (
+        "3ηλ_min − (1/2)η²λ_max R²",
+        r"3\eta\lambda_{\min} - \tfrac{1}{2}\eta^2\lambda_{\max}R^2",
+    )
+    with pytest.raises(InternalError):
+        cs.board_formulas(dataclasses.replace(derivation, rho=derivation.rho + 1))
+    with pytest.raises(InternalError):
+        cs.board_formulas(dataclasses.replace(derivation, eta_best=sp.sqrt(lmin) / (lmax * r2)))
+
+
+def test_one_step_labels_are_in_the_display_so_the_key_shows_each_formula_once() -> None:
+    from dlsolve.render import board
+
+    x, p = EXAM_5
+    solution = solve(x, p=p)
+    one_step = _kind(solution, "convergence.one-step")
+    assert r"\text{(cross term)}" in one_step.latex and r"\text{(quadratic term)}" in one_step.latex
+
+    def prose(kind: str) -> str:
+        pieces = board.read(_kind(solution, kind))
+        return " ".join(board.plain(piece.parts) for piece in pieces if isinstance(piece, board.Prose))
+
+    # what the typeset key prints beside each display: no formula of the display again
+    assert prose("convergence.one-step").startswith("Expanding") and "A =" not in prose("convergence.one-step")
+    assert prose("convergence.rho") == ""  # ρ(η), η*, ρ* and the range: the display alone
+    assert prose("convergence.expect-b") == ""
+    assert prose("convergence.bound").startswith("(--full adds")
+
+
+def test_bound_step_substitutes_once_and_radicals_read_as_written() -> None:
+    x, p = EXAM_5
+    solution = solve(x, p=p)
+    bound = _kind(solution, "convergence.bound")
+    assert "ρ(η) ≈ 1.6906η − 12.6188η²" in bound.text and "Best" not in bound.text
+    assert "η* = λ_min/(2λ_max R²) = 1/2 − √3/4 ≈ 0.0669873" in bound.text
+    assert "1 − ρ* = 5√3/6 − 1/2 ≈ 0.943376" in bound.text and "5·√3" not in bound.text
+    assert r"1-\rho^* = \frac{5 \sqrt{3}}{6} - \frac{1}{2}" in bound.latex
+    assert "ρ = 3/2 − 5√3/6 ≈ 0.0566243" in solution.summary
+    spectrum = _kind(solution, "convergence.spectrum")
+    assert r"\lambda_{\max} = 1 + \frac{\sqrt{3}}{3}" in spectrum.latex
+    # H typeset once in the keys: in the display, so its heatmap block is left out of them
+    from dlsolve.render import board
+
+    (heatmap,) = spectrum.blocks
+    assert board.shown_in(heatmap, spectrum.latex)
+    # the nonzero-eigenvalue argument is said once (in the derivation), the eigenvalues once
+    assert "Why nonzero" not in spectrum.text and spectrum.text.count("1 + √3/3") == 1
+    assert "row space" in _kind(solution, "convergence.expect-a").text
+    exact = _kind(solve("1,0;0,2", eta=Fraction(1, 20), half=True), "convergence.bound")
+    assert "λ_max R² = 8: ρ(η) = η − 8η²." in exact.text

@@ -77,6 +77,90 @@ def test_exam_4ii_simulation_of_epoch_rms_reaches_the_closed_form():
     assert abs(theta[0] - theta[2]) < 1e-12  # never leaves the line c [1, 1, 1]
 
 
+# --------------------------------------------------------------------------- the working, as a board
+
+
+def _by_kind(solution, kind):
+    return [step for step in solution.steps if step.kind == kind]
+
+
+def test_setup_says_the_update_and_the_data_once():
+    """The update, the loss, X, y, θ_0 and p once: in the display, and once in the plain text."""
+    from dlsolve.render import board
+
+    solution = solve("1,0,1;0,1,1", y=fr([1, 2]), p=fr(["1/3", "2/3"]))
+    (setup,) = _by_kind(solution, "sgd-limit.setup")
+    assert setup.text.count("θ_{t+1}") == 1 and "Update" not in setup.text and "←" not in setup.text
+    assert "P(i_t = i) = p_i" in setup.text and "p = [1/3 ≈ 0.333333, 2/3 ≈ 0.666667]" in setup.text
+    assert r"X = \begin{bmatrix} 1 & 0 & 1 \\ 0 & 1 & 1 \end{bmatrix}" in setup.latex
+    assert r"\nabla f_i(\theta) = -2(y_i - x_i^\top\theta)" in setup.latex
+    pieces = board.read(setup)
+    # the typeset key: the display, and from the text only what it does not say (X is not typeset twice)
+    assert not any(isinstance(piece, board.MatrixPiece) for piece in pieces)
+    prose = " ".join(board.plain(piece.parts) for piece in pieces if isinstance(piece, board.Prose))
+    assert prose == "Exact rational arithmetic."
+
+
+def test_setup_display_puts_the_loss_on_its_own_line_after_a_long_update():
+    (plain,) = _by_kind(solve("1,0;0,1;1,1", y=fr([1, 1, 3])), "sgd-limit.setup")
+    (weighted,) = _by_kind(
+        solve("1,0;0,1;1,1", y=fr([1, 1, 3]), p=fr(["1/2", "1/4", "1/4"]), reweight=True), "sgd-limit.setup"
+    )
+    assert plain.latex.split(" \\\\ ")[0].endswith(r"-2(y_i - x_i^\top\theta)\,x_i")
+    first, second = weighted.latex.split(" \\\\ ")[:2]
+    assert first.endswith(r"w_i = 1/(n p_i)") and second.startswith(r"f_i(\theta) =")
+    assert "w_{i_t} ∇f_{i_t}(θ_t)" in weighted.text and "w_i = 1/(n p_i)" in weighted.text
+
+
+def test_epoch_rms_setup_writes_the_preconditioner_as_a_formula():
+    solution = solve(EXAM_X, y=fr([1]), precond="epoch-rms")
+    (setup,) = _by_kind(solution, "sgd-limit.setup")
+    assert "M_jj = 1/√(mean_i g_ij²)" in setup.text and "mean over the n points" not in setup.text
+    assert r"M_{jj} = 1\big/\sqrt{\operatorname{mean}_i g_{ij}^2}" in setup.latex
+    (direction,) = _by_kind(solution, "sgd-limit.preconditioner")
+    assert "g_t = c_t u, where c_t is a scalar" in direction.text and "(c_t a scalar)" not in direction.text
+
+
+def test_constraint_is_one_display_with_k_once():
+    solution = solve("1,0,1;0,1,1", y=fr([1, 2]), p=fr(["1/3", "2/3"]))
+    (constraint,) = _by_kind(solution, "sgd-limit.constraint")
+    assert constraint.text.count("K = X M Xᵀ") == 1
+    assert constraint.latex.count("K = X M X^\\top") == 1 and constraint.latex.count("bmatrix}") == 2
+    assert r"r_0 = y - X\theta_0 = \left(1, 2\right)^\top" in constraint.latex
+    assert r"a = K^{-1} r_0 = \left(0, 1\right)^\top" in constraint.latex
+    # one data point: K, r_0 and a are numbers, not 1x1 matrices
+    (scalar,) = _by_kind(solve(EXAM_X, y=fr([1])), "sgd-limit.constraint")
+    assert "K = X M Xᵀ = 1.0101" in scalar.text and "bmatrix" not in scalar.latex
+    assert r"a = K^{-1} r_0 = \tfrac{10000}{10101}" in scalar.latex
+
+
+def test_limit_step_checks_interpolation_and_writes_theta_on_one_line():
+    """The check is the end of the limit step (no step of its own); θ* is a row with ᵀ, not a column."""
+    solution = solve("1,0,1;0,1,1", y=fr([1, 2]), p=fr(["1/3", "2/3"]))
+    kinds = [step.kind for step in solution.steps]
+    assert "sgd-limit.check" not in kinds
+    assert kinds == [
+        "sgd-limit.setup",
+        "sgd-limit.span",
+        "sgd-limit.constraint",
+        "sgd-limit.limit",
+        "sgd-limit.independence",
+    ]
+    (limit,) = _by_kind(solution, "sgd-limit.limit")
+    assert "θ* = θ_0 + M Xᵀ K⁻¹ (y − X θ_0) = [0, 1, 1]; check: X θ* = [1, 2] = y." in limit.text
+    assert r"= \left(0, 1, 1\right)^\top" in limit.latex and "bmatrix" not in limit.latex
+    assert r"X\theta^* = \left(1, 2\right)^\top = y" in limit.latex
+    exam = _by_kind(solve(EXAM_X, y=fr([1])), "sgd-limit.limit")[0]
+    assert r"\left(\tfrac{10000}{10101}, \tfrac{1000}{10101}, \tfrac{100}{10101}\right)^\top" in exam.latex
+    assert "check: X θ* = 1 = y" in exam.text
+
+
+def test_cases_without_interpolation_keep_their_check_step():
+    solution = solve("1;1;1", y=fr([1, 2, 4]))
+    (check,) = _by_kind(solution, "sgd-limit.check")
+    assert "not zero: no interpolation" in check.text
+
+
 # --------------------------------------------------------------------------- torch goldens
 
 

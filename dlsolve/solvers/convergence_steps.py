@@ -70,7 +70,7 @@ def show(value: Value | None, form: Any = None) -> str:
     if value is None:
         return "—"
     if form is not None and not isinstance(value, Fraction):
-        return fmt.symbolic_number(form)
+        return board_product(fmt.symbolic_number(form))
     if isinstance(value, Fraction) and value.denominator != 1:
         decimal = fmt.decimal(value)
         sign = "=" if Fraction(decimal) == value else "≈"
@@ -80,12 +80,27 @@ def show(value: Value | None, form: Any = None) -> str:
     return fmt.decimal(value)
 
 
+def board_product(text: str) -> str:
+    """``5√3/6`` for SymPy's ``5·√3/6``: no ``·`` between a number and a root or a letter."""
+    import re
+
+    return re.sub(r"(?<=\d)·(?=[√A-Za-zα-ωΑ-Ω(])", "", text)
+
+
 def latex(value: Value, form: Any = None) -> str:
-    """LaTeX of a value: a fraction or radical when exact, else about six significant digits."""
+    """LaTeX of a value: a fraction or radical when exact (positive terms first, the rational part
+    first: ``1 + \\frac{\\sqrt{3}}{3}``, ``\\frac{5\\sqrt{3}}{6} - \\frac{1}{2}``), else about six
+    significant digits."""
     if form is not None and not isinstance(value, Fraction):
         import sympy as sp
 
-        return sp.latex(form)
+        terms = sorted(sp.Add.make_args(form), key=lambda t: (t.could_extract_minus_sign(), not t.is_Rational))
+        text = ""
+        for index, term in enumerate(terms):
+            negative = term.could_extract_minus_sign()
+            shown = sp.latex(-term if negative else term)
+            text += ("-" if negative else "") + shown if index == 0 else (" - " if negative else " + ") + shown
+        return text
     return fmt.latex_number(value) if isinstance(value, Fraction) else fmt.decimal(value)
 
 
@@ -143,32 +158,36 @@ def _spectrum_step(context: Context) -> Step:
     scheme, rows = context.chosen, context.rows
     result, forms = scheme.analysis, context.forms
     n, d = context.array.shape
-    how = "exact, from the characteristic polynomial" if result.exact_path else "float64, NumPy"
+    how = "(exact, from the characteristic polynomial)" if result.exact_path else "(float64, NumPy)"
     symbolic = result.symbolic_eigenvalues if forms else None
     eigenvalues = (
         [show(value, form) for value, form in zip(result.eigenvalues, symbolic, strict=True)]
         if symbolic is not None
         else [show(value) for value in result.eigenvalues]
     )
+    lambda_min = show(result.lambda_min, forms.get("lambda_min"))
+    lambda_max = show(result.lambda_max, forms.get("lambda_max"))
+    listed = (
+        ""
+        if len(eigenvalues) <= 2
+        else ": " + (", ".join(eigenvalues) if len(eigenvalues) <= 12 else f"{result.rank} values")
+    )
     text = (
         f"Sampling: {scheme.name}, p = {fmt.vector(result.p, with_decimal=True) if n <= 12 else f'({n} values)'}.\n"
         f"H = Σ p_i x_i x_iᵀ is {d}x{d} with rank {result.rank}"
         + (" (singular: d > n or dependent rows)" if result.rank < d else "")
-        + f"; nonzero eigenvalues ({how}): "
-        + (", ".join(eigenvalues) if len(eigenvalues) <= 12 else f"{result.rank} values")
-        + f".\nλ_min = {show(result.lambda_min, forms.get('lambda_min'))} (smallest NONZERO eigenvalue), "
-        f"λ_max = {show(result.lambda_max, forms.get('lambda_max'))}.\n"
-        "Why nonzero: θ_0 = 0 and each SGD step adds a multiple of some x_i, so θ_t stays in the row space of X; "
-        "θ* (the min-norm solution, the limit of SGD) is there too, so e_t = θ_t − θ* lies in the row space "
-        "= range(H), where eᵀH²e ≥ λ_min eᵀHe holds with the smallest nonzero eigenvalue "
-        "(null-space directions are never excited)."
+        + f"; nonzero eigenvalues {how}{listed}.\n"
+        f"λ_min = {lambda_min}, λ_max = {lambda_max} "
+        "(λ_min the smallest NONZERO eigenvalue: the error stays in the row space, see step 1.3)."
     )
     blocks: list[Any] = []
+    h_exact: list[list[Fraction]] = []
     if rows is not None and d <= 8 and all(isinstance(v, Fraction) for row in rows for v in row):
         h_matrix = [
             [sum((w * row[a] * row[b] for w, row in zip(result.p, rows, strict=True)), Fraction(0)) for b in range(d)]
             for a in range(d)
         ]
+        h_exact = h_matrix
         blocks.append(
             Heatmap(
                 values=[[float(v) for v in line] for line in h_matrix],
@@ -188,75 +207,109 @@ def _spectrum_step(context: Context) -> Step:
                 ],
             )
         )
+    # H typeset once, beside its eigenvalues (the typeset keys then leave out its heatmap block)
+    h_latex = next(
+        (
+            r"H = \sum_i p_i x_i x_i^\top = " + fmt.latex_matrix(h_exact) + r",\quad "
+            for block in blocks
+            if isinstance(block, Heatmap)
+        ),
+        "",
+    )
     return Step(
         kind="convergence.spectrum",
-        title="The numbers: H, its spectrum and the row space",
+        title="The numbers: H and its spectrum",
         text=text,
-        latex=rf"\lambda_{{\min}} = {latex(result.lambda_min, forms.get('lambda_min'))},\quad \lambda_{{\max}} = "
-        rf"{latex(result.lambda_max, forms.get('lambda_max'))}",
+        latex=h_latex + rf"\lambda_{{\min}} = {latex(result.lambda_min, forms.get('lambda_min'))},\quad "
+        rf"\lambda_{{\max}} = {latex(result.lambda_max, forms.get('lambda_max'))}",
         blocks=blocks,
     )
 
 
 def _bound_step(context: Context) -> Step:
+    """The textbook bound with the numbers: R², ρ(η) substituted, η*, ρ*, the contracting range, 1 − ρ."""
+    from dlsolve.solvers import convergence_symbolic as cs
+
     scheme, c, forms = context.chosen, context.c, context.forms
     result = scheme.analysis
+    formulas = cs.board_formulas(cs.derive(c))
     curvature = result.lambda_max * result.R2
-    chosen = "the best step size of this bound (default)" if context.default_eta else "given by --eta"
     eta_best = show(scheme.eta_best, forms.get("eta_best"))
     rho_best = show(scheme.rho_best, forms.get("rho_best"))
-    rho = show(context.rho, forms.get("rho"))
     bound = show(1 - context.rho, forms.get("bound_factor"))
-    decimal_curvature = show(curvature) if not forms else fmt.decimal(curvature)
+    decimal_curvature = ("= " + show(curvature)) if isinstance(curvature, Fraction) else "≈ " + fmt.decimal(curvature)
+    substituted = _coefficients(2 * c * result.lambda_min, c * c * curvature)
     text = (
-        f"R² = max_i ||x_i||² = {show(result.R2)}; λ_max R² = {decimal_curvature}.\n"
-        f"ρ(η) = {2 * c}·λ_min·η − {c * c}·λ_max R²·η² {_coefficients(2 * c * result.lambda_min, c * c * curvature)}.\n"
-        f"Best η* = λ_min/({c}·λ_max R²) = {eta_best}, ρ* = λ_min²/(λ_max R²) = {rho_best}; "
-        f"any contraction needs 0 < η < {show(scheme.eta_max, forms.get('eta_max'))}.\n"
+        f"R² = max_i ||x_i||² = {show(result.R2)}, λ_max R² {decimal_curvature}: ρ(η) {substituted[0]}.\n"
+        f"η* = {formulas['eta_best'][0]} = {eta_best}, ρ* = {formulas['rho_best'][0]} = {rho_best}; "
+        f"ρ > 0 ⇔ 0 < η < {show(scheme.eta_max, forms.get('eta_max'))}.\n"
     )
+    latex_lines = [
+        rf"R^2 = \max_i \|x_i\|^2 = {latex(result.R2)},\quad \rho(\eta) {substituted[1]}",
+        rf"\eta^* = {formulas['eta_best'][1]} = {latex(scheme.eta_best, forms.get('eta_best'))},\quad "
+        rf"\rho^* = {formulas['rho_best'][1]} = {latex(scheme.rho_best, forms.get('rho_best'))},\quad "
+        rf"\rho > 0 \iff 0 < \eta < {latex(scheme.eta_max, forms.get('eta_max'))}",
+    ]
+    factor = latex(1 - context.rho, forms.get("bound_factor"))
     if context.default_eta:
-        text += f"So with η* = {eta_best}: E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ*) L(θ_t), 1 − ρ* = {bound}."
+        text += f"E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ*) L(θ_t) at η = η*, 1 − ρ* = {bound}."
+        latex_lines.append(
+            r"\mathbb{E}[L(\theta_{t+1})\mid\theta_t] \le (1-\rho^*)\,L(\theta_t)\ \text{at}\ \eta = \eta^*,\quad "
+            rf"1-\rho^* = {factor}"
+        )
     else:
-        text += f"At η = {show(context.eta, forms.get('eta'))} ({chosen}): ρ = {rho}, so E[L(θ_{{t+1}}) | θ_t] ≤ "
-        text += f"(1 − ρ) L(θ_t), 1 − ρ = {bound}."
+        eta = show(context.eta, forms.get("eta"))
+        rho = show(context.rho, forms.get("rho"))
+        text += f"At η = {eta} (given by --eta): ρ = {rho}, so E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ) L(θ_t), 1 − ρ = {bound}."
+        latex_lines.append(
+            rf"\eta = {latex(context.eta, forms.get('eta'))}:\ \rho = {latex(context.rho, forms.get('rho'))},\quad "
+            r"\mathbb{E}[L(\theta_{t+1})\mid\theta_t] \le (1-\rho)\,L(\theta_t),\quad "
+            rf"1-\rho = {factor}"
+        )
     if not context.full:
         text += (
-            "\n(The full working adds the tighter constant β, the exact worst-case factor, uniform versus "
-            "importance sampling and Kaczmarz.)"
+            "\n(--full adds the tighter constant β, the exact worst-case factor, the sampling schemes and Kaczmarz.)"
         )
     return Step(
         kind="convergence.bound",
         title="The textbook bound with these numbers",
         text=text,
-        latex=rf"\eta^* = {latex(scheme.eta_best, forms.get('eta_best'))},\quad "
-        rf"\rho^* = {latex(scheme.rho_best, forms.get('rho_best'))},\quad "
-        rf"1-\rho = {latex(1 - context.rho, forms.get('bound_factor'))}",
+        latex=r" \\ ".join(latex_lines),
     )
 
 
-def _coefficients(linear: Value, square: Value) -> str:
-    """``= 2η − 32η²`` with exact coefficients, ``≈ 1.6906η − 12.6188η²`` otherwise."""
+def _coefficients(linear: Value, square: Value) -> tuple[str, str]:
+    """``= 2η − 32η²`` with exact coefficients, ``≈ 1.6906η − 12.6188η²`` otherwise (text, LaTeX)."""
     if isinstance(linear, Fraction) and isinstance(square, Fraction):
-        return f"= {fmt.exact(linear)}η − {fmt.exact(square)}η²"
-    return f"≈ {fmt.decimal(linear)}η − {fmt.decimal(square)}η²"
+        first, second = ("" if v == 1 else fmt.exact(v) for v in (linear, square))
+        first_latex, second_latex = ("" if v == 1 else fmt.latex_number(v) for v in (linear, square))
+        return f"= {first}η − {second}η²", rf"= {first_latex}\eta - {second_latex}\eta^2"
+    return (
+        f"≈ {fmt.decimal(linear)}η − {fmt.decimal(square)}η²",
+        rf"\approx {fmt.decimal(linear)}\eta - {fmt.decimal(square)}\eta^2",
+    )
 
 
 def _tight_step(context: Context) -> Step:
+    from dlsolve.solvers import convergence_symbolic as cs
+
     scheme, c, forms = context.chosen, context.c, context.forms
     result = scheme.analysis
+    formulas = cs.board_formulas(cs.derive(c))
+    curvature = result.lambda_max * result.R2
     return Step(
         kind="convergence.tight-bound",
         title="A tighter constant: β = max_i x_iᵀHx_i",
         text=(
-            f"E[B | θ_t] ≤ {c * c}η² β L with β = max_i x_iᵀHx_i = {show(result.beta)} ≤ λ_max R² = "
-            f"{fmt.decimal(result.lambda_max * result.R2)}.\n"
-            f"ρ_β(η) = {2 * c}·λ_min·η − {c * c}·β·η²; at η = {show(context.eta, forms.get('eta'))}: ρ_β = "
+            f"E[B | θ_t] ≤ {cs._coefficient(c * c, 'η²')} β L with β = max_i x_iᵀHx_i = {show(result.beta)} "
+            f"≤ λ_max R² {'=' if isinstance(curvature, Fraction) else '≈'} {show(curvature)}.\n"
+            f"ρ_β(η) = {formulas['rho_tight'][0]}; at η = {show(context.eta, forms.get('eta'))}: ρ_β = "
             f"{show(context.rho_tight)} (factor {show(1 - context.rho_tight)}).\n"
-            f"Best for this bound: η = λ_min/({c}β) = {show(scheme.eta_tight_best, forms.get('eta_tight_best'))}, "
-            f"ρ_β* = λ_min²/β = {show(scheme.rho_tight_best, forms.get('rho_tight_best'))}."
+            f"Best for this bound: η = {formulas['eta_tight_best'][0]} = "
+            f"{show(scheme.eta_tight_best, forms.get('eta_tight_best'))}, "
+            f"ρ_β* = {formulas['rho_tight_best'][0]} = {show(scheme.rho_tight_best, forms.get('rho_tight_best'))}."
         ),
-        latex=rf"\rho_\beta(\eta) = {2 * c}\lambda_{{\min}}\eta - {c * c}\beta\eta^2 = "
-        rf"{latex(context.rho_tight)}",
+        latex=rf"\rho_\beta(\eta) = {formulas['rho_tight'][1]} = {latex(context.rho_tight)}",
     )
 
 

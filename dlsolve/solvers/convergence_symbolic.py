@@ -17,7 +17,7 @@ from fractions import Fraction
 from functools import lru_cache
 from typing import Any
 
-from dlsolve import fmt
+from dlsolve.errors import InternalError
 from dlsolve.solution import Step
 
 
@@ -146,8 +146,6 @@ def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]
     ``.identity-check`` (declared in :mod:`dlsolve.solvers.convergence_steps`).
     """
 
-    shown = maths_formulas(derivation)
-
     c = derivation.c
     scale = "" if c == 2 else "1/2 "
     latex_scale = "" if c == 2 else r"\tfrac12 "
@@ -164,15 +162,18 @@ def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]
             kind="convergence.setup",
             title="Set-up: the loss is a quadratic form in the error",
             text=(
-                f"f_i(θ) = {scale}(y_i − x_iᵀθ)², L(θ) = Σ p_i f_i(θ). Interpolation: y_i = x_iᵀθ* for every i.\n"
-                f"With e = θ − θ* and r_i = x_iᵀe: f_i = {scale}r_i², so L(θ) = {scale}eᵀHe with "
-                "H = Σ p_i x_i x_iᵀ = X_pᵀX_p (rows of X_p: √p_i x_iᵀ).\n"
+                "Interpolation: y_i = x_iᵀθ* for every i. With the error e = θ − θ* and r_i = x_iᵀe:\n"
+                f"f_i(θ) = {scale}(y_i − x_iᵀθ)² = {scale}r_i², L(θ) = Σ p_i f_i(θ) = {scale}eᵀHe, "
+                "H = Σ p_i x_i x_iᵀ.\n"
                 f"∇f_i(θ) = −{grad}(y_i − x_iᵀθ) x_i = {grad}r_i x_i, so one SGD step on point i is "
                 f"e ← e − {_coefficient(c, 'η')} r_i x_i."
             ),
             latex=(
-                rf"L(\theta) = \sum_i p_i f_i(\theta) = {latex_scale}e^\top H e,\quad H = \sum_i p_i x_i x_i^\top,"
-                rf"\quad e_{{t+1}} = e_t - {c if c != 1 else ''}\eta\, r_i x_i"
+                rf"f_i(\theta) = {latex_scale}(y_i - x_i^\top\theta)^2 = {latex_scale}r_i^2,\quad "
+                rf"L(\theta) = \sum_i p_i f_i(\theta) = {latex_scale}e^\top H e,\quad "
+                r"H = \sum_i p_i x_i x_i^\top \\ "
+                rf"\nabla f_i(\theta) = -{grad}(y_i - x_i^\top\theta)\,x_i = {grad}r_i x_i,\quad "
+                rf"e \leftarrow e - {c if c != 1 else ''}\eta\, r_i x_i\ \text{{(one SGD step on point }}i)"
             ),
         ),
         Step(
@@ -183,55 +184,41 @@ def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]
                 f"A = −{a_coef} r_i x_iᵀHe (cross term), B = {b_coef} r_i² x_iᵀHx_i (quadratic term)."
             ),
             latex=(
-                rf"A = -{a_latex}\eta\, r_i\, x_i^\top H e,\qquad "
-                rf"B = {half_b}\eta^2 r_i^2\, x_i^\top H x_i"
+                rf"A = -{a_latex}\eta\, r_i\, x_i^\top H e\ \text{{(cross term)}},\qquad "
+                rf"B = {half_b}\eta^2 r_i^2\, x_i^\top H x_i\ \text{{(quadratic term)}}"
             ),
         ),
         Step(
             kind="convergence.expect-a",
             title="Conditional expectation of A, and its bound",
             text=(
-                f"E[A | θ_t] = −{a_coef} Σ p_i r_i x_iᵀHe = −{a_coef} eᵀ(Σ p_i x_i x_iᵀ)He = −{a_coef} eᵀH²e (exact).\n"
-                "e lies in the row space of X (θ_0 = 0 and every step adds a multiple of some x_i; θ* is the "
-                "min-norm solution), which is the range of H, so eᵀH²e ≥ λ_min eᵀHe with λ_min the smallest "
-                "NONZERO eigenvalue of H (H is singular when d > n).\n"
+                f"E[A | θ_t] = −{a_coef} Σ p_i r_i x_iᵀHe = −{a_coef} eᵀ(Σ p_i x_i x_iᵀ)He = −{a_coef} eᵀH²e.\n"
+                "e stays in the row space of X, the range of H (θ_0 = 0, every step adds a multiple of some x_i, "
+                "and θ* is the min-norm solution), so eᵀH²e ≥ λ_min eᵀHe with λ_min the smallest NONZERO "
+                "eigenvalue of H (H is singular when d > n):\n"
                 f"E[A | θ_t] ≤ −{a_coef} λ_min eᵀHe = −{two_c} λ_min L(θ_t)."
             ),
             latex=(
-                rf"\mathbb{{E}}[A\mid\theta_t] = -{a_latex}\eta\, e^\top H^2 e"
-                rf"\le -{2 * c}\eta\,\lambda_{{\min}} L(\theta_t)"
+                rf"\mathbb{{E}}[A\mid\theta_t] = -{a_latex}\eta\sum_i p_i r_i\, x_i^\top H e "
+                rf"= -{a_latex}\eta\, e^\top H^2 e \le -{a_latex}\eta\,\lambda_{{\min}}\, e^\top H e "
+                rf"= -{2 * c}\eta\,\lambda_{{\min}} L(\theta_t)"
             ),
         ),
         Step(
             kind="convergence.expect-b",
             title="Conditional expectation of B, and its bounds",
             text=(
-                f"E[B | θ_t] = {b_coef} Σ p_i r_i² x_iᵀHx_i (exact).\n"
+                f"E[B | θ_t] = {b_coef} Σ p_i r_i² x_iᵀHx_i.\n"
                 f"x_iᵀHx_i ≤ β = max_i x_iᵀHx_i ≤ λ_max ||x_i||² ≤ λ_max R², R² = max_i ||x_i||², so\n"
                 f"E[B | θ_t] ≤ {c_sq} β L(θ_t) ≤ {c_sq} λ_max R² L(θ_t)."
             ),
             latex=(
                 rf"\mathbb{{E}}[B\mid\theta_t] = {half_b}\eta^2\sum_i p_i r_i^2 x_i^\top H x_i"
-                rf"\le {c_sq_latex}\eta^2 \beta\, L \le {c_sq_latex}\eta^2\lambda_{{\max}} R^2 L"
+                rf"\le {c_sq_latex}\eta^2 \beta\, L \le {c_sq_latex}\eta^2\lambda_{{\max}} R^2 L,\quad "
+                r"\beta = \max_i x_i^\top H x_i,\quad R^2 = \max_i \|x_i\|^2"
             ),
         ),
-        Step(
-            kind="convergence.rho",
-            title="ρ(η), the best step size and the contraction range",
-            text=(
-                f"E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ(η)) L(θ_t) with ρ(η) = {shown['rho']}.\n"
-                f"dρ/dη = 0 at η* = {shown['eta_best']}, giving ρ* = {shown['rho_best']}.\n"
-                f"Any contraction (ρ > 0) needs 0 < η < {shown['eta_max']}.\n"
-                f"With the tighter β: ρ_β(η) = {shown['rho_tight']}, best η = "
-                f"{shown['eta_tight_best']}, ρ_β* = {shown['rho_tight_best']}."
-            ),
-            latex=(
-                rf"\rho(\eta) = {fmt.symbolic_latex(derivation.rho)},\quad "
-                rf"\eta^* = {fmt.symbolic_latex(derivation.eta_best)},\quad "
-                rf"\rho^* = {fmt.symbolic_latex(derivation.rho_best)},\quad "
-                rf"0 < \eta < {fmt.symbolic_latex(derivation.eta_max)}"
-            ),
-        ),
+        _rho_step(derivation, full=full),
     ]
     if not full:
         return steps
@@ -247,6 +234,31 @@ def derivation_steps(derivation: Derivation, *, full: bool = True) -> list[Step]
         )
     )
     return steps
+
+
+def _rho_step(derivation: Derivation, *, full: bool) -> Step:
+    """ρ(η), η*, ρ* and the contracting step sizes, as a TA writes them (``full``: also ρ_β)."""
+    shown, typeset = maths_formulas(derivation), latex_formulas(derivation)
+    text = (
+        f"E[L(θ_{{t+1}}) | θ_t] ≤ (1 − ρ(η)) L(θ_t), ρ(η) = {shown['rho']}.\n"
+        f"dρ/dη = 0 ⇒ η* = {shown['eta_best']}, ρ* = {shown['rho_best']}; "
+        f"ρ > 0 ⇔ 0 < η < {shown['eta_max']}."
+    )
+    latex = (
+        r"\mathbb{E}[L(\theta_{t+1})\mid\theta_t] \le (1-\rho(\eta))\,L(\theta_t),\quad "
+        rf"\rho(\eta) = {typeset['rho']} \\ "
+        rf"\frac{{d\rho}}{{d\eta}} = 0 \;\Rightarrow\; \eta^* = {typeset['eta_best']},\quad "
+        rf"\rho^* = {typeset['rho_best']},\quad "
+        rf"\rho > 0 \iff 0 < \eta < {typeset['eta_max']}"
+    )
+    if full:
+        text += (
+            f"\nWith the tighter β: ρ_β(η) = {shown['rho_tight']}, best η = {shown['eta_tight_best']}, "
+            f"ρ_β* = {shown['rho_tight_best']}."
+        )
+    return Step(
+        kind="convergence.rho", title="ρ(η), the best step size and the contraction range", text=text, latex=latex
+    )
 
 
 def formulas(derivation: Derivation) -> dict[str, str]:
@@ -267,8 +279,80 @@ def formulas(derivation: Derivation) -> dict[str, str]:
 
 
 def maths_formulas(derivation: Derivation) -> dict[str, str]:
-    """The formulas as maths text (``4·η·λ_min − 4·R²·η²·λ_max``) for the working and the summary."""
-    return {
-        name: fmt.symbolic(getattr(derivation, name))
-        for name in ("rho", "eta_best", "rho_best", "eta_max", "rho_tight", "eta_tight_best", "rho_tight_best")
+    """The formulas as a TA writes them (``4ηλ_min − 4η²λ_max R²``, ``λ_min/(2λ_max R²)``), for the
+    working and the summary: see :func:`board_formulas`."""
+    return {name: text for name, (text, _) in board_formulas(derivation).items()}
+
+
+def latex_formulas(derivation: Derivation) -> dict[str, str]:
+    """The formulas of :func:`maths_formulas` in LaTeX, the same terms in the same order."""
+    return {name: latex for name, (_, latex) in board_formulas(derivation).items()}
+
+
+#: The derivation's quantities as the board writes them: (plain text, LaTeX).
+_LAMBDA_MIN = ("λ_min", r"\lambda_{\min}")
+_LAMBDA_MIN_SQUARED = ("λ_min²", r"\lambda_{\min}^2")
+_CURVATURE = ("λ_max R²", r"\lambda_{\max}R^2")
+_BETA = ("β", r"\beta")
+
+
+def _number(value: Any, symbol: tuple[str, str]) -> tuple[str, str]:
+    """``k·symbol`` as text and LaTeX with no ``·`` and no coefficient 1: ``4η``, ``η``, ``(1/2)η``."""
+    import sympy as sp
+
+    value = sp.Rational(value)
+    text, latex = symbol
+    if value == 1:
+        return text, latex
+    if value.q == 1:
+        return f"{value.p}{text}", f"{value.p}{latex}"
+    return f"({value.p}/{value.q}){text}", rf"\tfrac{{{value.p}}}{{{value.q}}}{latex}"
+
+
+def _quadratic(rho: Any, eta: Any, curvature: Any, name: tuple[str, str]) -> tuple[str, str]:
+    """``a η λ_min − b η² (name)``: the leading (linear) term first, as a TA writes ρ(η)."""
+    import sympy as sp
+
+    linear = sp.simplify(rho.coeff(eta, 1) / curvature[0])
+    square = sp.simplify(-rho.coeff(eta, 2) / curvature[1])
+    if sp.expand(rho - (linear * eta * curvature[0] - square * eta**2 * curvature[1])) != 0:
+        raise InternalError(f"ρ(η) is not of the form a·η·λ_min − b·η²·{name[0]}: {rho}")
+    first = _number(linear, ("η" + _LAMBDA_MIN[0], r"\eta" + _LAMBDA_MIN[1]))
+    second = _number(square, ("η²" + name[0], r"\eta^2" + name[1]))
+    return f"{first[0]} − {second[0]}", f"{first[1]} - {second[1]}"
+
+
+def _ratio(expression: Any, top: Any, bottom: Any, names: tuple[tuple[str, str], tuple[str, str]]) -> tuple[str, str]:
+    """``expression = k·top/bottom`` written ``(p·top)/(q·bottom)``: ``λ_min/(2λ_max R²)``, ``λ_min²/β``."""
+    import sympy as sp
+
+    k = sp.simplify(expression * bottom / top)
+    if not k.is_Rational:
+        raise InternalError(f"{expression} is not a number times {top}/{bottom}")
+    (top_text, top_latex), (bottom_text, bottom_latex) = names
+    numerator = _number(k.p, (top_text, top_latex))
+    denominator = _number(k.q, (bottom_text, bottom_latex))
+    wrapped = denominator[0] if len(denominator[0]) == 1 else f"({denominator[0]})"
+    return f"{numerator[0]}/{wrapped}", rf"\frac{{{numerator[1]}}}{{{denominator[1]}}}"
+
+
+def board_formulas(derivation: Derivation) -> dict[str, tuple[str, str]]:
+    """Each derived formula as (text, LaTeX) in the order a TA writes it, leading term first and no
+    ``·`` between a number and a symbol: ``ρ(η) = 4ηλ_min − 4η²λ_max R²``, ``η* = λ_min/(2λ_max R²)``.
+
+    The coefficients are read off SymPy's results (never assumed), and each form is checked to be
+    the same expression as SymPy's.
+    """
+    symbols = derivation.symbols
+    eta, lmin, lmax, r2, beta = (symbols[k] for k in ("eta", "lambda_min", "lambda_max", "R2", "beta"))
+    curvature = lmax * r2
+    forms = {
+        "rho": _quadratic(derivation.rho, eta, (lmin, curvature), _CURVATURE),
+        "eta_best": _ratio(derivation.eta_best, lmin, curvature, (_LAMBDA_MIN, _CURVATURE)),
+        "rho_best": _ratio(derivation.rho_best, lmin**2, curvature, (_LAMBDA_MIN_SQUARED, _CURVATURE)),
+        "eta_max": _ratio(derivation.eta_max, lmin, curvature, (_LAMBDA_MIN, _CURVATURE)),
+        "rho_tight": _quadratic(derivation.rho_tight, eta, (lmin, beta), _BETA),
+        "eta_tight_best": _ratio(derivation.eta_tight_best, lmin, beta, (_LAMBDA_MIN, _BETA)),
+        "rho_tight_best": _ratio(derivation.rho_tight_best, lmin**2, beta, (_LAMBDA_MIN_SQUARED, _BETA)),
     }
+    return forms

@@ -48,64 +48,124 @@ def mat(rows: Sequence[Sequence[Number]], indent: str = "    ") -> str:
 
 
 def latex_vec(values: Sequence[Number]) -> str:
-    return fmt.latex_vector(list(values)) if len(values) <= SHOWN_ENTRIES else r"\theta^*"
+    """A column vector written on one line, ``(a, b, c)ᵀ`` (a 1-vector as its number)."""
+    if len(values) > SHOWN_ENTRIES:
+        return r"\theta^*"
+    return latex_row(values)
 
 
-def _precond_text(problem: Problem) -> str:
+def latex_entry(value: Number) -> str:
+    """An entry as inline-height LaTeX: ``\\tfrac{1}{3}``, ``0.25``, ``7``."""
+    return fmt.latex_number(value).replace(r"\frac", r"\tfrac")
+
+
+def latex_row(values: Sequence[Number], *, transpose: bool = True) -> str:
+    """``\\left(a, b, c\\right)^\\top`` (``transpose=False``: a row, no ᵀ); one entry: the number itself."""
+    if len(values) == 1:
+        return latex_entry(values[0])
+    body = r"\left(" + ", ".join(latex_entry(v) for v in values) + r"\right)"
+    return body + (r"^\top" if transpose else "")
+
+
+def _zero(values: Sequence[Number]) -> bool:
+    return all(v == 0 for v in values)
+
+
+#: Each adaptive preconditioner in words and formulas (the plain text of the set-up step).
+ADAPTIVE_TEXT = {
+    "adagrad": "Adagrad (adaptive): M_t = diag(1/(√(Σ_{s≤t} g_s²) + ε))",
+    "rmsprop": "RMSprop (adaptive): M_t = diag(1/(√v_t + ε)), v_t = 0.99 v_{t−1} + 0.01 g_t²",
+    "adam": "Adam (adaptive): step m̂_t/(√v̂_t + ε) with m, v moving averages of g and g²",
+    "epoch-rms": "epoch-rms (adaptive): M_t diagonal, recomputed at the start of every epoch (n steps) from "
+    "that epoch's gradients g_ij; M_jj = 1/√(mean_i g_ij²)",
+}
+#: The formula of :data:`ADAPTIVE_TEXT` that the set-up display shows (where there is one).
+ADAPTIVE_LATEX = {"epoch-rms": r"M_{jj} = 1\big/\sqrt{\operatorname{mean}_i g_{ij}^2}"}
+
+
+def _precond(problem: Problem) -> tuple[str, str]:
+    """The preconditioner as plain text, and as LaTeX for the set-up display ("" when the text says it)."""
     kind = problem.precond.kind
     if kind == "identity":
-        return "M = I (plain SGD)"
+        return "M = I (plain SGD)", r"M = I\ \text{(plain SGD)}"
     if kind == "diag":
-        return f"M = diag{vec(problem.precond.diagonal)} (fixed)"
+        diagonal = problem.precond.diagonal
+        shown = len(diagonal) <= SHOWN_ENTRIES
+        return (
+            f"M = diag{vec(diagonal)} (fixed)",
+            r"M = \operatorname{diag}" + latex_row(diagonal, transpose=False) + r"\ \text{(fixed)}" if shown else "",
+        )
     if kind == "matrix":
-        return "M fixed, symmetric positive definite:\n" + mat(problem.m_rows or [])
-    descriptions = {
-        "adagrad": "Adagrad: M_t = diag(1/(√(sum_{s<=t} g_s²) + eps))",
-        "rmsprop": "RMSprop: M_t = diag(1/(√(v_t) + eps)), v_t = 0.99 v_{t-1} + 0.01 g_t²",
-        "adam": "Adam: step m̂_t/(√(v̂_t) + eps) with m, v moving averages of g and g²",
-        "epoch-rms": "epoch-rms: M diagonal, recomputed at the start of every epoch (n steps), "
-        "M_jj = 1/√(mean over the n points of g_ij²)",
-    }
-    return descriptions[kind] + " (adaptive)"
+        rows = problem.m_rows or []
+        small = len(rows) <= SHOWN_ENTRIES
+        return "M fixed, symmetric positive definite:\n" + mat(rows), "M = " + fmt.latex_matrix(rows) if small else ""
+    return ADAPTIVE_TEXT[kind], ADAPTIVE_LATEX.get(kind, "")
 
 
 def setup_step(problem: Problem) -> Step:
-    rows_text = mat(problem.rows) if not problem.large else f"    ({problem.n}x{problem.d} float64 array)"
+    """The update rule, the loss and the data, each once: the display has them all, the text too."""
+    m = "M_t" if problem.precond.is_adaptive else "M"
+    weight, weight_latex = ("w_{i_t} ", r"w_{i_t}") if problem.reweight else ("", "")
+    decay, decay_latex = (" + λθ_t", r" + \lambda\theta_t") if problem.weight_decay else ("", "")
     if problem.full_batch:
-        sampling = "full batch: every step uses the gradient of the mean loss (1/n) Σ f_i"
+        gradient, gradient_latex = "∇F(θ_t)", r"\nabla F(\theta_t)"
+        sampling = "F = (1/n) Σ_i f_i (full batch)"
+        sampling_latex = r"F = \tfrac1n \textstyle\sum_i f_i\ \text{(full batch)}"
     else:
-        sampling = f"point i drawn with probability p = {vec(problem.p)}"
+        gradient, gradient_latex = f"{weight}∇f_{{i_t}}(θ_t)", weight_latex + r"\nabla f_{i_t}(\theta_t)"
+        sampling, sampling_latex = "P(i_t = i) = p_i", r"P(i_t = i) = p_i"
         if problem.reweight:
-            sampling += "; gradient scaled by w_i = 1/(n p_i) (--reweight)"
-    decay = f" + λ θ with λ = {fmt.number(problem.weight_decay)}" if problem.weight_decay else ""
+            sampling += ", w_i = 1/(n p_i)"
+            sampling_latex += r",\ w_i = 1/(n p_i)"
+    if decay:
+        gradient, gradient_latex = f"({gradient}{decay})", rf"\left({gradient_latex}{decay_latex}\right)"
+    update = f"θ_{{t+1}} = θ_t − η {m} {gradient}, {sampling}"
+    loss = "f_i(θ) = (y_i − x_iᵀθ)², ∇f_i(θ) = −2(y_i − x_iᵀθ) x_i"
+    update_latex = rf"\theta_{{t+1}} = \theta_t - \eta\, {m} {gradient_latex},\quad {sampling_latex}"
+    loss_latex = r"f_i(\theta) = (y_i - x_i^\top\theta)^2,\quad \nabla f_i(\theta) = -2(y_i - x_i^\top\theta)\,x_i"
+    # one line when it fits (plain sampling); the loss on a line of its own after a longer update
+    long_update = problem.reweight or bool(problem.weight_decay) or problem.full_batch
+    latex_lines = [update_latex, loss_latex] if long_update else [update_latex + r",\quad " + loss_latex]
+    data = []
+    if problem.weight_decay:
+        data.append(f"λ = {fmt.number(problem.weight_decay)}")
+    shown = not problem.large and problem.n <= SHOWN_ENTRIES and problem.d <= SHOWN_ENTRIES
+    theta0 = "0" if _zero(problem.theta0) else vec(problem.theta0)
+    values = [f"y = {vec(problem.y)}", f"θ_0 = {theta0}"] + ([] if problem.full_batch else [f"p = {vec(problem.p)}"])
+    precond, precond_latex = _precond(problem)
+    if shown:
+        theta0_latex = "0" if _zero(problem.theta0) else latex_row(problem.theta0)
+        pieces = [
+            "X = " + fmt.latex_matrix(problem.rows),
+            "y = " + latex_row(problem.y),
+            r"\theta_0 = " + theta0_latex,
+            *([] if problem.full_batch else ["p = " + latex_row(problem.p, transpose=False)]),
+            *([rf"\lambda = {latex_entry(problem.weight_decay)}"] if problem.weight_decay else []),
+        ]
+        latex_lines.append(r",\quad ".join(pieces))
+    if precond_latex:
+        latex_lines.append(precond_latex)
+    rows_text = mat(problem.rows) if not problem.large else f"    ({problem.n}x{problem.d} float64 array)"
     arithmetic = (
         "Exact rational arithmetic."
         if problem.exact
         else "Float64 arithmetic (float or large input): NumPy lstsq (SVD) / solve."
     )
-    text = (
-        f"f_i(θ) = (y_i − x_iᵀ θ)², ∇f_i(θ) = −2 (y_i − x_iᵀ θ) x_i. {arithmetic}\n"
-        f"Update: θ ← θ − η M (w_i ∇f_i(θ){decay}), {sampling}.\n"
-        f"X ({problem.n}x{problem.d}) =\n{rows_text}\n"
-        f"y = {vec(problem.y)}, θ_0 = {vec(problem.theta0)}\n"
-        f"{_precond_text(problem)}"
+    given = ", ".join(values + data)
+    text = f"{arithmetic}\n{update}; {loss}.\nX ({problem.n}x{problem.d}) =\n{rows_text}\n" + (
+        f"{given}.\n{precond}" if "\n" in precond else f"{given}; {precond}."
     )
-    latex = (
-        r"\theta_{t+1} = \theta_t - \eta\, M_t \nabla f_{i_t}(\theta_t),\quad f_i(\theta) = (y_i - x_i^\top\theta)^2"
-    )
-    return Step("Set-up and conventions", text, latex, kind="sgd-limit.setup")
+    return Step("Set-up and conventions", text, " \\\\ ".join(latex_lines), kind="sgd-limit.setup")
 
 
 def span_step(problem: Problem, limit: Limit) -> Step:
     if limit.direction is not None:
         effective = problem.m_diagonal or []
         text = (
-            "All rows of X are multiples of u = x_1, so every gradient is a multiple of u: "
-            "g_t = c_t u (c_t a scalar). An adaptive diagonal M_t built from squared gradients has "
-            "entries (scalar_t)/|u_j| (Adam's first moment is also a multiple of u; the tiny ε of torch.optim "
-            "bends this by O(ε)), so every step "
-            "M_t g_t is a multiple of the fixed vector sign(u) = "
-            f"{fmt.vector(limit.direction)}.\n"
+            "All rows of X are multiples of u = x_1, so every gradient is g_t = c_t u, where c_t is a scalar. "
+            "A diagonal M_t built from squared gradients then has entries γ_t/|u_j|, one scalar γ_t for every j "
+            "(Adam's first moment is also a multiple of u; the tiny ε of torch.optim bends this by O(ε)), so every "
+            f"step M_t g_t is a multiple of the fixed vector sign(u) = {fmt.vector(limit.direction)}.\n"
             f"Hence θ_t = θ_0 + s_t·sign(u) for all t: the same path as plain GD with the fixed "
             f"M = diag(1/|u_j|) = diag{vec(effective)}, whose limit is the interpolating point nearest θ_0 "
             "in the M⁻¹ norm.\n"
@@ -117,8 +177,9 @@ def span_step(problem: Problem, limit: Limit) -> Step:
             r"\theta_t \in \theta_0 + \operatorname{span}\{\operatorname{sign}(u)\}"
         )
         return Step("The update direction is fixed", text, latex, kind="sgd-limit.preconditioner")
+    weight = " w_i" if problem.reweight else ""
     text = (
-        "Each update adds η·2 w_i (y_i − x_iᵀ θ)·M x_i, a multiple of M x_i"
+        f"Each update adds 2η{weight}(y_i − x_iᵀθ) M x_i, a multiple of M x_i"
         + (" (weight decay adds −ηλMθ, which leaves that set; see the ridge step)" if problem.weight_decay else "")
         + ". By induction θ_t = θ_0 + M Xᵀ a_t for some a_t ∈ R^n: the iterates never leave "
         "θ_0 + M·rowspace(X), whatever the order of the samples and the (positive) step sizes."
@@ -128,55 +189,83 @@ def span_step(problem: Problem, limit: Limit) -> Step:
     )
 
 
+def _shown(values: Sequence[Number]) -> str:
+    """A vector as :func:`vec` writes it, a 1-vector as its number."""
+    return fmt.number(values[0]) if len(values) == 1 else vec(values)
+
+
+def _gram_latex(gram: Sequence[Sequence[Number]]) -> str:
+    return latex_entry(gram[0][0]) if len(gram) == 1 else fmt.latex_matrix(gram)
+
+
+def _gram_text(gram: Sequence[Sequence[Number]]) -> str:
+    return f"K = X M Xᵀ = {fmt.number(gram[0][0])}" if len(gram) == 1 else f"K = X M Xᵀ =\n{mat(gram)}"
+
+
+def constraint_step(limit: Limit) -> Step:
+    """``K a = r_0`` with ``K``, ``r_0`` and ``a``: one display, each value once."""
+    assert limit.gram is not None and limit.start_residual is not None and limit.coefficients is not None
+    if limit.singular:
+        solved = (
+            "a = one solution of K a = r_0 (K is singular, X is rank deficient; every solution gives the same "
+            "M Xᵀ a as the pseudo-inverse choice a = K^+ r_0)"
+        )
+        solved_latex = r"a = K^{+} r_0"
+    else:
+        solved, solved_latex = "a = K⁻¹ r_0", r"a = K^{-1} r_0"
+    residual, coefficients = limit.start_residual, limit.coefficients
+    latex = r"K a = r_0,\quad K = X M X^\top"
+    if len(limit.gram) <= SHOWN_ENTRIES:
+        latex += (
+            f" = {_gram_latex(limit.gram)},\\quad r_0 = y - X\\theta_0 = {latex_row(residual)},\\quad "
+            f"{solved_latex} = {latex_row(coefficients)}"
+        )
+    return Step(
+        kind="sgd-limit.constraint",
+        title="Interpolation constraint",
+        text="An interpolating solution exists (checked below), and at a limit every sampled gradient "
+        "vanishes, so X θ* = y. With θ* = θ_0 + M Xᵀ a this is K a = r_0:\n"
+        f"{_gram_text(limit.gram)}\n"
+        f"r_0 = y − X θ_0 = {_shown(residual)}; {solved} = {_shown(coefficients)}",
+        latex=latex,
+    )
+
+
 def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
     assert limit.theta is not None
-    inverse = "K^+ (pseudo-inverse: K is singular, X is rank deficient)" if limit.singular else "K⁻¹"
-    solved = (
-        "a = one solution of K a = r_0 (K is singular, X is rank deficient; every solution gives the same "
-        "M Xᵀ a as the pseudo-inverse choice a = K^+ r_0)"
-        if limit.singular
-        else "a = K⁻¹ r_0"
-    )
+    inverse = "K^+" if limit.singular else "K⁻¹"
     steps = []
     if limit.gram is not None and limit.start_residual is not None and limit.coefficients is not None:
-        steps.append(
-            Step(
-                kind="sgd-limit.constraint",
-                title="Interpolation constraint",
-                text="An interpolating solution exists (checked below), and at a limit every sampled gradient "
-                "vanishes, so X θ* = y. With θ* = θ_0 + M Xᵀ a:\n"
-                f"(X M Xᵀ) a = y − X θ_0, K = X M Xᵀ =\n{mat(limit.gram)}\n"
-                f"r_0 = y − X θ_0 = {vec(limit.start_residual)}\n"
-                f"{solved} = {vec(limit.coefficients)}",
-                latex=r"K a = y - X\theta_0,\quad K = X M X^\top",
-            )
-        )
+        steps.append(constraint_step(limit))
+    check, check_latex = interpolation_check(problem, limit)
     text = (
-        f"θ* = θ_0 + M Xᵀ {inverse.split(' ')[0]} (y − X θ_0) = {vec(limit.theta)}.\n"
+        f"θ* = θ_0 + M Xᵀ {inverse} (y − X θ_0) = {vec(limit.theta)}; {check}.\n"
         "This is argmin ||θ − θ_0||_{M⁻¹} subject to X θ = y (Lagrange: θ − θ_0 = M Xᵀ a)."
     )
     if problem.large:
         text += "\nLarge input: solved in float64 with numpy.linalg.lstsq on X M^{1/2} (SVD, min-norm)."
+    inverse_latex = "K^{+}" if limit.singular else "K^{-1}"
     steps.append(
         Step(
             kind="sgd-limit.limit",
             title="The limit",
             text=text,
-            latex=r"\theta^* = \theta_0 + M X^\top (X M X^\top)^{+} (y - X\theta_0) = " + latex_vec(limit.theta),
+            latex=rf"\theta^* = \theta_0 + M X^\top {inverse_latex} (y - X\theta_0) = "
+            + latex_vec(limit.theta)
+            + check_latex,
         )
     )
-    steps.append(check_step(problem, limit, "X θ* = y"))
     if limit.direction is None:
-        bound = (
-            f" 0 < η < 1/max_i(w_i x_iᵀ M x_i) = {fmt.number(limit.step_bound)}" if limit.step_bound else " a stable η"
-        )
+        weight = "w_i " if problem.reweight else ""
+        bound = " stable η"
+        if limit.step_bound:
+            bound = f" 0 < η < 1/max_i({weight}x_iᵀ M x_i) = {fmt.number(limit.step_bound)}"
         steps.append(
             Step(
                 kind="sgd-limit.independence",
                 title="Independent of p and of the step size",
-                text="The span argument and the constraint use neither p nor η: any sampling with p_i > 0 and any "
-                f"constant step with{bound} (each update then shrinks the error in the M⁻¹ norm) "
-                "reach this same θ*.",
+                text="Neither the span argument nor the constraint uses p or η: every sampling with all p_i > 0 and "
+                f"every constant step{bound} reach this same θ* (each update shrinks the error in the M⁻¹ norm).",
             )
         )
     else:
@@ -191,6 +280,22 @@ def min_norm_steps(problem: Problem, limit: Limit) -> list[Step]:
             )
         )
     return steps
+
+
+def interpolation_check(problem: Problem, limit: Limit) -> tuple[str, str]:
+    """The check that the limit interpolates, as text (``X θ* = [1] = y``) and as a LaTeX suffix."""
+    residual = residual_of(problem, limit.theta or [])
+    if problem.large:
+        norm = sum(float(r) ** 2 for r in residual) ** 0.5
+        return f"check: ||y − X θ*|| = {fmt.decimal(norm)}, so X θ* = y up to rounding", ""
+    fitted = [t - r for t, r in zip(problem.y, residual, strict=True)]
+    if any(r != 0 for r in residual):  # float input: zero up to rounding
+        norm = sum(float(r) ** 2 for r in residual) ** 0.5
+        return f"check: X θ* = {_shown(fitted)} = y up to rounding (||y − X θ*|| = {fmt.decimal(norm)})", ""
+    shown = len(fitted) <= SHOWN_ENTRIES
+    return f"check: X θ* = {_shown(fitted)} = y", (
+        rf",\quad X\theta^* = {latex_row(fitted)} = y\ \text{{(check)}}" if shown else ""
+    )
 
 
 def check_step(problem: Problem, limit: Limit, claim: str) -> Step:
