@@ -24,6 +24,8 @@ from tests.test_solution_render import _balanced
 MIDTERM = Path(__file__).resolve().parents[1] / "problems" / "midterm.toml"
 #: Widest overfull box accepted in the compiled key, in points.
 OVERFULL_LIMIT = 10.0
+#: Longest midterm key accepted: half of the 22 pages it had when the board view was asked for (issue 13).
+MAX_PAGES = 11
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +151,8 @@ def test_latex_key_compiles_without_overfull_boxes(midterm: list[Outcome], tmp_p
     assert result.returncode == 0, log[-2000:]
     overfull = [float(width) for width in re.findall(r"Overfull \\hbox \(([\d.]+)pt too wide\)", log)]
     assert max(overfull, default=0.0) <= OVERFULL_LIMIT, overfull
+    pages = int(re.search(r"Output written on key\.pdf \((\d+) pages?", log).group(1))  # type: ignore[union-attr]
+    assert pages <= MAX_PAGES, f"the midterm key is {pages} pages"
 
 
 # --- Markdown ------------------------------------------------------------------------------------
