@@ -54,6 +54,14 @@ def cli():
 # --------------------------------------------------------------------------- profiles and shared fixtures
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    """Snapshots are rewritten one file per test module: several workers updating the same file
+    would overwrite each other's snapshots, so ``--snapshot-update`` needs one process (``-n 0``)."""
+    workers = getattr(config.option, "numprocesses", None)
+    if config.getoption("--snapshot-update", default=False) and workers not in (None, 0):
+        raise pytest.UsageError("--snapshot-update writes shared snapshot files: run it with -n 0")
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The CI profile (``CI`` set) leaves out tests marked ``slow`` (subprocesses, whole-sheet
     reruns); the thorough local profile runs them. ``DLSOLVE_SLOW=1`` runs them in CI too."""

@@ -89,9 +89,14 @@ def evaluate_exact(rows: list[list[str]]) -> list[list[float | None]]:
 
 @pytest.mark.parametrize(
     "case",
-    # SymPy on 70 multi-head cases takes most of a minute: the CI profile checks every fifth of 1-2 heads.
+    # SymPy on 70 multi-head cases takes most of a minute: CI checks every fifth self-attention case of 1-2 heads.
     [
-        pytest.param(case, marks=[] if index % 5 == 0 and not case["kind"].startswith("mha-3") else [pytest.mark.slow])
+        pytest.param(
+            case,
+            marks=[]
+            if index % 5 == 0 and not case["kind"].startswith(("mha-3", "mha-2-cross"))
+            else [pytest.mark.slow],
+        )
         for index, case in enumerate(MHA_GOLDENS)
     ],
     ids=lambda c: c["kind"],
@@ -404,6 +409,7 @@ def test_cli_shapes_without_seq(cli):
 
 
 @pytest.mark.torch
+@pytest.mark.slow  # live torch; the committed goldens check the same cases in CI
 def test_live_torch_random_cases_and_masked_rows():
     torch = pytest.importorskip("torch")
     import torch.nn.functional as F

@@ -191,6 +191,7 @@ def test_default_names_are_keras_snake_case():
 
 
 @pytest.mark.torch
+@pytest.mark.slow  # imports Keras (3 s); the committed goldens check the layers in CI
 def test_catalogue_signatures_match_keras():
     import inspect
     import os
