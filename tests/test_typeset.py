@@ -307,3 +307,14 @@ def test_display_maths_goes_where_the_text_wrote_the_formula() -> None:
     assert [type(piece).__name__ for piece in remark_after] == ["Display", "Prose"]
     lead = board.read(Step("Sum", "Add the two numbers.\nx = 1 + 2 = 3\nthe remark that follows it", latex))
     assert [type(piece).__name__ for piece in lead] == ["Prose", "Display", "Prose"]
+
+
+def test_the_last_steps_formulas_are_not_typeset_again_above_the_answer_box() -> None:
+    gradients = r"\begin{gathered} \frac{\partial f}{\partial x} \approx 2.05957 \end{gathered}"
+    last = Step("Gradients", "Each gradient has the shape of its input:\n∂f/∂x ≈ 2.05957", gradients)
+    answer = r"\begin{gathered} f = 1 \\ \frac{\partial f}{\partial x} \approx 2.05957 \end{gathered}"
+    solution = Solution("backprop", {}, {}, "f = 1; ∂f/∂x ≈ 2.05957", "", steps=[last], answer_latex=answer)
+    (shown,) = board.typeset_steps(solution)
+    assert shown.latex == "" and shown.text == "Each gradient has the shape of its input."
+    other = Solution("backprop", {}, {}, "f = 1", "", steps=[last], answer_latex="f = 1")
+    assert board.typeset_steps(other) == [last]  # the box does not show the gradients: the step does

@@ -266,6 +266,24 @@ def steps_once(solution: Solution) -> list[Step]:
     return steps
 
 
+def typeset_steps(solution: Solution) -> list[Step]:
+    """The steps a typeset key shows (:func:`steps_once`), and the last step without the formulas
+    the Answer box, right after it, typesets again: the gradients of a backward pass, the final
+    value of a recurrence. Its text keeps the words the box does not say."""
+    steps = steps_once(solution)
+    answer = solution.answer_latex
+    if not steps or not steps[-1].latex or not answer:
+        return steps
+    last = steps[-1]
+    body = re.sub(r"\\(begin|end)\{(gathered|aligned)\}", "", last.latex)
+    lines = [line.replace("&", "").strip() for line in body.split(r"\\") if line.strip()]
+    flat = " ".join(answer.replace("&", "").split())
+    if not lines or not all(" ".join(line.split()) in flat for line in lines):
+        return steps
+    text = "\n".join(kept for line in last.text.split("\n") if (kept := uncovered(line, answer)))
+    return [*steps[:-1], Step(last.title, text, "", list(last.blocks), list(last.substeps), last.kind)]
+
+
 def _replaced(steps: list[Step], path: list[int], where: tuple[str, int]) -> list[Step]:
     head, *rest = path
     step = steps[head]

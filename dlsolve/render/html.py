@@ -295,7 +295,7 @@ def answer_html(solution: Solution) -> str:
 def body(solution: Solution) -> str:
     """Steps, answer and warnings (no page around them)."""
     parts = []
-    steps = board.steps_once(solution)
+    steps = board.typeset_steps(solution)
     if steps:
         parts.append(_steps(steps))
     parts += [block_html(block) for block in solution.blocks]

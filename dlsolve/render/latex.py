@@ -402,7 +402,7 @@ def answer_box(solution: Solution) -> list[str]:
 def fragment(solution: Solution) -> str:
     """The solution as a LaTeX fragment (no preamble)."""
     lines = []
-    for index, step in enumerate(board.steps_once(solution), 1):
+    for index, step in enumerate(board.typeset_steps(solution), 1):
         lines += step_lines(step, f"{index}.")
     for block in solution.blocks:
         lines += block_lines(block)

@@ -130,7 +130,7 @@ def answer_lines(solution: Solution) -> list[str]:
 def body(solution: Solution) -> str:
     """Steps, answer and warnings as Markdown (no top-level heading)."""
     lines = []
-    for index, step in enumerate(board.steps_once(solution), 1):
+    for index, step in enumerate(board.typeset_steps(solution), 1):
         lines += step_lines(step, f"{index}.")
     for block in solution.blocks:
         lines += block_lines(block)

@@ -48,6 +48,7 @@ SYMBOLS = {
     "−": "-",
     "±": r"\pm",
     "≈": r"\approx",
+    "∂": r"\partial",
     "≤": r"\le",
     "≥": r"\ge",
     "≠": r"\ne",
@@ -117,7 +118,7 @@ _OPERATORS = {"=", "+", "-", "−", "·", "×", "/", "≈", "≤", "≥", "<", "
 SUPERSCRIPTS = dict(zip("⁰¹²³⁴⁵⁶⁷⁸⁹⁻⁺ⁿᵗⁱ", "0123456789-+nti", strict=True))
 #: Unicode subscripts, as the plain text writes indices (``θ₀``, ``β₁``, ``m̂ₜ``)
 SUBSCRIPTS = dict(zip("₀₁₂₃₄₅₆₇₈₉₊₋ₐₑₒₓₕₖₗₘₙₚₛₜᵢⱼ", "0123456789+-aeoxhklmnpstij", strict=True))
-_STRONG = set("_^ᵀ√∇Σ∏⌊⌋‖·×≈±≤≥←→∈∞⊗⊙⋆∝") | set(SUPERSCRIPTS) | set(SUBSCRIPTS) | set(GREEK_LETTERS)
+_STRONG = set("_^ᵀ√∇∂Σ∏⌊⌋‖·×≈±≤≥←→∈∞⊗⊙⋆∝") | set(SUPERSCRIPTS) | set(SUBSCRIPTS) | set(GREEK_LETTERS)
 _NUMBER = re.compile(r"[-−]?(?:\d+(?:\.\d+)?|\.\d+)(?:e[-+]?\d+)?(?:/\d+)?%?|[-−]?inf")
 #: File names, calls of methods and snake_case names: code, not maths.
 _CODE = re.compile(

@@ -15,6 +15,7 @@ derivatives as formulas (symbolic mode, scalar expressions only).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -278,7 +279,7 @@ def _latex_text(text: str) -> str:
     }
     for old, new in replacements.items():
         text = text.replace(old, new)
-    return text
+    return re.sub(r"\bu(\d+)\b", r"u_{\1}", text)  # the nodes u1, u2 as the graph's left-hand sides write them
 
 
 def _forward_step(graph: Any, fw: Any) -> Step:
@@ -373,7 +374,10 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
         parts = sorted(bw.contributions[node.index], key=lambda part: part.consumer)
         if len(parts) < 2:
             continue
-        terms = " + ".join(f"{value_text(part.value)} (from {graph.labels[part.consumer]})" for part in parts)
+        # a long exact term is shown by its decimal alone: "0.5 (from u2) + −0.0357615 (from u3)", never "+ ≈ −0.03"
+        terms = " + ".join(
+            f"{value_text(part.value).removeprefix('≈ ')} (from {graph.labels[part.consumer]})" for part in parts
+        )
         lines.append(_is(f"∂f/∂{graph.labels[node.index]} = {terms}", value_text(bw.node_grads[node.index])))
     if not lines:
         return None
