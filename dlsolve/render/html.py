@@ -66,6 +66,7 @@ svg text { font: 11px sans-serif; fill: var(--muted); }
 .note { color: var(--muted); }
 .error { color: #a11; }
 code { font-family: "SFMono-Regular", Consolas, "Liberation Mono", monospace; font-size: .88em; }
+code.keep { white-space: nowrap; }
 @media print { body { background: #fff; } main { box-shadow: none; margin: 0; padding: 0; max-width: none; } }
 """
 
@@ -98,12 +99,18 @@ def _plain_specials(latex: str) -> str:
     )
 
 
+def _code(text: str) -> str:
+    """Code in ``<code>``; a short one kept on one line (a browser breaks ``--precond`` after its
+    first hyphen), a long one (a path) free to wrap."""
+    return ('<code class="keep">' if len(text) <= 40 else "<code>") + escape(text) + "</code>"
+
+
 def inline(parts: list[tuple[str, str]]) -> str:
     """Prose parts (:func:`dlsolve.render.notation.segments`) as HTML with inline MathML."""
     return board.join_parts(
         parts,
         math=mathml,
-        code=lambda v: "<code>" + escape(v) + "</code>",
+        code=_code,
         text=lambda v: escape(notation.text_symbols(v)),
     )
 
