@@ -1,12 +1,16 @@
 """Tests of conv-shape's MACs, asymmetric padding, network hints, and the CLI of issue 14's options.
 
-Oracles: tests/data/macs_goldens.json (torchinfo 1.8.0 Mult-Adds of single layers and networks, and
-PyTorch shapes of F.pad then the layer for asymmetric padding), made by tests/data/make_macs_goldens.py.
+Oracles: tests/data/macs_goldens.json (torchinfo 1.8.0 Mult-Adds of single layers, sequence layers and
+networks, and PyTorch shapes of F.pad then the layer for asymmetric padding), made by
+tests/data/make_macs_goldens.py.
 """
 
 from __future__ import annotations
 
 import json
+import random
+import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -48,6 +52,71 @@ def test_network_macs_match_torchinfo(name: str):
     answer = network_shape(case["input"], parse_layers(case["net"])).answer
     assert answer["macs"] == case["macs"]
     assert [layer["macs"] for layer in answer["layers"]] == case["layer_macs"]
+
+
+def test_sequence_layer_macs_match_torchinfo():
+    for case in GOLDENS["sequence"]:
+        answer = network_shape(case["input"], parse_layers(case["net"])).answer
+        assert answer["macs"] == case["macs"], case
+        assert [layer["macs"] for layer in answer["layers"]] == case["layer_macs"], case
+
+
+def test_sequence_goldens_cover_every_sequence_layer_both_axis_orders():
+    cases = GOLDENS["sequence"]
+    kinds = {case["net"].split("(")[0] for case in cases}
+    sequence = {"RNN", "LSTM", "GRU", "Embedding", "EmbeddingBag", "MultiheadAttention", "Transformer"}
+    sequence |= {f"Transformer{part}" for part in ("EncoderLayer", "DecoderLayer", "Encoder", "Decoder")}
+    assert sequence | {"LayerNorm", "Linear"} <= kinds
+    for kind in ("LSTM", "GRU", "MultiheadAttention", "TransformerEncoderLayer", "TransformerDecoder"):
+        orders = {"batch_first=True" in case["net"] for case in cases if case["net"].startswith(kind + "(")}
+        assert orders == {True, False}, kind
+    assert any("proj_size" in c["net"] for c in cases) and any("bidirectional=True" in c["net"] for c in cases)
+    assert any("_freeze=True" in c["net"] for c in cases) and any(len(c["input"]) == 2 for c in cases)
+    assert {"seq-embedding-lstm-linear", "seq-encoder-norm-sequence-first", "decoder-stack"} <= set(GOLDENS["networks"])
+
+
+def test_sequence_macs_working_says_what_torchinfo_leaves_out():
+    layer = network_shape([2, 5, 16], parse_layers("TransformerEncoderLayer(16, 2, 32, batch_first=True)"))
+    assert layer.answer["macs"] == 2 * (2224 - 1088) == 2272
+    step = next(s for s in layer.steps if s.kind == "conv.layer")
+    assert "MACs = 2·(2224 − 1088) = 2,272" in step.text
+    assert "leaves out MultiheadAttention's projections (they run in a functional call): 1,088 parameters" in step.text
+    assert "2\\cdot (2224 - 1088) = 2{,}272" in step.latex
+    attention = network_shape([5, 2, 16], parse_layers("MultiheadAttention(16, 2); LSTM(16, 8)"))
+    assert [row["macs"] for row in attention.answer["layers"]] == [0, 5 * 2 * 832]
+    steps = [s for s in attention.steps if s.kind in ("conv.layer", "conv.totals")]
+    assert "MACs = 0" in steps[0].text and "1,088 parameters not counted" in steps[0].text
+    assert "MACs = 5·2·832 = 8,320" in steps[1].text
+    assert "first two axes × params for a recurrent layer, attention's projections left out" in steps[2].text
+    linear = network_shape([16, 50, 256], parse_layers("Linear(256, 2)"))
+    text = next(s for s in linear.steps if s.kind == "conv.layer").text
+    assert linear.answer["macs"] == 16 * 514 and "once per position it would be 16·50·514 = 411,200" in text
+    conv = network_shape([1, 1, 8, 8], parse_layers("Conv2d(1, 2, 3); Flatten(); Linear(72, 2)"))
+    totals = next(s for s in conv.steps if s.kind == "conv.totals").text
+    assert "N·∏out·params for a conv layer, N·params for the others;" in totals and "recurrent" not in totals
+
+
+@pytest.mark.torch
+@pytest.mark.slow  # live torchinfo; the committed goldens check the same rules in CI
+def test_live_torchinfo_random_sequence_layers():
+    pytest.importorskip("torchinfo")
+    sys.path.insert(0, str(Path(__file__).parent / "data"))
+    import make_macs_goldens
+
+    rng = random.Random()
+    makers = (make_macs_goldens._recurrent, make_macs_goldens._attention, make_macs_goldens._plain)
+    checked = 0
+    while checked < 20:
+        shape, text = rng.choice(makers)(rng)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # torch warns about dropout with one layer, nested tensors
+            try:
+                case = make_macs_goldens.run_network(shape, text)
+            except Exception:  # refused by torch: make_sequence_goldens checks refusals
+                continue
+        answer = network_shape(shape, parse_layers(text)).answer
+        assert (answer["macs"], [row["macs"] for row in answer["layers"]]) == (case["macs"], case["layer_macs"]), case
+        checked += 1
 
 
 def test_asymmetric_padding_matches_torch_pad_then_layer():

@@ -296,10 +296,19 @@ def _short(source: str) -> str:
     return text
 
 
+def _latex_product(formula: str) -> str:
+    """``5·(2224 − 1088)`` typeset, followed by `` = `` (empty when there is no formula)."""
+    return formula.replace("·", "\\cdot ").replace("−", "-") + " = " if formula else ""
+
+
 def torchinfo_macs(name: str, params: int, shape: Shape) -> int:
-    """torchinfo's Mult-Adds of one layer: a layer whose class name holds "Conv" counts each parameter once per
-    batch item and output position (``N·∏out·params``); RNN/LSTM/GRU once per entry of the output's first
-    two axes; any other layer once per batch item (``N·params``)."""
+    """torchinfo's Mult-Adds of one layer (``LayerInfo.calculate_macs`` of torchinfo 1.8.0, summed over the
+    modules its hooks see run): a layer whose class name holds "Conv" counts each parameter once per batch
+    item and output position (``N·∏out·params``); RNN/LSTM/GRU once per entry of the output's first two axes;
+    any other layer once per entry of the output's first axis (``N·params``, whatever that axis means).
+
+    The sequence layers whose count differs (attention, transformers, a frozen embedding) give their own
+    ``Applied.macs``; see :mod:`dlsolve.solvers.layers_sequence`."""
     if not params or not shape:
         return 0
     if "Conv" in name:
@@ -307,6 +316,30 @@ def torchinfo_macs(name: str, params: int, shape: Shape) -> int:
     if name in ("RNN", "LSTM", "GRU"):  # inner weights (weight_ih_l0, ...): once per item of the first two axes
         return params * math.prod(shape[:2])
     return params * shape[0]
+
+
+_RECURRENT = {"RNN", "LSTM", "GRU"}
+_ATTENTION = {
+    "MultiheadAttention",
+    "TransformerEncoderLayer",
+    "TransformerDecoderLayer",
+    "TransformerEncoder",
+    "TransformerDecoder",
+    "Transformer",
+}
+
+
+def _macs_rule(calls: Sequence[LayerCall]) -> str:
+    """torchinfo's rule, in words, for the kinds of layer the network has."""
+    names = {call.name for call in calls}
+    rule = ["N·∏out·params for a conv layer"] if any("Conv" in name for name in names) else []
+    if names & _RECURRENT:
+        rule.append("the output's first two axes × params for a recurrent layer")
+    if names & _ATTENTION:
+        rule.append("attention's projections left out")
+    rule.append("N·params for the others" if rule else "N·params")
+    sequence = names & (_RECURRENT | _ATTENTION | {"Embedding", "EmbeddingBag"})
+    return ", ".join(rule) + (" (N: the output's first axis)" if sequence else "")
 
 
 def unknown_layer(call: LayerCall, known: Sequence[str], examples: str) -> BadInput:
@@ -379,13 +412,15 @@ def network_shape(
             ended, rf, jump = True, None, None
         macs = applied.macs if applied.macs is not None else torchinfo_macs(call.name, applied.params, applied.shape)
         tail.append(f"output shape {fmt.shape(applied.shape)}")
-        if macs:
-            tail.append(f"MACs = {macs:,}")
+        shown = bool(macs or applied.macs_note)  # MultiheadAttention's 0 is shown with its note
+        formula = applied.macs_formula
+        if shown:
+            tail.append(f"MACs = {formula + ' = ' if formula else ''}{macs:,}")
         tail_latex.append(
             f"\\text{{output shape }} {fmt.shape(applied.shape)}"
-            + (f",\\quad \\text{{MACs}} = {_thousands(macs)}" if macs else "")
+            + (f",\\quad \\text{{MACs}} = {_latex_product(formula)}{_thousands(macs)}" if shown else "")
         )
-        lines = [*applied.lines, "; ".join(tail)]
+        lines = [*applied.lines, "; ".join(tail), *([applied.macs_note] if applied.macs_note else [])]
         latex = [*applied.latex, *tail_latex] if applied.latex else []  # LaTeX only where the layer has its formulas
         rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, latex, macs, applied.note))
         shape = applied.shape
@@ -418,8 +453,8 @@ def network_shape(
         params_sum = " + ".join(counted) if len(counted) > 1 else ""
         # the lead line first (a typeset key puts the display maths after it), then the totals once
         total_text = (
-            "the table's columns summed (MACs as torchinfo counts Mult-Adds: N·∏out·params for a conv layer, "
-            "N·params for the others; fvcore and thop leave the bias out)\n"
+            f"the table's columns summed (MACs as torchinfo counts Mult-Adds: {_macs_rule(calls)}; "
+            "fvcore and thop leave the bias out)\n"
             f"params = {params_sum + ' = ' if params_sum else ''}{total} (all trainable)\n"
             f"MACs = {total_macs:,}; FLOPs ≈ 2 × MACs = {2 * total_macs:,}"
         )

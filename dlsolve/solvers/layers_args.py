@@ -41,6 +41,10 @@ class Applied:
     note: str = ""
     #: Multiply-accumulates when the catalogue counts them itself (None: the network's rule).
     macs: int | None = None
+    #: The product that gives ``macs``, as written in the working (``5·(2224 − 1088)``; empty: none shown).
+    macs_formula: str = ""
+    #: One short line after the MACs: what torchinfo's count leaves out or adds (empty: none).
+    macs_note: str = ""
     #: Parameters that are not trained (Keras's BatchNormalization moving mean and variance).
     non_trainable: int = 0
 

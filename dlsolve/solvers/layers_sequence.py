@@ -18,6 +18,17 @@ refusals with its words. Conventions of the trace:
   batch of bags ``[B, N]`` to ``[B, embedding_dim]`` (a 1-D input needs offsets, which a trace has not).
 * ``TransformerEncoder(TransformerEncoderLayer(...), num_layers, norm=LayerNorm(...))`` takes the layer
   as a nested call, as in PyTorch.
+
+MACs are torchinfo 1.8.0's "Mult-Adds" (``LayerInfo.calculate_macs``, summed over the modules whose
+forward hooks run; tests/data/make_macs_goldens.py checks them):
+
+* RNN/LSTM/GRU: every parameter once per entry of the output's first two axes (``L·N`` or ``N·L``;
+  unbatched ``L`` and the ``D·H_out`` features, as torchinfo multiplies whatever the axes are).
+* MultiheadAttention: 0. Its projections run inside ``F.multi_head_attention_forward`` (``out_proj`` is
+  never called as a module), so no hook sees them; the transformer layers count their ``linear1``,
+  ``linear2`` and LayerNorms, each once per entry of the first axis (the batch with ``batch_first``,
+  the sequence without): ``first axis·(params − attention params)``. The working says what is left out.
+* Embedding, EmbeddingBag: ``first axis·num_embeddings·embedding_dim``, a frozen table (``_freeze``) too.
 """
 
 from __future__ import annotations
@@ -149,7 +160,24 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
             note += f", c_n {fmt.shape((*h_n[:-1], hidden))}"
         lines.append(f"hidden state (a note; not traced): {note}")
         latex = [f"\\text{{params}} = {params}"]
-        return checks.Applied(out, params, lines, latex, "end", warnings=warnings, note=note)
+        macs_note = (
+            ""
+            if batched
+            else f"torchinfo multiplies by the output's first two axes; unbatched these are L = {out[0]} and the "
+            f"{out[1]} output features"
+        )
+        return checks.Applied(
+            out,
+            params,
+            lines,
+            latex,
+            "end",
+            warnings=warnings,
+            note=note,
+            macs=out[0] * out[1] * params,
+            macs_formula=f"{out[0]}·{out[1]}·{params}",
+            macs_note=macs_note,
+        )
 
     return apply
 
@@ -196,7 +224,18 @@ def _embedding_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         f"params = num_embeddings·embedding_dim = {count}·{dim} = {count * dim}"
         + (" (frozen: _freeze=True, not trainable)" if frozen else ""),
     ]
-    return checks.Applied(out, params, lines, [f"\\text{{params}} = {params}"], "end")
+    if not frozen:
+        return checks.Applied(out, params, lines, [f"\\text{{params}} = {params}"], "end")
+    return checks.Applied(
+        out,
+        params,
+        lines,
+        [f"\\text{{params}} = {params}"],
+        "end",
+        macs=out[0] * count * dim,
+        macs_formula=f"{out[0]}·{count * dim}",
+        macs_note="torchinfo counts the frozen table's MACs too",
+    )
 
 
 def _embedding_bag_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
@@ -290,15 +329,30 @@ def _mha_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     keys = length + int(add_bias_kv) + int(zero_attn)
     batch = () if len(shape) == 2 else (shape[0] if batch_first else shape[1],)
     note = f"attn_weights {fmt.shape((*batch, length, keys))} (averaged over heads)"
-    return checks.Applied(shape, params, lines, [f"\\text{{params}} = {params}"], "end", note=note)
+    return checks.Applied(
+        shape, params, lines, [f"\\text{{params}} = {params}"], "end", note=note, **_macs_without(shape, params, params)
+    )
+
+
+def _macs_without(shape: Shape, params: int, attention: int) -> dict[str, Any]:
+    """torchinfo's MACs of a layer holding MultiheadAttention: the first axis × the other parameters
+    (``Applied``'s ``macs``, ``macs_formula``, ``macs_note``)."""
+    note = (
+        "torchinfo leaves out MultiheadAttention's projections (they run in a functional call): "
+        f"{attention:,} parameters not counted"
+    )
+    rest = params - attention
+    if not rest:
+        return {"macs": 0, "macs_note": note}
+    return {"macs": shape[0] * rest, "macs_formula": f"{shape[0]}·({params} − {attention})", "macs_note": note}
 
 
 def _layernorm_params(d_model: int, bias: bool) -> int:
     return d_model * (2 if bias else 1)
 
 
-def _transformer_layer(ctx: Context, a: dict[str, Any], decoder: bool) -> tuple[int, int, list[str]]:
-    """Check a Transformer{Encoder,Decoder}Layer's arguments; (d_model, params, lines)."""
+def _transformer_layer(ctx: Context, a: dict[str, Any], decoder: bool) -> tuple[int, int, list[str], int]:
+    """Check a Transformer{Encoder,Decoder}Layer's arguments; (d_model, params, lines, attention params)."""
     checks = _checks()
     d_model = checks._int(ctx, a["d_model"], "d_model")
     heads = checks._int(ctx, a["nhead"], "nhead")
@@ -326,7 +380,7 @@ def _transformer_layer(ctx: Context, a: dict[str, Any], decoder: bool) -> tuple[
         f"{names} {attention_text} + linear1, linear2 (2·d·d_ff{b}) {linear} + "
         f"{3 if decoder else 2} LayerNorms ({n} each) {norms} = {params}"
     )
-    return d_model, params, [line]
+    return d_model, params, [line], attentions * attention
 
 
 def _layer_call(ctx: Context, value: Any, expected: str) -> LayerCall:
@@ -363,19 +417,24 @@ def _stack_apply(decoder: bool) -> Callable[[Context, dict[str, Any], Shape], Ap
             normed = _nested(ctx, norm, one.shape)
             params += normed.params
             lines.append(f"final norm {norm.name}: {normed.params}; total = {params}")
-        return checks.Applied(one.shape, params, lines, [f"\\text{{params}} = {params}"], "end")
+        inner = checks.Context(ctx.index, layer.name, ctx.source)
+        spec = checks.CATALOGUE[layer.name]
+        attention = count * _transformer_layer(inner, checks.bind(layer, spec, inner), decoder)[3]
+        latex = [f"\\text{{params}} = {params}"]
+        return checks.Applied(one.shape, params, lines, latex, "end", **_macs_without(one.shape, params, attention))
 
     return apply
 
 
 def _transformer_layer_apply(decoder: bool) -> Callable[[Context, dict[str, Any], Shape], Applied]:
     def apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
-        d_model, params, lines = _transformer_layer(ctx, a, decoder)
+        d_model, params, lines, attention = _transformer_layer(ctx, a, decoder)
         _attention_input(ctx, shape, d_model)
         where = f"read as {_batch_text(shape, a['batch_first'])}"
         memory = "; memory (the encoder output) taken as the incoming tensor" if decoder else ""
         lines.insert(0, f"input {fmt.shape(shape)} {where}{memory}; output the same shape")
-        return _checks().Applied(shape, params, lines, [f"\\text{{params}} = {params}"], "end")
+        latex = [f"\\text{{params}} = {params}"]
+        return _checks().Applied(shape, params, lines, latex, "end", **_macs_without(shape, params, attention))
 
     return apply
 
@@ -386,8 +445,8 @@ def _transformer_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied
         if a[custom] is not None:
             raise ctx.bad(f"{custom} takes a module instance, which --net cannot give; leave it out")
     layer_args = {name: a[name] for name in _TRANSFORMER_LAYER_NAMES}
-    _, encoder, lines = _transformer_layer(ctx, layer_args, decoder=False)
-    d_model, decoder, decoder_lines = _transformer_layer(ctx, layer_args, decoder=True)
+    _, encoder, lines, encoder_attention = _transformer_layer(ctx, layer_args, decoder=False)
+    d_model, decoder, decoder_lines, decoder_attention = _transformer_layer(ctx, layer_args, decoder=True)
     encoders = checks._int(ctx, a["num_encoder_layers"], "num_encoder_layers")
     decoders = checks._int(ctx, a["num_decoder_layers"], "num_decoder_layers")
     if shape and shape[-1] != d_model:
@@ -407,7 +466,9 @@ def _transformer_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied
         f"total = {encoders}·{encoder} + {norm} (encoder norm) + {decoders}·{decoder} + {norm} (decoder norm) "
         f"= {params}",
     ]
-    return checks.Applied(shape, params, lines, [f"\\text{{params}} = {params}"], "end")
+    attention = encoders * encoder_attention + decoders * decoder_attention
+    latex = [f"\\text{{params}} = {params}"]
+    return checks.Applied(shape, params, lines, latex, "end", **_macs_without(shape, params, attention))
 
 
 def _transformer_layer_params() -> tuple[tuple[str, Any], ...]:

@@ -250,7 +250,18 @@ def _linear_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         f"last dimension {in_features} -> {out_features}; params = in·out{' + out' if bias else ''} "
         f"= {in_features}·{out_features}{f' + {out_features}' if bias else ''} = {params}"
     ]
-    return Applied((*shape[:-1], out_features), params, lines, [], "end")
+    out = (*shape[:-1], out_features)
+    if len(shape) < 3 or not params:
+        return Applied(out, params, lines, [], "end")
+    # torchinfo multiplies by the first axis alone: say what a count per position would be
+    positions = "·".join(str(v) for v in shape[:-1])
+    note = (
+        "torchinfo counts the parameters once per entry of the first axis only; once per position it would be "
+        f"{positions}·{params} = {math.prod(shape[:-1]) * params:,}"
+    )
+    return Applied(
+        out, params, lines, [], "end", macs=shape[0] * params, macs_formula=f"{shape[0]}·{params}", macs_note=note
+    )
 
 
 def _normalize_dim(ctx: Context, dim: int, ndim: int, what: str) -> int:

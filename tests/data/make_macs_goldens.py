@@ -12,6 +12,19 @@ Run from the repository root with PyTorch and torchinfo 1.8.0 installed (a few s
 - "asymmetric": conv and pool layers with padding (before, after) per dimension, computed as
   F.pad(x, pads) then the layer with padding 0 (max pooling pads with -inf): the output shape, or
   PyTorch's refusal. Pool padding at most half the window on each side, as PyTorch's own.
+- "sequence": random sequence layers that PyTorch accepts, each as a one-layer network (input, net,
+  macs, layer_macs): RNN/LSTM/GRU, Embedding, EmbeddingBag, MultiheadAttention, the transformer layers,
+  TransformerEncoder, TransformerDecoder and Transformer (batch_first stated, True or False;
+  bidirectional, num_layers, proj_size, bias, norm_first, gelu, add_bias_kv; a fifth unbatched),
+  make_sequence_goldens' embeddings, frozen embeddings, LayerNorm/Linear/norms on 3-D inputs. The
+  sequence networks of make_sequence_goldens that PyTorch accepts and a few more
+  (SEQUENCE_NETWORKS) join "networks".
+
+A layer that returns more than the traced tensor, or needs more inputs, runs inside a wrapper module
+that does what the trace does (make_sequence_goldens.forward: a recurrent layer's ``output``,
+self-attention's ``attn_output``, a decoder or Transformer with the input as target and memory). A
+layer's MACs are then the Mult-Adds of the leaf modules under it, the ones ``total_mult_adds`` sums
+(the MultiheadAttention inside is not a leaf: it holds ``out_proj``, which it never calls as a module).
 """
 
 from __future__ import annotations
@@ -29,6 +42,7 @@ from torch import nn
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import make_conv_goldens
+import make_sequence_goldens
 from golden_json import write_goldens
 
 from dlsolve.parsing import parse_layers
@@ -51,17 +65,163 @@ EXTRA_NETWORKS = {
 }
 
 
-def layer_macs(model: nn.Module, input_size: list[int]) -> tuple[int, list[int]]:
-    stats = torchinfo.summary(model, input_size=input_size, verbose=0, col_names=("output_size", "mult_adds"))
-    per_layer = [info.macs for info in stats.summary_list if info.depth == 1]
+SEQUENCE_NETWORKS = {
+    "seq-embedding-lstm-linear": (
+        [8, 12],
+        "Embedding(500, 32); LSTM(32, 48, num_layers=2, bidirectional=True); Linear(96, 5)",
+    ),
+    "seq-gru-lstm-proj-batch-first": (
+        [4, 9, 10],
+        "GRU(10, 12, batch_first=True); LSTM(12, 16, proj_size=8, batch_first=True); Linear(8, 3)",
+    ),
+    "seq-encoder-norm-sequence-first": (
+        [7, 3, 32],
+        "TransformerEncoder(TransformerEncoderLayer(32, 4, 64), 3, norm=LayerNorm(32)); Linear(32, 10)",
+    ),
+    "seq-encoder-norm-batch-first": (
+        [3, 7, 32],
+        "LayerNorm(32); TransformerEncoder(TransformerEncoderLayer(32, 4, 64, batch_first=True, activation='gelu'), "
+        "2, norm=LayerNorm(32))",
+    ),
+    "seq-decoder-norm-first": (
+        [2, 6, 24],
+        "TransformerDecoder(TransformerDecoderLayer(24, 3, 48, batch_first=True, norm_first=True), 2); "
+        "LayerNorm(24); Linear(24, 7)",
+    ),
+    "seq-frozen-embedding-attention": (
+        [3, 10],
+        "Embedding(64, 16, _freeze=True); MultiheadAttention(16, 4, batch_first=True); Linear(16, 2)",
+    ),
+    "seq-small-transformer": ([5, 2, 16], "Transformer(16, 2, 2, 1, 32, bias=False); Linear(16, 4)"),
+}
+
+
+class Traced(nn.Module):
+    """A layer run as the trace runs it (make_sequence_goldens.forward), returning the traced tensor."""
+
+    def __init__(self, layer: nn.Module) -> None:
+        super().__init__()
+        self.layer = layer
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return make_sequence_goldens.forward(self.layer, x)[0]
+
+
+WRAPPED = (nn.RNNBase, nn.MultiheadAttention, nn.TransformerDecoderLayer, nn.TransformerDecoder, nn.Transformer)
+
+
+def layer_macs(model: nn.Module, x: list[int] | torch.Tensor) -> tuple[int, list[int]]:
+    """torchinfo's total Mult-Adds and, per top-level layer, the Mult-Adds of the leaf modules under it."""
+    inputs = {"input_size": x} if isinstance(x, list) else {"input_data": [x]}
+    stats = torchinfo.summary(model, **inputs, verbose=0, col_names=("output_size", "mult_adds"))
+    per_layer: list[int] = []
+    for info in stats.summary_list:
+        if info.depth == 1 or (info.depth == 0 and info.is_leaf_layer):  # a top-level layer (or a lone layer)
+            per_layer.append(0)
+        if info.is_leaf_layer:
+            per_layer[-1] += info.macs
+    assert sum(per_layer) == stats.total_mult_adds, (per_layer, stats.total_mult_adds)
     return int(stats.total_mult_adds), per_layer
 
 
 def run_network(input_shape: list[int], text: str) -> dict:
-    layers = [getattr(nn, call.name)(*call.args, **call.kwargs) for call in parse_layers(text)]
-    model = nn.Sequential(*layers).eval()
-    total, per_layer = layer_macs(model, input_shape)
+    calls = parse_layers(text)
+    layers = [make_sequence_goldens.build(call) for call in calls]
+    model = nn.Sequential(*(Traced(layer) if isinstance(layer, WRAPPED) else layer for layer in layers)).eval()
+    integer = calls[0].name in ("Embedding", "EmbeddingBag")
+    x = torch.zeros(*input_shape, dtype=torch.long) if integer else input_shape
+    total, per_layer = layer_macs(model, x)
     return {"input": input_shape, "net": text, "macs": total, "layer_macs": per_layer}
+
+
+def _sequence_shape(rng: random.Random, width: int) -> list[int]:
+    """A 3-D input (either axis order) or, one time in five, an unbatched 2-D one."""
+    if rng.random() < 0.2:
+        return [rng.randint(1, 9), width]
+    return [rng.randint(1, 9), rng.randint(1, 9), width]
+
+
+def _recurrent(rng: random.Random) -> tuple[list[int], str]:
+    kind = rng.choice(("RNN", "LSTM", "GRU"))
+    d_in, hidden = rng.randint(1, 40), rng.randint(2, 40)
+    layers = rng.choice((1, 1, 2, 3))
+    parts = [str(d_in), str(hidden), f"num_layers={layers}", f"batch_first={rng.random() < 0.5}"]
+    if rng.random() < 0.4:
+        parts.append(f"bidirectional={rng.random() < 0.7}")
+    if rng.random() < 0.25:
+        parts.append("bias=False")
+    if layers > 1 and rng.random() < 0.3:
+        parts.append("dropout=0.2")
+    if kind == "LSTM" and rng.random() < 0.4:
+        parts.append(f"proj_size={rng.randint(1, hidden - 1)}")
+    if kind == "RNN" and rng.random() < 0.3:
+        parts.append("nonlinearity='relu'")
+    return _sequence_shape(rng, d_in), f"{kind}({', '.join(parts)})"
+
+
+def _attention(rng: random.Random) -> tuple[list[int], str]:
+    heads = rng.choice((1, 2, 3, 4))
+    width = heads * rng.randint(1, 6)
+    batch_first = f"batch_first={rng.random() < 0.5}"
+    shape = _sequence_shape(rng, width)
+    kind = rng.choice(("MultiheadAttention", "encoder", "decoder", "encoder-stack", "decoder-stack", "Transformer"))
+    if kind == "MultiheadAttention":
+        parts = [str(width), str(heads), batch_first]
+        for name in ("bias", "add_bias_kv", "add_zero_attn"):
+            if rng.random() < 0.3:
+                parts.append(f"{name}={rng.random() < 0.5}")
+        return shape, f"MultiheadAttention({', '.join(parts)})"
+    options = [f"dim_feedforward={rng.choice((4, 16, 32))}", batch_first]
+    if rng.random() < 0.3:
+        options.append(f"bias={rng.random() < 0.5}")
+    if rng.random() < 0.3:
+        options.append(f"activation={rng.choice(['gelu', 'relu'])!r}")
+    if rng.random() < 0.3:
+        options.append("norm_first=True")
+    joined = ", ".join(options)
+    if kind == "Transformer":
+        encoders, decoders = rng.randint(1, 2), rng.randint(1, 2)
+        return shape, f"Transformer({width}, {heads}, {encoders}, {decoders}, {joined})"
+    layer = "TransformerDecoderLayer" if kind.startswith("decoder") else "TransformerEncoderLayer"
+    text = f"{layer}({width}, {heads}, {joined})"
+    if kind.endswith("stack"):
+        norm = f", norm=LayerNorm({width})" if rng.random() < 0.5 else ""
+        stack = "TransformerDecoder" if kind.startswith("decoder") else "TransformerEncoder"
+        return shape, f"{stack}({text}, {rng.randint(1, 3)}{norm})"
+    return shape, text
+
+
+def _plain(rng: random.Random) -> tuple[list[int], str]:
+    """Embedding with a frozen table, LayerNorm, Linear and the norms on 3-D inputs."""
+    n, length, width = rng.randint(1, 6), rng.randint(1, 9), rng.randint(1, 24)
+    kind = rng.choice(("frozen", "LayerNorm", "Linear", "BatchNorm1d", "GroupNorm", "InstanceNorm1d", "PReLU"))
+    if kind == "frozen":
+        return [n, length], f"Embedding({rng.randint(1, 300)}, {width}, _freeze={rng.random() < 0.7})"
+    if kind == "LayerNorm":
+        options = rng.choice(("", ", elementwise_affine=False", ", bias=False"))
+        return [n, length, width], f"LayerNorm({width}{options})"
+    if kind == "Linear":
+        return [n, length, width], f"Linear({width}, {rng.randint(1, 24)}, bias={rng.random() < 0.7})"
+    if kind == "GroupNorm":
+        groups = rng.choice([g for g in range(1, length + 1) if length % g == 0])
+        return [n, length, width], f"GroupNorm({groups}, {length})"
+    if kind == "PReLU":
+        return [n, length, width], f"PReLU({rng.choice((1, length))})"
+    affine = ", affine=True" if kind == "InstanceNorm1d" else ""
+    return [n, length, width], f"{kind}({length}{affine})"
+
+
+def sequence(count: int) -> list[dict]:
+    rng = random.Random(SEED + 2)
+    makers = (_recurrent, _recurrent, make_sequence_goldens._embedding, _attention, _attention, _attention, _plain)
+    cases: list[dict] = []
+    while len(cases) < count:
+        shape, text = rng.choice(makers)(rng)
+        try:
+            cases.append(run_network(shape, text))
+        except Exception:  # PyTorch refuses it (torchinfo re-raises): make_sequence_goldens checks refusals
+            continue
+    return cases
 
 
 def singles(count: int) -> list[dict]:
@@ -112,7 +272,10 @@ def asymmetric(count: int) -> list[dict]:
 def main() -> None:
     warnings.simplefilter("ignore")
     networks = {}
-    for name, (shape, text) in {**make_conv_goldens.NETWORKS, **EXTRA_NETWORKS}.items():
+    named = {**make_conv_goldens.NETWORKS, **EXTRA_NETWORKS, **make_sequence_goldens.NETWORKS, **SEQUENCE_NETWORKS}
+    parts = (make_conv_goldens.NETWORKS, EXTRA_NETWORKS, make_sequence_goldens.NETWORKS, SEQUENCE_NETWORKS)
+    assert len(named) == sum(map(len, parts)), "network names must not repeat"
+    for name, (shape, text) in named.items():
         try:
             networks[name] = run_network(shape, text)
         except Exception:  # the refusals of make_conv_goldens (torchinfo re-raises them)
@@ -123,9 +286,13 @@ def main() -> None:
         "singles": singles(120),
         "networks": networks,
         "asymmetric": asymmetric(200),
+        "sequence": sequence(150),
     }
     write_goldens(OUT, data)
-    counts = f"{len(data['singles'])} singles, {len(networks)} networks, {len(data['asymmetric'])} asymmetric"
+    counts = (
+        f"{len(data['singles'])} singles, {len(networks)} networks, {len(data['asymmetric'])} asymmetric, "
+        f"{len(data['sequence'])} sequence layers"
+    )
     print(f"wrote {OUT}: {counts}")
 
 
