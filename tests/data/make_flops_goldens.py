@@ -13,9 +13,9 @@ Every layer runs in float64, in training mode with its parameters requiring grad
 step ``cost flops`` estimates; in eval mode under ``no_grad`` the transformer layers take a fused fast
 path that the counter does not see into), the way the trace runs it (make_sequence_goldens.forward: a
 recurrent layer's ``output``, self-attention ``layer(x, x, x)``, a decoder or Transformer with the input
-as target and memory). A configuration PyTorch refuses is left out (the shape goldens check refusals). One addition to the
-counter's table: CPU_ATTENTION (the CPU flash-attention kernel, which a layer without dropout takes,
-counted as FlopCounterMode counts the other attention kernels).
+as target and memory). A configuration PyTorch refuses is left out (the shape goldens check
+refusals). One addition to the counter's table: CPU_ATTENTION (the CPU flash-attention kernel, which
+a layer without dropout takes, counted as FlopCounterMode counts the other attention kernels).
 
 - "singles": seeded random layers, each on its own input: Conv/ConvTranspose 1-3d (groups, stride,
   dilation, padding modes, output_padding, bias, unbatched), Linear on 1 to 4 axes, RNN/LSTM/GRU
@@ -80,7 +80,10 @@ NETWORKS = {
         "Linear(24, 11)",
     ),
     "lstm-projection-unbatched": ([15, 40], "LSTM(40, 64, num_layers=2, proj_size=16); Linear(16, 29)"),
-    "conv1d-text": ([4, 16, 50], "Conv1d(16, 32, 5, padding='same'); ReLU(); AdaptiveMaxPool1d(1); Flatten(); Linear(32, 2)"),
+    "conv1d-text": (
+        [4, 16, 50],
+        "Conv1d(16, 32, 5, padding='same'); ReLU(); AdaptiveMaxPool1d(1); Flatten(); Linear(32, 2)",
+    ),
 }
 
 
@@ -205,15 +208,15 @@ MAKERS = (_conv, _conv, _linear, _linear, _recurrent, _recurrent, _attention, _a
 
 # --------------------------------------------------------------------------- the oracle
 
+
 #: FlopCounterMode counts scaled-dot-product attention's QKᵀ and AV in the flash, efficient and cuDNN
 #: kernels (sdpa_flop) and, through the math fallback, as bmm; the CPU flash kernel (taken without
 #: dropout) is not in its table, so its count would leave QKᵀ and AV out. Give it the same formula.
-def _cpu_attention_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:  # noqa: ANN001
+def _cpu_attention_flop(query_shape, key_shape, value_shape, *args, out_shape=None, **kwargs) -> int:
     return sdpa_flop_count(query_shape, key_shape, value_shape)
 
 
 CPU_ATTENTION = {torch.ops.aten._scaled_dot_product_flash_attention_for_cpu: _cpu_attention_flop}
-
 
 
 def count(input_shape: list[int], text: str) -> list[int]:
