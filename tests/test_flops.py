@@ -82,6 +82,11 @@ def test_transformer_counts_attention_and_every_position():
     assert f"torchinfo's Mult-Adds for this network: {torchinfo:,} (it " in text
     assert "leaves out attention" in text and "once per item of the first axis" in text
     assert cost_comm.CONVENTION in text and solution.answer["convention"] == cost_comm.CONVENTION
+    # the typeset keys show the products as display maths, in the same names
+    latex = solution.steps[0].latex
+    assert r"\text{layers}\cdot (4\cdot N\cdot L\cdot d^2 + 2\cdot N\cdot L^2\cdot d" in latex
+    assert r"= 3\cdot (4\cdot 4\cdot 32\cdot 64^2" in latex and "20{,}447{,}232" in latex
+    assert latex.count(r" \\ ") == 2  # TransformerEncoder, Linear, total
 
 
 def test_no_torchinfo_line_when_the_counts_agree():

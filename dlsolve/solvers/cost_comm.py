@@ -23,6 +23,7 @@ tokens and inference 2N per token; time = FLOPs / (GPUs × peak × MFU).
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -242,28 +243,40 @@ _RECURRENT = ("RNN", "LSTM", "GRU")
 _ATTENTION = ("MultiheadAttention", "Transformer")
 _ENCODER = "4·N·L·d² + 2·N·L²·d + 2·N·L·d·d_ff"
 _DECODER = "8·N·L·d² + 4·N·L²·d + 2·N·L·d·d_ff"
-_TERMS = " (the Q, K, V and output projections; QKᵀ and AV; the feed-forward)"
+_TERMS = "the Q, K, V and output projections; QKᵀ and AV; the feed-forward"
+_DECODER_TERMS = "self- and cross-attention, then the feed-forward"
 
-#: Each counted kind of layer's product, in symbols (N batch, L sequence length, S keys, E or d width).
+#: Each counted kind of layer's product in symbols (N batch, L sequence length, S keys, E or d width),
+#: and what its terms are.
 RULES = {
-    "Conv": "N·∏out·weights",
-    "ConvTranspose": "N·∏in·weights",
-    "Linear": "positions·in·out",
-    "RNN": "L·N·weights (every step, direction and layer)",
-    "MultiheadAttention": "4·N·L·E² + 2·N·L·S·E (the Q, K, V and output projections; QKᵀ and AV)",
-    "TransformerEncoderLayer": _ENCODER + _TERMS,
-    "TransformerEncoder": f"layers·({_ENCODER}){_TERMS}",
-    "TransformerDecoderLayer": _DECODER + " (self- and cross-attention, then the feed-forward)",
-    "TransformerDecoder": f"layers·({_DECODER}) (self- and cross-attention, then the feed-forward)",
-    "Transformer": f"encoders·({_ENCODER}) + decoders·({_DECODER})",
+    "Conv": ("N·∏out·weights", "each weight once per batch item and output position"),
+    "ConvTranspose": ("N·∏in·weights", "each weight once per batch item and input position"),
+    "Linear": ("positions·in·out", "every position of the leading axes"),
+    "RNN": ("L·N·weights", "every step, direction and layer"),
+    "MultiheadAttention": ("4·N·L·E² + 2·N·L·S·E", "the Q, K, V and output projections; QKᵀ and AV"),
+    "TransformerEncoderLayer": (_ENCODER, _TERMS),
+    "TransformerEncoder": (f"layers·({_ENCODER})", _TERMS),
+    "TransformerDecoderLayer": (_DECODER, _DECODER_TERMS),
+    "TransformerDecoder": (f"layers·({_DECODER})", _DECODER_TERMS),
+    "Transformer": (f"encoders·({_ENCODER}) + decoders·({_DECODER})", "encoder and decoder layers"),
 }
 
 
-def _rule(name: str) -> str:
+def _rule(name: str) -> tuple[str, str]:
     for prefix in ("ConvTranspose", "Conv"):
         if name.startswith(prefix):
             return RULES[prefix]
-    return RULES["RNN"] if name in _RECURRENT else RULES.get(name, "")
+    return RULES["RNN"] if name in _RECURRENT else RULES[name]
+
+
+_QKT = "$QK^\\top$"
+
+
+def _tex(formula: str) -> str:
+    """A product as this module writes it (``4·N·L·d² + 2·8·128²·64``, ``N·∏out·weights``) typeset."""
+    text = formula.replace("d_ff", "d_{@}").replace(",", "{,}").replace("²", "^2").replace("ᵀ", "^\\top")
+    text = re.sub(r"[A-Za-z]{2,}", lambda m: f"\\text{{{m.group(0)}}}", text)
+    return text.replace("·", "\\cdot ").replace("∏", "\\prod ").replace("@", "\\text{ff}")
 
 
 def _torchinfo_differs(rows: list[Any]) -> str:
@@ -274,7 +287,7 @@ def _torchinfo_differs(rows: list[Any]) -> str:
             continue
         name = row.layer.split("(")[0]
         if name.startswith(_ATTENTION):
-            reasons["leaves out attention (its projections and QKᵀ, AV)"] = None
+            reasons["leaves out attention's projections, QKᵀ and AV"] = None
         elif name == "Linear" and len(row.shape) != 2:
             reasons["counts a Linear once per item of the first axis, not per position"] = None
         elif name in _RECURRENT and len(row.shape) == 2:
@@ -283,8 +296,10 @@ def _torchinfo_differs(rows: list[Any]) -> str:
             reasons["counts the bias adds"] = None
         elif name.startswith("Embedding"):
             reasons["counts an embedding's whole table once per batch item, for a lookup"] = None
+        elif "Norm" in name:
+            reasons["counts a norm's scale and shift once per item of the first axis"] = None
         else:
-            reasons["counts elementwise layers' parameters (norms, PReLU) once per batch item"] = None
+            reasons[f"counts {name}'s parameters once per item of the first axis"] = None
     return "; ".join(reasons)
 
 
@@ -327,19 +342,35 @@ def network_flops(
     for row in rows:
         if row.compute_macs:
             kinds.setdefault(row.layer.split("(")[0], row)
-    products = [f"{name}: {_rule(name)} = {row.compute_formula} = {row.compute_macs:,}" for name, row in kinds.items()]
+    products, displays = [], []
+    for name, row in kinds.items():
+        formula, terms = _rule(name)
+        products.append(f"{name}: {formula} = {row.compute_formula} = {row.compute_macs:,} ({terms})")
+        displays.append(
+            f"\\text{{{name}}} = {_tex(formula)} = {_tex(row.compute_formula)} = {_tex(f'{row.compute_macs:,}')}"
+            f"\\quad\\text{{({terms.replace('QKᵀ', _QKT)})}}"
+        )
+    displays.append(
+        f"\\text{{total}} = {_tex(f'{macs:,}')}\\ \\text{{multiply-accumulates per batch of }} {fmt.shape(input_shape)}"
+    )
     differs = _torchinfo_differs(rows) if torchinfo != macs else ""
 
     def working() -> list[Step]:
         lines = [
-            f"counted: {CONVENTION}",
+            f"Counted: {CONVENTION}",
             *products,
             f"total {macs:,} multiply-accumulates per batch of {fmt.shape(input_shape)}",
         ]
         if differs:
             lines.append(f"torchinfo's Mult-Adds for this network: {torchinfo:,} (it {differs})")
         worked = [
-            Step("MACs per layer", "\n".join(lines), blocks=[Table(["layer", "MACs"], table)], kind="cost.flops"),
+            Step(
+                "MACs per layer",
+                "\n".join(lines),
+                " \\\\ ".join(displays),
+                blocks=[Table(["layer", "MACs"], table)],
+                kind="cost.flops",
+            ),
             Step(
                 "FLOPs of a training step ≈ 6 · MACs",
                 f"forward 2 · {macs:,} = {forward_flops:,} FLOPs; backward about twice the forward; a training "
