@@ -29,6 +29,13 @@ forward hooks run; tests/data/make_macs_goldens.py checks them):
   ``linear2`` and LayerNorms, each once per entry of the first axis (the batch with ``batch_first``,
   the sequence without): ``first axis·(params − attention params)``. The working says what is left out.
 * Embedding, EmbeddingBag: ``first axis·num_embeddings·embedding_dim``, a frozen table (``_freeze``) too.
+
+``Applied.compute_macs`` is what ``cost flops --net`` counts instead: the multiply-accumulates of the
+forward pass's matrix products, as ``torch.utils.flop_counter.FlopCounterMode`` counts them
+(tests/data/make_flops_goldens.py): a recurrent layer's weights (biases left out) once per step and
+batch item, ``L·N·weights``; attention ``4·N·L·E²`` (Q, K, V and output projections) ``+ 2·N·L·S·E``
+(QKᵀ and AV, S keys counting ``bias_k``/``bias_v`` and the zero attention); a transformer layer that
+plus ``2·N·L·d·d_ff`` (a decoder layer two attentions, the memory the same sequence); embeddings 0.
 """
 
 from __future__ import annotations
