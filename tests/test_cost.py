@@ -147,8 +147,8 @@ def test_bad_input_names_the_option(cli, args: list[str], option: str) -> None: 
 
 
 def test_flops_of_a_network_from_its_macs(cli) -> None:  # type: ignore[no-untyped-def]
-    # Conv2d(3, 16, 3) on 8x3x32x32: 8·30·30 positions × 448 params; Linear: 8 × 144,010
-    macs = 8 * 30 * 30 * 448 + 8 * (14400 * 10 + 10)
+    # Conv2d(3, 16, 3) on 8x3x32x32: 8·30·30 positions × 432 weights; Linear: 8 × 14400·10 (no bias adds)
+    macs = 8 * 30 * 30 * 432 + 8 * 14400 * 10
     result = cli(
         "cost",
         "flops",
@@ -162,4 +162,5 @@ def test_flops_of_a_network_from_its_macs(cli) -> None:  # type: ignore[no-untyp
     )
     answer = result.json()["answer"]
     assert (answer["macs"], answer["flops_per_step"], answer["flops"]) == (macs, 6 * macs, 600 * macs)
+    assert answer["torchinfo_macs"] == 8 * 30 * 30 * 448 + 8 * (14400 * 10 + 10)  # what conv-shape shows
     assert cli("cost", "flops", "--net", "Linear(2, 2)").exit_code == 2  # no --input

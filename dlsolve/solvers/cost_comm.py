@@ -23,6 +23,7 @@ tokens and inference 2N per token; time = FLOPs / (GPUs × peak × MFU).
 from __future__ import annotations
 
 import math
+import re
 from fractions import Fraction
 from typing import Any
 
@@ -232,6 +233,76 @@ def flops(
     )
 
 
+#: What ``cost flops --net`` counts, in one line (the working's and the answer's ``convention``).
+CONVENTION = (
+    "MACs of the forward pass's matrix products and convolutions, as torch.utils.flop_counter counts them "
+    "(its FLOPs / 2); elementwise work (bias adds, norms, activations, softmax) and table lookups left out"
+)
+
+_RECURRENT = ("RNN", "LSTM", "GRU")
+_ATTENTION = ("MultiheadAttention", "Transformer")
+_ENCODER = "4·N·L·d² + 2·N·L²·d + 2·N·L·d·d_ff"
+_DECODER = "8·N·L·d² + 4·N·L²·d + 2·N·L·d·d_ff"
+_TERMS = "the Q, K, V and output projections; QKᵀ and AV; the feed-forward"
+_DECODER_TERMS = "self- and cross-attention, then the feed-forward"
+
+#: Each counted kind of layer's product in symbols (N batch, L sequence length, S keys, E or d width),
+#: and what its terms are.
+RULES = {
+    "Conv": ("N·∏out·weights", "each weight once per batch item and output position"),
+    "ConvTranspose": ("N·∏in·weights", "each weight once per batch item and input position"),
+    "Linear": ("positions·in·out", "every position of the leading axes"),
+    "RNN": ("L·N·weights", "every step, direction and layer"),
+    "MultiheadAttention": ("4·N·L·E² + 2·N·L·S·E", "the Q, K, V and output projections; QKᵀ and AV"),
+    "TransformerEncoderLayer": (_ENCODER, _TERMS),
+    "TransformerEncoder": (f"layers·({_ENCODER})", _TERMS),
+    "TransformerDecoderLayer": (_DECODER, _DECODER_TERMS),
+    "TransformerDecoder": (f"layers·({_DECODER})", _DECODER_TERMS),
+    "Transformer": (f"encoders·({_ENCODER}) + decoders·({_DECODER})", "encoder and decoder layers"),
+}
+
+
+def _rule(name: str) -> tuple[str, str]:
+    for prefix in ("ConvTranspose", "Conv"):
+        if name.startswith(prefix):
+            return RULES[prefix]
+    return RULES["RNN"] if name in _RECURRENT else RULES[name]
+
+
+_QKT = "$QK^\\top$"
+
+
+def _tex(formula: str) -> str:
+    """A product as this module writes it (``4·N·L·d² + 2·8·128²·64``, ``N·∏out·weights``) typeset."""
+    text = formula.replace("d_ff", "d_{@}").replace(",", "{,}").replace("²", "^2").replace("ᵀ", "^\\top")
+    text = re.sub(r"[A-Za-z]{2,}", lambda m: f"\\text{{{m.group(0)}}}", text)
+    return text.replace("·", "\\cdot ").replace("∏", "\\prod ").replace("@", "\\text{ff}")
+
+
+def _torchinfo_differs(rows: list[Any]) -> str:
+    """Why torchinfo's Mult-Adds differ from the compute MACs, for the layers where they do (after "it ")."""
+    reasons: dict[str, None] = {}
+    for row in rows:
+        if row.macs == row.compute_macs:
+            continue
+        name = row.layer.split("(")[0]
+        if name.startswith(_ATTENTION):
+            reasons["leaves out attention's projections, QKᵀ and AV"] = None
+        elif name == "Linear" and len(row.shape) != 2:
+            reasons["counts a Linear once per item of the first axis, not per position"] = None
+        elif name in _RECURRENT and len(row.shape) == 2:
+            reasons["multiplies an unbatched recurrent layer by L and its output features"] = None
+        elif name == "Linear" or name in _RECURRENT or "Conv" in name:
+            reasons["counts the bias adds"] = None
+        elif name.startswith("Embedding"):
+            reasons["counts an embedding's whole table once per batch item, for a lookup"] = None
+        elif "Norm" in name:
+            reasons["counts a norm's scale and shift once per item of the first axis"] = None
+        else:
+            reasons[f"counts {name}'s parameters once per item of the first axis"] = None
+    return "; ".join(reasons)
+
+
 def network_flops(
     *,
     net: list[Any],
@@ -241,32 +312,63 @@ def network_flops(
     mfu: Fraction | None = None,
     gpus: int = 1,
 ) -> Solution:
-    """The exact alternative to 6ND for a network: its multiply-accumulates per batch, counted layer by
-    layer as ``conv-shape --net`` counts them (torchinfo's Mult-Adds). A forward pass costs 2·MACs
-    FLOPs, the backward pass about twice that (gradients for the inputs and for the weights), so a
-    training step costs about 6·MACs FLOPs, and ``steps`` steps that many times more."""
-    from dlsolve.solvers.layers import network_shape
+    """The exact alternative to 6ND for a network: the multiply-accumulates its forward pass performs per
+    batch, layer by layer, as ``torch.utils.flop_counter.FlopCounterMode`` counts them (:data:`CONVENTION`:
+    matrix products and convolutions; a Linear once per position, every step of a recurrent layer,
+    attention's projections and QKᵀ, AV; an embedding's lookup 0). A forward pass costs 2·MACs FLOPs,
+    the backward pass about twice that (gradients for the inputs and for the weights), so a training
+    step costs about 6·MACs FLOPs, and ``steps`` steps that many times more. The answer also gives
+    torchinfo's Mult-Adds (what ``conv-shape --net`` shows), which count a Linear once per batch item
+    and leave attention out."""
+    from dlsolve.solvers import layers_keras
+    from dlsolve.solvers.layers import trace_layers
 
     if steps < 1:
         raise BadInput(f"expected at least one step, got {steps}", option="--steps")
-    traced = network_shape(input_shape, net).answer
-    macs = traced.get("macs")
-    if macs is None:
+    if layers_keras.detect(net) == "keras":
         raise BadInput("this network's MACs are not counted (Keras layers): give --params and --tokens", option="--net")
+    rows, _ = trace_layers(input_shape, net)
+    macs = sum(row.compute_macs for row in rows)
+    torchinfo = sum(row.macs for row in rows)
     forward_flops, per_step = 2 * macs, 6 * macs
     training = per_step * steps
     seconds = None
     if peak_tflops is not None:
         seconds = training / (gpus * peak_tflops * 10**12 * (mfu if mfu is not None else 1))
-    rows = [[layer["layer"], f"{layer.get('macs') or 0:,}"] for layer in traced["layers"]]
+    table = [[f"{i}. {row.layer}", f"{row.compute_macs:,}"] for i, row in enumerate(rows, 1)]
+    table.append(["Total", f"{macs:,}"])
+    # one worked product per kind of layer (its first), the table has them all
+    kinds: dict[str, Any] = {}
+    for row in rows:
+        if row.compute_macs:
+            kinds.setdefault(row.layer.split("(")[0], row)
+    products, displays = [], []
+    for name, row in kinds.items():
+        formula, terms = _rule(name)
+        products.append(f"{name}: {formula} = {row.compute_formula} = {row.compute_macs:,} ({terms})")
+        displays.append(
+            f"\\text{{{name}}} = {_tex(formula)} = {_tex(row.compute_formula)} = {_tex(f'{row.compute_macs:,}')}"
+            f"\\quad\\text{{({terms.replace('QKᵀ', _QKT)})}}"
+        )
+    displays.append(
+        f"\\text{{total}} = {_tex(f'{macs:,}')}\\ \\text{{multiply-accumulates per batch of }} {fmt.shape(input_shape)}"
+    )
+    differs = _torchinfo_differs(rows) if torchinfo != macs else ""
 
     def working() -> list[Step]:
+        lines = [
+            f"Counted: {CONVENTION}",
+            *products,
+            f"total {macs:,} multiply-accumulates per batch of {fmt.shape(input_shape)}",
+        ]
+        if differs:
+            lines.append(f"torchinfo's Mult-Adds for this network: {torchinfo:,} (it {differs})")
         worked = [
             Step(
                 "MACs per layer",
-                f"input {fmt.shape(input_shape)}: {macs:,} multiply-accumulates per batch (torchinfo's Mult-Adds: "
-                "a conv's weights and bias once per output position and batch item)",
-                blocks=[Table(["layer", "MACs"], rows)],
+                "\n".join(lines),
+                " \\\\ ".join(displays),
+                blocks=[Table(["layer", "MACs"], table)],
                 kind="cost.flops",
             ),
             Step(
@@ -297,6 +399,9 @@ def network_flops(
             "flops_per_step": per_step,
             "flops": training,
             "seconds": None if seconds is None else float(seconds),
+            "torchinfo_macs": torchinfo,
+            "convention": CONVENTION,
+            "layers": [{"layer": row.layer, "macs": row.compute_macs, "torchinfo_macs": row.macs} for row in rows],
         },
         summary=f"{macs:,} MACs per batch; training ≈ {training:,} FLOPs",
         quiet=f"macs {macs}; flops {training}",

@@ -275,6 +275,9 @@ class LayerRow:
     latex: list[str]
     macs: int = 0
     note: str = ""
+    #: Multiply-accumulates of the forward pass's matrix products and convolutions (``Applied.compute_macs``).
+    compute_macs: int = 0
+    compute_formula: str = ""
 
 
 def _rf_text(values: list[int] | None) -> str:
@@ -357,23 +360,11 @@ def unknown_layer(call: LayerCall, known: Sequence[str], examples: str) -> BadIn
     return BadInput(f"line {call.line}: unknown layer {call.name!r}{hint} (see README)", option="--net")
 
 
-def network_shape(
-    input_shape: Sequence[int], calls: Sequence[LayerCall], framework: str | None = None, *, full: bool = False
-) -> Solution:
-    """Trace ``input_shape`` through the layers; the output shape, parameters, MACs, receptive field of each.
-
-    The working writes out the first layer of each kind (one worked example; the table has them all),
-    or every layer with ``full``.
-
-    ``framework`` is ``"pytorch"``, ``"keras"`` or None (Keras when the layers are Keras's: ``Conv2D``,
-    ``Dense``, ``Input(shape=...)``; see :mod:`dlsolve.solvers.layers_keras`).
-    """
+def trace_layers(input_shape: Sequence[int], calls: Sequence[LayerCall]) -> tuple[list[LayerRow], list[str]]:
+    """PyTorch layers applied one after the other to ``input_shape``: a :class:`LayerRow` per layer (shape,
+    parameters, torchinfo's MACs, compute MACs, receptive field, working lines) and the warnings."""
     from dlsolve.solvers import layers_keras
 
-    if framework is None:
-        framework = layers_keras.detect(calls)
-    if framework == "keras":
-        return layers_keras.keras_network_shape(input_shape, calls)
     shape: Shape = tuple(input_shape)
     rf: list[int] | None = None
     jump: list[int] | None = None
@@ -422,8 +413,44 @@ def network_shape(
         )
         lines = [*applied.lines, "; ".join(tail), *([applied.macs_note] if applied.macs_note else [])]
         latex = [*applied.latex, *tail_latex] if applied.latex else []  # LaTeX only where the layer has its formulas
-        rows.append(LayerRow(name, applied.shape, applied.params, rf, jump, lines, latex, macs, applied.note))
+        rows.append(
+            LayerRow(
+                name,
+                applied.shape,
+                applied.params,
+                rf,
+                jump,
+                lines,
+                latex,
+                macs,
+                applied.note,
+                applied.compute_macs,
+                applied.compute_formula,
+            )
+        )
         shape = applied.shape
+    return rows, warnings
+
+
+def network_shape(
+    input_shape: Sequence[int], calls: Sequence[LayerCall], framework: str | None = None, *, full: bool = False
+) -> Solution:
+    """Trace ``input_shape`` through the layers; the output shape, parameters, MACs, receptive field of each.
+
+    The working writes out the first layer of each kind (one worked example; the table has them all),
+    or every layer with ``full``.
+
+    ``framework`` is ``"pytorch"``, ``"keras"`` or None (Keras when the layers are Keras's: ``Conv2D``,
+    ``Dense``, ``Input(shape=...)``; see :mod:`dlsolve.solvers.layers_keras`).
+    """
+    from dlsolve.solvers import layers_keras
+
+    if framework is None:
+        framework = layers_keras.detect(calls)
+    if framework == "keras":
+        return layers_keras.keras_network_shape(input_shape, calls)
+    rows, warnings = trace_layers(input_shape, calls)
+    shape: Shape = rows[-1].shape if rows else tuple(input_shape)
     total = sum(row.params for row in rows)
     total_macs = sum(row.macs for row in rows)
 

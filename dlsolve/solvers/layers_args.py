@@ -47,6 +47,13 @@ class Applied:
     macs_note: str = ""
     #: Parameters that are not trained (Keras's BatchNormalization moving mean and variance).
     non_trainable: int = 0
+    #: Multiply-accumulates the forward pass performs in matrix products and convolutions, as
+    #: ``torch.utils.flop_counter.FlopCounterMode`` counts them (its FLOPs / 2): bias adds, norms,
+    #: activations, softmax and table lookups are left out (0 for the layers that have no such product).
+    #: ``cost flops --net`` counts these; ``macs`` (torchinfo's) stays what ``conv-shape`` shows.
+    compute_macs: int = 0
+    #: The product that gives ``compute_macs`` (``8·30·30·432``; empty: none shown).
+    compute_formula: str = ""
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,13 @@ forward hooks run; tests/data/make_macs_goldens.py checks them):
   ``linear2`` and LayerNorms, each once per entry of the first axis (the batch with ``batch_first``,
   the sequence without): ``first axis·(params − attention params)``. The working says what is left out.
 * Embedding, EmbeddingBag: ``first axis·num_embeddings·embedding_dim``, a frozen table (``_freeze``) too.
+
+``Applied.compute_macs`` is what ``cost flops --net`` counts instead: the multiply-accumulates of the
+forward pass's matrix products, as ``torch.utils.flop_counter.FlopCounterMode`` counts them
+(tests/data/make_flops_goldens.py): a recurrent layer's weights (biases left out) once per step and
+batch item, ``L·N·weights``; attention ``4·N·L·E²`` (Q, K, V and output projections) ``+ 2·N·L·S·E``
+(QKᵀ and AV, S keys counting ``bias_k``/``bias_v`` and the zero attention); a transformer layer that
+plus ``2·N·L·d·d_ff`` (a decoder layer two attentions, the memory the same sequence); embeddings 0.
 """
 
 from __future__ import annotations
@@ -166,6 +173,9 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
             else f"torchinfo multiplies by the output's first two axes; unbatched these are L = {out[0]} and the "
             f"{out[1]} output features"
         )
+        # compute: every weight once per time step and batch item (both directions, every layer); no biases
+        biases = directions * num_layers * 2 * gates * hidden if bias else 0
+        positions = shape[:-1]
         return checks.Applied(
             out,
             params,
@@ -177,6 +187,8 @@ def _recurrent_apply(kind: str) -> Callable[[Context, dict[str, Any], Shape], Ap
             macs=out[0] * out[1] * params,
             macs_formula=f"{out[0]}·{out[1]}·{params}",
             macs_note=macs_note,
+            compute_macs=math.prod(positions) * (params - biases),
+            compute_formula="·".join(map(str, [*positions, params - biases])),
         )
 
     return apply
@@ -330,8 +342,49 @@ def _mha_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
     batch = () if len(shape) == 2 else (shape[0] if batch_first else shape[1],)
     note = f"attn_weights {fmt.shape((*batch, length, keys))} (averaged over heads)"
     return checks.Applied(
-        shape, params, lines, [f"\\text{{params}} = {params}"], "end", note=note, **_macs_without(shape, params, params)
+        shape,
+        params,
+        lines,
+        [f"\\text{{params}} = {params}"],
+        "end",
+        note=note,
+        **_macs_without(shape, params, params),
+        **_compute(_attention_macs(batch[0] if batch else 1, length, keys, embed)),
     )
+
+
+def _compute(parts: list[tuple[int, str]]) -> dict[str, Any]:
+    """``Applied``'s compute_macs and compute_formula from (MACs, product) parts."""
+    return {"compute_macs": sum(macs for macs, _ in parts), "compute_formula": " + ".join(text for _, text in parts)}
+
+
+def _attention_macs(batch: int, length: int, keys: int, embed: int, times: int = 1) -> list[tuple[int, str]]:
+    """``times`` multi-head attentions' matrix products for ``batch`` sequences of ``length`` queries and
+    ``keys`` keys (the query, key, value and output projections, E² each per position; QKᵀ and AV,
+    ``length·keys·E`` each with all heads together). The trace's keys and values are the queries' own
+    sequence (self-attention; a decoder's memory is the same shape), so every projection runs on
+    ``length`` positions."""
+    n, e, t = batch, embed, times
+    return [
+        (4 * t * n * length * e * e, f"{4 * t}·{n}·{length}·{e}²"),
+        (2 * t * n * length * keys * e, f"{2 * t}·{n}·{length}{'²' if keys == length else f'·{keys}'}·{e}"),
+    ]
+
+
+def _sequence_axes(shape: Shape, batch_first: bool) -> tuple[int, int]:
+    """(batch, length) of a sequence input: [N, L, E] with batch_first, [L, N, E] without, [L, E] unbatched."""
+    if len(shape) == 2:
+        return 1, shape[0]
+    return (shape[0], shape[1]) if batch_first else (shape[1], shape[0])
+
+
+def _layer_compute(a: dict[str, Any], shape: Shape, decoder: bool) -> list[tuple[int, str]]:
+    """One transformer layer's matrix products on ``shape`` (memory = the same sequence for a decoder):
+    self-attention, a decoder's cross-attention, and the feed-forward linear1, linear2 (``2·N·L·d·d_ff``)."""
+    d, ff = a["d_model"], a["dim_feedforward"]
+    n, length = _sequence_axes(shape, a["batch_first"])
+    parts = _attention_macs(n, length, length, d, 2 if decoder else 1)  # a decoder: self- and cross-attention
+    return [*parts, (2 * n * length * d * ff, f"2·{n}·{length}·{d}·{ff}")]
 
 
 def _macs_without(shape: Shape, params: int, attention: int) -> dict[str, Any]:
@@ -419,9 +472,15 @@ def _stack_apply(decoder: bool) -> Callable[[Context, dict[str, Any], Shape], Ap
             lines.append(f"final norm {norm.name}: {normed.params}; total = {params}")
         inner = checks.Context(ctx.index, layer.name, ctx.source)
         spec = checks.CATALOGUE[layer.name]
-        attention = count * _transformer_layer(inner, checks.bind(layer, spec, inner), decoder)[3]
+        bound = checks.bind(layer, spec, inner)
+        attention = count * _transformer_layer(inner, bound, decoder)[3]
         latex = [f"\\text{{params}} = {params}"]
-        return checks.Applied(one.shape, params, lines, latex, "end", **_macs_without(one.shape, params, attention))
+        compute = _compute(_layer_compute(bound, shape, decoder))
+        compute["compute_macs"] *= count
+        compute["compute_formula"] = f"{count}·({compute['compute_formula']})" if count > 1 else one.compute_formula
+        return checks.Applied(
+            one.shape, params, lines, latex, "end", **_macs_without(one.shape, params, attention), **compute
+        )
 
     return apply
 
@@ -434,7 +493,15 @@ def _transformer_layer_apply(decoder: bool) -> Callable[[Context, dict[str, Any]
         memory = "; memory (the encoder output) taken as the incoming tensor" if decoder else ""
         lines.insert(0, f"input {fmt.shape(shape)} {where}{memory}; output the same shape")
         latex = [f"\\text{{params}} = {params}"]
-        return _checks().Applied(shape, params, lines, latex, "end", **_macs_without(shape, params, attention))
+        return _checks().Applied(
+            shape,
+            params,
+            lines,
+            latex,
+            "end",
+            **_macs_without(shape, params, attention),
+            **_compute(_layer_compute(a, shape, decoder)),
+        )
 
     return apply
 
@@ -468,7 +535,16 @@ def _transformer_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied
     ]
     attention = encoders * encoder_attention + decoders * decoder_attention
     latex = [f"\\text{{params}} = {params}"]
-    return checks.Applied(shape, params, lines, latex, "end", **_macs_without(shape, params, attention))
+    encoder_macs = _compute(_layer_compute(layer_args, shape, decoder=False))
+    decoder_macs = _compute(_layer_compute(layer_args, shape, decoder=True))
+    compute = {
+        "compute_macs": encoders * encoder_macs["compute_macs"] + decoders * decoder_macs["compute_macs"],
+        "compute_formula": " + ".join(
+            f"{count}·({part['compute_formula']})" if count > 1 else part["compute_formula"]
+            for count, part in ((encoders, encoder_macs), (decoders, decoder_macs))
+        ),
+    }
+    return checks.Applied(shape, params, lines, latex, "end", **_macs_without(shape, params, attention), **compute)
 
 
 def _transformer_layer_params() -> tuple[tuple[str, Any], ...]:

@@ -70,7 +70,19 @@ def _conv_apply(n: int, transposed: bool) -> Callable[[Context, dict[str, Any], 
         latex.append(params_latex)
         receptive = "end" if transposed else geometry
         warnings = floor_warnings(geometry, sizes, spatial)
-        return Applied((*shape[:axis], out_channels, *spatial), params, lines, latex, receptive, warnings)
+        # each weight once per batch item and output position (transposed: per input position); no bias
+        weights = params - (out_channels if bias else 0)
+        positions = [*shape[:axis], *(sizes if transposed else spatial)]
+        return Applied(
+            (*shape[:axis], out_channels, *spatial),
+            params,
+            lines,
+            latex,
+            receptive,
+            warnings,
+            compute_macs=math.prod(positions) * weights,
+            compute_formula="·".join(map(str, [*positions, weights])),
+        )
 
     return apply
 
@@ -251,8 +263,15 @@ def _linear_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         f"= {in_features}·{out_features}{f' + {out_features}' if bias else ''} = {params}"
     ]
     out = (*shape[:-1], out_features)
+    # every position (all leading axes) times in·out; the bias add is not a product
+    compute = {
+        "compute_macs": math.prod(shape[:-1]) * in_features * out_features,
+        "compute_formula": "·".join(map(str, [*shape[:-1], f"({in_features}·{out_features})"]))
+        if len(shape) > 1
+        else f"{in_features}·{out_features}",
+    }
     if len(shape) < 3 or not params:
-        return Applied(out, params, lines, [], "end")
+        return Applied(out, params, lines, [], "end", **compute)
     # torchinfo multiplies by the first axis alone: say what a count per position would be
     positions = "·".join(str(v) for v in shape[:-1])
     note = (
@@ -260,7 +279,15 @@ def _linear_apply(ctx: Context, a: dict[str, Any], shape: Shape) -> Applied:
         f"{positions}·{params} = {math.prod(shape[:-1]) * params:,}"
     )
     return Applied(
-        out, params, lines, [], "end", macs=shape[0] * params, macs_formula=f"{shape[0]}·{params}", macs_note=note
+        out,
+        params,
+        lines,
+        [],
+        "end",
+        macs=shape[0] * params,
+        macs_formula=f"{shape[0]}·{params}",
+        macs_note=note,
+        **compute,
     )
 
 
