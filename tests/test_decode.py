@@ -68,6 +68,19 @@ def test_beam_two_finds_it_and_the_beam_shrinks(tmp_path):
     statuses = {row[0]: row[-1] for row in steps[1].blocks[0].rows}
     assert statuses == {"B B": "kept", "A </s>": "finished", "A A": "pruned", "B </s>": "pruned"}
     assert {step.kind for step in solution.steps} <= set(STEP_KINDS)
+    # "Final ranking?": the Answer box ranks every finished hypothesis
+    assert solution.summary.endswith("; ranking: B B </s> (0.32) > A </s> (0.3)")
+    setup = next(step for step in solution.steps if step.kind == "decode.setup").text
+    assert "keep the best K − F candidates (F: hypotheses finished so far)" in setup
+
+
+def test_greedy_ranking_of_one_is_full_only(tmp_path):
+    """Greedy finishes one hypothesis: the Answer box says it; its one-row ranking table is --full detail."""
+    model = model_from(EXAM, tmp_path)
+    concise = [step.kind for step in decode(model, "greedy").steps]
+    assert concise == ["decode.setup", "decode.step", "decode.step", "decode.compare"]
+    assert "decode.ranking" in [step.kind for step in decode(model, "greedy", full=True).steps]
+    assert "ranking:" not in decode(model, "greedy").summary
 
 
 def test_length_penalty_prefers_longer_sequences(tmp_path):

@@ -24,6 +24,7 @@ Probabilities stay exact (Fractions) when the model gives exact numbers; log-pro
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -47,7 +48,7 @@ SHOW_CANDIDATES = 12
 STEP_KINDS = {
     "decode.setup": "the search rule: cumulative log-probability, the beam width, the length penalty",
     "decode.step": "one step: every candidate with its cumulative log-probability, which survive and which finish",
-    "decode.ranking": "the finished hypotheses ranked by score",
+    "decode.ranking": "the finished hypotheses ranked by score (greedy's single one: --full only)",
     "decode.compare": "greedy against beam search against exhaustive search",
 }
 
@@ -269,6 +270,15 @@ def decode(
     if tied:
         summary += f" (tied with {', '.join(h.text() for h in tied)}; the first found is listed first)"
     answer["tied"] = [list(h.tokens) for h in tied]
+    if len(ranking) > 1:  # "Final ranking?": every finished hypothesis, best first
+
+        def ranked(h: Hypothesis) -> str:
+            return f"{h.text()} ({f'score {fmt.decimal(score(h, alpha))}' if alpha else _prob(h.prob)})"
+
+        order = [ranked(ranking[0])]
+        for before, h in itertools.pairwise(ranking):
+            order.append(f"{'=' if _key(h, alpha) == _key(before, alpha) else '>'} {ranked(h)}")
+        summary += "; ranking: " + " ".join(order)
     if misses and optimum is not None:
         summary += f"; misses the most probable {optimum.text()} (P = {_prob(optimum.prob)})"
     quiet = f"{best.text()} P={_short(best.prob)} logP={fmt.decimal(best.logprob)}"
@@ -278,7 +288,8 @@ def decode(
         return [
             _setup(method, width, eos, max_len, alpha, len(model)),
             *[_step(t, candidates, full) for t, candidates in enumerate(steps, 1)],
-            _ranking(ranking, alpha),
+            # greedy finishes one hypothesis: the Answer box says it, a ranking of one is --full only
+            *([_ranking(ranking, alpha)] if full or len(ranking) > 1 else []),
             comparison,
         ]
 
@@ -315,7 +326,8 @@ def _setup(method: str, width: int, eos: str, max_len: int | None, alpha: float,
     else:
         lines.append(
             f"beam search, K = {width}: extend every active hypothesis by every token, keep the best "
-            f"K − (finished) candidates; one ending in {eos} is finished, leaves the beam, and the beam shrinks by one"
+            f"K − F candidates (F: hypotheses finished so far); one ending in {eos} is finished, leaves the beam, "
+            "and the beam shrinks by one"
         )
     if max_len is not None:
         lines.append(f"at most {max_len} tokens: longer hypotheses are cut there")
@@ -357,8 +369,7 @@ def _ranking(ranking: list[Hypothesis], alpha: float) -> Step:
         [str(i), h.text(), _prob(h.prob), fmt.decimal(h.logprob)] + ([fmt.decimal(score(h, alpha))] if alpha else [])
         for i, h in enumerate(ranking, 1)
     ]
-    best = ranking[0]
-    text = f"best: {best.text()} with P = {_prob(best.prob)} (log P = {fmt.decimal(best.logprob)})"
+    text = f"{len(ranking)} finished hypothes{'es' if len(ranking) != 1 else 'is'}, best first"
     return Step("Finished hypotheses", text, blocks=[Table(columns, rows)], kind="decode.ranking")
 
 
