@@ -163,3 +163,56 @@ def test_flops_of_a_network_from_its_macs(cli) -> None:  # type: ignore[no-untyp
     answer = result.json()["answer"]
     assert (answer["macs"], answer["flops_per_step"], answer["flops"]) == (macs, 6 * macs, 600 * macs)
     assert cli("cost", "flops", "--net", "Linear(2, 2)").exit_code == 2  # no --input
+
+
+# --------------------------------------------------------------------------- the board
+
+
+def test_memory_answer_has_the_byte_counts_with_units() -> None:
+    """The Answer box carries what a grader checks: each component's bytes with a unit, the weights in bits."""
+    summary = cost.memory(params=1_300_000, dtype="fp16", optimizer="sgd").summary
+    assert "parameters 2,600,000 bytes (2.6 MB) = 20,800,000 bits" in summary
+    assert summary.endswith("total 5,200,000 bytes (5.2 MB) = 0.004843 GiB")
+
+
+def test_zero_table_bits_and_bytes_are_both_per_gpu() -> None:
+    solution = cost.memory(params=7_500_000_000, dtype="fp16", optimizer="adam", mixed_precision=True, zero=3, gpus=64)
+    table = next(step for step in solution.steps if step.kind == "cost.memory").blocks[0]
+    assert table.columns[3:] == ["bits per GPU", "bytes per GPU", "GiB per GPU"]
+    for row in table.rows:
+        assert int(row[3].replace(",", "")) == 8 * int(row[4].replace(",", ""))
+    zero = next(step for step in solution.steps if step.kind == "cost.zero").text
+    assert "(90,000,000,000 + 15,000,000,000 + 15,000,000,000)/64 = 1,875,000,000 bytes (1.875 GB)" in zero
+
+
+def test_comm_substitutes_and_answers_with_units() -> None:
+    ring = cost_comm.comm(workers=8, size=Fraction(10**9))
+    text = next(step for step in ring.steps if step.kind == "cost.comm").text
+    assert "2(N − 1)/N · S = 2·7/8 · 1,000,000,000 = 1,750,000,000 bytes (1.75 GB)" in text
+    assert ring.summary == "ring-allreduce: 112 messages, 1,750,000,000 bytes (1.75 GB) sent per worker, 14 steps"
+    server = cost_comm.comm(workers=8, size=Fraction(10**9), scheme="parameter-server").summary
+    assert server.endswith("2 steps; the server's link carries 16,000,000,000 bytes (16 GB)")
+
+
+def test_flops_in_powers_of_ten() -> None:
+    solution = cost_comm.flops(params=Fraction(175 * 10**9), tokens=Fraction(300 * 10**9))
+    assert solution.summary == "training ≈ 3.15 × 10²³ FLOPs"
+    text = next(step for step in solution.steps if step.kind == "cost.flops").text
+    assert "6ND = 6 · 1.75 × 10¹¹ · 3 × 10¹¹ = 3.15 × 10²³ FLOPs" in text and "e23" not in text
+    assert cost.scientific(10**9) == "1 × 10⁹" and cost.scientific(123_456) == "123,456"
+
+
+def test_checkpoint_formulas_are_typeset_once() -> None:
+    """The kept/recomputed formulas are in the display: the text beside it keeps only the prose."""
+    from dlsolve.render import board
+
+    step = next(s for s in cost.checkpoint(layers=20, every=5).steps if s.kind == "cost.checkpoint")
+    prose = board.uncovered(step.text, step.latex)
+    assert "⌊" not in prose and "36 forward operations" in prose
+
+
+def test_steps_written_as_formulas() -> None:
+    plain = next(s for s in cost.steps(examples=50_000, batch=128, epochs=10).steps if s.kind == "cost.steps")
+    assert plain.text.splitlines() == ["iterations per epoch = ⌈50000/128⌉ = 391", "optimizer steps = 391 × 10 = 3,910"]
+    both = cost.steps(examples=1000, batch=10, accumulate=4, gpus=2, drop_last=True).steps[0].text
+    assert "⌊1000/(10·2)⌋ = 50 (drop_last)" in both and "⌈50/4⌉ = 13" in both and "b·a·g = 10·4·2 = 80" in both

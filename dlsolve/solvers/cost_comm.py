@@ -29,6 +29,8 @@ from typing import Any
 from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.solution import Solution, Step, Table
+from dlsolve.solvers.cost import count, scientific
+from dlsolve.solvers.cost import size as with_unit
 
 SCHEMES = ("ring-allreduce", "parameter-server", "all-to-all", "tree")
 
@@ -117,23 +119,37 @@ def comm(
             [
                 other,
                 str(other_costs["messages"]),
-                fmt.number(other_costs["bytes_sent_per_worker"]),
+                count(other_costs["bytes_sent_per_worker"]),
                 str(other_costs["steps"]),
             ]
         )
+    n, sent = workers, with_unit(costs["bytes_sent_per_worker"])
+    depth = costs["steps"] // 2
     formulas = {
-        "ring-allreduce": "2(N − 1) steps; each sends 2(N − 1)/N · S",
-        "parameter-server": "2N messages; the server carries N·S each way",
-        "all-to-all": "N(N − 1) messages; each sends (N − 1)·S",
-        "tree": "2⌈log₂N⌉ steps; 2(N − 1) messages",
+        "ring-allreduce": [
+            f"steps 2(N − 1) = 2·{n - 1} = {costs['steps']}, each moving a chunk S/N",
+            f"messages 2N(N − 1) = 2·{n}·{n - 1} = {costs['messages']}",
+            f"each worker sends 2(N − 1)/N · S = 2·{n - 1}/{n} · {count(size)} = {sent}, and receives as much",
+        ],
+        "parameter-server": [
+            f"messages 2N = 2·{n} = {costs['messages']} (one push and one pull per worker), in 2 steps",
+            f"each worker sends S = {sent}",
+            f"the server's link carries N·S = {n}·{count(size)} = {count(n * size)} bytes each way, "
+            f"{with_unit(costs.get('server_bytes', 0))} in all",
+        ],
+        "all-to-all": [
+            f"messages N(N − 1) = {n}·{n - 1} = {costs['messages']}, in one step",
+            f"each worker sends (N − 1)·S = {n - 1}·{count(size)} = {sent}, and receives as much",
+        ],
+        "tree": [
+            f"steps 2⌈log₂N⌉ = 2·{depth} = {costs['steps']}",
+            f"messages 2(N − 1) = 2·{n - 1} = {costs['messages']}",
+            f"each worker sends S = {sent}",
+        ],
     }
 
     def working() -> list[Step]:
-        text = (
-            f"N = {workers} workers, S = {fmt.number(size)} bytes, {scheme}: {formulas[scheme]}. "
-            f"Messages {costs['messages']}, each worker sends {fmt.number(costs['bytes_sent_per_worker'])} bytes "
-            f"and receives {fmt.number(costs['bytes_received_per_worker'])}, in {costs['steps']} sequential step(s)."
-        )
+        text = f"N = {workers} workers, S = {with_unit(size)}, {scheme}:\n" + "\n".join(formulas[scheme])
         if seconds is not None:
             text += (
                 f" Time = {costs['steps']} × latency + {costs['steps']} × {fmt.number(costs['step_bytes'])} bytes / "
@@ -153,8 +169,10 @@ def comm(
         command="cost comm",
         inputs={"workers": workers, "size": fmt.number(size), "scheme": scheme},
         answer=answer,
-        summary=f"{scheme}: {costs['messages']} messages, {fmt.number(costs['bytes_sent_per_worker'])} bytes sent per "
-        f"worker, {costs['steps']} steps" + (f", {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        summary=f"{scheme}: {costs['messages']} messages, {sent} sent per worker, {costs['steps']} "
+        f"step{'s' if costs['steps'] != 1 else ''}"
+        + (f"; the server's link carries {with_unit(costs['server_bytes'])}" if "server_bytes" in costs else "")
+        + (f", {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         quiet=f"messages {costs['messages']}; bytes per worker {fmt.number(costs['bytes_sent_per_worker'])}; "
         f"steps {costs['steps']}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
@@ -196,14 +214,14 @@ def flops(
         steps = [
             Step(
                 "FLOPs ≈ 6ND",
-                f"forward: one multiply and one add per parameter per token, 2N = {fmt.number(2 * params)}; backward: "
+                f"forward: one multiply and one add per parameter per token, 2N = {scientific(2 * params)}; backward: "
                 f"twice the forward (gradients for the activations and for the weights), 4N; training: 6N per token"
                 + (
-                    f" × D = {fmt.number(tokens)} tokens = {fmt.decimal(float(training))} FLOPs"
-                    if training is not None
+                    f", 6ND = 6 · {scientific(params)} · {scientific(tokens)} = {scientific(training)} FLOPs"
+                    if training is not None and tokens is not None
                     else ""
-                )  # type: ignore[arg-type]
-                + f"; inference 2N = {fmt.decimal(float(2 * params))} FLOPs per token.",
+                )
+                + f"; inference 2N = {scientific(2 * params)} FLOPs per token.",
                 latex=r"C_{\text{train}} \approx 6ND,\qquad C_{\text{infer}} \approx 2N \text{ per token}",
                 kind="cost.flops",
             )
@@ -212,7 +230,7 @@ def flops(
             steps.append(
                 Step(
                     "Time",
-                    f"{fmt.decimal(float(training))} / ({gpus} × {fmt.number(peak_tflops)}·10¹² × "  # type: ignore[arg-type]
+                    f"{scientific(training)} / ({gpus} × {fmt.number(peak_tflops)}·10¹² × "  # type: ignore[arg-type]
                     f"{fmt.number(mfu if mfu is not None else 1)}) = {fmt.decimal(float(seconds))} s = "
                     f"{fmt.decimal(float(seconds) / 86400)} days.",
                     latex=r"t = \frac{6ND}{g \cdot P \cdot \text{MFU}}",
@@ -221,13 +239,16 @@ def flops(
             )
         return steps
 
-    shown = fmt.decimal(float(training)) if training is not None else fmt.decimal(float(6 * params)) + " per token"
+    shown = scientific(training) if training is not None else scientific(6 * params) + " per token"
+    quiet_shown = (
+        fmt.decimal(float(training)) if training is not None else fmt.decimal(float(6 * params)) + " per token"
+    )
     return Solution(
         command="cost flops",
         inputs={"params": fmt.number(params), "tokens": None if tokens is None else fmt.number(tokens), "gpus": gpus},
         answer=answer,
         summary=f"training ≈ {shown} FLOPs" + (f", {fmt.decimal(float(seconds) / 86400)} days" if seconds else ""),
-        quiet=f"flops {shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        quiet=f"flops {quiet_shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
     )
 
