@@ -153,6 +153,12 @@ def test_cell_equations_typeset_once(cell: str):
     equations = [line for line in step.text.splitlines() if line.split(" = ")[0].endswith("_t")]
     assert len(equations) == {"rnn": 1, "lstm": 6, "gru": 4}[cell]
     assert [board.uncovered(line, step.latex) for line in equations] == [""] * len(equations)
+    # the worked step t = 1 is one aligned display too, not lines of prose beside displays
+    first = next(step for step in solution.steps if step.kind == "rnn.first-step")
+    assert first.latex.startswith(r"\begin{aligned} x_{1} &= 1,\quad h_{0} = 0")
+    assert [board.uncovered(line, first.latex) for line in first.text.splitlines()] == [""] * len(
+        first.text.splitlines()
+    )
 
 
 def test_gru_reset_gate_inside_the_candidate_hidden_term():

@@ -20,6 +20,7 @@ stay exact.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -519,6 +520,24 @@ def _step_text(weights: Cell, record: StepRecord, t: int) -> str:
     return "\n".join(lines)
 
 
+def _line_latex(line: str) -> str:
+    """One line of :func:`_step_text` typeset (it writes only names such as ``W_ii``, ``x_1``, σ, tanh,
+    ReLU, ⊙, ·, ≈ and numbers), aligned at its first ``=``."""
+    text = line.replace("−", "-").replace("≈", r"\approx").replace("⊙", r"\odot").replace("·", r"\cdot ")
+    text = text.replace("σ", r"\sigma")
+    text = re.sub(r"\btanh\b", r"\\operatorname{tanh}", text)
+    text = re.sub(r"\bReLU\b", r"\\mathrm{ReLU}", text)
+    text = re.sub(r"\b([A-Za-z])_([A-Za-z0-9]+)", r"\1_{\2}", text)
+    text = text.replace(", h_{", r",\quad h_{").replace(", c_{", r",\quad c_{")
+    return text.replace(" = ", " &= ", 1)
+
+
+def _step_latex(text: str) -> str:
+    """The step's lines as one aligned display (an Elman line ``a_1 = ..; h_1 = ..`` is two lines)."""
+    lines = [part for line in text.split("\n") for part in line.split("; ")]
+    return r"\begin{aligned} " + r" \\ ".join(_line_latex(line) for line in lines) + r" \end{aligned}"
+
+
 def _table(weights: Cell, records: list[StepRecord]) -> Table:
     cell = weights.cell
     columns = ["t", "x_t"]
@@ -545,12 +564,12 @@ def _working(
     weights: Cell, nonlinearity: str, records: list[StepRecord], steps: int, exact: bool, full: bool
 ) -> list[Step]:
     result = [_equations_step(weights, nonlinearity, steps)]
-    result.append(Step("Step t = 1", _step_text(weights, records[0], 1), kind="rnn.first-step"))
+    first = _step_text(weights, records[0], 1)
+    result.append(Step("Step t = 1", first, _step_latex(first), kind="rnn.first-step"))
     if full:
-        result += [
-            Step(f"Step t = {t}", _step_text(weights, record, t), kind="rnn.step")
-            for t, record in enumerate(records[1:], 2)
-        ]
+        for t, record in enumerate(records[1:], 2):
+            text = _step_text(weights, record, t)
+            result.append(Step(f"Step t = {t}", text, _step_latex(text), kind="rnn.step"))
     note = "exact" if exact else "float64 decimals after a tanh or σ of a non-zero number"
     result.append(
         Step(
