@@ -216,3 +216,13 @@ def test_steps_written_as_formulas() -> None:
     assert plain.text.splitlines() == ["iterations per epoch = ⌈50000/128⌉ = 391", "optimizer steps = 391 × 10 = 3,910"]
     both = cost.steps(examples=1000, batch=10, accumulate=4, gpus=2, drop_last=True).steps[0].text
     assert "⌊1000/(10·2)⌋ = 50 (drop_last)" in both and "⌈50/4⌉ = 13" in both and "b·a·g = 10·4·2 = 80" in both
+    from dlsolve.render import board
+
+    for step in (plain, cost.steps(examples=1000, batch=10, accumulate=4, gpus=2, drop_last=True).steps[0]):
+        assert "·" not in step.latex  # \cdot in the display
+        assert [board.uncovered(line, step.latex) for line in step.text.splitlines()] == [""] * len(
+            step.text.splitlines()
+        )  # each line said once, by the display
+    zero = cost.memory(params=7_500_000_000, dtype="fp16", optimizer="adam", mixed_precision=True, zero=3, gpus=64)
+    step = next(s for s in zero.steps if s.kind == "cost.zero")
+    assert "{,}" in step.latex and "/64" not in board.uncovered(step.text, step.latex)

@@ -96,6 +96,11 @@ def size(value: Fraction | int) -> str:
     return text
 
 
+def _latex_count(value: Fraction | int) -> str:
+    """:func:`count` for a display: ``1{,}750{,}000{,}000`` (a comma in maths is punctuation)."""
+    return count(value).replace(",", "{,}")
+
+
 def _plural(number: int | Fraction, word: str) -> str:
     return f"{count(number)} {word}{'' if number == 1 else 's'}"
 
@@ -241,14 +246,23 @@ def memory(
             split = sum((parts[name] for name in divided), Fraction(0))
             whole = total - split / gpus
             sum_text = " + ".join(count(parts[name]) for name in divided)
+            sum_latex = " + ".join(_latex_count(parts[name]) for name in divided)
+            unit = size(total).partition(" bytes")[2].strip(" ()")
+            latex = (
+                rf"\text{{per GPU: }} \frac{{{sum_latex}}}{{{gpus}}}"
+                + (f" + {_latex_count(whole)}" if whole else "")
+                + rf" = {_latex_count(total)} \text{{ bytes}}"
+                + (r"\ (" + unit.replace(" ", r" \text{ ") + "})" if unit else "")
+            )
             steps.append(
                 Step(
                     f"ZeRO stage {zero} over {gpus} GPUs",
                     f"stage {zero} divides the {', '.join(names[name] for name in divided)} by N_d = {gpus}; "
                     "what is not divided is held whole on every GPU (DeepSpeed's accounting); activations are "
-                    f"per GPU's own batch. Per GPU: ({sum_text})/{gpus}"
+                    f"per GPU's own batch. per GPU: ({sum_text})/{gpus}"
                     + (f" + {count(whole)}" if whole else "")
                     + f" = {size(total)}.",
+                    latex,
                     kind="cost.zero",
                 )
             )
@@ -372,16 +386,19 @@ def steps(
     left, right = ("⌊", "⌋") if drop_last else ("⌈", "⌉")
     latex_left, latex_right = (r"\lfloor ", r" \rfloor") if drop_last else (r"\lceil ", r" \rceil")
     divisor = f"({batch}·{gpus})" if gpus > 1 else f"{batch}"
+    divisor_latex = rf"({batch} \cdot {gpus})" if gpus > 1 else f"{batch}"
 
     def working() -> list[Step]:
         lines = [
             f"iterations per epoch = {left}{examples}/{divisor}{right} = {iterations}"
             + (" (drop_last)" if drop_last else ""),
         ]
-        latex = [rf"\text{{iterations}} = {latex_left}{examples}/{divisor}{latex_right} = {iterations}"]
+        latex = [rf"\text{{iterations per epoch}} = {latex_left}{examples}/{divisor_latex}{latex_right} = {iterations}"]
+        if drop_last:
+            latex[0] += r"\ \text{(drop\_last)}"
         if accumulate > 1:
             lines.append(f"optimizer steps per epoch = ⌈{iterations}/{accumulate}⌉ = {per_epoch}")
-            latex.append(rf"\text{{steps per epoch}} = \lceil {iterations}/{accumulate} \rceil = {per_epoch}")
+            latex.append(rf"\text{{optimizer steps per epoch}} = \lceil {iterations}/{accumulate} \rceil = {per_epoch}")
         lines.append(f"optimizer steps = {per_epoch} × {epochs} = {count(per_epoch * epochs)}")
         latex.append(rf"\text{{optimizer steps}} = {per_epoch} \times {epochs} = {per_epoch * epochs}")
         if accumulate > 1 or gpus > 1:
