@@ -122,8 +122,8 @@ def initialize(
             else f"{source}weight {fmt.shape(shape)}; fan_in = size(1) = {fi}; fan_out = size(0) = {fo}"
         )
         fans_latex = (
-            rf"\text{{fan\_in}} = \text{{size}}(1) \prod k = {shape[1]} \cdot {receptive} = {fi},\quad "
-            rf"\text{{fan\_out}} = \text{{size}}(0) \prod k = {shape[0]} \cdot {receptive} = {fo}"
+            rf"\text{{fan\_in}} = \text{{size}}(1) {{\textstyle\prod}} k = {shape[1]} \cdot {receptive} = {fi},\quad "
+            rf"\text{{fan\_out}} = \text{{size}}(0) {{\textstyle\prod}} k = {shape[0]} \cdot {receptive} = {fo}"
             if len(shape) > 2
             else rf"\text{{fan\_in}} = \text{{size}}(1) = {fi},\quad \text{{fan\_out}} = \text{{size}}(0) = {fo}"
         )
