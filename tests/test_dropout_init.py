@@ -134,6 +134,7 @@ def test_formulas_are_typeset_once() -> None:
     assert prose(xavier, "init.std") == ""  # the substitution and U(−b, b) are in the display
     inverted = dropout(parse_tensor("1,2,3,4", "--x"), Fraction(1, 2), parse_tensor("1,0,0,1", "--mask"))
     assert prose(inverted, "dropout.scale") == "Inverted dropout, training mode: keep probability 1 − p = 0.5."
+    assert inverted.summary.endswith("\ny =\n  [ 2  0  0  8 ]")  # rows, not the nested list [[2, 0, 0, 8]]
 
 
 @pytest.mark.parametrize(

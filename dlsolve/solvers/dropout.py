@@ -71,8 +71,8 @@ def dropout(
         answer["exact"] = {"y": nm.to_strings(y)}
     rule = _rule(inverted, training)
     summary = f"{convention} dropout, {'train' if training else 'eval'}: {rule} (scale {nm.cell(scale)})"
-    if y is not None:
-        summary += f": y = {nm.nested_text(y)}"
+    if y is not None:  # the matrix as rows (each matrix once: the Output step then leaves it out)
+        summary += f"\ny =\n{nm.array_text(y)}"
     quiet = "y unknown without --mask" if y is None else nm.array_text(y, "")
 
     def steps() -> list[Step]:
