@@ -194,6 +194,15 @@ def test_comm_substitutes_and_answers_with_units() -> None:
     assert server.endswith("2 steps; the server's link carries 16,000,000,000 bytes (16 GB)")
 
 
+def test_comm_time_on_its_own_line_in_board_notation() -> None:
+    ring = cost_comm.comm(workers=8, size=Fraction(10**9), bandwidth=Fraction(25 * 10**9), latency=Fraction(5, 10**6))
+    text = next(step for step in ring.steps if step.kind == "cost.comm").text
+    assert text.splitlines()[-1] == (
+        "time = steps × latency + steps × bytes per step / bandwidth = 14 × 5 × 10⁻⁶ s + 14 × 125,000,000 bytes / "
+        "2.5 × 10¹⁰ bytes/s = 0.07007 s"
+    )
+
+
 def test_flops_in_powers_of_ten() -> None:
     solution = cost_comm.flops(params=Fraction(175 * 10**9), tokens=Fraction(300 * 10**9))
     assert solution.summary == "training ≈ 3.15 × 10²³ FLOPs"

@@ -73,8 +73,11 @@ def count(value: Fraction | int) -> str:
 
 
 def scientific(value: Fraction | int | float) -> str:
-    """A large count in powers of ten: ``3.15 × 10²³`` (from 10⁹ on; smaller ones as :func:`count`)."""
-    if abs(value) < 10**9:
+    """A large count in powers of ten: ``3.15 × 10²³`` (from 10⁹ on; smaller ones as :func:`count`);
+    a small value too (``5 × 10⁻⁶``, below 10⁻³), where ``5e-6`` would be Python's notation."""
+    if value and abs(value) < Fraction(1, 1000):
+        pass
+    elif abs(value) < 10**9:
         return count(Fraction(value)) if not isinstance(value, float) else fmt.decimal(value)
     mantissa, _, exponent = f"{float(value):.6g}".partition("e")
     if not exponent:  # .6g wrote it in full: no exponent form

@@ -151,9 +151,11 @@ def comm(
     def working() -> list[Step]:
         text = f"N = {workers} workers, S = {with_unit(size)}, {scheme}:\n" + "\n".join(formulas[scheme])
         if seconds is not None:
+            steps = 1 if scheme == "all-to-all" else costs["steps"]
             text += (
-                f" Time = {costs['steps']} × latency + {costs['steps']} × {fmt.number(costs['step_bytes'])} bytes / "
-                f"{fmt.number(bandwidth)} bytes/s = {fmt.decimal(float(seconds))} s."  # type: ignore[arg-type]
+                f"\ntime = steps × latency + steps × bytes per step / bandwidth = {steps} × "
+                f"{scientific(latency or 0)} s + {steps} × {count(costs['step_bytes'])} bytes / "
+                f"{scientific(bandwidth)} bytes/s = {fmt.decimal(float(seconds))} s"  # type: ignore[arg-type]
             )
         return [
             Step(scheme, text, kind="cost.comm"),
