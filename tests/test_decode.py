@@ -70,6 +70,7 @@ def test_beam_two_finds_it_and_the_beam_shrinks(tmp_path):
     assert {step.kind for step in solution.steps} <= set(STEP_KINDS)
     # "Final ranking?": the Answer box ranks every finished hypothesis
     assert solution.summary.endswith("; ranking: B B </s> (0.32) > A </s> (0.3)")
+    assert solution.quiet == "B B </s> P=0.32 logP=-1.13943 | ranking: B B </s> P=0.32; A </s> P=0.3"
     setup = next(step for step in solution.steps if step.kind == "decode.setup").text
     assert "keep the best K − F candidates (F: hypotheses finished so far)" in setup
 

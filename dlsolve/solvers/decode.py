@@ -282,6 +282,8 @@ def decode(
     if misses and optimum is not None:
         summary += f"; misses the most probable {optimum.text()} (P = {_prob(optimum.prob)})"
     quiet = f"{best.text()} P={_short(best.prob)} logP={fmt.decimal(best.logprob)}"
+    if len(ranking) > 1:
+        quiet += " | ranking: " + "; ".join(f"{h.text()} P={_short(h.prob)}" for h in ranking)
 
     def build() -> list[Step]:
         comparison = _compare(method, width, best, greedy_best, every, unexplored, alpha, misses)
