@@ -161,6 +161,17 @@ def test_cell_equations_typeset_once(cell: str):
     )
 
 
+def test_long_sequences_answer_with_the_matrix_h():
+    """Past a line's worth of entries the Answer box typesets H = [h_1; …; h_T], one row per step."""
+    long = rnn("rnn", M("1;2;3;4;5;6;7;8;9"), M("1"), M("1/2"), nonlinearity="none")
+    assert long.answer_latex.startswith(r"H = [h_1; \dots; h_{9}] = \begin{bmatrix} 1 \\ 2.5 \\ ")
+    short = rnn("rnn", M("1;2;-1"), M("1"), M("1/2"), nonlinearity="none")
+    assert short.answer_latex == r"h_{1} = 1,\quad h_{2} = 2.5,\quad h_{3} = 0.25"
+    gru = rnn("gru", M("1;2"), M("1;0;2", "--w-ih"), M("0;0;1", "--w-hh"), b_hh=[0, 0, 1], h0=[Fraction(1, 2)])
+    first = next(step for step in gru.steps if step.kind == "rnn.first-step").latex
+    assert r"n_{1} &= \operatorname{tanh}(W_{in} x_{1} + r_{1} \odot (W_{hn} h_{0} + b_{hn})) \\ &= " in first
+
+
 def test_gru_reset_gate_inside_the_candidate_hidden_term():
     """n = tanh(W_in x + b_in + r ⊙ (W_hn h + b_hn)), not tanh(W_in x + W_hn (r ⊙ h) + ...)."""
     # H = 1, zero input weights: r = z = σ(0) = 1/2 at h0 = 0; n = tanh(r·b_hn) = tanh(1/2·2) = tanh(1)

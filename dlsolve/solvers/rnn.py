@@ -382,10 +382,21 @@ def _latex_vector(values: Sequence[Scalar]) -> str:
 
 
 def _answer_latex(records: list[StepRecord]) -> str:
-    """Every hidden state h_1..h_T (and c_1..c_T for an LSTM): what the question asks for."""
-    lines = [",\\quad ".join(f"h_{{{t}}} = {_latex_vector(r.h)}" for t, r in enumerate(records, 1))]
+    """Every hidden state h_1..h_T (and c_1..c_T for an LSTM): what the question asks for; as the
+    matrix H = [h_1; …; h_T] (one row per step) when they would not fit on a line."""
+    t, hidden = len(records), len(records[0].h)
+    states = [("h", "H", [r.h for r in records])]
     if records[-1].c is not None:
-        lines.append(",\\quad ".join(f"c_{{{t}}} = {_latex_vector(r.c or [])}" for t, r in enumerate(records, 1)))
+        states.append(("c", "C", [r.c or [] for r in records]))
+    lines = []
+    for name, matrix, rows in states:
+        if t * hidden <= ANSWER_INLINE_ENTRIES:
+            lines.append(",\\quad ".join(f"{name}_{{{i}}} = {_latex_vector(row)}" for i, row in enumerate(rows, 1)))
+            continue
+        text = f"{matrix} = [{name}_1; \\dots; {name}_{{{t}}}] = {_latex_rows(rows)}"
+        if any(isinstance(v, Fraction) and fmt.exact(v) != fmt.decimal(v) for row in rows for v in row):
+            text += " \\approx " + _latex_rows([[float(v) for v in row] for row in rows])
+        lines.append(text)
     return lines[0] if len(lines) == 1 else "\\begin{gathered} " + " \\\\ ".join(lines) + " \\end{gathered}"
 
 
@@ -520,6 +531,12 @@ def _step_text(weights: Cell, record: StepRecord, t: int) -> str:
     return "\n".join(lines)
 
 
+#: Characters of a worked line beyond which its display breaks after the formula (a page is about 90).
+WIDE_LINE = 80
+#: Entries of h_1..h_T beyond which the Answer box typesets them as the matrix H (one row per step).
+ANSWER_INLINE_ENTRIES = 8
+
+
 def _line_latex(line: str) -> str:
     """One line of :func:`_step_text` typeset (it writes only names such as ``W_ii``, ``x_1``, σ, tanh,
     ReLU, ⊙, ·, ≈ and numbers), aligned at its first ``=``."""
@@ -529,6 +546,9 @@ def _line_latex(line: str) -> str:
     text = re.sub(r"\bReLU\b", r"\\mathrm{ReLU}", text)
     text = re.sub(r"\b([A-Za-z])_([A-Za-z0-9]+)", r"\1_{\2}", text)
     text = text.replace(", h_{", r",\quad h_{").replace(", c_{", r",\quad c_{")
+    parts = text.split(" = ")
+    if len(line) > WIDE_LINE and len(parts) >= 3:  # the formula on one row, its substitution on the next
+        return f"{parts[0]} &= {parts[1]} \\\\ &= " + " = ".join(parts[2:])
     return text.replace(" = ", " &= ", 1)
 
 
