@@ -24,7 +24,6 @@ Probabilities stay exact (Fractions) when the model gives exact numbers; log-pro
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from fractions import Fraction
@@ -275,10 +274,7 @@ def decode(
         def ranked(h: Hypothesis) -> str:
             return f"{h.text()} ({f'score {fmt.decimal(score(h, alpha))}' if alpha else _prob(h.prob)})"
 
-        order = [ranked(ranking[0])]
-        for before, h in itertools.pairwise(ranking):
-            order.append(f"{'=' if _key(h, alpha) == _key(before, alpha) else '>'} {ranked(h)}")
-        summary += "; ranking: " + " ".join(order)
+        summary += "; ranking: " + ", ".join(map(ranked, ranking))
     if misses and optimum is not None:
         summary += f"; misses the most probable {optimum.text()} (P = {_prob(optimum.prob)})"
     quiet = f"{best.text()} P={_short(best.prob)} logP={fmt.decimal(best.logprob)}"
@@ -288,7 +284,7 @@ def decode(
     def build() -> list[Step]:
         comparison = _compare(method, width, best, greedy_best, every, unexplored, alpha, misses)
         return [
-            _setup(method, width, eos, max_len, alpha, len(model)),
+            _setup(method, width, eos, max_len, alpha),
             *[_step(t, candidates, full) for t, candidates in enumerate(steps, 1)],
             # greedy finishes one hypothesis: the Answer box says it, a ranking of one is --full only
             *([_ranking(ranking, alpha)] if full or len(ranking) > 1 else []),
@@ -318,11 +314,8 @@ def _short(value: Probability) -> str:
     return fmt.exact(value) if isinstance(value, Fraction) else fmt.decimal(value)
 
 
-def _setup(method: str, width: int, eos: str, max_len: int | None, alpha: float, prefixes: int) -> Step:
-    lines = [
-        "log P(y_1..y_t) = log P(y_1..y_{t−1}) + log p(y_t | y_<t) (natural log), from a table of "
-        f"{prefixes} prefixes",
-    ]
+def _setup(method: str, width: int, eos: str, max_len: int | None, alpha: float) -> Step:
+    lines = ["log P(y_1..y_t) = log P(y_1..y_{t−1}) + log p(y_t | y_<t) (natural log)"]
     if method == "greedy":
         lines.append(f"greedy: at each step take the most probable next token, until {eos}")
     else:
@@ -333,11 +326,11 @@ def _setup(method: str, width: int, eos: str, max_len: int | None, alpha: float,
         )
     if max_len is not None:
         lines.append(f"at most {max_len} tokens: longer hypotheses are cut there")
-    lines.append(
-        f"finished hypotheses ranked by score = log P / L^α with α = {fmt.decimal(alpha)} (L: tokens, {eos} included)"
-        if alpha
-        else "finished hypotheses ranked by probability"
-    )
+    if alpha:  # else by probability, as the cumulative log P says
+        lines.append(
+            f"finished hypotheses ranked by score = log P / L^α with α = {fmt.decimal(alpha)} "
+            f"(L: tokens, {eos} included)"
+        )
     return Step("The search", "\n".join(lines), kind="decode.setup")
 
 
