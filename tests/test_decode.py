@@ -78,13 +78,17 @@ def test_beam_two_finds_it_and_the_beam_shrinks(tmp_path):
     assert "ranked by score = log P / L^α with α = 1" in with_penalty.steps[0].text
 
 
-def test_greedy_ranking_of_one_is_full_only(tmp_path):
-    """Greedy finishes one hypothesis: the Answer box says it; its one-row ranking table is --full detail."""
+def test_ranking_table_is_full_only_unless_scored(tmp_path):
+    """The Answer box ranks the finished hypotheses (greedy has one): the table is --full detail, or the
+    working of a length penalty's scores."""
     model = model_from(EXAM, tmp_path)
     concise = [step.kind for step in decode(model, "greedy").steps]
     assert concise == ["decode.setup", "decode.step", "decode.step", "decode.compare"]
     assert "decode.ranking" in [step.kind for step in decode(model, "greedy", full=True).steps]
     assert "ranking:" not in decode(model, "greedy").summary
+    assert "decode.ranking" not in [step.kind for step in decode(model, "beam", beam=2).steps]
+    scored = decode(model, "beam", beam=2, length_penalty=Fraction(1))
+    assert "decode.ranking" in [step.kind for step in scored.steps]
 
 
 def test_length_penalty_prefers_longer_sequences(tmp_path):

@@ -47,7 +47,7 @@ SHOW_CANDIDATES = 12
 STEP_KINDS = {
     "decode.setup": "the search rule: cumulative log-probability, the beam width, the length penalty",
     "decode.step": "one step: every candidate with its cumulative log-probability, which survive and which finish",
-    "decode.ranking": "the finished hypotheses ranked by score (greedy's single one: --full only)",
+    "decode.ranking": "the finished hypotheses ranked, with P and log P (--full, or with a length penalty's scores)",
     "decode.compare": "greedy against beam search against exhaustive search",
 }
 
@@ -286,8 +286,9 @@ def decode(
         return [
             _setup(method, width, eos, max_len, alpha),
             *[_step(t, candidates, full) for t, candidates in enumerate(steps, 1)],
-            # greedy finishes one hypothesis: the Answer box says it, a ranking of one is --full only
-            *([_ranking(ranking, alpha)] if full or len(ranking) > 1 else []),
+            # the Answer box ranks the finished hypotheses by probability: the table is --full detail
+            # (or the working of a length penalty's scores)
+            *([_ranking(ranking, alpha)] if full or alpha else []),
             comparison,
         ]
 
