@@ -132,7 +132,7 @@ def test_sigmoid_of_zero_stays_exact_and_tanh_is_symbolic():
 def test_answer_lists_every_hidden_state_with_decimals_beside_exact_values():
     """The question asks for h_1..h_T (and c_t): the Answer box has them all, exact ones with decimals."""
     relu = rnn("rnn", M("1,0;0,1"), M("1/3,0;0,-1"), M("1,1;0,1"), nonlinearity="relu", b_hh=[1, 1])
-    assert relu.summary == "h_1 = [4/3, 1] ≈ [1.33333, 1], h_2 = [10/3, 1] ≈ [3.33333, 1]"
+    assert relu.summary == "h_1 = [4/3, 1] ≈ [1.33333, 1]\nh_2 = [10/3, 1] ≈ [3.33333, 1]"  # a line each
     assert relu.answer_latex.startswith(r"h_{1} = \begin{bmatrix} \frac{4}{3} \\ 1 \end{bmatrix} \approx")
     lstm = rnn("lstm", M("5;5"), M("0;0;0;0"), M("0;0;0;0"), c0=[Fraction(2)])
     h_line = f"h_1 = {0.5 * math.tanh(1):.6f}, h_2 = {0.5 * math.tanh(0.5):.6f}"

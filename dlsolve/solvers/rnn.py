@@ -340,9 +340,11 @@ def rnn(
     records = unroll(weights, nonlinearity, _rows(x), h, c)
     answer = _answer(cell, records)
     exact = all(isinstance(v, Fraction) for r in records for v in r.h)
-    summary = ", ".join(f"h_{t} = {_vec_decimal(r.h)}" for t, r in enumerate(records, 1))
+    # one line of numbers (H = 1), else one line per state, so that no vector is cut at the margin
+    joint = ", " if hidden == 1 else "\n"
+    summary = joint.join(f"h_{t} = {_vec_decimal(r.h)}" for t, r in enumerate(records, 1))
     if cell == "lstm":
-        summary += "\n" + ", ".join(f"c_{t} = {_vec_decimal(r.c or [])}" for t, r in enumerate(records, 1))
+        summary += "\n" + joint.join(f"c_{t} = {_vec_decimal(r.c or [])}" for t, r in enumerate(records, 1))
     quiet = "h: " + "; ".join(", ".join(_num(v) for v in r.h) for r in records)
     if cell == "lstm":
         quiet += " | c: " + "; ".join(", ".join(_num(v) for v in r.c or []) for r in records)
