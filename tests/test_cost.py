@@ -216,6 +216,15 @@ def test_flops_in_powers_of_ten() -> None:
     text = next(step for step in solution.steps if step.kind == "cost.flops").text
     assert "6ND = 6 · 1.75 × 10¹¹ · 3 × 10¹¹ = 3.15 × 10²³ FLOPs" in text and "e23" not in text
     assert cost.scientific(10**9) == "1 × 10⁹" and cost.scientific(123_456) == "123,456"
+    step = next(step for step in solution.steps if step.kind == "cost.flops")
+    assert step.latex == (
+        r"C_{\text{train}} \approx 6ND = 6 \cdot 1.75 \times 10^{11} \cdot 3 \times 10^{11} = 3.15 \times 10^{23} "
+        r"\text{ FLOPs}"
+    )
+    from dlsolve.render import board
+
+    assert board.uncovered(step.text.splitlines()[-1], step.latex) == ""  # the formula once, in the display
+    assert cost_comm.flops(params=Fraction(13 * 10**8)).summary == "training ≈ 7.8 × 10⁹ FLOPs per token"
 
 
 def test_checkpoint_formulas_are_typeset_once() -> None:

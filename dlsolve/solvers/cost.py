@@ -86,6 +86,16 @@ def scientific(value: Fraction | int | float) -> str:
     return f"{mantissa} × 10{fmt.superscript(int(exponent))}"
 
 
+def scientific_latex(value: Fraction | int | float) -> str:
+    """:func:`scientific` typeset: ``3.15 \\times 10^{23}``, ``1{,}750``."""
+    text = scientific(value).replace(",", "{,}")
+    mantissa, times, power = text.partition(" × 10")
+    if not times:
+        return text
+    digits = power.translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
+    return f"{mantissa} \\times 10^{{{digits}}}"
+
+
 _SI = ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB"))
 
 

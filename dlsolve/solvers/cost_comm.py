@@ -29,7 +29,7 @@ from typing import Any
 from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.solution import Solution, Step, Table
-from dlsolve.solvers.cost import count, scientific
+from dlsolve.solvers.cost import count, scientific, scientific_latex
 from dlsolve.solvers.cost import size as with_unit
 
 SCHEMES = ("ring-allreduce", "parameter-server", "all-to-all", "tree")
@@ -218,15 +218,20 @@ def flops(
         steps = [
             Step(
                 "FLOPs ≈ 6ND",
-                f"forward: one multiply and one add per parameter per token, 2N = {scientific(2 * params)}; backward: "
-                f"twice the forward (gradients for the activations and for the weights), 4N; training: 6N per token"
+                f"forward: one multiply and one add per parameter per token, 2N = {scientific(2 * params)} FLOPs "
+                "per token (inference costs the same)\n"
+                "backward: twice the forward (gradients for the activations and for the weights), 4N\n"
                 + (
-                    f", 6ND = 6 · {scientific(params)} · {scientific(tokens)} = {scientific(training)} FLOPs"
+                    f"C_train ≈ 6ND = 6 · {scientific(params)} · {scientific(tokens)} = {scientific(training)} FLOPs"
                     if training is not None and tokens is not None
-                    else ""
-                )
-                + f"; inference 2N = {scientific(2 * params)} FLOPs per token.",
-                latex=r"C_{\text{train}} \approx 6ND,\qquad C_{\text{infer}} \approx 2N \text{ per token}",
+                    else f"C_train ≈ 6N = {scientific(6 * params)} FLOPs per token"
+                ),
+                latex=(
+                    rf"C_{{\text{{train}}}} \approx 6ND = 6 \cdot {scientific_latex(params)} \cdot "
+                    rf"{scientific_latex(tokens)} = {scientific_latex(training)} \text{{ FLOPs}}"
+                    if training is not None and tokens is not None
+                    else rf"C_{{\text{{train}}}} \approx 6N = {scientific_latex(6 * params)} \text{{ FLOPs per token}}"
+                ),
                 kind="cost.flops",
             )
         ]
@@ -243,7 +248,7 @@ def flops(
             )
         return steps
 
-    shown = scientific(training) if training is not None else scientific(6 * params) + " per token"
+    shown = f"{scientific(training)} FLOPs" if training is not None else f"{scientific(6 * params)} FLOPs per token"
     quiet_shown = (
         fmt.decimal(float(training)) if training is not None else fmt.decimal(float(6 * params)) + " per token"
     )
@@ -251,7 +256,7 @@ def flops(
         command="cost flops",
         inputs={"params": fmt.number(params), "tokens": None if tokens is None else fmt.number(tokens), "gpus": gpus},
         answer=answer,
-        summary=f"training ≈ {shown} FLOPs" + (f", {fmt.decimal(float(seconds) / 86400)} days" if seconds else ""),
+        summary=f"training ≈ {shown}" + (f", {fmt.decimal(float(seconds) / 86400)} days" if seconds else ""),
         quiet=f"flops {quiet_shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
     )
