@@ -193,7 +193,12 @@ def test_zero_table_bits_and_bytes_are_both_per_gpu() -> None:
 def test_comm_substitutes_and_answers_with_units() -> None:
     ring = cost_comm.comm(workers=8, size=Fraction(10**9))
     text = next(step for step in ring.steps if step.kind == "cost.comm").text
-    assert "2(N − 1)/N · S = 2·7/8 · 1,000,000,000 = 1,750,000,000 bytes (1.75 GB)" in text
+    assert "sent per worker = 2(N − 1)/N · S = 2·7/8 · 1 GB = 1,750,000,000 bytes (1.75 GB)" in text.splitlines()
+    from dlsolve.render import board
+
+    step = next(step for step in ring.steps if step.kind == "cost.comm")
+    assert [board.uncovered(line, step.latex) for line in text.splitlines()[1:]] == ["", "", ""]  # said once
+    assert r"\text{sent per worker} &= \frac{2(N-1)}{N} S = \frac{2 \cdot 7}{8} \cdot 1\text{ GB} = " in step.latex
     assert ring.summary == "ring-allreduce: 112 messages, 1,750,000,000 bytes (1.75 GB) sent per worker, 14 steps"
     server = cost_comm.comm(workers=8, size=Fraction(10**9), scheme="parameter-server").summary
     assert server.endswith("2 steps; the server's link carries 16,000,000,000 bytes (16 GB)")

@@ -83,6 +83,20 @@ def scheme_costs(scheme: str, workers: int, size: Fraction) -> dict[str, Any]:
     }
 
 
+def _short_size(size: Fraction) -> tuple[str, str]:
+    """S as a board substitutes it: ``1 GB`` (its unit when it has one, else ``512 bytes``), and in LaTeX."""
+    text = with_unit(size)
+    short = text.partition("(")[2].rstrip(")") or text
+    number, _, unit = short.partition(" ")
+    return short, rf"{number.replace(',', '{,}')}\text{{ {unit}}}"
+
+
+def _size_latex(size: Fraction | int) -> str:
+    """``1{,}750{,}000{,}000 \\text{ bytes (1.75 GB)}``: :func:`cost.size` typeset."""
+    number, _, rest = with_unit(size).partition(" ")
+    return rf"{number.replace(',', '{,}')} \text{{ {rest}}}"
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
@@ -125,31 +139,52 @@ def comm(
         )
     n, sent = workers, with_unit(costs["bytes_sent_per_worker"])
     depth = costs["steps"] // 2
-    formulas = {
-        "ring-allreduce": [
-            f"steps 2(N − 1) = 2·{n - 1} = {costs['steps']}, each moving a chunk S/N",
-            f"messages 2N(N − 1) = 2·{n}·{n - 1} = {costs['messages']}",
-            f"each worker sends 2(N − 1)/N · S = 2·{n - 1}/{n} · {count(size)} = {sent}, and receives as much",
+    s_short, s_latex = _short_size(size)
+    steps_n, messages_n = str(costs["steps"]), str(costs["messages"])
+    # (name, formula, its LaTeX, substitution, its LaTeX, result, its LaTeX): written once as text and
+    # once as the display, in the same words
+    ring, server, everyone, tree = "ring-allreduce", "parameter-server", "all-to-all", "tree"
+    equations: dict[str, list[tuple[str, str, str, str, str, str, str]]] = {
+        ring: [
+            ("steps", "2(N − 1)", "2(N-1)", f"2·{n - 1}", rf"2 \cdot {n - 1}", steps_n, steps_n),
+            ("messages", "2N(N − 1)", "2N(N-1)", f"2·{n}·{n - 1}", rf"2 \cdot {n} \cdot {n - 1}", messages_n,
+             messages_n),
+            ("sent per worker", "2(N − 1)/N · S", r"\frac{2(N-1)}{N} S", f"2·{n - 1}/{n} · {s_short}",
+             rf"\frac{{2 \cdot {n - 1}}}{{{n}}} \cdot {s_latex}", sent, _size_latex(costs["bytes_sent_per_worker"])),
         ],
-        "parameter-server": [
-            f"messages 2N = 2·{n} = {costs['messages']} (one push and one pull per worker), in 2 steps",
-            f"each worker sends S = {sent}",
-            f"the server's link carries N·S = {n}·{count(size)} = {count(n * size)} bytes each way, "
-            f"{with_unit(costs.get('server_bytes', 0))} in all",
+        server: [
+            ("messages", "2N", "2N", f"2·{n}", rf"2 \cdot {n}", messages_n, messages_n),
+            ("sent per worker", "S", "S", "", "", sent, _size_latex(size)),
+            ("server link", "2N·S", r"2N \cdot S", f"2·{n} · {s_short}", rf"2 \cdot {n} \cdot {s_latex}",
+             with_unit(costs.get("server_bytes", 0)), _size_latex(costs.get("server_bytes", 0))),
         ],
-        "all-to-all": [
-            f"messages N(N − 1) = {n}·{n - 1} = {costs['messages']}, in one step",
-            f"each worker sends (N − 1)·S = {n - 1}·{count(size)} = {sent}, and receives as much",
+        everyone: [
+            ("messages", "N(N − 1)", "N(N-1)", f"{n}·{n - 1}", rf"{n} \cdot {n - 1}", messages_n, messages_n),
+            ("sent per worker", "(N − 1)·S", r"(N-1) \cdot S", f"{n - 1} · {s_short}", rf"{n - 1} \cdot {s_latex}",
+             sent, _size_latex(costs["bytes_sent_per_worker"])),
         ],
-        "tree": [
-            f"steps 2⌈log₂N⌉ = 2·{depth} = {costs['steps']}",
-            f"messages 2(N − 1) = 2·{n - 1} = {costs['messages']}",
-            f"each worker sends S = {sent}",
+        tree: [
+            ("steps", "2⌈log₂N⌉", r"2\lceil \log_2 N \rceil", f"2·{depth}", rf"2 \cdot {depth}", steps_n, steps_n),
+            ("messages", "2(N − 1)", "2(N-1)", f"2·{n - 1}", rf"2 \cdot {n - 1}", messages_n, messages_n),
+            ("sent per worker", "S", "S", "", "", sent, _size_latex(size)),
         ],
+    }  # fmt: skip
+    asides = {
+        ring: "each of the 2(N − 1) steps moves a chunk S/N; each worker receives as much as it sends",
+        server: "one push and one pull per worker, in 2 steps; the server's link carries N·S each way",
+        everyone: "in one step; each worker receives as much as it sends",
+        tree: "a reduce up a binary tree, then a broadcast down",
     }
 
     def working() -> list[Step]:
-        text = f"N = {workers} workers, S = {with_unit(size)}, {scheme}:\n" + "\n".join(formulas[scheme])
+        lines, latex = [], []
+        for name, formula, formula_latex, values, values_latex, result, result_latex in equations[scheme]:
+            lines.append(" = ".join(part for part in (name, formula, values, result) if part))
+            latex.append(
+                rf"\text{{{name}}} &= "
+                + " = ".join(part for part in (formula_latex, values_latex, result_latex) if part)
+            )
+        text = f"N = {workers} workers, S = {with_unit(size)}, {scheme}: {asides[scheme]}\n" + "\n".join(lines)
         if seconds is not None:
             steps = 1 if scheme == "all-to-all" else costs["steps"]
             text += (
@@ -157,8 +192,9 @@ def comm(
                 f"{scientific(latency or 0)} s + {steps} × {count(costs['step_bytes'])} bytes / "
                 f"{scientific(bandwidth)} bytes/s = {fmt.decimal(float(seconds))} s"  # type: ignore[arg-type]
             )
+        display = r"\begin{aligned} " + r" \\ ".join(latex) + r" \end{aligned}"
         return [
-            Step(scheme, text, kind="cost.comm"),
+            Step(scheme, text, display, kind="cost.comm"),
             Step(
                 "All schemes compared",
                 "The ring's bytes per worker do not grow with N; the parameter server's link does.",
