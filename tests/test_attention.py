@@ -420,6 +420,8 @@ def test_shapes_working_says_each_sum_once():
     assert how["K = key W_K"] == "(20 × 256)·(256 × 512)"
     assert [row[1] for row in params.blocks[0].rows][:3] == ["512 × 512", "256 × 512", "128 × 512"]
     assert solution.answer_latex == r"\text{params} = 722{,}944,\quad \text{MACs} = 9{,}379{,}840"
+    assert solution.summary.startswith("d_k = d_v = 64 per head; output [1, 10, 512]")  # the head width asked
+    assert attention_shapes(d_model=768, heads=12).summary.startswith("d_k = d_v = 64 per head; 2,362,368 parameters")
 
 
 def test_cli_shapes_without_seq(cli):

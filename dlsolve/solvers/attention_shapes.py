@@ -182,6 +182,9 @@ def attention_shapes(
     )
     params = parameter_counts(sizes)
     total_params = sum(params.values())
+    head_width = (
+        f"d_k = d_v = {sizes.d_k} per head" if sizes.d_k == sizes.d_v else f"d_k = {sizes.d_k}, d_v = {sizes.d_v}"
+    )
     warnings = []
     if not sizes.torch_equivalent:
         warnings.append(
@@ -221,8 +224,8 @@ def attention_shapes(
             command="attention shapes",
             inputs=inputs,
             answer=answer,
-            summary=f"{total_params:,} parameters (they do not depend on the sequence length; give --seq for the "
-            "shapes and multiply-adds)",
+            summary=f"{head_width}; {total_params:,} parameters (they do not depend on the sequence length; give "
+            "--seq for the shapes and multiply-adds)",
             quiet=f"params {total_params}",
             steps=lambda: [_sizes_step(sizes), _params_step(sizes, params, total_params)],
             warnings=warnings,
@@ -250,7 +253,8 @@ def attention_shapes(
 
     output_shape = [batch, seq, d_model]
     summary = (
-        f"output {fmt.shape(output_shape)}, weights {fmt.shape([batch, heads, seq, sizes.keys])} per head; "
+        f"{head_width}; output {fmt.shape(output_shape)}, weights {fmt.shape([batch, heads, seq, sizes.keys])} "
+        "per head; "
         f"{total_params:,} parameters; {total_macs:,} multiply-adds"
     )
     answer.update(
