@@ -90,11 +90,15 @@ def test_working_is_built_from_declared_kinds_and_full_adds_every_step():
     assert set(kinds) <= set(STEP_KINDS)
     assert kinds == ["rnn.equations", "rnn.first-step", "rnn.unroll"]  # the Answer box lists every h_t
     table = next(step for step in concise.steps if step.kind == "rnn.unroll").blocks[0]
-    assert table.columns[2:] == ["i: pre → σ", "f: pre → σ", "g: pre → tanh", "o: pre → σ", "c_t", "h_t"]
+    assert table.columns[2:] == ["i_t", "f_t", "g_t", "o_t", "c_t", "h_t"]  # the gates' values
     assert len(table.rows) == len(case["h"])
     full = solve_cell(case, full=True)
+    full_table = next(step for step in full.steps if step.kind == "rnn.unroll").blocks[0]
+    assert full_table.columns[2:] == ["i: pre → σ", "f: pre → σ", "g: pre → tanh", "o: pre → σ", "c_t", "h_t"]
+    assert all("→" in cell for row in full_table.rows for cell in row[2:6])
     assert [step.kind for step in full.steps].count("rnn.step") == len(case["h"]) - 1
     assert [step.kind for step in full.steps][-1] == "rnn.result"  # the matrix H, --full only
+    assert full.steps[-1].text.splitlines()[1].startswith("  [ ")  # its rows as a matrix, not bare numbers
 
 
 # --------------------------------------------------------------------------- rnn: hand-checked cases

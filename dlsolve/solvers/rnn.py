@@ -46,7 +46,7 @@ STEP_KINDS = {
     "rnn.equations": "the cell's equations once, with PyTorch's weight layout and the sizes",
     "rnn.first-step": "every gate's pre-activation and value at t = 1, substituted",
     "rnn.step": "every gate's pre-activation and value at one later step, substituted (--full)",
-    "rnn.unroll": "the table: one row per time step with every gate's pre-activation and value, c_t and h_t",
+    "rnn.unroll": "the table: one row per time step with every gate's value (--full: pre-activation → value), c_t, h_t",
     "rnn.result": "the hidden states as the matrix H = [h_1; …; h_T] (--full; the Answer box lists every h_t)",
 }
 
@@ -560,13 +560,17 @@ def _step_latex(text: str) -> str:
     return r"\begin{aligned} " + r" \\ ".join(_line_latex(line) for line in lines) + r" \end{aligned}"
 
 
-def _table(weights: Cell, records: list[StepRecord]) -> Table:
+def _table(weights: Cell, records: list[StepRecord], full: bool = False) -> Table:
+    """One row per step: the gates' values (with ``full``, each pre-activation → value), c_t and h_t."""
     cell = weights.cell
     columns = ["t", "x_t"]
     if cell == "rnn":
         columns += ["a_t (pre-activation)", "h_t"]
     else:
-        columns += [f"{name}: pre → {_FUNCTION_NAME[function]}" for name, function in GATES[cell]]
+        if full:
+            columns += [f"{name}: pre → {_FUNCTION_NAME[function]}" for name, function in GATES[cell]]
+        else:
+            columns += [f"{name}_t" for name, _ in GATES[cell]]
         if cell == "lstm":
             columns.append("c_t")
         columns.append("h_t")
@@ -574,7 +578,10 @@ def _table(weights: Cell, records: list[StepRecord]) -> Table:
     for t, record in enumerate(records, 1):
         row = [str(t), _vec(record.x)]
         for gate in record.gates:
-            row.append(_vec(gate.pre) if cell == "rnn" else f"{_vec(gate.pre)} → {_vec(gate.value)}")
+            if cell == "rnn":
+                row.append(_vec(gate.pre))
+            else:
+                row.append(f"{_vec(gate.pre)} → {_vec(gate.value)}" if full else _vec(gate.value))
         if record.c is not None:
             row.append(_vec(record.c))
         row.append(_vec(record.h))
@@ -597,14 +604,18 @@ def _working(
         Step(
             "Every step",
             f"the same equations at t = 1..{len(records)}, each h_t feeding the next step ({note})",
-            blocks=[_table(weights, records)],
+            blocks=[_table(weights, records, full)],
             kind="rnn.unroll",
         )
     )
     if full:
         h_rows = [r.h for r in records]
         text = f"H = [h_1; …; h_{len(records)}] (T × H = {len(records)} × {weights.hidden}) =\n"
-        text += fmt.matrix(h_rows, indent="  ") if exact else "\n".join("  " + _vec(row) for row in h_rows)
+        text += (
+            fmt.matrix(h_rows, indent="  ")
+            if exact
+            else "\n".join("  [ " + "  ".join(_num(v) for v in row) + " ]" for row in h_rows)
+        )
         last = records[-1]
         if last.c is not None:
             text += f"\nc_{len(records)} = {_vec(last.c)}"
