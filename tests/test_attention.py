@@ -401,6 +401,29 @@ def test_parameter_count_without_seq_matches_torch(case):
     assert [step.kind for step in solution.steps] == ["attention-shapes.head-width", "attention-shapes.params"]
 
 
+def test_shapes_working_says_each_sum_once():
+    """Head width, parameters and multiply-adds: the formula by name in the display with its total, the
+    terms once (in the table), no text clause repeating the display; products written with ×."""
+    from dlsolve.render import board
+    from dlsolve.solvers.attention_shapes import attention_shapes
+
+    solution = attention_shapes(batch=1, seq=10, seq_kv=20, d_model=512, heads=8, kdim=256, vdim=128)
+    steps = {step.kind: step for step in solution.steps}
+    params, macs = steps["attention-shapes.params"], steps["attention-shapes.macs"]
+    assert params.text.splitlines()[0] == "params = W_Q + W_K + W_V + in_proj_bias + W_O + out_proj.bias = 722,944"
+    assert "262,144 +" not in params.text and "2,621,440 +" not in macs.text  # the terms are the table's rows
+    assert params.latex.endswith("= 722{,}944")
+    for step in steps.values():
+        if step.kind != "attention-shapes.tensors":
+            assert board.uncovered(step.text.splitlines()[0], step.latex) == "", step.kind
+    how = {row[0]: row[2] for row in steps["attention-shapes.tensors"].blocks[0].rows}
+    assert how["K = key W_K"] == "(20 × 256)·(256 × 512)"
+    assert [row[1] for row in params.blocks[0].rows][:3] == ["512 × 512", "256 × 512", "128 × 512"]
+    assert solution.answer_latex == r"\text{params} = 722{,}944,\quad \text{MACs} = 9{,}379{,}840"
+    assert solution.summary.startswith("d_k = d_v = 64 per head; output [1, 10, 512]")  # the head width asked
+    assert attention_shapes(d_model=768, heads=12).summary.startswith("d_k = d_v = 64 per head; 2,362,368 parameters")
+
+
 def test_cli_shapes_without_seq(cli):
     result = cli("attention", "shapes", "--d-model", "512", "--heads", "8", "--json")
     assert result.exit_code == 0, result.stderr

@@ -164,3 +164,96 @@ def test_flops_of_a_network_from_its_macs(cli) -> None:  # type: ignore[no-untyp
     assert (answer["macs"], answer["flops_per_step"], answer["flops"]) == (macs, 6 * macs, 600 * macs)
     assert answer["torchinfo_macs"] == 8 * 30 * 30 * 448 + 8 * (14400 * 10 + 10)  # what conv-shape shows
     assert cli("cost", "flops", "--net", "Linear(2, 2)").exit_code == 2  # no --input
+
+
+# --------------------------------------------------------------------------- the board
+
+
+def test_memory_answer_has_the_byte_counts_with_units() -> None:
+    """The Answer box carries what a grader checks: each component's bytes with a unit, the weights in bits."""
+    summary = cost.memory(params=1_300_000, dtype="fp16", optimizer="sgd").summary
+    assert "parameters 2,600,000 bytes (2.6 MB) = 20,800,000 bits" in summary
+    assert summary.endswith("total 5,200,000 bytes (5.2 MB) = 0.004843 GiB")
+    quiet = cost.memory(params=1_300_000, dtype="fp16", optimizer="sgd").quiet
+    assert quiet == (
+        "parameters 2600000 bytes; gradients 2600000 bytes; optimizer states 0 bytes; activations 0 bytes; "
+        "total 5200000 bytes = 0.004843 GiB"
+    )
+
+
+def test_zero_table_bits_and_bytes_are_both_per_gpu() -> None:
+    solution = cost.memory(params=7_500_000_000, dtype="fp16", optimizer="adam", mixed_precision=True, zero=3, gpus=64)
+    table = next(step for step in solution.steps if step.kind == "cost.memory").blocks[0]
+    assert table.columns[3:] == ["bits per GPU", "bytes per GPU", "GiB per GPU"]
+    for row in table.rows:
+        assert int(row[3].replace(",", "")) == 8 * int(row[4].replace(",", ""))
+    zero = next(step for step in solution.steps if step.kind == "cost.zero").text
+    assert "(90,000,000,000 + 15,000,000,000 + 15,000,000,000)/64 = 1,875,000,000 bytes (1.875 GB)" in zero
+
+
+def test_comm_substitutes_and_answers_with_units() -> None:
+    ring = cost_comm.comm(workers=8, size=Fraction(10**9))
+    text = next(step for step in ring.steps if step.kind == "cost.comm").text
+    assert "sent per worker = 2(N − 1)/N · S = 2·7/8 · 1 GB = 1,750,000,000 bytes (1.75 GB)" in text.splitlines()
+    from dlsolve.render import board
+
+    step = next(step for step in ring.steps if step.kind == "cost.comm")
+    assert [board.uncovered(line, step.latex) for line in text.splitlines()[1:]] == ["", "", ""]  # said once
+    assert r"\text{sent per worker} &= \frac{2(N-1)}{N} S = \frac{2 \cdot 7}{8} \cdot 1\text{ GB} = " in step.latex
+    assert ring.summary == "ring-allreduce: 112 messages, 1,750,000,000 bytes (1.75 GB) sent per worker, 14 steps"
+    server = cost_comm.comm(workers=8, size=Fraction(10**9), scheme="parameter-server").summary
+    assert server.endswith("2 steps; the server's link carries 16,000,000,000 bytes (16 GB)")
+    quiet = cost_comm.comm(workers=8, size=Fraction(10**9), scheme="parameter-server").quiet
+    assert quiet == "messages 16; bytes per worker 1000000000; steps 2; server link bytes 16000000000"
+
+
+def test_comm_time_on_its_own_line_in_board_notation() -> None:
+    ring = cost_comm.comm(workers=8, size=Fraction(10**9), bandwidth=Fraction(25 * 10**9), latency=Fraction(5, 10**6))
+    text = next(step for step in ring.steps if step.kind == "cost.comm").text
+    assert text.splitlines()[-1] == (
+        "time = steps × latency + steps × bytes per step / bandwidth = 14 × 5 × 10⁻⁶ s + 14 × 125,000,000 bytes / "
+        "2.5 × 10¹⁰ bytes/s = 0.07007 s"
+    )
+
+
+def test_flops_in_powers_of_ten() -> None:
+    solution = cost_comm.flops(params=Fraction(175 * 10**9), tokens=Fraction(300 * 10**9))
+    assert solution.summary == "training ≈ 3.15 × 10²³ FLOPs"
+    text = next(step for step in solution.steps if step.kind == "cost.flops").text
+    assert "6ND = 6 · 1.75 × 10¹¹ · 3 × 10¹¹ = 3.15 × 10²³ FLOPs" in text and "e23" not in text
+    assert cost.scientific(10**9) == "1 × 10⁹" and cost.scientific(123_456) == "123,456"
+    step = next(step for step in solution.steps if step.kind == "cost.flops")
+    assert step.latex == (
+        r"C_{\text{train}} \approx 6ND = 6 \cdot 1.75 \times 10^{11} \cdot 3 \times 10^{11} = 3.15 \times 10^{23} "
+        r"\text{ FLOPs}"
+    )
+    from dlsolve.render import board
+
+    assert board.uncovered(step.text.splitlines()[-1], step.latex) == ""  # the formula once, in the display
+    assert cost_comm.flops(params=Fraction(13 * 10**8)).summary == "training ≈ 7.8 × 10⁹ FLOPs per token"
+
+
+def test_checkpoint_formulas_are_typeset_once() -> None:
+    """The kept/recomputed formulas are in the display: the text beside it keeps only the prose."""
+    from dlsolve.render import board
+
+    step = next(s for s in cost.checkpoint(layers=20, every=5).steps if s.kind == "cost.checkpoint")
+    prose = board.uncovered(step.text, step.latex)
+    assert "⌊" not in prose and "36 forward operations" in prose
+
+
+def test_steps_written_as_formulas() -> None:
+    plain = next(s for s in cost.steps(examples=50_000, batch=128, epochs=10).steps if s.kind == "cost.steps")
+    assert plain.text.splitlines() == ["iterations per epoch = ⌈50000/128⌉ = 391", "optimizer steps = 391 × 10 = 3,910"]
+    both = cost.steps(examples=1000, batch=10, accumulate=4, gpus=2, drop_last=True).steps[0].text
+    assert "⌊1000/(10·2)⌋ = 50 (drop_last)" in both and "⌈50/4⌉ = 13" in both and "b·a·g = 10·4·2 = 80" in both
+    from dlsolve.render import board
+
+    for step in (plain, cost.steps(examples=1000, batch=10, accumulate=4, gpus=2, drop_last=True).steps[0]):
+        assert "·" not in step.latex  # \cdot in the display
+        assert [board.uncovered(line, step.latex) for line in step.text.splitlines()] == [""] * len(
+            step.text.splitlines()
+        )  # each line said once, by the display
+    zero = cost.memory(params=7_500_000_000, dtype="fp16", optimizer="adam", mixed_precision=True, zero=3, gpus=64)
+    step = next(s for s in zero.steps if s.kind == "cost.zero")
+    assert "{,}" in step.latex and "/64" not in board.uncovered(step.text, step.latex)

@@ -68,6 +68,27 @@ def test_beam_two_finds_it_and_the_beam_shrinks(tmp_path):
     statuses = {row[0]: row[-1] for row in steps[1].blocks[0].rows}
     assert statuses == {"B B": "kept", "A </s>": "finished", "A A": "pruned", "B </s>": "pruned"}
     assert {step.kind for step in solution.steps} <= set(STEP_KINDS)
+    # "Final ranking?": the Answer box ranks every finished hypothesis
+    assert solution.summary.endswith("; ranking: B B </s> (0.32), A </s> (0.3)")
+    assert solution.quiet == "B B </s> P=0.32 logP=-1.13943 | ranking: B B </s> P=0.32; A </s> P=0.3"
+    setup = next(step for step in solution.steps if step.kind == "decode.setup").text
+    assert "keep the best K − F candidates (F: hypotheses finished so far)" in setup
+    assert "table of" not in setup and "ranked by" not in setup  # no bookkeeping; by probability is the rule
+    with_penalty = decode(model_from(EXAM, tmp_path), "beam", beam=2, length_penalty=Fraction(1))
+    assert "ranked by score = log P / L^α with α = 1" in with_penalty.steps[0].text
+
+
+def test_ranking_table_is_full_only_unless_scored(tmp_path):
+    """The Answer box ranks the finished hypotheses (greedy has one): the table is --full detail, or the
+    working of a length penalty's scores."""
+    model = model_from(EXAM, tmp_path)
+    concise = [step.kind for step in decode(model, "greedy").steps]
+    assert concise == ["decode.setup", "decode.step", "decode.step", "decode.compare"]
+    assert "decode.ranking" in [step.kind for step in decode(model, "greedy", full=True).steps]
+    assert "ranking:" not in decode(model, "greedy").summary
+    assert "decode.ranking" not in [step.kind for step in decode(model, "beam", beam=2).steps]
+    scored = decode(model, "beam", beam=2, length_penalty=Fraction(1))
+    assert "decode.ranking" in [step.kind for step in scored.steps]
 
 
 def test_length_penalty_prefers_longer_sequences(tmp_path):

@@ -116,6 +116,27 @@ def test_he_init_of_a_conv_layer_by_hand() -> None:
     assert uniform.answer["bound"] == 0.125  # √(6/384) = 1/8
 
 
+def test_formulas_are_typeset_once() -> None:
+    """Each formula is in the step's display in the text's names: a key shows it once, the prose beside."""
+    from dlsolve.render import board
+
+    def prose(solution, kind: str) -> str:  # type: ignore[no-untyped-def]
+        step = next(step for step in solution.steps if step.kind == kind)
+        return board.uncovered(step.text, step.latex)
+
+    he = initialize("kaiming-normal", layer=parse_layers("Conv2d(3, 64, 3)", "--layer")[0], nonlinearity="relu")
+    assert prose(he, "init.fans") == "Conv2d(3, 64, 3): weight [64, 3, 3, 3], receptive field ∏k = 9."
+    assert prose(he, "init.std") == ""
+    std = next(step for step in he.steps if step.kind == "init.std").latex
+    assert std.count(r"\sqrt{\frac{2}{27}}") == 1  # not "= √(2/27) = √(2/27)"
+    assert he.summary.endswith("(fan_in = 27, fan_out = 576)")
+    xavier = initialize("xavier-uniform", fan_in=256, fan_out=128)
+    assert prose(xavier, "init.std") == ""  # the substitution and U(−b, b) are in the display
+    inverted = dropout(parse_tensor("1,2,3,4", "--x"), Fraction(1, 2), parse_tensor("1,0,0,1", "--mask"))
+    assert prose(inverted, "dropout.scale") == "Inverted dropout, training mode: keep probability 1 − p = 0.5."
+    assert inverted.summary.endswith("\ny =\n  [ 2  0  0  8 ]")  # rows, not the nested list [[2, 0, 0, 8]]
+
+
 @pytest.mark.parametrize(
     ("kwargs", "error", "option"),
     [

@@ -7,6 +7,7 @@ running real PyTorch in float64; CI compares against the JSON without torch.
 from __future__ import annotations
 
 import json
+import math
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from dlsolve.fmt import json_number as fmt_json
 from dlsolve.parsing import parse_layers, parse_matrix, parse_vector
 from dlsolve.solvers import linalg_exact as la
 from dlsolve.solvers.layers import network_shape
-from dlsolve.solvers.rnn import STEP_KINDS, rnn
+from dlsolve.solvers.rnn import GATES, STEP_KINDS, rnn
 
 GOLDENS = json.loads((Path(__file__).parent / "data" / "sequence_goldens.json").read_text(encoding="utf-8"))
 
@@ -87,12 +88,17 @@ def test_working_is_built_from_declared_kinds_and_full_adds_every_step():
     assert not concise.working_built  # -q and answer checking never build it
     kinds = [step.kind for step in concise.steps]
     assert set(kinds) <= set(STEP_KINDS)
-    assert kinds == ["rnn.equations", "rnn.first-step", "rnn.unroll", "rnn.result"]
+    assert kinds == ["rnn.equations", "rnn.first-step", "rnn.unroll"]  # the Answer box lists every h_t
     table = next(step for step in concise.steps if step.kind == "rnn.unroll").blocks[0]
-    assert table.columns[2:] == ["i: pre → σ", "f: pre → σ", "g: pre → tanh", "o: pre → σ", "c_t", "h_t"]
+    assert table.columns[2:] == ["i_t", "f_t", "g_t", "o_t", "c_t", "h_t"]  # the gates' values
     assert len(table.rows) == len(case["h"])
     full = solve_cell(case, full=True)
+    full_table = next(step for step in full.steps if step.kind == "rnn.unroll").blocks[0]
+    assert full_table.columns[2:] == ["i: pre → σ", "f: pre → σ", "g: pre → tanh", "o: pre → σ", "c_t", "h_t"]
+    assert all("→" in cell for row in full_table.rows for cell in row[2:6])
     assert [step.kind for step in full.steps].count("rnn.step") == len(case["h"]) - 1
+    assert [step.kind for step in full.steps][-1] == "rnn.result"  # the matrix H, --full only
+    assert full.steps[-1].text.splitlines()[1].startswith("  [ ")  # its rows as a matrix, not bare numbers
 
 
 # --------------------------------------------------------------------------- rnn: hand-checked cases
@@ -122,9 +128,52 @@ def test_sigmoid_of_zero_stays_exact_and_tanh_is_symbolic():
     solution = rnn("lstm", M("5"), zeros4, zeros4, c0=[Fraction(2)])
     assert solution.answer["c"] == [[1]]
     first = next(step for step in solution.steps if step.kind == "rnn.first-step").text
-    assert "i_1 = σ([0]) = [0.5]" in first
-    assert "tanh(1)" in first  # h_1 = o_1 ⊙ tanh(c_1): symbolic, then the decimal
+    assert "i_1 = σ(W_ii x_1 + W_hi h_0) = σ(0 + 0) = σ(0) = 0.5" in first  # H = 1: numbers, not [0.5]
+    assert "h_1 = o_1 ⊙ tanh(c_1) = 0.5·tanh(1) ≈ 0.380797" in first  # substituted, then the decimal
     assert solution.answer["h"][0][0] == pytest.approx(0.5 * 0.7615941559557649)
+
+
+def test_answer_lists_every_hidden_state_with_decimals_beside_exact_values():
+    """The question asks for h_1..h_T (and c_t): the Answer box has them all, exact ones with decimals."""
+    relu = rnn("rnn", M("1,0;0,1"), M("1/3,0;0,-1"), M("1,1;0,1"), nonlinearity="relu", b_hh=[1, 1])
+    assert relu.summary == "h_1 = [4/3, 1] ≈ [1.33333, 1]\nh_2 = [10/3, 1] ≈ [3.33333, 1]"  # a line each
+    assert relu.answer_latex.startswith(r"h_{1} = \begin{bmatrix} \frac{4}{3} \\ 1 \end{bmatrix} \approx")
+    lstm = rnn("lstm", M("5;5"), M("0;0;0;0"), M("0;0;0;0"), c0=[Fraction(2)])
+    h_line = f"h_1 = {0.5 * math.tanh(1):.6f}, h_2 = {0.5 * math.tanh(0.5):.6f}"
+    assert lstm.summary.splitlines() == [h_line, "c_1 = 1, c_2 = 0.5"]
+    assert lstm.answer_latex.startswith(r"\begin{gathered} h_{1} = ")
+    first = next(step for step in relu.steps if step.kind == "rnn.first-step").text
+    assert "a_1 = W_ih x_1 + W_hh h_0 + b_hh = [1/3, 0] + [1, 1] = [4/3, 1]; h_1 = ReLU([4/3, 1]) = [4/3, 1]" in first
+
+
+@pytest.mark.parametrize("cell", ["rnn", "lstm", "gru"])
+def test_cell_equations_typeset_once(cell: str):
+    """Every equation line of the text is said by the display (tanh spelled as the text spells it), so
+    a typeset key shows the display alone, not two lines of text beside part of it."""
+    from dlsolve.render import board
+
+    solution = rnn(cell, M("1"), M(";".join(["1"] * len(GATES[cell]))), M(";".join(["0"] * len(GATES[cell]))))
+    step = next(step for step in solution.steps if step.kind == "rnn.equations")
+    equations = [line for line in step.text.splitlines() if line.split(" = ")[0].endswith("_t")]
+    assert len(equations) == {"rnn": 1, "lstm": 6, "gru": 4}[cell]
+    assert [board.uncovered(line, step.latex) for line in equations] == [""] * len(equations)
+    # the worked step t = 1 is one aligned display too, not lines of prose beside displays
+    first = next(step for step in solution.steps if step.kind == "rnn.first-step")
+    assert first.latex.startswith(r"\begin{aligned} x_{1} &= 1,\quad h_{0} = 0")
+    assert [board.uncovered(line, first.latex) for line in first.text.splitlines()] == [""] * len(
+        first.text.splitlines()
+    )
+
+
+def test_long_sequences_answer_with_the_matrix_h():
+    """Past a line's worth of entries the Answer box typesets H = [h_1; …; h_T], one row per step."""
+    long = rnn("rnn", M("1;2;3;4;5;6;7;8;9"), M("1"), M("1/2"), nonlinearity="none")
+    assert long.answer_latex.startswith(r"H = [h_1; \dots; h_{9}] = \begin{bmatrix} 1 \\ 2.5 \\ ")
+    short = rnn("rnn", M("1;2;-1"), M("1"), M("1/2"), nonlinearity="none")
+    assert short.answer_latex == r"h_{1} = 1,\quad h_{2} = 2.5,\quad h_{3} = 0.25"
+    gru = rnn("gru", M("1;2"), M("1;0;2", "--w-ih"), M("0;0;1", "--w-hh"), b_hh=[0, 0, 1], h0=[Fraction(1, 2)])
+    first = next(step for step in gru.steps if step.kind == "rnn.first-step").latex
+    assert r"n_{1} &= \operatorname{tanh}(W_{in} x_{1} + r_{1} \odot (W_{hn} h_{0} + b_{hn})) \\ &= " in first
 
 
 def test_gru_reset_gate_inside_the_candidate_hidden_term():

@@ -792,7 +792,16 @@ def test_no_rule_fired_says_how_many_were_checked_and_what_is_not_checked():
     assert solution.summary.startswith(f"mnist.py: no rule fired ({len(RULES)} rules checked); not checked: ")
     assert "data leakage" in solution.summary and "initialization scale" in solution.summary
     assert solution.quiet == solution.summary and "clean" not in solution.summary
-    assert [step.kind for step in solution.steps] == ["train-loop.parse", "train-loop.no-finding"]
+    assert [step.kind for step in solution.steps] == ["train-loop.no-finding"]  # no "parsed with ast" step
+
+
+def test_findings_are_the_working_and_paths_are_normalised():
+    """The working is the findings, each once; a problem file's relative path reads as the file's own."""
+    solution = solve((CORPUS / "exam_2b.py").read_text(), "problems/../tests/data/train_loops/exam_2b.py")
+    assert {step.kind for step in solution.steps} == {"train-loop.finding"}
+    assert solution.summary.startswith("2 findings in tests/data/train_loops/exam_2b.py: (1) line 19")
+    assert solution.quiet.startswith("tests/data/train_loops/exam_2b.py:19:")
+    assert solve("x = 1\n", "<stdin>").summary.startswith("<stdin>: no training loop found")
 
 
 @pytest.mark.parametrize("source", ["", "\n\n", "# a comment\nimport torch\n", "def helper(x):\n    return x + 1\n"])

@@ -18,6 +18,7 @@ Conventions:
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,22 +89,22 @@ def tensor_shapes(sizes: MhaSizes) -> list[tuple[str, list[int], str]]:
         ("query input", [b, t, sizes.d_model], "given"),
         ("key input", [b, sizes.seq_kv, sizes.kdim], "given"),
         ("value input", [b, sizes.seq_kv, sizes.vdim], "given"),
-        ("Q = query W_Q", [b, t, hdk], f"[{t}x{sizes.d_model}] x [{sizes.d_model}x{hdk}] per batch item"),
-        ("K = key W_K", [b, sizes.seq_kv, hdk], f"[{sizes.seq_kv}x{sizes.kdim}] x [{sizes.kdim}x{hdk}]"),
-        ("V = value W_V", [b, sizes.seq_kv, hdv], f"[{sizes.seq_kv}x{sizes.vdim}] x [{sizes.vdim}x{hdv}]"),
+        ("Q = query W_Q", [b, t, hdk], f"({t} × {sizes.d_model})·({sizes.d_model} × {hdk}) per batch item"),
+        ("K = key W_K", [b, sizes.seq_kv, hdk], f"({sizes.seq_kv} × {sizes.kdim})·({sizes.kdim} × {hdk})"),
+        ("V = value W_V", [b, sizes.seq_kv, hdv], f"({sizes.seq_kv} × {sizes.vdim})·({sizes.vdim} × {hdv})"),
         *(
             [("K, V with bias_k, bias_v appended", [b, s, hdk], "one extra key/value token")]
             if sizes.add_bias_kv
             else []
         ),
-        ("Q split into heads", [b, h, t, sizes.d_k], f"reshape {hdk} = {h} x {sizes.d_k}, move heads forward"),
-        ("K split into heads", [b, h, s, sizes.d_k], f"reshape {hdk} = {h} x {sizes.d_k}"),
-        ("V split into heads", [b, h, s, sizes.d_v], f"reshape {hdv} = {h} x {sizes.d_v}"),
-        ("scores Q K^T / sqrt(d_k)", [b, h, t, s], f"[{t}x{sizes.d_k}] x [{sizes.d_k}x{s}] per head"),
+        ("Q split into heads", [b, h, t, sizes.d_k], f"reshape {hdk} = {h} × {sizes.d_k}, move heads forward"),
+        ("K split into heads", [b, h, s, sizes.d_k], f"reshape {hdk} = {h} × {sizes.d_k}"),
+        ("V split into heads", [b, h, s, sizes.d_v], f"reshape {hdv} = {h} × {sizes.d_v}"),
+        ("scores Q Kᵀ/√d_k", [b, h, t, s], f"({t} × {sizes.d_k})·({sizes.d_k} × {s}) per head"),
         ("weights softmax(scores)", [b, h, t, s], "softmax over the last axis (keys)"),
-        ("head outputs weights V", [b, h, t, sizes.d_v], f"[{t}x{s}] x [{s}x{sizes.d_v}] per head"),
-        ("concat heads", [b, t, hdv], f"{h} heads x {sizes.d_v}"),
-        ("output = concat W_O", [b, t, sizes.d_model], f"[{t}x{hdv}] x [{hdv}x{sizes.d_model}]"),
+        ("head outputs weights V", [b, h, t, sizes.d_v], f"({t} × {s})·({s} × {sizes.d_v}) per head"),
+        ("concat heads", [b, t, hdv], f"{h} heads × {sizes.d_v}"),
+        ("output = concat W_O", [b, t, sizes.d_model], f"({t} × {hdv})·({hdv} × {sizes.d_model})"),
         ("returned weights (mean over heads)", [b, t, s], "nn.MultiheadAttention, average_attn_weights=True"),
     ]
 
@@ -181,6 +182,9 @@ def attention_shapes(
     )
     params = parameter_counts(sizes)
     total_params = sum(params.values())
+    head_width = (
+        f"d_k = d_v = {sizes.d_k} per head" if sizes.d_k == sizes.d_v else f"d_k = {sizes.d_k}, d_v = {sizes.d_v}"
+    )
     warnings = []
     if not sizes.torch_equivalent:
         warnings.append(
@@ -220,12 +224,12 @@ def attention_shapes(
             command="attention shapes",
             inputs=inputs,
             answer=answer,
-            summary=f"{total_params:,} parameters (they do not depend on the sequence length; give --seq for the "
-            "shapes and multiply-adds)",
+            summary=f"{head_width}; {total_params:,} parameters (they do not depend on the sequence length; give "
+            "--seq for the shapes and multiply-adds)",
             quiet=f"params {total_params}",
             steps=lambda: [_sizes_step(sizes), _params_step(sizes, params, total_params)],
             warnings=warnings,
-            answer_latex=rf"\text{{params}} = {total_params}",
+            answer_latex=rf"\text{{params}} = {_latex_count(total_params)}",
         )
     shapes = tensor_shapes(sizes)
     macs = multiply_adds(sizes)
@@ -249,7 +253,8 @@ def attention_shapes(
 
     output_shape = [batch, seq, d_model]
     summary = (
-        f"output {fmt.shape(output_shape)}, weights {fmt.shape([batch, heads, seq, sizes.keys])} per head; "
+        f"{head_width}; output {fmt.shape(output_shape)}, weights {fmt.shape([batch, heads, seq, sizes.keys])} "
+        "per head; "
         f"{total_params:,} parameters; {total_macs:,} multiply-adds"
     )
     answer.update(
@@ -270,7 +275,8 @@ def attention_shapes(
         quiet=f"output {fmt.shape(output_shape)}; params {total_params}; macs {total_macs}",
         steps=working,
         warnings=warnings,
-        answer_latex=rf"\text{{params}} = {total_params},\quad \text{{MACs}} = {total_macs}",
+        answer_latex=rf"\text{{params}} = {_latex_count(total_params)},\quad "
+        rf"\text{{MACs}} = {_latex_count(total_macs)}",
     )
 
 
@@ -287,36 +293,49 @@ def _sizes_step(sizes: MhaSizes) -> Step:
         kind="attention-shapes.head-width",
         title="Head width",
         text=text,
-        latex=rf"d_k = \frac{{d_{{model}}}}{{h}} = {sizes.d_k}"
+        latex=rf"d_k = d_v = \frac{{d_{{model}}}}{{h}} = \frac{{{sizes.d_model}}}{{{sizes.heads}}} = {sizes.d_k} "
+        r"\text{ per head}"
         if sizes.torch_equivalent
         else rf"d_k = {sizes.d_k},\ d_v = {sizes.d_v}",
     )
 
 
-def _itemized(counts: dict[str, int], formulas: dict[str, str], total: int) -> tuple[list[str], list[list[str]]]:
-    """The sum once with its terms substituted (``W_Q + W_K + ... = 262,144 + ... = 1,050,624``) and the
-    table rows (name, formula, count; a total row) that itemize it."""
+def _itemized(counts: dict[str, int], formulas: dict[str, str], total: int) -> tuple[str, list[list[str]]]:
+    """The sum once by name (``W_Q + W_K + ... = 1,050,624``) and the table rows (name, formula, count;
+    a total row) that substitute it: each term once, in the table."""
     rows = [[name, formulas[name], f"{count:,}"] for name, count in counts.items()]
-    lines = [
-        " + ".join(counts),
-        "= " + " + ".join(f"{count:,}" for count in counts.values()) + f" = {total:,}",
-    ]
-    return lines, [*rows, ["total", "", f"{total:,}"]]
+    names = [name.split(" (")[0] for name in counts]
+    return f"{' + '.join(names)} = {total:,}", [*rows, ["total", "", f"{total:,}"]]
+
+
+def _latex_name(name: str) -> str:
+    """``W_Q``, ``\\text{in\\_proj\\_bias}``, ``\\text{scores } Q K^T``: a table row's name in a display."""
+    name = name.split(" (")[0]
+    if re.fullmatch(r"W_[A-Z]", name):
+        return name
+    if name.endswith("Q K^T"):
+        return r"\text{scores } Q K^T"
+    return r"\text{" + name.replace("_", r"\_") + "}"
+
+
+def _latex_count(value: int) -> str:
+    return f"{value:,}".replace(",", "{,}")
 
 
 def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
     h, d = sizes.heads, sizes.d_model
     formulas = {
-        "W_Q": f"{d} x {h * sizes.d_k}",
-        "W_K": f"{sizes.kdim} x {h * sizes.d_k}",
-        "W_V": f"{sizes.vdim} x {h * sizes.d_v}",
+        "W_Q": f"{d} × {h * sizes.d_k}",
+        "W_K": f"{sizes.kdim} × {h * sizes.d_k}",
+        "W_V": f"{sizes.vdim} × {h * sizes.d_v}",
         "in_proj_bias": f"{h * sizes.d_k} + {h * sizes.d_k} + {h * sizes.d_v}",
-        "W_O (out_proj.weight)": f"{h * sizes.d_v} x {d}",
+        "W_O (out_proj.weight)": f"{h * sizes.d_v} × {d}",
         "out_proj.bias": f"{d}",
         "bias_k": f"{d}",
         "bias_v": f"{d}",
     }
-    lines, rows = _itemized(params, formulas, total)
+    line, rows = _itemized(params, formulas, total)
+    lines = [f"params = {line}"]
     same_dims = sizes.kdim == d and sizes.vdim == d
     layout = (
         f"nn.MultiheadAttention stores W_Q, W_K, W_V stacked (transposed) in in_proj_weight [{3 * d}, {d}]"
@@ -331,7 +350,7 @@ def _params_step(sizes: MhaSizes, params: dict[str, int], total: int) -> Step:
         kind="attention-shapes.params",
         title="Parameters",
         text="\n".join(lines),
-        latex=rf"\#\text{{params}} = {total}",
+        latex=r"\#\text{params} = " + " + ".join(map(_latex_name, params)) + f" = {_latex_count(total)}",
         blocks=[Table(columns=["tensor", "size", "parameters"], rows=rows)],
     )
 
@@ -346,8 +365,8 @@ def _macs_step(sizes: MhaSizes, macs: dict[str, int], total: int) -> Step:
         "weights V": f"B h T S d_v = {b}·{h}·{t}·{s}·{sizes.d_v}",
         "output projection": f"B T h d_v D = {b}·{t}·{h}·{sizes.d_v}·{sizes.d_model}",
     }
-    lines, rows = _itemized(macs, formulas, total)
-    lines.append(f"multiply-adds (≈ {2 * total:,} FLOPs).")
+    line, rows = _itemized(macs, formulas, total)
+    lines = [f"MACs = {line} multiply-adds; FLOPs ≈ 2 · MACs = {2 * total:,}"]
     lines.append(
         f"Not counted: scaling by 1/√d_k ({b * h * t * s:,} multiplications), softmax "
         f"({b * h * t * s:,} exponentials), bias additions."
@@ -356,6 +375,9 @@ def _macs_step(sizes: MhaSizes, macs: dict[str, int], total: int) -> Step:
         kind="attention-shapes.macs",
         title="Multiply-adds (one multiplication + one addition of a matrix product)",
         text="\n".join(lines),
-        latex=rf"\text{{MACs}} = {total}",
+        latex=r"\text{MACs} = "
+        + " + ".join(map(_latex_name, macs))
+        + rf" = {_latex_count(total)} \text{{ multiply-adds}},\quad "
+        + rf"\text{{FLOPs}} \approx 2 \cdot \text{{MACs}} = {_latex_count(2 * total)}",
         blocks=[Table(columns=["step", "formula", "multiply-adds"], rows=rows)],
     )

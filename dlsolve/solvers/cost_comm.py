@@ -30,6 +30,8 @@ from typing import Any
 from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.solution import Solution, Step, Table
+from dlsolve.solvers.cost import count, scientific, scientific_latex
+from dlsolve.solvers.cost import size as with_unit
 
 SCHEMES = ("ring-allreduce", "parameter-server", "all-to-all", "tree")
 
@@ -82,6 +84,20 @@ def scheme_costs(scheme: str, workers: int, size: Fraction) -> dict[str, Any]:
     }
 
 
+def _short_size(size: Fraction) -> tuple[str, str]:
+    """S as a board substitutes it: ``1 GB`` (its unit when it has one, else ``512 bytes``), and in LaTeX."""
+    text = with_unit(size)
+    short = text.partition("(")[2].rstrip(")") or text
+    number, _, unit = short.partition(" ")
+    return short, rf"{number.replace(',', '{,}')}\text{{ {unit}}}"
+
+
+def _size_latex(size: Fraction | int) -> str:
+    """``1{,}750{,}000{,}000 \\text{ bytes (1.75 GB)}``: :func:`cost.size` typeset."""
+    number, _, rest = with_unit(size).partition(" ")
+    return rf"{number.replace(',', '{,}')} \text{{ {rest}}}"
+
+
 def _json(value: Any) -> Any:
     if isinstance(value, Fraction):
         return int(value) if value.denominator == 1 else float(value)
@@ -118,30 +134,68 @@ def comm(
             [
                 other,
                 str(other_costs["messages"]),
-                fmt.number(other_costs["bytes_sent_per_worker"]),
+                count(other_costs["bytes_sent_per_worker"]),
                 str(other_costs["steps"]),
             ]
         )
-    formulas = {
-        "ring-allreduce": "2(N − 1) steps; each sends 2(N − 1)/N · S",
-        "parameter-server": "2N messages; the server carries N·S each way",
-        "all-to-all": "N(N − 1) messages; each sends (N − 1)·S",
-        "tree": "2⌈log₂N⌉ steps; 2(N − 1) messages",
+    n, sent = workers, with_unit(costs["bytes_sent_per_worker"])
+    depth = costs["steps"] // 2
+    s_short, s_latex = _short_size(size)
+    steps_n, messages_n = str(costs["steps"]), str(costs["messages"])
+    # (name, formula, its LaTeX, substitution, its LaTeX, result, its LaTeX): written once as text and
+    # once as the display, in the same words
+    ring, server, everyone, tree = "ring-allreduce", "parameter-server", "all-to-all", "tree"
+    equations: dict[str, list[tuple[str, str, str, str, str, str, str]]] = {
+        ring: [
+            ("steps", "2(N − 1)", "2(N-1)", f"2·{n - 1}", rf"2 \cdot {n - 1}", steps_n, steps_n),
+            ("messages", "2N(N − 1)", "2N(N-1)", f"2·{n}·{n - 1}", rf"2 \cdot {n} \cdot {n - 1}", messages_n,
+             messages_n),
+            ("sent per worker", "2(N − 1)/N · S", r"\frac{2(N-1)}{N} S", f"2·{n - 1}/{n} · {s_short}",
+             rf"\frac{{2 \cdot {n - 1}}}{{{n}}} \cdot {s_latex}", sent, _size_latex(costs["bytes_sent_per_worker"])),
+        ],
+        server: [
+            ("messages", "2N", "2N", f"2·{n}", rf"2 \cdot {n}", messages_n, messages_n),
+            ("sent per worker", "S", "S", "", "", sent, _size_latex(size)),
+            ("server link", "2N·S", r"2N \cdot S", f"2·{n} · {s_short}", rf"2 \cdot {n} \cdot {s_latex}",
+             with_unit(costs.get("server_bytes", 0)), _size_latex(costs.get("server_bytes", 0))),
+        ],
+        everyone: [
+            ("messages", "N(N − 1)", "N(N-1)", f"{n}·{n - 1}", rf"{n} \cdot {n - 1}", messages_n, messages_n),
+            ("sent per worker", "(N − 1)·S", r"(N-1) \cdot S", f"{n - 1} · {s_short}", rf"{n - 1} \cdot {s_latex}",
+             sent, _size_latex(costs["bytes_sent_per_worker"])),
+        ],
+        tree: [
+            ("steps", "2⌈log₂N⌉", r"2\lceil \log_2 N \rceil", f"2·{depth}", rf"2 \cdot {depth}", steps_n, steps_n),
+            ("messages", "2(N − 1)", "2(N-1)", f"2·{n - 1}", rf"2 \cdot {n - 1}", messages_n, messages_n),
+            ("sent per worker", "S", "S", "", "", sent, _size_latex(size)),
+        ],
+    }  # fmt: skip
+    asides = {
+        ring: "each of the 2(N − 1) steps moves a chunk S/N; each worker receives as much as it sends",
+        server: "one push and one pull per worker, in 2 steps; the server's link carries N·S each way",
+        everyone: "in one step; each worker receives as much as it sends",
+        tree: "a reduce up a binary tree, then a broadcast down",
     }
 
     def working() -> list[Step]:
-        text = (
-            f"N = {workers} workers, S = {fmt.number(size)} bytes, {scheme}: {formulas[scheme]}. "
-            f"Messages {costs['messages']}, each worker sends {fmt.number(costs['bytes_sent_per_worker'])} bytes "
-            f"and receives {fmt.number(costs['bytes_received_per_worker'])}, in {costs['steps']} sequential step(s)."
-        )
-        if seconds is not None:
-            text += (
-                f" Time = {costs['steps']} × latency + {costs['steps']} × {fmt.number(costs['step_bytes'])} bytes / "
-                f"{fmt.number(bandwidth)} bytes/s = {fmt.decimal(float(seconds))} s."  # type: ignore[arg-type]
+        lines, latex = [], []
+        for name, formula, formula_latex, values, values_latex, result, result_latex in equations[scheme]:
+            lines.append(" = ".join(part for part in (name, formula, values, result) if part))
+            latex.append(
+                rf"\text{{{name}}} &= "
+                + " = ".join(part for part in (formula_latex, values_latex, result_latex) if part)
             )
+        text = f"N = {workers} workers, S = {with_unit(size)}, {scheme}: {asides[scheme]}\n" + "\n".join(lines)
+        if seconds is not None:
+            steps = 1 if scheme == "all-to-all" else costs["steps"]
+            text += (
+                f"\ntime = steps × latency + steps × bytes per step / bandwidth = {steps} × "
+                f"{scientific(latency or 0)} s + {steps} × {count(costs['step_bytes'])} bytes / "
+                f"{scientific(bandwidth)} bytes/s = {fmt.decimal(float(seconds))} s"  # type: ignore[arg-type]
+            )
+        display = r"\begin{aligned} " + r" \\ ".join(latex) + r" \end{aligned}"
         return [
-            Step(scheme, text, kind="cost.comm"),
+            Step(scheme, text, display, kind="cost.comm"),
             Step(
                 "All schemes compared",
                 "The ring's bytes per worker do not grow with N; the parameter server's link does.",
@@ -154,10 +208,14 @@ def comm(
         command="cost comm",
         inputs={"workers": workers, "size": fmt.number(size), "scheme": scheme},
         answer=answer,
-        summary=f"{scheme}: {costs['messages']} messages, {fmt.number(costs['bytes_sent_per_worker'])} bytes sent per "
-        f"worker, {costs['steps']} steps" + (f", {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        summary=f"{scheme}: {costs['messages']} messages, {sent} sent per worker, {costs['steps']} "
+        f"step{'s' if costs['steps'] != 1 else ''}"
+        + (f"; the server's link carries {with_unit(costs['server_bytes'])}" if "server_bytes" in costs else "")
+        + (f", {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         quiet=f"messages {costs['messages']}; bytes per worker {fmt.number(costs['bytes_sent_per_worker'])}; "
-        f"steps {costs['steps']}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        f"steps {costs['steps']}"
+        + (f"; server link bytes {fmt.number(costs['server_bytes'])}" if "server_bytes" in costs else "")
+        + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
     )
 
@@ -197,15 +255,20 @@ def flops(
         steps = [
             Step(
                 "FLOPs ≈ 6ND",
-                f"forward: one multiply and one add per parameter per token, 2N = {fmt.number(2 * params)}; backward: "
-                f"twice the forward (gradients for the activations and for the weights), 4N; training: 6N per token"
+                f"forward: one multiply and one add per parameter per token, 2N = {scientific(2 * params)} FLOPs "
+                "per token (inference costs the same)\n"
+                "backward: twice the forward (gradients for the activations and for the weights), 4N\n"
                 + (
-                    f" × D = {fmt.number(tokens)} tokens = {fmt.decimal(float(training))} FLOPs"
-                    if training is not None
-                    else ""
-                )  # type: ignore[arg-type]
-                + f"; inference 2N = {fmt.decimal(float(2 * params))} FLOPs per token.",
-                latex=r"C_{\text{train}} \approx 6ND,\qquad C_{\text{infer}} \approx 2N \text{ per token}",
+                    f"C_train ≈ 6ND = 6 · {scientific(params)} · {scientific(tokens)} = {scientific(training)} FLOPs"
+                    if training is not None and tokens is not None
+                    else f"C_train ≈ 6N = {scientific(6 * params)} FLOPs per token"
+                ),
+                latex=(
+                    rf"C_{{\text{{train}}}} \approx 6ND = 6 \cdot {scientific_latex(params)} \cdot "
+                    rf"{scientific_latex(tokens)} = {scientific_latex(training)} \text{{ FLOPs}}"
+                    if training is not None and tokens is not None
+                    else rf"C_{{\text{{train}}}} \approx 6N = {scientific_latex(6 * params)} \text{{ FLOPs per token}}"
+                ),
                 kind="cost.flops",
             )
         ]
@@ -213,7 +276,7 @@ def flops(
             steps.append(
                 Step(
                     "Time",
-                    f"{fmt.decimal(float(training))} / ({gpus} × {fmt.number(peak_tflops)}·10¹² × "  # type: ignore[arg-type]
+                    f"{scientific(training)} / ({gpus} × {fmt.number(peak_tflops)}·10¹² × "  # type: ignore[arg-type]
                     f"{fmt.number(mfu if mfu is not None else 1)}) = {fmt.decimal(float(seconds))} s = "
                     f"{fmt.decimal(float(seconds) / 86400)} days.",
                     latex=r"t = \frac{6ND}{g \cdot P \cdot \text{MFU}}",
@@ -222,13 +285,16 @@ def flops(
             )
         return steps
 
-    shown = fmt.decimal(float(training)) if training is not None else fmt.decimal(float(6 * params)) + " per token"
+    shown = f"{scientific(training)} FLOPs" if training is not None else f"{scientific(6 * params)} FLOPs per token"
+    quiet_shown = (
+        fmt.decimal(float(training)) if training is not None else fmt.decimal(float(6 * params)) + " per token"
+    )
     return Solution(
         command="cost flops",
         inputs={"params": fmt.number(params), "tokens": None if tokens is None else fmt.number(tokens), "gpus": gpus},
         answer=answer,
-        summary=f"training ≈ {shown} FLOPs" + (f", {fmt.decimal(float(seconds) / 86400)} days" if seconds else ""),
-        quiet=f"flops {shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
+        summary=f"training ≈ {shown}" + (f", {fmt.decimal(float(seconds) / 86400)} days" if seconds else ""),
+        quiet=f"flops {quiet_shown}" + (f"; {fmt.decimal(float(seconds))} s" if seconds is not None else ""),
         steps=working,
     )
 

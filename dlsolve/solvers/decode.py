@@ -47,7 +47,7 @@ SHOW_CANDIDATES = 12
 STEP_KINDS = {
     "decode.setup": "the search rule: cumulative log-probability, the beam width, the length penalty",
     "decode.step": "one step: every candidate with its cumulative log-probability, which survive and which finish",
-    "decode.ranking": "the finished hypotheses ranked by score",
+    "decode.ranking": "the finished hypotheses ranked, with P and log P (--full, or with a length penalty's scores)",
     "decode.compare": "greedy against beam search against exhaustive search",
 }
 
@@ -269,16 +269,26 @@ def decode(
     if tied:
         summary += f" (tied with {', '.join(h.text() for h in tied)}; the first found is listed first)"
     answer["tied"] = [list(h.tokens) for h in tied]
+    if len(ranking) > 1:  # "Final ranking?": every finished hypothesis, best first
+
+        def ranked(h: Hypothesis) -> str:
+            return f"{h.text()} ({f'score {fmt.decimal(score(h, alpha))}' if alpha else _prob(h.prob)})"
+
+        summary += "; ranking: " + ", ".join(map(ranked, ranking))
     if misses and optimum is not None:
         summary += f"; misses the most probable {optimum.text()} (P = {_prob(optimum.prob)})"
     quiet = f"{best.text()} P={_short(best.prob)} logP={fmt.decimal(best.logprob)}"
+    if len(ranking) > 1:
+        quiet += " | ranking: " + "; ".join(f"{h.text()} P={_short(h.prob)}" for h in ranking)
 
     def build() -> list[Step]:
         comparison = _compare(method, width, best, greedy_best, every, unexplored, alpha, misses)
         return [
-            _setup(method, width, eos, max_len, alpha, len(model)),
+            _setup(method, width, eos, max_len, alpha),
             *[_step(t, candidates, full) for t, candidates in enumerate(steps, 1)],
-            _ranking(ranking, alpha),
+            # the Answer box ranks the finished hypotheses by probability: the table is --full detail
+            # (or the working of a length penalty's scores)
+            *([_ranking(ranking, alpha)] if full or alpha else []),
             comparison,
         ]
 
@@ -305,25 +315,23 @@ def _short(value: Probability) -> str:
     return fmt.exact(value) if isinstance(value, Fraction) else fmt.decimal(value)
 
 
-def _setup(method: str, width: int, eos: str, max_len: int | None, alpha: float, prefixes: int) -> Step:
-    lines = [
-        "log P(y_1..y_t) = log P(y_1..y_{t−1}) + log p(y_t | y_<t) (natural log), from a table of "
-        f"{prefixes} prefixes",
-    ]
+def _setup(method: str, width: int, eos: str, max_len: int | None, alpha: float) -> Step:
+    lines = ["log P(y_1..y_t) = log P(y_1..y_{t−1}) + log p(y_t | y_<t) (natural log)"]
     if method == "greedy":
         lines.append(f"greedy: at each step take the most probable next token, until {eos}")
     else:
         lines.append(
             f"beam search, K = {width}: extend every active hypothesis by every token, keep the best "
-            f"K − (finished) candidates; one ending in {eos} is finished, leaves the beam, and the beam shrinks by one"
+            f"K − F candidates (F: hypotheses finished so far); one ending in {eos} is finished, leaves the beam, "
+            "and the beam shrinks by one"
         )
     if max_len is not None:
         lines.append(f"at most {max_len} tokens: longer hypotheses are cut there")
-    lines.append(
-        f"finished hypotheses ranked by score = log P / L^α with α = {fmt.decimal(alpha)} (L: tokens, {eos} included)"
-        if alpha
-        else "finished hypotheses ranked by probability"
-    )
+    if alpha:  # else by probability, as the cumulative log P says
+        lines.append(
+            f"finished hypotheses ranked by score = log P / L^α with α = {fmt.decimal(alpha)} "
+            f"(L: tokens, {eos} included)"
+        )
     return Step("The search", "\n".join(lines), kind="decode.setup")
 
 
@@ -357,8 +365,7 @@ def _ranking(ranking: list[Hypothesis], alpha: float) -> Step:
         [str(i), h.text(), _prob(h.prob), fmt.decimal(h.logprob)] + ([fmt.decimal(score(h, alpha))] if alpha else [])
         for i, h in enumerate(ranking, 1)
     ]
-    best = ranking[0]
-    text = f"best: {best.text()} with P = {_prob(best.prob)} (log P = {fmt.decimal(best.logprob)})"
+    text = f"{len(ranking)} finished hypothes{'es' if len(ranking) != 1 else 'is'}, best first"
     return Step("Finished hypotheses", text, blocks=[Table(columns, rows)], kind="decode.ranking")
 
 

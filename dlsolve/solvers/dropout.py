@@ -71,8 +71,8 @@ def dropout(
         answer["exact"] = {"y": nm.to_strings(y)}
     rule = _rule(inverted, training)
     summary = f"{convention} dropout, {'train' if training else 'eval'}: {rule} (scale {nm.cell(scale)})"
-    if y is not None:
-        summary += f": y = {nm.nested_text(y)}"
+    if y is not None:  # the matrix as rows (each matrix once: the Output step then leaves it out)
+        summary += f"\ny =\n{nm.array_text(y)}"
     quiet = "y unknown without --mask" if y is None else nm.array_text(y, "")
 
     def steps() -> list[Step]:
@@ -80,8 +80,8 @@ def dropout(
             Step(
                 "Scale",
                 f"{convention.capitalize()} dropout, {'training' if training else 'eval'} mode: {rule}; "
-                f"keep probability 1 − p = {fmt.number(keep)}, scale = {fmt.number(scale)}",
-                rf"y = {_rule_latex(inverted, training)}",
+                f"keep probability 1 − p = {fmt.number(keep)}; scale = {fmt.number(scale)}",
+                rf"y = {_rule_latex(inverted, training)},\quad \text{{scale}} = {fmt.latex_number(scale)}",
                 kind="dropout.scale",
             )
         ]
@@ -121,11 +121,12 @@ def dropout(
 
 def _rule(inverted: bool, training: bool) -> str:
     if inverted:
-        return "y = x·mask/(1 − p)" if training else "y = x (identity)"
-    return "y = x·mask" if training else "y = (1 − p)·x"
+        return "y = x ⊙ mask/(1 − p)" if training else "y = x (identity)"
+    return "y = x ⊙ mask" if training else "y = (1 − p)·x"
 
 
 def _rule_latex(inverted: bool, training: bool) -> str:
+    """The rule in the text's names (``mask``, not ``m``), so that a key shows it once."""
     if inverted:
-        return r"\frac{x \odot m}{1-p}" if training else "x"
-    return r"x \odot m" if training else "(1-p)\\,x"
+        return r"\frac{x \odot \text{mask}}{1-p}" if training else r"x \text{ (identity)}"
+    return r"x \odot \text{mask}" if training else "(1-p)\\,x"

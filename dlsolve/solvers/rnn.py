@@ -20,6 +20,7 @@ stay exact.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from fractions import Fraction
 from typing import Any
@@ -45,8 +46,8 @@ STEP_KINDS = {
     "rnn.equations": "the cell's equations once, with PyTorch's weight layout and the sizes",
     "rnn.first-step": "every gate's pre-activation and value at t = 1, substituted",
     "rnn.step": "every gate's pre-activation and value at one later step, substituted (--full)",
-    "rnn.unroll": "the table: one row per time step with every gate's pre-activation and value, c_t and h_t",
-    "rnn.result": "the hidden states h_1..h_T (and c_T for an LSTM)",
+    "rnn.unroll": "the table: one row per time step with every gate's value (--full: pre-activation → value), c_t, h_t",
+    "rnn.result": "the hidden states as the matrix H = [h_1; …; h_T] (--full; the Answer box lists every h_t)",
 }
 
 Vector = list[Scalar]
@@ -106,18 +107,33 @@ def _num(value: Scalar) -> str:
 
 
 def _vec(values: Sequence[Scalar]) -> str:
+    """``[1, 0]``; a vector of one entry (H = 1, D_in = 1) is the number itself, as a board writes it."""
+    if len(values) == 1:
+        return _num(values[0])
     return "[" + ", ".join(_num(v) for v in values) + "]"
 
 
+def _vec_decimal(values: Sequence[Scalar]) -> str:
+    """:func:`_vec`, with the short decimals beside when an exact entry has none (``[4/3, 1] ≈ [1.33333, 1]``)."""
+    text = _vec(values)
+    if any(isinstance(v, Fraction) and fmt.exact(v) != fmt.decimal(v) for v in values):
+        text += " ≈ " + _vec([float(v) for v in values])
+    return text
+
+
+def _product(left: Sequence[Scalar], right: Sequence[Scalar]) -> str:
+    """``0.5·0.761594`` (H = 1) or ``[..] ⊙ [..]``; with ``right`` empty, the left factor and its
+    operator (``0.5·``), for a right factor written by the caller."""
+    return f"{_vec(left)}{'·' if len(left) == 1 else ' ⊙ '}{_vec(right) if right else ''}"
+
+
 def _applied(function: str, pre: Sequence[Scalar], value: Sequence[Scalar]) -> str:
-    """``σ([1/2, 0]) = [σ(1/2), 1/2] ≈ [0.622459, 0.5]``: symbolic where exact, then decimals."""
+    """``σ(0.5) ≈ 0.622459``, ``ReLU([4/3, −1]) = [4/3, 0]``: ``=`` while exact, ``≈`` after a decimal."""
     name = _FUNCTION_NAME[function]
     if not name:
         return _vec(value)
-    if function == "relu" or all(isinstance(v, Fraction) for v in value):
-        return f"{name}({_vec(pre)}) = {_vec(value)}"
-    symbolic = [_num(v) if isinstance(v, Fraction) else f"{name}({_num(p)})" for p, v in zip(pre, value, strict=True)]
-    return f"{name}({_vec(pre)}) = [{', '.join(symbolic)}] ≈ {_vec(value)}"
+    relation = "=" if all(isinstance(v, Fraction) for v in value) else "≈"
+    return f"{name}({_vec(pre)}) {relation} {_vec(value)}"
 
 
 def _latex_rows(rows: Sequence[Sequence[Scalar]]) -> str:
@@ -324,8 +340,11 @@ def rnn(
     records = unroll(weights, nonlinearity, _rows(x), h, c)
     answer = _answer(cell, records)
     exact = all(isinstance(v, Fraction) for r in records for v in r.h)
-    last = records[-1]
-    summary = f"h_{len(records)} = {_vec(last.h)}" + (f", c_{len(records)} = {_vec(last.c)}" if last.c else "")
+    # one line of numbers (H = 1), else one line per state, so that no vector is cut at the margin
+    joint = ", " if hidden == 1 else "\n"
+    summary = joint.join(f"h_{t} = {_vec_decimal(r.h)}" for t, r in enumerate(records, 1))
+    if cell == "lstm":
+        summary += "\n" + joint.join(f"c_{t} = {_vec_decimal(r.c or [])}" for t, r in enumerate(records, 1))
     quiet = "h: " + "; ".join(", ".join(_num(v) for v in r.h) for r in records)
     if cell == "lstm":
         quiet += " | c: " + "; ".join(", ".join(_num(v) for v in r.c or []) for r in records)
@@ -349,12 +368,38 @@ def rnn(
     )
 
 
-def _answer_latex(records: list[StepRecord]) -> str:
-    t, last = len(records), records[-1]
-    text = f"h_{{{t}}} = {_latex_rows([[v] for v in last.h])}"
-    if last.c is not None:
-        text += f",\\quad c_{{{t}}} = {_latex_rows([[v] for v in last.c])}"
+def _latex_vector(values: Sequence[Scalar]) -> str:
+    """A hidden state as the Answer box typesets it: a number (H = 1) or a column vector; exact
+    values with their short decimals beside."""
+
+    def typeset(entries: Sequence[Scalar]) -> str:
+        if len(entries) > 1:
+            return _latex_rows([[v] for v in entries])
+        return fmt.latex_number(entries[0]) if isinstance(entries[0], Fraction) else fmt.decimal(entries[0])
+
+    text = typeset(values)
+    if any(isinstance(v, Fraction) and fmt.exact(v) != fmt.decimal(v) for v in values):
+        text += " \\approx " + typeset([float(v) for v in values])
     return text
+
+
+def _answer_latex(records: list[StepRecord]) -> str:
+    """Every hidden state h_1..h_T (and c_1..c_T for an LSTM): what the question asks for; as the
+    matrix H = [h_1; …; h_T] (one row per step) when they would not fit on a line."""
+    t, hidden = len(records), len(records[0].h)
+    states = [("h", "H", [r.h for r in records])]
+    if records[-1].c is not None:
+        states.append(("c", "C", [r.c or [] for r in records]))
+    lines = []
+    for name, matrix, rows in states:
+        if t * hidden <= ANSWER_INLINE_ENTRIES:
+            lines.append(",\\quad ".join(f"{name}_{{{i}}} = {_latex_vector(row)}" for i, row in enumerate(rows, 1)))
+            continue
+        text = f"{matrix} = [{name}_1; \\dots; {name}_{{{t}}}] = {_latex_rows(rows)}"
+        if any(isinstance(v, Fraction) and fmt.exact(v) != fmt.decimal(v) for row in rows for v in row):
+            text += " \\approx " + _latex_rows([[float(v) for v in row] for row in rows])
+        lines.append(text)
+    return lines[0] if len(lines) == 1 else "\\begin{gathered} " + " \\\\ ".join(lines) + " \\end{gathered}"
 
 
 def _answer(cell: str, records: list[StepRecord]) -> dict[str, Any]:
@@ -382,13 +427,13 @@ def _equations(cell: str, nonlinearity: str) -> tuple[list[str], str]:
         act = _FUNCTION_NAME[nonlinearity]
         inner = "W_ih x_t + b_ih + W_hh h_{t−1} + b_hh"
         line = f"h_t = {act}({inner})" if act else f"h_t = {inner}"
-        latex_act = {"tanh": "\\tanh", "relu": "\\mathrm{ReLU}", "none": ""}[nonlinearity]
+        latex_act = {"tanh": "\\operatorname{tanh}", "relu": "\\mathrm{ReLU}", "none": ""}[nonlinearity]
         body = "W_{ih} x_t + b_{ih} + W_{hh} h_{t-1} + b_{hh}"
         return [line], f"h_t = {latex_act}\\left({body}\\right)" if latex_act else f"h_t = {body}"
     lines, latex = [], []
     for name, function in GATES[cell]:
         f = _FUNCTION_NAME[function]
-        lf = "\\sigma" if function == "sigmoid" else "\\tanh"
+        lf = "\\sigma" if function == "sigmoid" else "\\operatorname{tanh}"
         if cell == "gru" and name == "n":
             lines.append("n_t = tanh(W_in x_t + b_in + r_t ⊙ (W_hn h_{t−1} + b_hn))")
             latex.append(
@@ -400,11 +445,12 @@ def _equations(cell: str, nonlinearity: str) -> tuple[list[str], str]:
             latex.append(f"{name}_t = {lf}\\left({inner}\\right)")
     if cell == "lstm":
         lines += ["c_t = f_t ⊙ c_{t−1} + i_t ⊙ g_t", "h_t = o_t ⊙ tanh(c_t)"]
-        latex += ["c_t = f_t \\odot c_{t-1} + i_t \\odot g_t", "h_t = o_t \\odot \\tanh(c_t)"]
+        latex += ["c_t = f_t \\odot c_{t-1} + i_t \\odot g_t", "h_t = o_t \\odot \\operatorname{tanh}(c_t)"]
     else:
         lines.append("h_t = (1 − z_t) ⊙ n_t + z_t ⊙ h_{t−1}")
         latex.append("h_t = (1 - z_t) \\odot n_t + z_t \\odot h_{t-1}")
-    return lines, "\\begin{aligned} " + " \\\\ ".join(latex) + " \\end{aligned}"
+    aligned = [line.replace(" = ", " &= ", 1) for line in latex]
+    return lines, "\\begin{aligned} " + " \\\\ ".join(aligned) + " \\end{aligned}"
 
 
 def _equations_step(weights: Cell, nonlinearity: str, steps: int) -> Step:
@@ -413,7 +459,7 @@ def _equations_step(weights: Cell, nonlinearity: str, steps: int) -> Step:
     names = [name for name, _ in GATES[cell]]
     sizes = f"D_in = {weights.input_size}, H = {hidden}, T = {steps}"
     if cell == "rnn":
-        layout = f"W_ih is H x D_in = {hidden} x {weights.input_size}, W_hh is H x H = {hidden} x {hidden}"
+        layout = f"W_ih is H × D_in = {hidden} × {weights.input_size}, W_hh is H × H = {hidden} × {hidden}"
         torch = (
             "as nn.RNN(nonlinearity='" + nonlinearity + "')"
             if nonlinearity != "none"
@@ -425,9 +471,9 @@ def _equations_step(weights: Cell, nonlinearity: str, steps: int) -> Step:
             for k, n in enumerate(names)
         )
         layout = (
-            f"W_ih = [{'; '.join(f'W_i{n}' for n in names)}] is {count}H x D_in = {count * hidden} x "
-            f"{weights.input_size}, W_hh = [{'; '.join(f'W_h{n}' for n in names)}] is {count}H x H = "
-            f"{count * hidden} x {hidden} ({blocks}; PyTorch's gate order)"
+            f"W_ih = [{'; '.join(f'W_i{n}' for n in names)}] is {count}H × D_in = {count * hidden} × "
+            f"{weights.input_size}, W_hh = [{'; '.join(f'W_h{n}' for n in names)}] is {count}H × H = "
+            f"{count * hidden} × {hidden} ({blocks}; PyTorch's gate order)"
         )
         torch = f"as {_TORCH_NAME[cell]}"
     biases = [b for b, given in (("b_ih", weights.has_b_ih), ("b_hh", weights.has_b_hh)) if not given]
@@ -436,48 +482,95 @@ def _equations_step(weights: Cell, nonlinearity: str, steps: int) -> Step:
     return Step("The cell", text, latex, kind="rnn.equations")
 
 
-def _terms(gate: GateRecord, weights: Cell, t: int) -> str:
-    """``W_ii x_1 + b_ii + W_hi h_0 + b_hi = [..] + [..] = [..]`` for one gate."""
+def _terms(gate: GateRecord, weights: Cell, t: int, record: StepRecord) -> str:
+    """One gate substituted: ``i_1 = σ(W_ii x_1 + b_ii + W_hi h_0) = σ(1 + 0) ≈ 0.731059``; an Elman
+    cell names its pre-activation ``a_t``: ``a_1 = W_ih x_1 + W_hh h_0 = 1 + 0 = 1; h_1 = tanh(1) ≈ ..``."""
     n = "" if weights.cell == "rnn" else gate.name
     w_i, w_h = ("W_ih", "W_hh") if weights.cell == "rnn" else (f"W_i{n}", f"W_h{n}")
     b_i, b_h = ("b_ih", "b_hh") if weights.cell == "rnn" else (f"b_i{n}", f"b_h{n}")
     input_text = f"{w_i} x_{t}" + (f" + {b_i}" if weights.has_b_ih else "")
     hidden_text = f"{w_h} h_{t - 1}" + (f" + {b_h}" if weights.has_b_hh else "")
     if weights.cell == "gru" and gate.name == "n":
+        reset = record.gates[0].value
         formula = f"{input_text} + r_{t} ⊙ ({hidden_text})"
-        values = f"{_vec(gate.input_term)} + r_{t} ⊙ {_vec(gate.hidden_term)}"
+        values = f"{_vec(gate.input_term)} + {_product(reset, gate.hidden_term)}"
     else:
         formula = f"{input_text} + {hidden_text}"
         values = f"{_vec(gate.input_term)} + {_vec(gate.hidden_term)}"
-    label = "a" if weights.cell == "rnn" else gate.name
-    value_name = "h" if weights.cell == "rnn" else gate.name
-    return (
-        f"{label}: {formula} = {values} = {_vec(gate.pre)}; "
-        f"{value_name}_{t} = {_applied(gate.function, gate.pre, gate.value)}"
-    )
+    if weights.cell == "rnn":
+        line = f"a_{t} = {formula} = {values} = {_vec(gate.pre)}"
+        if gate.function == "none":
+            return f"{line}; h_{t} = a_{t} = {_vec(gate.value)}"
+        return f"{line}; h_{t} = {_applied(gate.function, gate.pre, gate.value)}"
+    name = _FUNCTION_NAME[gate.function]
+    return f"{n}_{t} = {name}({formula}) = {name}({values}) = {_applied(gate.function, gate.pre, gate.value)}"
 
 
 def _step_text(weights: Cell, record: StepRecord, t: int) -> str:
     lines = [f"x_{t} = {_vec(record.x)}, h_{t - 1} = {_vec(record.h_prev)}"]
     if record.c_prev is not None:
         lines[0] += f", c_{t - 1} = {_vec(record.c_prev)}"
-    lines += [_terms(gate, weights, t) for gate in record.gates]
+    lines += [_terms(gate, weights, t, record) for gate in record.gates]
+    gates = {gate.name: gate.value for gate in record.gates}
+    relation = "=" if all(isinstance(v, Fraction) for v in record.h) else "≈"
     if weights.cell == "lstm":
-        assert record.c is not None and record.tanh_c is not None
-        lines.append(f"c_{t} = f_{t} ⊙ c_{t - 1} + i_{t} ⊙ g_{t} = {_vec(record.c)}")
-        lines.append(f"h_{t} = o_{t} ⊙ {_applied('tanh', record.c, record.tanh_c)} = {_vec(record.h)}")
+        assert record.c is not None and record.tanh_c is not None and record.c_prev is not None
+        c_relation = "=" if all(isinstance(v, Fraction) for v in record.c) else "≈"
+        lines.append(
+            f"c_{t} = f_{t} ⊙ c_{t - 1} + i_{t} ⊙ g_{t} = {_product(gates['f'], record.c_prev)} + "
+            f"{_product(gates['i'], gates['g'])} {c_relation} {_vec(record.c)}"
+        )
+        lines.append(
+            f"h_{t} = o_{t} ⊙ tanh(c_{t}) = {_product(gates['o'], [])}tanh({_vec(record.c)}) "
+            f"{relation} {_vec(record.h)}"
+        )
     elif weights.cell == "gru":
-        lines.append(f"h_{t} = (1 − z_{t}) ⊙ n_{t} + z_{t} ⊙ h_{t - 1} = {_vec(record.h)}")
+        z = gates["z"]
+        lines.append(
+            f"h_{t} = (1 − z_{t}) ⊙ n_{t} + z_{t} ⊙ h_{t - 1} = {_product([1 - v for v in z], gates['n'])} + "
+            f"{_product(z, record.h_prev)} {relation} {_vec(record.h)}"
+        )
     return "\n".join(lines)
 
 
-def _table(weights: Cell, records: list[StepRecord]) -> Table:
+#: Characters of a worked line beyond which its display breaks after the formula (a page is about 90).
+WIDE_LINE = 80
+#: Entries of h_1..h_T beyond which the Answer box typesets them as the matrix H (one row per step).
+ANSWER_INLINE_ENTRIES = 8
+
+
+def _line_latex(line: str) -> str:
+    """One line of :func:`_step_text` typeset (it writes only names such as ``W_ii``, ``x_1``, σ, tanh,
+    ReLU, ⊙, ·, ≈ and numbers), aligned at its first ``=``."""
+    text = line.replace("−", "-").replace("≈", r"\approx").replace("⊙", r"\odot").replace("·", r"\cdot ")
+    text = text.replace("σ", r"\sigma")
+    text = re.sub(r"\btanh\b", r"\\operatorname{tanh}", text)
+    text = re.sub(r"\bReLU\b", r"\\mathrm{ReLU}", text)
+    text = re.sub(r"\b([A-Za-z])_([A-Za-z0-9]+)", r"\1_{\2}", text)
+    text = text.replace(", h_{", r",\quad h_{").replace(", c_{", r",\quad c_{")
+    parts = text.split(" = ")
+    if len(line) > WIDE_LINE and len(parts) >= 3:  # the formula on one row, its substitution on the next
+        return f"{parts[0]} &= {parts[1]} \\\\ &= " + " = ".join(parts[2:])
+    return text.replace(" = ", " &= ", 1)
+
+
+def _step_latex(text: str) -> str:
+    """The step's lines as one aligned display (an Elman line ``a_1 = ..; h_1 = ..`` is two lines)."""
+    lines = [part for line in text.split("\n") for part in line.split("; ")]
+    return r"\begin{aligned} " + r" \\ ".join(_line_latex(line) for line in lines) + r" \end{aligned}"
+
+
+def _table(weights: Cell, records: list[StepRecord], full: bool = False) -> Table:
+    """One row per step: the gates' values (with ``full``, each pre-activation → value), c_t and h_t."""
     cell = weights.cell
     columns = ["t", "x_t"]
     if cell == "rnn":
         columns += ["a_t (pre-activation)", "h_t"]
     else:
-        columns += [f"{name}: pre → {_FUNCTION_NAME[function]}" for name, function in GATES[cell]]
+        if full:
+            columns += [f"{name}: pre → {_FUNCTION_NAME[function]}" for name, function in GATES[cell]]
+        else:
+            columns += [f"{name}_t" for name, _ in GATES[cell]]
         if cell == "lstm":
             columns.append("c_t")
         columns.append("h_t")
@@ -485,7 +578,10 @@ def _table(weights: Cell, records: list[StepRecord]) -> Table:
     for t, record in enumerate(records, 1):
         row = [str(t), _vec(record.x)]
         for gate in record.gates:
-            row.append(_vec(gate.pre) if cell == "rnn" else f"{_vec(gate.pre)} → {_vec(gate.value)}")
+            if cell == "rnn":
+                row.append(_vec(gate.pre))
+            else:
+                row.append(f"{_vec(gate.pre)} → {_vec(gate.value)}" if full else _vec(gate.value))
         if record.c is not None:
             row.append(_vec(record.c))
         row.append(_vec(record.h))
@@ -497,27 +593,31 @@ def _working(
     weights: Cell, nonlinearity: str, records: list[StepRecord], steps: int, exact: bool, full: bool
 ) -> list[Step]:
     result = [_equations_step(weights, nonlinearity, steps)]
-    result.append(Step("Step t = 1", _step_text(weights, records[0], 1), kind="rnn.first-step"))
+    first = _step_text(weights, records[0], 1)
+    result.append(Step("Step t = 1", first, _step_latex(first), kind="rnn.first-step"))
     if full:
-        result += [
-            Step(f"Step t = {t}", _step_text(weights, record, t), kind="rnn.step")
-            for t, record in enumerate(records[1:], 2)
-        ]
-    note = "exact" if exact else "decimals (float64) after a tanh or σ of a non-zero number"
+        for t, record in enumerate(records[1:], 2):
+            text = _step_text(weights, record, t)
+            result.append(Step(f"Step t = {t}", text, _step_latex(text), kind="rnn.step"))
+    note = "exact" if exact else "float64 decimals after a tanh or σ of a non-zero number"
     result.append(
         Step(
             "Every step",
             f"the same equations at t = 1..{len(records)}, each h_t feeding the next step ({note})",
-            blocks=[_table(weights, records)],
+            blocks=[_table(weights, records, full)],
             kind="rnn.unroll",
         )
     )
-    h_rows = [r.h for r in records]
-    text = f"H = [h_1; …; h_{len(records)}] (T x H = {len(records)} x {weights.hidden}) =\n"
-    text += fmt.matrix(h_rows, indent="  ") if exact else "\n".join("  " + _vec(row) for row in h_rows)
-    last = records[-1]
-    if last.c is not None:
-        text += f"\nc_{len(records)} = {_vec(last.c)}"
-    latex = f"H = {_latex_rows(h_rows)}"
-    result.append(Step("Hidden states", text, latex, kind="rnn.result"))
+    if full:
+        h_rows = [r.h for r in records]
+        text = f"H = [h_1; …; h_{len(records)}] (T × H = {len(records)} × {weights.hidden}) =\n"
+        text += (
+            fmt.matrix(h_rows, indent="  ")
+            if exact
+            else "\n".join("  [ " + "  ".join(_num(v) for v in row) + " ]" for row in h_rows)
+        )
+        last = records[-1]
+        if last.c is not None:
+            text += f"\nc_{len(records)} = {_vec(last.c)}"
+        result.append(Step("Hidden states", text, f"H = {_latex_rows(h_rows)}", kind="rnn.result"))
     return result

@@ -116,8 +116,16 @@ def initialize(
         fi, fo, receptive = _fans(tuple(shape))
         product = f" with receptive field ∏k = {receptive}" if len(shape) > 2 else ""
         fans_text = (
-            f"{source}weight {fmt.shape(shape)}: fan_in = size(1)·∏k = {shape[1]}·{receptive} = {fi}, "
-            f"fan_out = size(0)·∏k = {shape[0]}·{receptive} = {fo}{product}"
+            f"{source}weight {fmt.shape(shape)}{product.replace(' with', ',')}; "
+            f"fan_in = size(1)·∏k = {shape[1]}·{receptive} = {fi}; fan_out = size(0)·∏k = {shape[0]}·{receptive} = {fo}"
+            if len(shape) > 2
+            else f"{source}weight {fmt.shape(shape)}; fan_in = size(1) = {fi}; fan_out = size(0) = {fo}"
+        )
+        fans_latex = (
+            rf"\text{{fan\_in}} = \text{{size}}(1) {{\textstyle\prod}} k = {shape[1]} \cdot {receptive} = {fi},\quad "
+            rf"\text{{fan\_out}} = \text{{size}}(0) {{\textstyle\prod}} k = {shape[0]} \cdot {receptive} = {fo}"
+            if len(shape) > 2
+            else rf"\text{{fan\_in}} = \text{{size}}(1) = {fi},\quad \text{{fan\_out}} = \text{{size}}(0) = {fo}"
         )
     else:
         if fan_in is None or fan_out is None:
@@ -136,6 +144,9 @@ def initialize(
             f"{name} = {value}" for name, value in (("fan_in", fi), ("fan_out", fo)) if value is not None
         )
         fans_text += " (given)"
+        fans_latex = r",\ ".join(
+            rf"\text{{{name}}} = {value}" for name, value in ((r"fan\_in", fi), (r"fan\_out", fo)) if value is not None
+        )
     if gain is not None and nonlinearity is not None:
         raise BadInput("give --gain or --nonlinearity, not both", option="--gain")
     if method.startswith("kaiming"):
@@ -154,7 +165,7 @@ def initialize(
             gain_line = _gain_text(nonlinearity, a, g2)
         else:
             g2, gain_line = Fraction(1), "gain = 1 (the default)"
-    var, formula, latex, argument = _variance(method, g2, fi, fo, mode, shape)
+    var, formula, latex, substituted, argument = _variance(method, g2, fi, fo, mode, shape)
     uniform = method.endswith("uniform")
     bound2 = 3 * var if uniform else None
     std, bound = exact_sqrt(var), exact_sqrt(bound2) if bound2 is not None else None
@@ -178,20 +189,28 @@ def initialize(
     if method == "orthogonal":
         distribution = "gain × the Q of a QR factorization of a standard normal matrix (sign-corrected)"
     summary = f"{method}: std = {sqrt_text(var)}" + (f", bound = {sqrt_text(bound2)}" if bound2 is not None else "")
-    summary += " (" + ", ".join(f"{n} {v}" for n, v in (("fan_in", fi), ("fan_out", fo)) if v is not None) + ")"
+    summary += " (" + ", ".join(f"{n} = {v}" for n, v in (("fan_in", fi), ("fan_out", fo)) if v is not None) + ")"
     quiet = f"std={fmt.decimal(float(std))}" + (f" bound={fmt.decimal(float(bound))}" if bound is not None else "")
 
     def steps() -> list[Step]:
         return [
-            Step("Fans", fans_text, rf"\text{{fan\_in}} = {fi},\ \text{{fan\_out}} = {fo}", kind="init.fans"),
+            Step("Fans", fans_text, fans_latex, kind="init.fans"),
             Step("Gain", gain_line, rf"\text{{gain}} = {sqrt_latex(g2)}", kind="init.gain"),
             Step(
                 "Standard deviation",
                 f"{formula}{_result(formula, var)}; weights ~ {distribution}",
                 latex
+                + ("" if sqrt_latex(var).startswith(substituted) else " = " + substituted)
                 + " = "
                 + sqrt_latex(var)
-                + (rf",\quad b = \sqrt{{3}}\,\text{{std}} = {sqrt_latex(bound2)}" if bound2 is not None else ""),
+                + (
+                    r",\quad \text{weights} \sim U(-b, b) \text{ with } b = \sqrt{3}\,\text{std} = "
+                    + sqrt_latex(bound2)
+                    if bound2 is not None
+                    else r",\quad \text{weights} \sim N(0, \text{std}^2)"
+                    if method != "orthogonal"
+                    else ""
+                ),
                 kind="init.std",
             ),
             Step("Why", argument, kind="init.variance"),
@@ -229,8 +248,10 @@ def _exact_text(square: Fraction) -> str:
 
 def _variance(
     method: str, g2: Fraction, fi: int | None, fo: int | None, mode: str, shape: tuple[int, ...] | None
-) -> tuple[Fraction, str, str, str]:
-    """std², the formula substituted, its LaTeX and the variance-propagation argument."""
+) -> tuple[Fraction, str, str, str, str]:
+    """std², the formula substituted, its LaTeX, the substitution in LaTeX and the variance-propagation
+    argument."""
+    g2_latex = fmt.exact(g2)  # 2, or 200/101 written inline under the root's fraction bar
     if method.startswith("xavier"):
         assert fi is not None and fo is not None
         var = g2 * Fraction(2, fi + fo)
@@ -238,6 +259,7 @@ def _variance(
             var,
             f"std = gain·√(2/(fan_in + fan_out)) = √({fmt.exact(g2)}·2/({fi} + {fo}))",
             r"\text{std} = \text{gain}\sqrt{\frac{2}{\text{fan\_in}+\text{fan\_out}}}",
+            rf"\sqrt{{\frac{{{g2_latex} \cdot 2}}{{{fi} + {fo}}}}}",
             "Var(y) = fan_in·Var(w)·Var(x) keeps the forward signal's variance when Var(w) = 1/fan_in, and the "
             "backward gradient's when Var(w) = 1/fan_out; Glorot & Bengio take the harmonic compromise "
             "Var(w) = 2/(fan_in + fan_out) (times gain² for the nonlinearity).",
@@ -251,6 +273,7 @@ def _variance(
             f"the weight viewed as {rows}x{cols} gets orthonormal {'rows' if rows <= cols else 'columns'} times gain, "
             f"so each entry's mean square is gain²/max({rows}, {cols}): std = √({fmt.exact(g2)}/{max(rows, cols)})",
             r"\text{std} = \frac{\text{gain}}{\sqrt{\max(\text{rows},\text{cols})}}",
+            rf"\sqrt{{\frac{{{g2_latex}}}{{{max(rows, cols)}}}}}",
             "An orthogonal matrix preserves norms exactly (‖Wx‖ = ‖x‖ for orthonormal columns), so the signal's "
             "scale neither grows nor shrinks through the layer, before the gain.",
         )
@@ -264,6 +287,7 @@ def _variance(
         var,
         f"std = gain/√{mode} = √({fmt.exact(g2)}/{fan})",
         r"\text{std} = \frac{\text{gain}}{\sqrt{\text{" + mode.replace("_", r"\_") + "}}}",
+        rf"\sqrt{{\frac{{{g2_latex}}}{{{fan}}}}}",
         f"Var(z) = fan_in·Var(w)·E[x²] for the next pre-activation z; {relu}. mode=fan_out keeps the backward "
         "gradients' variance instead (fan_out in place of fan_in). LeCun's 1/fan_in is the linear case.",
     )

@@ -6,6 +6,7 @@ finding, with why and how to fix it) is built only when it is read.
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from dlsolve.solution import Solution, Step
@@ -14,7 +15,7 @@ from dlsolve.solvers.train_loop.edits import unified_diff
 from dlsolve.solvers.train_loop.rules import NOT_CHECKED, RULES, Finding
 
 STEP_KINDS = {
-    "train-loop.parse": "the code parsed with Python's ast (never run) and the number of rules checked",
+    "train-loop.parse": "the code parsed with Python's ast (never run); no longer written: the help says it",
     "train-loop.finding": "one finding: its line, what is wrong in this code, why it matters and the fix",
     "train-loop.no-finding": "no rule fired: how many rules were checked and what no rule checks",
     "train-loop.no-training-code": "the file has no training or evaluation code for the rules to check",
@@ -29,6 +30,8 @@ def in_words(finding: Finding) -> str:
 
 def solve(source: str, filename: str = "<stdin>", *, diff: bool = False) -> Solution:
     """Analyse PyTorch training code ``source`` and explain each finding (rules DL001-DL042)."""
+    if not filename.startswith("<"):  # a problem file's "problems/../tests/x.py" is tests/x.py
+        filename = os.path.normpath(filename)
     report = inspect_source(source, filename)
     findings = report.findings
     patch = unified_diff(source, report.corrected, filename) if diff else ""
@@ -62,17 +65,8 @@ def solve(source: str, filename: str = "<stdin>", *, diff: bool = False) -> Solu
         answer["diff"] = patch
 
     def working() -> list[Step]:
-        lines = len(source.splitlines())
-        first, *_, last = RULES
+        # the findings, each once; how the code is read (ast, never run) is the command's help, not a step
         steps = [
-            Step(
-                "Parse the code",
-                f"{filename}: {lines} line{'s' if lines != 1 else ''} parsed with Python's ast (never run); "
-                f"{checked} ({first}–{last}).",
-                kind="train-loop.parse",
-            )
-        ]
-        steps += [
             Step(
                 f"Line {f.line}: {RULES[f.rule].title} ({f.rule})",
                 f"Line {f.line}, column {f.col}: {f.message}.\nWhy: {RULES[f.rule].why}\nFix: {RULES[f.rule].fix}",
