@@ -318,3 +318,14 @@ def test_the_last_steps_formulas_are_not_typeset_again_above_the_answer_box() ->
     assert shown.latex == "" and shown.text == "Each gradient has the shape of its input."
     other = Solution("backprop", {}, {}, "f = 1", "", steps=[last], answer_latex="f = 1")
     assert board.typeset_steps(other) == [last]  # the box does not show the gradients: the step does
+
+
+def test_code_in_backticks_and_numbers_with_thousands_separators() -> None:
+    parts = notation.segments("Fix: wrap it in `with torch.no_grad():` (or x = 1 + 2).")
+    assert ("code", "with torch.no_grad():") in parts and ("math", "x = 1 + 2") in parts
+    assert notation.ascii_to_latex("8 · 1,000,000 = 8,000,000") == r"8 \cdot 1{,}000{,}000 = 8{,}000{,}000"
+    assert (
+        notation.ascii_to_latex("[1, 2] and y[0,0] and 1,100,10000")
+        == r"[1, 2] \mathrm{and} y[0,0] \mathrm{and} 1,100,10000"
+    )
+    assert notation.ascii_to_latex("1234,567") == "1234,567"  # not a number with separators

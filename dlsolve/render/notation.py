@@ -173,6 +173,9 @@ def _script(text: str, index: int) -> tuple[str, int]:
     return "{" + (token if token.startswith("\\") else ascii_to_latex(token)) + "}", match.end()
 
 
+_THOUSANDS = re.compile(r"\d{1,3}(?:,\d{3})+(?![\d,])")
+
+
 def _closed(pieces: list[str]) -> str:
     return re.sub(r" {2,}", " ", "".join(pieces)).strip()
 
@@ -190,7 +193,11 @@ def ascii_to_latex(text: str) -> str:
     while index < len(text):
         char = text[index]
         two = text[index : index + 2]
-        if two in ("->", "<=", ">=", "||", "!="):
+        after_number = index > 0 and (text[index - 1].isdigit() or text[index - 1] in ",.")
+        if char.isdigit() and not after_number and (grouped := _THOUSANDS.match(text, index)):
+            out.append(grouped.group().replace(",", "{,}"))  # 1,000,000 as one number, not a list
+            index = grouped.end()
+        elif two in ("->", "<=", ">=", "||", "!="):
             out.append({"->": r"\to ", "<=": r"\le ", ">=": r"\ge ", "||": r"\| ", "!=": r"\ne "}[two])
             index += 2
         elif char in "_^" or two == "**":
@@ -275,8 +282,12 @@ _PROSE_WORD = re.compile(r"(?<![_^A-Za-z\\])[A-Za-z]{3,}(?![A-Za-z(])")
 MATH_WORDS = {*FUNCTIONS, "sqrt", "diag", "sign", "softmax", "pad", "out", "mean", "rank", "span"}
 
 
+#: Two-letter English words that make a bracketed group prose ("(or x = 1)"); not "in", a formula's input size.
+_SHORT_WORDS = re.compile(r"(?<![\w\\])(?:or|at|is|to|by|of|on|if|as|an|be|so|it|no|we)(?!\w)")
+
+
 def _has_prose(text: str) -> bool:
-    return any(word not in MATH_WORDS for word in _PROSE_WORD.findall(text))
+    return any(word not in MATH_WORDS for word in _PROSE_WORD.findall(text)) or bool(_SHORT_WORDS.search(text))
 
 
 def _classify(core: str) -> str:
@@ -358,8 +369,18 @@ def segments(text: str) -> list[tuple[str, str]]:
     A maths run is a stretch of words that are operators, numbers, single letters or certainly
     maths (a script, a Greek letter, ``·``, ``sqrt(..)``), holding at least one operator or certain
     maths word; punctuation after a word other than a closing bracket ends the run. A lone negative
-    number is maths too (a minus sign, not a hyphen).
+    number is maths too (a minus sign, not a hyphen). Text in backticks is code as it stands
+    (`` `with torch.no_grad():` ``).
     """
+    if "`" in text and re.search(r"`[^`]+`", text):
+        quoted: list[tuple[str, str]] = []
+        for index, piece in enumerate(re.split(r"`([^`]+)`", text)):
+            for kind, value in [("code", piece)] if index % 2 else segments(piece):
+                if quoted and quoted[-1][0] == kind == "text":
+                    quoted[-1] = ("text", quoted[-1][1] + value)
+                elif value:
+                    quoted.append((kind, value))
+        return quoted
     tokens = _tokens(text)
     parts: list[tuple[str, str]] = []
 
