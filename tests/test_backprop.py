@@ -324,7 +324,68 @@ def test_kinks_follow_pytorch_and_are_said() -> None:
     solution = solve("relu(x) + abs(y) + max(x, y)", "x=0", "y=0")
     assert solution.answer["grad"] == {"x": 0.5, "y": 0.5}
     assert any("relu'(0) = 0" in w for w in solution.warnings)
-    assert any(step.kind == "backprop.kink" for step in solution.steps)
+    # the kinks are said once, as warnings (and in the backward table's local derivatives), not a third time
+    assert not any(step.kind == "backprop.kink" for step in solution.steps)
+    backward = next(step for step in solution.steps if step.kind == "backprop.backward")
+    assert any("½ on a tie" in row[2] for row in backward.blocks[0].rows)
+
+
+def _step(solution: Any, kind: str) -> Any:
+    return next(step for step in solution.steps if step.kind == kind)
+
+
+def test_board_notation_of_the_working() -> None:
+    """The known board defects: σ((−4)), σ(1 − σ) = u5(1 − u5), 2·u4^(2 − 1), "+ −0.03", /1."""
+    solution = solve("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", "x=3", "y=-4")
+    forward = _step(solution, "backprop.forward")
+    assert "u1 = σ(y) = σ(−4) ≈ 0.0179862" in forward.text and "((" not in forward.text
+    locals_ = [row[2] for row in _step(solution, "backprop.backward").blocks[0].rows]
+    assert "u1(1 − u1)" in locals_ and not any("σ(1 − σ)" in local for local in locals_)
+    assert "2·u4" in locals_ and not any("^(" in local for local in locals_)
+    fork = _step(solution, "backprop.fork").text
+    assert "− 0.0357615 (from u3)" in fork and "+ −" not in fork
+    assert "(from u4)" in fork and "(σ(3) + 1)²" not in fork  # the long exact term by its decimal alone
+    mse = solve("mse(w * x, y)", "w=2", "x=1", "y=1")
+    assert "2(u1 − y)" in [row[2] for row in _step(mse, "backprop.backward").blocks[0].rows]
+    assert "/1" not in _step(mse, "backprop.backward").text
+    negative = solve("-(x * y)", "x=1", "y=2")
+    assert "= 1 · (−1) = −1" in _step(negative, "backprop.backward").text
+
+
+def test_matrices_as_rows_and_small_decimals_as_powers_of_ten() -> None:
+    solution = solve("mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "W1=1,2;3,4", "b1=0,0", "W2=1,-1", "b2=0", "x=1,2", "y=1")
+    assert "[[" not in solution.summary and "e-" not in solution.summary and "e−" not in solution.summary
+    assert "3.36253·10⁻⁵; 6.72506·10⁻⁵]" not in solution.summary  # rows split by ";", entries by ","
+    assert "[−0.0133849, −0.0267698; 3.36253·10⁻⁵, 6.72506·10⁻⁵]" in solution.summary
+    assert r"3.36253 \cdot 10^{-5}" in solution.answer_latex and "e-5" not in solution.answer_latex
+    table = _step(solution, "backprop.backward").blocks[0]
+    assert not any("[[" in cell or "e−" in cell for row in table.rows for cell in row)
+
+
+def test_answer_box_gives_exact_values_their_decimal_and_writes_each_gradient_once() -> None:
+    solution = solve("sigmoid(w0 * x0 + w1 * x1 + w2)", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3")
+    assert r"\approx 0.731059" in solution.answer_latex and r"\approx -0.589836" in solution.answer_latex
+    assert r"\partial w_{0}" in solution.answer_latex
+    gradients = _step(solution, "backprop.gradients")
+    assert not gradients.latex and "0.196612" not in gradients.text  # the values are the Answer box's
+    bn = solve("sum(g * (gamma * (x - mean(x)) + beta))", "x=1,2,6", "gamma=2", "beta=1", "g=1,0,-1")
+    assert r"\partial \gamma}" in bn.answer_latex and r"\partial \beta}" in bn.answer_latex
+    assert "∂f/∂x is 3" in _step(bn, "backprop.gradients").text
+
+
+def test_cancelled_exact_gradient_is_zero_not_a_tiny_decimal() -> None:
+    solution = solve("sum(G * (softmax(Q @ K.T / sqrt(2)) @ V))", "Q=1,0;0,1", "K=1,0;1,1", "V=1,2;3,4", "G=1,0;0,1")
+    assert solution.answer["grad"]["Q"][1][0] == 0
+    assert "10^{-1" not in solution.answer_latex and "·10⁻" not in solution.summary
+
+
+def test_graph_latex_says_the_inputs_shapes_and_f() -> None:
+    solution = solve("sum(tanh(W @ h + U @ x))", "W=1,0;0,1", "U=1,-1;2,0", "h=0,1", "x=1,1")
+    graph = _step(solution, "backprop.graph")
+    assert r"\text{inputs}" in graph.latex and r"f &= u_{5}" in graph.latex
+    assert r"\operatorname{tanh}(u_{3})\quad [2]" in graph.latex and r"W\, [2 \times 2]" in graph.latex
+    root = solve("sqrt(2) * x", "x=1")
+    assert r"\sqrt{2}" in _step(root, "backprop.graph").latex
 
 
 def test_exact_values_keep_sigmoid_symbolic_with_a_decimal() -> None:
