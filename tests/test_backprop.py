@@ -353,7 +353,9 @@ def test_board_notation_of_the_working() -> None:
 
 
 def test_matrices_as_rows_and_small_decimals_as_powers_of_ten() -> None:
-    solution = solve("mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "W1=1,2;3,4", "b1=0,0", "W2=1,-1", "b2=0", "x=1,2", "y=1")
+    solution = solve(
+        "mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "W1=1,2;3,4", "b1=0,0", "W2=1,-1", "b2=0", "x=1,2", "y=1"
+    )
     assert "[[" not in solution.summary and "e-" not in solution.summary and "e−" not in solution.summary
     assert "3.36253·10⁻⁵; 6.72506·10⁻⁵]" not in solution.summary  # rows split by ";", entries by ","
     assert "[−0.0133849, −0.0267698; 3.36253·10⁻⁵, 6.72506·10⁻⁵]" in solution.summary

@@ -117,7 +117,9 @@ def value_text(array: Any, limit: int = SHOWN_ENTRIES, exact_chars: int = LONG_E
     if array.size > limit:
         if array.ndim == 1:
             return "[" + ", ".join(entry_text(v) for v in array[:4].tolist()) + ", …] (" + shape_note(array.shape) + ")"
-        rows = [", ".join(entry_text(v) for v in row[:4].tolist()) + (", …" if len(row) > 4 else "") for row in array[:2]]
+        rows = [
+            ", ".join(entry_text(v) for v in row[:4].tolist()) + (", …" if len(row) > 4 else "") for row in array[:2]
+        ]
         return "[" + "; ".join(rows) + "; …] (" + shape_note(array.shape) + ")"
     if array.ndim == 0:
         return scalar_text(array.item() if hasattr(array, "item") else array, exact_chars)

@@ -181,7 +181,7 @@ def _json_values(array: Any) -> Any:
 def _numeric_solution(
     graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None, warnings: list[str]
 ) -> Solution:
-    from dlsolve.engine.notation import exact_string, json_value, value_latex, value_text
+    from dlsolve.engine.notation import exact_string, json_value, value_text
 
     answer: dict[str, Any] = {
         "value": _json_values(fw.value),
@@ -201,7 +201,10 @@ def _numeric_solution(
         r"\begin{gathered} "
         + r" \\ ".join(
             [_latex_is("f", _with_decimal(fw.value))]
-            + [_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", _with_decimal(bw.grads[n])) for n in names]
+            + [
+                _latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", _with_decimal(bw.grads[n]))
+                for n in names
+            ]
         )
         + r" \end{gathered}"
     )
@@ -230,7 +233,9 @@ def _with_decimal(array: Any) -> str:
         return shown
     if np.ndim(array) == 0:
         return rf"{shown} \approx {decimal_latex(to_float(entries[0]))}"
-    rows = [np.asarray(array, dtype=object).tolist()] if np.ndim(array) == 1 else np.asarray(array, dtype=object).tolist()
+    rows = (
+        [np.asarray(array, dtype=object).tolist()] if np.ndim(array) == 1 else np.asarray(array, dtype=object).tolist()
+    )
     body = r" \\ ".join(" & ".join(decimal_latex(to_float(v)) for v in row) for row in rows)
     return rf"{shown} \approx \begin{{bmatrix}} {body} \end{{bmatrix}}"
 
@@ -281,7 +286,9 @@ def _graph_step(graph: Any, fw: Any) -> Step:
     for node in graph.operations:
         text = op_text(graph, node, fw.shapes)
         lines.append(f"{graph.labels[node.index]} = {text}{_shape_suffix(fw.shapes[node.index])}")
-        latex_lines.append(f"{graph.labels[node.index].replace('u', 'u_', 1)} &= " + _latex_text(text) + shape_latex(node.index))
+        latex_lines.append(
+            f"{graph.labels[node.index].replace('u', 'u_', 1)} &= " + _latex_text(text) + shape_latex(node.index)
+        )
     lines.append(f"f = {graph.labels[graph.output]}")
     latex_lines.append("f &= " + _latex_text(graph.labels[graph.output]))
     return Step(
@@ -413,7 +420,9 @@ def _grouped(text: str) -> str:
     """``text`` bracketed when it is a sum or a phrase; a single product ``u5(1 − u5)`` is not."""
     if text.startswith("−"):
         return f"({text})"  # 1 · (−1), never 1 · −1
-    if " " not in text or (re.fullmatch(r"\w+\(.*\)", text) and text.index("(") + 1 + _closing(text[text.index("(") :]) == len(text)):
+    if " " not in text or (
+        re.fullmatch(r"\w+\(.*\)", text) and text.index("(") + 1 + _closing(text[text.index("(") :]) == len(text)
+    ):
         return text
     return f"({text})"
 
