@@ -280,6 +280,7 @@ def test_each_formula_once_the_latex_says_the_texts_worked_entries() -> None:
 def test_backward_writes_dx_once_and_the_matrix_with_full() -> None:
     x, g = parse_tensor("1,2;3,6", "--x"), parse_tensor("1,0;0,1", "--grad-y")
     step = _kind(normalize("batch", x, grad_y=g), "norm.backward")
-    assert "dx =\n" not in step.text and "dγ = Σ g·x̂ and dβ = Σ g, summed over the entries that share each γ, β." in step.text
+    assert "dx =\n" not in step.text
+    assert "dγ = Σ g·x̂ and dβ = Σ g, summed over the entries that share each γ, β." in step.text
     assert r"\text{e.g. } dx[0, 0]" in step.latex
     assert "dx =\n" in _kind(normalize("batch", x, grad_y=g, full=True), "norm.backward").text
