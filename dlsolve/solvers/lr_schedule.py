@@ -24,6 +24,8 @@ STEP_KINDS = {
 
 #: Most epochs a schedule lists (the table and the JSON answer hold one value per epoch).
 MAX_EPOCHS = 100_000
+#: A plot only for more rates than this: the typeset keys list a short series' values in a second table.
+PLOT_AFTER = 12
 #: Rows of the table before the middle is elided (``full`` shows every row).
 SHOWN_ROWS = 24
 
@@ -41,6 +43,24 @@ def _exact_text(value: Value) -> str | None:
     if isinstance(value, float):
         return None
     return fmt.exact(value)
+
+
+def _example_latex(text: str) -> str | None:
+    """The worked epoch ``η_6 = 0.1·0.5^⌊6/2⌋ = 0.1·0.5^3 = 0.0125`` in LaTeX (None when the line is
+    prose or uses notation this does not know), so the key writes it once, under the formula."""
+    import re
+
+    line = text.rstrip(".")
+    if not line.startswith("η_"):
+        return None
+    line = re.sub(r"\((\d+) milestone\(s\) ≤ (\d+)\)", r"\\ (\1\\text{ milestone(s) } \\le \2)", line)
+    line = re.sub(r"\^⌊([^⌋]*)⌋", r"^{\\lfloor \1\\rfloor}", line)
+    line = re.sub(r"\^(\d+)", r"^{\1}", line)
+    line = re.sub(r"η_(\w+)", r"\\eta_{\1}", line)
+    line = re.sub(r"√(\d+)", r"\\sqrt{\1}", line)
+    for old, new in (("·", r"\cdot "), ("−", "-"), ("π", r"\pi "), ("cos(", r"\cos("), ("≈", r"\approx")):
+        line = line.replace(old, new)
+    return None if any(ord(char) > 127 for char in line) else line
 
 
 def _need(value: Any, option: str, kind: str) -> Any:
@@ -400,6 +420,8 @@ def _solution(
         f"{kind}: learning rate {value_text(values[0])} at {unit} 0, {value_text(final)} at {unit} {last} "
         f"(min {value_text(low)}, max {value_text(high)})"
     )
+    if len(values) <= PLOT_AFTER:  # every rate asked for, in order
+        summary = f"{kind}: learning rates at {unit}s 0 to {last}: " + ", ".join(value_text(v) for v in values)
     shown = ", ".join(exact_text(v) for v in values[:8]) + (", …" if len(values) > 8 else "")
     quiet = f"final={exact_text(final)} lr=[{shown}]"
 
@@ -416,17 +438,28 @@ def _solution(
             xlabel=unit,
             ylabel="learning rate",
         )
+        # a short schedule is its table: the typeset keys would list a plot's values in a second table
+        blocks: list[Table | Plot] = [Table(columns, _rows(values, momenta, full), title=f"learning rate per {unit}")]
+        if len(values) > PLOT_AFTER:
+            blocks.append(plot)
+        worked_text = f"{example(worked)} = {value_text(values[worked])}"
+        worked_latex = _example_latex(worked_text)
+        latex = (
+            r"\begin{gathered} " + formula_latex + r" \\ " + worked_latex + r" \end{gathered}"
+            if worked_latex
+            else formula_latex + r",\qquad \eta_{" + str(worked) + "} = " + value_latex(values[worked])
+        )
         return [
             Step(
                 f"The {kind} schedule",
                 text,
-                latex=formula_latex + r",\qquad \eta_{" + str(worked) + "} = " + value_latex(values[worked]),
+                latex=latex,
                 kind="lr-schedule.formula",
             ),
             Step(
                 f"Learning rate at {unit}s 0 to {last}",
                 f"From {value_text(values[0])} to {value_text(final)}; equal consecutive {unit}s share a row.",
-                blocks=[Table(columns, _rows(values, momenta, full), title=f"learning rate per {unit}"), plot],
+                blocks=blocks,
                 kind="lr-schedule.values",
             ),
         ]

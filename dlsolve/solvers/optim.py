@@ -489,7 +489,7 @@ def _solution(
             "shrink_factor": fmt.json_number(1 - config.lr * config.weight_decay),
         }
     final_text = ", ".join(f"{p.name} = {t}" for p, t in zip(params, _split_text(params, list(final)), strict=True))
-    summary = f"after {taken} step(s) of {config.opt}: {final_text}"
+    summary = f"after {taken} step{'' if taken == 1 else 's'} of {config.opt}: {final_text}"
     if known_loss and result.final_loss is not None:
         summary += f"; f = {_number(result.final_loss)}"
     if config.weight_decay and config.opt != "adamw":
@@ -530,10 +530,7 @@ def _solution(
         ]
         if config.weight_decay:
             steps_list.append(weight_decay_step(config))
-        if growing:
-            steps_list.append(
-                Step("The iterates grow", warnings[0][0].upper() + warnings[0][1:] + ".", kind="optim.divergence")
-            )
+        # growing iterates are said by the warning (every view shows it) and the answer: no step repeats it
         return steps_list
 
     return Solution(
@@ -570,12 +567,18 @@ def tensor_text(values: list[Any], shape: tuple[int, ...]) -> str:
     if len(shape) < 2:
         return vector_text(values)
     width = math.prod(shape[1:])
-    return "[" + ", ".join(tensor_text(values[i * width : (i + 1) * width], shape[1:]) for i in range(shape[0])) + "]"
+    parts = [tensor_text(values[i * width : (i + 1) * width], shape[1:]) for i in range(shape[0])]
+    if len(shape) == 2:  # a matrix by rows, as --at reads it: [1, 2; 3, 4]
+        return "[" + "; ".join(part[1:-1] for part in parts) + "]"
+    return "[" + ", ".join(parts) + "]"
 
 
 #: Columns of the step table shown only with ``full``: the step-1 substitution has them, and for
 #: the adaptive rules the new θ follows from the state shown.
 BRIEF_HIDDEN = {"m_hat", "v_hat", "avg"}
+#: A plot of the loss (or ‖θ‖) only for more points than this: the typeset keys list a short
+#: series' values in a table under the plot, which would repeat the step table.
+PLOT_AFTER = 12
 
 
 def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool, taken: int) -> Step:
@@ -598,7 +601,10 @@ def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool,
         rows.append(row)
         previous = t
     xs = [float(t) for t in range(taken + 1)]
-    if known_loss and result.losses and all(math.isfinite(float(v)) for v in result.losses):
+    plot: Plot | None
+    if taken + 1 <= PLOT_AFTER:
+        plot = None  # a few steps: the table is the board (a plot would come with a second table of the same values)
+    elif known_loss and result.losses and all(math.isfinite(float(v)) for v in result.losses):
         values = [float(v) for v in result.losses]
         if result.final_loss is not None:
             values.append(float(result.final_loss))
@@ -612,14 +618,16 @@ def _table_step(config: rules.Config, result: Run, known_loss: bool, full: bool,
     else:
         plot = Plot([Series("‖θ_t‖", xs, [_norm(theta) for theta in result.thetas])], "‖θ‖ per step", "step", "‖θ‖")
     text = (
-        f"{taken} step(s); each row: the gradient g (with any coupled weight decay), the optimizer state after the "
+        f"{taken} step{'' if taken == 1 else 's'}; each row: the gradient g (with any coupled weight decay), "
+        "the optimizer state after the "
         + ("step" if "update" in hidden else "step, the update Δθ")
         + " and the new parameters θ_t"
         + ("; f(θ_{t−1}) is the loss where g was taken" if known_loss else "")
         + _full_hint(config, full, taken > HEAD_ROWS + TAIL_ROWS)
         + "."
     )
-    return Step("Every step", text, blocks=[Table(header, rows, title=f"{config.opt} steps"), plot], kind="optim.steps")
+    blocks: list[Table | Plot] = [Table(header, rows, title=f"{config.opt} steps")] + ([plot] if plot else [])
+    return Step("Every step", text, blocks=blocks, kind="optim.steps")
 
 
 #: Constants with more entries than this are shown by their shape on the input line.
