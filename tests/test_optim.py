@@ -397,3 +397,70 @@ def test_exact_and_float_runs_agree(opt: str, grads: list[int], lr_tenths: int, 
     floats = optim(opt, _w("1/2"), use_float=True, **arguments).answer
     assert "exact" in exact and "exact" not in floats
     assert close([t["w"] for t in exact["trajectory"]], [t["w"] for t in floats["trajectory"]], abs_=1e-12)
+
+
+def _kind(solution: Any, kind: str) -> Any:
+    return next(step for step in solution.steps if step.kind == kind)
+
+
+@pytest.mark.parametrize(
+    ("opt", "options"),
+    [
+        ("momentum", {}),
+        ("nesterov", {"convention": "textbook"}),
+        ("nesterov", {}),
+        ("adagrad", {"lr_decay": Fraction(1, 2)}),
+        ("rmsprop", {}),
+        ("adam", {}),
+        ("adamw", {"weight_decay": Fraction(1, 10)}),
+        ("sgd", {"weight_decay": Fraction(1, 5)}),
+    ],
+)
+def test_rule_written_once_the_latex_says_the_text_rule(opt: str, options: dict[str, Any]) -> None:
+    """The rule line of the text is covered by the step's LaTeX (same names, same words), so a key shows
+    it once; before, momentum's text wrote b_t = μ·b_{t−1} + g_t under a display with (1 − τ)."""
+    from dlsolve.render.board import uncovered
+
+    solution = optim(opt, _w("1"), grads=[[F(2)], [F(1)]], lr=F(1, 10), **options)
+    rule = _kind(solution, "optim.rule")
+    rule_line = rule.text.split("\n")[1]
+    assert uncovered(rule_line, rule.latex) == "", (rule_line, rule.latex)
+    assert "1e-" not in rule.text and "e-8" not in rule.text
+
+
+def test_epsilon_and_small_numbers_in_powers_of_ten() -> None:
+    rule = _kind(optim("adam", _w("0"), grads=[[F(4)]]), "optim.rule")
+    assert "ε = 10⁻⁸" in rule.text
+    rule = _kind(optim("adagrad", _w("0"), grads=[[F(4)]]), "optim.rule")
+    assert "ε = 10⁻¹⁰" in rule.text
+
+
+def test_short_runs_have_the_table_and_no_plot_long_runs_both() -> None:
+    from dlsolve.solution import Plot
+
+    short = _kind(optim("sgd", _w("1"), grads=[[F(2)], [F(1)]], lr=F(1, 10)), "optim.steps")
+    assert not any(isinstance(block, Plot) for block in short.blocks)
+    long = _kind(optim("sgd", _w("1"), grads=[[F(1)]] * 13, lr=F(1, 10)), "optim.steps")
+    assert any(isinstance(block, Plot) for block in long.blocks)
+    assert "2 steps;" in short.text and "step(s)" not in short.text
+
+
+def test_growing_iterates_said_once_and_matrices_as_rows() -> None:
+    values = {"A": [[1, 2], [0, 1]], "b": [1, 2], "w": [0, 0]}
+    params, objective = from_expression("sum((A @ w - b)**2)", values, ["w"])
+    solution = optim("sgd", params, objective=objective, steps=3, lr=F(1, 2))
+    assert solution.warnings and "the iterates grow" in solution.summary
+    assert not any(step.kind == "optim.divergence" for step in solution.steps)
+    assert solution.inputs["A"] == "[1, 2; 0, 1]"
+
+
+def test_ewma_table_once_and_worked_values_in_the_display() -> None:
+    from dlsolve.solution import Plot, Table
+
+    solution = ewma([F(10), F(10)], F(1, 2), bias_correction=True)
+    first = _kind(solution, "ewma.first")
+    assert r"v_1 = 0.5\cdot 0 + 0.5\cdot 10 = 5" in first.latex and r"\frac{5}{0.5} = 10" in first.latex
+    table = _kind(solution, "ewma.table")
+    assert [type(block) for block in table.blocks] == [Table]
+    assert "7.5" not in table.text  # the answer's numbers are the Answer box's
+    assert any(isinstance(b, Plot) for b in _kind(ewma([F(1)] * 13, F(1, 2)), "ewma.table").blocks)
