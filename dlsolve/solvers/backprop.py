@@ -267,36 +267,34 @@ def _shape_suffix(shape: tuple[int, ...]) -> str:
 
 
 def _graph_step(graph: Any, fw: Any) -> Step:
-    from dlsolve.engine.notation import op_text, shape_note
+    """The inputs and the output node; the nodes themselves are the forward table's rows (operation,
+    value, shape), so they are not listed twice."""
+    from dlsolve.engine.notation import shape_note
 
     def shape_latex(index: int) -> str:
         shape = fw.shapes[index]
         times = shape_note(shape).replace("×", r" \times ")
-        return rf"\quad [{times}]" if shape else ""
+        return rf"\, [{times}]" if shape else ""
 
     leaves = list(graph.names)
-    lines = [
-        "inputs: " + ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ") for n in leaves)
-    ]
-    # the LaTeX says what the text says (inputs, nodes with their shapes, f), so the key writes it once
-    latex_lines = [
-        r"\text{inputs} &: "
-        + r",\ ".join(_latex_text(n) + shape_latex(graph.var_index(n)).replace(r"\quad", r"\,") for n in leaves)
-    ]
-    for node in graph.operations:
-        text = op_text(graph, node, fw.shapes)
-        lines.append(f"{graph.labels[node.index]} = {text}{_shape_suffix(fw.shapes[node.index])}")
-        latex_lines.append(
-            f"{graph.labels[node.index].replace('u', 'u_', 1)} &= " + _latex_text(text) + shape_latex(node.index)
-        )
-    lines.append(f"f = {graph.labels[graph.output]}")
-    latex_lines.append("f &= " + _latex_text(graph.labels[graph.output]))
-    return Step(
-        "The computational graph",
-        "One node per operation, in topological order (shapes in brackets):\n" + "\n".join(lines),
-        r"\begin{aligned} " + r" \\ ".join(latex_lines) + r" \end{aligned}",
-        kind="backprop.graph",
+    inputs = ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ") for n in leaves)
+    output = graph.labels[graph.output]
+    count = len(graph.operations)
+    listed = "the forward pass lists them with their values" if count else "f is an input"
+    text = (
+        f"{count} node{'' if count == 1 else 's'}, one per operation, in topological order ({listed}); "
+        "shapes in brackets:\n"
+        f"inputs: {inputs}\nf = {output}"
     )
+    # the LaTeX says what the text says, so the key writes it once
+    latex = (
+        r"\begin{aligned} \text{inputs} &: "
+        + r",\ ".join(_latex_text(n) + shape_latex(graph.var_index(n)) for n in leaves)
+        + r" \\ f &= "
+        + _latex_text(output)
+        + r" \end{aligned}"
+    )
+    return Step("The computational graph", text, latex, kind="backprop.graph")
 
 
 def _latex_text(text: str) -> str:
@@ -398,16 +396,32 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                         f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
                         value_text(contribution.value),
                     )
+    # the asides only where they apply: ḡ where a local derivative uses it, the sum where an input was broadcast
+    asides = (["ḡ is the upstream gradient"] if any("ḡ" in row[2] for row in rows) else []) + (
+        ["inputs that were broadcast receive the sum over the broadcast dimensions"] if _broadcasts(graph, fw) else []
+    )
     text = (
         "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
-        "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
-        "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else "")
+        "derivative is what it sends to each input"
+        + (f" ({'; '.join(asides)})" if asides else "")
+        + "."
+        + (f" First: {example}." if example else "")
     )
     return Step(
         "Backward pass",
         text,
         blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
         kind="backprop.backward",
+    )
+
+
+def _broadcasts(graph: Any, fw: Any) -> bool:
+    """Whether an elementwise operation broadcast one of its arguments (a bias added to every row)."""
+    elementwise = ("add", "sub", "mul", "div", "maximum", "minimum", "pow")
+    return any(
+        node.op in elementwise
+        and any(fw.shapes[a] != fw.shapes[node.index] and graph.nodes[a].op != "const" for a in node.args)
+        for node in graph.operations
     )
 
 

@@ -304,12 +304,13 @@ def _affine_step(w: Working) -> Step:
     latex = (
         r"y = \gamma \hat{x}"
         + ("" if rms else r" + \beta")
-        + rf"\ \text{{with }} {vectors}\ \text{{(one per {per})}},\quad "
+        + rf"\ \text{{with }} {vectors}\ \text{{(one per {per})}} \\ "
         + rf"\text{{e.g. }} y{list(position)} = {worked_latex} {_approx_latex(w.y[position])}"
     )
-    if w.y.ndim == 2:
-        latex = r"\begin{gathered} " + latex + r" \\ y = " + nm.latex_grid([list(r) for r in w.y])
-        latex += r" \end{gathered}"
+    latex = (
+        r"\begin{gathered} " + latex + (r" \\ y = " + nm.latex_grid([list(r) for r in w.y]) if w.y.ndim == 2 else "")
+    )
+    latex += r" \end{gathered}"
     return Step("Scale and shift", text, latex, kind="norm.affine")
 
 
