@@ -390,7 +390,7 @@ def test_graph_step_lists_inputs_and_f_and_the_forward_table_the_nodes() -> None
     assert r"\text{inputs}" in graph.latex and r"f &= u_{5}" in graph.latex and r"W\, [2 \times 2]" in graph.latex
     assert "inputs: W [2×2], h [2], U [2×2], x [2]" in graph.text and "u4 = " not in graph.text
     forward = _step(solution, "backprop.forward").blocks[0]
-    assert ["u4", "tanh(u3)"] == forward.rows[3][:2]
+    assert forward.rows[3][:2] == ["u4", "tanh(u3)"]
     assert _latex_text("√(2)") == r"\sqrt{2}" and _latex_text("mse(u5, y)") == r"\operatorname{mse}(u_{5}, y)"
 
 
@@ -399,3 +399,160 @@ def test_backward_asides_only_where_they_apply() -> None:
     assert "ḡ" not in scalar and "broadcast" not in scalar
     bias = _step(solve("sum(X @ w + b)", "X=1,2;3,4", "w=1,1", "b=1"), "backprop.backward").text
     assert "ḡ is the upstream gradient" in bias and "broadcast" in bias
+
+
+def test_exact_values_keep_sigmoid_symbolic_with_a_decimal() -> None:
+    solution = solve("sigmoid(w * x)", "w=2", "x=1", wrt=["w"])
+    assert "exp(-2)" in solution.answer["exact"]["w"]
+    assert solution.answer["grad"]["w"] == pytest.approx(math.exp(-2) / (1 + math.exp(-2)) ** 2)
+    assert "≈ 0.104994" in solution.summary
+
+
+def test_float_inputs_and_large_inputs_use_float64() -> None:
+    rng = np.random.default_rng(0)
+    values = {"X": rng.normal(size=(30, 20)), "W": rng.normal(size=(20, 5)), "t": np.arange(30) % 5}
+    solution = solve_backprop("cross_entropy(X @ W, t)", values)
+    assert solution.answer["mode"] == "float"
+    assert set(solution.answer["grad"]) == {"X", "W"}
+    x = values["X"] @ values["W"]
+    p = np.exp(x - x.max(1, keepdims=True))
+    p /= p.sum(1, keepdims=True)
+    p[np.arange(30), values["t"]] -= 1
+    assert np.allclose(solution.answer["grad"]["W"], values["X"].T @ p / 30)
+
+
+def test_exact_path_falls_back_to_float_when_values_grow() -> None:
+    text = "cross_entropy(leaky_relu(y * x, 0.2), softmax(log_softmax(softmax(z))))"
+    at = {
+        "x": [[Fraction(1, 10), Fraction(-3, 10)]],
+        "y": [Fraction(7, 10), Fraction(2)],
+        "z": [[Fraction(1, 2), Fraction(-1, 5)]],
+    }
+    with pytest.raises(ExactTooLarge):
+        backward(forward(parse_expression(text), at, exact=True))
+    solution = solve(text, "x=[[0.1,-0.3]]", "y=0.7,2", "z=[[0.5,-0.2]]")
+    assert solution.answer["mode"] == "float"
+    assert any("float64" in w for w in solution.warnings)
+
+
+def test_check_by_finite_differences() -> None:
+    solution = solve("mse(W @ x, y)", "W=1,2;3,4", "x=1,-1", "y=0.5,2", check=True)
+    assert max(solution.answer["check"].values()) < 1e-6
+    assert any(step.kind == "backprop.check" for step in solution.steps)
+
+
+def test_symbolic_mode() -> None:
+    solution = solve("z / sigmoid(z)")
+    assert solution.answer["mode"] == "symbolic"
+    import sympy
+
+    z = sympy.Symbol("z")
+    parsed = sympy.sympify(solution.answer["symbolic"]["z"])  # the JSON string parses back (test code only)
+    assert sympy.simplify(parsed - sympy.diff(z * (1 + sympy.exp(-z)), z)) == 0
+    assert "σ(z)" in solution.summary and "**" not in solution.summary
+    partly = solve("w * x + b", "w=3")
+    assert partly.answer["symbolic"] == {"w": "x", "x": "3", "b": "1"}
+    assert partly.answer["grad"] == {"x": 3, "b": 1}
+
+
+@pytest.mark.parametrize(
+    ("text", "at", "options", "error", "message"),
+    [
+        ("x * 2", ["x=1,2"], {}, BadInput, "wrap it in sum"),
+        ("x + y", ["x=1", "q=2"], {}, BadInput, "q does not appear"),
+        ("x + y", ["x=1", "y=2"], {"wrt": ["z"]}, BadInput, "z does not appear"),
+        ("cross_entropy(z, t)", ["z=1,2,3", "t=1"], {"wrt": ["t"]}, BadInput, "class indices"),
+        ("W @ x", ["W=1,2;3,4", "x"], {}, BadInput, "symbolic mode"),
+        ("log(x)", ["x=0"], {}, InvalidProblem, "log of a non-positive value 0"),
+        ("sum(A @ B)", ["A=1,2,3;4,5,6", "B=1,2;3,4"], {}, BadInput, r"\(2x3 and 2x2\)"),
+    ],
+)
+def test_solver_refusals(text: str, at: list[str], options: dict[str, Any], error: type, message: str) -> None:
+    with pytest.raises(error, match=message):
+        if at == ["W=1,2;3,4", "x"]:
+            solve_backprop(text, parse_assignments(at[:1], "--at"), **options)
+        else:
+            solve(text, *at, **options)
+
+
+def test_a_name_given_twice() -> None:
+    with pytest.raises(BadInput, match="x is given twice"):
+        parse_assignments(["x=1", "x=2"], "--at")
+
+
+@pytest.mark.parametrize(
+    ("text", "shape"),
+    [
+        ("3", ()),
+        ("-1/2", ()),
+        ("1,2,3", (3,)),
+        ("[1,2]", (2,)),
+        ("1,2;3,4", (2, 2)),
+        ("1;2;3", (3, 1)),
+        ("[[1,2]]", (1, 2)),
+    ],
+)
+def test_parse_array_dimensions(text: str, shape: tuple[int, ...]) -> None:
+    assert parse_array(text, "--at").shape == shape
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_quiet_and_json(cli) -> None:  # type: ignore[no-untyped-def]
+    result = cli("backprop", "--f", "(x + y) * z", "--at", "x=-2", "--at", "y=5", "--at", "z=-4", "-q")
+    assert result.exit_code == 0
+    assert result.stdout.split() == ["f", "=", "−12", "∂f/∂x", "=", "−4", "∂f/∂y", "=", "−4", "∂f/∂z", "=", "3"]
+    data = cli("backprop", "--f", "sum(W @ x)", "--at", "W=1,2;3,4", "--at", "x=1,-1", "--wrt", "W", "--json").json()
+    assert data["answer"]["grad"] == {"W": [[1, -1], [1, -1]]}
+    assert {step["kind"] for step in data["steps"]} <= set(STEP_KINDS)
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "message"),
+    [
+        (["--f", "foo(x)", "--at", "x=1"], 2, "--f: unknown function foo()"),
+        (["--f", "x.__class__", "--at", "x=1"], 2, "--f: the attribute .__class__ is not allowed"),
+        (["--f", "x + y", "--at", "x=1", "--at", "x=2", "--at", "y=1"], 2, "--at: x is given twice"),
+        (["--f", "x * 2", "--at", "x=1,2"], 2, "not a scalar"),
+        (["--f", "log(x)", "--at", "x=-1"], 1, "u1 = log(x): log of a non-positive value −1"),
+        (["--f", "sum(x + y)", "--at", "x=1,2,3", "--at", "y=1,2"], 2, "size of tensor a (3) must match"),
+        (["--f", "x", "--at", "x"], 2, "--at: expected NAME=VALUE"),
+        (["--f", "x * 9**9**9", "--at", "x=1"], 1, "overflows"),
+    ],
+)
+def test_cli_errors_are_one_line(cli, args: list[str], code: int, message: str) -> None:  # type: ignore[no-untyped-def]
+    result = cli("backprop", *args)
+    assert result.exit_code == code
+    assert message in result.stderr
+    assert "Traceback" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_values_from_files(tmp_path: Path) -> None:
+    np.save(tmp_path / "w.npy", np.array([1.0, -2.0]))
+    (tmp_path / "X.csv").write_text("1,2\n3,4\n")
+    values = parse_assignments([f"w=@{tmp_path / 'w.npy'}", f"X=@{tmp_path / 'X.csv'}"], "--at")
+    assert values["w"].shape == (2,) and values["X"].shape == (2, 2)
+    solution = solve_backprop("sum(X @ w)", values)
+    assert solution.answer["grad"]["w"] == [4, 6]
+    assert solution.answer["grad"]["X"] == [[1, -2], [1, -2]]
+
+
+@pytest.mark.parametrize(
+    ("typed", "board"),
+    [
+        ("w**2 + 3*w", "w² + 3 · w"),
+        ("sum((A @ w - b)**2)", "Σ (A @ w − b)²"),
+        ("a - (b + c)", "a − (b + c)"),
+        ("a/(b*c)", "a / (b · c)"),
+        ("(-a)**2", "(−a)²"),
+        ("-a**2", "−a²"),
+        ("(a+b)*(c-d)", "(a + b) · (c − d)"),
+        ("mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "mse(W2 @ σ(W1 @ x + b1) + b2, y)"),
+    ],
+)
+def test_formula_in_board_notation_keeps_only_the_brackets_it_needs(typed: str, board: str) -> None:
+    from dlsolve.engine import parse_expression
+    from dlsolve.engine.notation import formula_text
+
+    assert formula_text(parse_expression(typed)) == board
