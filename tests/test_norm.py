@@ -284,3 +284,16 @@ def test_backward_writes_dx_once_and_the_matrix_with_full() -> None:
     assert "dγ = Σ g·x̂ and dβ = Σ g, summed over the entries that share each γ, β." in step.text
     assert r"\text{e.g. } dx[0, 0]" in step.latex
     assert "dx =\n" in _kind(normalize("batch", x, grad_y=g, full=True), "norm.backward").text
+
+
+def test_y_matrix_once_and_the_stack_rule_once() -> None:
+    """y is the Answer box's matrix: the affine step's display gives the rule and the worked entry only."""
+    from dlsolve.render.board import uncovered
+
+    solution = normalize("layer", parse_tensor("1,2,3;4,5,6", "--x"), eps=Fraction(0), blocks=3)
+    affine = _kind(solution, "norm.affine")
+    assert "bmatrix" not in affine.latex and r"\text{e.g. } y[0, 0]" in affine.latex
+    assert "y = [" in solution.summary or "y =" in solution.quiet  # the answer still has y
+    stack = _kind(solution, "norm.pre-ln-stack")
+    first = stack.text.split("\n")[0]
+    assert uncovered(first, stack.latex) == "Pre-LN blocks whose sublayers are the identity."

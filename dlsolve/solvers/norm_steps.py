@@ -307,10 +307,8 @@ def _affine_step(w: Working) -> Step:
         + rf"\ \text{{with }} {vectors}\ \text{{(one per {per})}} \\ "
         + rf"\text{{e.g. }} y{list(position)} = {worked_latex} {_approx_latex(w.y[position])}"
     )
-    latex = (
-        r"\begin{gathered} " + latex + (r" \\ y = " + nm.latex_grid([list(r) for r in w.y]) if w.y.ndim == 2 else "")
-    )
-    latex += r" \end{gathered}"
+    # y itself is the Answer box's (each matrix once); the text's y rows stay for the plain views
+    latex = r"\begin{gathered} " + latex + r" \end{gathered}"
     return Step("Scale and shift", text, latex, kind="norm.affine")
 
 
@@ -525,4 +523,7 @@ def _stack_step(w: Working) -> Step:
         )
     for index, block in enumerate(shown, len(w.stack) - len(shown) + 1):
         lines += [f"x_{index} =", nm.array_text(block, full=w.full)]
-    return Step("Pre-LN stack", "\n".join(lines), r"x_{l+1} = x_l + \operatorname{LN}(x_l)", kind="norm.pre-ln-stack")
+    latex = (
+        rf"x_{{l+1}} = x_l + \operatorname{{{name}}}(x_l),\ {len(w.stack)}\ \text{{blocks}}"  # the text's clause, once
+    )
+    return Step("Pre-LN stack", "\n".join(lines), latex, kind="norm.pre-ln-stack")
