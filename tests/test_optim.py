@@ -307,7 +307,8 @@ def test_cli_issue_examples(cli: Any) -> None:
         "optim", "--f", "sum((A @ w - b)**2)", "--at", "A=1,2;0,1;1,-1", "--at", "b=1,2,0", "--at", "w=0,0",
         "--params", "w", "--opt", "momentum", "--lr", "0.05", "--momentum", "0.9", "--steps", "3", "-q",
     )  # fmt: skip
-    assert momentum.exit_code == 0 and momentum.stdout.strip() == "w=[0.31, 1.2]"
+    # the final parameters, then (a short run) the optimizer state in torch's names
+    assert momentum.exit_code == 0 and momentum.stdout.strip() == "w=[0.31, 1.2] momentum_buffer=[-1.6, -5.8]"
     given = cli("optim", "--grads", "4", "--opt", "adam", "--at", "w=0", "--steps", "1", "--json").json()["answer"]
     assert close(given["state"]["exp_avg"]["w"], 0.4) and given["loss"] is None
     ewma_answer = cli("optim", "ewma", "--values", "10,10", "--beta", "0.5", "--bias-correction", "--json").json()
@@ -464,3 +465,15 @@ def test_ewma_table_once_and_worked_values_in_the_display() -> None:
     assert [type(block) for block in table.blocks] == [Table]
     assert "7.5" not in table.text  # the answer's numbers are the Answer box's
     assert any(isinstance(b, Plot) for b in _kind(ewma([F(1)] * 13, F(1, 2)), "ewma.table").blocks)
+
+
+def test_short_run_answer_has_every_iterate_loss_and_the_state() -> None:
+    """Adam's m₁, v₁, m̂₁ (asked by the quiz) and w₁, w₂ with the losses are in the answer, not only w_T."""
+    first = optim("adam", _w("0"), grads=[[F(4)]])
+    assert "after step 1: m = 0.4, v = 0.016, m̂ = 4, v̂ = 16" in first.summary
+    assert "exp_avg=0.4 exp_avg_sq=0.016" in first.quiet
+    params, objective = from_expression("w**2", {"w": 1})
+    two = optim("adam", params, objective=objective, steps=2, lr=F(1, 10))
+    assert "w₁, …, w₂ = 0.9, 0.800412" in two.summary and "f(θ_t), t = 0…2: 1, 0.81, 0.64066" in two.summary
+    long = optim("sgd", _w("1"), grads=[[F(1)]] * 6, lr=F(1, 10))
+    assert "after step" not in long.summary  # a long run keeps its answer short
