@@ -257,13 +257,16 @@ def first_step_text(
             lines.append(f"θ₁ = θ₀ − η·b₁ = {v(theta0)} − {lr}·{v(shown['momentum_buffer'])} = {v(theta1)}")
     elif opt == "adagrad":
         lines.append(f"s₁ = s₀ + g₁² = {_n(config.initial_accumulator)} + {v(shown['grad'])}² = {v(shown['sum'])}")
+        roots = None
         if g_exact is not None and fmt.is_exact(config.initial_accumulator):
             roots = _roots([Fraction(config.initial_accumulator) + g * g for g in g_exact])
             if roots:
                 lines.append(f"√s₁ = {roots}")
+        # √s₁ by its value when it was written out (never √[4, 1]); ε as 10⁻¹⁰
+        root = roots or f"√{v(shown['sum'])}"
         lines.append(
-            f"θ₁ = θ₀ − η·g₁/(√s₁ + ε) = {v(theta0)} − {lr}·{v(shown['grad'])}/(√{v(shown['sum'])} + "
-            f"{fmt.decimal(config.eps)}) = {v(theta1)}"
+            f"θ₁ = θ₀ − η·g₁/(√s₁ + ε) = {v(theta0)} − {lr}·{v(shown['grad'])}/({root} + "
+            f"{small(config.eps)}) = {v(theta1)}"
         )
     elif opt == "rmsprop":
         lines.append(f"v₁ = (1 − α)·g₁² = {_n(1 - config.alpha)}·{v(shown['grad'])}² = {v(shown['square_avg'])}")
