@@ -297,3 +297,14 @@ def test_y_matrix_once_and_the_stack_rule_once() -> None:
     stack = _kind(solution, "norm.pre-ln-stack")
     first = stack.text.split("\n")[0]
     assert uncovered(first, stack.latex) == "Pre-LN blocks whose sublayers are the identity."
+
+
+def test_three_d_output_in_the_answer_and_each_matrix_once() -> None:
+    """A 3-D y is written in the answer (one matrix by rows per sample), the working labels each sample's
+    matrix ("[0] =", never an index read as a row), and with affine=False y is not x̂ written again."""
+    x = parse_tensor("1,2,4;3,5,9;;0,2,1;4,4,7", "--x")
+    solution = normalize("instance", x)
+    assert "[[−1.06904, −0.26726, 1.3363; −1.06904, −0.267261, 1.33631], [−1.22474" in solution.summary
+    assert "  [0] =\n" in _kind(solution, "norm.normalize").text
+    assert "y =\n" not in _kind(solution, "norm.affine").text
+    assert "y =\n" in _kind(normalize("instance", x, full=True), "norm.affine").text

@@ -110,12 +110,14 @@ MAX_ANSWER_ENTRIES = 36
 
 
 def nested_text(array: np.ndarray) -> str:
-    """``[1, 2; 3, 4]`` (rows split by ``;``) with short cells; ``[3×4×5 array]`` for 3-D and more or
-    beyond :data:`MAX_ANSWER_ENTRIES`."""
-    if array.size > MAX_ANSWER_ENTRIES or array.ndim > 2:
+    """``[1, 2; 3, 4]`` (rows split by ``;``) with short cells, ``[[1, 2; 3, 4], [5, 6; 7, 8]]`` for 3-D;
+    ``[3×4×5 array]`` beyond :data:`MAX_ANSWER_ENTRIES`."""
+    if array.size > MAX_ANSWER_ENTRIES:
         return "[" + "×".join(map(str, array.shape)) + " array]"
     if array.ndim == 1:
         return vector_text(array)
+    if array.ndim > 2:  # one matrix (by rows) per leading index
+        return "[" + ", ".join(nested_text(item) for item in array) + "]"
     return "[" + "; ".join(", ".join(cell(v) for v in row) for row in array) + "]"
 
 
@@ -165,7 +167,8 @@ def array_text(array: np.ndarray, indent: str = "  ", *, full: bool = True) -> s
     if array.ndim == 2:
         text = grid([list(row) for row in array[:count]], indent)
     else:
-        parts = [f"{indent}[{index}]\n{array_text(array[index], indent + '  ', full=full)}" for index in range(count)]
+        # "[0] =" above each matrix: a label, so no view reads the index as a row of the matrix
+        parts = [f"{indent}[{index}] =\n{array_text(array[index], indent + '  ', full=full)}" for index in range(count)]
         text = "\n".join(parts)
     if count < array.shape[0]:
         what = "rows" if array.ndim == 2 else f"of the {array.shape[0]} along this axis"

@@ -281,12 +281,9 @@ def _root_latex(denominator: Value) -> str:
 
 def _affine_step(w: Working) -> Step:
     if not w.setup.affine:
-        return Step(
-            "Output",
-            f"affine=False: no γ or β, so y = x̂.\ny =\n{nm.array_text(w.y, full=w.full)}",
-            r"y = \hat{x}",
-            kind="norm.affine",
-        )
+        # y is x̂ (just written) and the Answer box's: its matrix again only with --full
+        shown = f"\ny =\n{nm.array_text(w.y, full=w.full)}" if w.full else ""
+        return Step("Output", f"affine=False: no γ or β, so y = x̂.{shown}", r"y = \hat{x}", kind="norm.affine")
     assert w.gamma is not None and w.beta is not None
     position = _first_position(w)
     p = _param_index(w, position)
