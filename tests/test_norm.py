@@ -308,3 +308,11 @@ def test_three_d_output_in_the_answer_and_each_matrix_once() -> None:
     assert "  [0] =\n" in _kind(solution, "norm.normalize").text
     assert "y =\n" not in _kind(solution, "norm.affine").text
     assert "y =\n" in _kind(normalize("instance", x, full=True), "norm.affine").text
+
+
+def test_one_statistic_has_no_table_repeating_its_worked_row() -> None:
+    one = normalize("batch", parse_tensor("2;4;9", "--x"), momentum=Fraction(1, 2))
+    assert _kind(one, "norm.statistics").blocks == [] and _kind(one, "norm.running-stats").blocks == []
+    two = normalize("batch", parse_tensor("1,2;3,6;5,10", "--x"), momentum=Fraction(1, 10))
+    assert len(_kind(two, "norm.statistics").blocks[0].rows) == 2
+    assert len(_kind(two, "norm.running-stats").blocks[0].rows) == 2

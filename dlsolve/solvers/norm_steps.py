@@ -232,13 +232,17 @@ def _statistics_step(w: Working) -> Step:
         "Statistics",
         text,
         latex,
+        # one statistic: its row is the worked example above (the table would repeat it), unless eval mode
+        # (whose display has no numbers)
         blocks=[
             Table(
                 columns,
                 table_rows,
                 title="per statistic" + ("" if count == s.var.shape[0] else " (first rows; --full for all)"),
             )
-        ],
+        ]
+        if s.var.shape[0] > 1 or not w.setup.batch_stats
+        else [],
         kind="norm.statistics",
     )
 
@@ -359,7 +363,8 @@ def _running_step(w: Working) -> Step:
         + rf"{_l(keep)}\cdot {_lp(w.old_var[0])} + {_l(m)}\cdot {_lp(batch_var[0])} = {_l(w.new_var[0])}"
         + r" \end{gathered}"
     )
-    return Step("Running statistics", text, latex, blocks=[table], kind="norm.running-stats")
+    # one channel: its row is the worked channel 0 above
+    return Step("Running statistics", text, latex, blocks=[table] if len(rows) > 1 else [], kind="norm.running-stats")
 
 
 def _backward_step(w: Working) -> Step:
