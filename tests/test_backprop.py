@@ -327,7 +327,14 @@ def test_kinks_follow_pytorch_and_are_said() -> None:
     # the kinks are said once, as warnings (and in the backward table's local derivatives), not a third time
     assert not any(step.kind == "backprop.kink" for step in solution.steps)
     backward = next(step for step in solution.steps if step.kind == "backprop.backward")
-    assert any("½ on a tie" in row[2] for row in backward.blocks[0].rows)
+    assert any("½ on a tie" in local for local in _locals(backward))
+
+
+def _locals(step: Any) -> list[str]:
+    """The backward table's local derivative column."""
+    table = step.blocks[0]
+    column = table.columns.index("local derivative")
+    return [row[column] for row in table.rows]
 
 
 def _step(solution: Any, kind: str) -> Any:
@@ -339,14 +346,14 @@ def test_board_notation_of_the_working() -> None:
     solution = solve("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", "x=3", "y=-4")
     forward = _step(solution, "backprop.forward")
     assert "u1 = σ(y) = σ(−4) ≈ 0.0179862" in forward.text and "((" not in forward.text
-    locals_ = [row[2] for row in _step(solution, "backprop.backward").blocks[0].rows]
+    locals_ = _locals(_step(solution, "backprop.backward"))
     assert "u1(1 − u1)" in locals_ and not any("σ(1 − σ)" in local for local in locals_)
     assert "2·u4" in locals_ and not any("^(" in local for local in locals_)
     fork = _step(solution, "backprop.fork").text
     assert "− 0.0357615 (from u3)" in fork and "+ −" not in fork
     assert "(from u4)" in fork and "(σ(3) + 1)²" not in fork  # the long exact term by its decimal alone
     mse = solve("mse(w * x, y)", "w=2", "x=1", "y=1")
-    assert "2(u1 − y)" in [row[2] for row in _step(mse, "backprop.backward").blocks[0].rows]
+    assert "2(u1 − y)" in _locals(_step(mse, "backprop.backward"))
     assert "/1" not in _step(mse, "backprop.backward").text
     negative = solve("-(x * y)", "x=1", "y=2")
     assert "= 1 · (−1) = −1" in _step(negative, "backprop.backward").text
@@ -556,3 +563,21 @@ def test_formula_in_board_notation_keeps_only_the_brackets_it_needs(typed: str, 
     from dlsolve.engine.notation import formula_text
 
     assert formula_text(parse_expression(typed)) == board
+
+
+def test_backward_table_writes_each_upstream_gradient_once() -> None:
+    """A node fed by one consumer got its upstream gradient in that consumer's row: no column repeats it;
+    a node fed by several consumers keeps the column, with the sum."""
+    chain = _step(solve("sum(X @ W + b)", "X=1,2;3,4", "W=1,0;0,1", "b=1,1"), "backprop.backward")
+    assert "upstream ∂f/∂u" not in chain.blocks[0].columns and "in the row above" in chain.text
+    fork = _step(solve("sigmoid(x) * sigmoid(x) + sigmoid(x)", "x=1"), "backprop.backward")
+    table = fork.blocks[0]
+    column = table.columns.index("upstream ∂f/∂u")
+    assert any(row[column] == "as sent" for row in table.rows)
+    assert any(row[column] not in ("", "as sent", "1") for row in table.rows)  # the summed gradient of σ(x)
+
+
+def test_sigmoid_squared_typesets() -> None:
+    """σ(x)² in the Answer box: SymPy's power printer hands the exponent to σ's LaTeX (an internal error before)."""
+    solution = solve("sigmoid(x) * sigmoid(x)", "x=1")
+    assert r"\sigma^{2}\left(1\right)" in solution.answer_latex

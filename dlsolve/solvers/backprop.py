@@ -379,7 +379,15 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                     continue
                 local = local_text(graph, node, contribution.position, fw.shapes)
                 target = graph.labels[arg]
-                shown = value_text(upstream, exact_chars=TABLE_EXACT) if first else ""
+                # a node fed by one consumer received its upstream gradient in that consumer's row above:
+                # "as sent" rather than the value (or matrix) again; the output's 1 and sums at forks are written
+                received = len(bw.contributions[node.index])
+                if not first:
+                    shown = ""
+                elif received == 1 and node.index != graph.output:
+                    shown = "as sent"
+                else:
+                    shown = value_text(upstream, exact_chars=TABLE_EXACT)
                 rows.append(
                     [
                         graph.labels[node.index] if first else "",
@@ -400,9 +408,17 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
     asides = (["ḡ is the upstream gradient"] if any("ḡ" in row[2] for row in rows) else []) + (
         ["inputs that were broadcast receive the sum over the broadcast dimensions"] if _broadcasts(graph, fw) else []
     )
+    # every node but the output got its upstream gradient from one consumer, in that consumer's row:
+    # the column would only say so, so it goes (a node fed by several consumers keeps it, with the sum)
+    columns = ["node", "upstream ∂f/∂u", "local derivative", "sends"]
+    sent_above = all(row[1] in ("", "as sent") for row in rows[1:])
+    if sent_above:
+        columns = [columns[0], *columns[2:]]
+        rows = [[row[0], *row[2:]] for row in rows]
     text = (
-        "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
-        "derivative is what it sends to each input"
+        "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u"
+        + (" (what its consumer sent it, in the row above)" if sent_above else "")
+        + " times its local derivative is what it sends to each input"
         + (f" ({'; '.join(asides)})" if asides else "")
         + "."
         + (f" First: {example}." if example else "")
@@ -410,7 +426,7 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
     return Step(
         "Backward pass",
         text,
-        blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
+        blocks=[Table(columns, rows, title="backward pass")],
         kind="backprop.backward",
     )
 
