@@ -581,3 +581,11 @@ def test_sigmoid_squared_typesets() -> None:
     """σ(x)² in the Answer box: SymPy's power printer hands the exponent to σ's LaTeX (an internal error before)."""
     solution = solve("sigmoid(x) * sigmoid(x)", "x=1")
     assert r"\sigma^{2}\left(1\right)" in solution.answer_latex
+
+
+def test_scalar_answers_share_a_line() -> None:
+    solution = solve("(x + y) * z", "x=-2", "y=5", "z=-4")
+    assert r" \\ " not in solution.answer_latex  # one line: f and the three gradients
+    assert r"f = -12,\quad \partial f/\partial x = -4" in solution.answer_latex
+    matrices = solve("sum(X @ w)", "X=1,2;3,4", "w=1,1")
+    assert r"\frac{\partial f}{\partial X}" in matrices.answer_latex  # a matrix keeps its own line

@@ -197,17 +197,16 @@ def _numeric_solution(
     inputs = {"f": graph.text} | {
         f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)]) for n in graph.names
     }
-    latex = (
-        r"\begin{gathered} "
-        + r" \\ ".join(
-            [_latex_is("f", _with_decimal(fw.value))]
-            + [
-                _latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", _with_decimal(bw.grads[n]))
-                for n in names
-            ]
-        )
-        + r" \end{gathered}"
+    scalars = all(bw.grads[n].ndim == 0 for n in names)
+    # scalar gradients side by side (∂f/∂x inline), a few to a line; matrices one per line, as fractions
+    label = (
+        (lambda n: rf"\partial f/\partial {_latex_name(n)}")
+        if scalars
+        else (lambda n: rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}")
     )
+    items = [_latex_is("f", _with_decimal(fw.value))] + [_latex_is(label(n), _with_decimal(bw.grads[n])) for n in names]
+    lines = _packed(items) if scalars else items
+    latex = r"\begin{gathered} " + r" \\ ".join(lines) + r" \end{gathered}"
     return Solution(
         command="backprop",
         inputs=inputs,
@@ -218,6 +217,21 @@ def _numeric_solution(
         warnings=warnings,
         answer_latex=latex,
     )
+
+
+#: A line of the Answer box holds scalar results up to about this many LaTeX characters.
+ANSWER_LINE = 110
+
+
+def _packed(items: list[str]) -> list[str]:
+    """``items`` joined by ``,\\quad`` into lines of at most :data:`ANSWER_LINE` characters."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(item) <= ANSWER_LINE:
+            lines[-1] += r",\quad " + item
+        else:
+            lines.append(item)
+    return lines
 
 
 def _with_decimal(array: Any) -> str:
