@@ -324,7 +324,88 @@ def test_kinks_follow_pytorch_and_are_said() -> None:
     solution = solve("relu(x) + abs(y) + max(x, y)", "x=0", "y=0")
     assert solution.answer["grad"] == {"x": 0.5, "y": 0.5}
     assert any("relu'(0) = 0" in w for w in solution.warnings)
-    assert any(step.kind == "backprop.kink" for step in solution.steps)
+    # the kinks are said once, as warnings (and in the backward table's local derivatives), not a third time
+    assert not any(step.kind == "backprop.kink" for step in solution.steps)
+    backward = next(step for step in solution.steps if step.kind == "backprop.backward")
+    assert any("½ on a tie" in local for local in _locals(backward))
+
+
+def _locals(step: Any) -> list[str]:
+    """The backward table's local derivative column."""
+    table = step.blocks[0]
+    column = table.columns.index("local derivative")
+    return [row[column] for row in table.rows]
+
+
+def _step(solution: Any, kind: str) -> Any:
+    return next(step for step in solution.steps if step.kind == kind)
+
+
+def test_board_notation_of_the_working() -> None:
+    """The known board defects: σ((−4)), σ(1 − σ) = u5(1 − u5), 2·u4^(2 − 1), "+ −0.03", /1."""
+    solution = solve("(x + sigmoid(y)) / (sigmoid(x) + (x + y)**2)", "x=3", "y=-4")
+    forward = _step(solution, "backprop.forward")
+    assert "u1 = σ(y) = σ(−4) ≈ 0.0179862" in forward.text and "((" not in forward.text
+    locals_ = _locals(_step(solution, "backprop.backward"))
+    assert "u1(1 − u1)" in locals_ and not any("σ(1 − σ)" in local for local in locals_)
+    assert "2·u4" in locals_ and not any("^(" in local for local in locals_)
+    fork = _step(solution, "backprop.fork").text
+    assert "− 0.0357615 (from u3)" in fork and "+ −" not in fork
+    assert "(from u4)" in fork and "(σ(3) + 1)²" not in fork  # the long exact term by its decimal alone
+    mse = solve("mse(w * x, y)", "w=2", "x=1", "y=1")
+    assert "2(u1 − y)" in _locals(_step(mse, "backprop.backward"))
+    assert "/1" not in _step(mse, "backprop.backward").text
+    negative = solve("-(x * y)", "x=1", "y=2")
+    assert "= 1 · (−1) = −1" in _step(negative, "backprop.backward").text
+
+
+def test_matrices_as_rows_and_small_decimals_as_powers_of_ten() -> None:
+    solution = solve(
+        "mse(W2 @ sigmoid(W1 @ x + b1) + b2, y)", "W1=1,2;3,4", "b1=0,0", "W2=1,-1", "b2=0", "x=1,2", "y=1"
+    )
+    assert "[[" not in solution.summary and "e-" not in solution.summary and "e−" not in solution.summary
+    assert "3.36253·10⁻⁵; 6.72506·10⁻⁵]" not in solution.summary  # rows split by ";", entries by ","
+    assert "[−0.0133849, −0.0267698; 3.36253·10⁻⁵, 6.72506·10⁻⁵]" in solution.summary
+    assert r"3.36253 \cdot 10^{-5}" in solution.answer_latex and "e-5" not in solution.answer_latex
+    table = _step(solution, "backprop.backward").blocks[0]
+    assert not any("[[" in cell or "e−" in cell for row in table.rows for cell in row)
+
+
+def test_answer_box_gives_exact_values_their_decimal_and_writes_each_gradient_once() -> None:
+    solution = solve("sigmoid(w0 * x0 + w1 * x1 + w2)", "w0=2", "x0=-1", "w1=-3", "x1=-2", "w2=-3")
+    assert r"\approx 0.731059" in solution.answer_latex and r"\approx -0.589836" in solution.answer_latex
+    assert r"\partial w_{0}" in solution.answer_latex
+    gradients = _step(solution, "backprop.gradients")
+    assert not gradients.latex and "0.196612" not in gradients.text  # the values are the Answer box's
+    bn = solve("sum(g * (gamma * (x - mean(x)) + beta))", "x=1,2,6", "gamma=2", "beta=1", "g=1,0,-1")
+    assert r"\partial \gamma}" in bn.answer_latex and r"\partial \beta}" in bn.answer_latex
+    assert "∂f/∂x is 3" in _step(bn, "backprop.gradients").text
+
+
+def test_cancelled_exact_gradient_is_zero_not_a_tiny_decimal() -> None:
+    solution = solve("sum(G * (softmax(Q @ K.T / sqrt(2)) @ V))", "Q=1,0;0,1", "K=1,0;1,1", "V=1,2;3,4", "G=1,0;0,1")
+    assert solution.answer["grad"]["Q"][1][0] == 0
+    assert "10^{-1" not in solution.answer_latex and "·10⁻" not in solution.summary
+
+
+def test_graph_step_lists_inputs_and_f_and_the_forward_table_the_nodes() -> None:
+    """Each node once: its operation is a row of the forward table, not also a line of the graph step."""
+    from dlsolve.solvers.backprop import _latex_text
+
+    solution = solve("sum(tanh(W @ h + U @ x))", "W=1,0;0,1", "U=1,-1;2,0", "h=0,1", "x=1,1")
+    graph = _step(solution, "backprop.graph")
+    assert r"\text{inputs}" in graph.latex and r"f &= u_{5}" in graph.latex and r"W\, [2 \times 2]" in graph.latex
+    assert "inputs: W [2×2], h [2], U [2×2], x [2]" in graph.text and "u4 = " not in graph.text
+    forward = _step(solution, "backprop.forward").blocks[0]
+    assert forward.rows[3][:2] == ["u4", "tanh(u3)"]
+    assert _latex_text("√(2)") == r"\sqrt{2}" and _latex_text("mse(u5, y)") == r"\operatorname{mse}(u_{5}, y)"
+
+
+def test_backward_asides_only_where_they_apply() -> None:
+    scalar = _step(solve("(x + y) * z", "x=-2", "y=5", "z=-4"), "backprop.backward").text
+    assert "ḡ" not in scalar and "broadcast" not in scalar
+    bias = _step(solve("sum(X @ w + b)", "X=1,2;3,4", "w=1,1", "b=1"), "backprop.backward").text
+    assert "ḡ is the upstream gradient" in bias and "broadcast" in bias
 
 
 def test_exact_values_keep_sigmoid_symbolic_with_a_decimal() -> None:
@@ -482,3 +563,29 @@ def test_formula_in_board_notation_keeps_only_the_brackets_it_needs(typed: str, 
     from dlsolve.engine.notation import formula_text
 
     assert formula_text(parse_expression(typed)) == board
+
+
+def test_backward_table_writes_each_upstream_gradient_once() -> None:
+    """A node fed by one consumer got its upstream gradient in that consumer's row: no column repeats it;
+    a node fed by several consumers keeps the column, with the sum."""
+    chain = _step(solve("sum(X @ W + b)", "X=1,2;3,4", "W=1,0;0,1", "b=1,1"), "backprop.backward")
+    assert "upstream ∂f/∂u" not in chain.blocks[0].columns and "in the row above" in chain.text
+    fork = _step(solve("sigmoid(x) * sigmoid(x) + sigmoid(x)", "x=1"), "backprop.backward")
+    table = fork.blocks[0]
+    column = table.columns.index("upstream ∂f/∂u")
+    assert any(row[column] == "as sent" for row in table.rows)
+    assert any(row[column] not in ("", "as sent", "1") for row in table.rows)  # the summed gradient of σ(x)
+
+
+def test_sigmoid_squared_typesets() -> None:
+    """σ(x)² in the Answer box: SymPy's power printer hands the exponent to σ's LaTeX (an internal error before)."""
+    solution = solve("sigmoid(x) * sigmoid(x)", "x=1")
+    assert r"\sigma^{2}\left(1\right)" in solution.answer_latex
+
+
+def test_scalar_answers_share_a_line() -> None:
+    solution = solve("(x + y) * z", "x=-2", "y=5", "z=-4")
+    assert r" \\ " not in solution.answer_latex  # one line: f and the three gradients
+    assert r"f = -12,\quad \partial f/\partial x = -4" in solution.answer_latex
+    matrices = solve("sum(X @ w)", "X=1,2;3,4", "w=1,1")
+    assert r"\frac{\partial f}{\partial X}" in matrices.answer_latex  # a matrix keeps its own line

@@ -139,3 +139,46 @@ def test_cosine_stays_between_eta_min_and_lr(t_max: int, epochs: int, eta_min_hu
     answer = lr_schedule("cosine", lr=F(1, 10), t_max=t_max, eta_min=eta_min, epochs=epochs).answer
     assert all(float(eta_min) - 1e-15 <= v <= 0.1 + 1e-15 for v in answer["lr"])
     assert answer["lr"][0] == 0.1
+
+
+def test_short_schedule_answer_lists_every_rate_and_the_worked_epoch_is_typeset() -> None:
+    from dlsolve.solution import Plot
+
+    solution = lr_schedule("step", lr=F(1, 10), step_size=2, gamma=F(1, 2), epochs=6)
+    assert solution.summary.endswith("0.1, 0.1, 0.05, 0.05, 0.025, 0.025, 0.0125")
+    formula = next(s for s in solution.steps if s.kind == "lr-schedule.formula")
+    assert r"\eta_{6} = 0.1\cdot 0.5^{\lfloor 6/2\rfloor} = 0.1\cdot 0.5^{3} = 0.0125" in formula.latex
+    values = next(s for s in solution.steps if s.kind == "lr-schedule.values")
+    assert not any(isinstance(block, Plot) for block in values.blocks)  # the table is the board
+    long = lr_schedule("step", lr=F(1, 10), step_size=2, gamma=F(1, 2), epochs=20)
+    assert any(isinstance(b, Plot) for b in next(s for s in long.steps if s.kind == "lr-schedule.values").blocks)
+
+
+def test_onecycle_small_rate_in_powers_of_ten() -> None:
+    solution = lr_schedule("onecycle", max_lr=F(1, 10), total_steps=10)
+    assert "4·10⁻⁷" in solution.summary and "e-7" not in solution.summary
+
+
+@pytest.mark.parametrize(
+    ("kind", "options"),
+    [
+        ("cosine", {"lr": F(1, 10), "t_max": 4}),
+        ("cosine-warm-restarts", {"lr": F(1), "t_0": 2, "t_mult": 2, "epochs": 6}),
+        ("onecycle", {"max_lr": F(1, 10), "total_steps": 10}),
+        ("step", {"lr": F(1, 10), "step_size": 2, "gamma": F(1, 2), "epochs": 6}),
+    ],
+)
+def test_formula_and_worked_epoch_written_once(kind: str, options: dict[str, Any]) -> None:
+    """The text's formula (and worked epoch) are covered by the step's LaTeX: a key writes them once, and
+    keeps the general formula (the worked line alone used to replace it)."""
+    from dlsolve.render.board import uncovered
+
+    step = next(s for s in lr_schedule(kind, **options).steps if s.kind == "lr-schedule.formula")
+    lines = step.text.split("\n")
+    head = uncovered(lines[0], step.latex)
+    assert head.rstrip(".").endswith(("StepLR", "CosineAnnealingLR", "CosineAnnealingWarmRestarts", "OneCycleLR")) or (
+        head.startswith("torch.optim.lr_scheduler.OneCycleLR: each phase anneals")
+    ), head
+    if kind != "onecycle":
+        assert uncovered(lines[2], step.latex) == "", lines[2]
+        assert r"\eta_e" in step.latex

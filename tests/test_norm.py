@@ -180,7 +180,7 @@ def test_exact_values_where_the_inputs_are_exact() -> None:
     assert train.answer["exact"]["var"] == ["8/3", "32/3"] and train.answer["exact"]["y"] is None
     assert train.answer["exact"]["std"] == ["√(800003/300000)", "√(3200003/300000)"]  # √(σ² + 1/100000)
     stats_text = next(step for step in train.steps if step.kind == "norm.statistics").text
-    assert "8/3" in stats_text and "√(800003/300000)" in stats_text  # σ² + ε exact under the root
+    assert "8/3" in stats_text and "√(8/3 + 10⁻⁵) ≈ 1.633" in stats_text  # σ² + ε as σ² and ε under the root
     update = next(step for step in train.steps if step.kind == "norm.running-stats").text
     assert "unbiased" in update and "Keras" in update
 
@@ -238,3 +238,81 @@ def test_live_torch_random_cases() -> None:
 
     for case in make_norm_goldens.make_norm(random.Random(), sample=20):
         check_case(case)
+
+
+def _kind(solution: Any, kind: str) -> Any:
+    return next(step for step in solution.steps if step.kind == kind)
+
+
+def test_board_notation_minus_signs_powers_of_ten_and_rows() -> None:
+    """−1.22474 (not -1.22474), ε = 10⁻⁵ (not 1e-5), matrices as rows [a, b; c, d] (not [[a, b], [c, d]])."""
+    x = parse_tensor("1,2;3,6", "--x")
+    solution = normalize("batch", x, grad_y=parse_tensor("1,0;0,1", "--grad-y"))
+    for step in solution.steps:
+        assert "1e-" not in step.text and "e-6" not in step.text and " -" not in step.text, step.text
+        assert "e-" not in step.latex.replace(r"\text{e.g. }", ""), step.latex
+    assert "ε = 10⁻⁵" in _kind(solution, "norm.statistics").text
+    assert "[[" not in solution.summary and "∂L/∂x = [4.99993·10⁻⁶, −6.24998·10⁻⁷; −4.99993·10⁻⁶" in solution.summary
+    assert r"4.99993 \cdot 10^{-6}" in solution.answer_latex
+    assert solution.inputs["eps"] == "10⁻⁵"
+
+
+def test_each_formula_once_the_latex_says_the_texts_worked_entries() -> None:
+    """The worked entry of each step is in its display (the text's names), so the key drops the text clause."""
+    from dlsolve.render.board import uncovered
+
+    solution = normalize("batch", parse_tensor("1,2;3,6;5,10", "--x"), momentum=Fraction(1, 10))
+    stats = _kind(solution, "norm.statistics")
+    assert r"\text{channel 0: }" in stats.latex and r"\frac{8}{3} \approx 2.66667" in stats.latex
+    assert r"\sqrt{\frac{8}{3} + 10^{-5}} \approx 1.633" in stats.latex
+    normalize_step = _kind(solution, "norm.normalize")
+    assert "x̂[0, 0] = (1 − 3)/1.633 ≈ −1.22474" in normalize_step.text
+    assert r"\hat{x}[0, 0] = \frac{1 - 3}{1.633} \approx -1.22474" in normalize_step.latex
+    for kind in ("norm.statistics", "norm.normalize", "norm.affine"):
+        step = _kind(solution, kind)
+        formulas = [line for line in step.text.split("\n")[1:] if "=" in line and not line.strip().startswith("[")]
+        assert all(uncovered(line, step.latex).strip(" .") in ("", "x̂ =", "y =") for line in formulas), (kind, formulas)
+    running = _kind(solution, "norm.running-stats")
+    assert r"\text{PyTorch: new} = (1 - m)" in running.latex and r"\hat{\mu} \leftarrow" not in running.latex
+    assert uncovered(running.text.split("\n")[-1], running.latex) == ""  # the worked channel once
+
+
+def test_backward_writes_dx_once_and_the_matrix_with_full() -> None:
+    x, g = parse_tensor("1,2;3,6", "--x"), parse_tensor("1,0;0,1", "--grad-y")
+    step = _kind(normalize("batch", x, grad_y=g), "norm.backward")
+    assert "dx =\n" not in step.text
+    assert "dγ = Σ g·x̂ and dβ = Σ g, summed over the entries that share each γ, β." in step.text
+    assert r"\text{e.g. } dx[0, 0]" in step.latex
+    assert "dx =\n" in _kind(normalize("batch", x, grad_y=g, full=True), "norm.backward").text
+
+
+def test_y_matrix_once_and_the_stack_rule_once() -> None:
+    """y is the Answer box's matrix: the affine step's display gives the rule and the worked entry only."""
+    from dlsolve.render.board import uncovered
+
+    solution = normalize("layer", parse_tensor("1,2,3;4,5,6", "--x"), eps=Fraction(0), blocks=3)
+    affine = _kind(solution, "norm.affine")
+    assert "bmatrix" not in affine.latex and r"\text{e.g. } y[0, 0]" in affine.latex
+    assert "y = [−1.22474, 0, 1.22474; −1.22474, 0, 1.22474]" in solution.summary  # the answer still has y
+    stack = _kind(solution, "norm.pre-ln-stack")
+    first = stack.text.split("\n")[0]
+    assert uncovered(first, stack.latex) == "Pre-LN blocks whose sublayers are the identity."
+
+
+def test_three_d_output_in_the_answer_and_each_matrix_once() -> None:
+    """A 3-D y is written in the answer (one matrix by rows per sample), the working labels each sample's
+    matrix ("[0] =", never an index read as a row), and with affine=False y is not x̂ written again."""
+    x = parse_tensor("1,2,4;3,5,9;;0,2,1;4,4,7", "--x")
+    solution = normalize("instance", x)
+    assert "[[−1.06904, −0.26726, 1.3363; −1.06904, −0.267261, 1.33631], [−1.22474" in solution.summary
+    assert "  [0] =\n" in _kind(solution, "norm.normalize").text
+    assert "y =\n" not in _kind(solution, "norm.affine").text
+    assert "y =\n" in _kind(normalize("instance", x, full=True), "norm.affine").text
+
+
+def test_one_statistic_has_no_table_repeating_its_worked_row() -> None:
+    one = normalize("batch", parse_tensor("2;4;9", "--x"), momentum=Fraction(1, 2))
+    assert _kind(one, "norm.statistics").blocks == [] and _kind(one, "norm.running-stats").blocks == []
+    two = normalize("batch", parse_tensor("1,2;3,6;5,10", "--x"), momentum=Fraction(1, 10))
+    assert len(_kind(two, "norm.statistics").blocks[0].rows) == 2
+    assert len(_kind(two, "norm.running-stats").blocks[0].rows) == 2

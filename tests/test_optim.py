@@ -250,7 +250,9 @@ def test_divergence_is_reported_not_refused() -> None:
     solution = optim("sgd", _w("1"), objective=Steep(), steps=40, lr=F(3, 2))
     assert solution.answer["diverged"] is True
     assert any("the iterates grow" in w for w in solution.warnings)
-    assert any(s.kind == "optim.divergence" for s in solution.steps)
+    # said once, by the warning and the answer; no step repeats the warning's sentence
+    assert "the iterates grow" in solution.summary
+    assert not any("the iterates grow" in s.text.lower() for s in solution.steps)
     blown = optim("sgd", _w("1"), objective=Steep(), steps=2000, lr=F(3, 2))
     assert blown.answer["steps"] < 2000
     json.dumps(blown.to_dict(), allow_nan=False)
@@ -305,7 +307,8 @@ def test_cli_issue_examples(cli: Any) -> None:
         "optim", "--f", "sum((A @ w - b)**2)", "--at", "A=1,2;0,1;1,-1", "--at", "b=1,2,0", "--at", "w=0,0",
         "--params", "w", "--opt", "momentum", "--lr", "0.05", "--momentum", "0.9", "--steps", "3", "-q",
     )  # fmt: skip
-    assert momentum.exit_code == 0 and momentum.stdout.strip() == "w=[0.31, 1.2]"
+    # the final parameters, then (a short run) the optimizer state in torch's names
+    assert momentum.exit_code == 0 and momentum.stdout.strip() == "w=[0.31, 1.2] momentum_buffer=[-1.6, -5.8]"
     given = cli("optim", "--grads", "4", "--opt", "adam", "--at", "w=0", "--steps", "1", "--json").json()["answer"]
     assert close(given["state"]["exp_avg"]["w"], 0.4) and given["loss"] is None
     ewma_answer = cli("optim", "ewma", "--values", "10,10", "--beta", "0.5", "--bias-correction", "--json").json()
@@ -395,3 +398,82 @@ def test_exact_and_float_runs_agree(opt: str, grads: list[int], lr_tenths: int, 
     floats = optim(opt, _w("1/2"), use_float=True, **arguments).answer
     assert "exact" in exact and "exact" not in floats
     assert close([t["w"] for t in exact["trajectory"]], [t["w"] for t in floats["trajectory"]], abs_=1e-12)
+
+
+def _kind(solution: Any, kind: str) -> Any:
+    return next(step for step in solution.steps if step.kind == kind)
+
+
+@pytest.mark.parametrize(
+    ("opt", "options"),
+    [
+        ("momentum", {}),
+        ("nesterov", {"convention": "textbook"}),
+        ("nesterov", {}),
+        ("adagrad", {"lr_decay": Fraction(1, 2)}),
+        ("rmsprop", {}),
+        ("adam", {}),
+        ("adamw", {"weight_decay": Fraction(1, 10)}),
+        ("sgd", {"weight_decay": Fraction(1, 5)}),
+    ],
+)
+def test_rule_written_once_the_latex_says_the_text_rule(opt: str, options: dict[str, Any]) -> None:
+    """The rule line of the text is covered by the step's LaTeX (same names, same words), so a key shows
+    it once; before, momentum's text wrote b_t = μ·b_{t−1} + g_t under a display with (1 − τ)."""
+    from dlsolve.render.board import uncovered
+
+    solution = optim(opt, _w("1"), grads=[[F(2)], [F(1)]], lr=F(1, 10), **options)
+    rule = _kind(solution, "optim.rule")
+    rule_line = rule.text.split("\n")[1]
+    assert uncovered(rule_line, rule.latex) == "", (rule_line, rule.latex)
+    assert "1e-" not in rule.text and "e-8" not in rule.text
+
+
+def test_epsilon_and_small_numbers_in_powers_of_ten() -> None:
+    rule = _kind(optim("adam", _w("0"), grads=[[F(4)]]), "optim.rule")
+    assert "ε = 10⁻⁸" in rule.text
+    rule = _kind(optim("adagrad", _w("0"), grads=[[F(4)]]), "optim.rule")
+    assert "ε = 10⁻¹⁰" in rule.text
+
+
+def test_short_runs_have_the_table_and_no_plot_long_runs_both() -> None:
+    from dlsolve.solution import Plot
+
+    short = _kind(optim("sgd", _w("1"), grads=[[F(2)], [F(1)]], lr=F(1, 10)), "optim.steps")
+    assert not any(isinstance(block, Plot) for block in short.blocks)
+    long = _kind(optim("sgd", _w("1"), grads=[[F(1)]] * 13, lr=F(1, 10)), "optim.steps")
+    assert any(isinstance(block, Plot) for block in long.blocks)
+    assert "2 steps;" in short.text and "step(s)" not in short.text
+
+
+def test_growing_iterates_said_once_and_matrices_as_rows() -> None:
+    values = {"A": [[1, 2], [0, 1]], "b": [1, 2], "w": [0, 0]}
+    params, objective = from_expression("sum((A @ w - b)**2)", values, ["w"])
+    solution = optim("sgd", params, objective=objective, steps=3, lr=F(1, 2))
+    assert solution.warnings and "the iterates grow" in solution.summary
+    assert not any(step.kind == "optim.divergence" for step in solution.steps)
+    assert solution.inputs["A"] == "[1, 2; 0, 1]"
+
+
+def test_ewma_table_once_and_worked_values_in_the_display() -> None:
+    from dlsolve.solution import Plot, Table
+
+    solution = ewma([F(10), F(10)], F(1, 2), bias_correction=True)
+    first = _kind(solution, "ewma.first")
+    assert r"v_1 = 0.5\cdot 0 + 0.5\cdot 10 = 5" in first.latex and r"\frac{5}{0.5} = 10" in first.latex
+    table = _kind(solution, "ewma.table")
+    assert [type(block) for block in table.blocks] == [Table]
+    assert "7.5" not in table.text  # the answer's numbers are the Answer box's
+    assert any(isinstance(b, Plot) for b in _kind(ewma([F(1)] * 13, F(1, 2)), "ewma.table").blocks)
+
+
+def test_short_run_answer_has_every_iterate_loss_and_the_state() -> None:
+    """Adam's m₁, v₁, m̂₁ (asked by the quiz) and w₁, w₂ with the losses are in the answer, not only w_T."""
+    first = optim("adam", _w("0"), grads=[[F(4)]])
+    assert "after step 1: m = 0.4, v = 0.016, m̂ = 4, v̂ = 16" in first.summary
+    assert "exp_avg=0.4 exp_avg_sq=0.016" in first.quiet
+    params, objective = from_expression("w**2", {"w": 1})
+    two = optim("adam", params, objective=objective, steps=2, lr=F(1, 10))
+    assert "w₁, …, w₂ = 0.9, 0.800412" in two.summary and "f(θ_t), t = 0…2: 1, 0.81, 0.64066" in two.summary
+    long = optim("sgd", _w("1"), grads=[[F(1)]] * 6, lr=F(1, 10))
+    assert "after step" not in long.summary  # a long run keeps its answer short

@@ -210,8 +210,10 @@ def sigmoid_function() -> Any:
         def _eval_is_positive(self) -> bool:
             return True
 
-        def _latex(self, printer: Any) -> str:
-            return r"\sigma\left(" + printer._print(self.args[0]) + r"\right)"
+        def _latex(self, printer: Any, exp: Any = None) -> str:
+            # SymPy's power printer passes the exponent of σ(x)² here: σ^{2}(x), as it writes sin²(x)
+            power = "" if exp is None else "^{" + str(exp) + "}"
+            return r"\sigma" + power + r"\left(" + printer._print(self.args[0]) + r"\right)"
 
     return sigmoid
 

@@ -3,7 +3,8 @@
 Exact values: Fractions as ``fmt`` writes them (``1/3 ≈ 0.333333``); SymPy values in one line of
 mathematical notation (``1/(1 + e⁻²) ≈ 0.880797``, ``√2``, ``ln(3)``), never SymPy's ``**`` or
 ``exp(...)`` reprs; floats with about six significant digits. Vectors ``[1, 2]``, matrices as rows
-``[[1, 2], [3, 4]]``.
+``[1, 2; 3, 4]`` (the rows separated by ``;``, as ``--at`` reads them). Decimals out of six digits'
+range in powers of ten: ``3.36253·10⁻⁵`` (LaTeX ``3.36253 \\cdot 10^{-5}``), never ``3.36253e-5``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,19 @@ LONG_EXACT = 36
 LONG_ENTRY = 14
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def decimal_text(value: Any) -> str:
+    """A short decimal as the board writes it: ``−0.196612``, ``3.36253·10⁻⁵``."""
+    mantissa, _, exponent = fmt.decimal(value).partition("e")
+    shown = mantissa + (f"·10{exponent.translate(_SUPERSCRIPT)}" if exponent else "")
+    return shown.replace("-", "−")
+
+
+def decimal_latex(value: Any) -> str:
+    """A short decimal in LaTeX: ``-0.196612``, ``3.36253 \\cdot 10^{-5}``."""
+    mantissa, _, exponent = fmt.decimal(value).partition("e")
+    return mantissa + (rf" \cdot 10^{{{exponent}}}" if exponent else "")
 
 
 def is_symbolic(value: Any) -> bool:
@@ -59,7 +73,11 @@ def sympy_text(expr: Any) -> str:
 def to_float(value: Any) -> float:
     """A float from a Fraction, float or numeric SymPy value."""
     if is_symbolic(value):
-        return float(value.evalf(17))
+        result = value.evalf(17)
+        # a sum that cancels to zero evaluates to a Float with no significant digit (``0.e-140``): it is 0
+        if getattr(result, "_prec", 53) < 10:
+            return 0.0
+        return float(result)
     return float(value)
 
 
@@ -67,9 +85,9 @@ def entry_text(value: Any) -> str:
     """One entry, exact where it is exact (no decimal beside)."""
     if is_symbolic(value):
         text = sympy_text(value)
-        return text if len(text) <= LONG_EXACT else "≈ " + fmt.decimal(to_float(value)).replace("-", "−")
+        return text if len(text) <= LONG_EXACT else "≈ " + decimal_text(to_float(value))
     if isinstance(value, float) or not fmt.is_exact(value):
-        return fmt.decimal(float(value)).replace("-", "−")
+        return decimal_text(float(value))
     return fmt.exact(value).replace("-", "−")
 
 
@@ -80,10 +98,10 @@ def scalar_text(value: Any, exact_chars: int = LONG_EXACT) -> str:
     """
     if is_symbolic(value):
         text = sympy_text(value)
-        decimal = fmt.decimal(to_float(value)).replace("-", "−")
+        decimal = decimal_text(to_float(value))
         return f"{text} ≈ {decimal}" if len(text) <= exact_chars else f"≈ {decimal}"
     if isinstance(value, float) or not fmt.is_exact(value):
-        return fmt.decimal(float(value)).replace("-", "−")
+        return decimal_text(float(value))
     return fmt.number(value).replace("-", "−")
 
 
@@ -92,7 +110,7 @@ SHOWN_ENTRIES = 36
 
 
 def value_text(array: Any, limit: int = SHOWN_ENTRIES, exact_chars: int = LONG_EXACT) -> str:
-    """A 0-d, 1-D or 2-D array: a scalar (with decimal), ``[a, b]`` or ``[[a, b], [c, d]]``.
+    """A 0-d, 1-D or 2-D array: a scalar (with decimal), ``[a, b]`` or ``[a, b; c, d]`` (rows split by ``;``).
 
     An array of more than ``limit`` entries shows its first rows and columns, ``…`` and its shape.
     """
@@ -100,10 +118,9 @@ def value_text(array: Any, limit: int = SHOWN_ENTRIES, exact_chars: int = LONG_E
         if array.ndim == 1:
             return "[" + ", ".join(entry_text(v) for v in array[:4].tolist()) + ", …] (" + shape_note(array.shape) + ")"
         rows = [
-            "[" + ", ".join(entry_text(v) for v in row[:4].tolist()) + (", …]" if len(row) > 4 else "]")
-            for row in array[:2]
+            ", ".join(entry_text(v) for v in row[:4].tolist()) + (", …" if len(row) > 4 else "") for row in array[:2]
         ]
-        return "[" + ", ".join(rows) + ", …] (" + shape_note(array.shape) + ")"
+        return "[" + "; ".join(rows) + "; …] (" + shape_note(array.shape) + ")"
     if array.ndim == 0:
         return scalar_text(array.item() if hasattr(array, "item") else array, exact_chars)
     entries = array.tolist()
@@ -112,13 +129,13 @@ def value_text(array: Any, limit: int = SHOWN_ENTRIES, exact_chars: int = LONG_E
 
     def show(value: Any) -> str:
         if approximate and is_symbolic(value):
-            return fmt.decimal(to_float(value)).replace("-", "−")
+            return decimal_text(to_float(value))
         return entry_text(value)
 
     if array.ndim == 1:
         body = "[" + ", ".join(show(v) for v in entries) + "]"
     else:
-        body = "[" + ", ".join("[" + ", ".join(show(v) for v in row) + "]" for row in entries) + "]"
+        body = "[" + "; ".join(", ".join(show(v) for v in row) for row in entries) + "]"
     return "≈ " + body if approximate else body
 
 
@@ -126,10 +143,10 @@ def entry_latex(value: Any) -> str:
     if is_symbolic(value):
         from sympy import latex
 
-        text = latex(value)
-        return text if len(text) <= 2 * LONG_EXACT else r"\approx " + fmt.decimal(to_float(value))
+        text = latex(value, ln_notation=True)  # ln, as the text writes it
+        return text if len(text) <= 2 * LONG_EXACT else r"\approx " + decimal_latex(to_float(value))
     if isinstance(value, float) or not fmt.is_exact(value):
-        return fmt.decimal(float(value))
+        return decimal_latex(float(value))
     return fmt.latex_number(value)
 
 
@@ -144,7 +161,7 @@ def value_latex(array: Any, limit: int = SHOWN_ENTRIES) -> str:
     approximate = any(is_symbolic(v) and len(sympy_text(v)) > LONG_ENTRY for row in rows for v in row)
 
     def show(value: Any) -> str:
-        return fmt.decimal(to_float(value)) if approximate and is_symbolic(value) else entry_latex(value)
+        return decimal_latex(to_float(value)) if approximate and is_symbolic(value) else entry_latex(value)
 
     body = r" \\ ".join(" & ".join(show(v) for v in row) for row in rows)
     return (r"\approx " if approximate else "") + r"\begin{bmatrix} " + body + r" \end{bmatrix}"
@@ -222,14 +239,14 @@ _LOCAL_TEXT: dict[str, tuple[str, ...]] = {
     "maximum": ("1 where {a} > {b}, ½ on a tie", "1 where {b} > {a}, ½ on a tie"),
     "minimum": ("1 where {a} < {b}, ½ on a tie", "1 where {b} < {a}, ½ on a tie"),
     "neg": ("−1",),
-    "exp": ("exp({a}) = {u}",),
+    "exp": ("{u}",),
     "log": ("1/{a}",),
-    "sqrt": ("1/(2√{a}) = 1/(2{u})",),
+    "sqrt": ("1/(2{u})",),
     "abs": ("sign({a}) (0 at 0)",),
     "sin": ("cos({a})",),
     "cos": ("−sin({a})",),
-    "tanh": ("1 − tanh²({a}) = 1 − {u}²",),
-    "sigmoid": ("σ(1 − σ) = {u}(1 − {u})",),
+    "tanh": ("1 − {u}²",),
+    "sigmoid": ("{u}(1 − {u})",),
     "relu": ("1 where {a} > 0, else 0",),
     "leaky_relu": ("1 where {a} > 0, else {slope}",),
     "softplus": ("σ({a})",),
@@ -323,6 +340,14 @@ def local_text(graph: Any, node: Any, position: int, shapes: list[tuple[int, ...
     if node.op == "matmul":
         ranks = (len(shapes[node.args[0]]), len(shapes[node.args[1]]))
         return _MATMUL_LOCAL[ranks][position].format(**fields)
+    if node.op == "pow" and position == 0:
+        exponent = graph.nodes[node.args[1]]
+        if exponent.op == "const" and exponent.constant is not None and float(exponent.constant).is_integer():
+            power = int(exponent.constant)  # 2·u4, 3·u4², never 2·u4^(2 − 1)
+            if power - 1 == 1:
+                return f"{power}·{fields['a']}"
+            lowered = _SUPERSCRIPT_POWERS.get(power - 1, f"^{power - 1}".replace("-", "−"))
+            return f"{entry_text(power)}·{fields['a']}{lowered}"
     if node.op == "leaky_relu":
         fields["slope"] = _param_text(node.params[0])
     if node.op in ("mean", "mse", "bce", "bce_with_logits", "cross_entropy"):
@@ -338,4 +363,7 @@ def local_text(graph: Any, node: Any, position: int, shapes: list[tuple[int, ...
         else:
             count = math.prod(shape)
         fields["n"] = str(count)
-    return _LOCAL_TEXT[node.op][position].format(**fields)
+    template = _LOCAL_TEXT[node.op][position]
+    if fields.get("n") == "1" and node.op != "mean":
+        template = template.replace(" / {n}", "").replace("/{n}", "")  # 2(u5 − y), not 2(u5 − y)/1
+    return template.format(**fields)

@@ -181,7 +181,7 @@ def _json_values(array: Any) -> Any:
 def _numeric_solution(
     graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None, warnings: list[str]
 ) -> Solution:
-    from dlsolve.engine.notation import exact_string, json_value, value_latex, value_text
+    from dlsolve.engine.notation import exact_string, json_value, value_text
 
     answer: dict[str, Any] = {
         "value": _json_values(fw.value),
@@ -197,14 +197,16 @@ def _numeric_solution(
     inputs = {"f": graph.text} | {
         f"at {n}" if n == "f" else n: value_text(fw.values[graph.var_index(n)]) for n in graph.names
     }
-    latex = (
-        r"\begin{gathered} "
-        + r" \\ ".join(
-            [_latex_is("f", value_latex(fw.value))]
-            + [_latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n])) for n in names]
-        )
-        + r" \end{gathered}"
+    scalars = all(bw.grads[n].ndim == 0 for n in names)
+    # scalar gradients side by side (∂f/∂x inline), a few to a line; matrices one per line, as fractions
+    label = (
+        (lambda n: rf"\partial f/\partial {_latex_name(n)}")
+        if scalars
+        else (lambda n: rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}")
     )
+    items = [_latex_is("f", _with_decimal(fw.value))] + [_latex_is(label(n), _with_decimal(bw.grads[n])) for n in names]
+    lines = _packed(items) if scalars else items
+    latex = r"\begin{gathered} " + r" \\ ".join(lines) + r" \end{gathered}"
     return Solution(
         command="backprop",
         inputs=inputs,
@@ -217,11 +219,51 @@ def _numeric_solution(
     )
 
 
+#: A line of the Answer box holds scalar results up to about this many LaTeX characters.
+ANSWER_LINE = 110
+
+
+def _packed(items: list[str]) -> list[str]:
+    """``items`` joined by ``,\\quad`` into lines of at most :data:`ANSWER_LINE` characters."""
+    lines: list[str] = []
+    for item in items:
+        if lines and len(lines[-1]) + len(item) <= ANSWER_LINE:
+            lines[-1] += r",\quad " + item
+        else:
+            lines.append(item)
+    return lines
+
+
+def _with_decimal(array: Any) -> str:
+    """LaTeX of a value; an exact symbolic value gets its short decimal beside (σ(1) ≈ 0.731059)."""
+    import numpy as np
+
+    from dlsolve.engine.notation import decimal_latex, is_symbolic, to_float, value_latex
+
+    # tanh upright as \operatorname{tanh} (it prints the same as \tanh), so the key reads the word the summary writes
+    shown = value_latex(array).replace(r"\tanh", r"\operatorname{tanh}")
+    entries = np.asarray(array, dtype=object).ravel().tolist()
+    if shown.startswith(r"\approx") or not any(is_symbolic(v) for v in entries):
+        return shown
+    if np.ndim(array) == 0:
+        return rf"{shown} \approx {decimal_latex(to_float(entries[0]))}"
+    rows = (
+        [np.asarray(array, dtype=object).tolist()] if np.ndim(array) == 1 else np.asarray(array, dtype=object).tolist()
+    )
+    body = r" \\ ".join(" & ".join(decimal_latex(to_float(v)) for v in row) for row in rows)
+    return rf"{shown} \approx \begin{{bmatrix}} {body} \end{{bmatrix}}"
+
+
+_GREEK = {"alpha", "beta", "gamma", "delta", "epsilon", "eta", "theta", "lambda", "mu", "sigma", "tau", "phi", "omega"}
+
+
 def _latex_is(label: str, shown: str) -> str:
     return f"{label} {shown}" if shown.startswith(r"\approx") else f"{label} = {shown}"
 
 
 def _latex_name(name: str) -> str:
+    if name in _GREEK:
+        return "\\" + name
     head, _, tail = name.partition("_")
     if tail:
         return f"{head}_{{{tail}}}"
@@ -239,25 +281,34 @@ def _shape_suffix(shape: tuple[int, ...]) -> str:
 
 
 def _graph_step(graph: Any, fw: Any) -> Step:
-    from dlsolve.engine.notation import op_text
+    """The inputs and the output node; the nodes themselves are the forward table's rows (operation,
+    value, shape), so they are not listed twice."""
+    from dlsolve.engine.notation import shape_note
 
-    lines = []
-    leaves = [n for n in graph.names]
-    lines.append(
-        "inputs: " + ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ") for n in leaves)
+    def shape_latex(index: int) -> str:
+        shape = fw.shapes[index]
+        times = shape_note(shape).replace("×", r" \times ")
+        return rf"\, [{times}]" if shape else ""
+
+    leaves = list(graph.names)
+    inputs = ", ".join(f"{n}{_shape_suffix(fw.shapes[graph.var_index(n)])}".replace("   ", " ") for n in leaves)
+    output = graph.labels[graph.output]
+    count = len(graph.operations)
+    listed = "the forward pass lists them with their values" if count else "f is an input"
+    text = (
+        f"{count} node{'' if count == 1 else 's'}, one per operation, in topological order ({listed}); "
+        "shapes in brackets:\n"
+        f"inputs: {inputs}\nf = {output}"
     )
-    latex_lines = []
-    for node in graph.operations:
-        text = op_text(graph, node, fw.shapes)
-        lines.append(f"{graph.labels[node.index]} = {text}{_shape_suffix(fw.shapes[node.index])}")
-        latex_lines.append(f"{graph.labels[node.index].replace('u', 'u_', 1)} &= " + _latex_text(text))
-    lines.append(f"f = {graph.labels[graph.output]}")
-    return Step(
-        "The computational graph",
-        "One node per operation, in topological order (shapes in brackets):\n" + "\n".join(lines),
-        r"\begin{aligned} " + r" \\ ".join(latex_lines) + r" \end{aligned}" if latex_lines else "",
-        kind="backprop.graph",
+    # the LaTeX says what the text says, so the key writes it once
+    latex = (
+        r"\begin{aligned} \text{inputs} &: "
+        + r",\ ".join(_latex_text(n) + shape_latex(graph.var_index(n)) for n in leaves)
+        + r" \\ f &= "
+        + _latex_text(output)
+        + r" \end{aligned}"
     )
+    return Step("The computational graph", text, latex, kind="backprop.graph")
 
 
 def _latex_text(text: str) -> str:
@@ -277,8 +328,16 @@ def _latex_text(text: str) -> str:
         "@": r"\,",
         "_": r"\_",
     }
+    text = re.sub(r"√\(([^()]*)\)", r"\\sqrt{\1}", text)  # √(2) as \sqrt{2}
     for old, new in replacements.items():
         text = text.replace(old, new)
+    text = re.sub(r"(?<![\\\w])(exp|max|min|ln)\(", r"\\\1(", text)  # \exp(x), \max(x, y)
+    # functions upright: mse(u5, y) as \operatorname{mse}(u_{5}, y), never the italic product m·s·e
+    text = re.sub(
+        r"(?<![\\\w])(mse|bce\\_with\\_logits|bce|cross\\_entropy|log\\_softmax|softmax|leaky\\_relu|relu|softplus|mean|tanh|sin|cos)\(",
+        r"\\operatorname{\1}(",
+        text,
+    )
     return re.sub(r"\bu(\d+)\b", r"u_{\1}", text)  # the nodes u1, u2 as the graph's left-hand sides write them
 
 
@@ -298,11 +357,18 @@ def _forward_step(graph: Any, fw: Any) -> Step:
         rows.append(row)
     first = graph.operations[0]
     args = [value_text(fw.values[a]) for a in first.args]
-    substituted = op_text(graph, first, fw.shapes, [f"({a})" if a.startswith("−") else a for a in args])
+    from dlsolve.engine.notation import _BINDING
+
+    # a negative argument is bracketed where the operation needs it ((−2) + 5), not inside σ(−4)
+    bracket = first.op in _BINDING
+    substituted = op_text(graph, first, fw.shapes, [f"({a})" if bracket and a.startswith("−") else a for a in args])
     example = f"{graph.labels[first.index]} = {op_text(graph, first, fw.shapes)}"
-    if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes):
+    value = value_text(fw.values[first.index])
+    # the substitution once: σ(y) = σ(−4) ≈ 0.0179862, never σ(y) = σ(−4) = σ(−4) ≈ 0.0179862
+    repeats = value == substituted or value.startswith(f"{substituted} ≈ ")
+    if all(not fw.shapes[a] for a in first.args) and substituted != op_text(graph, first, fw.shapes) and not repeats:
         example += f" = {substituted}"
-    example = _is(example, value_text(fw.values[first.index]))
+    example = _is(example, value)
     text = (
         f"Each node from its inputs, in topological order; for example {example}. "
         f"{_is(f'f = {graph.labels[graph.output]}', value_text(fw.value))}."
@@ -327,7 +393,15 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                     continue
                 local = local_text(graph, node, contribution.position, fw.shapes)
                 target = graph.labels[arg]
-                shown = value_text(upstream, exact_chars=TABLE_EXACT) if first else ""
+                # a node fed by one consumer received its upstream gradient in that consumer's row above:
+                # "as sent" rather than the value (or matrix) again; the output's 1 and sums at forks are written
+                received = len(bw.contributions[node.index])
+                if not first:
+                    shown = ""
+                elif received == 1 and node.index != graph.output:
+                    shown = "as sent"
+                else:
+                    shown = value_text(upstream, exact_chars=TABLE_EXACT)
                 rows.append(
                     [
                         graph.labels[node.index] if first else "",
@@ -344,16 +418,40 @@ def _backward_step(graph: Any, fw: Any, bw: Any) -> Step:
                         f" = {value_text(upstream)} · {_grouped(local.split(' = ')[-1])}",
                         value_text(contribution.value),
                     )
+    # the asides only where they apply: ḡ where a local derivative uses it, the sum where an input was broadcast
+    asides = (["ḡ is the upstream gradient"] if any("ḡ" in row[2] for row in rows) else []) + (
+        ["inputs that were broadcast receive the sum over the broadcast dimensions"] if _broadcasts(graph, fw) else []
+    )
+    # every node but the output got its upstream gradient from one consumer, in that consumer's row:
+    # the column would only say so, so it goes (a node fed by several consumers keeps it, with the sum)
+    columns = ["node", "upstream ∂f/∂u", "local derivative", "sends"]
+    sent_above = all(row[1] in ("", "as sent") for row in rows[1:])
+    if sent_above:
+        columns = [columns[0], *columns[2:]]
+        rows = [[row[0], *row[2:]] for row in rows]
     text = (
-        "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u times its local "
-        "derivative is what it sends to each input (ḡ is the upstream gradient; inputs that were broadcast "
-        "receive the sum over the broadcast dimensions)." + (f" First: {example}." if example else "")
+        "Reverse topological order, starting from ∂f/∂f = 1: each node's upstream gradient ∂f/∂u"
+        + (" (what its consumer sent it, in the row above)" if sent_above else "")
+        + " times its local derivative is what it sends to each input"
+        + (f" ({'; '.join(asides)})" if asides else "")
+        + "."
+        + (f" First: {example}." if example else "")
     )
     return Step(
         "Backward pass",
         text,
-        blocks=[Table(["node", "upstream ∂f/∂u", "local derivative", "sends"], rows, title="backward pass")],
+        blocks=[Table(columns, rows, title="backward pass")],
         kind="backprop.backward",
+    )
+
+
+def _broadcasts(graph: Any, fw: Any) -> bool:
+    """Whether an elementwise operation broadcast one of its arguments (a bias added to every row)."""
+    elementwise = ("add", "sub", "mul", "div", "maximum", "minimum", "pow")
+    return any(
+        node.op in elementwise
+        and any(fw.shapes[a] != fw.shapes[node.index] and graph.nodes[a].op != "const" for a in node.args)
+        for node in graph.operations
     )
 
 
@@ -363,7 +461,24 @@ def _is(label: str, shown: str) -> str:
 
 
 def _grouped(text: str) -> str:
-    return text if " " not in text else f"({text})"
+    """``text`` bracketed when it is a sum or a phrase; a single product ``u5(1 − u5)`` is not."""
+    if text.startswith("−"):
+        return f"({text})"  # 1 · (−1), never 1 · −1
+    if " " not in text or (
+        re.fullmatch(r"\w+\(.*\)", text) and text.index("(") + 1 + _closing(text[text.index("(") :]) == len(text)
+    ):
+        return text
+    return f"({text})"
+
+
+def _closing(text: str) -> int:
+    """The index of the bracket that closes ``text``'s first ``(``."""
+    depth = 0
+    for index, char in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(char, 0)
+        if depth == 0:
+            return index
+    return -1
 
 
 def _fork_step(graph: Any, bw: Any) -> Step | None:
@@ -374,10 +489,18 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
         parts = sorted(bw.contributions[node.index], key=lambda part: part.consumer)
         if len(parts) < 2:
             continue
-        # a long exact term is shown by its decimal alone: "0.5 (from u2) + −0.0357615 (from u3)", never "+ ≈ −0.03"
-        terms = " + ".join(
-            f"{value_text(part.value).removeprefix('≈ ')} (from {graph.labels[part.consumer]})" for part in parts
-        )
+        # a long exact term is shown by its decimal alone: "0.512144 (from u2) − 0.0357615 (from u3)",
+        # never "+ ≈ −0.03" or "+ −0.03"
+        terms = ""
+        for part in parts:
+            shown = value_text(part.value, exact_chars=TABLE_EXACT).removeprefix("≈ ")
+            term = f"{shown} (from {graph.labels[part.consumer]})"
+            if not terms:
+                terms = term
+            elif shown.startswith("−") and " " not in shown:
+                terms += f" − {term[1:]}"
+            else:
+                terms += f" + {term}"
         lines.append(_is(f"∂f/∂{graph.labels[node.index]} = {terms}", value_text(bw.node_grads[node.index])))
     if not lines:
         return None
@@ -389,22 +512,17 @@ def _fork_step(graph: Any, bw: Any) -> Step | None:
 
 
 def _gradients_step(graph: Any, fw: Any, bw: Any, names: list[str]) -> Step:
-    from dlsolve.engine.notation import value_latex, value_text
+    """What each gradient is; its values are the Answer box's (each value once)."""
+    shaped = [(n, fw.shapes[graph.var_index(n)]) for n in names if fw.shapes[graph.var_index(n)]]
+    if shaped:
+        from dlsolve.engine.notation import shape_note
 
-    lines = [
-        _is(f"∂f/∂{n}", value_text(bw.grads[n], limit=64)) + _shape_suffix(fw.shapes[graph.var_index(n)]) for n in names
-    ]
-    latex = r" \\ ".join(
-        _latex_is(rf"\frac{{\partial f}}{{\partial {_latex_name(n)}}}", value_latex(bw.grads[n]))
-        for n in names
-        if bw.grads[n].size <= 64
-    )
-    return Step(
-        "Gradients",
-        "Each gradient has the shape of its input:\n" + "\n".join(lines),
-        r"\begin{gathered} " + latex + r" \end{gathered}" if latex else "",
-        kind="backprop.gradients",
-    )
+        text = "Each gradient has the shape of its input: " + ", ".join(
+            f"∂f/∂{n} is {shape_note(shape)}" for n, shape in shaped
+        )
+    else:
+        text = "Each input's gradient is the sum of what it receives in the backward pass"
+    return Step("Gradients", text + ".", kind="backprop.gradients")
 
 
 def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict[str, float] | None) -> list[Step]:
@@ -414,15 +532,8 @@ def _numeric_steps(graph: Any, fw: Any, bw: Any, names: list[str], checked: dict
     fork = _fork_step(graph, bw)
     if fork:
         steps.append(fork)
-    kinks = [(i, note) for i, note in fw.kinks if _reaches(bw, i)]
-    if kinks:
-        steps.append(
-            Step(
-                "Kinks",
-                "\n".join(f"{graph.labels[i]} = {graph.nodes[i].source}: {note}" for i, note in kinks),
-                kind="backprop.kink",
-            )
-        )
+    # the kinks are the warnings (shown with every key) and the local derivatives of the backward table:
+    # a Kinks step would write them a third time
     steps.append(_gradients_step(graph, fw, bw, names))
     if checked is not None:
         steps.append(

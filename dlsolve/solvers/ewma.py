@@ -11,7 +11,7 @@ from fractions import Fraction
 from dlsolve import fmt
 from dlsolve.errors import BadInput
 from dlsolve.solution import Plot, Series, Solution, Step, Table
-from dlsolve.solvers.surds import exact_text, value_text
+from dlsolve.solvers.surds import exact_text, value_latex, value_text
 
 STEP_KINDS = {
     "ewma.first": "the recurrence v_t = βv_{t−1} + (1 − β)x_t substituted for the first value(s)",
@@ -19,6 +19,12 @@ STEP_KINDS = {
 }
 
 Scalar = Fraction | float
+#: A plot only for more values than this: the typeset keys list a short series' values in a second table.
+PLOT_AFTER = 12
+
+
+def _tex(text: str) -> str:
+    return text.replace("−", "-")
 
 
 def ewma(values: list[Scalar], beta: Scalar, *, bias_correction: bool = False, full: bool = False) -> Solution:
@@ -47,14 +53,24 @@ def ewma(values: list[Scalar], beta: Scalar, *, bias_correction: bool = False, f
     def build() -> list[Step]:
         b, one_minus = exact_text(beta), exact_text(1 - beta)
         lines = []
+        latex_lines = []
         previous: Scalar = 0
         for t in range(1, min(n, 2) + 1):
             x, v_t = values[t - 1], averages[t - 1]
             lines.append(f"v_{t} = {b}·{exact_text(previous)} + {one_minus}·{exact_text(x)} = {value_text(v_t)}")
+            latex_lines.append(
+                rf"v_{t} = {_tex(b)}\cdot {_tex(exact_text(previous))} + {_tex(one_minus)}\cdot {_tex(exact_text(x))}"
+                rf" = {value_latex(v_t)}"
+            )
             if bias_correction:
                 lines.append(
                     f"v̂_{t} = v_{t}/(1 − {b}^{t}) = {exact_text(v_t)}/{exact_text(1 - beta**t)} = "
                     f"{value_text(corrected[t - 1])}"
+                )
+                latex_lines[-1] += (
+                    rf",\quad \hat v_{t} = \frac{{v_{t}}}{{1 - {_tex(b)}^{{{t}}}}} = "
+                    rf"\frac{{{_tex(exact_text(v_t))}}}{{{_tex(exact_text(1 - beta**t))}}} = "
+                    + value_latex(corrected[t - 1])
                 )
             previous = v_t
         text = "v₀ = 0, v_t = β·v_{t−1} + (1 − β)·x_t" + (", v̂_t = v_t/(1 − βᵗ)" if bias_correction else "")
@@ -80,18 +96,20 @@ def ewma(values: list[Scalar], beta: Scalar, *, bias_correction: bool = False, f
             Step(
                 "The exponentially weighted average",
                 text,
-                latex=r"v_t = \beta v_{t-1} + (1 - \beta) x_t"
-                + (r",\quad \hat v_t = \frac{v_t}{1 - \beta^t}" if bias_correction else ""),
+                # the rule and the worked values in the text's names: the key writes them once
+                latex=r"\begin{gathered} v_0 = 0,\quad v_t = \beta v_{t-1} + (1 - \beta) x_t"
+                + (r",\quad \hat v_t = \frac{v_t}{1 - \beta^t}" if bias_correction else "")
+                + rf"\ \text{{with }} \beta = {_tex(b)} \\ "
+                + r" \\ ".join(latex_lines)
+                + r" \end{gathered}",
                 kind="ewma.first",
             ),
             Step(
                 f"All {n} values",
-                f"v_{n} = {value_text(averages[-1])}"
-                + (f", v̂_{n} = {value_text(corrected[-1])}" if bias_correction else ""),
-                blocks=[
-                    Table(columns, rows, title="exponentially weighted average"),
-                    Plot(series, "EWMA", "t", "value"),
-                ],
+                "The average at every t; its last row is the answer.",
+                # a plot only for a long series: the typeset keys list a short one's values in a second table
+                blocks=[Table(columns, rows, title="exponentially weighted average")]
+                + ([Plot(series, "EWMA", "t", "value")] if n > PLOT_AFTER else []),
                 kind="ewma.table",
             ),
         ]

@@ -7,6 +7,7 @@ The formulas and conventions are in :mod:`dlsolve.solvers.lr_schedule_rules`. Ep
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from fractions import Fraction
 from typing import Any
@@ -24,6 +25,8 @@ STEP_KINDS = {
 
 #: Most epochs a schedule lists (the table and the JSON answer hold one value per epoch).
 MAX_EPOCHS = 100_000
+#: A plot only for more rates than this: the typeset keys list a short series' values in a second table.
+PLOT_AFTER = 12
 #: Rows of the table before the middle is elided (``full`` shows every row).
 SHOWN_ROWS = 24
 
@@ -41,6 +44,28 @@ def _exact_text(value: Value) -> str | None:
     if isinstance(value, float):
         return None
     return fmt.exact(value)
+
+
+def _example_latex(text: str) -> str | None:
+    """The worked epoch ``η_6 = 0.1·0.5^⌊6/2⌋ = 0.1·0.5^3 = 0.0125`` in LaTeX (None when the line is
+    prose or uses notation this does not know), so the key writes it once, under the formula."""
+    line = text.rstrip(".")
+    restart = re.fullmatch(r"epoch (\d+): (\d+) restart\(s\) so far, T_i = (\d+), T_cur = (\d+): (η_.*)", line)
+    if restart:  # cosine-warm-restarts: where in its cycle the worked epoch is, then the formula
+        epoch, restarts, t_i, t_cur, rest = restart.groups()
+        worked = _example_latex(rest)
+        head = rf"\text{{epoch {epoch}: {restarts} restart(s) so far}},\ T_i = {t_i},\ T_{{\text{{cur}}}} = {t_cur}:\ "
+        return head + worked if worked else None
+    if not line.startswith("η_"):
+        return None
+    line = re.sub(r"\((\d+) milestone\(s\) ≤ (\d+)\)", r"\\ (\1\\text{ milestone(s) } \\le \2)", line)
+    line = re.sub(r"\^⌊([^⌋]*)⌋", r"^{\\lfloor \1\\rfloor}", line)
+    line = re.sub(r"\^(\d+)", r"^{\1}", line)
+    line = re.sub(r"η_(\w+)", r"\\eta_{\1}", line)
+    line = re.sub(r"√(\d+)", r"\\sqrt{\1}", line)
+    for old, new in (("·", r"\cdot "), ("−", "-"), ("π", r"\pi "), ("cos(", r"\operatorname{cos}("), ("≈", r"\approx")):
+        line = line.replace(old, new)
+    return None if any(ord(char) > 127 for char in line) else line
 
 
 def _need(value: Any, option: str, kind: str) -> Any:
@@ -183,9 +208,11 @@ def lr_schedule(
             "η_e = η_min + (η − η_min)·(1 + cos(π·T_cur/T_i))/2, T_cur = epochs since the last restart, "
             "T_i = T_0·T_mult^(restarts so far)"
         )
+        # the text's formula in its words, so the key writes it once
         formula_latex = (
-            r"\eta_e = \eta_{\min} + \tfrac{1}{2}(\eta - \eta_{\min})\left(1 + \cos\frac{\pi T_{cur}}{T_i}\right),"
-            r"\quad T_i = T_0\,T_{\text{mult}}^{\,i}"
+            r"\eta_e = \eta_{\min} + (\eta - \eta_{\min})\,\frac{1 + \cos(\pi T_{\text{cur}}/T_i)}{2},\quad "
+            r"T_{\text{cur}} = \text{epochs since the last restart},\quad "
+            r"T_i = T_0\cdot T_{\text{mult}}^{\text{restarts so far}}"
         )
         default_epochs = first * (1 + multiplier)
 
@@ -248,19 +275,20 @@ def lr_schedule(
             momentum = cycle.momentum
         bounds = ", ".join(f"phase {i + 1} ends at step {fmt.number(end)}" for i, (end, *_r) in enumerate(cycle.phases))
         anneal = (
-            "cos: end + (start − end)·(1 + cos(π·p))/2"
+            "η_e = end + (start − end)·(1 + cos(π·p))/2 (cos)"
             if anneal_strategy == "cos"
-            else "linear: start + (end − start)·p"
+            else "η_e = start + (end − start)·p (linear)"
         )
         formula = (
-            "each phase anneals from its start to its end rate, p = (e − phase start)/(phase end − phase start), "
+            "each phase anneals from its start to its end rate: p = (e − phase start)/(phase end − phase start), "
             f"{anneal}; {bounds}"
         )
-        formula_latex = (
-            r"\eta_e = \eta_{\text{end}} + \tfrac{1}{2}(\eta_{\text{start}} - \eta_{\text{end}})(1 + \cos \pi p)"
+        # the text's formula in its names (phase start, end), so the key writes it once
+        formula_latex = r"p = \frac{e - \text{phase start}}{\text{phase end} - \text{phase start}},\quad " + (
+            r"\eta_e = \text{end} + (\text{start} - \text{end})\,\frac{1 + \cos(\pi p)}{2}\ (\text{cos})"
             if anneal_strategy == "cos"
-            else r"\eta_e = \eta_{\text{start}} + (\eta_{\text{end}} - \eta_{\text{start}})\,p"
-        ) + r",\quad p = \frac{e - e_{\text{start}}}{e_{\text{end}} - e_{\text{start}}}"
+            else r"\eta_e = \text{start} + (\text{end} - \text{start})\,p\ (\text{linear})"
+        )
         default_epochs = steps_total - 1
         if epochs is not None and epochs > steps_total:
             raise BadInput(
@@ -400,6 +428,8 @@ def _solution(
         f"{kind}: learning rate {value_text(values[0])} at {unit} 0, {value_text(final)} at {unit} {last} "
         f"(min {value_text(low)}, max {value_text(high)})"
     )
+    if len(values) <= PLOT_AFTER:  # every rate asked for, in order
+        summary = f"{kind}: learning rates at {unit}s 0 to {last}: " + ", ".join(value_text(v) for v in values)
     shown = ", ".join(exact_text(v) for v in values[:8]) + (", …" if len(values) > 8 else "")
     quiet = f"final={exact_text(final)} lr=[{shown}]"
 
@@ -416,17 +446,30 @@ def _solution(
             xlabel=unit,
             ylabel="learning rate",
         )
+        # a short schedule is its table: the typeset keys would list a plot's values in a second table
+        blocks: list[Table | Plot] = [Table(columns, _rows(values, momenta, full), title=f"learning rate per {unit}")]
+        if len(values) > PLOT_AFTER:
+            blocks.append(plot)
+        worked_text = f"{example(worked)} = {value_text(values[worked])}"
+        worked_latex = _example_latex(worked_text)
+        latex = (
+            r"\begin{gathered} " + formula_latex + r" \\ " + worked_latex + r" \end{gathered}"
+            if worked_latex
+            else formula_latex + r",\qquad \eta_{" + str(worked) + "} = " + value_latex(values[worked])
+        )
+        # cos upright as \operatorname{cos} (it prints as \cos does), so the key reads the word the text writes
+        latex = re.sub(r"\\cos\b", r"\\operatorname{cos}", latex)
         return [
             Step(
                 f"The {kind} schedule",
                 text,
-                latex=formula_latex + r",\qquad \eta_{" + str(worked) + "} = " + value_latex(values[worked]),
+                latex=latex,
                 kind="lr-schedule.formula",
             ),
             Step(
                 f"Learning rate at {unit}s 0 to {last}",
                 f"From {value_text(values[0])} to {value_text(final)}; equal consecutive {unit}s share a row.",
-                blocks=[Table(columns, _rows(values, momenta, full), title=f"learning rate per {unit}"), plot],
+                blocks=blocks,
                 kind="lr-schedule.values",
             ),
         ]

@@ -315,9 +315,9 @@ def normalize(
     if new_mean is not None and new_var is not None:
         summary += f"; running_mean {nm.vector_text(new_mean)}, running_var {nm.vector_text(new_var)}"
     if gradients is not None:
-        summary += f"; dx = {nm.nested_text(dx_out)}"
+        summary += f"; ∂L/∂x = {nm.nested_text(dx_out)}"
         summary += "".join(
-            f", {name} = {nm.vector_text(gradients[key])}" for key, name in (("dgamma", "dγ"), ("dbeta", "dβ"))
+            f", {name} = {nm.vector_text(gradients[key])}" for key, name in (("dgamma", "∂L/∂γ"), ("dbeta", "∂L/∂β"))
             if gradients[key] is not None
         )  # fmt: skip
     if stack:
@@ -334,7 +334,10 @@ def normalize(
             )
         )  # fmt: skip
 
-    inputs: dict[str, Any] = {"shape": list(shape), "eps": fmt.exact(eps)}
+    inputs: dict[str, Any] = {
+        "shape": list(shape),
+        "eps": nm.decimal_text(eps) if "e" in fmt.exact(eps) else fmt.exact(eps),
+    }
     if kind in ("batch", "instance"):
         inputs["mode"] = answer["mode"]
     if kind == "group":
@@ -352,7 +355,7 @@ def normalize(
                 ("y", y_out),
                 (r"\text{running\_mean}", new_mean),
                 (r"\text{running\_var}", new_var),
-                (r"\partial L/\partial x", dx_out),
+                (r"\partial L/\partial x", dx_out),  # the summary's names (dγ would read as d·γ)
                 (r"\partial L/\partial \gamma", None if gradients is None else gradients["dgamma"]),
                 (r"\partial L/\partial \beta", None if gradients is None else gradients["dbeta"]),
                 (f"x_{{{blocks}}}", stack[-1] if stack else None),

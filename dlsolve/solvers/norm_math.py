@@ -37,8 +37,30 @@ def exact_sqrt(value: Value) -> Value:
     return math.sqrt(value)
 
 
-#: Longest exact radicand written out (``√(800003/300000)``); longer ones are shown as decimals.
-MAX_RADICAND = 24
+#: Longest exact radicand written out (``√(26/3)``); longer ones (``800003/300000``, σ² + ε with a
+#: small ε) are shown as decimals.
+MAX_RADICAND = 9
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def decimal_text(value: Value, digits: int = fmt.DECIMAL_DIGITS) -> str:
+    """A short decimal as a board writes it: ``−1.22474``, ``4.99993·10⁻⁶``, ``10⁻⁵`` (never ``1e-5``)."""
+    mantissa, _, exponent = fmt.decimal(value, digits).partition("e")
+    if exponent:
+        power = "10" + exponent.translate(_SUPERSCRIPT)
+        mantissa = {"1": "", "-1": "-"}.get(mantissa, mantissa + "·")
+        return (mantissa + power).replace("-", "−")
+    return mantissa.replace("-", "−")
+
+
+def decimal_latex(value: Value, digits: int = fmt.DECIMAL_DIGITS) -> str:
+    """A short decimal in LaTeX: ``-1.22474``, ``4.99993 \\cdot 10^{-6}``, ``10^{-5}``."""
+    mantissa, _, exponent = fmt.decimal(value, digits).partition("e")
+    if exponent:
+        mantissa = {"1": "", "-1": "-"}.get(mantissa, mantissa + r" \cdot ")
+        return f"{mantissa}10^{{{exponent}}}"
+    return mantissa
 
 
 def root_text(value: Value, longest: int | None = MAX_RADICAND) -> str:
@@ -49,7 +71,7 @@ def root_text(value: Value, longest: int | None = MAX_RADICAND) -> str:
         return fmt.exact(root)
     inner = fmt.exact(value) if isinstance(value, Fraction) else ""
     if not inner or (longest is not None and len(inner) > longest):
-        return fmt.decimal(root)
+        return decimal_text(root)
     return f"√{inner}" if inner.isdigit() else f"√({inner})"
 
 
@@ -57,24 +79,24 @@ def sqrt_text(value: Value) -> str:
     """``√(8/3) ≈ 1.63299``, ``2`` or ``2/3 ≈ 0.666667`` (exact roots), or a decimal when long."""
     root = exact_sqrt(value)
     if isinstance(root, Fraction):
-        return fmt.number(root)
+        return fmt.number(root).replace("-", "−")
     text = root_text(value)
-    return text if not text.startswith("√") else f"{text} ≈ {fmt.decimal(root)}"
+    return text if not text.startswith("√") else f"{text} ≈ {decimal_text(root)}"
 
 
 def sqrt_latex(value: Value) -> str:
     root = exact_sqrt(value)
     if isinstance(root, Fraction) or not isinstance(value, Fraction) or len(fmt.exact(value)) > MAX_RADICAND:
-        return fmt.latex_number(root)
-    return f"\\sqrt{{{fmt.latex_number(value)}}} \\approx {fmt.decimal(root)}"
+        return fmt.latex_number(root) if isinstance(root, Fraction) else decimal_latex(root)
+    return f"\\sqrt{{{fmt.latex_number(value)}}} \\approx {decimal_latex(root)}"
 
 
 def cell(value: Value) -> str:
     """A short table cell: an exact value when it is short, else about six significant digits."""
     if isinstance(value, Fraction):
-        text = fmt.exact(value)
-        return text if len(text) <= 9 else fmt.decimal(value)
-    return fmt.decimal(value)
+        text = fmt.exact(value).replace("-", "−")
+        return text if len(text) <= 9 else decimal_text(value)
+    return decimal_text(value)
 
 
 def vector_text(values: Any) -> str:
@@ -88,12 +110,15 @@ MAX_ANSWER_ENTRIES = 36
 
 
 def nested_text(array: np.ndarray) -> str:
-    """``[[1, 2], [3, 4]]`` with short cells (``[3x4x5 array]`` beyond :data:`MAX_ANSWER_ENTRIES`)."""
+    """``[1, 2; 3, 4]`` (rows split by ``;``) with short cells, ``[[1, 2; 3, 4], [5, 6; 7, 8]]`` for 3-D;
+    ``[3×4×5 array]`` beyond :data:`MAX_ANSWER_ENTRIES`."""
     if array.size > MAX_ANSWER_ENTRIES:
-        return "[" + "x".join(map(str, array.shape)) + " array]"
+        return "[" + "×".join(map(str, array.shape)) + " array]"
     if array.ndim == 1:
         return vector_text(array)
-    return "[" + ", ".join(nested_text(item) for item in array) + "]"
+    if array.ndim > 2:  # one matrix (by rows) per leading index
+        return "[" + ", ".join(nested_text(item) for item in array) + "]"
+    return "[" + "; ".join(", ".join(cell(v) for v in row) for row in array) + "]"
 
 
 def latex_answer(parts: list[tuple[str, Any]]) -> str:
@@ -121,7 +146,7 @@ def grid(rows: list[list[Value]], indent: str = "  ") -> str:
 
 def latex_grid(rows: list[list[Value]]) -> str:
     body = r" \\ ".join(
-        " & ".join(fmt.latex_number(v) if isinstance(v, Fraction) else fmt.decimal(v) for v in row) for row in rows
+        " & ".join(fmt.latex_number(v) if isinstance(v, Fraction) else decimal_latex(v) for v in row) for row in rows
     )
     return f"\\begin{{bmatrix}} {body} \\end{{bmatrix}}"
 
@@ -142,7 +167,8 @@ def array_text(array: np.ndarray, indent: str = "  ", *, full: bool = True) -> s
     if array.ndim == 2:
         text = grid([list(row) for row in array[:count]], indent)
     else:
-        parts = [f"{indent}[{index}]\n{array_text(array[index], indent + '  ', full=full)}" for index in range(count)]
+        # "[0] =" above each matrix: a label, so no view reads the index as a row of the matrix
+        parts = [f"{indent}[{index}] =\n{array_text(array[index], indent + '  ', full=full)}" for index in range(count)]
         text = "\n".join(parts)
     if count < array.shape[0]:
         what = "rows" if array.ndim == 2 else f"of the {array.shape[0]} along this axis"

@@ -7,6 +7,7 @@ recomputed for the answer). Each step shows its formula once, one worked entry, 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from fractions import Fraction
 from typing import TYPE_CHECKING, Any
 
 from dlsolve import fmt
@@ -50,17 +51,40 @@ class Working:
 
 def _n(value: Value) -> str:
     """A value in running text: exact with its decimal, or a short decimal."""
-    return (
-        fmt.number(value)
-        if isinstance(value, int) or (fmt.is_exact(value) and len(fmt.exact(value)) <= 12)
-        else fmt.decimal(value)
-    )
+    if _short_exact(value):
+        return fmt.number(value).replace("-", "−")
+    return nm.decimal_text(value)
+
+
+def _short_exact(value: Value) -> bool:
+    """An exact value with a short exact form that is not in powers of ten (``1e-5`` is written 10⁻⁵)."""
+    return fmt.is_exact(value) and len(fmt.exact(value)) <= 12 and "e" not in fmt.exact(value)
+
+
+def _approx(value: Value) -> str:
+    """``= 3`` for an exact value, ``≈ −1.22474`` for a decimal (a rounded value is not equal)."""
+    return f"= {_n(value)}" if fmt.is_exact(value) else f"≈ {_n(value)}"
+
+
+def _l(value: Value) -> str:
+    """A value in LaTeX: ``\\frac{8}{3}``, ``-1.22474``, ``10^{-5}``."""
+    return fmt.latex_number(value) if _short_exact(value) else nm.decimal_latex(value)
+
+
+def _lp(value: Value) -> str:
+    text = _l(value)
+    return f"({text})" if text.startswith("-") else text
+
+
+def _tex(text: str) -> str:
+    """A short plain-text label in LaTeX (``channel 0``, ``x̂[0, 0]``)."""
+    return text.replace("x̂", r"\hat{x}")
 
 
 def _p(value: Value) -> str:
     """A value inside an expression, parenthesised when negative."""
     text = nm.cell(value)
-    return f"({text})" if text.startswith("-") else text
+    return f"({text})" if text.startswith("−") else text
 
 
 def _row_label(w: Working, row: int) -> str:
@@ -120,6 +144,28 @@ def _scope(w: Working, width: int) -> str:
     return f"Instance norm normalizes each (sample, channel) over its spatial positions: M = {width} values"
 
 
+def _approx_latex(value: Value) -> str:
+    shown = f"= {_l(value)}" if fmt.is_exact(value) else rf"\approx {_l(value)}"
+    if _short_exact(value) and "/" in fmt.exact(value):
+        shown += rf" \approx {nm.decimal_latex(value)}"  # = 8/3 ≈ 2.66667, as the text writes it
+    return shown
+
+
+def _root(var: Value, eps: Value, denominator: Value) -> tuple[str, str]:
+    """√(σ² + ε) in text and LaTeX: ``2``, ``√(8/3) ≈ 1.63299``, or ``√(8/3 + 10⁻⁵) ≈ 1.633`` when the
+    sum has a long exact form."""
+    short = nm.root_text(denominator)
+    if short.startswith("√") or isinstance(root_exact := nm.exact_sqrt(denominator), Fraction) or not eps:
+        return nm.sqrt_text(denominator), nm.sqrt_latex(denominator)
+    root = root_exact
+    if not fmt.is_exact(var):
+        return nm.sqrt_text(denominator), nm.sqrt_latex(denominator)
+    return (
+        f"√({fmt.exact(var).replace('-', '−')} + {_n(eps)}) ≈ {nm.decimal_text(root)}",
+        rf"\sqrt{{{_l(var)} + {_l(eps)}}} \approx {nm.decimal_latex(root)}",
+    )
+
+
 def _terms(values: list[Value], make: Any) -> str:
     shown = [make(v) for v in values[:_MAX_TERMS]]
     return " + ".join(shown) + (" + …" if len(values) > _MAX_TERMS else "")
@@ -146,22 +192,26 @@ def _statistics_step(w: Working) -> Step:
         )
         latex = r"\operatorname{rms} = \sqrt{\tfrac{1}{M}\textstyle\sum x^2 + \varepsilon}"
     else:
-        mean = s.mean[0]
+        mean, var = s.mean[0], s.var[0]
+        root, root_latex = _root(var, w.eps, s.denominator[0])
         text = (
             f"{_scope(w, width)}; the variance that normalizes is the biased one (divide by M):\n"
             "μ = (1/M)·Σ x, σ² = (1/M)·Σ (x − μ)², ε = " + _n(w.eps) + "\n"
-            f"{_row_label(w, 0)}: μ = ({_terms(first, nm.cell)})/{width} = {_n(mean)}, "
-            f"σ² = ({_terms(first, lambda v: f'({nm.cell(v)} − {_p(mean)})²')})/{width} = {_n(s.var[0])}, "
-            f"√(σ² + ε) = {nm.sqrt_text(s.denominator[0])}"
+            f"{_row_label(w, 0)}: μ = ({_terms(first, nm.cell)})/{width} {_approx(mean)}, "
+            f"σ² = ({_terms(first, lambda v: f'({nm.cell(v)} − {_p(mean)})²')})/{width} {_approx(var)}"
+            + f", √(σ² + ε) = {root}"
         )
+        sums = " + ".join(_lp(v) for v in first[:_MAX_TERMS]) + (r" + \dots" if width > _MAX_TERMS else "")
+        squares = " + ".join(f"({_l(v)} - {_lp(mean)})^2" for v in first[:_MAX_TERMS]) + (
+            r" + \dots" if width > _MAX_TERMS else ""
+        )
+        # the text's formulas and its worked row, in its names: the key writes them once
         latex = (
-            (
-                r"\mu = \frac{1}{M}\sum x = " + fmt.latex_number(mean)
-                if fmt.is_exact(mean)
-                else r"\mu = \frac{1}{M}\sum x"
-            )
-            + r",\quad \sigma^2 = \frac{1}{M}\sum (x-\mu)^2,\quad \sqrt{\sigma^2+\varepsilon} = "
-            + nm.sqrt_latex(s.denominator[0])
+            r"\begin{gathered} \mu = \frac{1}{M}\sum x,\quad \sigma^2 = \frac{1}{M}\sum (x-\mu)^2,\quad "
+            rf"\varepsilon = {_l(w.eps)} \\ \text{{{_row_label(w, 0)}: }} "
+            rf"\mu = \frac{{{sums}}}{{{width}}} {_approx_latex(mean)} \\ "
+            rf"\sigma^2 = \frac{{{squares}}}{{{width}}} {_approx_latex(var)},\quad "
+            rf"\sqrt{{\sigma^2 + \varepsilon}} = {root_latex} \end{{gathered}}"
         )
     count = s.var.shape[0] if w.full else min(s.var.shape[0], _MAX_ROWS)
     columns = ["", "ms" if rms else "μ", "" if rms else "σ²", "rms" if rms else "√(σ² + ε)"]
@@ -182,13 +232,17 @@ def _statistics_step(w: Working) -> Step:
         "Statistics",
         text,
         latex,
+        # one statistic: its row is the worked example above (the table would repeat it), unless eval mode
+        # (whose display has no numbers)
         blocks=[
             Table(
                 columns,
                 table_rows,
                 title="per statistic" + ("" if count == s.var.shape[0] else " (first rows; --full for all)"),
             )
-        ],
+        ]
+        if s.var.shape[0] > 1 or not w.setup.batch_stats
+        else [],
         kind="norm.statistics",
     )
 
@@ -197,45 +251,71 @@ def _normalize_step(w: Working) -> Step:
     s = w.stats
     position = _first_position(w)
     value = w.x[position]
-    label = f"x{list(position)}"
+    label = f"x̂{list(position)}"
+    result = w.x_hat[position]
     if w.setup.kind == "rms":
-        example = f"{label}: {nm.cell(value)}/{nm.root_text(s.denominator[0])} = {_n(w.x_hat[position])}"
+        root = nm.root_text(s.denominator[0])
+        example = f"{label} = {nm.cell(value)}/{root} {_approx(result)}"
+        example_latex = rf"\frac{{{_l(value)}}}{{{_root_latex(s.denominator[0])}}}"
         formula = "x̂ = x/rms"
         latex = r"\hat{x} = \frac{x}{\operatorname{rms}}"
     else:
         root = nm.root_text(s.denominator[0])
-        example = f"{label}: ({nm.cell(value)} − {_p(s.mean[0])})/{root} = {_n(w.x_hat[position])}"
+        example = f"{label} = ({nm.cell(value)} − {_p(s.mean[0])})/{root} {_approx(result)}"
+        example_latex = rf"\frac{{{_l(value)} - {_lp(s.mean[0])}}}{{{_root_latex(s.denominator[0])}}}"
         formula = "x̂ = (x − μ)/√(σ² + ε)"
         latex = r"\hat{x} = \frac{x - \mu}{\sqrt{\sigma^2 + \varepsilon}}"
+    # the example in the display too (in the text's names), so the key writes it once
+    latex += rf",\quad \text{{e.g. }} {_tex(label)} = {example_latex} {_approx_latex(result)}"
     text = f"{formula}, e.g. {example}\nx̂ =\n{nm.array_text(w.x_hat, full=w.full)}"
     if w.x_hat.ndim == 2:
-        latex += r" = " + nm.latex_grid([list(r) for r in w.x_hat])
+        latex = r"\begin{gathered} " + latex + r" \\ \hat{x} = " + nm.latex_grid([list(r) for r in w.x_hat])
+        latex += r" \end{gathered}"
     return Step("Normalize", text, latex, kind="norm.normalize")
+
+
+def _root_latex(denominator: Value) -> str:
+    """√(σ² + ε) as :func:`nm.root_text` writes it, in LaTeX."""
+    text = nm.root_text(denominator)
+    if text.startswith("√"):
+        return rf"\sqrt{{{fmt.latex_number(Fraction(text.strip('√()')))}}}"
+    root = nm.exact_sqrt(denominator)
+    return fmt.latex_number(root) if isinstance(root, Fraction) else nm.decimal_latex(root)
 
 
 def _affine_step(w: Working) -> Step:
     if not w.setup.affine:
-        return Step(
-            "Output",
-            f"affine=False: no γ or β, so y = x̂.\ny =\n{nm.array_text(w.y, full=w.full)}",
-            r"y = \hat{x}",
-            kind="norm.affine",
-        )
+        # y is x̂ (just written) and the Answer box's: its matrix again only with --full
+        shown = f"\ny =\n{nm.array_text(w.y, full=w.full)}" if w.full else ""
+        return Step("Output", f"affine=False: no γ or β, so y = x̂.{shown}", r"y = \hat{x}", kind="norm.affine")
     assert w.gamma is not None and w.beta is not None
     position = _first_position(w)
     p = _param_index(w, position)
     rms = w.setup.kind == "rms"
     worked = f"{_p(w.gamma[p])}·{_p(w.x_hat[position])}" + ("" if rms else f" + {_p(w.beta[p])}")
+    worked_latex = rf"{_lp(w.gamma[p])} \cdot {_lp(w.x_hat[position])}" + ("" if rms else f" + {_lp(w.beta[p])}")
+    per = "feature" if w.setup.kind in ("layer", "rms") else "channel"
     text = (
         f"{'y = γ·x̂' if rms else 'y = γ·x̂ + β'} with γ = {nm.vector_text(w.gamma)}"
         + ("" if rms else f", β = {nm.vector_text(w.beta)}")
-        + f" (one per {'feature' if w.setup.kind in ('layer', 'rms') else 'channel'}), "
-        f"e.g. y{list(position)} = {worked} = {_n(w.y[position])}\ny =\n{nm.array_text(w.y, full=w.full)}"
+        + f" (one per {per}), "
+        f"e.g. y{list(position)} = {worked} {_approx(w.y[position])}\ny =\n{nm.array_text(w.y, full=w.full)}"
     )
-    latex = r"y = \gamma \hat{x}" + ("" if rms else r" + \beta")
-    if w.y.ndim == 2:
-        latex += " = " + nm.latex_grid([list(r) for r in w.y])
+    vectors = rf"\gamma = {_vector_latex(w.gamma)}" + ("" if rms else rf",\ \beta = {_vector_latex(w.beta)}")
+    latex = (
+        r"y = \gamma \hat{x}"
+        + ("" if rms else r" + \beta")
+        + rf"\ \text{{with }} {vectors}\ \text{{(one per {per})}} \\ "
+        + rf"\text{{e.g. }} y{list(position)} = {worked_latex} {_approx_latex(w.y[position])}"
+    )
+    # y itself is the Answer box's (each matrix once); the text's y rows stay for the plain views
+    latex = r"\begin{gathered} " + latex + r" \end{gathered}"
     return Step("Scale and shift", text, latex, kind="norm.affine")
+
+
+def _vector_latex(values: Any) -> str:
+    flat = values.flat if hasattr(values, "flat") else values
+    return "[" + ", ".join(nm.cell(v).replace("−", "-") for v in flat) + "]"
 
 
 def _running_step(w: Working) -> Step:
@@ -259,8 +339,8 @@ def _running_step(w: Working) -> Step:
     text = (
         f"PyTorch: new = (1 − m)·old + m·batch, {momentum}. Keras's BatchNormalization uses the opposite "
         "convention: its momentum (default 0.99) weights the old value, new = m·old + (1 − m)·batch.\n"
-        f"The gotcha: x̂ used the biased σ² (divided by M), but the running variance takes the unbiased one, "
-        f"σ²·M/(M − 1) = {_p(w.stats.var[0])}·{width}/{width - 1} = {_n(w.unbiased[0])} for {_row_label(w, 0)}."
+        f"The gotcha: x̂ used the biased σ² (divided by M), but the running variance takes the unbiased one: "
+        f"σ²·M/(M − 1) = {_p(w.stats.var[0])}·{width}/{width - 1} = {_n(w.unbiased[0])} ({_row_label(w, 0)})."
         + (" Instance norm averages each channel's per-sample statistics over the batch first." if instance else "")
         + f"\nchannel 0: running_mean = {_n(keep)}·{_p(w.old_mean[0])} + {_n(m)}·{_p(batch_mean[0])} = "
         f"{_n(w.new_mean[0])}, running_var = {_n(keep)}·{_p(w.old_var[0])} + {_n(m)}·{_p(batch_var[0])} = "
@@ -271,11 +351,20 @@ def _running_step(w: Working) -> Step:
         for c in range(len(w.new_mean))
     ]
     table = Table(["", "batch μ", "unbiased σ²", "running_mean", "running_var"], rows, title="running statistics")
+    # the text's update rule and worked channel, in its words: the key writes them once
     latex = (
-        r"\hat{\mu} \leftarrow (1-m)\,\hat{\mu} + m\,\mu_B,\quad "
-        r"\hat{\sigma}^2 \leftarrow (1-m)\,\hat{\sigma}^2 + m\,\frac{M}{M-1}\sigma_B^2"
+        r"\begin{gathered} \text{PyTorch: new} = (1 - m)\cdot \text{old} + m\cdot \text{batch},\quad "
+        + (rf"m = {_l(m)}" if not w.cumulative else rf"m = {_l(m)}\ (\text{{momentum=None}})")
+        + r" \\ \text{unbiased } \sigma^2 = \sigma^2\cdot \frac{M}{M - 1} = "
+        + rf"{_lp(w.stats.var[0])}\cdot \frac{{{width}}}{{{width - 1}}} = {_l(w.unbiased[0])}"
+        + rf"\ \text{{({_row_label(w, 0)})}}"
+        + rf" \\ \text{{channel 0: }} \text{{running\_mean}} = {_l(keep)}\cdot {_lp(w.old_mean[0])} + "
+        + rf"{_l(m)}\cdot {_lp(batch_mean[0])} = {_l(w.new_mean[0])},\quad \text{{running\_var}} = "
+        + rf"{_l(keep)}\cdot {_lp(w.old_var[0])} + {_l(m)}\cdot {_lp(batch_var[0])} = {_l(w.new_var[0])}"
+        + r" \end{gathered}"
     )
-    return Step("Running statistics", text, latex, blocks=[table], kind="norm.running-stats")
+    # one channel: its row is the worked channel 0 above
+    return Step("Running statistics", text, latex, blocks=[table] if len(rows) > 1 else [], kind="norm.running-stats")
 
 
 def _backward_step(w: Working) -> Step:
@@ -289,39 +378,58 @@ def _backward_step(w: Working) -> Step:
     mean_g = g_hat_rows[0].sum() / width
     mean_gx = (g_hat_rows[0] * s.x_hat[0]).sum() / width
     scale = "γ·g" if w.setup.affine else "g"
+    scale_latex = r"\gamma\cdot g" if w.setup.affine else "g"
+    root_latex = _root_latex(s.denominator[0])
     if not w.setup.batch_stats:
-        formula = f"The running statistics are constants, so dx = ĝ/√(σ² + ε) with ĝ = {scale}"
+        formula = f"The running statistics are constants, so dx = ĝ/√(σ² + ε) with ĝ = {scale}"
         worked = f"{_p(g_hat_rows[0, 0])}/{nm.root_text(s.denominator[0])}"
-        latex = r"\frac{\partial L}{\partial x} = \frac{\gamma\, g}{\sqrt{\sigma^2_{\text{running}}+\varepsilon}}"
+        worked_latex = rf"\frac{{{_l(g_hat_rows[0, 0])}}}{{{root_latex}}}"
+        latex = rf"dx = \frac{{\hat{{g}}}}{{\sqrt{{\sigma^2 + \varepsilon}}}}\ \text{{with }} \hat{{g}} = {scale_latex}"
     elif rms:
-        formula = f"dx = (1/rms)(ĝ − x̂·mean(ĝ·x̂)) with ĝ = {scale}, the mean over each statistic's M = {width} entries"
+        formula = (
+            f"dx = (1/rms)(ĝ − x̂·mean(ĝ·x̂)) with ĝ = {scale}; the mean is over each statistic's M = {width} entries"
+        )
         worked = f"(1/{nm.root_text(s.denominator[0])})·({_p(g_hat_rows[0, 0])} − {_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
+        worked_latex = (
+            rf"\frac{{1}}{{{root_latex}}}\left({_l(g_hat_rows[0, 0])} - {_lp(s.x_hat[0, 0])}\cdot {_lp(mean_gx)}\right)"
+        )
         latex = (
-            r"\frac{\partial L}{\partial x} = \frac{1}{\operatorname{rms}}"
-            r"\left(\hat{g} - \hat{x}\,\overline{\hat{g}\hat{x}}\right)"
+            r"dx = \frac{1}{\operatorname{rms}}"
+            r"\left(\hat{g} - \hat{x}\cdot \operatorname{mean}(\hat{g}\cdot \hat{x})\right)"
+            rf"\ \text{{with }} \hat{{g}} = {scale_latex}"
         )
     else:
         formula = (
-            f"dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with σ = √(σ² + ε), ĝ = {scale}, the means over each "
+            f"dx = (1/σ)(ĝ − mean(ĝ) − x̂·mean(ĝ·x̂)) with σ = √(σ² + ε), ĝ = {scale}; the means are over each "
             f"statistic's M = {width} entries"
         )
         worked = (
             f"(1/{nm.root_text(s.denominator[0])})·({_p(g_hat_rows[0, 0])} − {_p(mean_g)} − "
             f"{_p(s.x_hat[0, 0])}·{_p(mean_gx)})"
         )
-        latex = (
-            r"\frac{\partial L}{\partial x} = \frac{1}{\sigma}\left(\hat{g} - \overline{\hat{g}} - "
-            r"\hat{x}\,\overline{\hat{g}\hat{x}}\right),\ \hat{g} = \gamma g"
+        worked_latex = (
+            rf"\frac{{1}}{{{root_latex}}}\left({_l(g_hat_rows[0, 0])} - {_lp(mean_g)} - "
+            rf"{_lp(s.x_hat[0, 0])}\cdot {_lp(mean_gx)}\right)"
         )
-    lines = [
-        f"{formula}; e.g. dx{list(position)} = {worked} = {_n(g['dx'][position])}",
-        "dx =",
-        nm.array_text(g["dx"], full=w.full),
-    ]
-    if g["dgamma"] is not None:
-        lines.insert(0, f"dγ = Σ g·x̂ = {nm.vector_text(g['dgamma'])}")
-    if g["dbeta"] is not None:
-        lines.insert(1, f"dβ = Σ g = {nm.vector_text(g['dbeta'])}")
+        latex = (
+            r"dx = \frac{1}{\sigma}\left(\hat{g} - \operatorname{mean}(\hat{g}) - "
+            r"\hat{x}\cdot \operatorname{mean}(\hat{g}\cdot \hat{x})\right)\ \text{with } "
+            rf"\sigma = \sqrt{{\sigma^2 + \varepsilon}},\ \hat{{g}} = {scale_latex}"
+        )
+    # the formulas in the text's names and the worked entry, once; dx, dγ and dβ are the Answer box's
+    # (the dx matrix is written here with --full)
+    dx0 = g["dx"][position]
+    lines = [f"{formula}; e.g. dx{list(position)} = {worked} {_approx(dx0)}"]
+    latex = (
+        r"\begin{gathered} " + latex + rf" \\ \text{{e.g. }} dx{list(position)} = {worked_latex} {_approx_latex(dx0)}"
+    )
+    sums = [name for name, key in (("dγ = Σ g·x̂", "dgamma"), ("dβ = Σ g", "dbeta")) if g[key] is not None]
+    if sums:  # prose (the key writes it once, as text): the LaTeX would spell dγ as d·γ
+        shares = "γ, β" if len(sums) == 2 else "γ" if g["dgamma"] is not None else "β"
+        lines.insert(0, " and ".join(sums) + f", summed over the entries that share each {shares}.")
+    latex += r" \end{gathered}"
+    if w.full:
+        lines += ["dx =", nm.array_text(g["dx"], full=w.full)]
     check = _engine_check(w)
     if check:
         lines.append(check)
@@ -383,11 +491,11 @@ def _engine_check(w: Working) -> str:
     if gap <= 1e-9 * scale:
         return (
             f"Check: the expression engine's reverse mode on L = Σ g·y gives the same {names} "
-            f"(largest difference {fmt.decimal(gap, 2)})."
+            f"(largest difference {nm.decimal_text(gap, 2)})."
         )
     return (
         "Check FAILED: the expression engine's reverse mode differs from the compact formula by "
-        f"{fmt.decimal(gap)}; please report it."
+        f"{nm.decimal_text(gap)}; please report it."
     )
 
 
@@ -412,9 +520,12 @@ def _stack_step(w: Working) -> Step:
     ]
     if plain and w.setup.kind == "layer":
         lines.append(
-            "With γ = 1, β = 0, x_l = μ + (σ + l)·x̂ keeps the same x̂, so LN(x_l) = x̂ (up to ε) and "
+            "With γ = 1, β = 0, x_l = μ + (σ + l)·x̂ keeps the same x̂, so LN(x_l) = x̂ up to ε, and "
             "x_L ≈ x + L·x̂: the residual stream grows linearly with depth while each block adds a unit-scale update."
         )
     for index, block in enumerate(shown, len(w.stack) - len(shown) + 1):
         lines += [f"x_{index} =", nm.array_text(block, full=w.full)]
-    return Step("Pre-LN stack", "\n".join(lines), r"x_{l+1} = x_l + \operatorname{LN}(x_l)", kind="norm.pre-ln-stack")
+    latex = (
+        rf"x_{{l+1}} = x_l + \operatorname{{{name}}}(x_l),\ {len(w.stack)}\ \text{{blocks}}"  # the text's clause, once
+    )
+    return Step("Pre-LN stack", "\n".join(lines), latex, kind="norm.pre-ln-stack")

@@ -20,6 +20,17 @@ def _n(value: Any) -> str:
     return surds.exact_text(Fraction(value) if fmt.is_exact(value) else float(value))
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def small(value: Any) -> str:
+    """A small constant as a board writes it: ``10⁻⁸``, ``5·10⁻⁷`` (never ``1e-8``)."""
+    mantissa, _, exponent = fmt.decimal(value).partition("e")
+    if not exponent:
+        return mantissa.replace("-", "−")
+    return ("" if mantissa == "1" else mantissa + "·") + "10" + exponent.translate(_SUPERSCRIPT)
+
+
 def _hyper(config: rules.Config) -> str:
     opt = config.opt
     parts = [f"η = {_n(config.lr)}"]
@@ -36,7 +47,7 @@ def _hyper(config: rules.Config) -> str:
         if config.lr_decay:
             parts.append(f"lr_decay = {_n(config.lr_decay)}")
     if opt in ("adagrad", "rmsprop", "adam", "adamw"):
-        parts.append(f"ε = {fmt.decimal(config.eps)}")
+        parts.append(f"ε = {small(config.eps)}")
     if config.weight_decay:
         parts.append(f"λ = {_n(config.weight_decay)} (weight decay)")
     return ", ".join(parts)
@@ -123,35 +134,65 @@ def rule_text(config: rules.Config, names: str, given: bool, function: str | Non
 
 
 def rule_latex(config: rules.Config) -> str:
+    """The rule as :func:`_rule` writes it (the same names and words), so a key writes it once."""
     opt, textbook = config.opt, config.textbook
     momentum = opt in ("momentum", "nesterov") or (opt == "sgd" and config.momentum)
     if not momentum and opt == "sgd":
-        body = r"\theta_t = \theta_{t-1} - \eta\, g_t"
+        lines = [r"\theta_t = \theta_{t-1} - \eta\, g_t"]
     elif textbook and opt == "nesterov":
-        body = r"v_t = \mu v_{t-1} - \eta \nabla f(\theta_{t-1} + \mu v_{t-1}),\quad \theta_t = \theta_{t-1} + v_t"
+        lines = [
+            r"v_0 = 0,\quad v_t = \mu v_{t-1} - \eta\, g_t\ \text{with } g_t = \nabla f(\theta_{t-1} + \mu v_{t-1})"
+            r"\ \text{(the look-ahead point)},\quad \theta_t = \theta_{t-1} + v_t"
+        ]
     elif textbook:
-        body = r"v_t = \beta v_{t-1} + (1 - \beta) g_t,\quad \theta_t = \theta_{t-1} - \eta v_t"
+        lines = [
+            r"v_0 = 0,\quad v_t = \beta v_{t-1} + (1 - \beta) g_t,\quad "
+            r"\theta_t = \theta_{t-1} - \eta v_t\ (\beta = \mu)"
+        ]
     elif opt == "nesterov":
-        body = r"b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \eta (g_t + \mu b_t)"
+        lines = [r"b_1 = g_1,\quad b_t = \mu b_{t-1} + g_t,\quad \theta_t = \theta_{t-1} - \eta (g_t + \mu b_t)"]
     elif momentum:
-        body = r"b_1 = g_1,\quad b_t = \mu b_{t-1} + (1 - \tau) g_t,\quad \theta_t = \theta_{t-1} - \eta b_t"
+        damp = r"(1 - \tau) g_t" if config.dampening else "g_t"
+        lines = [
+            r"b_1 = g_1\ \text{(the buffer starts as the first gradient)},\quad "
+            rf"b_t = \mu b_{{t-1}} + {damp},\quad \theta_t = \theta_{{t-1}} - \eta b_t"
+        ]
     elif opt == "adagrad":
-        body = r"s_t = s_{t-1} + g_t^2,\quad \theta_t = \theta_{t-1} - \frac{\eta_t\, g_t}{\sqrt{s_t} + \epsilon}"
+        clr = r"\eta_t = \frac{\eta}{1 + (t - 1)\,\text{lr\_decay}}" if config.lr_decay else r"\eta_t = \eta"
+        lines = [
+            rf"s_t = s_{{t-1}} + g_t^2,\quad {clr},\quad "
+            r"\theta_t = \theta_{t-1} - \frac{\eta_t\, g_t}{\sqrt{s_t} + \epsilon}"
+        ]
     elif opt == "rmsprop":
-        body = (
-            r"v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2,\quad "
-            r"\theta_t = \theta_{t-1} - \frac{\eta\, g_t}{\sqrt{v_t} + \epsilon}"
-        )
-    else:
-        body = (
-            r"m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t,\quad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2,\quad "
-            r"\theta_t = \theta_{t-1} - \eta \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}"
-        )
-        if opt == "adamw":
-            body = r"\theta' = \theta_{t-1}(1 - \eta\lambda),\quad " + body.replace(
-                r"\theta_{t-1} - \eta \frac", r"\theta' - \eta \frac"
+        first = r"v_t = \alpha v_{t-1} + (1 - \alpha) g_t^2"
+        if config.centered:
+            first += (
+                r",\quad \bar g_t = \alpha \bar g_{t-1} + (1 - \alpha) g_t,\quad "
+                r"a_t = \sqrt{v_t - \bar g_t^2} + \epsilon"
             )
-    return body
+        else:
+            first += r",\quad a_t = \sqrt{v_t} + \epsilon"
+        second = (
+            r"b_t = \mu b_{t-1} + \frac{g_t}{a_t}\ (b_0 = 0),\quad \theta_t = \theta_{t-1} - \eta b_t"
+            if config.momentum
+            else r"\theta_t = \theta_{t-1} - \eta \frac{g_t}{a_t}"
+        )
+        lines = [first, second]
+    else:
+        second = r"v_{\max,t}" if config.amsgrad else "v_t"
+        lines = [r"m_t = \beta_1 m_{t-1} + (1 - \beta_1) g_t,\quad v_t = \beta_2 v_{t-1} + (1 - \beta_2) g_t^2"]
+        if config.amsgrad:
+            lines[0] += r",\quad v_{\max,t} = \max(v_{\max,t-1}, v_t)"
+        start = r"\theta'" if opt == "adamw" and config.weight_decay else r"\theta_{t-1}"
+        lines.append(
+            rf"\hat m_t = \frac{{m_t}}{{1 - \beta_1^t}},\quad \hat v_t = \frac{{{second}}}{{1 - \beta_2^t}},\quad "
+            rf"\theta_t = {start} - \eta \frac{{\hat m_t}}{{\sqrt{{\hat v_t}} + \epsilon}}"
+        )
+        if opt == "adamw" and config.weight_decay:
+            lines.insert(0, r"\theta' = \theta_{t-1}(1 - \eta\lambda)\ \text{(decoupled decay, first), then}")
+    if config.weight_decay and opt != "adamw":
+        lines.insert(0, r"g_t = \nabla f(\theta_{t-1}) + \lambda\theta_{t-1}\ \text{(coupled weight decay)}")
+    return lines[0] if len(lines) == 1 else r"\begin{gathered} " + r" \\ ".join(lines) + r" \end{gathered}"
 
 
 # --------------------------------------------------------------------------- step 1
@@ -216,13 +257,16 @@ def first_step_text(
             lines.append(f"θ₁ = θ₀ − η·b₁ = {v(theta0)} − {lr}·{v(shown['momentum_buffer'])} = {v(theta1)}")
     elif opt == "adagrad":
         lines.append(f"s₁ = s₀ + g₁² = {_n(config.initial_accumulator)} + {v(shown['grad'])}² = {v(shown['sum'])}")
+        roots = None
         if g_exact is not None and fmt.is_exact(config.initial_accumulator):
             roots = _roots([Fraction(config.initial_accumulator) + g * g for g in g_exact])
             if roots:
                 lines.append(f"√s₁ = {roots}")
+        # √s₁ by its value when it was written out (never √[4, 1]); ε as 10⁻¹⁰
+        root = roots or f"√{v(shown['sum'])}"
         lines.append(
-            f"θ₁ = θ₀ − η·g₁/(√s₁ + ε) = {v(theta0)} − {lr}·{v(shown['grad'])}/(√{v(shown['sum'])} + "
-            f"{fmt.decimal(config.eps)}) = {v(theta1)}"
+            f"θ₁ = θ₀ − η·g₁/(√s₁ + ε) = {v(theta0)} − {lr}·{v(shown['grad'])}/({root} + "
+            f"{small(config.eps)}) = {v(theta1)}"
         )
     elif opt == "rmsprop":
         lines.append(f"v₁ = (1 − α)·g₁² = {_n(1 - config.alpha)}·{v(shown['grad'])}² = {v(shown['square_avg'])}")
@@ -272,7 +316,12 @@ def weight_decay_step(config: rules.Config) -> Step:
             "coordinate by the same factor whatever its gradient history, so its step is not Adam's step on any fixed "
             "L2-regularised loss (Loshchilov and Hutter 2019). Only for plain SGD are the two forms the same."
         )
-        latex = r"\theta_t = (1 - \eta\lambda)\,\theta_{t-1} - \eta \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}"
+        # the text's formula and numbers, in its names: the key writes it once
+        latex = (
+            r"\text{AdamW: } \theta_t = \theta_{t-1}(1 - \eta\lambda) "
+            r"- \eta \frac{\hat m_t}{\sqrt{\hat v_t} + \epsilon}"
+            + rf"\ \text{{with }} 1 - \eta\lambda = 1 - {lr}\cdot {lam} = {shrink}"
+        )
     else:
         text = (
             f"g = ∇f(θ) + λθ = ∇(f(θ) + (λ/2)‖θ‖²): weight decay λ = {lam} adds the gradient of the L2 penalty "

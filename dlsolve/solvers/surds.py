@@ -80,21 +80,45 @@ def _root_term(magnitude: Fraction, radicand: int) -> str:
     return root if magnitude.denominator == 1 else f"{root}/{magnitude.denominator}"
 
 
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+
+
+def _powers_of_ten(text: str) -> str:
+    """``4e-7`` as a board writes it, ``4·10⁻⁷`` (``1e-8``: ``10⁻⁸``); other text unchanged."""
+    import re
+
+    def power(match: re.Match[str]) -> str:
+        mantissa = match.group(1)
+        return ("" if mantissa == "1" else mantissa + "·") + "10" + match.group(2).translate(_SUPERSCRIPT)
+
+    return re.sub(r"(\d+(?:\.\d+)?)e(-?\d+)", power, text)
+
+
+def _powers_latex(text: str) -> str:
+    import re
+
+    def power(match: re.Match[str]) -> str:
+        mantissa = match.group(1)
+        return ("" if mantissa == "1" else mantissa + r" \cdot ") + "10^{" + match.group(2) + "}"
+
+    return re.sub(r"(\d+(?:\.\d+)?)e(-?\d+)", power, text)
+
+
 def value_text(value: Fraction | Surd | float) -> str:
     """Any schedule or optimizer value on the board: exact with a decimal beside, or a short decimal."""
     if isinstance(value, Surd):
         return value.text()
     if isinstance(value, float):
-        return fmt.decimal(value)
-    return fmt.number(value)
+        return _powers_of_ten(fmt.decimal(value))
+    return _powers_of_ten(fmt.number(value))
 
 
 def value_latex(value: Fraction | Surd | float) -> str:
     if isinstance(value, Surd):
         return value.latex()
     if isinstance(value, float):
-        return fmt.decimal(value)
-    return fmt.latex_number(value)
+        return _powers_latex(fmt.decimal(value))
+    return _powers_latex(fmt.latex_number(value))
 
 
 #: cos(π·k/T) for the reduced fractions k/T in [0, 2) with T in {1, 2, 3, 4, 6}: (rational, coefficient, radicand).
@@ -154,5 +178,5 @@ def exact_text(value: Fraction | Surd | float) -> str:
     if isinstance(value, Surd):
         return value.exact_text()
     if isinstance(value, float):
-        return fmt.decimal(value)
-    return fmt.exact(value).replace("-", "−")
+        return _powers_of_ten(fmt.decimal(value))
+    return _powers_of_ten(fmt.exact(value)).replace("-", "−")
