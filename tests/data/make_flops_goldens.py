@@ -41,6 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import make_sequence_goldens
 from golden_json import write_goldens
+from golden_random import sequence_shape
 
 from dlsolve.parsing import parse_layers
 
@@ -123,13 +124,6 @@ def _linear(rng: random.Random) -> tuple[list[int], str]:
     return [*leading, d_in], f"Linear({d_in}, {d_out}{bias})"
 
 
-def _sequence_shape(rng: random.Random, width: int) -> list[int]:
-    """A 3-D input (either axis order) or, one time in five, an unbatched 2-D one."""
-    if rng.random() < 0.2:
-        return [rng.randint(1, 9), width]
-    return [rng.randint(1, 9), rng.randint(1, 9), width]
-
-
 def _recurrent(rng: random.Random) -> tuple[list[int], str]:
     kind = rng.choice(("RNN", "LSTM", "GRU"))
     d_in, hidden = rng.randint(1, 30), rng.randint(2, 30)
@@ -141,14 +135,14 @@ def _recurrent(rng: random.Random) -> tuple[list[int], str]:
         parts.append("bias=False")
     if kind == "LSTM" and rng.random() < 0.4:
         parts.append(f"proj_size={rng.randint(1, hidden - 1)}")
-    return _sequence_shape(rng, d_in), f"{kind}({', '.join(parts)})"
+    return sequence_shape(rng, d_in), f"{kind}({', '.join(parts)})"
 
 
 def _attention(rng: random.Random) -> tuple[list[int], str]:
     heads = rng.choice((1, 2, 3, 4))
     width = heads * rng.randint(1, 6)
     batch_first = f"batch_first={rng.random() < 0.5}"
-    shape = _sequence_shape(rng, width)
+    shape = sequence_shape(rng, width)
     kind = rng.choice(("mha", "mha", "encoder", "decoder", "encoder-stack", "decoder-stack", "Transformer"))
     if kind == "mha":
         parts = [str(width), str(heads), batch_first]

@@ -44,6 +44,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import make_conv_goldens
 import make_sequence_goldens
 from golden_json import write_goldens
+from golden_random import sequence_shape
 
 from dlsolve.parsing import parse_layers
 
@@ -134,13 +135,6 @@ def run_network(input_shape: list[int], text: str) -> dict:
     return {"input": input_shape, "net": text, "macs": total, "layer_macs": per_layer}
 
 
-def _sequence_shape(rng: random.Random, width: int) -> list[int]:
-    """A 3-D input (either axis order) or, one time in five, an unbatched 2-D one."""
-    if rng.random() < 0.2:
-        return [rng.randint(1, 9), width]
-    return [rng.randint(1, 9), rng.randint(1, 9), width]
-
-
 def _recurrent(rng: random.Random) -> tuple[list[int], str]:
     kind = rng.choice(("RNN", "LSTM", "GRU"))
     d_in, hidden = rng.randint(1, 40), rng.randint(2, 40)
@@ -156,14 +150,14 @@ def _recurrent(rng: random.Random) -> tuple[list[int], str]:
         parts.append(f"proj_size={rng.randint(1, hidden - 1)}")
     if kind == "RNN" and rng.random() < 0.3:
         parts.append("nonlinearity='relu'")
-    return _sequence_shape(rng, d_in), f"{kind}({', '.join(parts)})"
+    return sequence_shape(rng, d_in), f"{kind}({', '.join(parts)})"
 
 
 def _attention(rng: random.Random) -> tuple[list[int], str]:
     heads = rng.choice((1, 2, 3, 4))
     width = heads * rng.randint(1, 6)
     batch_first = f"batch_first={rng.random() < 0.5}"
-    shape = _sequence_shape(rng, width)
+    shape = sequence_shape(rng, width)
     kind = rng.choice(("MultiheadAttention", "encoder", "decoder", "encoder-stack", "decoder-stack", "Transformer"))
     if kind == "MultiheadAttention":
         parts = [str(width), str(heads), batch_first]
