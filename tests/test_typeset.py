@@ -329,3 +329,8 @@ def test_code_in_backticks_and_numbers_with_thousands_separators() -> None:
         == r"[1, 2] \mathrm{and} y[0,0] \mathrm{and} 1,100,10000"
     )
     assert notation.ascii_to_latex("1234,567") == "1234,567"  # not a number with separators
+
+
+def test_tanh_sin_cos_are_functions_in_the_keys() -> None:
+    assert notation.segments("h_1 = tanh(0.5) ≈ 0.462117") == [("math", r"h_{1} = \tanh (0.5) \approx 0.462117")]
+    assert board.uncovered("h_1 = tanh(0.5) ≈ 0.462117", r"h_1 = \tanh(0.5) \approx 0.462117") == ""

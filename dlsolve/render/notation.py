@@ -107,6 +107,9 @@ FUNCTIONS = {
     "sum": r"\sum",
     "inf": r"\infty",
     "det": r"\det",
+    "tanh": r"\tanh",
+    "sin": r"\sin",
+    "cos": r"\cos",
     "argmax": r"\operatorname{argmax}",
     "argmin": r"\operatorname{argmin}",
     **{name: "\\" + name for name in GREEK_NAMES},
@@ -129,7 +132,7 @@ _CODE = re.compile(
     r"|[A-Za-z]{2,}(?:_[A-Za-z0-9]+)+(?:\(.*\)|=\S+)|[A-Za-z]{2,}(?:_[A-Za-z0-9]+){2,}"
     r"|[A-Za-z]{3,}_(?:[A-Za-z0-9]{3,}|fn)|[A-Za-z]\w*\(\)|--[a-z][\w-]*(?:[:=]\S+)?|DL\d{3})"
 )
-_FUNCTION_CALL = re.compile(r"(?:sqrt|exp|ln|log|diag|sign|softmax)\(.*\)")
+_FUNCTION_CALL = re.compile(r"(?:sqrt|exp|ln|log|diag|sign|softmax|tanh|sin|cos)\(.*\)")
 
 
 def matching(text: str, start: int) -> int:
