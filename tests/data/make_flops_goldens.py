@@ -41,7 +41,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 import make_sequence_goldens
 from golden_json import write_goldens
-from golden_random import sequence_shape
+from golden_random import sequence_shape, transformer_text
 
 from dlsolve.parsing import parse_layers
 
@@ -161,16 +161,7 @@ def _attention(rng: random.Random) -> tuple[list[int], str]:
         options.append("activation='gelu'")
     if rng.random() < 0.3:
         options.append("norm_first=True")
-    joined = ", ".join(options)
-    if kind == "Transformer":
-        return shape, f"Transformer({width}, {heads}, {rng.randint(1, 2)}, {rng.randint(1, 2)}, {joined})"
-    layer = "TransformerDecoderLayer" if kind.startswith("decoder") else "TransformerEncoderLayer"
-    text = f"{layer}({width}, {heads}, {joined})"
-    if kind.endswith("stack"):
-        norm = f", norm=LayerNorm({width})" if rng.random() < 0.5 else ""
-        stack = "TransformerDecoder" if kind.startswith("decoder") else "TransformerEncoder"
-        return shape, f"{stack}({text}, {rng.randint(1, 3)}{norm})"
-    return shape, text
+    return shape, transformer_text(rng, kind, width, heads, ", ".join(options))
 
 
 def _zero(rng: random.Random) -> tuple[list[int], str]:
