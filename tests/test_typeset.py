@@ -334,3 +334,9 @@ def test_code_in_backticks_and_numbers_with_thousands_separators() -> None:
 def test_tanh_sin_cos_are_functions_in_the_keys() -> None:
     assert notation.segments("h_1 = tanh(0.5) ≈ 0.462117") == [("math", r"h_{1} = \tanh (0.5) \approx 0.462117")]
     assert board.uncovered("h_1 = tanh(0.5) ≈ 0.462117", r"h_1 = \tanh(0.5) \approx 0.462117") == ""
+
+
+def test_a_matrix_named_in_words_keeps_its_spaces() -> None:
+    padded = Heatmap([[1.0]], [["1"]], "padded image")
+    assert board.heatmap_latex(padded).startswith(r"\text{padded image} = ")
+    assert board.heatmap_latex(Heatmap([[1.0]], [["1"]], "Q Kᵀ")).startswith(r"Q K^\top = ")

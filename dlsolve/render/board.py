@@ -412,7 +412,8 @@ def matrices_latex(pieces: list[MatrixPiece]) -> str:
 def heatmap_latex(block: Heatmap) -> str:
     """A heatmap named by its title as a typeset matrix: ``kernel = [..]``."""
     body = r" \\ ".join(" & ".join(cell_latex(cell) for cell in row) for row in block.cells)
-    name = ascii_to_latex(block.title) if short_name(block.title) else ""
+    words = re.fullmatch(r"[A-Za-z]{2,}(?: [A-Za-z]{2,})+", block.title)  # "padded image": words, not a product
+    name = (r"\text{" + block.title + "}" if words else ascii_to_latex(block.title)) if short_name(block.title) else ""
     return (name + " = " if name else "") + "\\begin{bmatrix} " + body + " \\end{bmatrix}"
 
 
