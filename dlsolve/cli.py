@@ -242,9 +242,23 @@ def report_error(error: DlsolveError, *, json_errors: bool) -> int:
     return int(error.exit_status)
 
 
+#: Other names of a subcommand, as textbooks say them: suggested when typed.
+SYNONYMS = {
+    "he-normal": "kaiming-normal",
+    "he-uniform": "kaiming-uniform",
+    "glorot-normal": "xavier-normal",
+    "glorot-uniform": "xavier-uniform",
+}
+
+
 def _usage_error(error: click.UsageError) -> DlsolveError:
     sentences = re.split(r"(?<=[.?!])\s+", " ".join(error.format_message().split()))
-    message = " ".join(dict.fromkeys(sentences))  # Typer and Click may both add "Did you mean ...?"
+    unknown = re.match(r"No such command '([^']+)'", sentences[0])
+    if unknown and unknown.group(1) in SYNONYMS:
+        sentences = [sentences[0], f"Did you mean '{SYNONYMS[unknown.group(1)]}' (the same initialization)?"]
+    # Typer and Click may both add "Did you mean ...?", in different words: keep the first
+    hinted = [index for index, sentence in enumerate(sentences) if "did you mean" in sentence.lower()]
+    message = " ".join(dict.fromkeys(s for index, s in enumerate(sentences) if index not in hinted[1:]))
     command = error.ctx.command_path if error.ctx else "dlsolve"
     return BadInput(f"{message} (see '{command} --help')")
 

@@ -327,3 +327,11 @@ def test_app_has_all_brief_commands() -> None:
     registered = {command.name for command in app.registered_commands} | {group.name for group in app.registered_groups}
     for name in ("conv-shape", "filter", "attention", "sgd-limit", "convergence-bound", "solve", "train-loop"):
         assert name in registered
+
+
+def test_unknown_subcommand_gets_one_suggestion_and_textbook_names_their_command(cli) -> None:  # type: ignore[no-untyped-def]
+    he = cli("init", "he-normal", "--fan-in", "27")
+    assert he.exit_code == 2 and he.stderr.count("\n") == 1
+    assert "Did you mean 'kaiming-normal'" in he.stderr and he.stderr.lower().count("did you mean") == 1
+    typo = cli("init", "xavier-unifrom")
+    assert typo.exit_code == 2 and typo.stderr.lower().count("did you mean") == 1 and "'xavier-uniform'" in typo.stderr
