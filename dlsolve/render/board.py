@@ -513,10 +513,9 @@ def answer_words(summary: str, latex: str) -> str:
                 kept.append(line.rstrip()[:-1].rstrip() + ":")
             continue
         kept.append(line.strip())
-    text = ""
-    for line in filter(None, kept):
-        text += ("" if not text else " " if text.endswith((":", "=")) else "; ") + line
-    words = uncovered(text, latex)
+    from dlsolve.render.quiet import one_line
+
+    words = uncovered(one_line("\n".join(kept)), latex)
     return words.rstrip(":").rstrip() if words.rstrip().endswith(":") else words
 
 
